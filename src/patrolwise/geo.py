@@ -1,0 +1,70 @@
+"""Coordinate handling: WGS84 in, projected metres for every distance and area computation.
+
+Transformers are cached because building one costs ~1 ms and imports call them per chunk.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import pyproj
+from numpy.typing import ArrayLike, NDArray
+
+from .errors import InputError
+
+WGS84 = "EPSG:4326"
+
+
+@lru_cache(maxsize=16)
+def _transformer(src: str, dst: str) -> pyproj.Transformer:
+    return pyproj.Transformer.from_crs(src, dst, always_xy=True)
+
+
+def check_projected(crs: str) -> None:
+    """Refuse a geographic CRS where metres are needed (a cell of '100' degrees is nonsense)."""
+    c = pyproj.CRS.from_user_input(crs)
+    if not c.is_projected:
+        raise InputError(
+            f"CRS {crs} is geographic (degrees); distances need a projected CRS in metres, "
+            "such as EPSG:27700 (British National Grid): set PATROLWISE_CRS"
+        )
+
+
+def to_projected(
+    lon: ArrayLike, lat: ArrayLike, crs: str = "EPSG:27700"
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Longitude/latitude (degrees) to projected x/y (metres)."""
+    check_projected(crs)
+    x, y = _transformer(WGS84, crs).transform(
+        np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+    )
+    return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+
+
+def to_wgs84(
+    x: ArrayLike, y: ArrayLike, crs: str = "EPSG:27700"
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Projected x/y (metres) to longitude/latitude (degrees)."""
+    lon, lat = _transformer(crs, WGS84).transform(
+        np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    )
+    return np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+
+
+def transform_geometry(geom, src: str, dst: str):  # type: ignore[no-untyped-def]
+    """Reproject a shapely geometry (any type) between two CRS."""
+    import shapely
+
+    t = _transformer(src, dst)
+    return shapely.transform(geom, lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
+
+
+def looks_like_lonlat(a: ArrayLike, b: ArrayLike) -> bool:
+    """True when every finite pair fits longitude/latitude ranges (used to catch unprojected input)."""
+    a_ = np.asarray(a, dtype=float)
+    b_ = np.asarray(b, dtype=float)
+    ok = np.isfinite(a_) & np.isfinite(b_)
+    if not ok.any():
+        return False
+    return bool((np.abs(a_[ok]) <= 180).all() and (np.abs(b_[ok]) <= 90).all())

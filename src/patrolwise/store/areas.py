@@ -1,0 +1,161 @@
+"""Areas repository: hot spots, comparison areas, buffers, excluded zones.
+
+Geometries are stored as WKT in the projected CRS and returned as a GeoDataFrame with ``area_id``
+so library stages never see the database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+from sqlalchemy import select, update
+
+from ..config import get_settings
+from ..errors import InputError
+from .db import Store, utcnow
+from .models import Area
+
+KINDS = ("hotspot", "comparison", "buffer", "exclusion")
+
+
+def add_areas(
+    store: Store,
+    areas: gpd.GeoDataFrame,
+    *,
+    kind: str = "hotspot",
+    method: str | None = None,
+    params: dict[str, Any] | None = None,
+    data_from: dt.date | None = None,
+    data_to: dt.date | None = None,
+    active_from: dt.date | None = None,
+    active_to: dt.date | None = None,
+    source: str | None = None,
+) -> list[int]:
+    """Store areas (a ``name`` column and geometries; reprojected to the store CRS).
+
+    Idempotent: an area with the same kind, name and start date is updated, not duplicated.
+    """
+    if kind not in KINDS:
+        raise InputError(f"area kind {kind!r} is not one of {', '.join(KINDS)}")
+    if "name" not in areas.columns:
+        raise InputError("areas need a 'name' column")
+    crs = get_settings().crs
+    g = areas.to_crs(crs) if areas.crs is not None else areas
+    ids: list[int] = []
+    with store.session() as s, s.begin():
+        for name, geom in zip(g["name"].astype(str), g.geometry, strict=True):
+            if geom is None or geom.is_empty:
+                raise InputError(f"area {name!r} has no geometry")
+            existing = s.scalars(
+                select(Area).where(
+                    Area.kind == kind, Area.name == name, Area.active_from == active_from
+                )
+            ).first()
+            row = existing or Area(
+                kind=kind, name=name, active_from=active_from, created_at=utcnow()
+            )
+            row.geometry_wkt = shapely.to_wkt(geom, rounding_precision=3)
+            row.crs = crs
+            row.active_to = active_to
+            row.method = method
+            row.params = params
+            row.data_from = data_from
+            row.data_to = data_to
+            row.source = source
+            if existing is None:
+                s.add(row)
+            s.flush()
+            ids.append(row.id)
+    return ids
+
+
+def load_areas(
+    store: Store,
+    kind: str | None = "hotspot",
+    *,
+    active_on: dt.date | None = None,
+    active_between: tuple[dt.date, dt.date] | None = None,
+    include_retired: bool = True,
+) -> gpd.GeoDataFrame:
+    """Areas as a GeoDataFrame: area_id, name, kind, geometry (projected), dates and provenance."""
+    q = select(Area)
+    if kind is not None:
+        q = q.where(Area.kind == kind)
+    with store.session() as s:
+        rows = s.scalars(q.order_by(Area.id)).all()
+    recs = [
+        {
+            "area_id": r.id,
+            "name": r.name,
+            "kind": r.kind,
+            "active_from": r.active_from,
+            "active_to": r.active_to,
+            "replaced_by": r.replaced_by,
+            "method": r.method,
+            "params": r.params,
+            "data_from": r.data_from,
+            "data_to": r.data_to,
+            "source": r.source,
+            "geometry": shapely.from_wkt(r.geometry_wkt),
+        }
+        for r in rows
+    ]
+    crs = rows[0].crs if rows else get_settings().crs
+    gdf = gpd.GeoDataFrame(
+        pd.DataFrame(
+            recs,
+            columns=[
+                "area_id",
+                "name",
+                "kind",
+                "active_from",
+                "active_to",
+                "replaced_by",
+                "method",
+                "params",
+                "data_from",
+                "data_to",
+                "source",
+                "geometry",
+            ],
+        ),
+        geometry="geometry",
+        crs=crs,
+    )
+
+    def active(a: dt.date | None, b: dt.date | None, lo: dt.date, hi: dt.date) -> bool:
+        return (a is None or a <= hi) and (b is None or b >= lo)
+
+    if active_on is not None:
+        keep = [
+            active(a, b, active_on, active_on)
+            for a, b in zip(gdf.active_from, gdf.active_to, strict=True)
+        ]
+        gdf = gdf[keep]
+    elif active_between is not None:
+        lo, hi = active_between
+        keep = [active(a, b, lo, hi) for a, b in zip(gdf.active_from, gdf.active_to, strict=True)]
+        gdf = gdf[keep]
+    elif not include_retired:
+        today = dt.date.today()
+        gdf = gdf[[b is None or b >= today for b in gdf.active_to]]
+    return gdf.reset_index(drop=True)
+
+
+def retire_area(store: Store, area_id: int, on: dt.date, replaced_by: int | None = None) -> None:
+    """End an area's active period (the last active day is ``on``), optionally naming its successor."""
+    with store.session() as s, s.begin():
+        row = s.get(Area, area_id)
+        if row is None:
+            raise InputError(f"no area with id {area_id}")
+        if row.active_from is not None and on < row.active_from:
+            raise InputError(
+                f"area {row.name!r} starts {row.active_from}; cannot retire it on {on}"
+            )
+        s.execute(
+            update(Area).where(Area.id == area_id).values(active_to=on, replaced_by=replaced_by)
+        )

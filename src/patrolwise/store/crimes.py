@@ -1,0 +1,84 @@
+"""Crimes repository: read crimes back as a table in the stages' data contract."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+from sqlalchemy import select
+
+from .db import Store
+from .models import Crime
+
+COLUMNS = [
+    "crime_key",
+    "crime_id",
+    "force",
+    "month",
+    "precision",
+    "occurred_at",
+    "occurred_from",
+    "occurred_to",
+    "category",
+    "offence",
+    "ho_code",
+    "lon",
+    "lat",
+    "x",
+    "y",
+    "mappable",
+    "location",
+    "lsoa_code",
+    "harm",
+    "harm_status",
+]
+
+
+def load_crimes(
+    store: Store,
+    *,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    categories: list[str] | None = None,
+    force: str | None = None,
+    mappable_only: bool = False,
+) -> pd.DataFrame:
+    """Crimes between ``start`` and ``end`` (inclusive local dates; month-precision rows are kept
+    when their month overlaps the range). Times are naive UTC.
+    """
+    cols = [getattr(Crime, c) for c in COLUMNS]
+    q = select(*cols)
+    if start is not None:
+        q = q.where(Crime.month >= f"{start:%Y-%m}")
+    if end is not None:
+        q = q.where(Crime.month <= f"{end:%Y-%m}")
+    if categories:
+        q = q.where(Crime.category.in_(categories))
+    if force:
+        q = q.where(Crime.force == force)
+    if mappable_only:
+        q = q.where(Crime.mappable.is_(True))
+    with store.engine.connect() as conn:
+        df = pd.DataFrame(conn.execute(q).all(), columns=COLUMNS)
+    for c in ("occurred_at", "occurred_from", "occurred_to"):
+        df[c] = pd.to_datetime(df[c])
+    if start is not None or end is not None:
+        # rows with a time are filtered on their local date; month-precision rows stay
+        from ..timeutil import local_days
+
+        has_t = df["occurred_at"].notna()
+        if has_t.any():
+            days = pd.Series(pd.NaT, index=df.index, dtype="object")
+            days[has_t] = local_days(df.loc[has_t, "occurred_at"]).to_numpy()
+            keep = ~has_t
+            ok = has_t.copy()
+            if start is not None:
+                ok &= days.where(has_t).apply(
+                    lambda d: d is not None and d is not pd.NaT and d >= start
+                )
+            if end is not None:
+                ok &= days.where(has_t).apply(
+                    lambda d: d is not None and d is not pd.NaT and d <= end
+                )
+            df = df[keep | ok]
+    return df.reset_index(drop=True)

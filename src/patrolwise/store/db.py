@@ -1,0 +1,114 @@
+"""Engines and schema management. SQLite (WAL) by default, PostgreSQL for multi-user deployments."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from ..config import get_settings
+from ..errors import StoreError
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def normalise_url(url: str | None) -> str:
+    """A bare file path means SQLite; ``postgresql://`` means psycopg 3."""
+    if not url:
+        url = get_settings().database_url
+    if "://" not in url:
+        url = f"sqlite:///{url}"
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def make_engine(url: str | None = None) -> Engine:
+    """An engine for ``url`` (default: settings), with SQLite tuned for WAL and foreign keys."""
+    u = normalise_url(url)
+    if u.startswith("sqlite"):
+        engine = create_engine(u, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+    else:
+        engine = create_engine(u, pool_pre_ping=True)
+    return engine
+
+
+def alembic_config(url: str):  # type: ignore[no-untyped-def]
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", normalise_url(url).replace("%", "%%"))
+    return cfg
+
+
+def init_db(url: str | None = None) -> str:
+    """Create or upgrade the schema to the newest migration; returns the revision reached."""
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+
+    u = normalise_url(url)
+    engine = make_engine(u)
+    try:
+        with engine.begin() as conn:
+            cfg = alembic_config(u)
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+        with engine.connect() as conn:
+            rev = MigrationContext.configure(conn).get_current_revision()
+    except Exception as exc:  # pragma: no cover - exercised with a dead server
+        raise StoreError(
+            f"cannot initialise database {make_url(u).render_as_string()}: {exc}"
+        ) from exc
+    finally:
+        engine.dispose()
+    return rev or ""
+
+
+class Store:
+    """A handle on one database: an engine, a session factory and a schema check."""
+
+    def __init__(self, url: str | None = None, *, create: bool = True) -> None:
+        self.url = normalise_url(url)
+        if create:
+            init_db(self.url)
+        self.engine = make_engine(self.url)
+        if not create and "crimes" not in inspect(self.engine).get_table_names():
+            raise StoreError(
+                f"{make_url(self.url).render_as_string()} has no patrolwise schema: run `patrolwise init`"
+            )
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def session(self) -> Session:
+        return self.sessions()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def utcnow() -> dt.datetime:
+    """Naive UTC now, the storage convention."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)

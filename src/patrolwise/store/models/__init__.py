@@ -1,0 +1,7 @@
+"""All tables. Importing this module registers every stage's tables on ``Base.metadata``."""
+
+from . import engagement, evaluation, planning, tracking  # noqa: F401
+from .base import Base
+from .core import Area, Crime, HarmTable, HarmValue, ImportBatch
+
+__all__ = ["Area", "Base", "Crime", "HarmTable", "HarmValue", "ImportBatch"]

@@ -1,0 +1,133 @@
+"""Foundation tables: import batches, harm tables, crimes, areas."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base, JSONType
+
+
+class ImportBatch(Base):
+    """One run of an importer over one file: what was read and what became of it."""
+
+    __tablename__ = "import_batches"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))  # crimes | pings | areas | harm | ...
+    source: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    rows_read: Mapped[int] = mapped_column(Integer, default=0)
+    imported: Mapped[int] = mapped_column(Integer, default=0)
+    already_present: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    unmappable: Mapped[int] = mapped_column(Integer, default=0)
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+
+
+class HarmTable(Base):
+    """A versioned harm table (CCHI-derived, ONS severity, or a force's own)."""
+
+    __tablename__ = "harm_tables"
+    __table_args__ = (UniqueConstraint("name", "version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    version: Mapped[str] = mapped_column(String(50))
+    unit: Mapped[str] = mapped_column(String(50), default="days")
+    source: Mapped[str] = mapped_column(Text, default="")
+    rules: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class HarmValue(Base):
+    """One key (police.uk category, Home Office code or offence description) and its harm."""
+
+    __tablename__ = "harm_values"
+    __table_args__ = (UniqueConstraint("table_id", "key_kind", "key"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    table_id: Mapped[int] = mapped_column(ForeignKey("harm_tables.id", ondelete="CASCADE"))
+    key_kind: Mapped[str] = mapped_column(String(20))  # category | ho_code | description
+    key: Mapped[str] = mapped_column(String(300))
+    harm: Mapped[float | None] = mapped_column(Float, nullable=True)
+    proactive: Mapped[bool] = mapped_column(Boolean, default=False)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class Crime(Base):
+    """A recorded crime. ``precision`` says what we know of when: month, a window, or a time."""
+
+    __tablename__ = "crimes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    crime_key: Mapped[str] = mapped_column(String(128), unique=True)
+    row_hash: Mapped[str] = mapped_column(String(40))
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"), nullable=True)
+    source_kind: Mapped[str] = mapped_column(String(20))  # police_uk | incidents
+    crime_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    force: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    reported_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    month: Mapped[str] = mapped_column(String(7), index=True)  # YYYY-MM (local)
+    precision: Mapped[str] = mapped_column(String(10))  # month | window | datetime
+    occurred_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True, index=True)
+    occurred_from: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    occurred_to: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    category: Mapped[str | None] = mapped_column(String(100), nullable=True, index=True)
+    offence: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    ho_code: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    lon: Mapped[float | None] = mapped_column(Float, nullable=True)
+    lat: Mapped[float | None] = mapped_column(Float, nullable=True)
+    x: Mapped[float | None] = mapped_column(Float, nullable=True)
+    y: Mapped[float | None] = mapped_column(Float, nullable=True)
+    mappable: Mapped[bool] = mapped_column(Boolean, default=True)
+    location: Mapped[str | None] = mapped_column(Text, nullable=True)
+    lsoa_code: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    lsoa_name: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    outcome: Mapped[str | None] = mapped_column(Text, nullable=True)
+    context: Mapped[str | None] = mapped_column(Text, nullable=True)
+    harm: Mapped[float | None] = mapped_column(Float, nullable=True)
+    harm_status: Mapped[str] = mapped_column(String(20))  # ok | asb | excluded | missing
+    harm_table_id: Mapped[int | None] = mapped_column(ForeignKey("harm_tables.id"), nullable=True)
+    attrs: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+
+
+Index("ix_crimes_xy", Crime.x, Crime.y)
+
+
+class Area(Base):
+    """A place: hot spot, comparison area, catchment buffer or excluded zone.
+
+    Hot spots carry their provenance (method, parameters, data period) and active dates, so a
+    retired hot spot still explains the visits and crimes recorded while it was live.
+    """
+
+    __tablename__ = "areas"
+    __table_args__ = (UniqueConstraint("kind", "name", "active_from"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20), index=True)
+    geometry_wkt: Mapped[str] = mapped_column(Text)  # projected CRS
+    crs: Mapped[str] = mapped_column(String(40))
+    active_from: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    active_to: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    replaced_by: Mapped[int | None] = mapped_column(ForeignKey("areas.id"), nullable=True)
+    method: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    params: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    data_from: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    data_to: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    source: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)

@@ -1,0 +1,1 @@
+"""Tables of the engagement stage (filled in by that stage)."""

@@ -1,0 +1,1 @@
+"""Tables of the evaluation stage (filled in by that stage)."""

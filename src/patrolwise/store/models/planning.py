@@ -1,0 +1,1 @@
+"""Tables of the planning stage (filled in by that stage)."""

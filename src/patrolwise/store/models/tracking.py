@@ -1,0 +1,1 @@
+"""Tables of the tracking stage (filled in by that stage)."""

@@ -1,0 +1,73 @@
+"""Time: stored in UTC, shown and reasoned about in the force's local zone (DST included).
+
+A patrol window "14:00-20:00" is a local wall-clock window; on the last Sundays of March and
+October its UTC bounds move, so windows are always built per local day, never by adding offsets.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError
+
+UTC = dt.UTC
+
+
+def zone(name: str = "Europe/London") -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def parse_window(text: str) -> tuple[dt.time, dt.time]:
+    """'14:00-20:00' or '14-20' -> (time(14), time(20)). End may be 24 / 24:00 (midnight)."""
+    try:
+        a, b = text.replace(" ", "").split("-")
+
+        def one(s: str) -> dt.time:
+            if ":" not in s:
+                s = f"{int(s):02d}:00"
+            hh, mm = (int(p) for p in s.split(":"))
+            if hh == 24 and mm == 0:
+                return dt.time(23, 59, 59, 999999)
+            return dt.time(hh, mm)
+
+        start, end = one(a), one(b)
+    except (ValueError, TypeError) as exc:
+        raise InputError(f"time window {text!r} is not like 14:00-20:00") from exc
+    if end <= start:
+        raise InputError(f"time window {text!r} ends before it starts")
+    return start, end
+
+
+def local_window_utc(day: dt.date, start: dt.time, end: dt.time, tz: str = "Europe/London"):
+    """UTC (aware) bounds of a local wall-clock window on a local day."""
+    z = zone(tz)
+    a = dt.datetime.combine(day, start, tzinfo=z).astimezone(UTC)
+    b = dt.datetime.combine(day, end, tzinfo=z).astimezone(UTC)
+    return a, b
+
+
+def to_utc_naive(ts: pd.Series | pd.DatetimeIndex, tz: str = "Europe/London") -> pd.Series:
+    """Parsed timestamps to naive UTC. Naive input is taken as local time in ``tz``.
+
+    Ambiguous local times (the repeated hour in October) are taken as the first (BST) occurrence
+    and non-existent ones (the skipped hour in March) shifted forward, as a diary would.
+    """
+    s = pd.Series(ts)
+    if not isinstance(s.dtype, pd.DatetimeTZDtype):
+        s = s.dt.tz_localize(tz, ambiguous=np.ones(len(s), dtype=bool), nonexistent="shift_forward")
+    return s.dt.tz_convert("UTC").dt.tz_localize(None)
+
+
+def local_days(t_utc: np.ndarray | pd.Series, tz: str = "Europe/London") -> pd.Series:
+    """Local calendar day for each naive-UTC timestamp."""
+    s = pd.Series(pd.to_datetime(t_utc))
+    return s.dt.tz_localize("UTC").dt.tz_convert(tz).dt.date
+
+
+def to_local(t_utc: pd.Series, tz: str = "Europe/London") -> pd.Series:
+    """Naive UTC to aware local time, for display."""
+    return pd.Series(pd.to_datetime(t_utc)).dt.tz_localize("UTC").dt.tz_convert(tz)

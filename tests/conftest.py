@@ -1,0 +1,121 @@
+"""Shared fixtures: a database per test on SQLite and on a real PostgreSQL server.
+
+``store_url`` is parametrised over both back ends. With ``CI=true`` a missing PostgreSQL is a
+failure, not a skip: CI must prove the PostgreSQL path.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from patrolwise.config import reset_settings
+from patrolwise.store import init_db
+
+from .pgserver import PgServer
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+DATA = SHARED / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not DATA.exists():
+        pytest.fail(f"{DATA} not found: ../shared/data must sit beside the clone")
+    return DATA
+
+
+@pytest.fixture(autouse=True)
+def _clean_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    monkeypatch.setenv("PATROLWISE_SECRET_KEY", "test-secret-key-not-for-production")
+    monkeypatch.delenv("PATROLWISE_DATABASE_URL", raising=False)
+    reset_settings()
+    yield
+    reset_settings()
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str | None]:
+    server = PgServer()
+    try:
+        url = server.start()
+    except Exception as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL could not start in CI: {exc}")
+        url = None
+    if url is not None:
+        # a template database with the schema applied, cloned per test (fast)
+        admin = create_engine(url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as c:
+            c.execute(text("DROP DATABASE IF EXISTS pw_template"))
+            c.execute(text("CREATE DATABASE pw_template"))
+        admin.dispose()
+        tmpl = make_url(url).set(database="pw_template").render_as_string(hide_password=False)
+        eng = create_engine(tmpl, isolation_level="AUTOCOMMIT")
+        with eng.connect() as c:
+            try:
+                c.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
+            except Exception:
+                pass
+        eng.dispose()
+        init_db(tmpl)
+    yield url
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
+    init_db(f"sqlite:///{path}")
+    return path
+
+
+def _pg_db(base_url: str) -> tuple[str, str]:
+    name = "t_" + uuid.uuid4().hex[:12]
+    admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f"CREATE DATABASE {name} TEMPLATE pw_template"))
+    admin.dispose()
+    return name, make_url(base_url).set(database=name).render_as_string(hide_password=False)
+
+
+def _drop_pg_db(base_url: str, name: str) -> None:
+    admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
+) -> Iterator[str]:
+    """A fresh, migrated database URL; each test using it runs on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        path = tmp_path / "patrolwise.db"
+        shutil.copy(sqlite_template, path)
+        yield f"sqlite:///{path}"
+        return
+    base = request.getfixturevalue("pg_server")
+    if base is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("PostgreSQL is required in CI (CI=true) but no server is available")
+        pytest.skip("no PostgreSQL server available (install postgresql to run these)")
+    name, url = _pg_db(base)
+    yield url
+    _drop_pg_db(base, name)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
+    """A fresh SQLite database, for tests that are about the library, not the back end."""
+    path = tmp_path / "patrolwise.db"
+    shutil.copy(sqlite_template, path)
+    return f"sqlite:///{path}"
