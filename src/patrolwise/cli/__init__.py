@@ -9,7 +9,7 @@ import typer
 
 from ..config import reset_settings
 from ..errors import PatrolwiseError
-from . import demo, engage, evaluate, hotspots, imports, plan, serve, track
+from . import demo, dosage, engage, evaluate, hotspots, imports, plan, serve, track
 from .common import console
 
 app = typer.Typer(
@@ -42,7 +42,7 @@ def init_cmd() -> None:
     console.print(f"database ready at schema revision {rev}")
 
 
-for _mod in (imports, hotspots, track, plan, engage, evaluate, serve, demo):
+for _mod in (imports, hotspots, track, dosage, plan, engage, evaluate, serve, demo):
     _mod.register(app)
 
 

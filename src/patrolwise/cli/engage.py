@@ -1,9 +1,213 @@
-"""CLI commands of the engage stage."""
+"""CLI commands of the engage stage: the engagement log and shift debriefs.
+
+The caller's name and role come from --as/--role or PATROLWISE_USER/PATROLWISE_ROLE; the library
+enforces what each role may do and audits every read of notes.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import os
+
 import typer
+
+from ..errors import InputError
+from .common import open_store, out, print_json
+
+engage_app = typer.Typer(help="Engagement log: people (pseudonyms only), needs, referrals.")
+debrief_app = typer.Typer(help="Shift debriefs linked to the shift's dosage.")
+
+_WHO = typer.Option(None, "--as", help="your name (default PATROLWISE_USER or the login name)")
+_ROLE = typer.Option(None, "--role", help="outreach_worker, outreach_manager, police, analyst")
+
+
+def _who(who: str | None) -> str:
+    return who or os.environ.get("PATROLWISE_USER") or os.environ.get("USER") or "unknown"
+
+
+def _role(role: str | None) -> str:
+    r = role or os.environ.get("PATROLWISE_ROLE")
+    if not r:
+        raise InputError(
+            "give --role (or set PATROLWISE_ROLE): outreach_worker, police, analyst ..."
+        )
+    return r
+
+
+def _when(text: str | None, tz: str) -> dt.datetime:
+    """Local 'YYYY-MM-DD HH:MM' (or now) to naive UTC."""
+    from zoneinfo import ZoneInfo
+
+    if not text:
+        return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+    try:
+        local = dt.datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise InputError(f"--at {text!r} is not like 2024-06-10 15:30") from exc
+    if local.tzinfo is None:
+        local = local.replace(tzinfo=ZoneInfo(tz))
+    return local.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+@engage_app.command("log")
+def log_cmd(
+    staff: str = typer.Option(..., help="staff member who made the contact"),
+    hotspot: int | None = typer.Option(None, help="hot spot area id"),
+    location: str | None = typer.Option(None, help="location when not in a hot spot"),
+    at: str | None = typer.Option(None, help="local time 'YYYY-MM-DD HH:MM' (default now)"),
+    consent: bool = typer.Option(False, "--consent/--no-consent", help="consent recorded"),
+    ref: str | None = typer.Option(None, "--ref", help="name or nickname (hashed, never stored)"),
+    placeholder: str | None = typer.Option(
+        None, help="description at first contact, e.g. 'red jacket'"
+    ),
+    age_band: str | None = typer.Option(None),
+    gender: str | None = typer.Option(None),
+    need: list[str] = typer.Option([], "--need", help="repeatable: housing, food, ..."),
+    referral: list[str] = typer.Option([], "--referral", help="repeatable: 'agency:type[:yes|no]'"),
+    safeguarding: bool = typer.Option(False, "--safeguarding"),
+    outcome: str | None = typer.Option(None),
+    follow_up: str | None = typer.Option(None, help="follow-up date YYYY-MM-DD"),
+    notes: str | None = typer.Option(None, help="free text; encrypted at rest"),
+    who: str | None = _WHO,
+    role: str | None = _ROLE,
+) -> None:
+    """Record one engagement."""
+    from ..config import get_settings
+    from ..engage.log import EngagementInput, parse_referral
+    from ..store.engagements import log_engagement
+
+    e = EngagementInput(
+        at=_when(at, get_settings().timezone),
+        staff=staff,
+        area_id=hotspot,
+        location=location,
+        consent=consent,
+        reference=ref,
+        placeholder=placeholder,
+        age_band=age_band,
+        gender=gender,
+        needs=list(need),
+        referrals=[parse_referral(r) for r in referral],
+        safeguarding=safeguarding,
+        outcome=outcome,
+        follow_up=dt.date.fromisoformat(follow_up) if follow_up else None,
+        notes=notes,
+    )
+    with open_store() as store:
+        eid = log_engagement(store, e, who=_who(who), role=_role(role))
+    out.print(f"engagement {eid} recorded")
+
+
+@engage_app.command("merge")
+def merge_cmd(
+    placeholder: str = typer.Option(..., help="the placeholder description used before"),
+    ref: str = typer.Option(..., "--ref", help="the person's name or nickname"),
+    consent: bool = typer.Option(
+        False, "--consent", help="the person now consents to linking the earlier contacts"
+    ),
+    who: str | None = _WHO,
+    role: str | None = _ROLE,
+) -> None:
+    """Merge a placeholder person into the person with a real reference."""
+    from ..store.engagements import merge_people
+
+    with open_store() as store:
+        dst, n = merge_people(
+            store,
+            placeholder=placeholder,
+            reference=ref,
+            who=_who(who),
+            role=_role(role),
+            consent_given=consent,
+        )
+    out.print(f"merged {n} engagement(s) into {dst}")
+
+
+@engage_app.command("list")
+def list_cmd(
+    notes: bool = typer.Option(False, "--notes", help="decrypt notes (outreach roles; audited)"),
+    who: str | None = _WHO,
+    role: str | None = _ROLE,
+) -> None:
+    """Engagement records (outreach roles only)."""
+    from ..store.engagements import list_engagements
+
+    with open_store() as store:
+        df = list_engagements(store, who=_who(who), role=_role(role), with_notes=notes)
+    print_json(df.to_dict("records"))
+
+
+@engage_app.command("close-inactive")
+def close_cmd(
+    days: int = typer.Option(90, help="close people with no contact for this many days"),
+    who: str | None = _WHO,
+    role: str | None = _ROLE,
+) -> None:
+    """Close people with no contact for --days days."""
+    from ..store.engagements import close_inactive
+
+    with open_store() as store:
+        n = close_inactive(store, who=_who(who), role=_role(role), days=days)
+    out.print(f"closed {n} people with no contact in {days} days")
+
+
+@engage_app.command("summary")
+def summary_cmd(
+    threshold: int = typer.Option(5, help="counts below this are shown as '<threshold'"),
+    who: str | None = _WHO,
+    role: str | None = _ROLE,
+) -> None:
+    """Counts by hot spot, week, need and agency; repeat contacts (small counts suppressed)."""
+    from ..store.engagements import engagement_summary
+
+    with open_store() as store:
+        s = engagement_summary(store, who=_who(who), role=_role(role), threshold=threshold)
+    print_json({k: v.to_dict("records") for k, v in s.items()})
+
+
+@debrief_app.command("add")
+def debrief_add(
+    team: str = typer.Option(...),
+    day: str = typer.Option(..., "--date", help="local day of the shift"),
+    staff: str = typer.Option(...),
+    summary: str = typer.Option("", help="what happened"),
+    problem: list[str] = typer.Option(
+        [], "--problem", help="repeatable: unsafe_area, police_presence, tracker_failure ..."
+    ),
+    suggest: str | None = typer.Option(None, help="suggested plan changes"),
+    plan: int | None = typer.Option(None, help="plan id (default: the newest covering the day)"),
+    who: str | None = _WHO,
+    role: str | None = _ROLE,
+) -> None:
+    """Record a shift debrief; planned and delivered minutes are attached."""
+    from ..config import get_settings
+    from ..engage.debrief import DebriefInput
+    from ..store.engagements import add_debrief
+
+    d = DebriefInput(
+        team=team,
+        date=dt.date.fromisoformat(day),
+        staff=staff,
+        summary=summary,
+        problems=list(problem),
+        suggestions=suggest,
+        plan_id=plan,
+    )
+    with open_store() as store:
+        did = add_debrief(store, d, who=_who(who), role=_role(role), tz=get_settings().timezone)
+    out.print(f"debrief {did} recorded")
+
+
+@debrief_app.command("list")
+def debrief_list(team: str | None = typer.Option(None)) -> None:
+    """Stored debriefs."""
+    from ..store.engagements import list_debriefs
+
+    with open_store() as store:
+        print_json(list_debriefs(store, team=team).to_dict("records"))
 
 
 def register(root: typer.Typer) -> None:
     """Attach this stage's commands to the root app."""
+    root.add_typer(engage_app, name="engage")
+    root.add_typer(debrief_app, name="debrief")

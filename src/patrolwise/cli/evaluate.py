@@ -1,9 +1,412 @@
-"""CLI commands of the evaluate stage."""
+"""CLI commands of the evaluate stage: ``patrolwise evaluate ...`` and ``patrolwise rates ...``.
+
+Thin: read from the store, call the library, write JSON + HTML to ``--out`` and keep the JSON in
+the store so a report can be rebuilt later.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
 import typer
+
+from ..errors import InputError
+from .common import console, open_store, out, print_json
+
+app = typer.Typer(help="Test what patrols achieved and what they cost.", no_args_is_help=True)
+rates_app = typer.Typer(help="Cost rates per team, with effective dates.", no_args_is_help=True)
+
+OUT = typer.Option(Path("evaluation"), "--out", help="folder for the JSON and HTML outputs")
+
+
+def _write(
+    kind: str, result: dict[str, Any], section: Any, out_dir: Path, params: dict[str, Any]
+) -> None:
+    from ..evaluate.report import write_json
+    from ..report.html import render_report
+    from ..store.rates import save_result
+
+    path = write_json(result, out_dir, kind)
+    html = out_dir / f"{kind}.html"
+    html.write_text(render_report(f"patrolwise evaluation: {kind}", [section]))
+    with open_store() as st:
+        save_result(st, kind, json.loads(path.read_text()), params)
+    for line in section.summary:
+        out.print(line, highlight=False, soft_wrap=True, markup=False)
+    console.print(f"wrote {path} and {html}")
+
+
+def _periods(before: str, during: str) -> tuple[Any, Any]:
+    from ..evaluate.periods import Period
+
+    return Period.parse("before", before), Period.parse("during", during)
+
+
+def _day(text: str, name: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise InputError(f"--{name} {text!r} is not a date like 2023-02-01") from exc
+
+
+@app.command("before-after")
+def before_after_cmd(
+    before: str = typer.Option(..., help="before period START:END (dates, or YYYY-MM months)"),
+    during: str = typer.Option(..., help="during period START:END"),
+    category: list[str] = typer.Option(
+        [], "--category", help="crime categories (repeat); default all"
+    ),
+    force: str | None = typer.Option(None, help="only this force's crimes for the hot spots"),
+    comparison_force: str | None = typer.Option(
+        None, help="a force whose crimes (same categories) are the comparison"
+    ),
+    comparison_areas: bool = typer.Option(False, help="use the stored areas of kind 'comparison'"),
+    out_dir: Path = OUT,
+) -> None:
+    """Crimes and harm in the hot spots, before against during, alone and against a comparison."""
+    from ..evaluate.before_after import before_after
+    from ..evaluate.report import before_after_section
+    from ..store.areas import load_areas
+    from ..store.crimes import load_crimes
+
+    b, d = _periods(before, during)
+    cats = list(category) or None
+    with open_store() as st:
+        hs = load_areas(st, "hotspot")
+        crimes = load_crimes(
+            st, start=b.start, end=d.end, categories=cats, force=force, mappable_only=True
+        )
+        comp = None
+        if comparison_force:
+            comp = load_crimes(
+                st, start=b.start, end=d.end, categories=cats, force=comparison_force
+            )
+            if comp.empty:
+                raise InputError(
+                    f"no crimes stored for comparison force {comparison_force!r}: import its data first"
+                )
+        areas = load_areas(st, "comparison") if comparison_areas else None
+        if comparison_areas and (areas is None or areas.empty):
+            raise InputError("no comparison areas stored: add some with kind 'comparison'")
+    if comparison_force and force is None:
+        crimes = crimes[crimes["force"] != comparison_force]
+    res = before_after(
+        crimes,
+        hs,
+        b,
+        d,
+        comparison_crimes=comp,
+        comparison_areas=areas,
+        comparison_label=comparison_force or "comparison areas",
+    )
+    _write(
+        "before_after",
+        res.to_dict(),
+        before_after_section(res),
+        out_dir,
+        {"before": before, "during": during, "categories": cats},
+    )
+
+
+@app.command("patrol-days")
+def patrol_days_cmd(
+    start: str = typer.Option(..., help="first local day of the trial (YYYY-MM-DD)"),
+    end: str = typer.Option(..., help="last local day of the trial"),
+    window: str = typer.Option(
+        "14:00-20:00", help="count crimes in this local window ('' = all day)"
+    ),
+    threshold: float = typer.Option(
+        10.0, help="GPS minutes that make a day patrolled (as delivered)"
+    ),
+    team: str = typer.Option("outreach", help="the team whose patrols are tested"),
+    assignment: Path | None = typer.Option(
+        None,
+        "--assignment",
+        help="CSV area_id,date,patrol (ITT); default: the stored randomised plan",
+    ),
+    category: list[str] = typer.Option([], "--category"),
+    permutations: int = typer.Option(500, help="randomisation-inference re-draws (0 = none)"),
+    seed: int = typer.Option(0),
+    out_dir: Path = OUT,
+) -> None:
+    """Hot spot x day panel: patrol days against no-patrol days (IRR, %, 95% CI, p)."""
+    from ..evaluate.patrol_days import build_panel, patrol_day_effects
+    from ..evaluate.report import patrol_days_section
+    from ..store.areas import load_areas
+    from ..store.crimes import load_crimes
+    from ..store.plans import load_assignment
+    from ..store.visits import load_visits
+    from ..track.dosage import daily_dosage
+
+    a, b = _day(start, "start"), _day(end, "end")
+    with open_store() as st:
+        hs = load_areas(st, "hotspot")
+        crimes = load_crimes(
+            st, start=a, end=b, categories=list(category) or None, mappable_only=True
+        )
+        visits = load_visits(st, a, b)
+        if assignment is not None:
+            asg = _read_assignment(assignment)
+        else:
+            try:
+                asg = load_assignment(st)
+            except InputError:
+                asg = None
+    dosage = daily_dosage(visits) if not visits.empty else None
+    panel = build_panel(
+        crimes,
+        hs,
+        a,
+        b,
+        dosage=dosage,
+        assignment=asg,
+        window=window or None,
+        treatment_team=team,
+        threshold=threshold,
+    )
+    res = patrol_day_effects(panel, n_perm=permutations, seed=seed)
+    _write(
+        "patrol_days",
+        res.to_dict(),
+        patrol_days_section(res),
+        out_dir,
+        {"start": start, "end": end, "window": window, "threshold": threshold, "team": team},
+    )
+
+
+def _read_assignment(path: Path) -> pd.DataFrame:
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    df = pd.read_csv(path)
+    missing = {"area_id", "date", "patrol"} - set(df.columns)
+    if missing:
+        raise InputError(f"{path}: missing column(s) {sorted(missing)}; need area_id,date,patrol")
+    p = df["patrol"]
+    if not pd.api.types.is_bool_dtype(p):
+        low = p.astype(str).str.strip().str.lower()
+        bad = ~low.isin(["1", "0", "1.0", "0.0", "true", "false", "yes", "no"])
+        if bad.any():
+            row = int(bad.to_numpy().argmax()) + 2
+            raise InputError(
+                f"{path}: row {row}, field patrol: {p[bad].iloc[0]!r} is not true/false/1/0"
+            )
+        df["patrol"] = low.isin(["1", "1.0", "true", "yes"])
+    return df
+
+
+@app.command("displacement")
+def displacement_cmd(
+    before: str = typer.Option(...),
+    during: str = typer.Option(...),
+    rings: str = typer.Option("100,250", help="ring edges in metres from the hot spots"),
+    category: list[str] = typer.Option([], "--category"),
+    comparison_areas: bool = typer.Option(False, help="use stored comparison areas as control"),
+    out_dir: Path = OUT,
+) -> None:
+    """Catchment rings, WDQ and the weighted displacement difference test (incl. harm-weighted)."""
+    from ..evaluate.displacement import displacement
+    from ..evaluate.report import displacement_section
+    from ..store.areas import load_areas
+    from ..store.crimes import load_crimes
+
+    b, d = _periods(before, during)
+    try:
+        dists = [float(v) for v in rings.split(",") if v.strip()]
+    except ValueError as exc:
+        raise InputError(f"--rings {rings!r} is not a list of metres like 100,250") from exc
+    with open_store() as st:
+        hs = load_areas(st, "hotspot")
+        crimes = load_crimes(
+            st, start=b.start, end=d.end, categories=list(category) or None, mappable_only=True
+        )
+        areas = load_areas(st, "comparison") if comparison_areas else None
+    res = displacement(crimes, hs, b, d, comparison_areas=areas, distances=dists)
+    _write(
+        "displacement",
+        res.to_dict(),
+        displacement_section(res),
+        out_dir,
+        {"before": before, "during": during, "rings": dists},
+    )
+
+
+@app.command("power")
+def power_cmd(
+    start: str = typer.Option(..., help="first day of the history used for base rates"),
+    end: str = typer.Option(..., help="last day of that history"),
+    reduction: float = typer.Option(0.30, help="reduction to detect (0.3 = 30%)"),
+    window: str = typer.Option("14:00-20:00"),
+    sims: int = typer.Option(200, help="simulated trials per length"),
+    category: list[str] = typer.Option([], "--category"),
+    out_dir: Path = OUT,
+) -> None:
+    """Weeks of randomised patrol days needed for 80% power, from observed rates and overdispersion."""
+    from ..evaluate.patrol_days import build_panel
+    from ..evaluate.power import estimate_dispersion, weeks_needed
+    from ..evaluate.report import write_json
+    from ..store.areas import load_areas
+    from ..store.crimes import load_crimes
+
+    a, b = _day(start, "start"), _day(end, "end")
+    with open_store() as st:
+        hs = load_areas(st, "hotspot")
+        crimes = load_crimes(
+            st, start=a, end=b, categories=list(category) or None, mappable_only=True
+        )
+    panel = build_panel(crimes, hs, a, b, window=window or None)
+    rates = panel.groupby("area_id")["crimes"].mean()
+    if (rates <= 0).any():
+        raise InputError(
+            "some hot spots had no crimes in that history: choose a longer period or drop them"
+        )
+    alpha = estimate_dispersion(panel)
+    res = weeks_needed(rates.to_numpy().tolist(), reduction=reduction, dispersion=alpha, sims=sims)
+    path = write_json(res.to_dict(), out_dir, "power")
+    out.print(res.statement())
+    console.print(f"wrote {path}")
+
+
+@app.command("cost")
+def cost_cmd(
+    start: str | None = typer.Option(None),
+    end: str | None = typer.Option(None),
+    team: str = typer.Option("outreach", help="the team to cost"),
+    against: str = typer.Option("police", help="the team to compare with"),
+    patrol_days_json: Path | None = typer.Option(
+        None, "--effects", help="patrol_days.json, to cost each crime prevented"
+    ),
+    out_dir: Path = OUT,
+) -> None:
+    """Cost of GPS-verified minutes per team, hot spot and month; saving; cost per crime prevented."""
+    from ..evaluate.cost import cost_table, relative_saving, team_summary
+    from ..evaluate.report import cost_section
+    from ..store.rates import load_rates
+    from ..store.visits import load_visits
+
+    a = _day(start, "start") if start else None
+    b = _day(end, "end") if end else None
+    with open_store() as st:
+        visits = load_visits(st, a, b)
+        rates = load_rates(st)
+    if visits.empty:
+        raise InputError("no visits stored for that period: run the track stage's dosage first")
+    summ = team_summary(visits, rates)
+    table = cost_table(visits, rates)
+    lines = []
+    pm = dict(zip(summ["team"], summ["per_minute"], strict=True))
+    if team in pm and against in pm:
+        s = relative_saving(pm[team], pm[against])
+        lines.append(
+            f"{team} at £{pm[team]:.2f} a minute is {100 * s:.1f}% {'cheaper' if s > 0 else 'dearer'} than {against} at £{pm[against]:.2f}"
+        )
+    per = []
+    if patrol_days_json is not None:
+        per = _per_prevented(patrol_days_json, float(summ.loc[summ["team"] == team, "cost"].sum()))
+    res = {
+        "kind": "cost",
+        "teams": summ.to_dict(orient="records"),
+        "by_hotspot_month": table.to_dict(orient="records"),
+        "statements": lines,
+        "per_prevented": per,
+    }
+    _write("cost", res, cost_section(summ, lines, per), out_dir, {"team": team, "against": against})
+
+
+def _per_prevented(path: Path, cost: float) -> list[dict[str, Any]]:
+    from ..evaluate.cost import cost_per_prevented
+    from ..evaluate.estimates import Estimate
+
+    data = json.loads(path.read_text())
+    out_: list[dict[str, Any]] = []
+    for e in data.get("estimates", []):
+        if not e["name"].endswith("(intention to treat)") and "as delivered" not in e["name"]:
+            continue
+        if "cluster" in e["name"] or "negative binomial" in e["name"]:
+            continue
+        est = Estimate(
+            name=e["name"],
+            outcome=e["outcome"],
+            method=e["method"],
+            ratio=e["ratio"],
+            lo=e["lo"],
+            hi=e["hi"],
+            p=e.get("p"),
+        )
+        obs = e["counts"].get(f"{e['outcome']}_on_patrol_days", 0.0)
+        out_.append(cost_per_prevented(cost, float(obs), est))
+    return out_
+
+
+@app.command("validate")
+def validate_cmd(
+    trials: int = typer.Option(500, help="simulated trials per scenario"),
+    seed: int = typer.Option(2024),
+    out_dir: Path | None = typer.Option(None, "--out"),
+) -> None:
+    """Simulation study on the synthetic city: interval coverage and false rejection rates."""
+    from rich.progress import Progress
+
+    from ..evaluate.report import write_json
+    from ..evaluate.validate import validate
+
+    with Progress(console=console, transient=True) as prog:
+        task = prog.add_task("simulating trials", total=4 * trials)
+        res = validate(trials, seed=seed, tick=lambda k: prog.advance(task, k))
+    out.print(res.text(), highlight=False, soft_wrap=True, markup=False)
+    if out_dir is not None:
+        write_json(res.to_dict(), out_dir, "validation")
+    if not res.ok:
+        console.print("[red]validation outside its targets[/red]")
+        raise typer.Exit(1)
+    out.print("all scenarios within their targets")
+
+
+@rates_app.command("add")
+def rates_add(
+    team: str = typer.Argument(...),
+    amount: float = typer.Argument(..., help="pounds per unit"),
+    per: str = typer.Option("minute", "--per", help="minute | hour | shift"),
+    effective_from: str = typer.Option(..., "--from", help="first day the rate applies"),
+    effective_to: str | None = typer.Option(None, "--to", help="last day (default: open)"),
+    shift_minutes: float | None = typer.Option(
+        None, help="length of a shift in minutes (per shift)"
+    ),
+    overhead: float = typer.Option(0.0, help="overhead share on top, e.g. 0.15"),
+    note: str | None = typer.Option(None),
+) -> None:
+    """Add a team's rate from a date (closes the team's open-ended earlier rate)."""
+    from ..store.rates import add_rate
+
+    with open_store() as st:
+        rid = add_rate(
+            st,
+            team,
+            amount,
+            unit=per,
+            effective_from=_day(effective_from, "from"),
+            effective_to=_day(effective_to, "to") if effective_to else None,
+            shift_minutes=shift_minutes,
+            overhead=overhead,
+            note=note,
+        )
+    console.print(f"rate {rid} added for {team}")
+
+
+@rates_app.command("list")
+def rates_list() -> None:
+    """All rates as JSON, with pounds per minute."""
+    from ..store.rates import load_rates
+
+    with open_store() as st:
+        df = load_rates(st)
+    print_json(df.to_dict(orient="records"))
 
 
 def register(root: typer.Typer) -> None:
     """Attach this stage's commands to the root app."""
+    root.add_typer(app, name="evaluate")
+    root.add_typer(rates_app, name="rates")

@@ -1,9 +1,292 @@
-"""CLI commands of the plan stage."""
+"""CLI commands of the plan stage: make, list, check, export, brief, randomise."""
 
 from __future__ import annotations
 
+import datetime as dt
+from pathlib import Path
+
 import typer
+
+from ..errors import InputError
+from .common import open_store, out, print_json
+
+plan_app = typer.Typer(help="Patrol plans, randomised patrol days, exports and briefings.")
+
+
+def _date(text: str, opt: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise InputError(f"{opt} {text!r} is not a date like 2024-03-31") from exc
+
+
+def _ids(text: str | None) -> list[int] | None:
+    if not text:
+        return None
+    try:
+        return [int(x) for x in text.replace(" ", "").split(",") if x]
+    except ValueError as exc:
+        raise InputError(f"--hotspots {text!r} must be area ids like 1,2,3") from exc
+
+
+def _hotspots(store, ids: list[int] | None, start: dt.date, end: dt.date):  # type: ignore[no-untyped-def]
+    from ..store.areas import load_areas
+
+    hs = load_areas(store, "hotspot", active_between=(start, end))
+    if ids:
+        missing = sorted(set(ids) - set(hs["area_id"]))
+        if missing:
+            raise InputError(
+                f"no active hot spot with id {missing}: see `patrolwise hotspots list`"
+            )
+        hs = hs[hs["area_id"].isin(ids)]
+    if hs.empty:
+        raise InputError("no hot spots stored: import or detect hot spots first")
+    return hs.reset_index(drop=True)
+
+
+def _locations(hs) -> dict[int, tuple[float, float]]:  # type: ignore[no-untyped-def]
+    from ..config import get_settings
+    from ..geo import to_wgs84
+    from ..plan.routing import anchor_points
+
+    pts = anchor_points(hs)
+    lon, lat = to_wgs84(pts[:, 0], pts[:, 1], get_settings().crs)
+    return {int(a): (float(y), float(x)) for a, x, y in zip(hs["area_id"], lon, lat, strict=True)}
+
+
+@plan_app.command("make")
+def make_cmd(
+    team: str = typer.Option(..., help="outreach or police"),
+    date_from: str = typer.Option(..., "--from", help="first local day, YYYY-MM-DD"),
+    date_to: str = typer.Option(..., "--to", help="last local day, YYYY-MM-DD"),
+    window: str = typer.Option("14:00-20:00", help="local patrol window"),
+    visit: float | None = typer.Option(None, help="minutes per visit (outreach 40, police 15)"),
+    hotspots: str | None = typer.Option(None, help="area ids, e.g. 1,2,3 (default: all)"),
+    order: str = typer.Option("efficient", help="efficient or random"),
+    seed: int | None = typer.Option(None, help="seed for random orders and randomisation"),
+    min_visits: int = typer.Option(1, help="minimum visits per hot spot and day"),
+    max_visits: int | None = typer.Option(None, help="maximum visits per hot spot and day"),
+    min_minutes: float | None = typer.Option(None, help="minimum minutes per hot spot and day"),
+    max_minutes: float | None = typer.Option(None, help="maximum minutes per hot spot and day"),
+    speed: float = typer.Option(80.0, help="walking speed, metres per minute"),
+    network: Path | None = typer.Option(None, help="street network GeoJSON for walking times"),
+    after: int | None = typer.Option(None, help="id of the other team's plan to keep apart from"),
+    gap: float = typer.Option(30.0, help="minutes between the two teams at one hot spot"),
+    randomise: float | None = typer.Option(
+        None, help="draw patrol days with this probability and plan only those"
+    ),
+    unit: str = typer.Option("hotspot-day", help="randomisation unit: hotspot-day or day"),
+    assignment: int | None = typer.Option(
+        None, help="plan only the patrol days of this stored seed"
+    ),
+    csv: Path | None = typer.Option(None, help="also write the plan as CSV"),
+    ics: Path | None = typer.Option(None, help="also write the plan as iCalendar"),
+) -> None:
+    """Make and store a plan: an order through the hot spots that fits the window each day."""
+    from ..config import get_settings
+    from ..plan.export_csv import write_plan_csv
+    from ..plan.export_ical import plan_to_ical
+    from ..plan.randomise import randomise_days
+    from ..plan.routing import anchor_points, load_street_network, network_minutes
+    from ..plan.schedule import PlanRequest, make_plan
+    from ..store.plans import load_assignment, load_plan_visits, save_assignment, save_plan
+    from ..timeutil import parse_window
+
+    start, end = _date(date_from, "--from"), _date(date_to, "--to")
+    settings = get_settings()
+    req = PlanRequest(
+        team=team,
+        start_date=start,
+        end_date=end,
+        window=parse_window(window),
+        visit_minutes=visit,
+        order=order,  # type: ignore[arg-type]
+        seed=seed,
+        min_visits=min_visits,
+        max_visits=max_visits,
+        min_minutes=min_minutes,
+        max_minutes=max_minutes,
+        speed_m_per_min=speed,
+        separation_minutes=gap,
+        tz=settings.timezone,
+    )
+    with open_store() as store:
+        hs = _hotspots(store, _ids(hotspots), start, end)
+        travel = None
+        if network is not None:
+            streets = load_street_network(network, settings.crs)
+            travel = network_minutes(anchor_points(hs), streets, speed)
+            req.extra["travel"] = f"network:{network.name}"
+        patrol_days = None
+        if randomise is not None:
+            patrol_days = randomise_days(hs["area_id"], start, end, randomise, seed=seed, unit=unit)
+            save_assignment(store, patrol_days)
+            req.extra["assignment_seed"] = int(patrol_days["seed"].iloc[0])
+            if req.seed is None:
+                req.seed = int(patrol_days["seed"].iloc[0])
+        elif assignment is not None:
+            patrol_days = load_assignment(store, assignment)
+            req.extra["assignment_seed"] = assignment
+        avoid = None
+        if after is not None:
+            avoid = load_plan_visits(store, after, start=start - dt.timedelta(days=1), end=end)
+            req.extra["after_plan"] = after
+        res = make_plan(hs, req, travel=travel, patrol_days=patrol_days, avoid=avoid)
+        res.params.update(req.extra)
+        pid = save_plan(store, team, res.seed, res.params, res.visits)
+        if csv:
+            write_plan_csv(res.visits, csv, settings.timezone)
+        if ics:
+            ics.write_bytes(
+                plan_to_ical(
+                    res.visits, plan_id=pid, tz=settings.timezone, locations=_locations(hs)
+                )
+            )
+    out.print(
+        f"plan {pid}: {team}, {len(res.visits)} visits on {len(res.daily)} days "
+        f"({start} to {end}), seed {res.seed}"
+        + (
+            f", assignment seed {req.extra['assignment_seed']}"
+            if "assignment_seed" in req.extra
+            else ""
+        )
+    )
+
+
+@plan_app.command("list")
+def list_cmd() -> None:
+    """Stored plans."""
+    from ..store.plans import list_plans
+
+    with open_store() as store:
+        print_json(list_plans(store).to_dict("records"))
+
+
+@plan_app.command("check")
+def check_cmd(
+    plan_a: int = typer.Argument(..., help="first plan id"),
+    plan_b: int = typer.Argument(..., help="second plan id"),
+    gap: float = typer.Option(30.0, help="minimum minutes apart at one hot spot"),
+) -> None:
+    """Report visits of two plans at the same hot spot closer than --gap minutes (exit 1 if any)."""
+    from ..plan.separation import conflicts
+    from ..store.plans import load_plan_visits
+
+    with open_store() as store:
+        c = conflicts(load_plan_visits(store, plan_a), load_plan_visits(store, plan_b), gap)
+    if c.empty:
+        out.print(
+            f"no conflicts: plans {plan_a} and {plan_b} stay {gap:g} min apart at every hot spot"
+        )
+        return
+    print_json(c.to_dict("records"))
+    out.print(f"{len(c)} conflict(s) closer than {gap:g} min", style="red")
+    raise typer.Exit(1)
+
+
+@plan_app.command("export")
+def export_cmd(
+    plan_id: int = typer.Argument(...),
+    csv: Path | None = typer.Option(None, help="CSV file to write"),
+    ics: Path | None = typer.Option(None, help="iCalendar file to write"),
+) -> None:
+    """Write a stored plan as CSV and/or iCalendar."""
+    from ..config import get_settings
+    from ..plan.export_csv import write_plan_csv
+    from ..plan.export_ical import plan_to_ical
+    from ..store.areas import load_areas
+    from ..store.plans import get_plan, load_plan_visits
+
+    if not csv and not ics:
+        raise InputError("give --csv and/or --ics")
+    tz = get_settings().timezone
+    with open_store() as store:
+        get_plan(store, plan_id)
+        v = load_plan_visits(store, plan_id)
+        hs = load_areas(store, "hotspot")
+        hs = hs[hs["area_id"].isin(v["area_id"])]
+    if csv:
+        write_plan_csv(v, csv, tz)
+        out.print(f"wrote {csv}")
+    if ics:
+        ics.write_bytes(plan_to_ical(v, plan_id=plan_id, tz=tz, locations=_locations(hs)))
+        out.print(f"wrote {ics}")
+
+
+@plan_app.command("brief")
+def brief_cmd(
+    plan_id: int = typer.Argument(...),
+    day: str = typer.Option(..., "--date", help="local day of the shift, YYYY-MM-DD"),
+    out_dir: Path = typer.Option(Path("."), "--out", help="folder for the HTML and PDF"),
+) -> None:
+    """Printable briefing (HTML and PDF) for one shift of a stored plan."""
+    from ..config import get_settings
+    from ..plan.briefing import build_briefing
+    from ..store.areas import load_areas
+    from ..store.crimes import load_crimes
+    from ..store.plans import get_plan, load_delivered, load_plan_visits
+
+    d = _date(day, "--date")
+    tz = get_settings().timezone
+    with open_store() as store:
+        meta = get_plan(store, plan_id)
+        v = load_plan_visits(store, plan_id, start=d - dt.timedelta(days=1), end=d)
+        today = v[v["date"] == d]
+        if today.empty:
+            raise InputError(f"plan {plan_id} has no visits on {d}")
+        hs = load_areas(store, "hotspot")
+        crimes = load_crimes(store, start=d - dt.timedelta(days=28), end=d)
+        y = d - dt.timedelta(days=1)
+        delivered = load_delivered(store, y)
+    b_ = build_briefing(
+        d,
+        meta["team"],
+        today,
+        hs,
+        crimes,
+        yesterday_planned=v[v["date"] == y],
+        yesterday_delivered=delivered,
+        tz=tz,
+    )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = out_dir / f"briefing-{meta['team']}-{d}"
+    stem.with_suffix(".html").write_text(b_.html, encoding="utf-8")
+    stem.with_suffix(".pdf").write_bytes(b_.pdf)
+    out.print(f"wrote {stem}.html and {stem}.pdf")
+
+
+@plan_app.command("randomise")
+def randomise_cmd(
+    date_from: str = typer.Option(..., "--from"),
+    date_to: str = typer.Option(..., "--to"),
+    p: float = typer.Option(0.5, "--p", "--randomise", help="probability of a patrol"),
+    unit: str = typer.Option("hotspot-day", help="hotspot-day or day"),
+    seed: int | None = typer.Option(None),
+    hotspots: str | None = typer.Option(None, help="area ids (default: all)"),
+    csv: Path | None = typer.Option(None, help="CSV for the evaluator"),
+) -> None:
+    """Randomise patrol days (blocked by weekday), store them and export for the evaluator."""
+    from ..plan.export_csv import write_assignment_csv
+    from ..plan.randomise import balance_by_weekday, randomise_days
+    from ..store.plans import save_assignment
+
+    start, end = _date(date_from, "--from"), _date(date_to, "--to")
+    with open_store() as store:
+        hs = _hotspots(store, _ids(hotspots), start, end)
+        a = randomise_days(hs["area_id"], start, end, p, seed=seed, unit=unit)
+        n = save_assignment(store, a)
+    if csv:
+        write_assignment_csv(a, csv)
+    bal = balance_by_weekday(a)
+    out.print(
+        f"assignment seed {int(a['seed'].iloc[0])}: {n} hot spot-days, "
+        f"{int(a['patrol'].sum())} patrol ({a['patrol'].mean():.0%})"
+    )
+    for r in bal.to_dict("records"):
+        out.print(f"  {r['weekday']:<9} patrol {r['patrol']:>4}  control {r['control']:>4}")
 
 
 def register(root: typer.Typer) -> None:
     """Attach this stage's commands to the root app."""
+    root.add_typer(plan_app, name="plan")

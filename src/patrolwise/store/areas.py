@@ -159,3 +159,32 @@ def retire_area(store: Store, area_id: int, on: dt.date, replaced_by: int | None
         s.execute(
             update(Area).where(Area.id == area_id).values(active_to=on, replaced_by=replaced_by)
         )
+
+
+def replace_area(
+    store: Store,
+    area_id: int,
+    new: gpd.GeoDataFrame,
+    on: dt.date,
+    *,
+    source: str | None = None,
+    method: str | None = "drawn",
+) -> int:
+    """Replace an area from ``on``: the old one's last active day is the day before, the new
+    one (a single feature with a ``name``) is active from ``on`` and named as its successor."""
+    if len(new) != 1:
+        raise InputError(f"a replacement must be exactly one area, got {len(new)}")
+    with store.session() as s:
+        old = s.get(Area, area_id)
+        if old is None:
+            raise InputError(f"no area with id {area_id}")
+        kind = old.kind
+        if old.active_from is not None and on <= old.active_from:
+            raise InputError(
+                f"area {old.name!r} starts {old.active_from}; a replacement must start after it"
+            )
+        if old.active_to is not None and old.active_to < on - dt.timedelta(days=1):
+            raise InputError(f"area {old.name!r} was already retired on {old.active_to}")
+    (new_id,) = add_areas(store, new, kind=kind, active_from=on, source=source, method=method)
+    retire_area(store, area_id, on - dt.timedelta(days=1), replaced_by=new_id)
+    return new_id

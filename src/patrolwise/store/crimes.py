@@ -46,7 +46,14 @@ def load_crimes(
     """Crimes between ``start`` and ``end`` (inclusive local dates; month-precision rows are kept
     when their month overlaps the range). Times are naive UTC.
     """
-    cols = [getattr(Crime, c) for c in COLUMNS]
+    from sqlalchemy import func
+
+    cols = [
+        func.coalesce(Crime.crime_id, Crime.row_key).label("crime_key")
+        if c == "crime_key"
+        else getattr(Crime, c)
+        for c in COLUMNS
+    ]
     q = select(*cols)
     if start is not None:
         q = q.where(Crime.month >= f"{start:%Y-%m}")

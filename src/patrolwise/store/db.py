@@ -66,16 +66,16 @@ def init_db(url: str | None = None) -> str:
         with engine.begin() as conn:
             cfg = alembic_config(u)
             cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+            command.upgrade(cfg, "heads")
         with engine.connect() as conn:
-            rev = MigrationContext.configure(conn).get_current_revision()
+            rev = ",".join(sorted(MigrationContext.configure(conn).get_current_heads()))
     except Exception as exc:  # pragma: no cover - exercised with a dead server
         raise StoreError(
             f"cannot initialise database {make_url(u).render_as_string()}: {exc}"
         ) from exc
     finally:
         engine.dispose()
-    return rev or ""
+    return rev
 
 
 class Store:

@@ -1,6 +1,6 @@
 """All tables. Importing this module registers every stage's tables on ``Base.metadata``."""
 
-from . import engagement, evaluation, planning, tracking  # noqa: F401
+from . import dosage, engagement, evaluation, planning, tracking  # noqa: F401
 from .base import Base
 from .core import Area, Crime, HarmTable, HarmValue, ImportBatch
 

@@ -87,8 +87,9 @@ def upgrade() -> None:
     op.create_table(
         "crimes",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("crime_key", sa.String(length=128), nullable=False),
-        sa.Column("row_hash", sa.String(length=40), nullable=False),
+        sa.Column("key_hash", sa.BigInteger(), nullable=False),
+        sa.Column("row_key", sa.String(length=128), nullable=True),
+        sa.Column("row_hash", sa.BigInteger(), nullable=False),
         sa.Column("batch_id", sa.Integer(), nullable=True),
         sa.Column("source_kind", sa.String(length=20), nullable=False),
         sa.Column("crime_id", sa.String(length=100), nullable=True),
@@ -127,13 +128,11 @@ def upgrade() -> None:
             ["harm_table_id"], ["harm_tables.id"], name=op.f("fk_crimes_harm_table_id_harm_tables")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_crimes")),
-        sa.UniqueConstraint("crime_key", name=op.f("uq_crimes_crime_key")),
+        sa.UniqueConstraint("key_hash", name=op.f("uq_crimes_key_hash")),
     )
     with op.batch_alter_table("crimes", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_crimes_category"), ["category"], unique=False)
         batch_op.create_index(batch_op.f("ix_crimes_month"), ["month"], unique=False)
         batch_op.create_index(batch_op.f("ix_crimes_occurred_at"), ["occurred_at"], unique=False)
-        batch_op.create_index("ix_crimes_xy", ["x", "y"], unique=False)
 
     op.create_table(
         "harm_values",
@@ -158,10 +157,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("harm_values")
     with op.batch_alter_table("crimes", schema=None) as batch_op:
-        batch_op.drop_index("ix_crimes_xy")
         batch_op.drop_index(batch_op.f("ix_crimes_occurred_at"))
         batch_op.drop_index(batch_op.f("ix_crimes_month"))
-        batch_op.drop_index(batch_op.f("ix_crimes_category"))
 
     op.drop_table("crimes")
     with op.batch_alter_table("import_batches", schema=None) as batch_op:

@@ -1,0 +1,236 @@
+"""``patrolwise dosage``: visits and minutes in hot spots from stored pings; ``dosage daily``: the
+coordinator's summary of one day. Thin over the track library and the store."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import typer
+from rich.table import Table
+
+from ..errors import InputError
+from .common import console, open_store, out, print_json
+
+dosage_app = typer.Typer(
+    help="Patrol dosage: visits, officer- and patrol-minutes per hot spot, team and day.",
+    invoke_without_command=True,
+)
+
+
+def _date(text: str | None, opt: str) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise InputError(f"{opt} {text!r} is not a date like 2024-06-03") from exc
+
+
+def _run(
+    store: Any,
+    start: dt.date | None,
+    end: dt.date | None,
+    buffer: float,
+    max_gap: float,
+    min_visit: float,
+) -> tuple[Any, Any, pd.DataFrame]:
+    """Load pings (a day either side, so visits crossing midnight are whole), clean, measure."""
+    from ..config import get_settings
+    from ..store.areas import load_areas
+    from ..store.pings import load_pings
+    from ..track.cleaning import clean_pings
+    from ..track.dosage import DosageParams, compute_dosage
+
+    tz = get_settings().timezone
+    params = DosageParams(
+        buffer_m=buffer, max_gap_s=max_gap * 60, min_visit_s=min_visit * 60, tz=tz
+    )
+    hs = load_areas(store, "hotspot")
+    if hs.empty:
+        raise InputError("no hot spots stored: import or detect hot spots first")
+    lo = start - dt.timedelta(days=1) if start else None
+    hi = end + dt.timedelta(days=1) if end else None
+    with console.status("loading pings"):
+        pings = load_pings(store, lo, hi)
+    if pings.empty:
+        raise InputError("no pings stored for those dates: run `patrolwise track import` first")
+    with console.status(f"cleaning and measuring {len(pings):,} pings"):
+        cleaned = clean_pings(pings)
+        res = compute_dosage(cleaned, hs, params)
+    keep = pd.Series(True, index=res.visits.index)
+    if start:
+        keep &= res.visits["local_day"] >= start
+    if end:
+        keep &= res.visits["local_day"] <= end
+    res.visits = res.visits[keep].reset_index(drop=True)
+    res.stats["cleaning"] = cleaned.attrs.get("cleaning", {})
+    return res, hs, cleaned
+
+
+@dosage_app.callback()
+def dosage_cmd(
+    ctx: typer.Context,
+    date_from: str | None = typer.Option(None, "--from", help="first local day (YYYY-MM-DD)"),
+    date_to: str | None = typer.Option(None, "--to", help="last local day (YYYY-MM-DD)"),
+    out_file: Path | None = typer.Option(
+        None, "--out", help="write the daily panel to this .csv or .parquet file"
+    ),
+    buffer: float = typer.Option(10.0, "--buffer", help="GPS error allowance around hot spots, m"),
+    max_gap: float = typer.Option(5.0, "--max-gap", help="longest silence inside a visit, min"),
+    min_visit: float = typer.Option(
+        5.0, "--min-visit", help="shortest visit counted (drops drive-through passes), min"
+    ),
+    as_json: bool = typer.Option(False, "--json", help="print a JSON summary"),
+) -> None:
+    """Measure dosage from stored pings, store the visits, print minutes per hot spot and team."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from ..store.visits import save_visits
+    from ..track.dosage import daily_dosage
+
+    start, end = _date(date_from, "--from"), _date(date_to, "--to")
+    if out_file is not None and out_file.suffix.lower() not in (".csv", ".parquet"):
+        raise InputError(f"--out {out_file}: use a .csv or .parquet file name")
+    with open_store() as store:
+        res, hs, _ = _run(store, start, end, buffer, max_gap, min_visit)
+        run_id = save_visits(
+            store,
+            res.visits,
+            params=res.params.as_dict(),
+            stats=res.stats,
+            date_from=start,
+            date_to=end,
+        )
+    panel = daily_dosage(res.visits)
+    names = dict(zip(hs["area_id"], hs["name"], strict=True))
+    panel.insert(2, "name", panel["area_id"].map(names))
+    if out_file is not None:
+        if out_file.suffix.lower() == ".parquet":
+            panel.to_parquet(out_file, index=False)
+        else:
+            panel.to_csv(out_file, index=False)
+    totals = (
+        panel.groupby(["area_id", "name", "team"])[["visits", "officer_minutes", "patrol_minutes"]]
+        .sum()
+        .reset_index()
+    )
+    if as_json:
+        print_json(
+            {
+                "run_id": run_id,
+                "visits": len(res.visits),
+                "stats": res.stats,
+                "params": res.params.as_dict(),
+                "by_hotspot": totals.to_dict(orient="records"),
+                "out": str(out_file) if out_file else None,
+            }
+        )
+        return
+    t = Table(title=f"Dosage run {run_id}: {len(res.visits)} visits")
+    for c in ("hot spot", "team", "visits", "patrol-min", "officer-min"):
+        t.add_column(c, justify="left" if c in ("hot spot", "team") else "right")
+    for r in totals.to_dict("records"):
+        t.add_row(
+            f"{r['area_id']} {r['name']}",
+            str(r["team"]),
+            str(int(r["visits"])),
+            f"{r['patrol_minutes']:,.0f}",
+            f"{r['officer_minutes']:,.0f}",
+        )
+    out.print(t)
+    flags = res.stats.get("cleaning", {}).get("flags", {})
+    if flags:
+        console.print("pings set aside: " + ", ".join(f"{k} {v}" for k, v in flags.items()))
+
+
+@dosage_app.command("daily")
+def daily_cmd(
+    date: str | None = typer.Option(None, "--date", help="local day (default: yesterday)"),
+    buffer: float = typer.Option(10.0, "--buffer"),
+    max_gap: float = typer.Option(5.0, "--max-gap"),
+    min_visit: float = typer.Option(5.0, "--min-visit"),
+    distance: float = typer.Option(
+        0.0, "--distance", help="police and outreach closer than this (m) also breach"
+    ),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """The coordinator's summary of one day: minutes by hot spot and team, plan, breaches."""
+    from ..track.summary import daily_summary
+
+    day = _date(date, "--date") or (dt.date.today() - dt.timedelta(days=1))
+    with open_store() as store:
+        res, hs, _ = _run(store, day, day, buffer, max_gap, min_visit)
+        plan = None
+        try:
+            from ..store.plans import load_plan_visits
+
+            p = load_plan_visits(store, start=day, end=day)
+            plan = p if len(p) else None
+        except Exception:  # the plan stage's tables may be absent in an older database
+            plan = None
+    names = dict(zip(hs["area_id"].astype(int), hs["name"], strict=True))
+    s = daily_summary(res, day, names=names, plan=plan, areas=hs, distance_m=distance)
+    if as_json:
+        print_json(
+            {
+                "day": str(day),
+                "by_hotspot": s.by_hotspot.to_dict(orient="records"),
+                "compliance": None if s.compliance is None else s.compliance.to_dict("records"),
+                "breaches": s.breaches.to_dict(orient="records"),
+                "summary": s.lines,
+            }
+        )
+        return
+    t = Table(title=f"Hot spot dosage {day}")
+    for c in ("hot spot", "team", "visits", "staff", "patrol-min", "officer-min", "unknown-min"):
+        t.add_column(c, justify="left" if c in ("hot spot", "team") else "right")
+    for r in s.by_hotspot.to_dict("records"):
+        t.add_row(
+            f"{r['area_id']} {r['name']}",
+            str(r["team"]),
+            str(r["visits"]),
+            str(r["devices"]),
+            f"{r['patrol_minutes']:.0f}",
+            f"{r['officer_minutes']:.0f}",
+            f"{r['unknown_minutes']:.0f}",
+        )
+    out.print(t)
+    if s.compliance is not None:
+        ct = Table(title="Against the plan")
+        for col in ("team", "hot spot", "planned", "delivered", "late by", "status"):
+            ct.add_column(col)
+        for r in s.compliance.to_dict("records"):
+            late = "" if pd.isna(r["late_minutes"]) else f"{r['late_minutes']:.0f}"
+            ct.add_row(
+                str(r["team"]),
+                names.get(int(r["area_id"]), str(r["area_id"])),
+                f"{r['planned_minutes']:.0f}",
+                f"{r['delivered_minutes']:.0f}",
+                late,
+                str(r["status"]),
+            )
+        out.print(ct)
+    if len(s.breaches):
+        b = Table(title="Never-together breaches")
+        for col in ("hot spot", "from", "to", "overlap min", "police", "outreach"):
+            b.add_column(col)
+        for r in s.breaches.to_dict("records"):
+            b.add_row(
+                names.get(int(r["area_id"]), str(r["area_id"])),
+                str(r["start"]),
+                str(r["end"]),
+                f"{r['overlap_minutes']:.1f}",
+                str(r["police_devices"]),
+                str(r["outreach_devices"]),
+            )
+        out.print(b)
+    for line in s.lines:
+        out.print(line)
+
+
+def register(root: typer.Typer) -> None:
+    """Attach ``patrolwise dosage`` to the root app."""
+    root.add_typer(dosage_app, name="dosage")

@@ -1,0 +1,41 @@
+"""Encryption of free-text notes at rest (Fernet: AES-128-CBC + HMAC-SHA256, from `cryptography`).
+
+The Fernet key is derived with HKDF from the deployment secret (outside the database) with its
+own ``info`` label, so the notes key differs from the pseudonym key even though one secret is
+configured. A stolen database file shows only tokens.
+"""
+
+from __future__ import annotations
+
+import base64
+
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from ..errors import ConfigError
+from .pseudonym import secret_key
+
+_INFO = b"patrolwise notes encryption v1"
+_SALT = b"patrolwise-notes"
+
+
+def notes_cipher(key: str | None = None) -> Fernet:
+    """The Fernet cipher for notes, derived from the configured secret."""
+    raw = HKDF(algorithm=hashes.SHA256(), length=32, salt=_SALT, info=_INFO).derive(secret_key(key))
+    return Fernet(base64.urlsafe_b64encode(raw))
+
+
+def encrypt_note(text: str, key: str | None = None) -> bytes:
+    """A Fernet token (bytes) for ``text``."""
+    return notes_cipher(key).encrypt(text.encode("utf-8"))
+
+
+def decrypt_note(token: bytes, key: str | None = None) -> str:
+    """The note behind ``token``; a clear error when the key is not the one it was written with."""
+    try:
+        return notes_cipher(key).decrypt(bytes(token)).decode("utf-8")
+    except InvalidToken as exc:
+        raise ConfigError(
+            "cannot decrypt note: PATROLWISE_SECRET_KEY is not the key the note was written with"
+        ) from exc

@@ -1,0 +1,38 @@
+"""Roles and least privilege: who may read what in the engagement log.
+
+Only outreach roles read free-text notes (they wrote them, under a duty of confidence); police and
+analysts see counts and pseudonyms, never notes. Administrators run the system but do not read
+case notes either.
+"""
+
+from __future__ import annotations
+
+from ..errors import AuthError
+
+OUTREACH_ROLES = frozenset({"outreach_worker", "outreach_manager"})
+ROLES = OUTREACH_ROLES | {"police", "analyst", "admin"}
+
+
+def check_role(role: str) -> str:
+    if role not in ROLES:
+        raise AuthError(f"unknown role {role!r}; roles are {', '.join(sorted(ROLES))}")
+    return role
+
+
+def can_read_notes(role: str) -> bool:
+    return check_role(role) in OUTREACH_ROLES
+
+
+def require_notes_access(role: str) -> None:
+    """Raise AuthError unless ``role`` may read engagement notes."""
+    if not can_read_notes(role):
+        raise AuthError(
+            f"role {role!r} cannot read engagement notes; only outreach roles "
+            f"({', '.join(sorted(OUTREACH_ROLES))}) can. Use the summary for counts."
+        )
+
+
+def require_write(role: str) -> None:
+    """Only outreach roles log engagements (they are the ones who met the person)."""
+    if check_role(role) not in OUTREACH_ROLES:
+        raise AuthError(f"role {role!r} cannot log or change engagements; outreach roles only")

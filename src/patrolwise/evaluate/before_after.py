@@ -1,0 +1,421 @@
+"""Before and during: counts and harm in the hot spots over two periods, alone and against a comparison.
+
+Counts: the exact Poisson rate ratio (conditional binomial: given k1 + k2 crimes, the during share
+is binomial; Clopper-Pearson on that share, scaled by exposure days). Harm has no Poisson law, so
+its ratio gets a bootstrap over weeks (months for month-precision data). Against comparison areas
+or a comparison force: a difference-in-differences ratio from a quasi-Poisson model of the hot
+spot series with the comparison series as offset, so shocks shared by both (seasons, lockdowns,
+recording changes) cancel, and overdispersion widens the interval (t on n_units - 2 df).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..errors import InputError
+from .displacement import wdd
+from .estimates import Estimate, _clean
+from .glm import fit_quasi_poisson
+from .periods import (
+    Period,
+    check_no_overlap,
+    check_periods,
+    crime_days,
+    in_areas,
+    is_month_precision,
+    whole_months,
+)
+
+
+def exact_rate_ratio(
+    k_before: int, days_before: float, k_during: int, days_during: float, level: float = 0.95
+) -> tuple[float, float, float, float]:
+    """(ratio, lo, hi, p) for the rate per day during over before, exact conditional method."""
+    k1, k2 = int(k_before), int(k_during)
+    n = k1 + k2
+    if k1 == 0:
+        raise InputError(
+            "no crimes in the before period: a change from zero is undefined; check the dates, "
+            "the category filter and that crimes for the before period were imported"
+        )
+    e = days_before / days_during
+    ratio = (k2 / days_during) / (k1 / days_before)
+    bt = stats.binomtest(k2, n, days_during / (days_before + days_during))
+    ci = bt.proportion_ci(confidence_level=level, method="exact")
+    lo = ci.low / (1 - ci.low) * e if ci.low < 1 else np.inf
+    hi = ci.high / (1 - ci.high) * e if ci.high < 1 else np.inf
+    return float(ratio), float(lo), float(hi), float(bt.pvalue)
+
+
+def _units(period: Period, month_precision: bool) -> pd.DataFrame:
+    """The time units of a period: months (month precision) or weeks from its start."""
+    if month_precision:
+        months = whole_months(period)
+        starts = pd.to_datetime([m + "-01" for m in months])
+        days = [pd.Period(m, "M").days_in_month for m in months]
+        return pd.DataFrame({"unit": months, "start": starts, "days": days, "period": period.name})
+    n = period.days
+    k = np.arange(0, n, 7)
+    wstarts = pd.Timestamp(period.start) + pd.to_timedelta(k, unit="D")
+    wdays = np.minimum(7, n - k)
+    return pd.DataFrame(
+        {
+            "unit": [f"{s:%Y-%m-%d}" for s in wstarts],
+            "start": wstarts,
+            "days": wdays,
+            "period": period.name,
+        }
+    )
+
+
+def _unit_of(
+    crimes: pd.DataFrame, units: pd.DataFrame, period: Period, month_precision: bool
+) -> pd.Series:
+    """Which unit (label) each crime belongs to; NaN when outside the period."""
+    if month_precision:
+        lab = crimes["month"].astype(str)
+        return lab.where(lab.isin(set(units["unit"])))
+    day = crimes["_day"]
+    inside = (day >= pd.Timestamp(period.start)) & (day <= pd.Timestamp(period.end))
+    k = ((day - pd.Timestamp(period.start)).dt.days // 7) * 7
+    lab = (pd.Timestamp(period.start) + pd.to_timedelta(k, unit="D")).dt.strftime("%Y-%m-%d")
+    return lab.where(inside)
+
+
+def series(
+    crimes: pd.DataFrame, before: Period, during: Period, month_precision: bool
+) -> pd.DataFrame:
+    """Counts and harm per unit over both periods: unit, start, days, period, crimes, harm, harm_n."""
+    rows = []
+    for p in (before, during):
+        u = _units(p, month_precision)
+        lab = _unit_of(crimes, u, p, month_precision)
+        c = crimes.assign(_u=lab).dropna(subset=["_u"])
+        harm = c["harm"] if "harm" in c.columns else pd.Series(np.nan, index=c.index)
+        g = (
+            pd.DataFrame(
+                {
+                    "_u": c["_u"],
+                    "n": 1,
+                    "harm": harm.fillna(0.0),
+                    "harm_n": harm.notna().astype(int),
+                }
+            )
+            .groupby("_u")[["n", "harm", "harm_n"]]
+            .sum()
+        )
+        u = u.join(g, on="unit")
+        rows.append(u)
+    out = pd.concat(rows, ignore_index=True)
+    out = out.rename(columns={"n": "crimes"}).fillna({"crimes": 0, "harm": 0.0, "harm_n": 0})
+    out["crimes"] = out["crimes"].astype(int)
+    out["harm_n"] = out["harm_n"].astype(int)
+    return out
+
+
+def bootstrap_harm_ratio(
+    harm_b: np.ndarray,
+    days_b: np.ndarray,
+    harm_d: np.ndarray,
+    days_d: np.ndarray,
+    *,
+    n_boot: int = 4000,
+    rng: np.random.Generator,
+    level: float = 0.95,
+) -> tuple[float, float, float]:
+    """Ratio of harm per day (during / before) with a percentile bootstrap over units."""
+    if harm_b.sum() <= 0:
+        raise InputError("no harm recorded in the before period: a change from zero is undefined")
+    ratio = (harm_d.sum() / days_d.sum()) / (harm_b.sum() / days_b.sum())
+    ib = rng.integers(0, len(harm_b), size=(n_boot, len(harm_b)))
+    idd = rng.integers(0, len(harm_d), size=(n_boot, len(harm_d)))
+    rb = harm_b[ib].sum(1) / days_b[ib].sum(1)
+    rd = harm_d[idd].sum(1) / days_d[idd].sum(1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = rd / rb
+    r = r[np.isfinite(r)]
+    a = (1 - level) / 2
+    return float(ratio), float(np.quantile(r, a)), float(np.quantile(r, 1 - a))
+
+
+def did_ratio(
+    y: np.ndarray, c: np.ndarray, during: np.ndarray, level: float = 0.95
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Difference-in-differences ratio for series ``y`` (T, n) against comparison ``c`` (T, n).
+
+    Quasi-Poisson model log E[y_t] = a + d * during_t + log c_t; returns (ratio, lo, hi, p) arrays
+    over the T rows. The interval uses t on n - 2 degrees of freedom.
+    """
+    y = np.atleast_2d(y)
+    c = np.atleast_2d(c)
+    if np.any(c <= 0):
+        raise InputError("the comparison has a time unit with no crimes: it cannot be an offset")
+    t_n, n = y.shape
+    x = np.column_stack([np.ones(n), during.astype(float)])
+    xb = np.broadcast_to(x, (t_n, n, 2))
+    fit = fit_quasi_poisson(y, xb, offset=np.log(c))
+    b = fit.beta[:, 1]
+    se = fit.se(1)
+    q = stats.t.ppf(0.5 + level / 2, fit.df_resid)
+    p = 2 * stats.t.sf(np.abs(b / se), fit.df_resid)
+    return np.exp(b), np.exp(b - q * se), np.exp(b + q * se), p
+
+
+@dataclass
+class BeforeAfter:
+    """Everything the before/after evaluation found, ready for JSON and the report."""
+
+    estimates: list[Estimate]
+    series: pd.DataFrame
+    before: Period
+    during: Period
+    precision: str
+    notes: list[str] = field(default_factory=list)
+    counts: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        s = self.series.copy()
+        s["start"] = s["start"].dt.strftime("%Y-%m-%d")
+        return _clean(
+            {
+                "kind": "before_after",
+                "before": self.before.to_dict(),
+                "during": self.during.to_dict(),
+                "precision": self.precision,
+                "counts": self.counts,
+                "estimates": [e.to_dict() for e in self.estimates],
+                "series": s.to_dict(orient="records"),
+                "notes": self.notes,
+            }
+        )
+
+
+def _snap_months(p: Period) -> Period:
+    """The whole months inside a period, as a period (month-precision data)."""
+    months = whole_months(p)
+    first = pd.Timestamp(months[0] + "-01")
+    last = pd.Timestamp(months[-1] + "-01") + pd.offsets.MonthEnd(0)
+    return Period(p.name, first.date(), last.date())
+
+
+def _prep(crimes: pd.DataFrame, month_precision: bool, tz: str) -> pd.DataFrame:
+    c = crimes.copy()
+    if not month_precision:
+        c = c[c["occurred_at"].notna()]
+        c["_day"] = crime_days(c, tz)
+    elif "month" not in c.columns:
+        raise InputError("crimes need a 'month' column (YYYY-MM) or an 'occurred_at' time")
+    return c
+
+
+def before_after(
+    crimes: pd.DataFrame,
+    hotspots: gpd.GeoDataFrame,
+    before: Period,
+    during: Period,
+    *,
+    comparison_crimes: pd.DataFrame | None = None,
+    comparison_areas: gpd.GeoDataFrame | None = None,
+    comparison_label: str = "comparison",
+    n_boot: int = 4000,
+    seed: int = 0,
+    tz: str = "Europe/London",
+) -> BeforeAfter:
+    """Compare the hot spots' crimes and harm per day between two periods (and against a comparison).
+
+    ``comparison_crimes``: crimes of a comparison force or city (every row counts, so filter it to
+    the same categories first). ``comparison_areas``: areas whose crimes, taken from ``crimes``,
+    form the comparison; they must not overlap the hot spots.
+    """
+    if hotspots.empty:
+        raise InputError("no hot spots to evaluate: add hot spots first (patrolwise hotspots ...)")
+    month_precision = is_month_precision(crimes)
+    notes: list[str] = []
+    if month_precision:
+        notes.append(
+            "crimes are known only to the month (police.uk): periods are whole months and the "
+            "series is monthly; police.uk points are snapped to anonymised map points, so crimes "
+            "near a hot spot's edge may be counted on the wrong side"
+        )
+        before, during = _snap_months(before), _snap_months(during)
+    notes += check_periods(before, during)
+    rng = np.random.default_rng(seed)
+    c = _prep(crimes, month_precision, tz)
+    c["_area"] = in_areas(c, hotspots)
+    hs = c[c["_area"].notna()]
+    ser = series(hs, before, during, month_precision)
+    is_b = (ser["period"] == before.name).to_numpy()
+    kb, kd = int(ser.loc[is_b, "crimes"].sum()), int(ser.loc[~is_b, "crimes"].sum())
+    db, dd = int(ser.loc[is_b, "days"].sum()), int(ser.loc[~is_b, "days"].sum())
+    if kb == 0 or kd == 0:
+        which = "before" if kb == 0 else "during"
+        raise InputError(
+            f"no crimes in the hot spots in the {which} period "
+            f"({(before if kb == 0 else during).start}..{(before if kb == 0 else during).end}): "
+            "check the dates, the category filter and that crimes for that period were imported; "
+            "no percentage change is reported from an empty period"
+        )
+    counts: dict[str, Any] = {
+        "hotspot_crimes_before": kb,
+        "hotspot_crimes_during": kd,
+        "days_before": db,
+        "days_during": dd,
+        "hotspots": int(len(hotspots)),
+    }
+    period = {"before": before.to_dict(), "during": during.to_dict()}
+    r, lo, hi, p = exact_rate_ratio(kb, db, kd, dd)
+    ests = [
+        Estimate(
+            name="Hot spots, during vs before (crimes per day)",
+            outcome="crimes",
+            method="exact Poisson rate ratio (conditional binomial, Clopper-Pearson), per day",
+            ratio=r,
+            lo=lo,
+            hi=hi,
+            p=p,
+            counts={"before": kb, "during": kd, "days_before": db, "days_during": dd},
+            period=period,
+            notes=[
+                "assumes Poisson variation; a trend or season shared with the rest of the city is "
+                "not removed (see the comparison estimate)"
+            ],
+        )
+    ]
+    has_harm = "harm" in hs.columns and hs["harm"].notna().any()
+    if has_harm:
+        hb, hd = float(ser.loc[is_b, "harm"].sum()), float(ser.loc[~is_b, "harm"].sum())
+        missing = int(hs["harm"].isna().sum())
+        if missing:
+            notes.append(f"{missing} hot spot crimes have no harm value and count zero harm")
+        counts.update(hotspot_harm_before=hb, hotspot_harm_during=hd)
+        if hb > 0:
+            hr, hlo, hhi = bootstrap_harm_ratio(
+                ser.loc[is_b, "harm"].to_numpy(float),
+                ser.loc[is_b, "days"].to_numpy(float),
+                ser.loc[~is_b, "harm"].to_numpy(float),
+                ser.loc[~is_b, "days"].to_numpy(float),
+                n_boot=n_boot,
+                rng=rng,
+            )
+            unit = "months" if month_precision else "weeks"
+            ests.append(
+                Estimate(
+                    name="Hot spots, during vs before (harm per day)",
+                    outcome="harm",
+                    method=f"ratio of harm per day, percentile bootstrap over {unit} ({n_boot} resamples)",
+                    ratio=hr,
+                    lo=hlo,
+                    hi=hhi,
+                    counts={"before": hb, "during": hd, "days_before": db, "days_during": dd},
+                    period=period,
+                    notes=(
+                        [
+                            f"only {int(is_b.sum())} months before: a bootstrap over so few units is rough"
+                        ]
+                        if month_precision
+                        else []
+                    ),
+                )
+            )
+        else:
+            notes.append("no harm recorded in the before period: harm change not estimated")
+    # comparison
+    comp_rows: pd.DataFrame | None = None
+    if comparison_areas is not None and not comparison_areas.empty:
+        check_no_overlap(hotspots, comparison_areas, "comparison area")
+        c["_comp"] = in_areas(c, comparison_areas)
+        comp_rows = c[c["_comp"].notna()]
+        comparison_label = (
+            comparison_label if comparison_label != "comparison" else "comparison areas"
+        )
+    elif comparison_crimes is not None:
+        comp_month = is_month_precision(comparison_crimes)
+        if comp_month and not month_precision:
+            raise InputError(
+                "the comparison crimes are known only to the month but the hot spot crimes are "
+                "dated: compare like with like (use monthly hot spot data or a dated comparison)"
+            )
+        comp_rows = _prep(comparison_crimes, month_precision, tz)
+    if comp_rows is not None:
+        cs = series(comp_rows, before, during, month_precision)
+        ser["comparison_crimes"] = cs["crimes"].to_numpy()
+        ser["comparison_harm"] = cs["harm"].to_numpy()
+        cb, cd = int(cs.loc[is_b, "crimes"].sum()), int(cs.loc[~is_b, "crimes"].sum())
+        if cb == 0 or cd == 0:
+            raise InputError(
+                f"the {comparison_label} has no crimes in the {'before' if cb == 0 else 'during'} "
+                "period: it cannot serve as a comparison"
+            )
+        counts.update(comparison_crimes_before=cb, comparison_crimes_during=cd)
+        keep = (cs["crimes"] > 0).to_numpy()
+        if not keep.all():
+            notes.append(
+                f"{int((~keep).sum())} time units with no comparison crimes were left out of the DiD model"
+            )
+        y = ser.loc[keep, "crimes"].to_numpy(float)
+        cc = cs.loc[keep, "crimes"].to_numpy(float)
+        dur = ~is_b[keep]
+        if keep.sum() < 4:
+            raise InputError("fewer than four time units: too few to estimate a DiD interval")
+        dr, dlo, dhi, dp = (float(v[0]) for v in did_ratio(y[None, :], cc[None, :], dur))
+        w = wdd(
+            control=(cb, cd),
+            treated=(kb, kd),
+            time_weights=(db / dd, 1.0) if db != dd else (1.0, 1.0),
+        )
+        ests.append(
+            Estimate(
+                name=f"Hot spots against {comparison_label} (difference in differences)",
+                outcome="crimes",
+                method=(
+                    "ratio of rate ratios from a quasi-Poisson model of the hot spot series with "
+                    f"the comparison series as offset; t interval on {int(keep.sum()) - 2} df"
+                ),
+                ratio=dr,
+                lo=dlo,
+                hi=dhi,
+                p=dp,
+                counts={"hotspot": [kb, kd], "comparison": [cb, cd], "units": int(keep.sum())},
+                period=period,
+                notes=[
+                    "assumes the hot spots would have followed the comparison's trend (parallel "
+                    "trends, in ratios)"
+                ],
+                extra={"simple_ratio": (kd / kb) / (cd / cb), "wdd": w},
+            )
+        )
+        ch = cs["harm"].to_numpy(float)
+        if has_harm and (ch[keep] > 0).all():
+            hr2, hlo2, hhi2, hp2 = (
+                float(v[0])
+                for v in did_ratio(
+                    ser.loc[keep, "harm"].to_numpy(float)[None, :], ch[keep][None, :], dur
+                )
+            )
+            ests.append(
+                Estimate(
+                    name=f"Hot spot harm against {comparison_label} (difference in differences)",
+                    outcome="harm",
+                    method="quasi-Poisson model of harm per unit with comparison harm as offset",
+                    ratio=hr2,
+                    lo=hlo2,
+                    hi=hhi2,
+                    p=hp2,
+                    period=period,
+                )
+            )
+    return BeforeAfter(
+        estimates=ests,
+        series=ser,
+        before=before,
+        during=during,
+        precision="month" if month_precision else "day",
+        notes=notes,
+        counts=counts,
+    )

@@ -1,0 +1,122 @@
+"""A batched quasi-Poisson GLM (IRLS) for many response vectors at once.
+
+Why not statsmodels in a loop: the validation study, the power simulation and randomisation
+inference each fit the same hot spot x day model hundreds of times. Fitting them as one stacked
+array problem takes seconds instead of minutes. The single-fit results agree with
+``statsmodels.GLM(family=Poisson(), scale="X2")`` to numerical precision (tested).
+
+Quasi-Poisson (Pearson-scaled variance) is the primary model because crime counts are
+overdispersed; when the assignment is randomised at hot spot-day level the model-based
+(not cluster-robust) variance is valid, which matters with only seven hot spots as clusters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..errors import InputError
+
+Array = NDArray[np.float64]
+
+
+@dataclass
+class BatchFit:
+    """Coefficients, their quasi-Poisson covariance, scale and convergence, per response."""
+
+    beta: Array  # (T, p)
+    cov: Array  # (T, p, p), already multiplied by the scale
+    scale: Array  # (T,)
+    converged: NDArray[np.bool_]  # (T,)
+    df_resid: int
+
+    def se(self, j: int) -> Array:
+        return np.sqrt(self.cov[:, j, j])
+
+
+def _xtwx(xx: Array, w: Array) -> Array:
+    """X'WX per response: one BLAS product each (faster than one big einsum on small p)."""
+    return np.stack([xx[i].T @ (xx[i] * w[i][:, None]) for i in range(xx.shape[0])])
+
+
+def fit_quasi_poisson(*args: Any, **kwargs: Any) -> BatchFit:
+    """See :func:`_fit`; BLAS is held to one thread, since its threads only fight over these small
+    products (5x faster on two cores, far more on a busy machine)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _fit(*args, **kwargs)
+
+
+def _fit(
+    y: Array,
+    x: Array,
+    *,
+    offset: Array | None = None,
+    max_iter: int = 60,
+    tol: float = 1e-10,
+    scale: str = "X2",
+    beta0: Array | None = None,
+) -> BatchFit:
+    """Fit log-linear Poisson models to each row of ``y`` (T, n) with design ``x``.
+
+    ``offset`` is (n,) or (T, n); ``beta0`` a starting point shared by all rows (warm start).
+    ``x`` is (n, p), shared by every response, or (T, n, p), one design per response (the
+    randomisation test swaps the treatment column). ``scale`` is "X2" (Pearson, quasi-Poisson)
+    or "1" (pure Poisson).
+    """
+    y = np.atleast_2d(np.asarray(y, dtype=float))
+    t_n, n = y.shape
+    xx = np.asarray(x, dtype=float)
+    if xx.ndim == 2:
+        xx = np.broadcast_to(xx, (t_n, *xx.shape))
+    if xx.shape[:2] != (t_n, n):
+        raise InputError(f"design has shape {xx.shape}, responses {y.shape}")
+    p = xx.shape[2]
+    if n <= p:
+        raise InputError(f"{n} observations cannot support a model with {p} parameters")
+    off = np.zeros((t_n, n)) if offset is None else np.asarray(offset, dtype=float)
+    off = np.broadcast_to(off, (t_n, n))
+    if np.any(y < 0) or not np.all(np.isfinite(y)):
+        raise InputError("counts (or harm) must be finite and not negative")
+
+    if beta0 is not None:
+        eta = np.einsum("tnp,p->tn", xx, np.asarray(beta0, float)) + off
+        mu = np.exp(np.clip(eta, -30, 30))
+    else:
+        mu = (y + y.mean(axis=1, keepdims=True)) / 2 + 1e-3
+        eta = np.log(mu)
+    beta = np.zeros((t_n, p))
+    dev_old = np.full(t_n, np.inf)
+    converged = np.zeros(t_n, dtype=bool)
+    xtwx = np.zeros((t_n, p, p))
+    for _ in range(max_iter):
+        z = eta - off + (y - mu) / mu
+        w = mu
+        xtwx = _xtwx(xx, w)
+        xtwz = np.einsum("tnp,tn->tp", xx, w * z)
+        try:
+            beta = np.linalg.solve(xtwx, xtwz[..., None])[..., 0]
+        except np.linalg.LinAlgError as exc:
+            raise InputError(
+                "the model cannot be fitted: a column of the design is constant or duplicated "
+                "(for example every day treated, or a hot spot with no crime at all)"
+            ) from exc
+        eta = np.einsum("tnp,tp->tn", xx, beta) + off
+        eta = np.clip(eta, -30, 30)
+        mu = np.exp(eta)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            term = np.where(y > 0, y * np.log(y / mu), 0.0)
+        dev = 2 * np.sum(term - (y - mu), axis=1)
+        converged = np.abs(dev - dev_old) <= tol * (np.abs(dev) + 0.1)
+        dev_old = dev
+        if converged.all():
+            break
+    xtwx = _xtwx(xx, mu)
+    df_resid = n - p
+    phi = np.sum((y - mu) ** 2 / mu, axis=1) / df_resid if scale == "X2" else np.ones(t_n)
+    cov = np.linalg.inv(xtwx) * phi[:, None, None]
+    return BatchFit(beta=beta, cov=cov, scale=phi, converged=converged, df_resid=df_resid)

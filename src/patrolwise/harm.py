@@ -1,0 +1,195 @@
+"""Crime harm tables: data, not code, and versioned.
+
+The default table maps police.uk categories to Cambridge Crime Harm Index (CCHI) values in days of
+imprisonment equivalent. police.uk publishes 14 broad categories, each covering several Home Office
+offence subgroups with very different harm (homicide and common assault are both "Violence and
+sexual offences"), so a category value is necessarily an average: we use the mean of the subgroup
+CCHI medians weighted by national recorded counts (see docs/harm.md for sources and derivation).
+A force with offence-level data should load the official CCHI workbook keyed by Home Office code.
+
+Rules, explicit and recorded with each table:
+- Anti-social behaviour has no CCHI value: by default its harm is missing and reported as such
+  (``harm_status='asb'``), never a silent zero; a floor can be configured.
+- Proactively detected offences (drug and weapon possession found by stop and search) measure police
+  activity more than harm; the CCHI authors advise excluding them: ``exclude_proactive``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import FatalImportError, InputError
+
+DEFAULT_NAME = "cchi-police-uk"
+DEFAULT_VERSION = "2026.1"
+DEFAULT_SOURCE = (
+    "Derived from Cambridge Crime Harm Index 2026 subgroup medians as compiled by "
+    "isthisben/cbl-realcrime (data/cchi_weights.csv), weighted by 2024/25 national counts"
+)
+ASB = "Anti-social behaviour"
+
+
+@dataclass
+class HarmRules:
+    """How harm is assigned beyond the table lookup."""
+
+    asb_floor: float | None = None
+    exclude_proactive: bool = False
+
+    def as_dict(self) -> dict[str, object]:
+        return {"asb_floor": self.asb_floor, "exclude_proactive": self.exclude_proactive}
+
+
+@dataclass
+class HarmTable:
+    """A harm table: keys of one or more kinds (category, ho_code, description) to values."""
+
+    name: str
+    version: str
+    values: pd.DataFrame  # key_kind, key, harm (float, NaN = no value), proactive (bool), note
+    unit: str = "days"
+    source: str = ""
+    rules: HarmRules = field(default_factory=HarmRules)
+
+    def _lookup(self, kind: str, keys: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        v = self.values[self.values["key_kind"] == kind]
+        norm = v["key"].map(normalise_key)
+        harm_map = dict(zip(norm, v["harm"].astype(float), strict=True))
+        pro_map = dict(zip(norm, v["proactive"].astype(bool), strict=True))
+        # normalise each distinct key once: a million rows hold a few hundred offences
+        codes, uniques = pd.factorize(keys.fillna("").astype(str))
+        u = pd.Series(uniques).map(normalise_key)
+        u_found = (u.isin(harm_map.keys()) & (u != "")).to_numpy()
+        u_harm = u.map(harm_map).astype(float).to_numpy()
+        u_pro = u.map(pro_map).astype(object).fillna(False).astype(bool).to_numpy()
+        if len(uniques) == 0:
+            n = len(keys)
+            return np.zeros(n, dtype=bool), np.full(n, np.nan), np.zeros(n, dtype=bool)
+        return u_found[codes], u_harm[codes], u_pro[codes]
+
+    def assign(
+        self,
+        category: pd.Series,
+        ho_code: pd.Series | None = None,
+        description: pd.Series | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Harm and status per crime: most specific key first (HO code, description, category).
+
+        Status is ``ok``, ``asb`` (no value for anti-social behaviour), ``excluded`` (proactive,
+        excluded by rule) or ``missing`` (offence not in the table: counted and reported).
+        """
+        n = len(category)
+        harm = np.full(n, np.nan)
+        pro = np.zeros(n, dtype=bool)
+        done = np.zeros(n, dtype=bool)
+        for kind, keys in (
+            ("ho_code", ho_code),
+            ("description", description),
+            ("category", category),
+        ):
+            if keys is None:
+                continue
+            found, h, p = self._lookup(kind, keys.reset_index(drop=True))
+            take = found & ~done
+            harm[take] = h[take]
+            pro[take] = p[take]
+            done |= take
+        status = np.full(n, "ok", dtype=object)
+        is_asb = category.reset_index(drop=True).fillna("").to_numpy() == ASB
+        status[~done] = "missing"
+        asb_rows = is_asb & (~done | np.isnan(harm))
+        status[asb_rows] = "asb"
+        harm[asb_rows] = self.rules.asb_floor if self.rules.asb_floor is not None else np.nan
+        nan_ok = done & np.isnan(harm) & ~asb_rows
+        status[nan_ok] = "missing"
+        if self.rules.exclude_proactive:
+            status[pro & done] = "excluded"
+            harm[pro & done] = np.nan
+        return harm, status
+
+
+def normalise_key(k: object) -> str:
+    return " ".join(str(k).strip().lower().split())
+
+
+def default_table(rules: HarmRules | None = None) -> HarmTable:
+    """The packaged police.uk category table (CCHI-derived)."""
+    with resources.files("patrolwise.data").joinpath("harm_police_uk_cchi.csv").open("rb") as fh:
+        df = pd.read_csv(fh)
+    values = pd.DataFrame(
+        {
+            "key_kind": "category",
+            "key": df["key"],
+            "harm": pd.to_numeric(df["harm"], errors="coerce"),
+            "proactive": df["proactive"].astype(str).str.lower().eq("true"),
+            "note": df["note"],
+        }
+    )
+    return HarmTable(
+        DEFAULT_NAME, DEFAULT_VERSION, values, source=DEFAULT_SOURCE, rules=rules or HarmRules()
+    )
+
+
+def read_table_file(
+    path: Path,
+    *,
+    name: str,
+    version: str,
+    key_column: str,
+    harm_column: str,
+    key_kind: str = "ho_code",
+    proactive_column: str | None = None,
+    sheet: str | None = None,
+    source: str = "",
+) -> HarmTable:
+    """A user-supplied table (CSV or XLSX), e.g. the official CCHI workbook or ONS severity scores.
+
+    ``key_kind`` says what the key column holds: ``ho_code``, ``description`` or ``category``.
+    Rows with an empty key are skipped; a non-numeric harm is an error naming the row.
+    """
+    if key_kind not in ("ho_code", "description", "category"):
+        raise InputError(f"key kind {key_kind!r} must be ho_code, description or category")
+    try:
+        if path.suffix.lower() in (".xlsx", ".xlsm"):
+            df = pd.read_excel(path, sheet_name=sheet or 0, dtype=str)
+        else:
+            df = pd.read_csv(path, dtype=str, encoding="utf-8-sig")
+    except FileNotFoundError as exc:
+        raise FatalImportError(str(path), "file not found") from exc
+    except Exception as exc:  # noqa: BLE001 - any parser failure is a fatal, named error
+        raise FatalImportError(str(path), f"cannot read harm table: {exc}") from exc
+    for col in (key_column, harm_column):
+        if col not in df.columns:
+            raise FatalImportError(
+                str(path),
+                f"missing column {col!r} (columns are: {', '.join(map(str, df.columns))})",
+            )
+    df = df[df[key_column].fillna("").str.strip() != ""]
+    harm = pd.to_numeric(df[harm_column].str.replace(",", ""), errors="coerce")
+    bad = harm.isna() & df[harm_column].fillna("").str.strip().ne("")
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise FatalImportError(
+            str(path),
+            f"row {df.index[i] + 2}, column {harm_column!r}: {df[harm_column].iloc[i]!r} is not a number",
+        )
+    pro = (
+        df[proactive_column].fillna("").str.lower().isin(["1", "true", "yes", "y"])
+        if proactive_column
+        else pd.Series(False, index=df.index)
+    )
+    values = pd.DataFrame(
+        {
+            "key_kind": key_kind,
+            "key": df[key_column].str.strip(),
+            "harm": harm,
+            "proactive": pro,
+            "note": "",
+        }
+    ).drop_duplicates(subset=["key_kind", "key"], keep="first")
+    return HarmTable(name, version, values.reset_index(drop=True), source=source or str(path))

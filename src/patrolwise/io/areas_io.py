@@ -1,0 +1,113 @@
+"""Reading and writing areas and hot spot cells: GeoJSON, GeoPackage, CSV and Parquet.
+
+GeoJSON is written in WGS84 longitude/latitude (RFC 7946: every web map and QGIS read it so);
+GeoPackage and GeoParquet keep the projected CRS; CSV carries the geometry as WKT in the
+projected CRS plus the centroid's longitude and latitude, for spreadsheets.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from ..errors import InputError
+
+FORMATS = {
+    ".geojson": "geojson",
+    ".json": "geojson",
+    ".gpkg": "gpkg",
+    ".csv": "csv",
+    ".parquet": "parquet",
+}
+
+
+def format_of(path: str | Path) -> str:
+    suffix = Path(path).suffix.lower()
+    if suffix not in FORMATS:
+        raise InputError(
+            f"{path}: unknown output format {suffix!r}; use .geojson, .gpkg, .csv or .parquet"
+        )
+    return FORMATS[suffix]
+
+
+def write_areas(gdf: gpd.GeoDataFrame, path: str | Path, *, layer: str = "hotspots") -> Path:
+    """Write ``gdf`` (projected, with a CRS) to ``path``; the format follows the file suffix."""
+    p = Path(path)
+    fmt = format_of(p)
+    if gdf.crs is None:
+        raise InputError("cannot write areas without a CRS")
+    p.parent.mkdir(parents=True, exist_ok=True)
+    g = gdf.copy()
+    for c in g.columns:
+        if c != g.geometry.name and g[c].dtype == object:
+            g[c] = g[c].map(lambda v: v if v is None or isinstance(v, str) else str(v))
+    if fmt == "geojson":
+        if p.exists():
+            p.unlink()
+        g.to_crs("EPSG:4326").to_file(p, driver="GeoJSON")
+    elif fmt == "gpkg":
+        g.to_file(p, driver="GPKG", layer=layer)
+    elif fmt == "parquet":
+        g.to_parquet(p)
+    else:
+        cent = shapely.centroid(np.asarray(g.geometry.to_numpy()))
+        ll = gpd.GeoSeries(cent, crs=g.crs).to_crs("EPSG:4326")
+        df = pd.DataFrame(g.drop(columns=g.geometry.name))
+        df["lon"] = ll.x.round(6).to_numpy()
+        df["lat"] = ll.y.round(6).to_numpy()
+        df["wkt"] = shapely.to_wkt(np.asarray(g.geometry.to_numpy()), rounding_precision=3)
+        df.to_csv(p, index=False)
+    return p
+
+
+def read_areas(path: str | Path, crs: str, *, name_field: str | None = None) -> gpd.GeoDataFrame:
+    """Areas drawn by hand (GeoJSON or GeoPackage), reprojected to ``crs``: ``name, geometry``.
+
+    Names come from ``name_field``, else a ``name``/``Name``/``NAME`` column; features without a
+    name are called "area N" (their position in the file).
+    """
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{p}: file not found")
+    if p.suffix.lower() not in (".geojson", ".json", ".gpkg"):
+        raise InputError(f"{p}: hot spots are imported from GeoJSON or GeoPackage files")
+    try:
+        gdf = gpd.read_file(p)
+    except Exception as exc:
+        raise InputError(f"{p}: cannot read ({exc})") from exc
+    if gdf.empty:
+        raise InputError(f"{p}: no features")
+    empty = gdf.geometry.isna() | gdf.geometry.is_empty
+    if empty.any():
+        raise InputError(
+            f"{p}: feature {int(np.flatnonzero(empty.to_numpy())[0]) + 1} has no geometry"
+        )
+    kinds = set(gdf.geom_type)
+    if not kinds <= {"Polygon", "MultiPolygon"}:
+        raise InputError(f"{p}: hot spots must be polygons, found {sorted(kinds)}")
+    if gdf.crs is None:
+        b = gdf.total_bounds
+        gdf = gdf.set_crs(
+            "EPSG:4326"
+            if (np.abs(b[[0, 2]]) <= 180).all() and (np.abs(b[[1, 3]]) <= 90).all()
+            else crs
+        )
+    field = name_field or next((c for c in ("name", "Name", "NAME") if c in gdf.columns), None)
+    if name_field is not None and name_field not in gdf.columns:
+        raise InputError(f"{p}: no field {name_field!r}; fields are {list(gdf.columns)}")
+    if field is None:
+        names = [f"area {i + 1}" for i in range(len(gdf))]
+    else:
+        names = [
+            str(v) if v is not None and str(v).strip() and str(v) != "nan" else f"area {i + 1}"
+            for i, v in enumerate(gdf[field].tolist())
+        ]
+    if len(set(names)) < len(names):
+        dup = sorted({n for n in names if names.count(n) > 1})
+        raise InputError(f"{p}: names must be unique; repeated: {', '.join(dup)}")
+    out = gpd.GeoDataFrame({"name": names}, geometry=gdf.geometry.to_numpy(), crs=gdf.crs)
+    return out.to_crs(crs)

@@ -1,0 +1,195 @@
+"""The normalised crime frame every crime reader produces, and the checks they share.
+
+Readers turn a file into this frame plus a rejects frame (row, field, value, reason). Row numbers
+are the line a person sees in a spreadsheet: the header is row 1, the first record row 2.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..geo import to_projected
+
+COLUMNS = [
+    "crime_key",
+    "row_hash",
+    "source_kind",
+    "crime_id",
+    "force",
+    "reported_by",
+    "month",
+    "precision",
+    "occurred_at",
+    "occurred_from",
+    "occurred_to",
+    "category",
+    "offence",
+    "ho_code",
+    "lon",
+    "lat",
+    "x",
+    "y",
+    "mappable",
+    "location",
+    "lsoa_code",
+    "lsoa_name",
+    "outcome",
+    "context",
+    "attrs",
+]
+REJECT_COLUMNS = ["file", "row", "field", "value", "reason"]
+
+
+@dataclass
+class Parsed:
+    """A reader's result: rows to import (with ``_row``), rejected rows, and notes."""
+
+    rows: pd.DataFrame
+    rejects: pd.DataFrame
+    read: int
+    warnings: list[str]
+
+
+class Rejector:
+    """Collects rejections; each row is rejected once, for its first problem."""
+
+    def __init__(self, name: str, n: int) -> None:
+        self.name = name
+        self.bad = np.zeros(n, dtype=bool)
+        self.parts: list[pd.DataFrame] = []
+
+    def reject(
+        self,
+        mask: np.ndarray,
+        rownos: np.ndarray,
+        field: str,
+        values: pd.Series | np.ndarray,
+        reason: str | pd.Series,
+    ) -> None:
+        m = np.asarray(mask, dtype=bool) & ~self.bad
+        if not m.any():
+            return
+        vals = np.asarray(values, dtype=object)[m]
+        reasons = (
+            np.asarray(reason, dtype=object)[m]
+            if isinstance(reason, pd.Series | np.ndarray)
+            else reason
+        )
+        self.parts.append(
+            pd.DataFrame(
+                {
+                    "file": self.name,
+                    "row": rownos[m],
+                    "field": field,
+                    "value": vals,
+                    "reason": reasons,
+                }
+            )
+        )
+        self.bad |= m
+
+    def frame(self) -> pd.DataFrame:
+        if not self.parts:
+            return pd.DataFrame(columns=REJECT_COLUMNS)
+        return pd.concat(self.parts, ignore_index=True).sort_values("row", kind="stable")
+
+
+def check_lonlat(
+    rej: Rejector,
+    rownos: np.ndarray,
+    lon_s: pd.Series,
+    lat_s: pd.Series,
+    bbox: tuple[float, float, float, float] | None,
+    lon_field: str = "Longitude",
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Parse and check WGS84 coordinates; returns lon, lat and a 'has location' mask.
+
+    Both blank means no location (kept: a real crime, unmappable). Anything else must be a real
+    position: numbers, not (0, 0), inside the force area, and not latitude/longitude swapped.
+    """
+    lon_blank = lon_s.str.strip().eq("").to_numpy()
+    lat_blank = lat_s.str.strip().eq("").to_numpy()
+    lon = pd.to_numeric(lon_s, errors="coerce").to_numpy(dtype=float)
+    lat = pd.to_numeric(lat_s, errors="coerce").to_numpy(dtype=float)
+    both_blank = lon_blank & lat_blank
+    rej.reject(
+        lon_blank ^ lat_blank,
+        rownos,
+        lon_field,
+        lon_s.str.cat(lat_s, sep=","),
+        "only one of longitude/latitude given: give both, or neither for no location",
+    )
+    rej.reject(~lon_blank & np.isnan(lon), rownos, lon_field, lon_s, "longitude is not a number")
+    rej.reject(~lat_blank & np.isnan(lat), rownos, "Latitude", lat_s, "latitude is not a number")
+    has = ~both_blank & np.isfinite(lon) & np.isfinite(lat)
+    zero = has & (lon == 0) & (lat == 0)
+    rej.reject(
+        zero,
+        rownos,
+        lon_field,
+        lon_s.str.cat(lat_s, sep=","),
+        "coordinates are (0, 0), a placeholder for a missing location: leave both blank instead",
+    )
+    rng = has & ((np.abs(lon) > 180) | (np.abs(lat) > 90))
+    rej.reject(
+        rng,
+        rownos,
+        lon_field,
+        lon_s.str.cat(lat_s, sep=","),
+        "coordinates out of range for longitude/latitude",
+    )
+    if bbox is not None:
+        x0, y0, x1, y1 = bbox
+        inside = (lon >= x0) & (lon <= x1) & (lat >= y0) & (lat <= y1)
+        swapped = (lat >= x0) & (lat <= x1) & (lon >= y0) & (lon <= y1)
+        rej.reject(
+            has & ~inside & swapped,
+            rownos,
+            lon_field,
+            lon_s.str.cat(lat_s, sep=","),
+            "longitude and latitude look swapped: swap the two columns",
+        )
+        rej.reject(
+            has & ~inside,
+            rownos,
+            lon_field,
+            lon_s.str.cat(lat_s, sep=","),
+            f"location outside the force area ({x0}, {y0}, {x1}, {y1})",
+        )
+    return lon, lat, has
+
+
+def project(
+    lon: np.ndarray, lat: np.ndarray, has: np.ndarray, crs: str
+) -> tuple[np.ndarray, np.ndarray]:
+    x = np.full(len(lon), np.nan)
+    y = np.full(len(lon), np.nan)
+    if has.any():
+        x[has], y[has] = to_projected(lon[has], lat[has], crs)
+    return x, y
+
+
+def content_hash(df: pd.DataFrame) -> np.ndarray:
+    """A stable 64-bit hash of each row's content (signed, to fit a BIGINT column)."""
+    h = pd.util.hash_pandas_object(df, index=False).to_numpy(dtype=np.uint64)
+    return h.view(np.int64)
+
+
+def synthetic_keys(prefix: pd.Series, h: np.ndarray) -> pd.Series:
+    """Keys for rows with no ID: content hash plus occurrence number within the file.
+
+    Identical rows are real (two ASB reports at one snapped point in one month), so the n-th copy
+    gets ``:n``; re-importing the same file regenerates the same keys and adds nothing.
+    """
+    hs = pd.Series(h)
+    n = hs.groupby(hs).cumcount().to_numpy()
+    return (
+        prefix.reset_index(drop=True)
+        + ":"
+        + pd.Series(h.view(np.uint64)).map("{:016x}".format)
+        + ":"
+        + pd.Series(n).astype(str)
+    )

@@ -1,0 +1,214 @@
+"""GPX 1.0 and 1.1: track points, route points and waypoints, read with the standard library.
+
+Why not gpxpy: we need only positions and times, line numbers for the rejects report, and safety
+against hostile XML (entity expansion), which a small expat handler gives directly. Namespaces are
+ignored (GPX 1.0, 1.1 and files with no namespace read the same), attribute order is irrelevant
+(``lon`` before ``lat`` is fine), a UTF-8 byte-order mark is skipped, and everything inside
+``<extensions>`` is ignored.
+
+Times: per the GPX schema ``<time>`` is UTC; a time written without a zone is therefore read as
+UTC (and counted in the notes), and an offset such as ``+01:00`` is converted to UTC.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from xml.parsers import expat
+
+import numpy as np
+import pandas as pd
+
+from ..errors import FatalImportError
+from .tracks import HDOP_METRES, parse_times, rejects_frame
+
+POINT_TAGS = {"trkpt": "track", "rtept": "route", "wpt": "waypoint"}
+VALUE_TAGS = {"time", "ele", "hdop", "speed", "course", "sat", "name"}
+
+
+class _Forbidden(ValueError):
+    pass
+
+
+def _local(tag: str) -> str:
+    """'http://www.topografix.com/GPX/1/1 trkpt' or 'gpxtpx:hr' -> local name."""
+    return tag.rsplit(" ", 1)[-1].rsplit(":", 1)[-1]
+
+
+def read_gpx_points(
+    data: bytes, name: str
+) -> tuple[pd.DataFrame, pd.DataFrame, list[str], dict[str, Any]]:
+    """Parse GPX bytes to raw points and read rejects.
+
+    ``row`` is the point's number in the file (1-based, waypoints, route and track points in file
+    order) and ``line`` the line its element starts on (files written on one line have line 1).
+    """
+    parser = expat.ParserCreate(namespace_separator=" ")
+
+    def forbid(*_args: object) -> None:
+        raise _Forbidden("XML entity declarations are not allowed in GPX files")
+
+    parser.EntityDeclHandler = forbid
+    parser.UnparsedEntityDeclHandler = forbid
+    parser.ExternalEntityRefHandler = forbid  # type: ignore[assignment]
+
+    recs: list[dict[str, Any]] = []
+    rejects: list[dict[str, Any]] = []
+    stack: list[str] = []
+    cur: dict[str, Any] | None = None
+    text: list[str] = []
+    counts = {"track": 0, "route": 0, "waypoint": 0, "tracks": 0, "segments": 0, "routes": 0}
+    meta: dict[str, Any] = {}
+    in_ext = 0
+
+    def start(tag: str, attrs: dict[str, str]) -> None:
+        nonlocal cur, in_ext
+        name_ = _local(tag)
+        stack.append(name_)
+        if len(stack) == 1:
+            if name_ != "gpx":
+                raise FatalImportError(
+                    name, f"root element is <{name_}>, not <gpx>: not a GPX file"
+                )
+            meta["version"] = attrs.get("version")
+            meta["creator"] = attrs.get("creator")
+            return
+        if name_ == "extensions":
+            in_ext += 1
+            return
+        if in_ext:
+            return
+        if name_ == "trk":
+            counts["tracks"] += 1
+        elif name_ == "trkseg":
+            counts["segments"] += 1
+        elif name_ == "rte":
+            counts["routes"] += 1
+        if name_ in POINT_TAGS and cur is None:
+            cur = {
+                "row": counts["track"] + counts["route"] + counts["waypoint"] + 1,
+                "line": parser.CurrentLineNumber,
+                "kind": POINT_TAGS[name_],
+                "lat_raw": attrs.get("lat"),
+                "lon_raw": attrs.get("lon"),
+                "depth": len(stack),
+                "segment": counts["segments"],
+            }
+            counts[POINT_TAGS[name_]] += 1
+        elif cur is not None and name_ in VALUE_TAGS and len(stack) == cur["depth"] + 1:
+            text.clear()
+
+    def end(tag: str) -> None:
+        nonlocal cur, in_ext
+        name_ = stack.pop()
+        if name_ == "extensions":
+            in_ext -= 1
+            return
+        if in_ext or cur is None:
+            return
+        if name_ in VALUE_TAGS and len(stack) == cur["depth"]:
+            cur[name_] = "".join(text).strip()
+        elif name_ in POINT_TAGS and len(stack) == cur["depth"] - 1:
+            recs.append(cur)
+            cur = None
+
+    def chars(data_: str) -> None:
+        if cur is not None and not in_ext:
+            text.append(data_)
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.CharacterDataHandler = chars
+    try:
+        parser.Parse(data, True)
+    except _Forbidden as exc:
+        raise FatalImportError(name, str(exc)) from exc
+    except expat.ExpatError as exc:
+        raise FatalImportError(
+            name, f"not well-formed XML at line {exc.lineno}, column {exc.offset}: {exc}"
+        ) from exc
+    if not meta:
+        raise FatalImportError(name, "no <gpx> element: not a GPX file")
+
+    n = len(recs)
+    row = np.fromiter((r["row"] for r in recs), dtype=np.int64, count=n)
+    line = np.fromiter((r["line"] for r in recs), dtype=np.int64, count=n)
+    lat = _floats([r["lat_raw"] for r in recs])
+    lon = _floats([r["lon_raw"] for r in recs])
+    bad = np.isnan(lat) | np.isnan(lon)
+    for i in np.flatnonzero(bad):
+        r = recs[i]
+        which = "lat" if np.isnan(lat[i]) else "lon"
+        rejects.append(
+            {
+                "row": int(r["row"]),
+                "line": int(r["line"]),
+                "field": which,
+                "value": str(r[f"{which}_raw"]),
+                "reason": f"{r['kind']} point has no readable {which} attribute",
+            }
+        )
+    keep = ~bad
+    kept = [r for r, k in zip(recs, keep, strict=True) if k]
+    times = [r.get("time", "") for r in kept]
+    t, naive = _gpx_times(times)
+    hdop = _floats([r.get("hdop") for r in kept])
+    raw = pd.DataFrame(
+        {
+            "row": row[keep],
+            "line": line[keep],
+            "t_raw": np.array(times, dtype=object),
+            "t": t,
+            "lon": lon[keep],
+            "lat": lat[keep],
+            "altitude": _floats([r.get("ele") for r in kept]),
+            "speed": _floats([r.get("speed") for r in kept]),  # GPX 1.0: metres per second
+            "heading": _floats([r.get("course") for r in kept]),
+            "accuracy": hdop * HDOP_METRES,
+            "attrs": np.array(
+                [
+                    {"kind": r["kind"], **({"hdop": float(h)} if np.isfinite(h) else {})}
+                    for r, h in zip(kept, hdop, strict=True)
+                ],
+                dtype=object,
+            ),
+        }
+    )
+    notes = []
+    if naive:
+        notes.append(f"{naive} point times had no zone: read as UTC, as the GPX standard says")
+    details = {
+        "gpx_version": meta.get("version"),
+        "creator": meta.get("creator"),
+        "track_points": counts["track"],
+        "route_points": counts["route"],
+        "waypoints": counts["waypoint"],
+        "tracks": counts["tracks"],
+        "segments": counts["segments"],
+        "routes": counts["routes"],
+        "times_without_zone": naive,
+    }
+    return raw, rejects_frame(rejects), notes, details
+
+
+_UTC_ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$")
+
+
+def _floats(values: list[str | None]) -> np.ndarray:
+    """Text numbers to float64, NaN where missing or unreadable (fast path: all readable)."""
+    try:
+        return np.array([v if v not in (None, "") else "nan" for v in values], dtype=float)
+    except ValueError:
+        return pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(dtype=float)
+
+
+def _gpx_times(times: list[str]) -> tuple[np.ndarray, int]:
+    """GPX times to naive-UTC datetime64[ns]; (times, how many had no zone).
+
+    Nearly every GPX file writes ``...Z`` times, which numpy parses directly; anything else
+    (offsets, no zone, junk) goes through the general parser.
+    """
+    if times and all(_UTC_ISO.match(s) for s in times):
+        return np.array([s[:-1] for s in times], dtype="datetime64[ns]"), 0
+    t, naive = parse_times(pd.Series(times, dtype=object))
+    return t.to_numpy(dtype="datetime64[ns]"), naive

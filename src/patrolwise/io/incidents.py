@@ -1,0 +1,319 @@
+"""A force's own incident extract (CSV or GeoJSON): dates and times, offences, locations.
+
+Layouts differ between forces (Niche, Athena, Connect, Storm exports), so columns are found by
+common names or given by a mapping (``--map occurred=Committed From``). Times without a zone are
+local wall-clock times in the force's zone and are stored in UTC.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import FatalImportError, InputError
+from ..geo import to_projected, to_wgs84
+from ..timeutil import to_utc_naive
+from .crime_rows import COLUMNS, Parsed, Rejector, check_lonlat, content_hash, synthetic_keys
+from .tabular import read_bytes, read_csv_text
+
+#: canonical field -> names we recognise (lower case, spaces/underscores ignored)
+ALIASES: dict[str, list[str]] = {
+    "incident_id": [
+        "incidentid",
+        "crimeid",
+        "crimeref",
+        "crimereference",
+        "urn",
+        "id",
+        "occurrenceid",
+        "reference",
+    ],
+    "occurred": ["occurred", "occurredat", "datetime", "occurrencedate", "committed", "date"],
+    "time": ["time", "occurredtime", "occurrencetime"],
+    "occurred_from": ["occurredfrom", "committedfrom", "fromdate", "datefrom", "startdate"],
+    "occurred_to": ["occurredto", "committedto", "todate", "dateto", "enddate"],
+    "offence": [
+        "offence",
+        "offencedescription",
+        "offencename",
+        "description",
+        "crimetype",
+        "offencetype",
+    ],
+    "ho_code": ["hocode", "homeofficecode", "hooffencecode", "offencecode", "hoclass"],
+    "category": ["category", "policeukcategory"],
+    "lon": ["lon", "longitude", "long", "lng"],
+    "lat": ["lat", "latitude"],
+    "easting": ["easting", "x", "eastings", "gridx"],
+    "northing": ["northing", "y", "northings", "gridy"],
+    "location": ["location", "address", "street", "locationdescription"],
+}
+
+
+def _norm(c: str) -> str:
+    return "".join(ch for ch in c.lower() if ch.isalnum())
+
+
+def resolve_columns(
+    columns: list[str], mapping: dict[str, str] | None, name: str
+) -> dict[str, str]:
+    """Canonical field -> column in this file, from the mapping first, then the aliases."""
+    found: dict[str, str] = {}
+    mapping = mapping or {}
+    for field, col in mapping.items():
+        if field not in ALIASES:
+            raise InputError(
+                f"unknown field {field!r} in column mapping; fields are {', '.join(ALIASES)}"
+            )
+        if col not in columns:
+            raise FatalImportError(name, f"mapped column {col!r} (for {field}) is not in the file")
+        found[field] = col
+    by_norm = {_norm(c): c for c in columns}
+    for field, names in ALIASES.items():
+        if field in found:
+            continue
+        for n in names:
+            if n in by_norm and by_norm[n] not in found.values():
+                found[field] = by_norm[n]
+                break
+    if "occurred" not in found and "occurred_from" not in found:
+        raise FatalImportError(
+            name,
+            "missing column for the occurrence date-time (occurred, or occurred_from/occurred_to): "
+            "use --map occurred=<your column>",
+        )
+    if "offence" not in found and "ho_code" not in found:
+        raise FatalImportError(
+            name,
+            "missing column for the offence (offence description or ho_code): use --map offence=<your column>",
+        )
+    if not ({"lon", "lat"} <= found.keys() or {"easting", "northing"} <= found.keys()):
+        raise FatalImportError(
+            name,
+            "missing location columns: need lon/lat or easting/northing (use --map lon=... lat=...)",
+        )
+    return found
+
+
+def _parse_times(s: pd.Series, tz: str) -> tuple[pd.Series, np.ndarray]:
+    """Parse local or zoned date-times to naive UTC; returns values and a 'bad' mask."""
+    s = s.str.strip()
+    blank = s.eq("").to_numpy()
+    t = pd.to_datetime(s, format="ISO8601", errors="coerce", utc=False)
+    miss = t.isna().to_numpy() & ~blank
+    if miss.any():
+        alt = pd.to_datetime(s[miss], dayfirst=True, format="mixed", errors="coerce")
+        t = t.astype(object)
+        t[miss] = alt
+        t = pd.to_datetime(t, errors="coerce", utc=False)
+    out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
+    ok = t.notna()
+    if ok.any():
+        vals = t[ok]
+        if isinstance(vals.dtype, pd.DatetimeTZDtype):
+            out[ok] = vals.dt.tz_convert("UTC").dt.tz_localize(None)
+        else:
+            out[ok] = to_utc_naive(vals, tz).to_numpy()
+    bad = ~blank & out.isna().to_numpy()
+    return out, bad
+
+
+def read_frame(path: Path) -> pd.DataFrame:
+    """CSV as strings, or GeoJSON properties plus lon/lat (or easting/northing) of point geometry."""
+    raw = read_bytes(path)
+    if path.suffix.lower() in (".geojson", ".json"):
+        try:
+            doc = json.loads(raw.decode("utf-8-sig"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise FatalImportError(str(path), f"not valid GeoJSON: {exc}") from exc
+        feats = doc.get("features") if isinstance(doc, dict) else None
+        if not isinstance(feats, list):
+            raise FatalImportError(str(path), "GeoJSON has no 'features' list")
+        recs = []
+        for f in feats:
+            props = dict(f.get("properties") or {})
+            g = f.get("geometry") or {}
+            coords = g.get("coordinates") if g.get("type") == "Point" else None
+            props["lon"] = "" if not coords else str(coords[0])
+            props["lat"] = "" if not coords else str(coords[1])
+            recs.append({k: "" if v is None else str(v) for k, v in props.items()})
+        return pd.DataFrame(recs).fillna("")
+    return read_csv_text(raw, str(path))
+
+
+def parse(
+    path: Path,
+    *,
+    crs: str,
+    tz: str,
+    bbox: tuple[float, float, float, float] | None,
+    mapping: dict[str, str] | None = None,
+    force: str | None = None,
+) -> Parsed:
+    name = str(path)
+    df = read_frame(path)
+    cols = resolve_columns(list(df.columns), mapping, name)
+    n = len(df)
+    rownos = np.arange(2, n + 2)
+    rej = Rejector(name, n)
+    get = lambda f: df[cols[f]].astype(str) if f in cols else pd.Series("", index=df.index)  # noqa: E731
+
+    occ_s = get("occurred")
+    if "time" in cols and "occurred" in cols:
+        occ_s = occ_s.str.strip() + " " + get("time").str.strip()
+    occ, bad_occ = _parse_times(occ_s, tz)
+    t_from, bad_from = _parse_times(get("occurred_from"), tz)
+    t_to, bad_to = _parse_times(get("occurred_to"), tz)
+    rej.reject(
+        bad_occ,
+        rownos,
+        cols.get("occurred", "occurred"),
+        occ_s,
+        "date-time not understood (use YYYY-MM-DD HH:MM or DD/MM/YYYY HH:MM)",
+    )
+    rej.reject(
+        bad_from,
+        rownos,
+        cols.get("occurred_from", "occurred_from"),
+        get("occurred_from"),
+        "date-time not understood",
+    )
+    rej.reject(
+        bad_to,
+        rownos,
+        cols.get("occurred_to", "occurred_to"),
+        get("occurred_to"),
+        "date-time not understood",
+    )
+    none = occ.isna().to_numpy() & t_from.isna().to_numpy()
+    rej.reject(
+        none,
+        rownos,
+        cols.get("occurred", cols.get("occurred_from", "occurred")),
+        occ_s,
+        "no occurrence date",
+    )
+    backwards = (t_from.notna() & t_to.notna() & (t_to < t_from)).to_numpy()
+    rej.reject(
+        backwards,
+        rownos,
+        cols.get("occurred_to", "occurred_to"),
+        get("occurred_to"),
+        "window ends before it starts",
+    )
+    offence = get("offence").str.strip()
+    ho = get("ho_code").str.strip()
+    rej.reject(
+        (offence.eq("") & ho.eq("")).to_numpy(),
+        rownos,
+        cols.get("offence", "offence"),
+        offence,
+        "no offence given",
+    )
+
+    if {"lon", "lat"} <= cols.keys():
+        lon, lat, has = check_lonlat(
+            rej, rownos, get("lon"), get("lat"), bbox, lon_field=cols["lon"]
+        )
+        x = np.full(n, np.nan)
+        y = np.full(n, np.nan)
+        ok = has & ~rej.bad
+        if ok.any():
+            x[ok], y[ok] = to_projected(lon[ok], lat[ok], crs)
+    else:
+        e_s, n_s = get("easting"), get("northing")
+        x = pd.to_numeric(e_s, errors="coerce").to_numpy(dtype=float)
+        y = pd.to_numeric(n_s, errors="coerce").to_numpy(dtype=float)
+        blank = e_s.str.strip().eq("").to_numpy() & n_s.str.strip().eq("").to_numpy()
+        rej.reject(
+            ~blank & (np.isnan(x) | np.isnan(y)),
+            rownos,
+            cols["easting"],
+            e_s.str.cat(n_s, sep=","),
+            "easting/northing is not a number",
+        )
+        rej.reject(
+            ~blank & (x == 0) & (y == 0),
+            rownos,
+            cols["easting"],
+            e_s.str.cat(n_s, sep=","),
+            "coordinates are (0, 0): leave blank for no location",
+        )
+        has = ~blank & np.isfinite(x) & np.isfinite(y)
+        lon = np.full(n, np.nan)
+        lat = np.full(n, np.nan)
+        ok = has & ~rej.bad
+        if ok.any():
+            lon[ok], lat[ok] = to_wgs84(x[ok], y[ok], crs)
+            if bbox is not None:
+                x0, y0, x1, y1 = bbox
+                outside = ok & ~((lon >= x0) & (lon <= x1) & (lat >= y0) & (lat <= y1))
+                rej.reject(
+                    outside,
+                    rownos,
+                    cols["easting"],
+                    e_s.str.cat(n_s, sep=","),
+                    "location outside the force area (easting/northing swapped or wrong grid?)",
+                )
+    good = ~rej.bad
+    precision = np.where(occ.notna().to_numpy(), "datetime", "window")
+    ref_t = occ.where(occ.notna(), t_from)
+    month = ref_t.dt.tz_localize("UTC").dt.tz_convert(tz).dt.strftime("%Y-%m").fillna("")
+    iid = get("incident_id").str.strip()
+    has_id = iid.ne("").to_numpy()
+    dup = has_id & iid.duplicated(keep="first").to_numpy()
+    rej.reject(
+        dup & good,
+        rownos,
+        cols.get("incident_id", "incident_id"),
+        iid,
+        "duplicate incident ID in this file",
+    )
+    good = ~rej.bad
+    h = content_hash(df)
+    key = ("i:" + iid).where(has_id, "")
+    if (~has_id).any():
+        idx = np.flatnonzero(~has_id)
+        key.iloc[idx] = synthetic_keys(pd.Series("n", index=idx), h[idx]).to_numpy()
+    used = set(cols.values())
+    extra = [c for c in df.columns if c not in used]
+    attrs = (
+        pd.Series(df[extra].to_dict(orient="records"))
+        if extra
+        else pd.Series([None] * n, dtype=object)
+    )
+    out = pd.DataFrame(
+        {
+            "crime_key": key,
+            "row_hash": h,
+            "source_kind": "incidents",
+            "crime_id": iid.where(has_id, None),
+            "force": force,
+            "reported_by": force,
+            "month": month,
+            "precision": precision,
+            "occurred_at": occ,
+            "occurred_from": t_from,
+            "occurred_to": t_to,
+            "category": get("category").replace("", None),
+            "offence": offence.replace("", None),
+            "ho_code": ho.replace("", None),
+            "lon": np.where(has, lon, np.nan),
+            "lat": np.where(has, lat, np.nan),
+            "x": np.where(has, x, np.nan),
+            "y": np.where(has, y, np.nan),
+            "mappable": has,
+            "location": get("location").replace("", None),
+            "lsoa_code": None,
+            "lsoa_name": None,
+            "outcome": None,
+            "context": None,
+            "attrs": attrs.to_numpy(),
+        },
+        columns=COLUMNS,
+    )
+    out["_row"] = rownos
+    return Parsed(out[good].reset_index(drop=True), rej.frame(), n, [])

@@ -1,0 +1,616 @@
+"""Track files: format detection, CSV / GeoJSON points, and the checks every track format shares.
+
+Every reader turns a file into one *raw points* table (one row per fix it found, good or bad) plus
+the rows it could not even read; :func:`finish_points` then applies the shared checks (time present
+and plausible, coordinates in range, projection) and splits good points from rejects. Each reject
+names its row (the line number in the file for GPX, NMEA and CSV, the feature number for
+GeoJSON), the field and the reason, so an analyst can open the file and see what was wrong.
+
+Times are returned as naive UTC. Coordinates come as WGS84 lon/lat or projected easting/northing
+(for radio and telematics exports in British National Grid) and leave as both.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import FatalImportError, InputError
+from ..geo import to_projected, to_wgs84
+from .tabular import decode, read_bytes, read_csv_text
+
+#: columns of a raw points table (readers may leave optional ones out; ``finish_points`` adds them)
+RAW_COLUMNS = [
+    "row",
+    "line",
+    "device",
+    "team",
+    "staff",
+    "t_raw",
+    "t",
+    "lon",
+    "lat",
+    "x",
+    "y",
+    "accuracy",
+    "speed",
+    "heading",
+    "altitude",
+    "battery",
+    "attrs",
+]
+#: columns of the good points a reader hands to the store
+POINT_COLUMNS = [
+    "row",
+    "device",
+    "team",
+    "staff",
+    "t",
+    "lon",
+    "lat",
+    "x",
+    "y",
+    "accuracy",
+    "speed",
+    "heading",
+    "altitude",
+    "battery",
+    "attrs",
+]
+REJECT_COLUMNS = ["row", "line", "field", "value", "reason"]
+
+#: earliest fix time accepted: GPS receivers with a dead clock report 1901, 1980 or 1999
+MIN_TIME = pd.Timestamp("2000-01-01")
+#: how far ahead of the server's clock a fix may be (phones with a wrong zone setting)
+MAX_AHEAD = pd.Timedelta(days=1)
+
+#: metres of horizontal error per unit of HDOP (a typical user-equivalent range error): GPX and
+#: NMEA give HDOP, not accuracy, so accuracy is estimated as HDOP x 5 m (attrs keep the HDOP)
+HDOP_METRES = 5.0
+KNOTS = 1852.0 / 3600.0  # m/s per knot
+KMH = 1.0 / 3.6  # m/s per km/h
+MPH = 0.44704  # m/s per mile per hour
+
+FORMATS = ("gpx", "nmea", "csv", "geojson")
+
+
+@dataclass
+class TrackData:
+    """What a reader made of one file: good points, rejects and a few facts worth reporting."""
+
+    path: str
+    format: str
+    points: pd.DataFrame
+    rejects: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def rows_read(self) -> int:
+        return len(self.points) + len(self.rejects)
+
+
+def empty_rejects() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in REJECT_COLUMNS})
+
+
+def rejects_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
+    if not records:
+        return empty_rejects()
+    return pd.DataFrame.from_records(records, columns=REJECT_COLUMNS)
+
+
+# --------------------------------------------------------------------------------------------
+# the shared checks
+
+
+def finish_points(
+    raw: pd.DataFrame,
+    read_rejects: pd.DataFrame,
+    *,
+    path: str,
+    crs: str = "EPSG:27700",
+    now: dt.datetime | None = None,
+    min_time: pd.Timestamp = MIN_TIME,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Apply the checks every format shares; return (good points, all rejects sorted by row).
+
+    Rules, in order (a row is rejected for the first rule it breaks):
+    time missing or unreadable; time before ``min_time`` or more than a day after ``now``
+    (a broken device clock); no position; latitude/longitude out of range or exactly 0,0 (the
+    "no fix" placeholder of many trackers); projected coordinates not finite.
+    """
+    df = raw.copy()
+    for c in RAW_COLUMNS:
+        if c not in df.columns:
+            df[c] = None if c in ("device", "team", "staff", "t_raw", "attrs") else np.nan
+    if df["line"].isna().all():
+        df["line"] = df["row"]
+    extra = [
+        c for c in ("_f",) if c in df.columns
+    ]  # file index when many files are checked at once
+    df = df[RAW_COLUMNS + extra].reset_index(drop=True)
+    for c in ("lon", "lat", "x", "y", "accuracy", "speed", "heading", "altitude", "battery"):
+        df[c] = pd.to_numeric(df[c], errors="coerce").astype(float)
+    t = pd.to_datetime(df["t"], errors="coerce")
+    if isinstance(t.dtype, pd.DatetimeTZDtype):
+        t = t.dt.tz_convert("UTC").dt.tz_localize(None)
+    df["t"] = t.astype("datetime64[ns]").dt.floor("us")
+    now_ts = pd.Timestamp(now) if now is not None else pd.Timestamp.now("UTC").tz_localize(None)
+
+    # fill lon/lat from projected coordinates and vice versa
+    need_ll = df["lon"].isna() & df["lat"].isna() & df["x"].notna() & df["y"].notna()
+    if need_ll.any():
+        lon, lat = to_wgs84(df.loc[need_ll, "x"], df.loc[need_ll, "y"], crs)
+        df.loc[need_ll, "lon"] = lon
+        df.loc[need_ll, "lat"] = lat
+
+    reason = pd.Series(None, index=df.index, dtype=object)
+    fld = pd.Series(None, index=df.index, dtype=object)
+    value = pd.Series(None, index=df.index, dtype=object)
+
+    def mark(mask: pd.Series, f: str, why: str | pd.Series, val: pd.Series | None = None) -> None:
+        m = mask & reason.isna()
+        if not m.any():
+            return
+        reason[m] = why[m] if isinstance(why, pd.Series) else why
+        fld[m] = f
+        if val is not None:
+            value[m] = val[m].astype(str)
+
+    t_raw = df["t_raw"].fillna("").astype(str)
+    mark(
+        df["t"].isna() & (t_raw.str.strip() == ""),
+        "time",
+        "no time: a ping needs the time of its fix",
+    )
+    mark(
+        df["t"].isna(),
+        "time",
+        "unreadable time: use ISO 8601 like 2024-05-01T14:02:00Z or epoch seconds",
+        t_raw,
+    )
+    mark(
+        df["t"] < min_time,
+        "time",
+        f"implausible time before {min_time:%Y-%m-%d} (a broken device clock?)",
+        t_raw,
+    )
+    mark(
+        df["t"] > now_ts + MAX_AHEAD,
+        "time",
+        "implausible time more than a day in the future (device clock or time zone wrong?)",
+        t_raw,
+    )
+    mark(
+        df["lat"].isna() | df["lon"].isna(),
+        "lat/lon",
+        "no position (latitude/longitude or easting/northing)",
+    )
+    mark(df["lat"].abs() > 90, "lat", "latitude outside -90..90 (lat and lon swapped?)", df["lat"])
+    mark(df["lon"].abs() > 180, "lon", "longitude outside -180..180", df["lon"])
+    mark(
+        (df["lat"] == 0) & (df["lon"] == 0),
+        "lat/lon",
+        "position 0,0 is a tracker's 'no fix' placeholder",
+    )
+
+    ok = reason.isna()
+    need_xy = ok & (df["x"].isna() | df["y"].isna())
+    if need_xy.any():
+        x, y = to_projected(df.loc[need_xy, "lon"], df.loc[need_xy, "lat"], crs)
+        df.loc[need_xy, "x"] = x
+        df.loc[need_xy, "y"] = y
+    mark(
+        ~(np.isfinite(df["x"]) & np.isfinite(df["y"])),
+        "lat/lon",
+        f"position cannot be projected to {crs}",
+    )
+    ok = reason.isna()
+    # negative accuracy, heading, speed, battery mean 'unknown' in most clients
+    for c in ("accuracy", "speed", "battery"):
+        df.loc[df[c] < 0, c] = np.nan
+    df.loc[(df["heading"] < 0) | (df["heading"] > 360), "heading"] = np.nan
+
+    bad: pd.DataFrame = pd.DataFrame(
+        {
+            "row": df.loc[~ok, "row"],
+            "line": df.loc[~ok, "line"],
+            "field": fld[~ok],
+            "value": value[~ok],
+            "reason": reason[~ok],
+        }
+    )
+    if extra:
+        bad["_f"] = df.loc[~ok, "_f"]
+    rejects = pd.concat([read_rejects, bad], ignore_index=True) if len(read_rejects) else bad
+    rejects = rejects.sort_values([*extra, "row"], kind="stable").reset_index(drop=True)
+    good = df.loc[ok, POINT_COLUMNS + extra].reset_index(drop=True)
+    return good, rejects
+
+
+# --------------------------------------------------------------------------------------------
+# column mapping shared by CSV and GeoJSON properties
+
+#: our field -> accepted column names (compared lower-case, without spaces, '_', '-', '.')
+ALIASES: dict[str, tuple[str, ...]] = {
+    "device": (
+        "deviceid",
+        "device",
+        "callsign",
+        "tracker",
+        "trackerid",
+        "radioid",
+        "radio",
+        "issi",
+        "imei",
+        "unit",
+        "unitid",
+        "vehicle",
+        "vehicleid",
+        "id",
+        "tid",
+    ),
+    "team": ("team",),
+    "staff": ("staff", "officer", "worker", "name"),
+    "t": (
+        "t",
+        "time",
+        "timestamp",
+        "datetime",
+        "datetimeutc",
+        "timeutc",
+        "utc",
+        "fixtime",
+        "gpstime",
+        "recordedat",
+        "devicetime",
+        "tst",
+    ),
+    "date": ("date", "fixdate", "gpsdate"),
+    "lat": ("lat", "latitude", "y_lat"),
+    "lon": ("lon", "lng", "long", "longitude", "x_lon"),
+    "x": ("x", "easting", "east", "eastings"),
+    "y": ("y", "northing", "north", "northings"),
+    "accuracy": ("accuracy", "acc", "hacc", "horizontalaccuracy", "error", "errorm", "accuracym"),
+    "speed": ("speed", "speedms", "speedmps", "velocity"),
+    "speed_kmh": ("speedkmh", "speedkph", "vel", "speedkm/h", "speed(km/h)"),
+    "speed_mph": ("speedmph", "speed(mph)"),
+    "speed_kn": ("speedknots", "speedkn", "speedkts", "speed(knots)"),
+    "heading": ("heading", "bearing", "course", "cog", "direction"),
+    "altitude": ("altitude", "alt", "ele", "elevation", "height"),
+    "battery": ("battery", "batt", "batterylevel", "bat"),
+}
+
+MAPPABLE = tuple(ALIASES)
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[\s_\-.]", "", name.strip().lower())
+
+
+def map_columns(columns: list[str], mapping: dict[str, str] | None, name: str) -> dict[str, str]:
+    """Our field -> the file's column. An explicit ``mapping`` wins; otherwise known aliases."""
+    mapping = dict(mapping or {})
+    for k, col in mapping.items():
+        if k not in ALIASES:
+            raise InputError(
+                f"unknown field {k!r} in the column mapping: use one of {', '.join(MAPPABLE)}"
+            )
+        if col not in columns:
+            raise FatalImportError(
+                name,
+                f"mapped column {col!r} (for {k}) is not in the file; columns: {', '.join(columns)}",
+            )
+    normed = {_norm(c): c for c in reversed(columns)}
+    used = set(mapping.values())
+    out = dict(mapping)
+    for fld, names in ALIASES.items():
+        if fld in out:
+            continue
+        for n in names:
+            found = normed.get(_norm(n))
+            if found is not None and found not in used:
+                out[fld] = found
+                used.add(found)
+                break
+    has_time = "t" in out
+    has_ll = "lat" in out and "lon" in out
+    has_xy = "x" in out and "y" in out
+    if not has_time or not (has_ll or has_xy):
+        missing = [] if has_time else ["time"]
+        if not (has_ll or has_xy):
+            missing.append("lat/lon or easting/northing")
+        raise FatalImportError(
+            name,
+            f"no {' and no '.join(missing)} column among {', '.join(columns) or '(none)'}: "
+            "rename the columns or map them, e.g. --map time=Timestamp --map lat=Lat --map lon=Long",
+        )
+    return out
+
+
+_ZONE = re.compile(r"(?:Z|[+-]\d\d(?::?\d\d)?)$", re.IGNORECASE)
+_NUMERIC = re.compile(r"^-?\d+(\.\d+)?$")
+
+
+def parse_times(values: pd.Series, tz: str | None = None) -> tuple[pd.Series, int]:
+    """Text times to naive UTC; returns (times, how many had no zone).
+
+    Accepts ISO 8601 (with or without a zone, any fraction), ``yyyy-mm-dd HH:MM:SS``, UK
+    ``dd/mm/yyyy HH:MM(:SS)`` and epoch seconds or milliseconds. Times without a zone are taken as
+    UTC (what GPS receivers record) unless ``tz`` names the zone they were written in.
+    """
+    s = values.fillna("").astype(str).str.strip()
+    out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
+    nonempty = s != ""
+    numeric = nonempty & s.str.match(_NUMERIC)
+    if numeric.any():
+        v = pd.to_numeric(s[numeric], errors="coerce")
+        ms = v.abs() >= 1e11
+        secs = v.where(~ms, v / 1000.0)
+        out[numeric] = pd.to_datetime(secs, unit="s", errors="coerce").astype("datetime64[ns]")
+    text = nonempty & ~numeric
+    zoned = text & s.str.contains(_ZONE)
+    naive = text & ~zoned
+    if zoned.any():
+        z = pd.to_datetime(s[zoned], format="ISO8601", utc=True, errors="coerce")
+        out[zoned] = z.dt.tz_localize(None).astype("datetime64[ns]")
+    if naive.any():
+        n = pd.to_datetime(s[naive], format="ISO8601", errors="coerce")
+        bad = n.isna()
+        for fmt in ("%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S.%f"):
+            if not bad.any():
+                break
+            n[bad] = pd.to_datetime(s[naive][bad], format=fmt, errors="coerce")
+            bad = n.isna()
+        n = n.astype("datetime64[ns]")
+        if tz and tz.upper() != "UTC":
+            ok = n.notna()
+            loc = n[ok].dt.tz_localize(
+                tz, ambiguous=np.ones(int(ok.sum()), dtype=bool), nonexistent="shift_forward"
+            )
+            n[ok] = loc.dt.tz_convert("UTC").dt.tz_localize(None)
+        out[naive] = n
+    return out, int(naive.sum())
+
+
+def _speed(df: pd.DataFrame, cols: dict[str, str]) -> pd.Series:
+    for key, factor in (
+        ("speed", 1.0),
+        ("speed_kmh", KMH),
+        ("speed_mph", MPH),
+        ("speed_kn", KNOTS),
+    ):
+        if key in cols:
+            return pd.to_numeric(df[cols[key]], errors="coerce") * factor
+    return pd.Series(np.nan, index=df.index)
+
+
+def table_to_raw(
+    df: pd.DataFrame,
+    rows: pd.Series | np.ndarray,
+    *,
+    mapping: dict[str, str] | None,
+    name: str,
+    tz: str | None = None,
+    rows_are_lines: bool = False,
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """A table of text cells (CSV rows, GeoJSON properties) to raw points via the column mapping."""
+    cols = map_columns(list(df.columns), mapping, name)
+    raw = pd.DataFrame({"row": np.asarray(rows, dtype=np.int64)}, index=df.index)
+    if rows_are_lines:
+        raw["line"] = raw["row"]
+    rejects: list[dict[str, Any]] = []
+    t_text = df[cols["t"]].astype(str)
+    if "date" in cols:
+        t_text = df[cols["date"]].astype(str).str.strip() + " " + t_text.str.strip()
+    raw["t_raw"] = t_text
+    raw["t"], naive = parse_times(t_text, tz)
+    for fld in ("device", "team", "staff"):
+        if fld in cols:
+            v = df[cols[fld]].astype(str).str.strip()
+            raw[fld] = v.where(v != "", None)
+    for fld in ("lat", "lon", "x", "y", "accuracy", "heading", "altitude", "battery"):
+        if fld in cols:
+            text = df[cols[fld]].astype(str).str.strip()
+            num = pd.to_numeric(text, errors="coerce")
+            bad = num.isna() & (text != "")
+            for i in np.flatnonzero(bad.to_numpy()):
+                rejects.append(
+                    {
+                        "row": int(raw["row"].iloc[i]),
+                        "line": int(raw["row"].iloc[i]) if rows_are_lines else None,
+                        "field": cols[fld],
+                        "value": text.iloc[i],
+                        "reason": f"{fld} is not a number",
+                    }
+                )
+            raw[fld] = num
+    raw["speed"] = _speed(df, cols)
+    if rejects:
+        bad_rows = {r["row"] for r in rejects}
+        raw = raw[~raw["row"].isin(bad_rows)]
+        # one reject per row: keep the first problem found
+        seen: set[int] = set()
+        rejects = [r for r in rejects if not (r["row"] in seen or seen.add(r["row"]))]  # type: ignore[func-returns-value]
+    details = {"columns": {k: v for k, v in cols.items()}, "times_without_zone": naive}
+    if "team" in cols:
+        teams = raw["team"].dropna().str.lower()
+        raw["team"] = teams.reindex(raw.index)
+    return raw, rejects_frame(rejects), details
+
+
+# --------------------------------------------------------------------------------------------
+# CSV and GeoJSON readers
+
+
+def read_csv_points(
+    raw_bytes: bytes, name: str, *, mapping: dict[str, str] | None = None, tz: str | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame, list[str], dict[str, Any]]:
+    """CSV rows (radio and telematics exports, phone-app exports) to raw points.
+
+    Rows are numbered as a spreadsheet shows them: the header is row 1, the first data row 2.
+    """
+    df = read_csv_text(raw_bytes, name)
+    raw, rejects, details = table_to_raw(
+        df, np.arange(len(df)) + 2, mapping=mapping, name=name, tz=tz, rows_are_lines=True
+    )
+    notes = []
+    if details["times_without_zone"]:
+        notes.append(
+            f"{details['times_without_zone']} times had no zone: read as "
+            f"{tz or 'UTC'}{'' if tz else ' (pass a time zone if the export is in local time)'}"
+        )
+    return raw, rejects, notes, details
+
+
+def read_geojson_points(
+    raw_bytes: bytes, name: str, *, mapping: dict[str, str] | None = None, tz: str | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame, list[str], dict[str, Any]]:
+    """Point features (RFC 7946: WGS84 lon, lat[, altitude]) with the time and device in properties.
+
+    Rows are feature numbers (1-based). Features that are not points are rejected one by one.
+    """
+    try:
+        doc = json.loads(decode(raw_bytes, name))
+    except json.JSONDecodeError as exc:
+        raise FatalImportError(name, f"not valid JSON: {exc}") from exc
+    if isinstance(doc, dict) and doc.get("type") == "FeatureCollection":
+        features = doc.get("features") or []
+    elif isinstance(doc, dict) and doc.get("type") == "Feature":
+        features = [doc]
+    else:
+        raise FatalImportError(name, "not a GeoJSON FeatureCollection of points")
+    props: list[dict[str, str]] = []
+    rows: list[int] = []
+    rejects: list[dict[str, Any]] = []
+    for i, f in enumerate(features, start=1):
+        geom = (f or {}).get("geometry") or {}
+        coords = geom.get("coordinates")
+        if geom.get("type") != "Point" or not isinstance(coords, list) or len(coords) < 2:
+            rejects.append(
+                {
+                    "row": i,
+                    "field": "geometry",
+                    "value": str(geom.get("type")),
+                    "reason": "not a Point feature: export one point per fix",
+                }
+            )
+            continue
+        p = {str(k): "" if v is None else str(v) for k, v in ((f.get("properties") or {}).items())}
+        p["__lon"], p["__lat"] = str(coords[0]), str(coords[1])
+        if len(coords) > 2 and coords[2] is not None:
+            p.setdefault("__alt", str(coords[2]))
+        props.append(p)
+        rows.append(i)
+    if not props:
+        raw = pd.DataFrame({"row": pd.Series(dtype=np.int64)})
+        return raw, rejects_frame(rejects), [], {}
+    table = pd.DataFrame.from_records(props).fillna("")
+    m = {"lon": "__lon", "lat": "__lat", **(mapping or {})}
+    if "__alt" in table.columns and "altitude" not in m:
+        m["altitude"] = "__alt"
+    # the geometry wins over stray lat/lon/x/y properties
+    table = table.drop(
+        columns=[c for c in table.columns if _norm(c) in ("x", "y", "easting", "northing")]
+    )
+    raw, bad, details = table_to_raw(table, np.array(rows), mapping=m, name=name, tz=tz)
+    all_rejects = pd.concat([rejects_frame(rejects), bad], ignore_index=True)
+    return raw, all_rejects, [], details
+
+
+# --------------------------------------------------------------------------------------------
+# detection and the one entry point
+
+
+def detect_format(path: Path, head: bytes) -> str:
+    """From the extension, then the content: '<' is GPX, '{' GeoJSON, '$' NMEA, else CSV."""
+    ext = path.suffix.lower().lstrip(".")
+    if ext == "gpx":
+        return "gpx"
+    if ext in ("nmea", "nma"):
+        return "nmea"
+    if ext in ("geojson",):
+        return "geojson"
+    text = head.lstrip(b"\xef\xbb\xbf").lstrip()
+    if text.startswith(b"<"):
+        return "gpx"
+    if text.startswith(b"{"):
+        return "geojson"
+    if text.startswith(b"$") or b"\n$GP" in text or b"\n$GN" in text:
+        return "nmea"
+    if ext in ("csv", "txt", "tsv", ""):
+        return "csv"
+    raise FatalImportError(
+        str(path), f"unknown track format {ext!r}: use GPX, NMEA, CSV or GeoJSON points"
+    )
+
+
+@dataclass
+class RawTrack:
+    """A file parsed but not yet checked (see :func:`finish_points`)."""
+
+    path: str
+    format: str
+    raw: pd.DataFrame
+    rejects: pd.DataFrame
+    notes: list[str]
+    details: dict[str, Any]
+
+
+def read_raw_track(
+    path: str | Path,
+    *,
+    format: str | None = None,
+    mapping: dict[str, str] | None = None,
+    date: dt.date | None = None,
+    tz: str | None = None,
+) -> RawTrack:
+    """Parse one track file (format detected unless given) without the shared checks."""
+    from .gpx import read_gpx_points
+    from .nmea import read_nmea_points
+
+    p = Path(path)
+    name = str(p)
+    data = read_bytes(p)
+    fmt = (format or detect_format(p, data[:4096])).lower()
+    if fmt not in FORMATS:
+        raise InputError(f"unknown track format {fmt!r}: use one of {', '.join(FORMATS)}")
+    if not data.strip():
+        raise FatalImportError(name, "file is empty: nothing imported")
+    if fmt == "gpx":
+        raw, rej, notes, details = read_gpx_points(data, name)
+    elif fmt == "nmea":
+        raw, rej, notes, details = read_nmea_points(data, name, date=date)
+    elif fmt == "geojson":
+        raw, rej, notes, details = read_geojson_points(data, name, mapping=mapping, tz=tz)
+    else:
+        raw, rej, notes, details = read_csv_points(data, name, mapping=mapping, tz=tz)
+    return RawTrack(name, fmt, raw, rej, notes, details)
+
+
+def read_track_file(
+    path: str | Path,
+    *,
+    format: str | None = None,
+    mapping: dict[str, str] | None = None,
+    date: dt.date | None = None,
+    tz: str | None = None,
+    crs: str = "EPSG:27700",
+    now: dt.datetime | None = None,
+) -> TrackData:
+    """Read one track file into checked points and rejects (nothing is written anywhere).
+
+    ``date`` is the UTC date of the first fix for NMEA logs that carry no dates (GGA only);
+    ``tz`` the zone of zone-less CSV times (default UTC); ``mapping`` maps our fields to columns.
+    """
+    r = read_raw_track(path, format=format, mapping=mapping, date=date, tz=tz)
+    good, rejects = finish_points(r.raw, r.rejects, path=r.path, crs=crs, now=now)
+    return TrackData(r.path, r.format, good, rejects, r.notes, r.details)

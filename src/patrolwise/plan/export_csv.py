@@ -1,0 +1,73 @@
+"""CSV exports: the plan for staff rotas and the randomised assignment for the evaluator.
+
+Plans carry both local wall-clock times (what staff read) and naive UTC (what the store and the
+tracker compare against); assignments carry the seed, p and unit so anyone can re-draw them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from ..timeutil import to_local
+
+PLAN_COLUMNS = [
+    "team",
+    "date",
+    "order",
+    "area_id",
+    "name",
+    "start_local",
+    "end_local",
+    "start_utc",
+    "end_utc",
+    "minutes",
+]
+ASSIGNMENT_COLUMNS = ["area_id", "date", "weekday", "patrol", "seed", "p", "unit"]
+
+
+def plan_table(visits: pd.DataFrame, tz: str = "Europe/London") -> pd.DataFrame:
+    """Visits as a flat table with local and UTC times."""
+    v = visits.reset_index(drop=True)
+    start_l = to_local(v["start"], tz)
+    end_l = to_local(v["end"], tz)
+    out = pd.DataFrame(
+        {
+            "team": v["team"],
+            "date": pd.to_datetime(v["date"]).dt.strftime("%Y-%m-%d"),
+            "order": v["order"].astype(int),
+            "area_id": v["area_id"].astype(int),
+            "name": v["name"] if "name" in v else v["area_id"].astype(str),
+            "start_local": start_l.dt.strftime("%Y-%m-%d %H:%M"),
+            "end_local": end_l.dt.strftime("%Y-%m-%d %H:%M"),
+            "start_utc": pd.to_datetime(v["start"]).dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "end_utc": pd.to_datetime(v["end"]).dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "minutes": (
+                (pd.to_datetime(v["end"]) - pd.to_datetime(v["start"])).dt.total_seconds() / 60
+            ).round(1),
+        }
+    )
+    return out[PLAN_COLUMNS]
+
+
+def write_plan_csv(visits: pd.DataFrame, path: str | Path, tz: str = "Europe/London") -> Path:
+    p = Path(path)
+    plan_table(visits, tz).to_csv(p, index=False)
+    return p
+
+
+def assignment_table(assignment: pd.DataFrame) -> pd.DataFrame:
+    """The randomised schedule in the evaluator's layout (one row per hot spot-day)."""
+    a = assignment.copy()
+    a["date"] = pd.to_datetime(a["date"]).dt.strftime("%Y-%m-%d")
+    if "weekday" not in a:
+        a["weekday"] = pd.to_datetime(a["date"]).dt.day_of_week
+    a["patrol"] = a["patrol"].astype(bool).astype(int)
+    return a[ASSIGNMENT_COLUMNS].sort_values(["date", "area_id"]).reset_index(drop=True)
+
+
+def write_assignment_csv(assignment: pd.DataFrame, path: str | Path) -> Path:
+    p = Path(path)
+    assignment_table(assignment).to_csv(p, index=False)
+    return p

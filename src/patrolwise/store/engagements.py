@@ -1,0 +1,429 @@
+"""Engagement repository: people (pseudonyms), engagements, referrals, debriefs and the audit log.
+
+Every function takes the caller's name and role: writes need an outreach role, reading notes
+needs an outreach role and leaves an audit entry per engagement read, and everyone else gets
+counts through :func:`engagement_summary`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
+
+from ..engage.crypto import decrypt_note
+from ..engage.debrief import DebriefInput, prepare_debrief
+from ..engage.log import EngagementInput, prepare_engagement
+from ..engage.pseudonym import is_placeholder, placeholder_pseudonym, pseudonym
+from ..engage.retention import DEFAULT_INACTIVE_DAYS, inactive
+from ..engage.roles import check_role, require_notes_access, require_write
+from ..engage.summary import DEFAULT_THRESHOLD, summarise
+from ..errors import AuthError, InputError
+from .db import Store, utcnow
+from .models import Area
+from .models.engagement import AuditEntry, Debrief, Engagement, Person, Referral
+from .models.planning import Plan, PlanVisit
+
+ENGAGEMENT_COLUMNS = [
+    "id",
+    "team",
+    "area_id",
+    "location",
+    "at",
+    "staff",
+    "person",
+    "age_band",
+    "gender",
+    "consent",
+    "needs",
+    "safeguarding",
+    "outcome",
+    "follow_up",
+]
+
+
+def _audit(s: Session, who: str, role: str, action: str, obj: str) -> None:
+    s.add(AuditEntry(who=who, role=role, action=action, object=obj[:200], at=utcnow()))
+
+
+def _resolve(s: Session, pseud: str) -> str:
+    """Follow merges: a placeholder merged into a real pseudonym resolves to the latter."""
+    seen = set()
+    while pseud not in seen:
+        seen.add(pseud)
+        nxt = s.scalar(select(Person.merged_into).where(Person.pseudonym == pseud))
+        if not nxt:
+            return pseud
+        pseud = nxt
+    return pseud
+
+
+def _touch_person(s: Session, pseud: str, placeholder: bool, at: dt.datetime) -> None:
+    p = s.scalars(select(Person).where(Person.pseudonym == pseud)).first()
+    if p is None:
+        s.add(
+            Person(
+                pseudonym=pseud,
+                placeholder=placeholder,
+                status="open",
+                first_contact=at,
+                last_contact=at,
+                created_at=utcnow(),
+            )
+        )
+        s.flush()
+        return
+    if p.status == "closed":
+        p.status = "open"
+    p.first_contact = min(p.first_contact or at, at)
+    p.last_contact = max(p.last_contact or at, at)
+
+
+def log_engagement(
+    store: Store, e: EngagementInput, *, who: str, role: str, key: str | None = None
+) -> int:
+    """Validate, pseudonymise, encrypt and store one engagement with its referrals; returns its id."""
+    return log_engagements(store, [e], who=who, role=role, key=key)[0]
+
+
+def log_engagements(
+    store: Store,
+    items: list[EngagementInput],
+    *,
+    who: str,
+    role: str,
+    key: str | None = None,
+) -> list[int]:
+    """Store many engagements in one transaction (all or none); returns their ids in order.
+
+    Every record is validated first, so one bad row names itself and nothing is written.
+    """
+    require_write(role)
+    recs = []
+    for i, e in enumerate(items):
+        try:
+            recs.append(prepare_engagement(e, key))
+        except InputError as exc:
+            if len(items) == 1:
+                raise
+            raise InputError(f"engagement {i + 1}: {exc}") from exc
+    ids: list[int] = []
+    with store.session() as s, s.begin():
+        known_areas = set(s.scalars(select(Area.id)).all())
+        for rec in recs:
+            refs = rec.pop("referrals")
+            placeholder = rec.pop("placeholder")
+            if rec["area_id"] is not None and rec["area_id"] not in known_areas:
+                raise InputError(f"no hot spot with area_id {rec['area_id']}")
+            if rec["person"] is not None:
+                rec["person"] = _resolve(s, rec["person"])
+                _touch_person(
+                    s, rec["person"], placeholder and is_placeholder(rec["person"]), rec["at"]
+                )
+            row = Engagement(**rec, created_at=utcnow())
+            s.add(row)
+            s.flush()
+            if refs:
+                s.execute(insert(Referral), [{"engagement_id": row.id, **r} for r in refs])
+            _audit(s, who, role, "log_engagement", f"engagement:{row.id}")
+            ids.append(row.id)
+    return ids
+
+
+def merge_people(
+    store: Store,
+    *,
+    placeholder: str,
+    reference: str,
+    who: str,
+    role: str,
+    key: str | None = None,
+    consent_given: bool = False,
+) -> tuple[str, int]:
+    """Merge the placeholder person ("red jacket") into the person with typed ``reference``.
+
+    Both are typed as the worker knows them; returns (real pseudonym, engagements moved).
+    Linking earlier contacts to a named person needs consent for them: ``consent_given``
+    records that the person has now consented (audited); without it, contacts lacking consent
+    stop the merge.
+    """
+    require_write(role)
+    src = placeholder_pseudonym(placeholder, key)
+    dst = pseudonym(reference, key)
+    with store.session() as s, s.begin():
+        p = s.scalars(select(Person).where(Person.pseudonym == src)).first()
+        if p is None:
+            raise InputError(f"no person recorded under the placeholder {placeholder!r}")
+        if p.status == "merged":
+            raise InputError(f"placeholder {placeholder!r} was already merged")
+        if consent_given:
+            s.execute(
+                update(Engagement)
+                .where(Engagement.person == src, Engagement.consent.is_(False))
+                .values(consent=True)
+            )
+            _audit(s, who, role, "record_consent", f"person:{src}")
+        no_consent = s.scalar(
+            select(func.count()).where(Engagement.person == src, Engagement.consent.is_(False))
+        )
+        if no_consent:
+            raise InputError(
+                f"{no_consent} contact(s) under {placeholder!r} have no consent recorded; a "
+                "placeholder can be linked to a real reference only after consent is recorded"
+            )
+        moved = s.scalar(select(func.count()).where(Engagement.person == src))
+        s.execute(update(Engagement).where(Engagement.person == src).values(person=dst))
+        first, last = p.first_contact, p.last_contact
+        p.status = "merged"
+        p.merged_into = dst
+        s.flush()
+        if first is not None:
+            _touch_person(s, dst, False, first)
+        if last is not None:
+            _touch_person(s, dst, False, last)
+        _audit(s, who, role, "merge_people", f"person:{src}->{dst}")
+    return dst, int(moved or 0)
+
+
+def record_consent(store: Store, engagement_id: int, *, who: str, role: str) -> None:
+    """Record that consent was given for an earlier contact (before merging a placeholder)."""
+    require_write(role)
+    with store.session() as s, s.begin():
+        row = s.get(Engagement, engagement_id)
+        if row is None:
+            raise InputError(f"no engagement with id {engagement_id}")
+        row.consent = True
+        _audit(s, who, role, "record_consent", f"engagement:{engagement_id}")
+
+
+def list_engagements(
+    store: Store,
+    *,
+    who: str,
+    role: str,
+    with_notes: bool = False,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    key: str | None = None,
+) -> pd.DataFrame:
+    """Engagement records for outreach roles; with ``with_notes`` the decrypted notes, each read
+    audited. Police and analysts get counts from :func:`engagement_summary` instead."""
+    check_role(role)
+    if with_notes:
+        require_notes_access(role)
+    else:
+        try:
+            require_write(role)
+        except AuthError as exc:
+            raise AuthError(
+                f"role {role!r} cannot list engagement records; use `patrolwise engage summary`"
+            ) from exc
+    cols = [getattr(Engagement, c) for c in ENGAGEMENT_COLUMNS] + [Engagement.notes_encrypted]
+    q = select(*cols).order_by(Engagement.at)
+    if start is not None:
+        q = q.where(Engagement.at >= start)
+    if end is not None:
+        q = q.where(Engagement.at < end)
+    with store.session() as s, s.begin():
+        rows = s.execute(q).all()
+        df = pd.DataFrame(rows, columns=[*ENGAGEMENT_COLUMNS, "notes_encrypted"])
+        if with_notes:
+            df["notes"] = [
+                decrypt_note(t, key) if t is not None else None for t in df["notes_encrypted"]
+            ]
+            for i, t in zip(df["id"], df["notes_encrypted"], strict=True):
+                if t is not None:
+                    _audit(s, who, role, "read_notes", f"engagement:{int(i)}")
+    return df.drop(columns=["notes_encrypted"])
+
+
+def engagement_tables(store: Store) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Engagements (id, area_id, at, person, needs, safeguarding) and referrals, no personal fields."""
+    with store.engine.connect() as c:
+        e = pd.DataFrame(
+            c.execute(
+                select(
+                    Engagement.id,
+                    Engagement.area_id,
+                    Engagement.at,
+                    Engagement.person,
+                    Engagement.needs,
+                    Engagement.safeguarding,
+                )
+            ).all(),
+            columns=["id", "area_id", "at", "person", "needs", "safeguarding"],
+        )
+        r = pd.DataFrame(
+            c.execute(
+                select(Referral.engagement_id, Referral.agency, Referral.type, Referral.accepted)
+            ).all(),
+            columns=["engagement_id", "agency", "type", "accepted"],
+        )
+        names = dict(c.execute(select(Area.id, Area.name)).all())
+    e.attrs["area_names"] = names
+    return e, r
+
+
+def engagement_summary(
+    store: Store, *, who: str, role: str, threshold: int = DEFAULT_THRESHOLD
+) -> dict[str, pd.DataFrame]:
+    """Counts by hot spot, week, need and agency and repeat contacts, small counts suppressed."""
+    check_role(role)
+    e, r = engagement_tables(store)
+    out = summarise(e, r, area_names=e.attrs.get("area_names"), threshold=threshold)
+    with store.session() as s, s.begin():
+        _audit(s, who, role, "summary", "engagements")
+    return out
+
+
+def close_inactive(
+    store: Store,
+    *,
+    who: str,
+    role: str,
+    days: int = DEFAULT_INACTIVE_DAYS,
+    today: dt.date | None = None,
+) -> int:
+    """Close open people with no contact in ``days`` days; returns how many were closed."""
+    require_write(role)
+    today = today or dt.date.today()
+    with store.session() as s, s.begin():
+        people = pd.DataFrame(
+            s.execute(select(Person.id, Person.status, Person.last_contact)).all(),
+            columns=["id", "status", "last_contact"],
+        )
+        ids = [int(i) for i in people.loc[inactive(people, today, days), "id"]]
+        if ids:
+            s.execute(update(Person).where(Person.id.in_(ids)).values(status="closed"))
+        _audit(s, who, role, "close_inactive", f"people:{len(ids)} (>{days} days)")
+    return len(ids)
+
+
+def load_people(store: Store) -> pd.DataFrame:
+    with store.engine.connect() as c:
+        rows = c.execute(
+            select(
+                Person.pseudonym,
+                Person.placeholder,
+                Person.merged_into,
+                Person.status,
+                Person.first_contact,
+                Person.last_contact,
+            )
+        ).all()
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "pseudonym",
+            "placeholder",
+            "merged_into",
+            "status",
+            "first_contact",
+            "last_contact",
+        ],
+    )
+
+
+def _shift_minutes(
+    store: Store, team: str, day: dt.date, plan_id: int | None, tz: str
+) -> tuple[float | None, float | None]:
+    """Planned minutes (from the plan) and delivered minutes (from tracked visits) for a shift."""
+    from .plans import load_delivered
+
+    with store.session() as s:
+        if plan_id is None:
+            plan_id = s.scalar(
+                select(Plan.id)
+                .join(PlanVisit, PlanVisit.plan_id == Plan.id)
+                .where(PlanVisit.team == team, PlanVisit.date == day)
+                .order_by(Plan.id.desc())
+                .limit(1)
+            )
+        planned = None
+        if plan_id is not None:
+            rows = s.execute(
+                select(PlanVisit.start, PlanVisit.end).where(
+                    PlanVisit.plan_id == plan_id, PlanVisit.date == day
+                )
+            ).all()
+            planned = float(sum((b - a).total_seconds() for a, b in rows) / 60) if rows else None
+    d = load_delivered(store, day)
+    delivered = None
+    if d is not None:
+        delivered = float(d.loc[d["team"] == team, "minutes"].sum())
+    return planned, delivered
+
+
+def add_debrief(
+    store: Store, d: DebriefInput, *, who: str, role: str, tz: str = "Europe/London"
+) -> int:
+    """Store a shift debrief with that shift's planned and delivered minutes attached."""
+    check_role(role)
+    if role in ("analyst",):
+        raise AuthError("analysts read debriefs but do not write them")
+    planned, delivered = _shift_minutes(store, d.team, d.date, d.plan_id, tz)
+    rec = prepare_debrief(d, planned, delivered)
+    with store.session() as s, s.begin():
+        row = Debrief(**rec, created_at=utcnow())
+        s.add(row)
+        s.flush()
+        _audit(s, who, role, "add_debrief", f"debrief:{row.id}")
+        return row.id
+
+
+def list_debriefs(
+    store: Store,
+    *,
+    team: str | None = None,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+) -> pd.DataFrame:
+    cols = [
+        "id",
+        "team",
+        "date",
+        "staff",
+        "plan_id",
+        "summary",
+        "problems",
+        "suggestions",
+        "planned_minutes",
+        "delivered_minutes",
+    ]
+    q = select(*[getattr(Debrief, c) for c in cols]).order_by(Debrief.date, Debrief.id)
+    if team:
+        q = q.where(Debrief.team == team)
+    if start:
+        q = q.where(Debrief.date >= start)
+    if end:
+        q = q.where(Debrief.date <= end)
+    with store.engine.connect() as c:
+        return pd.DataFrame(c.execute(q).all(), columns=cols)
+
+
+def load_audit(store: Store) -> pd.DataFrame:
+    with store.engine.connect() as c:
+        rows = c.execute(
+            select(
+                AuditEntry.who, AuditEntry.role, AuditEntry.action, AuditEntry.object, AuditEntry.at
+            ).order_by(AuditEntry.id)
+        ).all()
+    return pd.DataFrame(rows, columns=["who", "role", "action", "object", "at"])
+
+
+__all__ = [
+    "add_debrief",
+    "close_inactive",
+    "engagement_summary",
+    "engagement_tables",
+    "list_debriefs",
+    "list_engagements",
+    "load_audit",
+    "load_people",
+    "log_engagement",
+    "log_engagements",
+    "merge_people",
+    "record_consent",
+]

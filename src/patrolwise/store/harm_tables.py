@@ -1,0 +1,104 @@
+"""Harm tables in the store: the packaged default is added on first use; user tables by import."""
+
+from __future__ import annotations
+
+import pandas as pd
+from sqlalchemy import select, update
+
+from ..harm import HarmRules, HarmTable, default_table
+from .db import Store, utcnow
+from .models import HarmTable as HarmTableRow
+from .models import HarmValue
+
+
+def save_table(store: Store, table: HarmTable, *, make_default: bool = False) -> int:
+    """Store a harm table (idempotent on name + version); returns its id."""
+    with store.session() as s, s.begin():
+        row = s.scalars(
+            select(HarmTableRow).where(
+                HarmTableRow.name == table.name, HarmTableRow.version == table.version
+            )
+        ).first()
+        if row is None:
+            row = HarmTableRow(
+                name=table.name,
+                version=table.version,
+                unit=table.unit,
+                source=table.source,
+                rules=table.rules.as_dict(),
+                is_default=False,
+                created_at=utcnow(),
+            )
+            s.add(row)
+            s.flush()
+            s.add_all(
+                HarmValue(
+                    table_id=row.id,
+                    key_kind=str(r.key_kind),
+                    key=str(r.key),
+                    harm=None if pd.isna(r.harm) else float(r.harm),
+                    proactive=bool(r.proactive),
+                    note=None if pd.isna(r.note) or r.note == "" else str(r.note),
+                )
+                for r in table.values.itertuples(index=False)
+            )
+        if make_default:
+            s.execute(update(HarmTableRow).values(is_default=False))
+            row.is_default = True
+        return row.id
+
+
+def load_table(store: Store, table_id: int, rules: HarmRules | None = None) -> HarmTable:
+    with store.session() as s:
+        row = s.get(HarmTableRow, table_id)
+        if row is None:
+            raise KeyError(table_id)
+        vals = s.scalars(select(HarmValue).where(HarmValue.table_id == table_id)).all()
+    values = pd.DataFrame(
+        [
+            {
+                "key_kind": v.key_kind,
+                "key": v.key,
+                "harm": v.harm,
+                "proactive": v.proactive,
+                "note": v.note,
+            }
+            for v in vals
+        ],
+        columns=["key_kind", "key", "harm", "proactive", "note"],
+    )
+    values["harm"] = values["harm"].astype(float)
+    stored = HarmRules(**(row.rules or {}))
+    return HarmTable(row.name, row.version, values, row.unit, row.source, rules or stored)
+
+
+def default_table_id(store: Store) -> int:
+    """The table marked default, adding the packaged CCHI police.uk table if there is none."""
+    with store.session() as s:
+        tid = s.scalars(select(HarmTableRow.id).where(HarmTableRow.is_default.is_(True))).first()
+    if tid is not None:
+        return tid
+    return save_table(store, default_table(), make_default=True)
+
+
+def list_tables(store: Store) -> pd.DataFrame:
+    with store.session() as s:
+        rows = s.scalars(select(HarmTableRow).order_by(HarmTableRow.id)).all()
+        counts = {
+            r.id: len(s.scalars(select(HarmValue.id).where(HarmValue.table_id == r.id)).all())
+            for r in rows
+        }
+    return pd.DataFrame(
+        [
+            {
+                "id": r.id,
+                "name": r.name,
+                "version": r.version,
+                "unit": r.unit,
+                "keys": counts[r.id],
+                "default": r.is_default,
+                "source": r.source,
+            }
+            for r in rows
+        ]
+    )

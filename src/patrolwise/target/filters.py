@@ -1,0 +1,165 @@
+"""Choosing the crimes a hot spot analysis runs on: dates, time of day, weekdays, offences.
+
+Times are naive UTC in the crimes table; hours and weekdays are local (Europe/London by default),
+so "14-20" means 14:00-20:00 on the clock on the wall in winter and in summer alike.
+police.uk data carry only the month: a time-of-day or weekday filter cannot apply to them, so it
+is skipped with a note rather than silently dropping every crime.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError
+from ..timeutil import parse_window, to_local
+
+DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+def parse_hours(text: str) -> tuple[float, float]:
+    """'14-20' or '14:30-20:00' -> (14.0, 20.0) local hours; '22-04' is an overnight window."""
+    try:
+        a, b = text.replace(" ", "").split("-")
+    except ValueError as exc:
+        raise InputError(f"--hours {text!r} is not like 14-20 or 22:00-04:00") from exc
+
+    def hours(s: str) -> float:
+        t = parse_window(f"{s}-24") if s not in ("24", "24:00") else None
+        if t is None:
+            return 24.0
+        return t[0].hour + t[0].minute / 60
+
+    try:
+        start, end = hours(a), hours(b)
+    except InputError as exc:
+        raise InputError(f"--hours {text!r} is not like 14-20 or 22:00-04:00") from exc
+    if start == end:
+        raise InputError(f"--hours {text!r} is an empty window")
+    return start, end
+
+
+def parse_weekdays(text: str) -> list[int]:
+    """'Mon-Fri', 'fri,sat', 'Fri-Sun', 'sat-mon' -> weekday numbers (Monday = 0)."""
+    out: set[int] = set()
+    for part in text.lower().replace(" ", "").split(","):
+        if not part:
+            continue
+        ends = part.split("-")
+        try:
+            idx = [DAYS.index(e[:3]) for e in ends]
+        except ValueError as exc:
+            raise InputError(
+                f"--weekdays {text!r}: {part!r} is not a day like Mon or a range like Fri-Sun"
+            ) from exc
+        if len(idx) == 1:
+            out.add(idx[0])
+        elif len(idx) == 2:
+            d = idx[0]
+            out.add(d)
+            while d != idx[1]:
+                d = (d + 1) % 7
+                out.add(d)
+        else:
+            raise InputError(f"--weekdays {text!r}: {part!r} is not a range like Fri-Sun")
+    if not out:
+        raise InputError(f"--weekdays {text!r} names no day")
+    return sorted(out)
+
+
+def select_crimes(
+    crimes: pd.DataFrame,
+    *,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    hours: str | None = None,
+    weekdays: str | None = None,
+    categories: Sequence[str] | None = None,
+    offences: Sequence[str] | None = None,
+    tz: str = "Europe/London",
+    notes: list[str] | None = None,
+) -> pd.DataFrame:
+    """The crimes matching every filter (a new frame; the input is not changed).
+
+    ``categories`` match police.uk crime types exactly (case-insensitive); ``offences`` match
+    any part of the offence description or category (case-insensitive).
+    """
+    if notes is None:
+        notes = []
+    for col in ("x", "y"):
+        if col not in crimes.columns:
+            raise InputError(f"crimes table has no {col!r} column (projected metres are needed)")
+    df = crimes
+    n0 = len(df)
+    has_t = (
+        df["occurred_at"].notna()
+        if "occurred_at" in df.columns
+        else pd.Series(False, index=df.index)
+    )
+    if start is not None or end is not None:
+        keep = pd.Series(True, index=df.index)
+        if has_t.any():
+            local_day = to_local(df.loc[has_t, "occurred_at"], tz).dt.date
+            ok = pd.Series(True, index=local_day.index)
+            if start is not None:
+                ok &= local_day >= start
+            if end is not None:
+                ok &= local_day <= end
+            keep[has_t] = ok.to_numpy()
+        if "month" in df.columns and (~has_t).any():
+            m = df.loc[~has_t, "month"].astype(str)
+            ok = pd.Series(True, index=m.index)
+            if start is not None:
+                ok &= m >= f"{start:%Y-%m}"
+            if end is not None:
+                ok &= m <= f"{end:%Y-%m}"
+            keep[~has_t] = ok.to_numpy()
+        df = df[keep]
+        has_t = has_t[keep]
+    if categories:
+        want = {c.lower() for c in categories}
+        df = df[df["category"].astype(str).str.lower().isin(want)]
+        has_t = has_t[df.index]
+    if offences:
+        text = df.get("offence", pd.Series("", index=df.index)).fillna("").astype(str) + " | "
+        text = text + df.get("category", pd.Series("", index=df.index)).fillna("").astype(str)
+        low = text.str.lower()
+        hit = np.zeros(len(df), dtype=bool)
+        for o in offences:
+            hit |= low.str.contains(o.lower(), regex=False).to_numpy()
+        df = df[hit]
+        has_t = has_t[df.index]
+    if hours or weekdays:
+        what = " and ".join(w for w, v in (("--hours", hours), ("--weekdays", weekdays)) if v)
+        if not has_t.any():
+            notes.append(
+                f"{what} skipped: the selected crimes carry only a month (police.uk data), "
+                "not a time of day or a date"
+            )
+        else:
+            n_month = int((~has_t).sum())
+            local = to_local(df.loc[has_t, "occurred_at"], tz)
+            ok = pd.Series(True, index=local.index)
+            if hours:
+                a, b = parse_hours(hours)
+                hh = local.dt.hour + local.dt.minute / 60
+                ok &= (hh >= a) & (hh < b) if a < b else (hh >= a) | (hh < b)
+            if weekdays:
+                ok &= local.dt.day_of_week.isin(parse_weekdays(weekdays))
+            keep = pd.Series(False, index=df.index)
+            keep[ok.index] = ok.to_numpy()
+            if n_month:
+                notes.append(
+                    f"{what}: {n_month:,} crimes with only a month were left out (their time "
+                    "of day is unknown)"
+                )
+            df = df[keep]
+    if len(df) == 0:
+        raise InputError(
+            f"no crimes match the selection (0 of {n0:,}): widen the dates, hours, weekdays, "
+            "categories or offences, or import crimes first (`patrolwise import crimes FILE`)"
+        )
+    return df.copy()

@@ -1,0 +1,625 @@
+"""Patrol dosage: visits, officer-minutes and patrol-minutes in hot spots, from GPS pings.
+
+The engine is array code in three steps, so the same answer comes from one process, from a file
+streamed in chunks, or from Dask partitions (see :mod:`patrolwise.track.scaleout`):
+
+1. :func:`scan_chunk` takes a slice of pings sorted by device and time and finds *runs*: maximal
+   sequences of consecutive fixes of one device inside one (buffered) hot spot with no gap longer
+   than ``max_gap``; and *spans*: the same over any place (time the device was being tracked).
+2. :func:`stitch` joins runs and spans that were cut at chunk boundaries.
+3. :func:`finalise` drops runs shorter than ``min_visit`` (drive-through passes), splits what is
+   left at local midnight, and names devices, teams and hot spots.
+
+A visit lasts from its first fix inside to its last fix inside (entering at 14:02 and leaving at
+14:42 is 40 minutes). A gap longer than ``max_gap`` between two fixes ends a visit: we do not know
+where the device was, so those minutes count as *unknown*, never as present.
+
+Defaults and why:
+
+- ``buffer_m = 10``: smartphone and tracker fixes in streets are typically within 5-10 m of the
+  truth, so an officer standing on a hot spot's edge should not drop in and out of it.
+- ``max_gap_s = 300``: trackers report every 5-60 s; five silent minutes mean the phone stopped,
+  not that the fixes were merely sparse. Raise it to twice the reporting interval for apps set to
+  report less often (Traccar Client defaults to every 300 s: use 600).
+- ``min_visit_s = 300``: walking through a 150 m hot spot takes about 2 minutes and driving through
+  it well under one; five minutes separates a patrol from passing through.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from numpy.typing import NDArray
+
+from ..errors import InputError
+from .locate import AreaIndex, build_index, locate
+
+MS = 1000
+MIN_MS = 60_000
+DAY_MS = 86_400_000
+
+
+@dataclass(frozen=True)
+class DosageParams:
+    """Rules of the dosage count (see the module docstring for why these defaults)."""
+
+    buffer_m: float = 10.0
+    max_gap_s: float = 300.0
+    min_visit_s: float = 300.0
+    tz: str = "Europe/London"
+
+    def __post_init__(self) -> None:
+        if self.buffer_m < 0:
+            raise InputError(f"--buffer must be >= 0 metres, got {self.buffer_m}")
+        if self.max_gap_s <= 0:
+            raise InputError(f"--max-gap must be > 0, got {self.max_gap_s} s")
+        if self.min_visit_s < 0:
+            raise InputError(f"--min-visit must be >= 0, got {self.min_visit_s} s")
+
+    @property
+    def max_gap_ms(self) -> int:
+        return int(round(self.max_gap_s * MS))
+
+    @property
+    def min_visit_ms(self) -> int:
+        return int(round(self.min_visit_s * MS))
+
+    def as_dict(self) -> dict[str, float | str]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class HotSpots:
+    """Buffered hot spots with their ids and a point-in-polygon index."""
+
+    area_ids: NDArray[np.int64]
+    geoms: NDArray[np.object_]  # unbuffered, for distances between hot spots
+    index: AreaIndex
+
+
+def prepare_hotspots(areas: gpd.GeoDataFrame | pd.DataFrame, buffer_m: float = 10.0) -> HotSpots:
+    """Buffer each hot spot by the GPS error allowance and index it."""
+    if "area_id" not in areas.columns or "geometry" not in areas.columns:
+        raise InputError("hot spots need 'area_id' and 'geometry' columns")
+    geoms = np.asarray(areas["geometry"].values, dtype=object)
+    buffered = shapely.buffer(geoms, buffer_m) if buffer_m > 0 else geoms
+    return HotSpots(
+        area_ids=np.asarray(areas["area_id"], dtype=np.int64),
+        geoms=geoms,
+        index=build_index(buffered),
+    )
+
+
+@dataclass
+class ChunkScan:
+    """Runs and spans of one chunk, in chunk-local terms, ready to stitch."""
+
+    chunk: int
+    #: runs (poly >= 0) and tracked spans (poly == -1): unit, poly, t0, t1, n, at_first, at_last
+    runs: dict[str, NDArray]
+    #: pings per local day for runs that cross local midnight: run row, day, n
+    run_days: dict[str, NDArray]
+    #: per unit in the chunk: unit, first_t, last_t
+    edges: dict[str, NDArray]
+    n_pings: int = 0
+    n_duplicates: int = 0
+
+
+def local_day_numbers(t_ms: NDArray[np.int64], tz: str) -> NDArray[np.int64]:
+    """Local calendar day (days since 1970-01-01 in ``tz``) of each UTC millisecond time."""
+    if len(t_ms) == 0:
+        return np.zeros(0, dtype=np.int64)
+    idx = pd.DatetimeIndex(np.asarray(t_ms, dtype="datetime64[ms]"))
+    local = idx.tz_localize("UTC").tz_convert(tz).tz_localize(None)
+    return np.asarray(local.to_numpy().astype("datetime64[D]").astype(np.int64))
+
+
+def local_midnights_ms(days: NDArray[np.int64], tz: str) -> NDArray[np.int64]:
+    """UTC milliseconds of the start (local midnight) of each local day number."""
+    if len(days) == 0:
+        return np.zeros(0, dtype=np.int64)
+    idx = pd.DatetimeIndex(np.asarray(days, dtype="datetime64[D]").astype("datetime64[ms]"))
+    utc = idx.tz_localize(tz, nonexistent="shift_forward", ambiguous=True).tz_convert("UTC")
+    return np.asarray(utc.tz_localize(None).to_numpy().astype("datetime64[ms]").astype(np.int64))
+
+
+def _empty_runs() -> dict[str, NDArray]:
+    return {
+        "unit": np.zeros(0, np.int64),
+        "poly": np.zeros(0, np.int32),
+        "t0": np.zeros(0, np.int64),
+        "t1": np.zeros(0, np.int64),
+        "n": np.zeros(0, np.int64),
+        "at_first": np.zeros(0, bool),
+        "at_last": np.zeros(0, bool),
+    }
+
+
+def scan_chunk(
+    unit: NDArray[np.int64],
+    t_ms: NDArray[np.int64],
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+    hotspots: HotSpots,
+    params: DosageParams,
+    chunk: int = 0,
+) -> ChunkScan:
+    """Runs inside hot spots and tracked spans for pings sorted by (unit, time).
+
+    ``unit`` is an integer code per device (and team); codes must mean the same in every chunk.
+    Exact duplicate times of one unit keep their first fix.
+    """
+    n = len(t_ms)
+    if n == 0:
+        return ChunkScan(chunk, _empty_runs(), _empty_run_days(), _empty_edges())
+    unit = np.asarray(unit, dtype=np.int64)
+    t_ms = np.asarray(t_ms, dtype=np.int64)
+    du = np.diff(unit)
+    dt = np.diff(t_ms)
+    newdev = du != 0
+    if (du < 0).any() or ((dt < 0) & ~newdev).any():
+        raise InputError("pings must be sorted by device and time before scanning")
+    dup = (dt == 0) & ~newdev
+    n_dup = int(dup.sum())
+    if n_dup:
+        keep = np.concatenate([[True], ~dup])
+        unit, t_ms, x, y = unit[keep], t_ms[keep], x[keep], y[keep]
+        n = len(t_ms)
+        du = np.diff(unit)
+        dt = np.diff(t_ms)
+        newdev = du != 0
+    # brk[i]: the track breaks between fix i and fix i+1 (another device, or a long gap)
+    brk = newdev | (dt > params.max_gap_ms)
+    first_of_dev = np.concatenate([[True], newdev])
+    last_of_dev = np.concatenate([newdev, [True]])
+
+    # tracked spans: anywhere, broken only by device changes and long gaps
+    s_start = np.concatenate([[0], np.flatnonzero(brk) + 1])
+    s_end = np.concatenate([s_start[1:] - 1, [n - 1]])
+    spans = {
+        "unit": unit[s_start],
+        "poly": np.full(len(s_start), -1, np.int32),
+        "t0": t_ms[s_start],
+        "t1": t_ms[s_end],
+        "n": s_end - s_start + 1,
+        "at_first": first_of_dev[s_start],
+        "at_last": last_of_dev[s_end],
+    }
+
+    # runs inside hot spots, from (ping, polygon) pairs sorted by polygon then ping
+    ping, poly = locate(hotspots.index, np.asarray(x, float), np.asarray(y, float))
+    if len(ping):
+        cont = np.zeros(len(ping), dtype=bool)
+        prev = ping[:-1]
+        brk_ext = np.concatenate([brk, [True]])
+        cont[1:] = (poly[1:] == poly[:-1]) & (ping[1:] == prev + 1) & ~brk_ext[prev]
+        r_first = np.flatnonzero(~cont)
+        r_last = np.concatenate([r_first[1:] - 1, [len(ping) - 1]])
+        p0, p1 = ping[r_first], ping[r_last]
+        runs = {
+            "unit": unit[p0],
+            "poly": poly[r_first],
+            "t0": t_ms[p0],
+            "t1": t_ms[p1],
+            "n": r_last - r_first + 1,
+            "at_first": first_of_dev[p0],
+            "at_last": last_of_dev[p1],
+        }
+        # pings per local day: needed for runs whose ends fall on different local days, and for
+        # runs touching the chunk's edges (stitching may join them across midnight)
+        d0 = local_day_numbers(runs["t0"], params.tz)
+        d1 = local_day_numbers(runs["t1"], params.tz)
+        multi = np.flatnonzero(d0 != d1)
+        edge = np.flatnonzero((d0 == d1) & (runs["at_first"] | runs["at_last"]))
+        cnt = r_last[multi] - r_first[multi] + 1
+        rows = np.repeat(multi, cnt)
+        offs = np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+        pp = ping[np.repeat(r_first[multi], cnt) + offs]
+        days = local_day_numbers(t_ms[pp], params.tz)
+        key = pd.DataFrame({"row": rows, "day": days}).value_counts().reset_index()
+        run_days = {
+            "row": np.concatenate([key["row"].to_numpy(np.int64), edge]),
+            "day": np.concatenate([key["day"].to_numpy(np.int64), d0[edge]]),
+            "n": np.concatenate([key["count"].to_numpy(np.int64), runs["n"][edge]]),
+        }
+    else:
+        runs = _empty_runs()
+        run_days = _empty_run_days()
+    nr = len(runs["t0"])
+    allr = {k: np.concatenate([runs[k], spans[k]]) for k in runs}
+    edges = {
+        "unit": unit[first_of_dev],
+        "first_t": t_ms[first_of_dev],
+        "last_t": t_ms[last_of_dev],
+    }
+    assert nr == 0 or run_days["row"].max(initial=-1) < nr
+    return ChunkScan(chunk, allr, run_days, edges, n_pings=n, n_duplicates=n_dup)
+
+
+def _empty_run_days() -> dict[str, NDArray]:
+    return {"row": np.zeros(0, np.int64), "day": np.zeros(0, np.int64), "n": np.zeros(0, np.int64)}
+
+
+def _empty_edges() -> dict[str, NDArray]:
+    return {
+        "unit": np.zeros(0, np.int64),
+        "first_t": np.zeros(0, np.int64),
+        "last_t": np.zeros(0, np.int64),
+    }
+
+
+@dataclass
+class Stitched:
+    """Runs (poly >= 0) and spans (poly == -1) whole again, with pings per local day."""
+
+    runs: pd.DataFrame  # run, unit, poly, t0, t1, n
+    run_days: pd.DataFrame  # run, day, n  (only runs crossing local midnight)
+    n_pings: int = 0
+    n_duplicates: int = 0
+
+
+def stitch(scans: Iterable[ChunkScan], max_gap_ms: int) -> Stitched:
+    """Join runs and spans cut by chunk boundaries.
+
+    Chunks must come in time order for each unit (as slices of a sorted file, or archive
+    partitions ordered by day). A run ending on a unit's last fix in one chunk continues into the
+    unit's next chunk if that chunk's first fix is in the same place within ``max_gap``.
+    """
+    runs_l, days_l, edges_l = [], [], []
+    offset = 0
+    n_pings = n_dup = 0
+    for order, sc in enumerate(scans):
+        r = pd.DataFrame(sc.runs)
+        r["chunk"] = order
+        runs_l.append(r)
+        d = pd.DataFrame(sc.run_days)
+        d["row"] += offset
+        days_l.append(d)
+        e = pd.DataFrame(sc.edges)
+        e["chunk"] = order
+        edges_l.append(e)
+        offset += len(r)
+        n_pings += sc.n_pings
+        n_dup += sc.n_duplicates
+    if not runs_l:
+        return Stitched(
+            pd.DataFrame(columns=["run", "unit", "poly", "t0", "t1", "n"]),
+            pd.DataFrame(columns=["run", "day", "n"]),
+        )
+    runs = pd.concat(runs_l, ignore_index=True)
+    days = pd.concat(days_l, ignore_index=True)
+    edges = pd.concat(edges_l, ignore_index=True).sort_values(["unit", "chunk"], kind="stable")
+    edges["next_chunk"] = edges.groupby("unit")["chunk"].shift(-1).fillna(-1).astype(np.int64)
+    nxt = edges.set_index(["unit", "chunk"])["next_chunk"]
+    runs["next_chunk"] = nxt.reindex(pd.MultiIndex.from_arrays([runs.unit, runs.chunk])).to_numpy()
+
+    by = np.lexsort((runs["t0"].to_numpy(), runs["poly"].to_numpy(), runs["unit"].to_numpy()))
+    r = runs.iloc[by]
+    u, p = r["unit"].to_numpy(), r["poly"].to_numpy()
+    link = np.zeros(len(r), dtype=bool)
+    link[1:] = (
+        (u[1:] == u[:-1])
+        & (p[1:] == p[:-1])
+        & r["at_last"].to_numpy()[:-1]
+        & r["at_first"].to_numpy()[1:]
+        & (r["chunk"].to_numpy()[1:] == r["next_chunk"].to_numpy()[:-1])
+        & (r["t0"].to_numpy()[1:] - r["t1"].to_numpy()[:-1] <= max_gap_ms)
+    )
+    gid = np.cumsum(~link) - 1
+    run_of_row = np.empty(len(r), dtype=np.int64)
+    run_of_row[by] = gid
+    g = pd.DataFrame(
+        {"run": gid, "unit": u, "poly": p, "t0": r["t0"].to_numpy(), "t1": r["t1"].to_numpy()}
+    )
+    g["n"] = r["n"].to_numpy()
+    out = (
+        g.groupby("run", sort=True)
+        .agg(unit=("unit", "first"), poly=("poly", "first"), t0=("t0", "min"), t1=("t1", "max"))
+        .reset_index()
+    )
+    out["n"] = g.groupby("run", sort=True)["n"].sum().to_numpy()
+    if len(days):
+        days = (
+            days.assign(run=run_of_row[days["row"].to_numpy()])
+            .groupby(["run", "day"], as_index=False)
+            .agg(n=("n", "sum"))
+        )
+    else:
+        days = pd.DataFrame(columns=["run", "day", "n"])
+    return Stitched(out, days, n_pings=n_pings, n_duplicates=n_dup)
+
+
+@dataclass
+class DosageResult:
+    """Everything the dosage engine knows, as tables with named devices, teams and hot spots.
+
+    - ``visits``: device_id, team, area_id, start, end, minutes, n_pings, local_day, visit_id
+      (one row per visit and local day; ``visit_id`` links the parts of a visit across midnight)
+    - ``unknown``: device_id, team, area_id, start, end, minutes, local_day: a device went silent
+      for longer than ``max_gap`` between two fixes inside the same hot spot
+    - ``tracked``: device_id, team, start, end: spans when a device was reporting
+    """
+
+    visits: pd.DataFrame
+    unknown: pd.DataFrame
+    tracked: pd.DataFrame
+    params: DosageParams
+    stats: dict[str, int] = field(default_factory=dict)
+
+
+VISIT_COLUMNS = [
+    "device_id",
+    "team",
+    "area_id",
+    "start",
+    "end",
+    "minutes",
+    "n_pings",
+    "local_day",
+    "visit_id",
+]
+
+
+def _to_dt(ms: NDArray[np.int64]) -> NDArray[np.datetime64]:
+    return np.asarray(ms, dtype=np.int64).astype("datetime64[ms]")
+
+
+def split_by_local_day(
+    t0: NDArray[np.int64], t1: NDArray[np.int64], tz: str
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+    """Cut intervals at local midnight: (row, day, start, end) per part, in milliseconds."""
+    d0 = local_day_numbers(t0, tz)
+    d1 = local_day_numbers(t1, tz)
+    nd = d1 - d0 + 1
+    row = np.repeat(np.arange(len(t0)), nd)
+    day = np.repeat(d0, nd) + (np.arange(int(nd.sum())) - np.repeat(np.cumsum(nd) - nd, nd))
+    uniq, inv = np.unique(np.concatenate([day, day + 1]), return_inverse=True)
+    mid = local_midnights_ms(uniq, tz)[inv]
+    m0, m1 = mid[: len(day)], mid[len(day) :]
+    start = np.maximum(t0[row], m0)
+    end = np.minimum(t1[row], m1)
+    return row, day, start, end
+
+
+def finalise(
+    st: Stitched,
+    params: DosageParams,
+    units: pd.DataFrame,
+    area_ids: NDArray[np.int64],
+) -> DosageResult:
+    """Drop short runs, split at local midnight, and name devices, teams and hot spots.
+
+    ``units`` maps each unit code (its row position) to ``device_id`` and ``team``.
+    """
+    runs = st.runs
+    is_run = runs["poly"].to_numpy() >= 0
+    vr = runs[is_run]
+    vr = vr[(vr["t1"] - vr["t0"]).to_numpy() >= params.min_visit_ms].reset_index(drop=True)
+    t0 = vr["t0"].to_numpy(np.int64)
+    t1 = vr["t1"].to_numpy(np.int64)
+    row, day, start, end = split_by_local_day(t0, t1, params.tz)
+    vid = vr["run"].to_numpy(np.int64)[row]
+    n = vr["n"].to_numpy(np.int64)[row]
+    multi = np.bincount(row, minlength=len(vr))[row] > 1
+    if multi.any():
+        dd = st.run_days.astype(np.int64)
+        lookup = pd.Series(dd["n"].to_numpy(), index=pd.MultiIndex.from_arrays([dd.run, dd.day]))
+        got = lookup.reindex(pd.MultiIndex.from_arrays([vid[multi], day[multi]])).fillna(0)
+        n[multi] = got.to_numpy(np.int64)
+    uc = vr["unit"].to_numpy(np.int64)[row]
+    visits = pd.DataFrame(
+        {
+            "device_id": units["device_id"].to_numpy()[uc],
+            "team": units["team"].to_numpy()[uc],
+            "area_id": area_ids[vr["poly"].to_numpy(np.int64)[row]],
+            "start": _to_dt(start),
+            "end": _to_dt(end),
+            "minutes": (end - start) / MIN_MS,
+            "n_pings": n,
+            "local_day": day.astype("datetime64[D]").astype(object),
+            "visit_id": vid,
+        },
+        columns=VISIT_COLUMNS,
+    )
+    visits = visits.sort_values(["start", "device_id", "area_id"], kind="stable").reset_index(
+        drop=True
+    )
+
+    # tracked spans and the silent gaps between them
+    sp = runs[~is_run].sort_values(["unit", "t0"], kind="stable")
+    su = sp["unit"].to_numpy(np.int64)
+    tracked = pd.DataFrame(
+        {
+            "device_id": units["device_id"].to_numpy()[su],
+            "team": units["team"].to_numpy()[su],
+            "start": _to_dt(sp["t0"].to_numpy(np.int64)),
+            "end": _to_dt(sp["t1"].to_numpy(np.int64)),
+        }
+    ).reset_index(drop=True)
+    same = su[1:] == su[:-1]
+    g_unit = su[1:][same]
+    g0 = sp["t1"].to_numpy(np.int64)[:-1][same]
+    g1 = sp["t0"].to_numpy(np.int64)[1:][same]
+    # a silent gap is "unknown inside a hot spot" when the fixes either side are in the same one
+    allr = runs[is_run]
+    before = pd.DataFrame({"unit": allr["unit"], "poly": allr["poly"], "g0": allr["t1"]})
+    after = pd.DataFrame({"unit": allr["unit"], "poly": allr["poly"], "g1": allr["t0"]})
+    gaps = pd.DataFrame({"unit": g_unit, "g0": g0, "g1": g1})
+    gi = gaps.merge(before, on=["unit", "g0"]).merge(after, on=["unit", "poly", "g1"])
+    gi = gi.sort_values(["unit", "g0", "poly"], kind="stable").reset_index(drop=True)
+    a0, a1 = gi["g0"].to_numpy(np.int64), gi["g1"].to_numpy(np.int64)
+    grow, gday, gstart, gend = split_by_local_day(a0, a1, params.tz)
+    gu = gi["unit"].to_numpy(np.int64)[grow]
+    unknown = pd.DataFrame(
+        {
+            "device_id": units["device_id"].to_numpy()[gu],
+            "team": units["team"].to_numpy()[gu],
+            "area_id": area_ids[gi["poly"].to_numpy(np.int64)[grow]],
+            "start": _to_dt(gstart),
+            "end": _to_dt(gend),
+            "minutes": (gend - gstart) / MIN_MS,
+            "local_day": gday.astype("datetime64[D]").astype(object),
+        }
+    )
+    stats = {
+        "pings": st.n_pings,
+        "duplicates_ignored": st.n_duplicates,
+        "runs": int(is_run.sum()),
+        "visits": int(len(vr)),
+        "short_runs_dropped": int(is_run.sum() - len(vr)),
+    }
+    return DosageResult(visits, unknown, tracked, params, stats)
+
+
+def _as_ms(t: pd.Series | NDArray) -> NDArray[np.int64]:
+    s = pd.to_datetime(pd.Series(t))
+    if isinstance(s.dtype, pd.DatetimeTZDtype):
+        s = s.dt.tz_convert("UTC").dt.tz_localize(None)
+    return np.asarray(s.to_numpy().astype("datetime64[ms]").astype(np.int64))
+
+
+def _codes(col: pd.Series) -> tuple[NDArray[np.int64], NDArray[np.object_]]:
+    """Integer codes and sorted labels; free for categoricals, a hash pass otherwise."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        cat = col.cat
+        labels = np.asarray(cat.categories.astype(str), dtype=object)
+        order = np.argsort(labels, kind="stable")
+        rank = np.empty(len(order), dtype=np.int64)
+        rank[order] = np.arange(len(order))
+        return rank[cat.codes.to_numpy().astype(np.int64)], labels[order]
+    codes, uniq = pd.factorize(col.astype(str), sort=True)
+    return codes.astype(np.int64), np.asarray(uniq, dtype=object)
+
+
+def unit_codes(pings: pd.DataFrame) -> tuple[NDArray[np.int64], pd.DataFrame]:
+    """Integer code per (device_id, team), and the table naming each code.
+
+    Codes follow the sorted (device_id, team) order, so they are the same however the rows are
+    ordered; the combination is remapped by counting (no sort, no hash) so 10M rows take ~0.1 s.
+    """
+    for col in ("device_id", "team", "t", "x", "y"):
+        if col not in pings.columns:
+            raise InputError(f"pings need a {col!r} column (have {', '.join(map(str, pings))})")
+    dc, dl = _codes(pings["device_id"])
+    tc, tl = _codes(pings["team"])
+    if (dc < 0).any() or (tc < 0).any():
+        raise InputError("pings need a device_id and a team on every row")
+    key = dc * len(tl) + tc
+    present = np.bincount(key, minlength=len(dl) * len(tl)) > 0
+    remap = np.cumsum(present) - 1
+    keys = np.flatnonzero(present)
+    units = pd.DataFrame({"device_id": dl[keys // len(tl)], "team": tl[keys % len(tl)]})
+    return remap[key].astype(np.int64), units
+
+
+def sort_pings(
+    unit: NDArray[np.int64], t_ms: NDArray[np.int64], x: NDArray, y: NDArray
+) -> NDArray[np.int64] | None:
+    """The order that sorts pings by (unit, time, x, y), or None if they are sorted already.
+
+    Sorting on position too makes the fix kept among exact-time duplicates independent of the
+    order the pings arrived in.
+    """
+    if len(unit) < 2:
+        return None
+    du = np.diff(unit)
+    dt = np.diff(t_ms)
+    if not ((du < 0).any() or ((du == 0) & (dt <= 0)).any()):
+        return None
+    return np.lexsort((y, x, t_ms, unit))
+
+
+def compute_dosage(
+    pings: pd.DataFrame,
+    hotspots: gpd.GeoDataFrame | HotSpots,
+    params: DosageParams | None = None,
+    chunk_size: int = 1 << 20,
+) -> DosageResult:
+    """Visits, unknown gaps and tracked spans from a pings frame (device_id, team, t, x, y).
+
+    Pings should already be cleaned (:func:`patrolwise.track.cleaning.clean_pings`); rows with a
+    non-empty ``flag`` column are ignored here. Memory stays bounded by ``chunk_size`` pings of
+    working arrays beyond the input itself.
+    """
+    params = params or DosageParams()
+    hs = hotspots if isinstance(hotspots, HotSpots) else prepare_hotspots(hotspots, params.buffer_m)
+    if "flag" in pings.columns:
+        pings = pings[pings["flag"].isna()]
+    unit, units = unit_codes(pings)
+    t_ms = _as_ms(pings["t"])
+    x = pings["x"].to_numpy(np.float64)
+    y = pings["y"].to_numpy(np.float64)
+    order = sort_pings(unit, t_ms, x, y)
+    if order is not None:
+        unit, t_ms, x, y = unit[order], t_ms[order], x[order], y[order]
+    scans = [
+        scan_chunk(
+            unit[s : s + chunk_size],
+            t_ms[s : s + chunk_size],
+            x[s : s + chunk_size],
+            y[s : s + chunk_size],
+            hs,
+            params,
+            chunk=i,
+        )
+        for i, s in enumerate(range(0, len(t_ms), chunk_size))
+    ]
+    return finalise(stitch(scans, params.max_gap_ms), params, units, hs.area_ids)
+
+
+def union_minutes(
+    frame: pd.DataFrame, keys: list[str], start: str = "start", end: str = "end"
+) -> pd.DataFrame:
+    """Merge overlapping intervals within each key group: keys + start, end, minutes.
+
+    Patrol-minutes are the length of the union of a team's visits: two officers walking together
+    count once. Vectorised: sort by start, a running maximum of ends finds each merged block.
+    """
+    if frame.empty:
+        return pd.DataFrame(columns=[*keys, start, end, "minutes"])
+    f = frame.sort_values([*keys, start], kind="stable").reset_index(drop=True)
+    s = f[start].to_numpy().astype("datetime64[ms]").astype(np.int64)
+    e = f[end].to_numpy().astype("datetime64[ms]").astype(np.int64)
+    grp = f.groupby(keys, sort=False).ngroup().to_numpy()
+    # running max of ends within group (previous rows only)
+    cm = pd.Series(e).groupby(grp).cummax().to_numpy()
+    prev_end = np.empty_like(cm)
+    prev_end[1:] = cm[:-1]
+    new = np.ones(len(f), dtype=bool)
+    new[1:] = (grp[1:] != grp[:-1]) | (s[1:] > prev_end[1:])
+    block = np.cumsum(new) - 1
+    out = f.loc[new, keys].reset_index(drop=True)
+    b0 = s[new]
+    b1 = pd.Series(e).groupby(block).max().to_numpy()
+    out[start] = _to_dt(b0)
+    out[end] = _to_dt(b1)
+    out["minutes"] = (b1 - b0) / MIN_MS
+    return out
+
+
+def daily_dosage(visits: pd.DataFrame) -> pd.DataFrame:
+    """The daily panel: per local day, hot spot and team, visits, devices, officer-minutes
+    (summed over devices) and patrol-minutes (time with at least one of the team present)."""
+    keys = ["local_day", "area_id", "team"]
+    cols = [*keys, "visits", "devices", "officer_minutes", "patrol_minutes", "first", "last"]
+    if visits.empty:
+        return pd.DataFrame(columns=cols)
+    agg = (
+        visits.groupby(keys)
+        .agg(
+            visits=("visit_id", "nunique"),
+            devices=("device_id", "nunique"),
+            officer_minutes=("minutes", "sum"),
+            first=("start", "min"),
+            last=("end", "max"),
+        )
+        .reset_index()
+    )
+    pm = union_minutes(visits, keys).groupby(keys)["minutes"].sum().rename("patrol_minutes")
+    out = agg.merge(pm.reset_index(), on=keys, how="left")
+    return out[cols].sort_values(keys, kind="stable").reset_index(drop=True)

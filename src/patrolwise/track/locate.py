@@ -1,0 +1,201 @@
+"""Which hot spots contain each ping: a raster index for speed, exact geometry at the edges.
+
+A plain raster lookup is fast but miscounts pings near polygon edges (up to ~2% at street scale),
+and ``geopandas.sjoin`` is exact but slow (an R-tree query per point). We do both: a grid over the
+hot spots' bounding box labels every cell as *outside all*, *inside exactly one polygon with no
+edge in it*, or *ambiguous* (an edge passes through it, or it lies inside several overlapping
+polygons). Pings in the first two kinds of cell are decided by one array lookup; only pings in
+ambiguous cells get an exact ``shapely.intersects_xy`` test against the cell's candidate polygons.
+The answer therefore equals the exact point-in-polygon answer (boundary points count as inside),
+and the exact test runs on a thin band of cells along the edges.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+from numpy.typing import NDArray
+
+from ..errors import InputError
+
+OUTSIDE = -1
+AMBIGUOUS = -2
+#: upper bound on raster cells (int32 labels: 4 bytes a cell), keeps the index under ~64 MB
+MAX_CELLS = 16_000_000
+
+
+@dataclass(frozen=True)
+class AreaIndex:
+    """A raster index over a set of polygons (already buffered), ready for :func:`locate`."""
+
+    geoms: NDArray[np.object_]  # prepared shapely polygons
+    x0: float
+    y0: float
+    cell: float
+    nx: int
+    ny: int
+    label: NDArray[np.int32]  # ny*nx: polygon index, OUTSIDE or AMBIGUOUS
+    cand_ptr: NDArray[np.int64]  # CSR over ambiguous cells: candidate polygons
+    cand_idx: NDArray[np.int32]
+    amb_slot: NDArray[np.int32]  # ny*nx: row of the cell in the CSR, -1 if not ambiguous
+
+
+def build_index(
+    geoms: list[shapely.Geometry] | NDArray[np.object_],
+    cell: float | None = None,
+    max_cells: int = MAX_CELLS,
+) -> AreaIndex:
+    """Index polygons. ``cell`` (metres) defaults to 1/20 of the median polygon width, so the
+    ambiguous band holds a few percent of each polygon's pings, enlarged if the grid would exceed
+    ``max_cells``."""
+    g = np.asarray(geoms, dtype=object)
+    if len(g) == 0:
+        raise InputError("no hot spots to measure dosage in: import or detect hot spots first")
+    if any(x is None or shapely.is_empty(x) for x in g):
+        raise InputError("a hot spot has an empty geometry")
+    bounds = shapely.bounds(g)
+    x0, y0 = bounds[:, 0].min(), bounds[:, 1].min()
+    x1, y1 = bounds[:, 2].max(), bounds[:, 3].max()
+    if cell is None:
+        widths = np.sqrt(np.maximum(shapely.area(g), 1.0))
+        cell = max(float(np.median(widths)) / 20.0, 0.5)
+    w, h = max(x1 - x0, cell), max(y1 - y0, cell)
+    while (w / cell + 1) * (h / cell + 1) > max_cells:
+        cell *= 1.25
+    # one spare ring of OUTSIDE cells: locate clips coordinates into the grid instead of masking
+    x0, y0 = x0 - cell, y0 - cell
+    nx = int(np.floor(w / cell)) + 3
+    ny = int(np.floor(h / cell)) + 3
+    shapely.prepare(g)
+    ncell = nx * ny
+    pid = np.arange(len(g), dtype=np.int64)
+
+    # Edge cells. The boundary is sampled every cell/2 metres, so every boundary point lies within
+    # cell/4 of a sample; the cells meeting the square of half-width cell/4 around each sample
+    # therefore include every cell the boundary passes through (a conservative, thin band).
+    step = cell / 2.0
+    pts, owner = shapely.get_coordinates(
+        shapely.segmentize(shapely.boundary(g), step), return_index=True
+    )
+    h4 = cell / 4.0
+    keys = []
+    for ox in (-h4, h4):
+        for oy in (-h4, h4):
+            ci = np.clip(((pts[:, 0] + ox - x0) // cell).astype(np.int64), 0, nx - 1)
+            cj = np.clip(((pts[:, 1] + oy - y0) // cell).astype(np.int64), 0, ny - 1)
+            keys.append(owner.astype(np.int64) * ncell + cj * nx + ci)
+    edge_keys = np.unique(np.concatenate(keys))
+    ep, ec = np.divmod(edge_keys, ncell)
+
+    # Window cells off the edge band are wholly inside or outside: one centre test each.
+    i0 = np.clip((bounds[:, 0] - x0) // cell - 1, 0, nx - 1).astype(np.int64)
+    j0 = np.clip((bounds[:, 1] - y0) // cell - 1, 0, ny - 1).astype(np.int64)
+    i1 = np.clip((bounds[:, 2] - x0) // cell + 1, 0, nx - 1).astype(np.int64)
+    j1 = np.clip((bounds[:, 3] - y0) // cell + 1, 0, ny - 1).astype(np.int64)
+    wi = i1 - i0 + 1
+    size = wi * (j1 - j0 + 1)
+    wp = np.repeat(pid, size)
+    off = np.arange(int(size.sum()), dtype=np.int64) - np.repeat(np.cumsum(size) - size, size)
+    wc = (
+        (np.repeat(j0, size) + off // np.repeat(wi, size)) * nx
+        + np.repeat(i0, size)
+        + off % np.repeat(wi, size)
+    )
+    wkeys = wp * ncell + wc
+    off_edge = ~np.isin(wkeys, edge_keys, assume_unique=True)
+    wp, wc = wp[off_edge], wc[off_edge]
+    inside = shapely.intersects_xy(g[wp], x0 + (wc % nx + 0.5) * cell, y0 + (wc // nx + 0.5) * cell)
+    ic, ip = wc[inside], wp[inside]
+
+    # how many polygons claim each cell (as edge or interior)
+    claims = np.bincount(np.concatenate([ec, ic]), minlength=ncell)
+    is_edge = np.zeros(ncell, dtype=bool)
+    is_edge[ec] = True
+    label = np.full(ncell, OUTSIDE, dtype=np.int32)
+    single_in = (claims == 1) & ~is_edge
+    label[ic[single_in[ic]]] = ip[single_in[ic]].astype(np.int32)
+    amb = claims.astype(bool) & ~single_in
+    label[amb] = AMBIGUOUS
+    # CSR of candidate polygons for ambiguous cells
+    all_c = np.concatenate([ec, ic])
+    all_p = np.concatenate([ep, ip])
+    keep = amb[all_c]
+    all_c, all_p = all_c[keep], all_p[keep]
+    amb_cells = np.flatnonzero(amb)
+    amb_slot = np.full(ncell, -1, dtype=np.int32)
+    amb_slot[amb_cells] = np.arange(len(amb_cells), dtype=np.int32)
+    slot = amb_slot[all_c]
+    order = np.lexsort((all_p, slot))
+    slot, all_p = slot[order], all_p[order]
+    counts = np.bincount(slot, minlength=len(amb_cells))
+    ptr = np.zeros(len(amb_cells) + 1, dtype=np.int64)
+    np.cumsum(counts, out=ptr[1:])
+    return AreaIndex(
+        geoms=g,
+        x0=float(x0),
+        y0=float(y0),
+        cell=float(cell),
+        nx=nx,
+        ny=ny,
+        label=label,
+        cand_ptr=ptr,
+        cand_idx=all_p.astype(np.int32),
+        amb_slot=amb_slot,
+    )
+
+
+def locate(
+    index: AreaIndex, x: NDArray[np.float64], y: NDArray[np.float64]
+) -> tuple[NDArray[np.int64], NDArray[np.int32]]:
+    """Every (ping, polygon) pair with the ping inside (or on the edge of) the polygon.
+
+    Returns ``(ping_idx, poly_idx)`` sorted by polygon then ping, the order the visit finder
+    wants. Pings outside every polygon produce no pair, so the output is small.
+    """
+    shapely.prepare(index.geoms)  # no-op when prepared; needed after unpickling on a worker
+    inv = 1.0 / index.cell
+    fx = np.subtract(x, index.x0)
+    fx *= inv
+    np.fmax(fx, 0.0, out=fx)  # fmax/fmin send NaN to the border ring (never inside)
+    np.fmin(fx, index.nx - 1.0, out=fx)
+    fy = np.subtract(y, index.y0)
+    fy *= inv
+    np.fmax(fy, 0.0, out=fy)
+    np.fmin(fy, index.ny - 1.0, out=fy)
+    cells = fy.astype(np.int64)
+    cells *= index.nx
+    cells += fx.astype(np.int64)
+    lab = index.label[cells]
+    p_sure = np.flatnonzero(lab >= 0)
+    k_sure = lab[p_sure]
+    p_amb = np.flatnonzero(lab == AMBIGUOUS)
+    slot = index.amb_slot[cells[p_amb]]
+    start = index.cand_ptr[slot]
+    count = index.cand_ptr[slot + 1] - start
+    rep_p = np.repeat(p_amb, count)
+    # positions within the CSR: start of each run plus 0..count-1
+    offs = np.arange(len(rep_p)) - np.repeat(np.cumsum(count) - count, count)
+    cand = index.cand_idx[np.repeat(start, count) + offs]
+    # grouping the exact tests by polygon keeps each prepared polygon hot (~3x faster)
+    by_poly = np.argsort(cand.astype(np.int32), kind="stable")
+    rep_p, cand = rep_p[by_poly], cand[by_poly]
+    hit = shapely.intersects_xy(index.geoms[cand], x[rep_p], y[rep_p])
+    p_hit, k_hit = rep_p[hit], cand[hit]
+    if len(p_hit) and len(np.unique(p_hit)) == len(p_hit):
+        # common case: each ambiguous ping in at most one polygon: fold it into the dense labels
+        # (pings in exactly one polygon) so a single stable sort by polygon keeps ping order
+        dense = np.full(len(x), OUTSIDE, dtype=np.int32)
+        dense[p_sure] = k_sure
+        dense[p_hit] = k_hit
+        ping = np.flatnonzero(dense >= 0)
+        poly = dense[ping]
+    else:
+        ping = np.concatenate([p_sure, p_hit])
+        poly = np.concatenate([k_sure, k_hit]).astype(np.int32)
+        order = np.argsort(ping, kind="stable")
+        ping, poly = ping[order], poly[order]
+    small = poly.astype(np.int16) if len(index.geoms) < 32_000 else poly
+    order = np.argsort(small, kind="stable")  # radix sort for 16-bit keys
+    return ping[order], poly[order]

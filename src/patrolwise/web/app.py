@@ -1,0 +1,139 @@
+"""The web service: FastAPI app factory. Today it receives live GPS; the dashboard grows it.
+
+Handlers are async only to read the request; database work runs in the thread pool so a slow
+write never stalls other phones' posts.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import parse_qsl
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from ..config import get_settings
+from ..store.db import Store
+from ..store.devices import device_for_secret
+from .ingest import IngestError, batch, osmand, owntracks, store_positions
+from .ingest.auth import basic_credentials, find_secret
+
+
+def _params(query: str, body: bytes) -> list[tuple[str, str]]:
+    out = parse_qsl(query, keep_blank_values=True)
+    if body.strip():
+        try:
+            out += parse_qsl(
+                body.decode("utf-8").strip(), keep_blank_values=True, strict_parsing=False
+            )
+        except UnicodeDecodeError:
+            raise IngestError(400, "form body is not UTF-8") from None
+    return out
+
+
+def _json(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise IngestError(400, f"body is not valid JSON: {exc}") from None
+
+
+def create_app(store_url: str | None = None) -> FastAPI:
+    """The app over the store at ``store_url`` (default: settings), schema created if missing."""
+    app = FastAPI(title="patrolwise", version="0.1.0")
+    store = Store(store_url)
+    app.state.store = store
+
+    @app.exception_handler(IngestError)
+    async def _ingest_error(_request: Request, exc: IngestError) -> Response:
+        content: dict[str, Any] = {"detail": exc.reason}
+        if isinstance(exc, batch.BatchError):
+            content["errors"] = exc.errors
+        headers = {"WWW-Authenticate": 'Basic realm="patrolwise"'} if exc.status == 401 else None
+        return JSONResponse(content, status_code=exc.status, headers=headers)
+
+    async def ingest_osmand(request: Request) -> Response:
+        body = await request.body()
+        query = request.url.query
+        if body.strip()[:1] in (b"{", b"["):
+            doc = _json(body)
+            qp = dict(parse_qsl(query, keep_blank_values=True))
+            secret = find_secret(request, {"token": [qp["token"]]} if qp.get("token") else None)
+            qid = qp.get("id") or qp.get("deviceid")
+            positions = await run_in_threadpool(osmand.decode_json, store, doc, qid)
+        else:
+            pairs = _params(query, body)
+            if "multipart/form-data" in request.headers.get("content-type", ""):
+                form = await request.form()
+                pairs += [(k, str(v)) for k, v in form.multi_items()]
+            tokens = [v for k, v in pairs if k == "token"]
+            secret = find_secret(request, {"token": tokens} if tokens else None)
+            positions = [await run_in_threadpool(osmand.decode_params, store, pairs)]
+        await run_in_threadpool(store_positions, store, positions, secret, "osmand")
+        return Response(status_code=200)
+
+    # Traccar reads any method; the schema documents POST, the other methods share the handler
+    app.add_api_route(
+        "/ingest/osmand",
+        ingest_osmand,
+        methods=["POST"],
+        tags=["ingest"],
+        summary="OsmAnd / Traccar Client protocol (query, form or JSON; any HTTP method)",
+    )
+    app.add_api_route(
+        "/ingest/osmand",
+        ingest_osmand,
+        methods=["GET", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
+        include_in_schema=False,
+    )
+
+    @app.post("/ingest/owntracks", tags=["ingest"], summary="OwnTracks HTTP mode")
+    async def ingest_owntracks(request: Request) -> Response:
+        body = await request.body()
+        user, _ = basic_credentials(request)
+        u = request.headers.get("x-limit-u") or request.query_params.get("u") or user
+        d = request.headers.get("x-limit-d") or request.query_params.get("d")
+        if not body.strip():
+            return JSONResponse([])
+        doc = _json(body)
+        device_id = await run_in_threadpool(owntracks.device_for, store, u, d)
+        positions = owntracks.decode(doc, device_id)
+        if positions:
+            secret = find_secret(request)
+            await run_in_threadpool(store_positions, store, positions, secret, "owntracks")
+        return JSONResponse([])
+
+    @app.post(
+        "/ingest/batch",
+        tags=["ingest"],
+        summary="JSON batch for radio and telematics feeds",
+        openapi_extra={
+            "requestBody": {
+                "content": {"application/json": {"schema": batch.Batch.model_json_schema()}}
+            }
+        },
+    )
+    async def ingest_batch(request: Request) -> Response:
+        body = await request.body()
+        secret = find_secret(request)
+        if not secret:
+            raise IngestError(
+                401, "no device secret: send HTTP Basic auth, a bearer token or ?token="
+            )
+        owner = await run_in_threadpool(device_for_secret, store, secret)
+        if owner is None:
+            raise IngestError(401, "the secret is not valid for any device")
+        doc = _json(body)
+        positions = batch.decode(doc, owner.device_id, get_settings().crs)
+        n = await run_in_threadpool(store_positions, store, positions, secret, "batch")
+        return JSONResponse(
+            {"received": len(positions), "imported": n, "already_present": len(positions) - n}
+        )
+
+    @app.get("/health", tags=["meta"])
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,128 @@
+"""Live GPS ingest: one module per wire format (OsmAnd/Traccar Client, OwnTracks, our JSON batch).
+
+Each decoder turns a request into position dicts (``device_id, t`` naive UTC, ``lat, lon`` and
+optional ``accuracy`` m, ``speed`` m/s, ``heading`` degrees, ``altitude`` m, ``battery`` percent,
+``attrs``); :func:`store_positions` checks them all, authorises every device against the secret and
+writes them in one transaction, so a malformed request stores nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ...config import get_settings
+from ...errors import AuthError
+from ...geo import to_projected
+from ...io.tracks import MAX_AHEAD, MIN_TIME
+from ...store.db import Store, utcnow
+from ...store.devices import authorise, get_device
+from ...store.pings import insert_pings, resolve_teams
+
+
+class IngestError(Exception):
+    """A request we refuse: HTTP ``status`` and a reason the client's log can show."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+def number(value: Any, name: str) -> float:
+    """'87.0', '87', 87 -> 87.0; anything else is a 400 naming the parameter."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise IngestError(400, f"{name}={value!r} is not a number") from None
+    if not np.isfinite(v):
+        raise IngestError(400, f"{name}={value!r} is not a finite number")
+    return v
+
+
+def optional(value: Any, name: str, unknown_negative: bool = True) -> float | None:
+    """A number or None; -1 (or any negative, when ``unknown_negative``) means unknown."""
+    if value is None or value == "":
+        return None
+    v = number(value, name)
+    return None if unknown_negative and v < 0 else v
+
+
+def parse_time(value: Any, name: str = "timestamp") -> dt.datetime:
+    """Epoch seconds, epoch milliseconds, ISO 8601 (zone or none = UTC) or 'yyyy-MM-dd HH:mm:ss'
+    (UTC) -> naive UTC. Epoch values below 2**31 are seconds, as in Traccar."""
+    if isinstance(value, bool) or value is None or value == "":
+        raise IngestError(400, f"{name} is empty")
+    text = str(value).strip()
+    try:
+        n = float(text)
+    except ValueError:
+        n = None
+    if n is not None and np.isfinite(n):
+        secs = n if abs(n) < 2**31 else n / 1000.0
+        return dt.datetime(1970, 1, 1) + dt.timedelta(seconds=secs)
+    try:
+        t = dt.datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise IngestError(
+            400,
+            f"{name}={text!r} is not epoch seconds/milliseconds, ISO 8601 or yyyy-MM-dd HH:mm:ss",
+        ) from None
+    if t.tzinfo is not None:
+        t = t.astimezone(dt.UTC).replace(tzinfo=None)
+    return t
+
+
+def check_position(p: dict[str, Any], where: str = "") -> None:
+    """Reject positions no cleaning could rescue (400): impossible coordinates or clock."""
+    lat, lon, t = p.get("lat"), p.get("lon"), p["t"]
+    pre = f"{where}: " if where else ""
+    if lat is None or lon is None:
+        raise IngestError(400, f"{pre}no position: send lat and lon (or location=lat,lon)")
+    if not -90 <= lat <= 90:
+        raise IngestError(400, f"{pre}lat={lat} is outside -90..90")
+    if not -180 <= lon <= 180:
+        raise IngestError(400, f"{pre}lon={lon} is outside -180..180")
+    now = utcnow()
+    if t < MIN_TIME.to_pydatetime() or t > now + MAX_AHEAD.to_pytimedelta():
+        raise IngestError(400, f"{pre}implausible time {t:%Y-%m-%d %H:%M:%S} UTC (device clock?)")
+
+
+def known_device(store: Store, device_id: str, status: int = 400) -> str:
+    if get_device(store, device_id) is None:
+        raise IngestError(
+            status, f"unknown device {device_id!r}: register it with `patrolwise devices add`"
+        )
+    return device_id
+
+
+def store_positions(
+    store: Store, positions: list[dict[str, Any]], secret: str | None, source: str
+) -> int:
+    """Authorise each device, check every position, then write them all in one transaction."""
+    for i, p in enumerate(positions):
+        check_position(p, f"position {i}" if len(positions) > 1 else "")
+    for d in sorted({p["device_id"] for p in positions}):
+        try:
+            authorise(store, d, secret)
+        except AuthError as exc:
+            raise IngestError(getattr(exc, "status", 401), str(exc)) from None
+    if not positions:
+        return 0
+    df = pd.DataFrame.from_records(positions)
+    for c in ("accuracy", "speed", "heading", "altitude", "battery"):
+        if c not in df:
+            df[c] = np.nan
+    if "attrs" not in df:
+        df["attrs"] = None
+    df["t"] = pd.to_datetime(df["t"]).astype("datetime64[ns]").dt.floor("us")
+    settings = get_settings()
+    df["x"], df["y"] = to_projected(df["lon"], df["lat"], settings.crs)
+    if not (np.isfinite(df["x"]).all() and np.isfinite(df["y"]).all()):
+        raise IngestError(400, f"position cannot be projected to {settings.crs}")
+    with store.engine.begin() as conn:
+        df["team"] = resolve_teams(conn, df["device_id"], df["t"], settings.timezone)
+        return insert_pings(conn, df, source=source, received_at=utcnow())

@@ -1,0 +1,102 @@
+"""``/ingest/batch``: our own JSON batch for forces' radio (Airwave/ESN) and telematics feeds.
+
+Schema (also in the OpenAPI page at ``/docs``)::
+
+    {"pings": [{"device_id": "PC1234", "t": "2024-05-01T14:02:00Z" | 1714572120,
+                "lat": 52.63, "lon": -1.13,            # or "easting"/"northing" (EPSG:27700)
+                "accuracy": 8, "speed": 1.4, "heading": 90, "altitude": 60, "battery": 80,
+                "attrs": {...}}]}
+
+``t`` is ISO 8601 (no zone = UTC) or epoch seconds (milliseconds above 2**31); ``speed`` is m/s;
+``device_id`` defaults to the authenticated device and may not name another (403). The batch is
+all or nothing: any bad item gives 422 with ``errors: [{index, field, reason}]`` and stores
+nothing; success answers ``{"received", "imported", "already_present"}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ...geo import to_wgs84
+from . import IngestError, check_position, parse_time
+
+
+class BatchPing(BaseModel):
+    """One fix."""
+
+    model_config = ConfigDict(extra="forbid")
+    device_id: str | None = Field(None, max_length=100)
+    t: str | float = Field(..., description="ISO 8601 (no zone = UTC) or epoch seconds/ms")
+    lat: float | None = Field(None, ge=-90, le=90)
+    lon: float | None = Field(None, ge=-180, le=180)
+    easting: float | None = None
+    northing: float | None = None
+    accuracy: float | None = Field(None, ge=0, description="metres")
+    speed: float | None = Field(None, ge=0, description="metres per second")
+    heading: float | None = Field(None, ge=0, le=360)
+    altitude: float | None = None
+    battery: float | None = Field(None, ge=0, le=100, description="percent")
+    attrs: dict[str, Any] | None = None
+
+
+class Batch(BaseModel):
+    """A batch of fixes from one device or gateway."""
+
+    model_config = ConfigDict(extra="forbid")
+    pings: list[BatchPing] = Field(..., max_length=50_000)
+
+
+class BatchError(IngestError):
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        super().__init__(422, f"{len(errors)} invalid item(s)")
+        self.errors = errors
+
+
+def decode(doc: Any, device_id: str, crs: str) -> list[dict[str, Any]]:
+    """Validate the whole batch; positions for ``device_id`` or a BatchError listing every problem."""
+    try:
+        batch = Batch.model_validate(doc)
+    except ValidationError as exc:
+        errors = []
+        for e in exc.errors():
+            loc = list(e["loc"])
+            idx = loc[1] if len(loc) > 1 and loc[0] == "pings" and isinstance(loc[1], int) else None
+            field = (
+                ".".join(str(x) for x in loc[2:]) if idx is not None else ".".join(map(str, loc))
+            )
+            errors.append({"index": idx, "field": field, "reason": e["msg"]})
+        raise BatchError(errors) from None
+    out: list[dict[str, Any]] = []
+    problems: list[dict[str, Any]] = []
+    for i, p in enumerate(batch.pings):
+        if p.device_id is not None and p.device_id != device_id:
+            raise IngestError(
+                403, f"item {i}: device {device_id!r} cannot post for {p.device_id!r}"
+            )
+        lat, lon = p.lat, p.lon
+        if (lat is None or lon is None) and p.easting is not None and p.northing is not None:
+            lo, la = to_wgs84([p.easting], [p.northing], crs)
+            lon, lat = float(lo[0]), float(la[0])
+        try:
+            pos = {
+                "device_id": device_id,
+                "t": parse_time(p.t, "t"),
+                "lat": lat,
+                "lon": lon,
+                "accuracy": p.accuracy,
+                "speed": p.speed,
+                "heading": p.heading,
+                "altitude": p.altitude,
+                "battery": p.battery,
+                "attrs": p.attrs,
+            }
+            check_position(pos)
+        except IngestError as exc:
+            problems.append({"index": i, "field": "t/lat/lon", "reason": exc.reason})
+            continue
+        out.append(pos)
+    if problems:
+        raise BatchError(problems)
+    return out

@@ -1,0 +1,146 @@
+"""The OsmAnd protocol as the Traccar server reads it (Traccar Client, OsmAnd, many trackers).
+
+Form / query flavour (``OsmAndProtocolDecoder`` in Traccar): any HTTP method; parameters in the
+query string, a form body, or both (read together); ``id`` or ``deviceid``; ``lat``/``lon`` or
+``location=lat,lon``; ``timestamp`` as epoch seconds, epoch milliseconds, ISO 8601 or
+``yyyy-MM-dd HH:mm:ss`` (UTC; the server's receive time when absent); ``speed`` in **knots**
+(stored as m/s); ``bearing``/``heading``; ``altitude``; ``accuracy``; ``hdop``; ``batt``
+(percent); every other key (``charge``, ``valid``, ``driverUniqueId``...) kept as an attribute
+(numbers as numbers, true/false as booleans).
+
+JSON flavour (Traccar Client 9, the background-geolocation SDK's native format):
+``{"location": {"timestamp", "coords": {latitude, longitude, accuracy, speed (m/s), heading,
+altitude}, "battery": {"level": 0..1, "is_charging"}, "is_moving", "odometer", "event",
+"activity": {"type"}, "extras"}, "device_id"}``, where -1 means unknown; and a JSON array of flat
+positions (each like the form parameters) or of such objects.
+
+Answers: 200 with an empty body; 400 for a missing or unknown ``id``, 404 for an unknown
+``device_id`` in JSON; 401/403 for a missing or wrong secret; 400 for anything malformed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...io.tracks import KNOTS
+from ...store.db import Store, utcnow
+from . import IngestError, known_device, number, optional, parse_time
+
+KNOWN = {
+    "id",
+    "deviceid",
+    "timestamp",
+    "lat",
+    "lon",
+    "location",
+    "speed",
+    "bearing",
+    "heading",
+    "altitude",
+    "accuracy",
+    "batt",
+    "token",
+}
+
+
+def _attr(value: str) -> Any:
+    try:
+        return float(value)
+    except ValueError:
+        if value in ("true", "false"):
+            return value == "true"
+        return value
+
+
+def decode_params(store: Store, params: list[tuple[str, str]]) -> dict[str, Any]:
+    """Form/query parameters (repeats allowed; the last value wins) to one position."""
+    p: dict[str, str] = {}
+    for k, v in params:
+        p[k] = v
+    device = p.get("id") or p.get("deviceid")
+    if not device:
+        raise IngestError(400, "missing id (or deviceid) parameter")
+    known_device(store, device, 400)
+    pos: dict[str, Any] = {"device_id": device}
+    pos["t"] = parse_time(p["timestamp"]) if p.get("timestamp") else utcnow()
+    if "location" in p:
+        parts = p["location"].split(",")
+        if len(parts) < 2:
+            raise IngestError(400, f"location={p['location']!r} is not lat,lon")
+        pos["lat"] = number(parts[0], "location latitude")
+        pos["lon"] = number(parts[1], "location longitude")
+    if "lat" in p:
+        pos["lat"] = number(p["lat"], "lat")
+    if "lon" in p:
+        pos["lon"] = number(p["lon"], "lon")
+    kn = optional(p.get("speed"), "speed")
+    pos["speed"] = kn * KNOTS if kn is not None else None
+    pos["heading"] = optional(p.get("bearing", p.get("heading")), "bearing")
+    pos["altitude"] = optional(p.get("altitude"), "altitude", unknown_negative=False)
+    pos["accuracy"] = optional(p.get("accuracy"), "accuracy")
+    pos["battery"] = optional(p.get("batt"), "batt")
+    attrs = {k: _attr(v) for k, v in p.items() if k not in KNOWN}
+    if not p.get("timestamp"):
+        attrs["time_source"] = "server"
+    pos["attrs"] = attrs or None
+    return pos
+
+
+def decode_json_location(
+    store: Store, doc: dict[str, Any], fallback_id: str | None
+) -> dict[str, Any]:
+    """One Traccar Client 9 object ``{"location": {...}, "device_id": ...}`` to a position."""
+    device = doc.get("device_id") or fallback_id
+    if not device:
+        raise IngestError(400, "missing device_id")
+    known_device(store, str(device), 404)
+    loc = doc.get("location")
+    if not isinstance(loc, dict):
+        raise IngestError(400, "location is not an object")
+    coords = loc.get("coords")
+    if not isinstance(coords, dict):
+        raise IngestError(400, "location.coords is missing")
+    pos: dict[str, Any] = {"device_id": str(device)}
+    pos["t"] = parse_time(loc.get("timestamp"), "location.timestamp")
+    pos["lat"] = number(coords.get("latitude"), "coords.latitude")
+    pos["lon"] = number(coords.get("longitude"), "coords.longitude")
+    pos["accuracy"] = optional(coords.get("accuracy"), "coords.accuracy")
+    pos["speed"] = optional(coords.get("speed"), "coords.speed")  # already m/s
+    pos["heading"] = optional(coords.get("heading"), "coords.heading")
+    alt = coords.get("altitude")
+    pos["altitude"] = None if alt in (None, -1) else number(alt, "coords.altitude")
+    battery: dict[str, Any] = loc["battery"] if isinstance(loc.get("battery"), dict) else {}
+    level = optional(battery.get("level"), "battery.level")
+    pos["battery"] = level * 100.0 if level is not None else None
+    attrs: dict[str, Any] = {}
+    if "is_charging" in battery:
+        attrs["charge"] = bool(battery["is_charging"])
+    for k in ("is_moving", "odometer", "event", "uuid", "mock"):
+        if k in loc:
+            attrs[k] = loc[k]
+    if isinstance(loc.get("activity"), dict) and "type" in loc["activity"]:
+        attrs["activity"] = loc["activity"]["type"]
+    if isinstance(loc.get("extras"), dict) and loc["extras"]:
+        attrs["extras"] = loc["extras"]
+    pos["attrs"] = attrs or None
+    return pos
+
+
+def decode_json(store: Store, doc: Any, query_id: str | None) -> list[dict[str, Any]]:
+    """A Traccar Client 9 object, or an array of them or of flat positions."""
+    items = doc if isinstance(doc, list) else [doc]
+    out = []
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise IngestError(400, f"item {i} is not a JSON object")
+        if "location" in item and isinstance(item["location"], dict):
+            out.append(decode_json_location(store, item, query_id))
+        else:
+            flat = [
+                (str(k), "" if v is None else str(v).lower() if isinstance(v, bool) else str(v))
+                for k, v in item.items()
+            ]
+            if query_id and not any(k in ("id", "deviceid") for k, _ in flat):
+                flat.insert(0, ("id", query_id))
+            out.append(decode_params(store, flat))
+    return out

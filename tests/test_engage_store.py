@@ -1,0 +1,335 @@
+"""The engagement log in the store: consent, pseudonyms, merges, roles, audit, retention, debriefs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from patrolwise.cli import app
+from patrolwise.engage.debrief import DebriefInput
+from patrolwise.engage.log import EngagementInput, ReferralInput
+from patrolwise.engage.pseudonym import placeholder_pseudonym, pseudonym
+from patrolwise.errors import AuthError, InputError
+from patrolwise.plan.schedule import PlanRequest, make_plan
+from patrolwise.store import Store
+from patrolwise.store.areas import add_areas, load_areas
+from patrolwise.store.engagements import (
+    add_debrief,
+    close_inactive,
+    engagement_summary,
+    list_debriefs,
+    list_engagements,
+    load_audit,
+    load_people,
+    log_engagement,
+    merge_people,
+    record_consent,
+)
+from patrolwise.store.plans import save_plan
+from patrolwise.store.visits import save_visits
+
+from .plan_fixtures import line_of_hotspots
+
+W = {"who": "Sam", "role": "outreach_worker"}
+T0 = dt.datetime(2024, 6, 10, 15, 0)
+NOTE = "Arrived from Ghana last week, husband left, sleeping at the bus station"
+
+
+def _store(url: str) -> Store:
+    st = Store(url)
+    add_areas(st, line_of_hotspots(3), kind="hotspot")
+    return st
+
+
+def _e(**kw: object) -> EngagementInput:
+    base: dict[str, object] = {"at": T0, "staff": "Sam", "area_id": 1}
+    base.update(kw)
+    return EngagementInput(**base)  # type: ignore[arg-type]
+
+
+def test_log_with_consent_stores_only_pseudonym_and_token(store_url: str) -> None:
+    with _store(store_url) as st:
+        eid = log_engagement(
+            st,
+            _e(
+                consent=True,
+                reference="Abena Mensah",
+                age_band="25-34",
+                gender="female",
+                needs=["housing", "food"],
+                referrals=[ReferralInput("Housing Options", "emergency", True)],
+                safeguarding=True,
+                outcome="emergency shelter and food tonight",
+                notes=NOTE,
+            ),
+            **W,
+        )
+        with st.engine.connect() as c:
+            row = c.execute(text("select person, notes_encrypted, needs from engagements")).one()
+            refs = c.execute(text("select agency, type, accepted from referrals")).all()
+        assert row[0] == pseudonym("Abena Mensah")
+        assert NOTE.encode() not in bytes(row[1])
+        needs = json.loads(row[2]) if isinstance(row[2], str) else row[2]
+        assert sorted(needs) == ["food", "housing"]
+        assert refs == [("Housing Options", "emergency", True)]
+        people = load_people(st)
+        assert list(people["pseudonym"]) == [pseudonym("abena  mensah")]
+        assert people.loc[0, "status"] == "open" and not people.loc[0, "placeholder"]
+        notes = list_engagements(st, with_notes=True, **W)
+        assert notes.loc[0, "notes"] == NOTE and notes.loc[0, "id"] == eid
+
+
+def test_consent_comes_before_anything_identifying(store_url: str) -> None:
+    with _store(store_url) as st:
+        for kw in ({"reference": "Abena"}, {"gender": "female"}, {"notes": "x"}):
+            with pytest.raises(InputError, match="consent is not recorded"):
+                log_engagement(st, _e(consent=False, **kw), **W)
+        # a placeholder at first contact is allowed without consent, as are needs
+        log_engagement(st, _e(placeholder="red jacket", needs=["food"], age_band="16-17"), **W)
+        with st.engine.connect() as c:
+            assert c.execute(text("select count(*) from engagements")).scalar() == 1
+        with pytest.raises(InputError, match="hot spot"):
+            log_engagement(st, _e(area_id=None), **W)
+        with pytest.raises(InputError, match="need"):
+            log_engagement(st, _e(needs=["wifi"]), **W)
+
+
+def test_placeholder_merged_later(store_url: str) -> None:
+    with _store(store_url) as st:
+        e1 = log_engagement(st, _e(placeholder="Red Jacket"), **W)
+        log_engagement(st, _e(placeholder="red jacket", at=T0 + dt.timedelta(days=2)), **W)
+        with pytest.raises(InputError, match="no consent"):
+            merge_people(st, placeholder="red jacket", reference="Kofi", **W)
+        with st.engine.connect() as c:
+            ids = [r[0] for r in c.execute(text("select id from engagements"))]
+        for i in ids:
+            record_consent(st, i, **W)
+        dst, moved = merge_people(st, placeholder="red jacket", reference="Kofi", **W)
+        assert dst == pseudonym("Kofi") and moved == 2
+        log_engagement(st, _e(consent=True, reference="kofi", at=T0 + dt.timedelta(days=5)), **W)
+        # a later contact logged under the old placeholder lands on the merged person
+        log_engagement(st, _e(placeholder="red jacket", at=T0 + dt.timedelta(days=6)), **W)
+        people = load_people(st).set_index("pseudonym")
+        ph = placeholder_pseudonym("red jacket")
+        assert people.loc[ph, "status"] == "merged" and people.loc[ph, "merged_into"] == dst
+        assert people.loc[dst, "first_contact"] == T0
+        assert people.loc[dst, "last_contact"] == T0 + dt.timedelta(days=6)
+        with st.engine.connect() as c:
+            persons = [r[0] for r in c.execute(text("select person from engagements"))]
+        assert persons == [dst] * 4 and e1 == ids[0]
+        s = engagement_summary(st, who="Ana", role="analyst", threshold=None)
+        assert s["repeat_contacts"].set_index("contacts").loc["3-4", "people"] == 1
+
+
+def test_roles_and_audit(store_url: str) -> None:
+    with _store(store_url) as st:
+        for i in range(3):
+            log_engagement(st, _e(consent=True, reference=f"person {i}", notes=f"note {i}"), **W)
+        log_engagement(st, _e(consent=True, reference="person 9"), **W)
+        for role in ("police", "analyst", "admin"):
+            with pytest.raises(AuthError):
+                list_engagements(st, who="X", role=role, with_notes=True)
+            with pytest.raises(AuthError):
+                list_engagements(st, who="X", role=role)
+            with pytest.raises(AuthError):
+                log_engagement(st, _e(), who="X", role=role)
+        with pytest.raises(AuthError, match="unknown role"):
+            list_engagements(st, who="X", role="superuser", with_notes=True)
+        assert len(load_audit(st).query("action == 'read_notes'")) == 0
+        df = list_engagements(st, who="Manager", role="outreach_manager", with_notes=True)
+        assert sorted(df["notes"].dropna()) == ["note 0", "note 1", "note 2"]
+        audit = load_audit(st)
+        reads = audit[audit["action"] == "read_notes"]
+        assert len(reads) == 3 and set(reads["who"]) == {"Manager"}
+        assert len(audit[audit["action"] == "log_engagement"]) == 4
+        # police and analysts get counts, small ones suppressed
+        s = engagement_summary(st, who="PC Lee", role="police")
+        assert s["by_hotspot"].loc[0, "engagements"] == "<5"
+
+
+def test_close_inactive_people(store_url: str) -> None:
+    with _store(store_url) as st:
+        log_engagement(st, _e(consent=True, reference="old", at=dt.datetime(2024, 1, 1, 15)), **W)
+        log_engagement(
+            st, _e(consent=True, reference="recent", at=dt.datetime(2024, 3, 20, 15)), **W
+        )
+        with pytest.raises(AuthError):
+            close_inactive(st, who="X", role="police", today=dt.date(2024, 4, 1))
+        assert close_inactive(st, today=dt.date(2024, 4, 1), **W) == 1  # 91 days vs 12
+        people = load_people(st).set_index("pseudonym")["status"]
+        assert people[pseudonym("old")] == "closed" and people[pseudonym("recent")] == "open"
+        assert close_inactive(st, today=dt.date(2024, 4, 1), days=5, **W) == 1
+        log_engagement(st, _e(consent=True, reference="old", at=dt.datetime(2024, 4, 2, 15)), **W)
+        assert load_people(st).set_index("pseudonym")["status"][pseudonym("old")] == "open"
+
+
+def test_debrief_linked_to_shift_dosage(store_url: str) -> None:
+    with _store(store_url) as st:
+        hs = load_areas(st, "hotspot")
+        day = dt.date(2024, 6, 10)
+        res = make_plan(hs, PlanRequest("outreach", day, day))
+        pid = save_plan(st, "outreach", res.seed, res.params, res.visits)
+        did = add_debrief(
+            st,
+            DebriefInput(
+                "outreach",
+                day,
+                "Sam",
+                "quiet",
+                ["tracker failure", "police_presence"],
+                "start at 15:00",
+            ),
+            **W,
+        )
+        d = list_debriefs(st).iloc[0]
+        assert d["id"] == did and pd.isna(d["plan_id"])
+        assert d["planned_minutes"] == 120.0 and d["delivered_minutes"] is None
+        assert sorted(d["problems"]) == ["police_presence", "tracker_failure"]
+        # once the dosage stage has measured the day, delivered minutes are attached
+        v = res.visits.iloc[:2]
+        save_visits(
+            st,
+            pd.DataFrame(
+                {
+                    "device_id": "t1",
+                    "team": "outreach",
+                    "area_id": v["area_id"].to_numpy(),
+                    "start": v["start"].to_numpy(),
+                    "end": v["end"].to_numpy(),
+                    "minutes": [35.0, 12.5],
+                    "n_pings": 30,
+                    "local_day": day,
+                }
+            ),
+        )
+        add_debrief(st, DebriefInput("outreach", day, "Sam", "tracker back"), **W)
+        d2 = list_debriefs(st).iloc[1]
+        assert d2["planned_minutes"] == 120.0 and d2["delivered_minutes"] == 47.5
+        with pytest.raises(InputError, match="problem"):
+            add_debrief(st, DebriefInput("outreach", day, "Sam", problems=["bored"]), **W)
+        assert pid == 1
+
+
+def test_notes_and_names_are_not_in_the_sqlite_file(sqlite_url: str) -> None:
+    with _store(sqlite_url) as st:
+        log_engagement(
+            st, _e(consent=True, reference="Abena Mensah", notes=NOTE, outcome="shelter"), **W
+        )
+        list_engagements(st, with_notes=True, **W)
+        with st.engine.connect() as c:
+            c.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    path = Path(sqlite_url.removeprefix("sqlite:///"))
+    blob = b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+    assert b"Arrived from Ghana" not in blob and b"bus station" not in blob
+    assert b"Abena" not in blob and b"Mensah" not in blob and b"abena" not in blob
+    assert b"shelter" in blob  # the grep does find plain text that is stored
+
+
+def test_engage_cli(sqlite_url: str) -> None:
+    with _store(sqlite_url):
+        pass
+    db = ["--db", sqlite_url]
+    r = CliRunner().invoke(
+        app,
+        [
+            *db,
+            "engage",
+            "log",
+            "--staff",
+            "Sam",
+            "--hotspot",
+            "1",
+            "--at",
+            "2024-06-10 15:30",
+            "--placeholder",
+            "red jacket",
+            "--need",
+            "housing",
+            "--referral",
+            "Shelter:emergency:yes",
+            "--role",
+            "outreach_worker",
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(
+        app,
+        [
+            *db,
+            "engage",
+            "log",
+            "--staff",
+            "Sam",
+            "--hotspot",
+            "1",
+            "--ref",
+            "Kofi",
+            "--role",
+            "outreach_worker",
+        ],
+    )
+    assert isinstance(r.exception, InputError)
+    r = CliRunner().invoke(
+        app,
+        [
+            *db,
+            "engage",
+            "merge",
+            "--placeholder",
+            "red jacket",
+            "--ref",
+            "Kofi",
+            "--role",
+            "outreach_worker",
+        ],
+    )
+    assert isinstance(r.exception, InputError) and "no consent" in str(r.exception)
+    r = CliRunner().invoke(
+        app,
+        [
+            *db,
+            "engage",
+            "merge",
+            "--placeholder",
+            "Red jacket",
+            "--ref",
+            "Kofi",
+            "--consent",
+            "--role",
+            "outreach_worker",
+        ],
+    )
+    assert r.exit_code == 0 and f"merged 1 engagement(s) into {pseudonym('Kofi')}" in r.output
+    r = CliRunner().invoke(app, [*db, "engage", "list", "--notes", "--role", "police"])
+    assert isinstance(r.exception, AuthError)
+    r = CliRunner().invoke(app, [*db, "engage", "summary", "--role", "analyst"])
+    assert r.exit_code == 0 and '"engagements": "<5"' in r.output
+    r = CliRunner().invoke(app, [*db, "engage", "close-inactive", "--role", "outreach_manager"])
+    assert r.exit_code == 0 and "closed 1" in r.output  # 2024 contact, long before today
+    r = CliRunner().invoke(
+        app,
+        [
+            *db,
+            "debrief",
+            "add",
+            "--team",
+            "outreach",
+            "--date",
+            "2024-06-10",
+            "--staff",
+            "Sam",
+            "--problem",
+            "unsafe_area",
+            "--role",
+            "outreach_worker",
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(app, [*db, "debrief", "list"])
+    assert r.exit_code == 0 and "unsafe_area" in r.output

@@ -1,0 +1,177 @@
+"""Before/during: real police.uk data (Leicester v Lancashire), planted DiD effects, bad input."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zipfile
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from patrolwise.errors import InputError
+from patrolwise.evaluate.before_after import before_after
+from patrolwise.evaluate.periods import Period
+from patrolwise.evaluate.report import before_after_section
+from patrolwise.geo import to_projected
+
+VIOLENCE = "Violence and sexual offences"
+CLOCK_TOWER = (458_780.0, 304_660.0)
+
+
+def read_police_uk(path: Path, category: str = VIOLENCE) -> pd.DataFrame:
+    """The zip's monthly street files, one category, projected (read directly with pandas)."""
+    frames = []
+    with zipfile.ZipFile(path) as z:
+        for n in sorted(z.namelist()):
+            if n.endswith("-street.csv"):
+                df = pd.read_csv(
+                    z.open(n), usecols=["Month", "Longitude", "Latitude", "Crime type"]
+                )
+                frames.append(df[df["Crime type"] == category])
+    df = pd.concat(frames, ignore_index=True).dropna(subset=["Longitude"])
+    x, y = to_projected(df["Longitude"], df["Latitude"])
+    return pd.DataFrame({"month": df["Month"].to_numpy(), "category": category, "x": x, "y": y})
+
+
+@pytest.fixture(scope="module")
+def police_uk(shared_data: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    d = shared_data / "police-uk"
+    return (
+        read_police_uk(d / "leicestershire-2020-11-to-2022-10.zip"),
+        read_police_uk(d / "lancashire-2020-11-to-2022-10.zip"),
+    )
+
+
+def centre(r: float = 800.0) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {"area_id": [1], "name": ["Leicester city centre"]},
+        geometry=[shapely.Point(*CLOCK_TOWER).buffer(r)],
+        crs="EPSG:27700",
+    )
+
+
+def test_leicester_city_centre_against_lancashire(
+    police_uk: tuple[pd.DataFrame, pd.DataFrame],
+) -> None:
+    leic, lanc = police_uk
+    # periods given as dates that do not fall on month ends: only whole months are used
+    before = Period("before", dt.date(2020, 11, 15), dt.date(2021, 10, 31))
+    during = Period("during", dt.date(2021, 12, 1), dt.date(2022, 10, 31))
+    res = before_after(
+        leic, centre(), before, during, comparison_crimes=lanc, comparison_label="Lancashire"
+    )
+    assert res.precision == "month"
+    assert res.before.start == dt.date(2020, 12, 1) and res.during.end == dt.date(2022, 10, 31)
+    assert len(res.series) == 22
+    assert any("month" in n and "snapped" in n for n in res.notes)
+    # counts agree with an independent count
+    inside = np.hypot(leic["x"] - CLOCK_TOWER[0], leic["y"] - CLOCK_TOWER[1]) <= 800
+    m = leic.loc[inside, "month"]
+    kb = int(m.between("2020-12", "2021-10").sum())
+    kd = int(m.between("2021-12", "2022-10").sum())
+    assert res.counts["hotspot_crimes_before"] == kb and res.counts["hotspot_crimes_during"] == kd
+    assert res.counts["comparison_crimes_before"] == int(
+        lanc["month"].between("2020-12", "2021-10").sum()
+    )
+    simple, did = res.estimates[0], res.estimates[-1]
+    assert simple.ratio == pytest.approx((kd / 334) / (kb / 334))
+    assert "difference in differences" in did.name and did.lo < did.ratio < did.hi
+    # the overdispersed monthly DiD interval is wider than the pure Poisson one
+    assert np.log(did.hi / did.lo) > np.log(simple.hi / simple.lo)
+    sec = before_after_section(res)
+    assert "<img" in sec.html and res.to_dict()["estimates"][0]["counts"]["before"] == kb
+
+
+def _daily_crimes(counts: np.ndarray, days: pd.DatetimeIndex, x: float) -> pd.DataFrame:
+    rep = np.repeat(np.arange(len(days)), counts)
+    t = days[rep] + pd.Timedelta(hours=12)
+    return pd.DataFrame(
+        {
+            "occurred_at": t,
+            "month": t.strftime("%Y-%m"),
+            "x": x,
+            "y": 30.0,
+            "harm": 10.0,
+            "category": VIOLENCE,
+        }
+    )
+
+
+def _two_areas() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    hs = gpd.GeoDataFrame(
+        {"area_id": [1], "name": ["hs"]}, geometry=[shapely.box(0, 0, 60, 60)], crs="EPSG:27700"
+    )
+    comp = gpd.GeoDataFrame(
+        {"area_id": [2], "name": ["comp"]},
+        geometry=[shapely.box(5000, 0, 5060, 60)],
+        crs="EPSG:27700",
+    )
+    return hs, comp
+
+
+def test_planted_did_effect_recovered_with_comparison_areas() -> None:
+    rng = np.random.default_rng(3)
+    days = pd.date_range("2022-01-03", periods=2 * 329, freq="D")
+    season = 1 + 0.3 * np.sin(np.arange(len(days)) / 58)
+    during = np.arange(len(days)) >= 329
+    hs_n = rng.poisson(2.0 * season * np.where(during, 0.6, 1.0))
+    cp_n = rng.poisson(3.0 * season)
+    crimes = pd.concat(
+        [_daily_crimes(hs_n, days, 30.0), _daily_crimes(cp_n, days, 5030.0)], ignore_index=True
+    )
+    hs, comp = _two_areas()
+    b = Period("before", days[0].date(), days[328].date())
+    d = Period("during", days[329].date(), days[-1].date())
+    res = before_after(crimes, hs, b, d, comparison_areas=comp)
+    did = next(e for e in res.estimates if "difference" in e.name and e.outcome == "crimes")
+    assert did.lo <= 0.6 <= did.hi and did.hi < 1
+    harm = next(e for e in res.estimates if e.outcome == "harm" and "difference" not in e.name)
+    assert harm.ratio == pytest.approx(hs_n[during].sum() / hs_n[~during].sum())
+
+
+def test_unequal_periods_are_said_and_compared_per_day() -> None:
+    days = pd.date_range("2022-01-01", periods=300, freq="D")
+    crimes = _daily_crimes(np.full(300, 2), days, 30.0)
+    hs, _ = _two_areas()
+    res = before_after(
+        crimes,
+        hs,
+        Period("before", dt.date(2022, 1, 1), dt.date(2022, 6, 30)),
+        Period("during", dt.date(2022, 7, 1), dt.date(2022, 9, 30)),
+    )
+    assert any("differ in length" in n and "per day" in n for n in res.notes)
+    assert res.estimates[0].ratio == pytest.approx(1.0)
+
+
+def test_period_with_no_crime_gives_no_number() -> None:
+    days = pd.date_range("2022-01-01", periods=100, freq="D")
+    crimes = _daily_crimes(np.full(100, 1), days, 30.0)
+    hs, _ = _two_areas()
+    with pytest.raises(InputError, match="no crimes in the hot spots in the during period"):
+        before_after(
+            crimes,
+            hs,
+            Period("before", dt.date(2022, 1, 1), dt.date(2022, 3, 31)),
+            Period("during", dt.date(2022, 6, 1), dt.date(2022, 8, 31)),
+        )
+
+
+def test_overlapping_comparison_area_and_periods_are_refused() -> None:
+    days = pd.date_range("2022-01-01", periods=200, freq="D")
+    crimes = _daily_crimes(np.full(200, 1), days, 30.0)
+    hs, _ = _two_areas()
+    over = gpd.GeoDataFrame(
+        {"area_id": [2], "name": ["bad"]},
+        geometry=[shapely.box(50, 50, 200, 200)],
+        crs="EPSG:27700",
+    )
+    b = Period("before", dt.date(2022, 1, 1), dt.date(2022, 3, 31))
+    d = Period("during", dt.date(2022, 4, 1), dt.date(2022, 6, 30))
+    with pytest.raises(InputError, match="overlaps hot spot 'hs'"):
+        before_after(crimes, hs, b, d, comparison_areas=over)
+    with pytest.raises(InputError, match="overlaps the during period"):
+        before_after(crimes, hs, b, Period("during", dt.date(2022, 3, 1), dt.date(2022, 6, 30)))

@@ -1,0 +1,107 @@
+"""Costs: units, effective dates, saving, cost per crime prevented; the rates store on both back ends."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from patrolwise.errors import InputError
+from patrolwise.evaluate.cost import (
+    Rate,
+    cost_per_prevented,
+    cost_table,
+    per_minute,
+    team_summary,
+    visit_costs,
+)
+from patrolwise.evaluate.estimates import Estimate
+from patrolwise.store import Store
+from patrolwise.store.rates import add_rate, load_rates, load_results, save_result
+
+D = dt.date
+
+
+def visits() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "team": ["outreach", "outreach", "police", "outreach"],
+            "area_id": [1, 2, 1, 1],
+            "local_day": [D(2023, 3, 30), D(2023, 3, 31), D(2023, 4, 2), D(2023, 4, 2)],
+            "minutes": [40.0, 20.0, 30.0, 40.0],
+        }
+    )
+
+
+def rates() -> list[Rate]:
+    return [
+        Rate("outreach", "minute", 2.28, D(2023, 1, 1), effective_to=D(2023, 3, 31)),
+        Rate("outreach", "hour", 150.0, D(2023, 4, 1), overhead=0.2),  # £3.00/min after April
+        Rate("police", "shift", 1622.4, D(2023, 1, 1), shift_minutes=480),  # £3.38/min
+    ]
+
+
+def test_units_to_pounds_per_minute() -> None:
+    assert per_minute("minute", 2.28) == pytest.approx(2.28)
+    assert per_minute("hour", 120.0, overhead=0.1) == pytest.approx(2.2)
+    assert per_minute("shift", 1622.4, 480) == pytest.approx(3.38)
+    with pytest.raises(InputError, match="shift length"):
+        Rate("police", "shift", 100.0, D(2023, 1, 1))
+
+
+def test_effective_dates_cost_each_visit_at_its_rate() -> None:
+    c = visit_costs(visits(), rates())
+    assert list(c["cost"]) == pytest.approx([40 * 2.28, 20 * 2.28, 30 * 3.38, 40 * 3.0])
+    t = cost_table(visits(), rates())
+    row = t[(t["team"] == "outreach") & (t["area_id"] == 1) & (t["month"] == "2023-04")].iloc[0]
+    assert row["cost"] == pytest.approx(120.0) and row["per_minute"] == pytest.approx(3.0)
+    s = team_summary(visits(), rates()).set_index("team")
+    assert s.loc["outreach", "minutes"] == 100 and s.loc["police", "per_minute"] == pytest.approx(
+        3.38
+    )
+
+
+def test_visit_without_a_rate_is_named() -> None:
+    v = visits()
+    v.loc[0, "local_day"] = D(2022, 12, 31)
+    with pytest.raises(InputError, match=r"team 'outreach' on 2022-12-31"):
+        visit_costs(v, rates())
+
+
+def test_cost_per_crime_prevented_carries_the_interval() -> None:
+    # 100 crimes on patrol days at IRR 0.8 (0.64-1.0 excl.): prevented = 100 (1/0.8 - 1) = 25
+    e = Estimate("patrol", "crimes", "m", ratio=0.8, lo=0.64, hi=0.95)
+    c = cost_per_prevented(10_000.0, 100.0, e)
+    assert c["prevented"] == pytest.approx(25.0)
+    assert c["prevented_ci"] == pytest.approx([100 * (1 / 0.95 - 1), 100 * (1 / 0.64 - 1)])
+    assert c["cost_per_prevented"] == pytest.approx(400.0)
+    assert c["bounded"] is True
+    wide = cost_per_prevented(
+        10_000.0, 100.0, Estimate("p", "crimes", "m", ratio=0.9, lo=0.7, hi=1.1)
+    )
+    assert wide["bounded"] is False and wide["cost_per_prevented_ci"][1] is None
+    assert "no upper bound" in wide["note"]
+
+
+def test_rates_store(store_url: str) -> None:
+    with Store(store_url) as st:
+        add_rate(st, "outreach", 2.28, effective_from=D(2023, 1, 1))
+        add_rate(st, "outreach", 2.5, effective_from=D(2024, 1, 1))  # closes the open 2023 rate
+        add_rate(
+            st, "police", 1622.4, unit="shift", shift_minutes=480, effective_from=D(2023, 1, 1)
+        )
+        with pytest.raises(InputError, match="overlapping"):
+            add_rate(st, "police", 3.0, effective_from=D(2022, 6, 1), effective_to=D(2023, 6, 1))
+        r = load_rates(st)
+        out = r[r["team"] == "outreach"].reset_index(drop=True)
+        assert out.loc[0, "effective_to"] == pd.Timestamp(2023, 12, 31)
+        assert r[r["team"] == "police"]["per_minute"].iloc[0] == pytest.approx(3.38)
+        c = visit_costs(
+            visits().assign(local_day=[D(2023, 5, 1), D(2024, 2, 1), D(2023, 5, 1), D(2023, 5, 1)]),
+            r,
+        )
+        assert list(c["cost"]) == pytest.approx([40 * 2.28, 20 * 2.5, 30 * 3.38, 40 * 2.28])
+        rid = save_result(st, "cost", {"x": 1.5, "items": [1, 2]}, {"p": "q"})
+        got = load_results(st, "cost")
+        assert got[0]["id"] == rid and got[0]["result"] == {"x": 1.5, "items": [1, 2]}

@@ -1,0 +1,145 @@
+"""WDD against the published values (Wheeler and Ratcliffe 2018; ptools tests), WDQ by hand, rings."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from patrolwise.errors import InputError
+from patrolwise.evaluate.displacement import catchment_rings, displacement, wdd, wdd_harm, wdq
+from patrolwise.evaluate.periods import Period
+
+
+def test_wdd_paper_example() -> None:
+    # Wheeler & Ratcliffe (2018) worked example, as in ptools' tests
+    r = wdd((308, 318), (207, 110), (150, 140), (178, 157))
+    assert r["Est_Total"] == pytest.approx(-118)
+    assert r["SE_Total"] == pytest.approx(math.sqrt(1568))
+    assert round(r["Z"], 2) == -2.98
+    assert round(r["LowCI"]) == -196 and round(r["HighCI"]) == -40
+
+
+def test_wdd_local_and_displacement_parts() -> None:
+    assert wdd((20, 20), (20, 10))["Est_Local"] == -10
+    assert wdd((20, 20), (20, 20), (20, 20), (20, 10))["Est_Displace"] == -10
+    assert wdd((20, 20), (20, 10), (20, 20), (20, 10))["Est_Total"] == -20
+
+
+def test_wdd_time_weights() -> None:
+    r = wdd((100, 50), (80, 20), time_weights=(2, 1))
+    assert r["Est_Total"] == pytest.approx(-20)
+    assert r["SE_Total"] == pytest.approx(math.sqrt(115))
+
+
+def test_wdd_area_weights() -> None:
+    r = wdd((308, 318), (207, 110), (150, 140), (178, 157), area_weights=(0.9, 1.2, 1.6, 1.5))
+    ref = [-99.69444444, 35.4280755, -2.813995483, -169.1321965, -30.25669241]
+    got = [r["Est_Total"], r["SE_Total"], r["Z"], r["LowCI"], r["HighCI"]]
+    np.testing.assert_allclose(got, ref, rtol=1e-7)
+
+
+def test_wdd_harm_published() -> None:
+    parts = [
+        wdd((133, 91), (130, 74)),
+        wdd((388, 305), (327, 202)),
+        wdd((148, 97), (398, 190)),
+        wdd((86, 64), (144, 92)),
+        wdd((94, 67), (183, 96)),
+    ]
+    r = wdd_harm([p["Est_Local"] for p in parts], [p["SE_Local"] for p in parts], [3, 2, 5, 7, 10])
+    ref = [-1721.0, 304.10360077, -5.65925558, -2317.03210507, -1124.96789493]
+    np.testing.assert_allclose(
+        [r["HarmEst"], r["SE_HarmEst"], r["Z"], r["LowCI"], r["HighCI"]], ref, rtol=1e-5
+    )
+
+
+def test_wdq_by_hand() -> None:
+    # treated 100 -> 60, buffer 50 -> 40, control 200 -> 200
+    # (40/200 - 50/200) / (60/200 - 100/200) = (-0.05) / (-0.2) = 0.25: diffusion of benefit
+    assert wdq((100, 60), (50, 40), (200, 200)) == pytest.approx(0.25)
+    assert wdq((100, 120), (50, 40), (200, 200)) is None  # no success: WDQ not interpretable
+
+
+def test_rings_exclude_hot_spots_and_have_the_right_area() -> None:
+    hs = gpd.GeoDataFrame(
+        {"area_id": [1], "name": ["a"]}, geometry=[shapely.box(0, 0, 50, 50)], crs="EPSG:27700"
+    )
+    rings = catchment_rings(hs, (100, 250))
+    sq = shapely.box(0, 0, 50, 50)
+    assert rings.geometry.iloc[0].area == pytest.approx(sq.buffer(100).area - sq.area, rel=1e-9)
+    assert rings.geometry.iloc[1].area == pytest.approx(
+        sq.buffer(250).area - sq.buffer(100).area, rel=1e-9
+    )
+    assert not rings.geometry.iloc[0].intersection(sq).area > 1e-9
+    with pytest.raises(InputError):
+        catchment_rings(hs, (0, 100))
+
+
+def _crimes(spec: list[tuple[float, float, str, int]]) -> pd.DataFrame:
+    """(x, y, 'YYYY-MM', n) -> n crimes at a point in a month."""
+    rows = [
+        {
+            "x": x,
+            "y": y,
+            "month": m,
+            "category": "Violence and sexual offences",
+            "harm": 10.0,
+            "occurred_at": pd.NaT,
+        }
+        for x, y, m, n in spec
+        for _ in range(n)
+    ]
+    return pd.DataFrame(rows)
+
+
+def test_displacement_counts_by_zone() -> None:
+    hs = gpd.GeoDataFrame(
+        {"area_id": [1], "name": ["a"]}, geometry=[shapely.box(0, 0, 50, 50)], crs="EPSG:27700"
+    )
+    c = _crimes(
+        [
+            (25, 25, "2022-01", 40),
+            (25, 25, "2022-03", 20),  # hot spot: 40 -> 20
+            (120, 25, "2022-01", 10),
+            (120, 25, "2022-03", 12),  # ring 1 (70 m out)
+            (250, 25, "2022-01", 8),
+            (250, 25, "2022-03", 8),  # ring 2 (200 m out)
+            (2000, 2000, "2022-01", 100),
+            (2000, 2000, "2022-03", 100),  # the rest
+        ]
+    )
+    before = Period("before", dt.date(2022, 1, 1), dt.date(2022, 1, 31))
+    during = Period("during", dt.date(2022, 3, 1), dt.date(2022, 3, 31))
+    d = displacement(c, hs, before, during)
+    tab = d.table.set_index("zone")
+    assert tab.loc["hotspots", "before"] == 40 and tab.loc["hotspots", "during"] == 20
+    assert tab.loc["ring1", "during"] == 12 and tab.loc["ring2", "before"] == 8
+    assert d.rings[0]["counts"]["ring"] == (10.0, 12.0)
+    # WDQ: (12/100 - 10/100) / (20/100 - 40/100) = 0.02 / -0.2 = -0.1 (a little displacement)
+    assert d.rings[0]["wdq"] == pytest.approx(-0.1)
+    # control rescaled to the hot spot's before level (100 -> 40): unchanged control, so local WDD = -20
+    assert d.rings[0]["wdd"]["Est_Local"] == pytest.approx(-20)
+    assert d.harm is not None and d.harm["HarmEst"] == pytest.approx(
+        10 * d.rings[0]["wdd"]["Est_Local"] + 10 * (2 + 0)
+    )
+    assert any("rescaled" in n for n in d.notes)
+
+
+def test_comparison_area_overlapping_hot_spot_is_refused() -> None:
+    hs = gpd.GeoDataFrame(
+        {"area_id": [1], "name": ["a"]}, geometry=[shapely.box(0, 0, 50, 50)], crs="EPSG:27700"
+    )
+    comp = gpd.GeoDataFrame(
+        {"area_id": [9], "name": ["c"]}, geometry=[shapely.box(40, 40, 90, 90)], crs="EPSG:27700"
+    )
+    c = _crimes([(25, 25, "2022-01", 5), (25, 25, "2022-03", 5)])
+    b = Period("before", dt.date(2022, 1, 1), dt.date(2022, 1, 31))
+    d = Period("during", dt.date(2022, 3, 1), dt.date(2022, 3, 31))
+    with pytest.raises(InputError, match="overlaps hot spot 'a'"):
+        displacement(c, hs, b, d, comparison_areas=comp)

@@ -1,0 +1,187 @@
+"""Patrol-day panel and models: hand-checked panel, statsmodels agreement, planted effects, bad input."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+import statsmodels.formula.api as smf
+from statsmodels.genmod.families import Poisson
+
+from patrolwise.errors import InputError
+from patrolwise.evaluate.patrol_days import build_panel, patrol_day_effects
+from patrolwise.synth.crimes import make_assignment, simulate_hotspot_days
+from patrolwise.timeutil import to_utc_naive
+
+N_HS = 5
+
+
+def hotspots(n: int = N_HS) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {"area_id": np.arange(1, n + 1), "name": [f"hs{i}" for i in range(1, n + 1)]},
+        geometry=[shapely.box(1000 * i, 0, 1000 * i + 60, 60) for i in range(1, n + 1)],
+        crs="EPSG:27700",
+    )
+
+
+def crimes_from_counts(
+    area: np.ndarray, day: np.ndarray, counts: np.ndarray, harm: np.ndarray | None = None
+) -> pd.DataFrame:
+    """Rows at each hot spot's centre at 15:30 local time (inside the 14-20 window)."""
+    rep = np.repeat(np.arange(len(counts)), counts.astype(int))
+    local = pd.to_datetime(day[rep]) + pd.Timedelta(hours=15, minutes=30)
+    df = pd.DataFrame(
+        {
+            "occurred_at": to_utc_naive(pd.Series(local)).to_numpy(),
+            "x": 1000.0 * area[rep] + 30,
+            "y": 30.0,
+            "month": pd.to_datetime(day[rep]).strftime("%Y-%m"),
+            "category": "Violence and sexual offences",
+            "harm": 1.0
+            if harm is None
+            else np.repeat(harm / np.maximum(counts, 1), counts.astype(int)),
+        }
+    )
+    return df
+
+
+def simulated(
+    effect: float, seed: int, rate: float = 0.6, n_days: int = 280, dispersion: float = 0.3
+):  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(seed)
+    days = pd.date_range("2023-02-06", periods=n_days, freq="D")
+    ids = np.arange(1, N_HS + 1)
+    asg = make_assignment(rng, ids, days)
+    p = simulate_hotspot_days(
+        rng, np.full(N_HS, rate), days, asg, effect, dispersion, area_ids=ids
+    ).to_frame()
+    crimes = crimes_from_counts(
+        p["area_id"].to_numpy(), p["date"].to_numpy(), p["crimes"].to_numpy(), p["harm"].to_numpy()
+    )
+    return crimes, asg, days
+
+
+def test_panel_counts_window_and_dst_by_hand() -> None:
+    hs = hotspots(2)
+    crimes = pd.DataFrame(
+        {
+            # 13:30 UTC is 14:30 BST on 1 July (inside 14-20) but 13:30 GMT on 10 Jan (outside)
+            "occurred_at": pd.to_datetime(
+                ["2023-07-01 13:30", "2023-01-10 13:30", "2023-07-01 18:59", "2023-07-01 19:30"]
+            ),
+            "x": [1030.0, 1030.0, 2030.0, 2030.0],
+            "y": [30.0, 30.0, 30.0, 30.0],
+            "harm": [5.0, 7.0, 11.0, 13.0],
+        }
+    )
+    dosage = pd.DataFrame(
+        {
+            "local_day": [dt.date(2023, 7, 1)] * 3,
+            "area_id": [1, 1, 2],
+            "team": ["outreach", "police", "outreach"],
+            "patrol_minutes": [40.0, 15.0, 5.0],
+        }
+    )
+    p = build_panel(
+        crimes, hs, dt.date(2023, 1, 1), dt.date(2023, 7, 31), dosage=dosage, threshold=10
+    )
+    assert len(p) == 2 * 212
+    day = p[p["date"] == pd.Timestamp("2023-07-01")].set_index("area_id")
+    # area 2: 18:59 UTC = 19:59 BST inside; 19:30 UTC = 20:30 BST outside
+    assert day.loc[1, "crimes"] == 1 and day.loc[1, "harm"] == 5.0
+    assert day.loc[2, "crimes"] == 1 and day.loc[2, "harm"] == 11.0
+    assert p["crimes"].sum() == 2  # the January 13:30 GMT crime is outside the window
+    assert day.loc[1, "delivered"] == 1 and day.loc[2, "delivered"] == 0  # 5 minutes < 10
+    assert day.loc[1, "police_minutes"] == 15.0
+    whole = build_panel(crimes, hs, dt.date(2023, 1, 1), dt.date(2023, 7, 31), window=None)
+    assert whole["crimes"].sum() == 4
+
+
+def test_primary_estimate_agrees_with_statsmodels_on_the_same_panel() -> None:
+    crimes, asg, days = simulated(0.3, seed=5)
+    panel = build_panel(crimes, hotspots(), days[0].date(), days[-1].date(), assignment=asg)
+    res = patrol_day_effects(panel, n_perm=0, secondary=False)
+    e = res.primary()
+    df = panel.assign(weekday=pd.to_datetime(panel["date"]).dt.day_of_week)
+    d = pd.to_datetime(df["date"])
+    df["trend"] = (d - d.min()).dt.days / (d.max() - d.min()).days
+    ref = smf.glm(
+        "crimes ~ assigned + trend + C(area_id) + C(weekday)", data=df, family=Poisson()
+    ).fit(scale="X2")
+    assert np.log(e.ratio) == pytest.approx(ref.params["assigned"], rel=1e-6)
+    lo, hi = np.exp(ref.conf_int().loc["assigned"])
+    assert e.lo == pytest.approx(lo, rel=1e-6) and e.hi == pytest.approx(hi, rel=1e-6)
+    assert e.p == pytest.approx(ref.pvalues["assigned"], rel=1e-5)
+
+
+def test_planted_effect_recovered_with_secondary_models_and_randomisation_p() -> None:
+    crimes, asg, days = simulated(0.5, seed=11, rate=1.0)
+    panel = build_panel(crimes, hotspots(), days[0].date(), days[-1].date(), assignment=asg)
+    res = patrol_day_effects(panel, n_perm=99, seed=1)
+    e = res.primary()
+    assert e.lo <= 0.5 <= e.hi and e.hi < 1
+    assert e.extra["randomisation_p"] == pytest.approx(1 / 100)  # nothing as extreme in 99 re-draws
+    names = [x.name for x in res.estimates]
+    assert any("cluster-robust" in n for n in names) and any(
+        "negative binomial" in n for n in names
+    )
+    nb = next(x for x in res.estimates if "negative binomial" in x.name)
+    assert nb.lo <= 0.5 <= nb.hi
+    cl = next(x for x in res.estimates if "cluster-robust" in x.name)
+    assert "clusters" in cl.notes[0]
+    harm = next(x for x in res.estimates if x.outcome == "harm")
+    assert harm.hi < 1
+
+
+def test_no_effect_randomisation_p_is_not_small() -> None:
+    crimes, asg, days = simulated(0.0, seed=3)
+    panel = build_panel(crimes, hotspots(), days[0].date(), days[-1].date(), assignment=asg)
+    e = patrol_day_effects(panel, n_perm=199, seed=2, secondary=False).primary()
+    # p-values agree roughly when the model is right
+    assert abs(e.extra["randomisation_p"] - e.p) < 0.15
+
+
+def test_dose_response_bands() -> None:
+    crimes, asg, days = simulated(0.4, seed=8, rate=1.0)
+    a = asg[asg["patrol"]].copy()
+    a["team"] = "outreach"
+    a["patrol_minutes"] = np.where(np.arange(len(a)) % 2 == 0, 15.0, 45.0)
+    a = a.rename(columns={"date": "local_day"})
+    panel = build_panel(crimes, hotspots(), days[0].date(), days[-1].date(), dosage=a, threshold=10)
+    res = patrol_day_effects(panel, n_perm=0, secondary=False)
+    assert res.dose is not None
+    assert list(res.dose["band"]) == ["0 min", "1-19 min", "40+ min"]  # no 20-39 minute days
+    assert res.dose["days"].sum() == len(panel)
+    hi_band = res.dose.set_index("band").loc["40+ min"]
+    assert hi_band["lo"] <= 0.6 <= hi_band["hi"]
+
+
+def test_all_days_treated_is_refused() -> None:
+    crimes, asg, days = simulated(0.0, seed=4)
+    asg = asg.assign(patrol=True)
+    panel = build_panel(crimes, hotspots(), days[0].date(), days[-1].date(), assignment=asg)
+    with pytest.raises(InputError, match="every hot spot-day was patrolled"):
+        patrol_day_effects(panel, n_perm=0)
+
+
+def test_hot_spot_with_no_patrol_days_is_left_out_and_said() -> None:
+    crimes, asg, days = simulated(0.3, seed=6)
+    asg.loc[asg["area_id"] == 2, "patrol"] = False
+    panel = build_panel(crimes, hotspots(), days[0].date(), days[-1].date(), assignment=asg)
+    res = patrol_day_effects(panel, n_perm=0, secondary=False)
+    assert any("hs2 had no patrol days" in n for n in res.notes)
+    assert res.primary().counts["hotspots"] == N_HS - 1
+
+
+def test_no_treatment_at_all_and_month_precision_are_refused() -> None:
+    crimes, asg, days = simulated(0.0, seed=4)
+    panel = build_panel(crimes, hotspots(), days[0].date(), days[-1].date())
+    with pytest.raises(InputError, match="no treatment"):
+        patrol_day_effects(panel)
+    monthly = crimes.assign(occurred_at=pd.NaT)
+    with pytest.raises(InputError, match="known only to the month"):
+        build_panel(monthly, hotspots(), days[0].date(), days[-1].date())

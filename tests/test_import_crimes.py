@@ -1,0 +1,358 @@
+"""Crime import: real police.uk files, every bad input named in the issue, idempotency."""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from pathlib import Path
+
+import hypothesis.strategies as st
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from sqlalchemy import func, select
+
+from patrolwise.errors import FatalImportError
+from patrolwise.harm import HarmRules
+from patrolwise.store import Store
+from patrolwise.store.crime_import import import_crimes
+from patrolwise.store.crimes import load_crimes
+from patrolwise.store.models import Crime, ImportBatch
+
+HEADER = "Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,Crime type,Last outcome category,Context"
+LEI = "Leicestershire Police,Leicestershire Police"
+
+
+def rows_in(path: Path) -> int:
+    """Data rows counted independently with the csv module (zip members included)."""
+    if path.suffix == ".zip":
+        with zipfile.ZipFile(path) as z:
+            return sum(
+                sum(1 for _ in csv.reader(io.TextIOWrapper(z.open(n), encoding="utf-8-sig"))) - 1
+                for n in z.namelist()
+                if n.endswith("-street.csv")
+            )
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        return sum(1 for _ in csv.reader(fh)) - 1
+
+
+def count(store: Store) -> int:
+    with store.session() as s:
+        return int(s.scalar(select(func.count()).select_from(Crime)) or 0)
+
+
+def write(tmp: Path, name: str, body: str, encoding: str = "utf-8", crlf: bool = True) -> Path:
+    p = tmp / name
+    text = HEADER + "\n" + body
+    if crlf:
+        text = text.replace("\n", "\r\n")
+    p.write_bytes(text.encode(encoding))
+    return p
+
+
+def one(summaries):  # type: ignore[no-untyped-def]
+    assert len(summaries) == 1
+    s = summaries[0]
+    assert s.rows_read == s.imported + s.already_present + s.rejected
+    return s
+
+
+def test_real_leicestershire_zip_reconciles_and_reimport_adds_nothing(
+    store_url: str, shared_data: Path, tmp_path: Path
+) -> None:
+    z = shared_data / "police-uk" / "leicestershire-2020-11-to-2022-10.zip"
+    with Store(store_url) as store:
+        s1 = one(import_crimes(store, [z], rejects_dir=tmp_path))
+        assert s1.rows_read == rows_in(z) == 210_767
+        assert s1.unmappable == 3_575
+        # police.uk republishes a handful of crimes in two months under one Crime ID
+        assert s1.rejected == 10 and s1.imported == 210_757
+        rej = pd.read_csv(s1.rejects_file)
+        assert (rej["reason"].str.contains("already imported for")).all()
+        assert count(store) == 210_757
+        assert s1.harm_asb == 20_505 and s1.harm_missing == {}
+        assert len(s1.months) == 24
+        s2 = one(import_crimes(store, [z], rejects_dir=tmp_path))
+        assert (s2.imported, s2.already_present, s2.rejected) == (0, 210_757, 10)
+        # the same months as single downloads are already there too
+        single = shared_data / "police-uk" / "2022-10-leicestershire-street.csv"
+        s3 = one(import_crimes(store, [single], rejects_dir=tmp_path))
+        assert (s3.imported, s3.already_present) == (0, rows_in(single))
+        assert count(store) == 210_757
+
+
+def test_every_shared_police_uk_file_imports(
+    sqlite_url: str, shared_data: Path, tmp_path: Path
+) -> None:
+    files = sorted((shared_data / "police-uk").iterdir())
+    with Store(sqlite_url) as store:
+        res = import_crimes(store, files, rejects_dir=tmp_path)
+        for f, s in zip(files, res, strict=True):
+            assert s.rows_read == rows_in(f)
+            assert s.rows_read == s.imported + s.already_present + s.rejected
+        total_new = sum(s.imported for s in res)
+        assert count(store) == total_new
+        forces = load_crimes(store)["force"].value_counts()
+        assert set(forces.index) == {"Leicestershire Police", "Lancashire Constabulary"}
+        again = import_crimes(store, files, rejects_dir=tmp_path)
+        assert sum(s.imported for s in again) == 0
+        assert count(store) == total_new
+
+
+def test_no_location_rows_kept_unmappable_and_asb_keys(sqlite_url: str, tmp_path: Path) -> None:
+    body = (
+        f",2022-10,{LEI},-1.1,52.6,On or near ,E01,Leicester 001A,Anti-social behaviour,,\n"
+        f",2022-10,{LEI},-1.1,52.6,On or near ,E01,Leicester 001A,Anti-social behaviour,,\n"
+        f"abc1,2022-10,{LEI},,,No Location,,,Violence and sexual offences,Under investigation,\n"
+    )
+    p = write(tmp_path, "a.csv", body)
+    with Store(sqlite_url) as store:
+        s = one(import_crimes(store, [p], rejects_dir=tmp_path))
+        assert (s.imported, s.unmappable, s.harm_asb) == (3, 1, 2)
+        df = load_crimes(store)
+        assert df["mappable"].sum() == 2
+        asb = df[df["category"] == "Anti-social behaviour"]
+        assert asb["harm"].isna().all() and (asb["harm_status"] == "asb").all()
+        assert asb["crime_key"].nunique() == 2  # two identical ASB reports are two events
+        assert df.loc[df["crime_key"] == "abc1", "harm"].iloc[0] == pytest.approx(194.21)
+        assert (df["precision"] == "month").all() and df["occurred_at"].isna().all()
+
+
+@pytest.mark.parametrize(
+    ("line", "field", "reason"),
+    [
+        (
+            f"x1,2022-10,{LEI},0,0,On or near A,E01,L,Robbery,,",
+            "Longitude",
+            "coordinates are (0, 0)",
+        ),
+        (f"x1,2022-10,{LEI},52.6,-1.1,On or near A,E01,L,Robbery,,", "Longitude", "look swapped"),
+        (
+            f"x1,2022-10,{LEI},2.35,48.85,On or near A,E01,L,Robbery,,",
+            "Longitude",
+            "outside the force area",
+        ),
+        (
+            f"x1,2022-13,{LEI},-1.1,52.6,On or near A,E01,L,Robbery,,",
+            "Month",
+            "Month is not a YYYY-MM month",
+        ),
+        (
+            f"x1,Oct 2022,{LEI},-1.1,52.6,On or near A,E01,L,Robbery,,",
+            "Month",
+            "Month is not a YYYY-MM month",
+        ),
+        (
+            f"x1,2022-10,{LEI},-1.1,,On or near A,E01,L,Robbery,,",
+            "Longitude",
+            "only one of longitude/latitude",
+        ),
+        (
+            f"x1,2022-10,{LEI},west,52.6,On or near A,E01,L,Robbery,,",
+            "Longitude",
+            "longitude is not a number",
+        ),
+        (f"x1,2022-10,{LEI},-1.1,52.6,On or near A,E01,L,,,", "Crime type", "Crime type is blank"),
+    ],
+)
+def test_bad_rows_rejected_with_row_field_reason(
+    sqlite_url: str, tmp_path: Path, line: str, field: str, reason: str
+) -> None:
+    good = f"g1,2022-10,{LEI},-1.13,52.63,On or near B,E01,L,Robbery,,\n"
+    p = write(tmp_path, "bad.csv", good + line + "\n")
+    with Store(sqlite_url) as store:
+        s = one(import_crimes(store, [p], rejects_dir=tmp_path / "rej"))
+        assert (s.imported, s.rejected) == (1, 1)
+        rej = pd.read_csv(s.rejects_file)
+        assert rej.loc[0, "row"] == 3 and rej.loc[0, "field"] == field
+        assert reason in rej.loc[0, "reason"]
+        assert count(store) == 1
+
+
+def test_duplicate_id_in_one_file(sqlite_url: str, tmp_path: Path) -> None:
+    body = (
+        f"d1,2022-10,{LEI},-1.13,52.63,On or near B,E01,L,Robbery,,\n"
+        f"d1,2022-10,{LEI},-1.14,52.63,On or near C,E01,L,Robbery,,\n"
+    )
+    p = write(tmp_path, "dup.csv", body)
+    with Store(sqlite_url) as store:
+        s = one(import_crimes(store, [p], rejects_dir=tmp_path))
+        rej = pd.read_csv(s.rejects_file)
+        assert (s.imported, s.rejected) == (1, 1)
+        assert rej.loc[0, "reason"] == "duplicate Crime ID: first seen at row 2"
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "cp1252"])
+def test_bom_and_cp1252(sqlite_url: str, tmp_path: Path, encoding: str) -> None:
+    p = write(
+        tmp_path,
+        "enc.csv",
+        f"e1,2022-10,{LEI},-1.13,52.63,On or near Caf\u00e9 Street,E01,L,Robbery,,\n",
+        encoding,
+    )
+    with Store(sqlite_url) as store:
+        one(import_crimes(store, [p], rejects_dir=tmp_path))
+        assert load_crimes(store)["location"].iloc[0] == "On or near Caf\u00e9 Street"
+
+
+def test_fatal_errors_write_nothing(store_url: str, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    nocol = tmp_path / "nocol.csv"
+    nocol.write_text("Crime ID,Month,Falls within,Longitude,Latitude\r\nx,2022-10,L,-1.1,52.6\r\n")
+    badzip = tmp_path / "broken.zip"
+    badzip.write_bytes(b"PK\x03\x04 not really a zip")
+    good = write(
+        tmp_path, "good.csv", f"g1,2022-10,{LEI},-1.13,52.63,On or near B,E01,L,Robbery,,\n"
+    )
+    with Store(store_url) as store:
+        with pytest.raises(
+            FatalImportError, match=r"empty\.csv: file is empty \(0 bytes\): nothing imported"
+        ):
+            import_crimes(store, [good, empty])
+        with pytest.raises(FatalImportError, match=r"nocol\.csv: missing column\(s\) Crime type"):
+            import_crimes(store, [nocol])
+        with pytest.raises(FatalImportError, match=r"broken\.zip: not a readable zip archive"):
+            import_crimes(store, [badzip])
+        with pytest.raises(FatalImportError, match=r"missing\.csv: file not found"):
+            import_crimes(store, [good, tmp_path / "missing.csv"])
+        assert count(store) == 0
+        with store.session() as s:
+            assert s.scalar(select(func.count()).select_from(ImportBatch)) == 0
+
+
+def test_header_only_file_reads_zero_rows(sqlite_url: str, tmp_path: Path) -> None:
+    p = write(tmp_path, "h.csv", "")
+    with Store(sqlite_url) as store:
+        s = one(import_crimes(store, [p]))
+        assert (s.rows_read, s.imported) == (0, 0)
+
+
+def test_crash_mid_import_leaves_database_unchanged(
+    store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from patrolwise.store import crime_import
+
+    good = write(tmp_path, "g.csv", f"g1,2022-10,{LEI},-1.13,52.63,On or near B,E01,L,Robbery,,\n")
+    second = write(
+        tmp_path,
+        "s.csv",
+        "".join(
+            f"s{i},2022-10,{LEI},-1.13,52.63,On or near B,E01,L,Robbery,,\n" for i in range(50)
+        ),
+    )
+    with Store(store_url) as store:
+        import_crimes(store, [good])
+        calls = {"n": 0}
+        real = crime_import._write_chunk
+
+        def boom(*a, **k):  # type: ignore[no-untyped-def]
+            calls["n"] += 1
+            real(*a, **k)
+            raise RuntimeError("power cut")
+
+        monkeypatch.setattr(crime_import, "_write_chunk", boom)
+        with pytest.raises(RuntimeError):
+            import_crimes(store, [second])
+        assert calls["n"] == 1
+        assert count(store) == 1
+
+
+def test_incident_extract_times_and_dst(store_url: str, tmp_path: Path) -> None:
+    p = tmp_path / "inc.csv"
+    p.write_text(
+        "Incident ID,Date Committed,Offence,HO Code,Easting,Northing,Beat\n"
+        "I1,2023-07-01 14:30,Assault with injury,8N,458600,304300,C1\n"
+        "I2,26/03/2023 01:30,Robbery of personal property,34B,458610,304310,C1\n"
+        "I3,2023-10-29 01:30,Common assault,105A,458620,304320,C2\n"
+        "I4,yesterday,Common assault,105A,458620,304320,C2\n"
+        "I5,2023-01-15 23:30,Common assault,105A,0,0,C2\n"
+    )
+    with Store(store_url) as store:
+        s = one(
+            import_crimes(store, [p], mapping={"occurred": "Date Committed"}, rejects_dir=tmp_path)
+        )
+        assert (s.imported, s.rejected) == (3, 2)
+        rej = pd.read_csv(s.rejects_file)
+        assert list(rej["row"]) == [5, 6]
+        assert "date-time not understood" in rej.loc[0, "reason"]
+        df = load_crimes(store).set_index("crime_key")
+        # BST: 14:30 local is 13:30 UTC
+        assert df.loc["I1", "occurred_at"] == pd.Timestamp("2023-07-01 13:30")
+        # 01:30 on the spring-forward Sunday does not exist: shifted to 02:00 BST = 01:00 UTC
+        assert df.loc["I2", "occurred_at"] == pd.Timestamp("2023-03-26 01:00")
+        # 01:30 on the fall-back Sunday happens twice: the first (BST) is taken = 00:30 UTC
+        assert df.loc["I3", "occurred_at"] == pd.Timestamp("2023-10-29 00:30")
+        assert (df["precision"] == "datetime").all()
+        assert df.loc["I1", "month"] == "2023-07"
+        assert df["harm_status"].eq("missing").all()  # HO codes are not in the category table
+        assert sum(s.harm_missing.values()) == 3
+
+
+def test_user_harm_table_by_ho_code(sqlite_url: str, tmp_path: Path) -> None:
+    from patrolwise.harm import read_table_file
+    from patrolwise.store.harm_tables import save_table
+
+    t = tmp_path / "cchi.csv"
+    t.write_text("HO code,Offence,CCHI days\n8N,Assault with injury,365\n105A,Common assault,10\n")
+    table = read_table_file(
+        t, name="cchi", version="2026", key_column="HO code", harm_column="CCHI days"
+    )
+    p = tmp_path / "inc.csv"
+    p.write_text(
+        "id,occurred,offence,ho_code,lat,lon\nA,2023-07-01 14:30,Assault,8N,52.63,-1.13\nB,2023-07-01 15:30,Theft,49,52.63,-1.13\n"
+    )
+    with Store(sqlite_url) as store:
+        save_table(store, table, make_default=True)
+        s = one(import_crimes(store, [p]))
+        assert s.harm_table == "cchi 2026" and s.harm_missing == {"Theft": 1}
+        df = load_crimes(store).set_index("crime_key")
+        assert df.loc["A", "harm"] == 365 and df.loc["B", "harm_status"] == "missing"
+
+
+def test_harm_rules_asb_floor_and_proactive(sqlite_url: str, tmp_path: Path) -> None:
+    body = (
+        f",2022-10,{LEI},-1.13,52.63,On or near B,E01,L,Anti-social behaviour,,\n"
+        f"p1,2022-10,{LEI},-1.13,52.63,On or near B,E01,L,Drugs,,\n"
+        f"p2,2022-10,{LEI},-1.13,52.63,On or near B,E01,L,Possession of weapons,,\n"
+        f"p3,2022-10,{LEI},-1.13,52.63,On or near B,E01,L,Robbery,,\n"
+    )
+    p = write(tmp_path, "r.csv", body)
+    with Store(sqlite_url) as store:
+        s = one(import_crimes(store, [p], rules=HarmRules(asb_floor=1.0, exclude_proactive=True)))
+        assert s.harm_excluded == 2
+        df = load_crimes(store).set_index("category")
+        assert df.loc["Anti-social behaviour", "harm"] == 1.0
+        assert df.loc["Drugs", "harm_status"] == "excluded" and pd.isna(df.loc["Drugs", "harm"])
+        assert df.loc["Robbery", "harm"] == 365
+
+
+row_strategy = st.tuples(
+    st.sampled_from(["", "id1", "id2", "id3", "id4"]),
+    st.sampled_from(["2022-09", "2022-10", "2022-1x"]),
+    st.sampled_from(["-1.13,52.63", ",", "0,0", "52.6,-1.1"]),
+    st.sampled_from(["Robbery", "Anti-social behaviour", "Drugs", ""]),
+)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(rows=st.lists(row_strategy, max_size=12))
+def test_property_reimport_is_a_noop(
+    sqlite_url: str, tmp_path_factory: pytest.TempPathFactory, rows: list[tuple[str, str, str, str]]
+) -> None:
+    tmp = tmp_path_factory.mktemp("prop")
+    body = "".join(f"{i},{m},{LEI},{ll},On or near B,E01,L,{c},,\n" for i, m, ll, c in rows)
+    p = write(tmp, "p.csv", body)
+    with Store(sqlite_url) as store:
+        before = count(store)
+        s1 = one(import_crimes(store, [p], rejects_dir=tmp))
+        after1 = count(store)
+        assert after1 == before + s1.imported
+        s2 = one(import_crimes(store, [p], rejects_dir=tmp))
+        assert s2.imported == 0
+        assert count(store) == after1
+        assert s2.rows_read == s1.rows_read
+        assert s2.already_present + s2.rejected == s2.rows_read

@@ -1,0 +1,147 @@
+"""GPX reader on the real gpxpy test files and on hand-made awkward files."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from patrolwise.errors import FatalImportError
+from patrolwise.io.tracks import read_track_file
+
+NOW = dt.datetime(2026, 1, 1)
+
+
+def read(path: Path):  # type: ignore[no-untyped-def]
+    return read_track_file(path, now=NOW)
+
+
+def write(tmp_path: Path, text: str, name: str = "t.gpx", bom: bool = False) -> Path:
+    p = tmp_path / name
+    p.write_bytes((b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8"))
+    return p
+
+
+def test_every_real_file_imports_or_is_rejected_row_by_row(shared_data: Path) -> None:
+    files = sorted((shared_data / "gpx").glob("*.gpx"))
+    assert len(files) == 7
+    for f in files:
+        d = read(f)
+        assert d.rows_read == len(d.points) + len(d.rejects) > 0
+        assert d.rejects["reason"].notna().all() and d.rejects["row"].notna().all()
+        assert d.points["t"].notna().all()
+
+
+def test_broken_1901_clock_is_rejected_as_implausible(shared_data: Path) -> None:
+    d = read(shared_data / "gpx" / "gpxpy__Mojstrovka.gpx")
+    assert len(d.points) == 0 and len(d.rejects) == 184
+    assert (d.rejects["field"] == "time").all()
+    assert d.rejects["reason"].str.contains("implausible time before 2000").all()
+    # 7-digit fractions are read, and the report shows the time as written
+    assert d.rejects["value"].iloc[0] == "1901-12-13T20:45:52.2073437Z"
+    assert d.rejects["line"].iloc[0] == 12
+
+
+def test_garmin_etrex_track(shared_data: Path) -> None:
+    d = read(shared_data / "gpx" / "gpxpy__around-visnjan-with-car.gpx")
+    assert len(d.points) == 104 and len(d.rejects) == 0
+    first = d.points.iloc[0]
+    assert first["t"] == pd.Timestamp("2020-12-18 06:15:50")
+    assert first["lat"] == pytest.approx(45.2735188510)
+    assert first["lon"] == pytest.approx(13.7142099626)
+    assert first["altitude"] == pytest.approx(211.15)
+    assert d.details["gpx_version"] == "1.1" and d.details["segments"] == 1
+    # irregular 1-15 s sampling, in order
+    gaps = d.points["t"].diff().dropna().dt.total_seconds()
+    assert gaps.min() >= 1 and gaps.max() <= 60
+
+
+def test_offset_milliseconds_and_lon_before_lat(shared_data: Path) -> None:
+    d = read(shared_data / "gpx" / "gpxpy__track-with-less-sec-time.gpx")
+    assert list(d.points["t"]) == [
+        pd.Timestamp("2015-12-11 14:43:13.000"),  # 15:43:13+01:00
+        pd.Timestamp("2015-12-11 14:43:13.994"),
+    ]
+    assert d.points["lat"].iloc[0] == pytest.approx(57.011456)
+    assert d.points["lon"].iloc[0] == pytest.approx(9.992872)
+
+
+def test_multi_segment_gpx10_with_waypoints(shared_data: Path) -> None:
+    d = read(shared_data / "gpx" / "gpxpy__cerknicko-jezero.gpx")
+    assert d.details["gpx_version"] == "1.0"
+    assert d.details["segments"] == 8 and d.details["waypoints"] == 7
+    assert d.details["track_points"] == 296
+    # six waypoints carry no time: each is rejected with its own row and reason
+    assert len(d.rejects) == 6
+    assert set(d.rejects["reason"]) == {"no time: a ping needs the time of its fix"}
+    assert len(d.points) == 297
+
+
+def test_bom_no_namespace_and_extensions_ignored(shared_data: Path) -> None:
+    d = read(shared_data / "gpx" / "gpxpy__unicode_with_bom.gpx")
+    assert len(d.points) == 1
+    p = d.points.iloc[0]
+    assert p["t"] == pd.Timestamp("2016-05-27 10:08:47.800")
+    assert p["attrs"]["hdop"] == pytest.approx(16.2)
+    assert p["accuracy"] == pytest.approx(16.2 * 5)  # estimated from HDOP
+    g = read(shared_data / "gpx" / "gpxpy__gpx_with_garmin_extension.gpx")
+    assert len(g.points) == 1 and g.points["altitude"].iloc[0] == pytest.approx(3.4)
+
+
+def test_time_without_zone_is_utc_and_said_so(shared_data: Path) -> None:
+    d = read(shared_data / "gpx" / "gpxpy__gpx1.0_with_all_fields.gpx")
+    assert d.details["times_without_zone"] == 1
+    assert any("no zone: read as UTC" in n for n in d.notes)
+    assert pd.Timestamp("2013-01-01 12:00:04") in set(d.points["t"])
+
+
+GPX11 = """<?xml version="1.0"?>
+<gpx version="1.1" creator="test" xmlns="http://www.topografix.com/GPX/1/1">
+ <wpt lon="-1.1" lat="52.6"><time>2024-05-01T14:00:00Z</time><name>start</name></wpt>
+ <rte><rtept lat="52.61" lon="-1.11"><time>2024-05-01T14:01:00+01:00</time></rtept></rte>
+ <trk><trkseg>
+  <trkpt lat="52.62" lon="-1.12"><ele>60</ele><time>2024-05-01T14:02:00</time>
+   <extensions><time>1999-01-01T00:00:00Z</time><speed>99</speed></extensions></trkpt>
+  <trkpt lat="abc" lon="-1.12"><time>2024-05-01T14:03:00Z</time></trkpt>
+  <trkpt lat="52.63" lon="-1.13"><time>not a time</time></trkpt>
+  <trkpt lat="95" lon="-1.13"><time>2024-05-01T14:05:00Z</time></trkpt>
+  <trkpt lat="52.64" lon="-1.14"><time>2030-05-01T14:06:00Z</time></trkpt>
+ </trkseg></trk>
+</gpx>"""
+
+
+def test_routes_waypoints_tracks_and_row_reasons(tmp_path: Path) -> None:
+    d = read(write(tmp_path, GPX11, bom=True))
+    assert d.rows_read == 7
+    assert list(d.points["t"]) == [
+        pd.Timestamp("2024-05-01 14:00"),
+        pd.Timestamp("2024-05-01 13:01"),
+        pd.Timestamp("2024-05-01 14:02"),  # extension's time and speed ignored
+    ]
+    assert [a["kind"] for a in d.points["attrs"]] == ["waypoint", "route", "track"]
+    assert d.points["speed"].isna().all()
+    rej = d.rejects.set_index("row")
+    assert rej.loc[4, "field"] == "lat" and "no readable lat" in rej.loc[4, "reason"]
+    assert "unreadable time" in rej.loc[5, "reason"]
+    assert rej.loc[6, "field"] == "lat" and "outside -90..90" in rej.loc[6, "reason"]
+    assert "future" in rej.loc[7, "reason"]
+    assert list(rej["line"]) == [8, 9, 10, 11]
+
+
+def test_entity_expansion_is_refused(tmp_path: Path) -> None:
+    bomb = (
+        '<?xml version="1.0"?><!DOCTYPE gpx [<!ENTITY a "aaaaaaaaaa">'
+        '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+        '<gpx><wpt lat="1" lon="1"><name>&b;</name></wpt></gpx>'
+    )
+    with pytest.raises(FatalImportError, match="entity"):
+        read(write(tmp_path, bomb))
+
+
+def test_broken_xml_and_wrong_root_are_fatal(tmp_path: Path) -> None:
+    with pytest.raises(FatalImportError, match="line 2"):
+        read(write(tmp_path, '<gpx version="1.1">\n<trk><trkseg></trk></gpx>'))
+    with pytest.raises(FatalImportError, match="not <gpx>"):
+        read(write(tmp_path, "<kml></kml>", name="k.gpx"))

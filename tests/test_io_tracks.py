@@ -1,0 +1,146 @@
+"""CSV (radio / telematics exports) and GeoJSON points, format detection and the shared checks."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pyproj import Transformer
+
+from patrolwise.errors import FatalImportError
+from patrolwise.io.tracks import KMH, detect_format, parse_times, read_track_file
+
+NOW = dt.datetime(2026, 1, 1)
+
+
+def test_radio_export_with_callsign_easting_northing_uk_dates(tmp_path: Path) -> None:
+    p = tmp_path / "airwave.csv"
+    p.write_text(
+        "Callsign,Date Time,Easting,Northing,Accuracy,Speed (km/h)\r\n"
+        "PC1234,01/05/2024 14:02:00,458000,304000,8,3.6\r\n"
+        "PC1234,01/05/2024 14:02:30,458010,304000,x,\r\n"
+        "PC5678,01/05/2024 14:03,458020,304005,12,0\r\n"
+        "PC5678,,458020,304005,12,0\r\n"
+    )
+    d = read_track_file(p, now=NOW)
+    assert d.format == "csv"
+    assert d.details["columns"]["device"] == "Callsign"
+    assert list(d.points["device"]) == ["PC1234", "PC5678"]
+    assert list(d.points["t"]) == [
+        pd.Timestamp("2024-05-01 14:02"),
+        pd.Timestamp("2024-05-01 14:03"),
+    ]
+    assert d.points["speed"].iloc[0] == pytest.approx(3.6 * KMH)
+    lon, lat = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True).transform(
+        458000, 304000
+    )
+    assert d.points["lon"].iloc[0] == pytest.approx(lon) and d.points["lat"].iloc[
+        0
+    ] == pytest.approx(lat)
+    assert d.points["x"].iloc[0] == 458000
+    rej = d.rejects.set_index("row")
+    # spreadsheet row numbers: the header is row 1
+    assert rej.loc[3, "field"] == "Accuracy" and rej.loc[3, "value"] == "x"
+    assert rej.loc[5, "field"] == "time"
+
+
+def test_phone_export_with_zones_epochs_and_local_option(tmp_path: Path) -> None:
+    p = tmp_path / "phone.csv"
+    p.write_text(
+        "device_id,time,lat,lon\n"
+        "a,2024-06-01T12:00:00+01:00,52.6,-1.1\n"
+        "a,1717243260,52.6,-1.1\n"
+        "a,1717243320000,52.6,-1.1\n"
+        "a,2024-06-01 12:03:00,52.6,-1.1\n"
+    )
+    d = read_track_file(p, now=NOW)
+    assert list(d.points["t"]) == [
+        pd.Timestamp("2024-06-01 11:00"),
+        pd.Timestamp("2024-06-01 12:01"),
+        pd.Timestamp("2024-06-01 12:02"),
+        pd.Timestamp("2024-06-01 12:03"),  # no zone: UTC by default
+    ]
+    assert d.details["times_without_zone"] == 1 and d.notes
+    loc = read_track_file(p, tz="Europe/London", now=NOW)
+    assert loc.points["t"].iloc[3] == pd.Timestamp("2024-06-01 11:03")  # BST
+    assert loc.points["t"].iloc[0] == pd.Timestamp("2024-06-01 11:00")  # zoned: unchanged
+
+
+def test_missing_columns_are_fatal_with_a_fix(tmp_path: Path) -> None:
+    p = tmp_path / "x.csv"
+    p.write_text("who,when,where\na,b,c\n")
+    with pytest.raises(FatalImportError, match="--map time="):
+        read_track_file(p, now=NOW)
+    d = read_track_file(p, mapping={"t": "when", "lat": "where", "lon": "who"}, now=NOW)
+    assert d.rows_read == 1 and len(d.rejects) == 1
+
+
+def test_geojson_points(tmp_path: Path) -> None:
+    fc = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [-1.13, 52.63, 61.0]},
+                "properties": {"device_id": "d1", "time": "2024-05-01T14:02:00Z", "accuracy": 6},
+            },
+            {
+                "type": "Feature",
+                "geometry": {"type": "LineString", "coordinates": [[0, 0], [1, 1]]},
+                "properties": {},
+            },
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [-1.14, 52.64]},
+                "properties": {"device_id": "d1", "time": None},
+            },
+        ],
+    }
+    p = tmp_path / "pts.geojson"
+    p.write_text(json.dumps(fc))
+    d = read_track_file(p, now=NOW)
+    assert d.format == "geojson" and d.rows_read == 3 and len(d.points) == 1
+    pt = d.points.iloc[0]
+    assert (pt["lon"], pt["lat"], pt["altitude"], pt["accuracy"]) == (-1.13, 52.63, 61.0, 6.0)
+    assert list(d.rejects["row"]) == [2, 3]
+    assert "not a Point" in d.rejects["reason"].iloc[0]
+
+
+def test_detect_format() -> None:
+    assert detect_format(Path("a.GPX"), b"") == "gpx"
+    assert detect_format(Path("a.log"), b"$GPRMC,1") == "nmea"
+    assert detect_format(Path("a.json"), b'\xef\xbb\xbf {"type"') == "geojson"
+    assert detect_format(Path("a.txt"), b"callsign,time") == "csv"
+    assert detect_format(Path("a.xml"), b"<?xml") == "gpx"
+    with pytest.raises(FatalImportError, match="unknown track format"):
+        detect_format(Path("a.xlsx"), b"PK\x03\x04")
+
+
+def test_zero_zero_and_swapped_coordinates_are_rejected(tmp_path: Path) -> None:
+    p = tmp_path / "z.csv"
+    p.write_text("id,time,lat,lon\na,2024-05-01T00:00:00Z,0,0\na,2024-05-01T00:00:01Z,-1.1,152.6\n")
+    d = read_track_file(p, now=NOW)
+    assert len(d.points) == 1  # lon 152.6 is legal; only 0,0 is a placeholder
+    assert "no fix" in d.rejects["reason"].iloc[0]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2037, 1, 1)),
+    st.integers(min_value=-12 * 60, max_value=14 * 60),
+)
+def test_parse_times_agrees_with_the_standard_library(t: dt.datetime, offset_min: int) -> None:
+    t = t.replace(microsecond=(t.microsecond // 1000) * 1000)
+    aware = t.replace(tzinfo=dt.timezone(dt.timedelta(minutes=offset_min)))
+    want = aware.astimezone(dt.UTC).replace(tzinfo=None)
+    got, naive = parse_times(pd.Series([aware.isoformat(), f"{aware.timestamp():.3f}"]))
+    assert naive == 0
+    assert got.iloc[0] == pd.Timestamp(want)
+    assert abs((got.iloc[1] - pd.Timestamp(want)).total_seconds()) < 1e-3
+    assert np.isfinite(got.astype("int64")).all()

@@ -1,0 +1,147 @@
+"""Exports: iCalendar across a clock change, CSV, and the printable briefing sheet."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import icalendar
+import pandas as pd
+import pytest
+
+from patrolwise.plan.briefing import build_briefing, incidents_near, yesterday_delivery
+from patrolwise.plan.export_csv import plan_table
+from patrolwise.plan.export_ical import plan_to_ical
+from patrolwise.plan.schedule import PlanRequest, make_plan
+
+from .plan_fixtures import X0, Y0, line_of_hotspots
+
+LONDON = ZoneInfo("Europe/London")
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "change"),
+    [
+        (dt.date(2024, 10, 26), dt.date(2024, 10, 28), dt.date(2024, 10, 27)),  # BST -> GMT
+        (dt.date(2025, 3, 29), dt.date(2025, 3, 31), dt.date(2025, 3, 30)),  # GMT -> BST
+    ],
+)
+def test_ics_parses_and_keeps_local_times_across_clock_change(
+    first: dt.date, last: dt.date, change: dt.date
+) -> None:
+    res = make_plan(line_of_hotspots(3), PlanRequest("outreach", first, last, spread=False))
+    ics = plan_to_ical(res.visits, plan_id=7, locations={1: (52.634, -1.132)})
+    cal = icalendar.Calendar.from_ical(ics)
+    assert [tz["TZID"] for tz in cal.walk("VTIMEZONE")] == ["Europe/London"]
+    events = cal.walk("VEVENT")
+    assert len(events) == 9
+    assert len({str(e["UID"]) for e in events}) == 9
+    starts = sorted(e.decoded("DTSTART") for e in events)
+    assert all(str(s.tzinfo) == "Europe/London" for s in starts)
+    firsts = [s for s in starts if s.time() == dt.time(14, 0)]
+    # every day's first visit at 14:00 local, whichever side of the change
+    assert sorted(s.date() for s in firsts) == [first, change, last]
+    # and the UTC instants differ by the offset change: 13:00 UTC in BST, 14:00 UTC in GMT
+    utc_hours = {s.date(): s.astimezone(dt.UTC).hour for s in firsts}
+    assert utc_hours[first] != utc_hours[last]
+    assert "DTSTART;TZID=Europe/London:" in ics.decode()
+    geo = [e for e in events if "GEO" in e]
+    assert geo and "Hot spot 1" in str(geo[0]["LOCATION"])
+
+
+def test_plan_csv_has_local_and_utc_times() -> None:
+    res = make_plan(
+        line_of_hotspots(2),
+        PlanRequest("police", dt.date(2024, 7, 1), dt.date(2024, 7, 1), spread=False),
+    )
+    t = plan_table(res.visits)
+    assert list(t["start_local"]) == ["2024-07-01 14:00", "2024-07-01 14:20"]
+    assert list(t["start_utc"]) == ["2024-07-01T13:00:00Z", "2024-07-01T13:20:00Z"]
+    assert list(t["minutes"]) == [15.0, 15.0]
+
+
+def _crimes() -> pd.DataFrame:
+    day = pd.Timestamp("2024-06-10")
+    rows = [
+        # inside hot spot 1, 3 days before, 21:30 local (20:30 UTC in BST)
+        (
+            "a",
+            day - pd.Timedelta(days=3) + pd.Timedelta(hours=20, minutes=30),
+            X0 + 5,
+            Y0,
+            "Violence",
+            "Assault with injury",
+            90.0,
+        ),
+        # inside hot spot 1, 27 days before
+        (
+            "b",
+            day - pd.Timedelta(days=27) + pd.Timedelta(hours=12),
+            X0 - 5,
+            Y0 + 5,
+            "Robbery",
+            None,
+            365.0,
+        ),
+        # inside but 40 days before: too old
+        ("c", day - pd.Timedelta(days=40), X0, Y0, "Violence", "Common assault", 5.0),
+        # 200 m away from hot spot 1: outside every hot spot
+        ("d", day - pd.Timedelta(days=1), X0 + 200, Y0, "Violence", "Common assault", 5.0),
+        # inside hot spot 2 (400 m east)
+        (
+            "e",
+            day - pd.Timedelta(days=1) + pd.Timedelta(hours=15),
+            X0 + 400,
+            Y0,
+            "Drugs",
+            None,
+            10.0,
+        ),
+    ]
+    return pd.DataFrame(
+        rows, columns=["crime_id", "occurred_at", "x", "y", "category", "offence", "harm"]
+    )
+
+
+def test_incidents_in_last_28_days_with_type_harm_and_local_time() -> None:
+    inc = incidents_near(line_of_hotspots(2), _crimes(), dt.date(2024, 6, 10))
+    assert sorted(inc.loc[inc["area_id"] == 1, "type"]) == ["Assault with injury", "Robbery"]
+    a = inc[inc["type"] == "Assault with injury"].iloc[0]
+    assert a["time_of_day"] == "21:30" and a["harm"] == 90.0
+    assert list(inc.loc[inc["area_id"] == 2, "type"]) == ["Drugs"]
+
+
+def test_yesterday_breaches() -> None:
+    t = pd.Timestamp("2024-06-09 13:00")
+    planned = pd.DataFrame(
+        {"area_id": [1, 2, 3], "start": [t] * 3, "end": [t + pd.Timedelta("40min")] * 3}
+    )
+    delivered = pd.DataFrame(
+        {"team": ["outreach"] * 3, "area_id": [1, 2, 2], "minutes": [38.0, 20.0, 5.0]}
+    )
+    y = yesterday_delivery(planned, delivered, "outreach").set_index("area_id")
+    assert (
+        y.loc[1, "breach"] == ""
+        and y.loc[2, "breach"] == "short"
+        and y.loc[3, "breach"] == "missed"
+    )
+    assert y.loc[2, "delivered"] == 25.0
+    assert yesterday_delivery(planned, None, "outreach") is None
+
+
+def test_briefing_html_and_pdf() -> None:
+    hs = line_of_hotspots(2)
+    day = dt.date(2024, 6, 10)
+    res = make_plan(hs, PlanRequest("outreach", day - dt.timedelta(days=1), day))
+    today = res.visits[res.visits["date"] == day]
+    yest = res.visits[res.visits["date"] == day - dt.timedelta(days=1)]
+    b = build_briefing(day, "outreach", today, hs, _crimes(), yesterday_planned=yest)
+    assert b.pdf.startswith(b"%PDF") and len(b.pdf) > 2000
+    assert "no GPS data" in b.html and "Assault with injury" in b.html
+    assert b.html.count("data:image/png;base64,") == 2 and set(b.maps) == {1, 2}
+    assert all(png.startswith(b"\x89PNG") for png in b.maps.values())
+    delivered = pd.DataFrame({"team": ["outreach"], "area_id": [1], "minutes": [40.0]})
+    b2 = build_briefing(
+        day, "outreach", today, hs, _crimes(), yesterday_planned=yest, yesterday_delivered=delivered
+    )
+    assert "no GPS data" not in b2.html and "missed" in b2.html

@@ -1,0 +1,182 @@
+"""Schedules: feasibility with walking time, dosage caps, seeds, local times, never together."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from patrolwise.errors import InputError
+from patrolwise.plan.randomise import randomise_days
+from patrolwise.plan.schedule import InfeasiblePlanError, PlanRequest, make_plan
+from patrolwise.plan.separation import conflicts
+from patrolwise.timeutil import to_local
+
+from .plan_fixtures import line_of_hotspots
+
+D0 = dt.date(2024, 6, 3)
+
+
+def test_seven_hotspots_forty_minutes_fit_six_hours_with_walking() -> None:
+    hs = line_of_hotspots(7)  # 400 m apart: 5 min walk between neighbours
+    res = make_plan(hs, PlanRequest("outreach", D0, D0 + dt.timedelta(days=2), spread=False))
+    v = res.visits
+    assert len(v) == 21 and set(v.groupby("date").size()) == {7}
+    assert ((v["end"] - v["start"]) == pd.Timedelta(minutes=40)).all()
+    day = v[v["date"] == D0].sort_values("order")
+    # the efficient route walks the line end to end: six 5-minute walks between visits
+    gaps = (day["start"].to_numpy()[1:] - day["end"].to_numpy()[:-1]) / np.timedelta64(1, "m")
+    assert list(gaps) == [5.0] * 6
+    assert list(day["area_id"]) in ([1, 2, 3, 4, 5, 6, 7], [7, 6, 5, 4, 3, 2, 1])
+    d = res.daily.iloc[0]
+    assert d["visit_minutes"] == 280 and d["walk_minutes"] == 30 and d["slack_minutes"] == 50
+    local = to_local(v["start"])
+    assert (local.dt.hour >= 14).all() and (to_local(v["end"]).dt.hour <= 19 + 1).all()
+    assert to_local(v["end"]).max().time() <= dt.time(20, 0)
+
+
+def test_slack_is_spread_and_window_is_kept() -> None:
+    res = make_plan(line_of_hotspots(7), PlanRequest("outreach", D0, D0))
+    v = res.visits.sort_values("order")
+    assert to_local(v["start"]).iloc[0].time() == dt.time(14, 0)
+    assert to_local(v["end"]).iloc[-1].time() == dt.time(20, 0)  # 50 min slack spread out
+    gaps = (v["start"].to_numpy()[1:] - v["end"].to_numpy()[:-1]) / np.timedelta64(1, "m")
+    assert (gaps >= 5).all() and gaps.sum() == 80
+
+
+def test_ten_hotspots_do_not_fit_and_the_message_says_why() -> None:
+    with pytest.raises(InfeasiblePlanError) as err:
+        make_plan(line_of_hotspots(10), PlanRequest("outreach", D0, D0))
+    msg = str(err.value)
+    # 10 x 40 = 400 min of visits + 9 x 5 = 45 min walking = 445 > 360
+    assert "400 min of visits" in msg and "45 min walking" in msg
+    assert "445 min needed" in msg and "360 min available" in msg
+
+
+def test_walking_time_alone_can_make_a_plan_infeasible() -> None:
+    # 8 x 40 = 320 min of visits fits 360; with 7 walks of 10 min (800 m) it does not
+    hs = line_of_hotspots(8, spacing=800)
+    with pytest.raises(InfeasiblePlanError, match="70 min walking"):
+        make_plan(hs, PlanRequest("outreach", D0, D0))
+    # the same places with a slower-free layout (close together) fit
+    assert (
+        len(make_plan(line_of_hotspots(8, spacing=80), PlanRequest("outreach", D0, D0)).visits) == 8
+    )
+
+
+def test_police_default_to_fifteen_minute_visits() -> None:
+    res = make_plan(line_of_hotspots(3), PlanRequest("police", D0, D0))
+    assert ((res.visits["end"] - res.visits["start"]) == pd.Timedelta(minutes=15)).all()
+    assert res.params["visit_minutes"] == 15.0
+    res = make_plan(line_of_hotspots(3), PlanRequest("police", D0, D0, visit_minutes=20))
+    assert ((res.visits["end"] - res.visits["start"]) == pd.Timedelta(minutes=20)).all()
+
+
+def test_dosage_caps_set_visits_per_hotspot_and_day() -> None:
+    hs = line_of_hotspots(3)
+    # at least two visits each: each hot spot twice a day
+    res = make_plan(hs, PlanRequest("outreach", D0, D0, min_visits=2))
+    assert set(res.visits.groupby("area_id").size()) == {2}
+    # up to five 15-minute visits: as many rounds as fit (3 x 15 x r + walking <= 360)
+    res = make_plan(hs, PlanRequest("police", D0, D0, min_visits=1, max_visits=5))
+    assert set(res.visits.groupby("area_id").size()) == {5}
+    # a 45-minute cap per hot spot and day allows only three 15-minute visits
+    res = make_plan(hs, PlanRequest("police", D0, D0, max_visits=10, max_minutes=45))
+    assert set(res.visits.groupby("area_id").size()) == {3}
+    with pytest.raises(InputError, match="caps contradict"):
+        make_plan(hs, PlanRequest("outreach", D0, D0, max_minutes=30))
+    # the same place is never visited twice in a row
+    v = res.visits.sort_values("start")
+    assert (v["area_id"].to_numpy()[1:] != v["area_id"].to_numpy()[:-1]).all()
+
+
+def test_random_order_is_reproducible_from_the_recorded_seed() -> None:
+    hs = line_of_hotspots(7)
+    req = PlanRequest("outreach", D0, D0 + dt.timedelta(days=6), order="random", seed=11)
+    a = make_plan(hs, req)
+    b = make_plan(
+        hs, PlanRequest("outreach", D0, D0 + dt.timedelta(days=6), order="random", seed=11)
+    )
+    pd.testing.assert_frame_equal(a.visits, b.visits)
+    assert a.seed == 11 and a.params["seed"] == 11
+    c = make_plan(hs, PlanRequest("outreach", D0, D0 + dt.timedelta(days=6), order="random"))
+    assert isinstance(c.seed, int) and c.params["seed"] == c.seed
+    orders = {tuple(g.sort_values("order")["area_id"]) for _, g in a.visits.groupby("date")}
+    assert len(orders) > 1  # unpredictable: not the same route every day
+
+
+def test_local_window_is_kept_across_the_spring_clock_change() -> None:
+    res = make_plan(
+        line_of_hotspots(3), PlanRequest("outreach", dt.date(2024, 3, 30), dt.date(2024, 4, 1))
+    )
+    first = res.visits[res.visits["order"] == 1].set_index("date")["start"]
+    assert first[dt.date(2024, 3, 30)] == pd.Timestamp("2024-03-30 14:00")  # GMT
+    assert first[dt.date(2024, 3, 31)] == pd.Timestamp("2024-03-31 13:00")  # BST
+    assert (res.daily["window_minutes"] == 360).all()
+
+
+def test_patrol_days_restrict_the_plan() -> None:
+    hs = line_of_hotspots(4)
+    a = randomise_days(hs["area_id"], D0, D0 + dt.timedelta(days=13), 0.5, seed=2)
+    res = make_plan(hs, PlanRequest("outreach", D0, D0 + dt.timedelta(days=13)), patrol_days=a)
+    planned = set(zip(res.visits["area_id"], res.visits["date"], strict=True))
+    wanted = set(zip(a.loc[a["patrol"], "area_id"], a.loc[a["patrol"], "date"], strict=True))
+    assert planned == wanted
+
+
+def test_conflicts_hand_computed() -> None:
+    t = pd.Timestamp("2024-06-03 13:00")
+    a = pd.DataFrame(
+        {"team": ["outreach"], "area_id": [1], "start": [t], "end": [t + pd.Timedelta("40min")]}
+    )
+    b = pd.DataFrame(
+        {
+            "team": ["police", "police", "police"],
+            "area_id": [1, 1, 2],
+            "start": [t + pd.Timedelta("50min"), t + pd.Timedelta("20min"), t],
+            "end": [
+                t + pd.Timedelta("65min"),
+                t + pd.Timedelta("35min"),
+                t + pd.Timedelta("15min"),
+            ],
+        }
+    )
+    c = conflicts(a, b, gap_minutes=30)
+    assert sorted(c["gap_minutes"]) == [-15.0, 10.0]  # overlap of 15 min; 10 min apart
+    assert len(conflicts(a, b, gap_minutes=5)) == 1
+    assert len(conflicts(a, b, gap_minutes=0)) == 1
+
+
+def test_police_plan_made_without_separation_does_conflict() -> None:
+    hs = line_of_hotspots(7)
+    out = make_plan(hs, PlanRequest("outreach", D0, D0))
+    pol = make_plan(hs, PlanRequest("police", D0, D0))
+    assert len(conflicts(pol.visits, out.visits, 30)) > 0  # same route, same start: together
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    seed=st.integers(0, 2**31),
+    n=st.integers(2, 7),
+    spacing=st.floats(50, 500),
+    gap=st.sampled_from([0.0, 15.0, 30.0]),
+    order=st.sampled_from(["efficient", "random"]),
+)
+def test_never_together_in_generated_plans(
+    seed: int, n: int, spacing: float, gap: float, order: str
+) -> None:
+    hs = line_of_hotspots(n, spacing=spacing)
+    days = (D0, D0 + dt.timedelta(days=2))
+    out = make_plan(hs, PlanRequest("outreach", *days, order="random", seed=seed))
+    pol = make_plan(
+        hs,
+        PlanRequest("police", *days, order=order, seed=seed + 1, separation_minutes=gap),  # type: ignore[arg-type]
+        avoid=out.visits,
+    )
+    assert len(pol.visits) == n * 3
+    assert conflicts(pol.visits, out.visits, gap).empty
+    assert (to_local(pol.visits["end"]).dt.time <= dt.time(20, 0)).all()

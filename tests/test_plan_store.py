@@ -1,0 +1,275 @@
+"""Plans and assignments in the store (SQLite and PostgreSQL), and the plan CLI end to end."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import icalendar
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from patrolwise.cli import app
+from patrolwise.plan.randomise import randomise_days
+from patrolwise.plan.schedule import InfeasiblePlanError, PlanRequest, make_plan
+from patrolwise.plan.separation import conflicts
+from patrolwise.store import Store
+from patrolwise.store.areas import add_areas, load_areas
+from patrolwise.store.plans import (
+    get_plan,
+    list_plans,
+    load_assignment,
+    load_delivered,
+    load_plan_visits,
+    save_assignment,
+    save_plan,
+)
+from patrolwise.store.visits import save_visits
+
+from .plan_fixtures import line_of_hotspots
+
+D0 = dt.date(2024, 10, 25)
+
+
+def _store_with_hotspots(url: str, n: int = 7) -> Store:
+    st = Store(url)
+    add_areas(st, line_of_hotspots(n), kind="hotspot")
+    return st
+
+
+def test_plans_and_assignments_round_trip(store_url: str) -> None:
+    with _store_with_hotspots(store_url) as st:
+        hs = load_areas(st, "hotspot")
+        out = make_plan(
+            hs, PlanRequest("outreach", D0, D0 + dt.timedelta(days=3), order="random", seed=3)
+        )
+        pid = save_plan(st, "outreach", out.seed, out.params, out.visits)
+        back = load_plan_visits(st, pid)
+        assert len(back) == len(out.visits) == 28
+        pd.testing.assert_series_equal(back["start"], out.visits["start"], check_names=False)
+        assert list(back["name"]) == list(out.visits["name"])
+        meta = get_plan(st, pid)
+        assert meta["seed"] == 3 and meta["params"]["window"] == ["14:00", "20:00"]
+        # a police plan made after it, stored, then checked against it: no conflicts
+        pol = make_plan(hs, PlanRequest("police", D0, D0 + dt.timedelta(days=3)), avoid=back)
+        pid2 = save_plan(st, "police", pol.seed, pol.params, pol.visits)
+        assert conflicts(load_plan_visits(st, pid2), load_plan_visits(st, pid), 30).empty
+        assert list(list_plans(st)["visits"]) == [28, 28]
+        a = randomise_days(hs["area_id"], D0, D0 + dt.timedelta(days=27), 0.5, seed=77)
+        assert save_assignment(st, a) == 7 * 28
+        assert save_assignment(st, a) == 7 * 28  # same seed replaces, never duplicates
+        got = load_assignment(st)
+        pd.testing.assert_frame_equal(
+            got.reset_index(drop=True),
+            a[got.columns].reset_index(drop=True),
+            check_dtype=False,
+        )
+        assert load_delivered(st, D0) is None  # no dosage run: no GPS data
+
+
+def _run(args: list[str]) -> object:
+    r = CliRunner().invoke(app, args)
+    return r
+
+
+def test_plan_cli(sqlite_url: str, tmp_path: Path) -> None:
+    with _store_with_hotspots(sqlite_url):
+        pass
+    db = ["--db", sqlite_url]
+    r = CliRunner().invoke(
+        app,
+        [
+            *db,
+            "plan",
+            "make",
+            "--team",
+            "outreach",
+            "--from",
+            "2024-10-26",
+            "--to",
+            "2024-10-28",
+            "--order",
+            "random",
+            "--seed",
+            "5",
+            "--ics",
+            str(tmp_path / "o.ics"),
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    assert "plan 1: outreach, 21 visits on 3 days" in r.output and "seed 5" in r.output
+    cal = icalendar.Calendar.from_ical((tmp_path / "o.ics").read_bytes())
+    assert len(cal.walk("VEVENT")) == 21
+    r = CliRunner().invoke(
+        app,
+        [
+            *db,
+            "plan",
+            "make",
+            "--team",
+            "police",
+            "--from",
+            "2024-10-26",
+            "--to",
+            "2024-10-28",
+            "--after",
+            "1",
+            "--gap",
+            "20",
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(app, [*db, "plan", "check", "1", "2", "--gap", "20"])
+    assert r.exit_code == 0 and "no conflicts" in r.output
+    # the outreach plan checked against itself conflicts everywhere
+    r = CliRunner().invoke(app, [*db, "plan", "check", "1", "1"])
+    assert r.exit_code == 1 and "21 conflict(s)" in r.output
+    r = CliRunner().invoke(app, [*db, "plan", "export", "1", "--csv", str(tmp_path / "p.csv")])
+    assert r.exit_code == 0 and len(pd.read_csv(tmp_path / "p.csv")) == 21
+    r = CliRunner().invoke(
+        app, [*db, "plan", "brief", "1", "--date", "2024-10-27", "--out", str(tmp_path)]
+    )
+    assert r.exit_code == 0, r.output
+    html = (tmp_path / "briefing-outreach-2024-10-27.html").read_text()
+    assert "no GPS data" in html
+    # with tracked visits for the day before: delivered minutes and breaches
+    with Store(sqlite_url) as st:
+        planned = load_plan_visits(st, 1)
+        y = planned[planned["date"] == dt.date(2024, 10, 27)].sort_values("order")
+        first = y.iloc[0]
+        save_visits(
+            st,
+            pd.DataFrame(
+                {
+                    "device_id": ["t1"],
+                    "team": ["outreach"],
+                    "area_id": [int(first["area_id"])],
+                    "start": [first["start"]],
+                    "end": [first["start"] + pd.Timedelta(minutes=39)],
+                    "minutes": [39.0],
+                    "n_pings": [40],
+                    "local_day": [dt.date(2024, 10, 27)],
+                }
+            ),
+        )
+        assert load_delivered(st, dt.date(2024, 10, 27))["minutes"].sum() == 39.0
+    r = CliRunner().invoke(
+        app, [*db, "plan", "brief", "1", "--date", "2024-10-28", "--out", str(tmp_path)]
+    )
+    assert r.exit_code == 0, r.output
+    html = (tmp_path / "briefing-outreach-2024-10-28.html").read_text()
+    assert "no GPS data" not in html
+    assert "planned 280 min, delivered 39 min, 6 breach(es)" in html
+    assert (tmp_path / "briefing-outreach-2024-10-27.pdf").read_bytes().startswith(b"%PDF")
+    r = CliRunner().invoke(
+        app,
+        [
+            *db,
+            "plan",
+            "randomise",
+            "--from",
+            "2024-11-04",
+            "--to",
+            "2024-12-01",
+            "--p",
+            "0.5",
+            "--seed",
+            "8",
+            "--csv",
+            str(tmp_path / "a.csv"),
+        ],
+    )
+    assert r.exit_code == 0 and "assignment seed 8: 196 hot spot-days, 98 patrol" in r.output
+    r = CliRunner().invoke(
+        app,
+        [
+            *db,
+            "plan",
+            "make",
+            "--team",
+            "outreach",
+            "--from",
+            "2024-11-04",
+            "--to",
+            "2024-12-01",
+            "--assignment",
+            "8",
+        ],
+    )
+    assert r.exit_code == 0 and "98 visits" in r.output
+    r = CliRunner().invoke(
+        app,
+        [
+            *db,
+            "plan",
+            "make",
+            "--team",
+            "outreach",
+            "--from",
+            "2024-11-04",
+            "--to",
+            "2024-11-04",
+            "--visit",
+            "60",
+        ],
+    )
+    assert isinstance(r.exception, InfeasiblePlanError)
+    assert "420 min of visits" in str(r.exception)
+
+
+def test_plan_cli_refuses_unknown_hotspot(sqlite_url: str) -> None:
+    with _store_with_hotspots(sqlite_url, 2):
+        pass
+    r = CliRunner().invoke(
+        app,
+        [
+            "--db",
+            sqlite_url,
+            "plan",
+            "make",
+            "--team",
+            "police",
+            "--from",
+            "2024-10-26",
+            "--to",
+            "2024-10-26",
+            "--hotspots",
+            "1,9",
+        ],
+    )
+    assert r.exit_code != 0 and "[9]" in str(r.exception)
+
+
+@pytest.mark.parametrize("team", ["outreach", "police"])
+def test_plan_cli_network(sqlite_url: str, tmp_path: Path, team: str) -> None:
+    import geopandas as gpd
+    import shapely
+
+    from .plan_fixtures import X0, Y0
+
+    with _store_with_hotspots(sqlite_url, 3):
+        pass
+    gpd.GeoDataFrame(
+        geometry=[shapely.LineString([(X0, Y0), (X0 + 800, Y0)])], crs="EPSG:27700"
+    ).to_crs("EPSG:4326").to_file(tmp_path / "streets.geojson", driver="GeoJSON")
+    r = CliRunner().invoke(
+        app,
+        [
+            "--db",
+            sqlite_url,
+            "plan",
+            "make",
+            "--team",
+            team,
+            "--from",
+            "2024-10-26",
+            "--to",
+            "2024-10-26",
+            "--network",
+            str(tmp_path / "streets.geojson"),
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    with Store(sqlite_url) as st:
+        assert get_plan(st, 1)["params"]["travel"] == "network:streets.geojson"

@@ -1,0 +1,141 @@
+"""Selection of micro hot spots (merging, size, distance, exclusions) and the writers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from patrolwise.errors import InputError
+from patrolwise.io.areas_io import read_areas, write_areas
+from patrolwise.target.select import select_hotspots, width
+from patrolwise.target.surface import find_surface
+
+X0, Y0 = 458000.0, 304000.0
+
+
+def _crimes(cells: dict[tuple[int, int], int], cell: float = 50.0) -> pd.DataFrame:
+    """n crimes at the centre of each (col, row) cell, plus corners that fix the extent."""
+    xs, ys, loc = [], [], []
+    for (c, r), n in cells.items():
+        xs += [X0 + (c + 0.5) * cell] * n
+        ys += [Y0 + (r + 0.5) * cell] * n
+        loc += [f"On or near Street {c}-{r}"] * n
+    xs += [X0 + 1, X0 + 20 * cell - 1]
+    ys += [Y0 + 1, Y0 + 20 * cell - 1]
+    loc += ["On or near ", "On or near "]
+    return pd.DataFrame({"x": xs, "y": ys, "harm": 1.0, "location": loc})
+
+
+def test_adjacent_winners_merge_into_one_named_polygon() -> None:
+    crimes = _crimes({(5, 5): 10, (6, 5): 8, (12, 12): 9, (3, 15): 3})
+    s = find_surface(crimes, method="count", weight="count", cell=50.0)
+    hs = select_hotspots(s, 2)
+    assert hs["n_units"].tolist() == [2, 1]
+    assert hs["count"].tolist() == [18, 9]
+    assert hs.geometry.iloc[0].equals(shapely.box(X0 + 250, Y0 + 250, X0 + 350, Y0 + 300))
+    assert hs["name"].tolist() == ["HS1 Street 5-5", "HS2 Street 12-12"]
+    assert hs["width_m"].iloc[0] == pytest.approx(np.hypot(100, 50))
+
+
+def test_max_size_and_merge_fraction() -> None:
+    crimes = _crimes({(5, 5): 10, (6, 5): 9, (7, 5): 9, (8, 5): 9})
+    s = find_surface(crimes, method="count", weight="count", cell=50.0)
+    # width is the longest distance across: 3 x 1 cells of 50 m are sqrt(150^2 + 50^2) = 158 m
+    hs = select_hotspots(s, 1, max_size=160.0)
+    assert hs["n_units"].iloc[0] == 3 and hs["width_m"].iloc[0] <= 160.0
+    hs = select_hotspots(s, 1, max_size=150.0)
+    assert hs["n_units"].iloc[0] == 2 and hs["width_m"].iloc[0] == pytest.approx(np.hypot(100, 50))
+    hs = select_hotspots(s, 1, max_size=100.0)
+    assert hs["n_units"].iloc[0] == 1
+    hs = select_hotspots(s, 1, merge_fraction=1.0)  # only equal-or-better cells merge
+    assert hs["n_units"].iloc[0] == 1
+    with pytest.raises(InputError, match="larger than the maximum"):
+        select_hotspots(s, 1, max_size=40.0)
+
+
+def test_min_distance_and_exclusions() -> None:
+    crimes = _crimes({(5, 5): 10, (8, 5): 9, (15, 15): 8})
+    s = find_surface(crimes, method="count", weight="count", cell=50.0)
+    near = select_hotspots(s, 2, merge_fraction=1.0)
+    assert near["count"].tolist() == [10, 9]
+    far = select_hotspots(s, 2, merge_fraction=1.0, min_distance=200.0)
+    assert far["count"].tolist() == [10, 8]
+    assert shapely.distance(far.geometry.iloc[0], far.geometry.iloc[1]) >= 200.0
+    zone = gpd.GeoDataFrame(
+        {"name": ["station"]}, geometry=[shapely.box(X0 + 240, Y0 + 240, X0 + 310, Y0 + 310)]
+    )
+    ex = select_hotspots(s, 2, exclude=zone)
+    assert ex["count"].tolist() == [9, 8]
+
+
+def test_gistar_selection_needs_hot_cells_with_crime() -> None:
+    rng = np.random.default_rng(1)
+    crimes = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "x": rng.uniform(X0, X0 + 1000, 300),
+                    "y": rng.uniform(Y0, Y0 + 1000, 300),
+                    "harm": 1.0,
+                }
+            ),
+            _crimes({(5, 5): 30}),
+        ]
+    )
+    s = find_surface(crimes, method="gistar", weight="count", cell=50.0)
+    hs = select_hotspots(s, 3)
+    t = s.table
+    for ids in hs["unit_ids"]:
+        sub = t.iloc[[int(i) for i in ids.split()]]
+        assert (sub["class"] == "hot").all() and (sub["count"] > 0).all()
+    assert hs["count"].iloc[0] >= 30
+    assert len(hs) < 3 and any("qualify" in n for n in s.notes)
+
+
+@pytest.mark.parametrize("suffix", [".geojson", ".gpkg", ".csv", ".parquet"])
+def test_writers_round_trip(tmp_path: Path, suffix: str) -> None:
+    crimes = _crimes({(5, 5): 10, (6, 5): 8, (12, 12): 9})
+    s = find_surface(crimes, method="gistar", weight="harm", cell=50.0)
+    cells = s.geoframe()
+    p = write_areas(cells, tmp_path / f"cells{suffix}")
+    if suffix == ".csv":
+        back = pd.read_csv(p)
+        assert {"unit_id", "count", "harm", "density", "z", "p", "p_adj", "class", "wkt"} <= set(
+            back.columns
+        )
+        geom = shapely.from_wkt(back["wkt"].iloc[0])
+    else:
+        back = gpd.read_parquet(p) if suffix == ".parquet" else gpd.read_file(p)
+        back = back.to_crs("EPSG:27700")
+        geom = back.geometry.iloc[0]
+    assert len(back) == len(cells)
+    assert back["count"].sum() == 29
+    assert shapely.equals_exact(geom, cells.geometry.iloc[0], tolerance=0.01)
+
+
+def test_read_areas_names_and_errors(tmp_path: Path) -> None:
+    gdf = gpd.GeoDataFrame(
+        {"Name": ["Clock Tower", None]},
+        geometry=[shapely.box(0, 0, 10, 10).buffer(0), shapely.box(20, 0, 30, 10)],
+        crs="EPSG:27700",
+    ).to_crs("EPSG:4326")
+    p = tmp_path / "drawn.geojson"
+    gdf.to_file(p)
+    back = read_areas(p, "EPSG:27700")
+    assert back["name"].tolist() == ["Clock Tower", "area 2"]
+    assert back.geometry.iloc[0].area == pytest.approx(100.0, rel=1e-3)
+    with pytest.raises(InputError, match="no field"):
+        read_areas(p, "EPSG:27700", name_field="label")
+    with pytest.raises(InputError, match="not found"):
+        read_areas(tmp_path / "missing.geojson", "EPSG:27700")
+    with pytest.raises(InputError, match="unknown output format"):
+        write_areas(back, tmp_path / "x.shp")
+
+
+def test_width() -> None:
+    assert width(shapely.box(0, 0, 30, 40)) == pytest.approx(50.0)

@@ -1,0 +1,102 @@
+"""Concentration, peak hours (DST-correct local time), stability and forecast accuracy, each
+against hand-computed answers."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from patrolwise.errors import InputError
+from patrolwise.target.accuracy import forecast_accuracy
+from patrolwise.target.concentration import (
+    concentration_curve,
+    concentration_table,
+    places_for_share,
+)
+from patrolwise.target.grid import Grid
+from patrolwise.target.peaks import peak_grid, peak_hours, peak_summary
+from patrolwise.target.stability import stability
+
+
+def test_concentration_by_hand() -> None:
+    # 200 places: one with 50 crimes, one with 30, 18 with 1, the rest none
+    counts = np.zeros(200)
+    counts[:20] = [50, 30] + [1] * 18
+    harm = np.zeros(200)
+    harm[5] = 1000.0  # the harm sits in a place with only one crime
+    harm[0] = 100.0
+    t = concentration_table(counts, harm).set_index("top_pct")
+    assert t.loc[1.0, "places"] == 2 and t.loc[1.0, "crime_share"] == pytest.approx(80 / 98)
+    assert t.loc[5.0, "places"] == 10 and t.loc[5.0, "crime_share"] == pytest.approx(88 / 98)
+    assert t.loc[1.0, "harm_share"] == pytest.approx(1.0)  # ranked by harm, not by count
+    w = concentration_table(counts, harm, places="with_crime").set_index("top_pct")
+    assert w.loc[10.0, "places"] == 2 and w.loc[10.0, "crime_share"] == pytest.approx(80 / 98)
+    curve = concentration_curve(counts, harm)
+    assert curve["crime_share"].iloc[0] == 0 and curve["crime_share"].iloc[-1] == pytest.approx(1)
+    assert (np.diff(curve["crime_share"]) >= 0).all()
+    assert places_for_share(counts, 0.5) == 1
+    with pytest.raises(InputError, match="no crimes"):
+        concentration_table(np.zeros(5))
+
+
+def test_peak_hours_local_time_across_dst() -> None:
+    areas = gpd.GeoDataFrame(
+        {"name": ["A"]}, geometry=[shapely.box(458000, 304000, 458100, 304100)], crs="EPSG:27700"
+    )
+    crimes = pd.DataFrame(
+        {
+            # 2023-03-26 is the spring DST change (Sunday): 01:30 UTC = 02:30 BST
+            # 2023-01-06 (Friday) 18:15 UTC = 18:15 GMT
+            # 2023-07-07 (Friday) 17:15 UTC = 18:15 BST
+            "occurred_at": pd.to_datetime(
+                ["2023-03-26 01:30", "2023-01-06 18:15", "2023-07-07 17:15", None]
+            ),
+            "x": [458050.0, 458050.0, 459000.0, 458050.0],
+            "y": [304050.0, 304050.0, 304050.0, 304050.0],
+            "harm": [10.0, 1.0, 2.0, 5.0],
+        }
+    )
+    notes: list[str] = []
+    long = peak_hours(crimes, areas, notes=notes)
+    assert len(long) == 2 * 7 * 24
+    assert notes and "only a month" in notes[0]
+    allg = peak_grid(long, "all")
+    assert allg.loc["Sun", 2] == 1 and allg.loc["Fri", 18] == 2 and allg.values.sum() == 3
+    a = peak_grid(long, "A", "harm")
+    assert a.loc["Sun", 2] == 10.0 and a.loc["Fri", 18] == 1.0 and a.values.sum() == 11.0
+    summ = peak_summary(long).set_index("area")
+    assert summ.loc["all", "peak_hour"] == 18 and summ.loc["all", "peak_weekday"] == "Fri"
+
+
+def test_stability_by_hand() -> None:
+    prev = np.array([9, 8, 7, 0, 0, 1, 0, 0], dtype=float)
+    curr = np.array([8, 0, 9, 7, 0, 1, 0, 0], dtype=float)
+    r = stability(prev, curr, top=3)
+    # this period's top 3: units 2, 0, 3; last period's: 0, 1, 2 -> 2 still top
+    assert r["still_top"] == 2 and r["share_still_top"] == pytest.approx(2 / 3)
+    assert r["units_compared"] == 5
+    same = stability(prev, prev, top=2)
+    assert same["spearman_rho"] == pytest.approx(1.0) and same["still_top"] == 2
+    with pytest.raises(InputError, match="same grid"):
+        stability(prev, curr[:5])
+
+
+def test_forecast_accuracy_by_hand() -> None:
+    g = Grid(458000.0, 304000.0, 100.0, 10, 10)  # 1 km2 study area
+    hs = gpd.GeoDataFrame(
+        {"name": ["H"]}, geometry=[shapely.box(458000, 304000, 458100, 304100)], crs="EPSG:27700"
+    )
+    # 10 later crimes: 4 in the hot spot cell, 5 in another cell, 1 elsewhere
+    x = [458050.0] * 4 + [458550.0] * 5 + [458950.0]
+    y = [304050.0] * 4 + [304550.0] * 5 + [304950.0]
+    harm = [10.0] * 4 + [1.0] * 5 + [0.0]
+    r = forecast_accuracy(hs, pd.DataFrame({"x": x, "y": y, "harm": harm}), g)
+    assert r["hit_rate"] == pytest.approx(0.4)
+    assert r["area_share"] == pytest.approx(0.01)
+    assert r["pai"] == pytest.approx(40.0)
+    assert r["pei"] == pytest.approx(4 / 5)  # best single cell held 5
+    assert r["harm_hit_rate"] == pytest.approx(40 / 45)
+    assert r["harm_pei"] == pytest.approx(1.0)  # the hot spot cell is the harm-richest

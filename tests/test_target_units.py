@@ -1,0 +1,109 @@
+"""User units: street segments (snap distance) and polygons read from files; Gi* on them."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from patrolwise.errors import InputError
+from patrolwise.target.gistar import gistar_z
+from patrolwise.target.surface import find_surface
+from patrolwise.target.units import neighbour_weights, read_units
+
+X0, Y0 = 458000.0, 304000.0
+
+
+def _segments() -> gpd.GeoDataFrame:
+    # a street grid: 6 east-west and 6 north-south streets 100 m apart, cut at junctions
+    lines, names = [], []
+    for i in range(6):
+        for j in range(5):
+            lines.append(
+                shapely.LineString(
+                    [(X0 + j * 100, Y0 + i * 100), (X0 + (j + 1) * 100, Y0 + i * 100)]
+                )
+            )
+            names.append(f"East {i}-{j}")
+            lines.append(
+                shapely.LineString(
+                    [(X0 + i * 100, Y0 + j * 100), (X0 + i * 100, Y0 + (j + 1) * 100)]
+                )
+            )
+            names.append(f"North {i}-{j}")
+    return gpd.GeoDataFrame({"name": names}, geometry=lines, crs="EPSG:27700")
+
+
+def test_segments_assignment_and_snap(tmp_path: Path) -> None:
+    segs = _segments()
+    p = tmp_path / "streets.gpkg"
+    segs.to_file(p)
+    units = read_units(p, "EPSG:27700")
+    assert units["name"].tolist() == segs["name"].tolist()
+    crimes = pd.DataFrame(
+        {
+            "x": [X0 + 50, X0 + 50, X0 + 50, X0 + 250],
+            "y": [Y0 + 3, Y0 - 20, Y0 + 25, Y0 + 500 + 80],  # last one 80 m from any street
+            "harm": [1.0, 2.0, 4.0, 8.0],
+        }
+    )
+    s = find_surface(crimes, method="count", weight="harm", units=units, snap=30.0)
+    t = s.table.set_index("name")
+    assert t.loc["East 0-0", "count"] == 3 and t.loc["East 0-0", "harm"] == 7.0
+    assert t["count"].sum() == 3
+    assert any("fall in no unit" in n for n in s.notes)
+    assert t.loc["East 0-0", "length_m"] == pytest.approx(100.0)
+
+
+def test_segment_weights_touching_ends() -> None:
+    segs = _segments()
+    w = neighbour_weights(np.asarray(segs.geometry), 0.0)
+    names = segs["name"].tolist()
+    i = names.index("East 2-2")  # interior street: 2 collinear + 4 crossing at its two ends
+    assert w[[i], :].sum() == 1 + 6
+    assert (w.diagonal() == 1).all()
+    assert (w != w.T).nnz == 0
+
+
+def test_gistar_on_segments_matches_esda() -> None:
+    esda = pytest.importorskip("esda")
+    libpysal = pytest.importorskip("libpysal")
+    segs = _segments()
+    rng = np.random.default_rng(4)
+    y = rng.poisson(2.0, len(segs)).astype(float)
+    w = neighbour_weights(np.asarray(segs.geometry), 0.0)
+    # libpysal weights built independently from the same rule (segments that touch)
+    neigh = {
+        i: [j for j in range(len(segs)) if j != i and segs.geometry[i].intersects(segs.geometry[j])]
+        for i in range(len(segs))
+    }
+    wl = libpysal.weights.W(neigh, silence_warnings=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = esda.G_Local(y, wl, transform="B", star=True, permutations=0).Zs
+    assert np.abs(gistar_z(y, w) - ref).max() < 1e-9
+
+
+def test_read_units_errors(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="not found"):
+        read_units(tmp_path / "none.geojson", "EPSG:27700")
+    pts = gpd.GeoDataFrame(geometry=[shapely.Point(0, 0)], crs="EPSG:27700")
+    p = tmp_path / "points.gpkg"
+    pts.to_file(p)
+    with pytest.raises(InputError, match="polygons or lines"):
+        read_units(p, "EPSG:27700")
+    bad = tmp_path / "bad.geojson"
+    bad.write_text("{not json")
+    with pytest.raises(InputError, match="cannot read"):
+        read_units(bad, "EPSG:27700")
+
+
+def test_kde_refuses_units() -> None:
+    crimes = pd.DataFrame({"x": [X0 + 50, X0 + 150], "y": [Y0, Y0], "harm": 1.0})
+    with pytest.raises(InputError, match="kernel density needs a grid"):
+        find_surface(crimes, method="kde", units=_segments())

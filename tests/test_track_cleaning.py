@@ -1,0 +1,112 @@
+"""Cleaning: every removed ping is flagged with its reason, never silently dropped."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from patrolwise.errors import InputError
+from patrolwise.track.cleaning import CleaningRules, clean_pings, cleaning_summary
+
+NOW = dt.datetime(2024, 6, 10, 12, 0)
+
+
+def walk(dev: str = "A", n: int = 20, start: str = "2024-06-03 14:00") -> pd.DataFrame:
+    """A straight walk at 1 m/s, a fix every 10 s."""
+    t = pd.date_range(start, periods=n, freq="10s")
+    return pd.DataFrame(
+        {
+            "device_id": dev,
+            "team": "outreach",
+            "t": t,
+            "x": np.arange(n) * 10.0,
+            "y": 0.0,
+            "accuracy": 8.0,
+        }
+    )
+
+
+def flags(df: pd.DataFrame) -> dict[str, int]:
+    return df["flag"].value_counts().to_dict()
+
+
+def test_clean_track_keeps_everything_and_sorts() -> None:
+    p = walk()
+    out = clean_pings(p.sample(frac=1.0, random_state=1), now=NOW)
+    assert out["flag"].isna().all() and len(out) == len(p)
+    assert out["t"].is_monotonic_increasing
+    assert out.attrs["cleaning"]["out_of_order"] > 0
+
+
+def test_each_rule_flags_its_rows_with_a_reason() -> None:
+    p = walk(n=30)
+    extra = pd.DataFrame(
+        {
+            "device_id": ["A", "A", "A", "A", "A"],
+            "team": "outreach",
+            "t": pd.to_datetime(
+                [
+                    "2024-06-03 14:00:10",  # duplicate instant (different position)
+                    "2030-01-01 00:00:00",  # future
+                    "1901-06-03 14:00:00",  # broken clock
+                    "2024-06-03 14:05:01",  # missing coordinates
+                    "2024-06-03 14:00:55",  # a 500 m spike
+                ]
+            ),
+            "x": [10.5, 0.0, 0.0, np.nan, 55.0],
+            "y": [0.0, 0.0, 0.0, 0.0, 500.0],
+            "accuracy": [8.0, 8.0, 8.0, 8.0, 8.0],
+        }
+    )
+    p.loc[7, "accuracy"] = 120.0
+    out = clean_pings(pd.concat([p, extra], ignore_index=True), now=NOW)
+    assert len(out) == len(p) + len(extra)  # nothing dropped
+    assert flags(out) == {
+        "duplicate": 1,
+        "future": 1,
+        "too_old": 1,
+        "bad_coordinates": 1,
+        "jump": 1,
+        "accuracy": 1,
+    }
+    # the spike is the one flagged as a jump, not its honest neighbours
+    jump = out[out.flag == "jump"].iloc[0]
+    assert jump.y == 500.0
+    # of the two fixes at 14:00:10 the first by position is kept, whatever the arrival order
+    kept = out[(out.t == pd.Timestamp("2024-06-03 14:00:10")) & out.flag.isna()]
+    assert kept.x.tolist() == [10.0]
+
+
+def test_vehicle_speed_and_device_start_date() -> None:
+    p = walk(n=10)
+    car = walk(n=6, start="2024-06-03 14:01:40").assign(x=lambda d: 100 + np.arange(6) * 150.0)
+    out = clean_pings(
+        pd.concat([p, car], ignore_index=True),
+        now=NOW,
+        device_since={"A": dt.date(2024, 6, 3)},
+    )
+    # the first car fix is 10 m from the last walking fix (plausible); the next five are 15 m/s
+    assert flags(out) == {"speed": 5}
+    early = clean_pings(p, now=NOW, device_since={"A": dt.date(2024, 6, 4)})
+    assert flags(early) == {"before_device": 10}
+
+
+def test_rules_are_configurable() -> None:
+    p = walk()
+    p.loc[3, "accuracy"] = 70.0
+    assert flags(clean_pings(p, now=NOW)) == {"accuracy": 1}
+    assert clean_pings(p, CleaningRules(max_accuracy_m=100), now=NOW)["flag"].isna().all()
+    fast = walk().assign(x=lambda d: np.arange(len(d)) * 100.0)
+    assert clean_pings(fast, CleaningRules(max_speed_ms=None), now=NOW)["flag"].isna().all()
+
+
+def test_summary_and_errors() -> None:
+    p = walk()
+    p.loc[2, "accuracy"] = 99.0
+    s = cleaning_summary(clean_pings(p, now=NOW))
+    assert s.loc["A", "accuracy"] == 1 and s.loc["A", "kept"] == 19
+    with pytest.raises(InputError, match="'x'"):
+        clean_pings(p.drop(columns=["x"]))

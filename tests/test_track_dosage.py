@@ -1,0 +1,296 @@
+"""Dosage engine: hand-computed tracks with known answers, and the rules behind them."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from patrolwise.errors import InputError
+from patrolwise.track.compliance import abstraction, compliance
+from patrolwise.track.coverage import window_coverage
+from patrolwise.track.dosage import (
+    DosageParams,
+    compute_dosage,
+    daily_dosage,
+    local_day_numbers,
+    union_minutes,
+)
+from patrolwise.track.separation import breaches
+
+# two 100 m square hot spots 900 m apart; (500, 50) is between them, outside both
+HOTSPOTS = gpd.GeoDataFrame(
+    {"area_id": [11, 22]},
+    geometry=[shapely.box(0, 0, 100, 100), shapely.box(1000, 0, 1100, 100)],
+    crs="EPSG:27700",
+)
+INSIDE = {11: (50.0, 50.0), 22: (1050.0, 50.0)}
+OUTSIDE = (500.0, 50.0)
+
+
+def leg(
+    dev: str, team: str, start: str, end: str, where: tuple[float, float], step_s: int = 30
+) -> pd.DataFrame:
+    """Fixes every ``step_s`` seconds from start to end inclusive (naive UTC), at one place."""
+    t = pd.date_range(start, end, freq=f"{step_s}s")
+    return pd.DataFrame({"device_id": dev, "team": team, "t": t, "x": where[0], "y": where[1]})
+
+
+def track(*legs: pd.DataFrame) -> pd.DataFrame:
+    return pd.concat(legs, ignore_index=True)
+
+
+def test_entering_1402_leaving_1442_is_40_minutes_one_visit() -> None:
+    p = track(
+        leg("A", "police", "2024-06-03 13:30", "2024-06-03 14:01:30", OUTSIDE),
+        leg("A", "police", "2024-06-03 14:02", "2024-06-03 14:42", INSIDE[11]),
+        leg("A", "police", "2024-06-03 14:42:30", "2024-06-03 15:10", OUTSIDE),
+    )
+    v = compute_dosage(p, HOTSPOTS).visits
+    assert len(v) == 1
+    row = v.iloc[0]
+    assert row.area_id == 11 and row.minutes == 40.0
+    assert row.start == pd.Timestamp("2024-06-03 14:02") and row.end == pd.Timestamp(
+        "2024-06-03 14:42"
+    )
+    assert row.n_pings == 81 and row.local_day == dt.date(2024, 6, 3)
+
+
+def test_gap_longer_than_limit_splits_visit_and_is_unknown() -> None:
+    p = track(
+        leg("A", "outreach", "2024-06-03 14:00", "2024-06-03 14:20", INSIDE[11]),
+        leg("A", "outreach", "2024-06-03 14:30", "2024-06-03 14:50", INSIDE[11]),
+    )
+    r = compute_dosage(p, HOTSPOTS, DosageParams(max_gap_s=300))
+    assert list(r.visits.minutes) == [20.0, 20.0]
+    assert list(r.unknown.minutes) == [10.0] and r.unknown.area_id.tolist() == [11]
+    # the same silence within the limit keeps one visit
+    r2 = compute_dosage(p, HOTSPOTS, DosageParams(max_gap_s=900))
+    assert list(r2.visits.minutes) == [50.0] and r2.unknown.empty
+
+
+def test_three_minute_pass_through_is_no_visit() -> None:
+    p = track(
+        leg("A", "police", "2024-06-03 13:50", "2024-06-03 13:59:30", OUTSIDE),
+        leg("A", "police", "2024-06-03 14:00", "2024-06-03 14:03", INSIDE[22]),
+        leg("A", "police", "2024-06-03 14:03:30", "2024-06-03 14:10", OUTSIDE),
+    )
+    assert compute_dosage(p, HOTSPOTS).visits.empty
+    short = compute_dosage(p, HOTSPOTS, DosageParams(min_visit_s=120)).visits
+    assert list(short.minutes) == [3.0]
+
+
+def test_buffer_keeps_an_officer_on_the_edge_in() -> None:
+    # alternating 5 m inside and 6 m outside the edge: GPS noise around a boundary
+    t = pd.date_range("2024-06-03 14:00", "2024-06-03 14:20", freq="30s")
+    x = np.where(np.arange(len(t)) % 2 == 0, 95.0, 106.0)
+    p = pd.DataFrame({"device_id": "A", "team": "police", "t": t, "x": x, "y": 50.0})
+    assert list(compute_dosage(p, HOTSPOTS).visits.minutes) == [20.0]
+    assert compute_dosage(p, HOTSPOTS, DosageParams(buffer_m=0)).visits.empty
+
+
+def test_two_officers_together_double_officer_minutes_single_patrol_minutes() -> None:
+    p = track(
+        leg("A", "police", "2024-06-03 14:00", "2024-06-03 14:40", INSIDE[11]),
+        leg("B", "police", "2024-06-03 14:00", "2024-06-03 14:40", INSIDE[11]),
+        # staggered pair in the other hot spot: union 60 minutes, sum 80
+        leg("C", "police", "2024-06-03 15:00", "2024-06-03 15:40", INSIDE[22]),
+        leg("D", "police", "2024-06-03 15:20", "2024-06-03 16:00", INSIDE[22]),
+    )
+    panel = daily_dosage(compute_dosage(p, HOTSPOTS).visits).set_index("area_id")
+    assert panel.loc[11, "officer_minutes"] == 80.0 and panel.loc[11, "patrol_minutes"] == 40.0
+    assert panel.loc[22, "officer_minutes"] == 80.0 and panel.loc[22, "patrol_minutes"] == 60.0
+    assert panel.loc[11, "devices"] == 2 and panel.loc[11, "visits"] == 2
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "expected"),
+    [
+        # winter (GMT = UTC): split at 00:00 UTC
+        (
+            "2024-01-10 23:40",
+            "2024-01-11 00:20",
+            {dt.date(2024, 1, 10): 20, dt.date(2024, 1, 11): 20},
+        ),
+        # summer (BST): local midnight is 23:00 UTC
+        (
+            "2024-06-10 22:40",
+            "2024-06-10 23:20",
+            {dt.date(2024, 6, 10): 20, dt.date(2024, 6, 11): 20},
+        ),
+        # last Sunday of March 2024 (31st): the night before is still GMT
+        (
+            "2024-03-30 23:40",
+            "2024-03-31 00:20",
+            {dt.date(2024, 3, 30): 20, dt.date(2024, 3, 31): 20},
+        ),
+        # across the jump 01:00 GMT -> 02:00 BST: 60 real minutes, one local day
+        ("2024-03-31 00:30", "2024-03-31 01:30", {dt.date(2024, 3, 31): 60}),
+        # that evening midnight is already BST (23:00 UTC)
+        (
+            "2024-03-31 22:40",
+            "2024-03-31 23:20",
+            {dt.date(2024, 3, 31): 20, dt.date(2024, 4, 1): 20},
+        ),
+        # last Sunday of October 2024 (27th): the night before is BST
+        (
+            "2024-10-26 22:40",
+            "2024-10-26 23:20",
+            {dt.date(2024, 10, 26): 20, dt.date(2024, 10, 27): 20},
+        ),
+        # the repeated hour 01:00-02:00 local: 60 real minutes, not 120 or 0
+        ("2024-10-27 00:30", "2024-10-27 01:30", {dt.date(2024, 10, 27): 60}),
+        # and that evening midnight is GMT again
+        (
+            "2024-10-27 23:40",
+            "2024-10-28 00:20",
+            {dt.date(2024, 10, 27): 20, dt.date(2024, 10, 28): 20},
+        ),
+    ],
+)
+def test_midnight_and_clock_changes(start: str, end: str, expected: dict[dt.date, int]) -> None:
+    p = leg("A", "outreach", start, end, INSIDE[11], step_s=20)
+    v = compute_dosage(p, HOTSPOTS).visits
+    got = dict(zip(v.local_day, v.minutes, strict=True))
+    assert got == expected
+    assert v.n_pings.sum() == len(p)
+    # the parts of one visit keep one visit id
+    assert v.visit_id.nunique() == 1
+
+
+def test_local_days_around_october_change() -> None:
+    t = np.array(
+        ["2024-10-26T22:59:59", "2024-10-26T23:00:00", "2024-10-27T23:59:59", "2024-10-28T00:00"],
+        dtype="datetime64[ms]",
+    ).astype(np.int64)
+    days = local_day_numbers(t, "Europe/London").astype("datetime64[D]").astype(str)
+    assert days.tolist() == ["2024-10-26", "2024-10-27", "2024-10-27", "2024-10-28"]
+
+
+def test_police_and_outreach_five_minutes_apart_is_one_breach() -> None:
+    p = track(
+        leg("OUT-1", "outreach", "2024-06-03 14:00", "2024-06-03 14:40", INSIDE[11]),
+        leg("OUT-2", "outreach", "2024-06-03 14:00", "2024-06-03 14:40", INSIDE[11]),
+        leg("POL-1", "police", "2024-06-03 14:05", "2024-06-03 14:45", INSIDE[11]),
+        # police alone elsewhere: no breach
+        leg("POL-2", "police", "2024-06-03 14:00", "2024-06-03 14:40", INSIDE[22]),
+    )
+    b = breaches(compute_dosage(p, HOTSPOTS).visits)
+    assert len(b) == 1
+    row = b.iloc[0]
+    assert row.area_id == 11 and row.overlap_minutes == 35.0
+    assert row.start == pd.Timestamp("2024-06-03 14:05") and row.end == pd.Timestamp(
+        "2024-06-03 14:40"
+    )
+    assert row.police_devices == "POL-1" and row.outreach_devices == "OUT-1,OUT-2"
+
+
+def test_breach_within_distance_of_a_nearby_hot_spot() -> None:
+    p = track(
+        leg("OUT-1", "outreach", "2024-06-03 14:00", "2024-06-03 14:40", INSIDE[11]),
+        leg("POL-1", "police", "2024-06-03 14:10", "2024-06-03 14:50", INSIDE[22]),
+    )
+    v = compute_dosage(p, HOTSPOTS).visits
+    assert breaches(v).empty
+    assert breaches(v, areas=HOTSPOTS, distance_m=800).empty
+    near = breaches(v, areas=HOTSPOTS, distance_m=1000)
+    assert len(near) == 1 and near.iloc[0].overlap_minutes == 30.0
+    assert (near.iloc[0].area_id, near.iloc[0].other_area_id) == (22, 11)
+
+
+def test_phone_silent_20_minutes_inside_a_visit_is_unknown_not_absent() -> None:
+    silent = track(
+        leg("A", "outreach", "2024-06-03 14:00", "2024-06-03 14:10", INSIDE[11]),
+        leg("A", "outreach", "2024-06-03 14:30", "2024-06-03 14:40", INSIDE[11]),
+    )
+    left = track(
+        leg("A", "outreach", "2024-06-03 14:00", "2024-06-03 14:10", INSIDE[11]),
+        leg("A", "outreach", "2024-06-03 14:10:30", "2024-06-03 14:29:30", OUTSIDE),
+        leg("A", "outreach", "2024-06-03 14:30", "2024-06-03 14:40", INSIDE[11]),
+    )
+    window = pd.DataFrame(
+        {
+            "team": ["outreach"],
+            "area_id": [11],
+            "start": [pd.Timestamp("2024-06-03 14:00")],
+            "end": [pd.Timestamp("2024-06-03 14:40")],
+        }
+    )
+    r = compute_dosage(silent, HOTSPOTS)
+    assert list(r.unknown.minutes) == [20.0] and list(r.unknown.area_id) == [11]
+    c = window_coverage(window, r.visits, r.tracked).iloc[0]
+    assert (c.present_minutes, c.absent_minutes, c.unknown_minutes) == (20.0, 0.0, 20.0)
+    r2 = compute_dosage(left, HOTSPOTS)
+    assert r2.unknown.empty
+    c2 = window_coverage(window, r2.visits, r2.tracked).iloc[0]
+    assert (c2.present_minutes, c2.absent_minutes, c2.unknown_minutes) == (20.0, 20.0, 0.0)
+
+
+def test_compliance_late_short_missed_and_abstraction() -> None:
+    p = track(
+        # outreach: on time, full 40 minutes
+        leg("OUT-1", "outreach", "2024-06-03 14:00", "2024-06-03 14:40", INSIDE[11]),
+        # police slot 1: arrives 12 minutes late, stays to the end: late (28 of 30 minutes... )
+        leg("POL-1", "police", "2024-06-03 15:12", "2024-06-03 15:40", INSIDE[22]),
+        # police slot 2: on time, pulled away after 10 of 40 minutes: short
+        leg("POL-1", "police", "2024-06-03 16:00", "2024-06-03 16:10", INSIDE[11]),
+    )
+    plan = pd.DataFrame(
+        {
+            "team": ["outreach", "police", "police", "police"],
+            "area_id": [11, 22, 11, 22],
+            "date": [dt.date(2024, 6, 3)] * 4,
+            "start": pd.to_datetime(
+                ["2024-06-03 14:00", "2024-06-03 15:00", "2024-06-03 16:00", "2024-06-03 17:00"]
+            ),
+            "end": pd.to_datetime(
+                ["2024-06-03 14:40", "2024-06-03 15:40", "2024-06-03 16:40", "2024-06-03 17:15"]
+            ),
+        }
+    )
+    r = compute_dosage(p, HOTSPOTS)
+    c = compliance(plan, r.visits, r.tracked, short_fraction=0.6)
+    assert c.status.tolist() == ["delivered", "late", "short", "missed"]
+    assert c.delivered_minutes.tolist() == [40.0, 28.0, 10.0, 0.0]
+    assert c.late_minutes.iloc[1] == 12.0 and c.visits.tolist() == [1, 1, 1, 0]
+    assert c.abstracted_minutes.tolist() == [0.0, 12.0, 30.0, 15.0]
+    ab = abstraction(c)
+    assert ab.abstracted_minutes.iloc[0] == 57.0 and ab.missed.iloc[0] == 1
+
+
+def test_union_minutes_merges_touching_and_nested() -> None:
+    f = pd.DataFrame(
+        {
+            "k": [1, 1, 1, 2],
+            "start": pd.to_datetime(
+                ["2024-01-01 10:00", "2024-01-01 10:30", "2024-01-01 10:05", "2024-01-01 10:00"]
+            ),
+            "end": pd.to_datetime(
+                ["2024-01-01 10:30", "2024-01-01 11:00", "2024-01-01 10:10", "2024-01-01 10:01"]
+            ),
+        }
+    )
+    u = union_minutes(f, ["k"])
+    assert u.minutes.tolist() == [60.0, 1.0]
+
+
+def test_params_are_validated() -> None:
+    with pytest.raises(InputError, match="max-gap"):
+        DosageParams(max_gap_s=0)
+    with pytest.raises(InputError, match="area_id"):
+        compute_dosage(
+            leg("A", "police", "2024-06-03 14:00", "2024-06-03 14:01", OUTSIDE),
+            gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 1, 1)]),
+        )
+
+
+def test_flagged_pings_are_ignored() -> None:
+    p = leg("A", "police", "2024-06-03 14:00", "2024-06-03 14:40", INSIDE[11])
+    p["flag"] = None
+    p.loc[p.index[-40:], "flag"] = "accuracy"
+    v = compute_dosage(p, HOTSPOTS).visits
+    assert list(v.minutes) == [20.0]

@@ -1,0 +1,204 @@
+"""Track import into the store (SQLite and PostgreSQL): transactional, idempotent, with rejects."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from patrolwise.cli import app
+from patrolwise.errors import FatalImportError
+from patrolwise.store import Store
+from patrolwise.store.devices import add_device, assign_device, list_devices
+from patrolwise.store.models import ImportBatch
+from patrolwise.store.models.tracking import Device, Ping
+from patrolwise.store.pings import load_pings
+from patrolwise.track_import import import_track_file, import_track_files
+
+CSV = (
+    "callsign,time,lat,lon,accuracy\n"
+    "{dev},2024-05-01T13:02:00Z,52.6300,-1.1300,5\n"
+    "{dev},2024-05-01T13:03:00Z,52.6301,-1.1301,5\n"
+    "{dev},2024-05-01T13:04:00Z,52.6302,-1.1302,bad\n"
+    "{dev},2024-05-01T23:30:00Z,52.6303,-1.1303,5\n"
+)
+
+
+def count(st: Store, model) -> int:  # type: ignore[no-untyped-def]
+    with st.engine.connect() as c:
+        return int(c.execute(select(func.count()).select_from(model)).scalar_one())
+
+
+def test_real_files_import_idempotently_with_rejects(
+    store_url: str, shared_data: Path, tmp_path: Path
+) -> None:
+    paths = [shared_data / "gpx", shared_data / "nmea"]
+    with Store(store_url) as st:
+        first = import_track_files(st, paths, team="outreach", rejects_dir=tmp_path)
+        assert len(first) == 8
+        for s in first:
+            assert s["rows_read"] == s["imported"] + s["already_present"] + s["rejected"]
+        by = {Path(s["file"]).name: s for s in first}
+        moj = by["gpxpy__Mojstrovka.gpx"]
+        assert (moj["rows_read"], moj["imported"], moj["rejected"]) == (184, 0, 184)
+        rej = pd.read_csv(moj["rejects_file"])
+        assert len(rej) == 184 and rej["reason"].str.contains("implausible time").all()
+        nmea = by["gpsbabel__nmeadatetime.nmea"]
+        assert (nmea["imported"], nmea["rejected"]) == (16, 3)
+        assert "gpsbabel__nmeadatetime" in nmea["registered"]
+        total = sum(s["imported"] for s in first)
+        assert count(st, Ping) == total == 104 + 296 + 3 + 1 + 2 + 1 + 16
+        again = import_track_files(st, paths, team="outreach", rejects_dir=tmp_path)
+        assert sum(s["imported"] for s in again) == 0
+        dups = sum(s["duplicates_in_file"] for s in first)
+        assert dups == 1  # a waypoint and a track point at the same second
+        assert sum(s["already_present"] for s in again) == total + dups
+        assert count(st, Ping) == total
+        with st.engine.connect() as c:
+            kinds = c.execute(select(ImportBatch.kind, ImportBatch.rows_read)).all()
+        assert len(kinds) == 16 and {k for k, _ in kinds} == {"pings"}
+        pings = load_pings(st, devices=["gpsbabel__nmeadatetime"])
+        assert pings["t"].iloc[0] == pd.Timestamp("2019-10-23 22:25:07")
+        assert (pings["team"] == "outreach").all()
+        assert pings["speed"].iloc[0] == pytest.approx(0.013 * 1852 / 3600)
+
+
+def test_unknown_device_without_team_writes_nothing(store_url: str, tmp_path: Path) -> None:
+    p = tmp_path / "pc99.csv"
+    p.write_text(CSV.format(dev="PC99"))
+    with Store(store_url) as st:
+        with pytest.raises(FatalImportError, match="devices add PC99 --team"):
+            import_track_file(st, p)
+        assert count(st, Ping) == count(st, ImportBatch) == count(st, Device) == 0
+        bad = tmp_path / "bad.csv"
+        bad.write_text("a,b\n1,2\n")
+        with pytest.raises(FatalImportError, match="no time"):
+            import_track_file(st, bad, team="police")
+        assert count(st, ImportBatch) == count(st, Device) == 0
+
+
+def test_registry_teams_assignments_and_local_day_filter(store_url: str, tmp_path: Path) -> None:
+    p = tmp_path / "radio.csv"
+    p.write_text(CSV.format(dev="PC1"))
+    with Store(store_url) as st:
+        secret = add_device(st, "PC1", "police", staff="PC Smith")
+        assert secret and len(secret) >= 40
+        # lent to outreach on 2 May (local): 23:30 UTC on 1 May is 00:30 BST on 2 May
+        assign_device(st, "PC1", "outreach", dt.date(2024, 5, 2), dt.date(2024, 5, 2))
+        s = import_track_file(st, p, team="outreach")
+        assert s["rows_read"] == 4 and s["imported"] == 3 and s["rejected"] == 1
+        assert any("registered to police" in n for n in s["notes"])
+        df = load_pings(st)
+        assert list(df["team"]) == ["police", "police", "outreach"]
+        assert list(df["accuracy"]) == [5.0, 5.0, 5.0]
+        day1 = load_pings(st, start=dt.date(2024, 5, 1), end=dt.date(2024, 5, 1))
+        assert len(day1) == 2
+        day2 = load_pings(st, start=dt.date(2024, 5, 2), end=dt.date(2024, 5, 2), team="outreach")
+        assert list(day2["t"]) == [pd.Timestamp("2024-05-01 23:30")]
+        utc = load_pings(
+            st, start=dt.datetime(2024, 5, 1, 13, 3), end=dt.datetime(2024, 5, 1, 23, 30)
+        )
+        assert list(utc["t"]) == [pd.Timestamp("2024-05-01 13:03")]
+
+
+def test_splitting_a_file_in_two_imports_gives_the_same_pings(
+    store_url: str, tmp_path: Path
+) -> None:
+    lines = CSV.format(dev="D1").splitlines()
+    whole = tmp_path / "whole.csv"
+    whole.write_text("\n".join(lines) + "\n")
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    a.write_text("\n".join(lines[:3]) + "\n")
+    b.write_text("\n".join([lines[0], *lines[2:]]) + "\n")  # overlapping: row 3 twice
+    with Store(store_url) as st:
+        import_track_files(st, [a, b], team="police")
+        split = load_pings(st).drop(columns=["id"])
+    url2 = store_url
+    with Store(url2) as st:
+        s = import_track_file(st, whole, team="police")
+        assert s["imported"] == 0 and s["already_present"] == 3
+        assert load_pings(st).drop(columns=["id"]).equals(split)
+
+
+def test_many_gpx_files_quickly(sqlite_url: str, tmp_path: Path) -> None:
+    folder = tmp_path / "gpx"
+    folder.mkdir()
+    for i in range(40):
+        pts = "".join(
+            f'<trkpt lat="{52.6 + j * 1e-4}" lon="-1.13"><time>2024-05-01T13:{j:02d}:00Z</time></trkpt>'
+            for j in range(50)
+        )
+        (folder / f"outreach-{i:03d}.gpx").write_text(
+            f'<gpx version="1.1"><trk><trkseg>{pts}</trkseg></trk></gpx>'
+        )
+    with Store(sqlite_url) as st:
+        t0 = dt.datetime.now()
+        out = import_track_files(st, [folder], team="outreach")
+        took = (dt.datetime.now() - t0).total_seconds()
+        assert len(out) == 40 and sum(s["imported"] for s in out) == 2000
+        assert len(list_devices(st)) == 40
+    assert took < 20  # about 0.01 s a file here; generous for slow CI
+
+
+def test_cli_import_json_devices_and_fatal_line(sqlite_url: str, tmp_path: Path) -> None:
+    runner = CliRunner()
+    p = tmp_path / "pc7.csv"
+    p.write_text(CSV.format(dev="PC7"))
+    r = runner.invoke(app, ["--db", sqlite_url, "devices", "add", "PC7", "--team", "police"])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(
+        app,
+        [
+            "--db",
+            sqlite_url,
+            "track",
+            "import",
+            str(p),
+            "--json",
+            "--rejects",
+            str(tmp_path / "rj"),
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    summary = json.loads(r.stdout)
+    assert {k: summary[k] for k in ("rows_read", "imported", "already_present", "rejected")} == {
+        "rows_read": 4,
+        "imported": 3,
+        "already_present": 0,
+        "rejected": 1,
+    }
+    assert Path(summary["rejects_file"]).parent == tmp_path / "rj"
+    r = runner.invoke(app, ["--db", sqlite_url, "devices", "list", "--json"])
+    assert json.loads(r.stdout)[0]["device_id"] == "PC7"
+    r = runner.invoke(app, ["--db", sqlite_url, "devices", "revoke", "PC7"])
+    assert r.exit_code == 0
+    r = runner.invoke(app, ["--db", sqlite_url, "devices", "list", "--json"])
+    assert json.loads(r.stdout)[0]["revoked"] is True
+    # a fatal error: one line on stderr, exit code 2, nothing written
+    q = tmp_path / "nobody.csv"
+    q.write_text(CSV.format(dev="X9"))
+    env = {**os.environ, "PATROLWISE_DATABASE_URL": sqlite_url}
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from patrolwise.cli import main; main()",
+            "track",
+            "import",
+            str(q),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0 and "X9" in proc.stderr

@@ -1,0 +1,329 @@
+"""Live ingest over real HTTP: the request shapes Traccar Client, OsmAnd and OwnTracks send.
+
+The app runs in uvicorn on a free loopback port (a real server and socket, not a test client),
+on SQLite and on PostgreSQL; requests go out with httpx exactly as the apps build them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+import pandas as pd
+import pytest
+import uvicorn
+
+from patrolwise.store import Store
+from patrolwise.store.devices import add_device, revoke_device
+from patrolwise.store.pings import load_pings
+from patrolwise.web.app import create_app
+
+KN = 1852 / 3600
+T0 = 1714572120  # 2024-05-01 14:02:00 UTC
+T0_UTC = pd.Timestamp("2024-05-01 14:02:00")
+
+
+@dataclass
+class Server:
+    url: str
+    store: Store
+    secrets: dict[str, str]
+
+    def pings(self, device: str | None = None) -> pd.DataFrame:
+        return load_pings(self.store, devices=[device] if device else None, with_attrs=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def server(store_url: str) -> Iterator[Server]:
+    app = create_app(store_url)
+    store: Store = app.state.store
+    secrets = {
+        "phone1": str(add_device(store, "phone1", "outreach", staff="A. Worker")),
+        "phone2": str(add_device(store, "phone2", "police")),
+        "alice/iphone": str(add_device(store, "alice/iphone", "outreach")),
+    }
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    srv = uvicorn.Server(config)
+    th = threading.Thread(target=srv.run, daemon=True)
+    th.start()
+    deadline = time.monotonic() + 20
+    while not srv.started:
+        if time.monotonic() > deadline or not th.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.02)
+    try:
+        yield Server(f"http://127.0.0.1:{port}", store, secrets)
+    finally:
+        srv.should_exit = True
+        th.join(timeout=10)
+        store.close()
+
+
+def test_traccar_client_form_post(server: Server) -> None:
+    # Traccar Client (Android 6-8): POST to the server URL, parameters form-encoded in the body
+    body = (
+        f"id=phone1&timestamp={T0}&lat=52.6369&lon=-1.1398&speed=2.0&bearing=87.0"
+        "&altitude=60.0&accuracy=5.0&batt=87.0&charge=true&valid=true"
+    )
+    r = httpx.post(
+        f"{server.url}/ingest/osmand?token={server.secrets['phone1']}",
+        content=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert r.status_code == 200 and r.content == b""
+    p = server.pings("phone1").iloc[0]
+    assert p["t"] == T0_UTC
+    assert (p["lat"], p["lon"]) == (52.6369, -1.1398)
+    assert p["speed"] == pytest.approx(2.0 * KN)  # knots -> m/s
+    assert (p["heading"], p["altitude"], p["accuracy"], p["battery"]) == (87.0, 60.0, 5.0, 87.0)
+    assert p["attrs"] == {"charge": True, "valid": True}
+    assert p["team"] == "outreach" and p["source"] == "osmand"
+    assert 400000 < p["x"] < 500000 and 250000 < p["y"] < 350000  # British National Grid
+
+
+def test_legacy_query_string_post_and_get_variants(server: Server) -> None:
+    s = server.secrets["phone1"]
+    r = httpx.post(
+        f"{server.url}/ingest/osmand?id=phone1&timestamp={T0}&lat=52.6&lon=-1.1&speed=10&token={s}"
+    )
+    assert r.status_code == 200 and r.content == b""
+    # OsmAnd: GET, deviceid, location=lat,lon, epoch milliseconds
+    r = httpx.get(
+        f"{server.url}/ingest/osmand",
+        params={
+            "deviceid": "phone1",
+            "location": "52.61,-1.11",
+            "timestamp": (T0 + 60) * 1000,
+            "token": s,
+        },
+    )
+    assert r.status_code == 200
+    for ts, _utc in (
+        ("2024-05-01T15:04:00+01:00", "2024-05-01 14:04:00"),
+        ("2024-05-01 14:05:00", "2024-05-01 14:05:00"),
+        ("2024-05-01T14:06:00.500Z", "2024-05-01 14:06:00.5"),
+    ):
+        r = httpx.put(
+            f"{server.url}/ingest/osmand",
+            params={"id": "phone1", "lat": "52.62", "lon": "-1.12", "timestamp": ts},
+            auth=("phone1", s),
+        )
+        assert r.status_code == 200, r.text
+    df = server.pings("phone1")
+    assert list(df["t"]) == [
+        T0_UTC,
+        pd.Timestamp("2024-05-01 14:03:00"),
+        pd.Timestamp("2024-05-01 14:04:00"),
+        pd.Timestamp("2024-05-01 14:05:00"),
+        pd.Timestamp("2024-05-01 14:06:00.5"),
+    ]
+    assert df["speed"].iloc[0] == pytest.approx(10 * KN)
+    assert (df["lat"].iloc[1], df["lon"].iloc[1]) == (52.61, -1.11)
+
+
+def test_traccar_client_9_json_and_arrays(server: Server) -> None:
+    doc = {
+        "location": {
+            "timestamp": "2024-05-01T14:02:00.000Z",
+            "coords": {
+                "latitude": 52.6369,
+                "longitude": -1.1398,
+                "accuracy": 7.5,
+                "speed": 1.4,
+                "heading": -1,
+                "altitude": -1,
+            },
+            "is_moving": True,
+            "odometer": 1234.5,
+            "event": "motionchange",
+            "battery": {"level": 0.87, "is_charging": False},
+            "activity": {"type": "walking"},
+            "extras": {},
+        },
+        "device_id": "phone1",
+    }
+    r = httpx.post(
+        f"{server.url}/ingest/osmand?token={server.secrets['phone1']}",
+        content=json.dumps(doc),
+        headers={"Content-Type": "application/json"},
+    )
+    assert r.status_code == 200 and r.content == b""
+    p = server.pings("phone1").iloc[0]
+    assert p["t"] == T0_UTC
+    assert p["speed"] == pytest.approx(1.4)  # already m/s
+    assert p["accuracy"] == 7.5 and pd.isna(p["heading"]) and pd.isna(p["altitude"])
+    assert p["battery"] == pytest.approx(87.0)
+    assert p["attrs"]["activity"] == "walking" and p["attrs"]["charge"] is False
+    # an array of flat positions (queued fixes), out of order and with a duplicate
+    flat = [
+        {"id": "phone1", "lat": 52.63, "lon": -1.13, "timestamp": T0 + 120, "speed": 1},
+        {"id": "phone1", "lat": 52.62, "lon": -1.12, "timestamp": T0 + 60},
+        {"id": "phone1", "lat": 52.63, "lon": -1.13, "timestamp": T0 + 120, "speed": 1},
+    ]
+    r = httpx.post(
+        f"{server.url}/ingest/osmand",
+        json=flat,
+        headers={"Authorization": f"Bearer {server.secrets['phone1']}"},
+    )
+    assert r.status_code == 200
+    df = server.pings("phone1")
+    assert list(df["t"]) == [T0_UTC + pd.Timedelta(minutes=m) for m in (0, 1, 2)]
+
+
+def test_osmand_refusals_store_nothing(server: Server) -> None:
+    s1, s2 = server.secrets["phone1"], server.secrets["phone2"]
+    url = f"{server.url}/ingest/osmand"
+    q = {"lat": "52.6", "lon": "-1.1", "timestamp": str(T0)}
+    assert httpx.post(url, params={**q, "token": s1}).status_code == 400  # no id
+    assert httpx.post(url, params={**q, "id": "nobody", "token": s1}).status_code == 400
+    r = httpx.post(
+        url, json={"device_id": "nobody", "location": {"coords": {}}}, params={"token": s1}
+    )
+    assert r.status_code == 404
+    assert httpx.post(url, params={**q, "id": "phone1"}).status_code == 401  # no secret
+    r = httpx.post(url, params={**q, "id": "phone1", "token": "not-a-secret"})
+    assert r.status_code == 401
+    # phone2's secret cannot post for phone1
+    r = httpx.post(url, params={**q, "id": "phone1", "token": s2})
+    assert r.status_code == 403 and "cannot post" in r.json()["detail"]
+    r = httpx.post(url, params={**q, "id": "phone1", "lat": "95", "token": s1})
+    assert r.status_code == 400 and "lat" in r.json()["detail"]
+    r = httpx.post(url, params={**q, "id": "phone1", "timestamp": "yesterday", "token": s1})
+    assert r.status_code == 400
+    r = httpx.post(url, params={**q, "id": "phone1", "timestamp": "-2208988800", "token": s1})
+    assert r.status_code == 400 and "implausible" in r.json()["detail"]
+    bad_array = [
+        {"id": "phone1", "lat": 52.6, "lon": -1.1, "timestamp": T0},
+        {"id": "phone1", "lat": "x", "lon": -1.1, "timestamp": T0 + 1},
+    ]
+    assert httpx.post(url, json=bad_array, params={"token": s1}).status_code == 400
+    assert len(server.pings()) == 0
+    revoke_device(server.store, "phone1")
+    r = httpx.post(url, params={**q, "id": "phone1", "token": s1})
+    assert r.status_code == 403 and "revoked" in r.json()["detail"]
+
+
+def test_owntracks_with_headers_and_with_query(server: Server) -> None:
+    s = server.secrets["alice/iphone"]
+    msg = {
+        "_type": "location",
+        "lat": 52.6369,
+        "lon": -1.1398,
+        "tst": T0,
+        "acc": 12,
+        "vel": 36,
+        "alt": 61,
+        "batt": 80,
+        "tid": "AI",
+        "conn": "m",
+    }
+    r = httpx.post(
+        f"{server.url}/ingest/owntracks",
+        content=json.dumps(msg),
+        headers={"X-Limit-U": "alice", "X-Limit-D": "iphone", "Content-Type": "application/json"},
+        auth=("alice", s),
+    )
+    assert r.status_code == 200 and r.json() == []
+    p = server.pings("alice/iphone").iloc[0]
+    assert p["t"] == T0_UTC and (p["lat"], p["lon"]) == (52.6369, -1.1398)
+    assert p["speed"] == pytest.approx(10.0)  # 36 km/h
+    assert (p["accuracy"], p["altitude"], p["battery"]) == (12.0, 61.0, 80.0)
+    assert p["attrs"] == {"tid": "AI", "conn": "m"} and p["source"] == "owntracks"
+    # ?u=&d=, an array with other message types, any content type
+    body = [
+        {"_type": "transition", "event": "enter", "tst": T0 + 5},
+        {**msg, "tst": T0 + 60, "vel": 0},
+        {"_type": "encrypted", "data": "abc"},
+    ]
+    r = httpx.post(
+        f"{server.url}/ingest/owntracks?u=alice&d=iphone",
+        content=json.dumps(body),
+        headers={"Content-Type": "text/plain"},
+        auth=("alice", s),
+    )
+    assert r.status_code == 200 and r.json() == []
+    # an empty body (the app deleting a friend) is accepted and ignored
+    r = httpx.post(
+        f"{server.url}/ingest/owntracks?u=alice&d=iphone", content=b"", auth=("alice", s)
+    )
+    assert r.status_code == 200 and r.json() == []
+    df = server.pings("alice/iphone")
+    assert list(df["t"]) == [T0_UTC, T0_UTC + pd.Timedelta(minutes=1)]
+    # someone else's secret: refused, nothing stored
+    r = httpx.post(
+        f"{server.url}/ingest/owntracks?u=alice&d=iphone",
+        json={**msg, "tst": T0 + 120},
+        auth=("alice", server.secrets["phone2"]),
+    )
+    assert r.status_code == 403
+    r = httpx.post(f"{server.url}/ingest/owntracks?u=bob&d=x", json=msg, auth=("bob", s))
+    assert r.status_code == 400
+    assert len(server.pings("alice/iphone")) == 2
+
+
+def test_batch_endpoint(server: Server) -> None:
+    s = server.secrets["phone2"]
+    batch = {
+        "pings": [
+            {"t": "2024-05-01T14:02:00Z", "lat": 52.6369, "lon": -1.1398, "accuracy": 8},
+            {
+                "device_id": "phone2",
+                "t": T0 + 30,
+                "easting": 458000,
+                "northing": 304000,
+                "speed": 1.2,
+            },
+        ]
+    }
+    h = {"Authorization": f"Bearer {s}"}
+    r = httpx.post(f"{server.url}/ingest/batch", json=batch, headers=h)
+    assert r.status_code == 200, r.text
+    assert r.json() == {"received": 2, "imported": 2, "already_present": 0}
+    r = httpx.post(f"{server.url}/ingest/batch", json=batch, headers=h)
+    assert r.json() == {"received": 2, "imported": 0, "already_present": 2}
+    df = server.pings("phone2")
+    assert list(df["t"]) == [T0_UTC, T0_UTC + pd.Timedelta(seconds=30)]
+    assert df["x"].iloc[1] == pytest.approx(458000, abs=0.01)
+    assert (df["team"] == "police").all()
+    bad = {"pings": [batch["pings"][0], {"t": "soon", "lat": 91, "lon": 0}, {"lat": 1, "lon": 1}]}
+    r = httpx.post(f"{server.url}/ingest/batch", json=bad, headers=h)
+    assert r.status_code == 422
+    errs = r.json()["errors"]
+    assert {e["index"] for e in errs} == {1, 2}
+    assert any(e["field"] == "lat" for e in errs) and any(e["field"] == "t" for e in errs)
+    other = {"pings": [{"device_id": "phone1", "t": T0 + 90, "lat": 52.6, "lon": -1.1}]}
+    assert httpx.post(f"{server.url}/ingest/batch", json=other, headers=h).status_code == 403
+    assert httpx.post(f"{server.url}/ingest/batch", json=batch).status_code == 401
+    assert len(server.pings()) == 2
+    schema = httpx.get(f"{server.url}/openapi.json").json()
+    assert "/ingest/batch" in schema["paths"] and "/ingest/owntracks" in schema["paths"]
+
+
+def test_times_are_utc_whatever_the_local_clock(server: Server) -> None:
+    # a fix at 00:30 BST on 1 June is 23:30 UTC on 31 May
+    t = dt.datetime(2024, 5, 31, 23, 30, tzinfo=dt.UTC).timestamp()
+    r = httpx.get(
+        f"{server.url}/ingest/osmand",
+        params={
+            "id": "phone1",
+            "lat": 52.6,
+            "lon": -1.1,
+            "timestamp": int(t),
+            "token": server.secrets["phone1"],
+        },
+    )
+    assert r.status_code == 200
+    assert server.pings("phone1")["t"].iloc[0] == pd.Timestamp("2024-05-31 23:30")
