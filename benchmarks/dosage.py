@@ -76,21 +76,29 @@ def make_pings(n: int, hotspots: gpd.GeoDataFrame, seed: int = 1) -> dict[str, n
     hx, hy = shapely.get_x(c), shapely.get_y(c)
     x = np.empty(n)
     y = np.empty(n)
+    from scipy.spatial import cKDTree
+
+    k = min(8, len(hx))
+    near = cKDTree(np.c_[hx, hy]).query(np.c_[hx, hy], k=k)[1].reshape(len(hx), k)
     for d in range(n_dev):
         lo, hi = d * per_dev, min(n, (d + 1) * per_dev) if d < n_dev - 1 else n
         m = hi - lo
-        # legs of 120 fixes: walk toward a random hot spot for 60, wander there for 60
-        legs = m // 120 + 1
-        tgt = rng.integers(0, len(hx), legs)
-        step = rng.normal(0, 6, (m, 2))
+        # legs of 120 fixes (20 min): walk to a nearby hot spot for 60, wander in it for 60
+        legs = m // 120 + 2
+        tgt = np.empty(legs, dtype=np.int64)
+        tgt[0] = rng.integers(0, len(hx))
+        pick = rng.integers(0, k, legs)
+        for i in range(1, legs):
+            tgt[i] = near[tgt[i - 1], pick[i]]
+        step = rng.normal(0, 4, (m, 2))
         px, py = np.cumsum(step[:, 0]), np.cumsum(step[:, 1])
-        k = np.arange(m) // 120
+        leg = np.arange(m) // 120
         frac = np.minimum((np.arange(m) % 120) / 60.0, 1.0)
-        prev = np.roll(tgt, 1)
-        bx = hx[prev[k]] + (hx[tgt[k]] - hx[prev[k]]) * frac
-        by = hy[prev[k]] + (hy[tgt[k]] - hy[prev[k]]) * frac
-        x[lo:hi] = bx + px - np.repeat(px[::120], 120)[:m]
-        y[lo:hi] = by + py - np.repeat(py[::120], 120)[:m]
+        a, b = tgt[leg], tgt[leg + 1]
+        bx = hx[a] + (hx[b] - hx[a]) * frac
+        by = hy[a] + (hy[b] - hy[a]) * frac
+        x[lo:hi] = bx + px - px[leg * 120]
+        y[lo:hi] = by + py - py[leg * 120]
     unit = np.repeat(np.arange(n_dev, dtype=np.int64), per_dev)[:n]
     if len(unit) < n:
         unit = np.concatenate([unit, np.full(n - len(unit), n_dev - 1)])

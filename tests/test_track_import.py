@@ -5,12 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
@@ -202,3 +206,40 @@ def test_cli_import_json_devices_and_fatal_line(sqlite_url: str, tmp_path: Path)
     )
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "X9" in proc.stderr
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_row_order_and_repeats_do_not_change_what_is_stored(
+    sqlite_template: Path, data: st.DataObject
+) -> None:
+    """Shuffling a file's rows, repeating some of them or splitting the file stores the same pings."""
+    base = pd.DataFrame(
+        {
+            "callsign": ["A1", "A1", "B2", "B2", "A1", "B2"],
+            "time": [f"2024-05-01T13:0{i}:00Z" for i in range(6)],
+            "lat": [52.63 + i * 1e-4 for i in range(6)],
+            "lon": [-1.13] * 6,
+        }
+    )
+    order = data.draw(st.permutations(range(6)))
+    repeats = data.draw(st.lists(st.integers(0, 5), max_size=4))
+    cut = data.draw(st.integers(1, 6 + len(repeats)))
+    rows = base.iloc[list(order) + repeats].reset_index(drop=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        base.to_csv(folder / "base.csv", index=False)
+        rows.iloc[:cut].to_csv(folder / "part1.csv", index=False)
+        rows.iloc[cut:].to_csv(folder / "part2.csv", index=False)
+        for name in ("a.db", "b.db"):
+            shutil.copy(sqlite_template, folder / name)
+        with (
+            Store(f"sqlite:///{folder / 'a.db'}", create=False) as a,
+            Store(f"sqlite:///{folder / 'b.db'}", create=False) as b,
+        ):
+            want = import_track_files(a, [folder / "base.csv"], team="police")
+            got = import_track_files(b, [folder / "part1.csv", folder / "part2.csv"], team="police")
+            assert sum(s["imported"] for s in got) == want[0]["imported"] == 6
+            assert sum(s["rows_read"] for s in got) == 6 + len(repeats)
+            cols = ["device_id", "team", "t", "x", "y", "lon", "lat"]
+            assert load_pings(a)[cols].equals(load_pings(b)[cols])

@@ -86,7 +86,8 @@ def build_index(
             ci = np.clip(((pts[:, 0] + ox - x0) // cell).astype(np.int64), 0, nx - 1)
             cj = np.clip(((pts[:, 1] + oy - y0) // cell).astype(np.int64), 0, ny - 1)
             keys.append(owner.astype(np.int64) * ncell + cj * nx + ci)
-    edge_keys = np.unique(np.concatenate(keys))
+    edge_keys = np.sort(np.concatenate(keys))
+    edge_keys = edge_keys[np.concatenate([[True], edge_keys[1:] != edge_keys[:-1]])]
     ep, ec = np.divmod(edge_keys, ncell)
 
     # Window cells off the edge band are wholly inside or outside: one centre test each.
@@ -104,7 +105,8 @@ def build_index(
         + off % np.repeat(wi, size)
     )
     wkeys = wp * ncell + wc
-    off_edge = ~np.isin(wkeys, edge_keys, assume_unique=True)
+    pos = np.minimum(np.searchsorted(edge_keys, wkeys), len(edge_keys) - 1)
+    off_edge = edge_keys[pos] != wkeys
     wp, wc = wp[off_edge], wc[off_edge]
     inside = shapely.intersects_xy(g[wp], x0 + (wc % nx + 0.5) * cell, y0 + (wc // nx + 0.5) * cell)
     ic, ip = wc[inside], wp[inside]
@@ -164,9 +166,9 @@ def locate(
     fy *= inv
     np.fmax(fy, 0.0, out=fy)
     np.fmin(fy, index.ny - 1.0, out=fy)
-    cells = fy.astype(np.int64)
-    cells *= index.nx
-    cells += fx.astype(np.int64)
+    cells = fy.astype(np.int32)  # MAX_CELLS < 2**31
+    cells *= np.int32(index.nx)
+    cells += fx.astype(np.int32)
     lab = index.label[cells]
     p_sure = np.flatnonzero(lab >= 0)
     k_sure = lab[p_sure]
@@ -179,23 +181,30 @@ def locate(
     offs = np.arange(len(rep_p)) - np.repeat(np.cumsum(count) - count, count)
     cand = index.cand_idx[np.repeat(start, count) + offs]
     # grouping the exact tests by polygon keeps each prepared polygon hot (~3x faster)
-    by_poly = np.argsort(cand.astype(np.int32), kind="stable")
+    narrow = np.int16 if len(index.geoms) < 32_000 else np.int32
+    by_poly = np.argsort(cand.astype(narrow), kind="stable")  # radix sort for 16-bit keys
     rep_p, cand = rep_p[by_poly], cand[by_poly]
     hit = shapely.intersects_xy(index.geoms[cand], x[rep_p], y[rep_p])
     p_hit, k_hit = rep_p[hit], cand[hit]
-    if len(p_hit) and len(np.unique(p_hit)) == len(p_hit):
-        # common case: each ambiguous ping in at most one polygon: fold it into the dense labels
-        # (pings in exactly one polygon) so a single stable sort by polygon keeps ping order
-        dense = np.full(len(x), OUTSIDE, dtype=np.int32)
-        dense[p_sure] = k_sure
-        dense[p_hit] = k_hit
-        ping = np.flatnonzero(dense >= 0)
-        poly = dense[ping]
-    else:
-        ping = np.concatenate([p_sure, p_hit])
-        poly = np.concatenate([k_sure, k_hit]).astype(np.int32)
-        order = np.argsort(ping, kind="stable")
+    # common case: each ping in at most one polygon; fold the exact hits into the dense labels so
+    # one stable sort by polygon keeps ping order. A ping hit twice shows up as an overwrite.
+    dense = np.full(len(x), OUTSIDE, dtype=np.int32)
+    dense[p_sure] = k_sure
+    dense[p_hit] = k_hit
+    lost = dense[p_hit] != k_hit  # hits overwritten by another polygon's hit on the same ping
+    ping = np.flatnonzero(dense >= 0)
+    poly = dense[ping]
+    order = np.argsort(poly.astype(narrow), kind="stable")  # radix sort: ping order kept
+    ping, poly = ping[order], poly[order]
+    if lost.any():
+        # pings inside several (overlapping) polygons: add the lost pairs, then restore ping
+        # order inside each polygon that received some (few polygons overlap)
+        ping = np.concatenate([ping, p_hit[lost]])
+        poly = np.concatenate([poly, k_hit[lost]])
+        order = np.argsort(poly.astype(narrow), kind="stable")
         ping, poly = ping[order], poly[order]
-    small = poly.astype(np.int16) if len(index.geoms) < 32_000 else poly
-    order = np.argsort(small, kind="stable")  # radix sort for 16-bit keys
-    return ping[order], poly[order]
+        bounds = np.searchsorted(poly, np.unique(k_hit[lost]))
+        ends = np.searchsorted(poly, np.unique(k_hit[lost]), side="right")
+        for a, b in zip(bounds, ends, strict=True):
+            ping[a:b] = np.sort(ping[a:b])
+    return ping, poly
