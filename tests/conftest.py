@@ -6,6 +6,7 @@ failure, not a skip: CI must prove the PostgreSQL path.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import uuid
@@ -59,11 +60,8 @@ def pg_server() -> Iterator[str | None]:
         admin.dispose()
         tmpl = make_url(url).set(database="pw_template").render_as_string(hide_password=False)
         eng = create_engine(tmpl, isolation_level="AUTOCOMMIT")
-        with eng.connect() as c:
-            try:
-                c.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
-            except Exception:
-                pass
+        with eng.connect() as c, contextlib.suppress(Exception):
+            c.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
         eng.dispose()
         init_db(tmpl)
     yield url

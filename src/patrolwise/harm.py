@@ -161,7 +161,7 @@ def read_table_file(
             df = pd.read_csv(path, dtype=str, encoding="utf-8-sig")
     except FileNotFoundError as exc:
         raise FatalImportError(str(path), "file not found") from exc
-    except Exception as exc:  # noqa: BLE001 - any parser failure is a fatal, named error
+    except Exception as exc:
         raise FatalImportError(str(path), f"cannot read harm table: {exc}") from exc
     for col in (key_column, harm_column):
         if col not in df.columns:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -184,15 +185,16 @@ def crimes_list(
         "harm status",
     )
     when = to_local(df["occurred_at"], tz) if len(df) else df["occurred_at"]
-    for r, w in zip(df.itertuples(index=False), when, strict=True):
+    for r, w in zip(df.to_dict(orient="records"), when, strict=True):
+        harm = r["harm"]
         t.add_row(
-            str(r.crime_key)[:12],
-            r.month,
-            "" if w is None or str(w) == "NaT" else f"{w:%Y-%m-%d %H:%M %Z}",
-            str(r.offence or r.category),
-            str(r.location or ""),
-            "" if r.harm != r.harm else f"{r.harm:g}",
-            r.harm_status,
+            str(r["crime_key"])[:12],
+            str(r["month"]),
+            "" if w is None or pd.isna(w) else f"{w:%Y-%m-%d %H:%M %Z}",
+            str(r["offence"] or r["category"]),
+            str(r["location"] or ""),
+            "" if harm is None or pd.isna(harm) else f"{harm:g}",
+            str(r["harm_status"]),
         )
     out.print(t)
 

@@ -206,6 +206,12 @@ def run(ctx: Any) -> list[Section]:
         covered = panel["date"].between(vdays.min(), vdays.max())
         obs = float(panel.loc[covered & (panel["assigned"] == 1), "crimes"].sum())
         per.append(cost_per_prevented(cost_out, obs, prim))
+        harm_itt = next(
+            (e for e in pdres.estimates if e.outcome == "harm" and "intention" in e.name), None
+        )
+        if harm_itt is not None:
+            obs_h = float(panel.loc[covered & (panel["assigned"] == 1), "harm"].sum())
+            per.append(cost_per_prevented(cost_out, obs_h, harm_itt))
         csec = cost_section(summ, lines, per)
     else:
         csec = Section("Cost", "<p>No visits: nothing to cost.</p>", summary=["no visits to cost"])

@@ -277,7 +277,7 @@ def parse(
     key = ("i:" + iid).where(has_id, "")
     if (~has_id).any():
         idx = np.flatnonzero(~has_id)
-        key.iloc[idx] = synthetic_keys(pd.Series("n", index=idx), h[idx]).to_numpy()
+        key.iloc[idx] = synthetic_keys(pd.Series("n", index=idx), h[idx]).to_numpy()  # type: ignore[call-overload]
     used = set(cols.values())
     extra = [c for c in df.columns if c not in used]
     attrs = (

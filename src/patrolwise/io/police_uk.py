@@ -114,7 +114,7 @@ def parse(
     key = cid.copy()
     if (~has_id).any():
         idx = np.flatnonzero(~has_id)
-        key.iloc[idx] = synthetic_keys(("m" + month.iloc[idx]), h[idx]).to_numpy()
+        key.iloc[idx] = synthetic_keys(("m" + month.iloc[idx]), h[idx]).to_numpy()  # type: ignore[call-overload]
     x, y = project(lon, lat, has & good, crs)
     out = pd.DataFrame(
         {

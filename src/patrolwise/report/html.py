@@ -42,7 +42,7 @@ def fig_to_img(fig: Any, alt: str = "") -> str:
 
 def table_html(df: pd.DataFrame, *, index: bool = False, floatfmt: str = "{:,.2f}") -> str:
     """A data frame as an HTML table, numbers formatted for people."""
-    formatters = {
+    formatters: dict[Any, Any] = {
         c: (lambda v, f=floatfmt: "" if pd.isna(v) else f.format(v))
         for c in df.columns
         if pd.api.types.is_float_dtype(df[c])

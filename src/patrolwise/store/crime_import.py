@@ -128,6 +128,20 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def _obj(s: pd.Series) -> np.ndarray:
+    """Column values as Python objects with None for missing (what DB drivers bind as NULL)."""
+    arr = s.to_numpy(dtype=object, copy=True)
+    arr[pd.isna(arr)] = None
+    return arr
+
+
+def _nullable(values: np.ndarray) -> np.ndarray:
+    """Floats as objects with None for NaN."""
+    arr = values.astype(object)
+    arr[np.isnan(values)] = None
+    return arr
+
+
 def key_hash(keys: pd.Series) -> np.ndarray:
     """Stable signed 64-bit hash of each key string (the unique index is on this)."""
     return pd.util.hash_array(keys.to_numpy(dtype=object)).view(np.int64)
@@ -149,39 +163,36 @@ def _columns_for_db(
         if c == "batch_id":
             cols.append(np.full(len(rows), batch_id, dtype=object))
         elif c == "harm":
-            cols.append(np.where(np.isnan(harm), None, harm).astype(object))
+            cols.append(_nullable(harm))
         elif c == "harm_status":
             cols.append(status.astype(object))
         elif c == "harm_table_id":
             cols.append(np.full(len(rows), table_id, dtype=object))
         elif c in ("occurred_at", "occurred_from", "occurred_to"):
-            v = rows[c]
-            cols.append(
-                v.astype(object).where(v.notna(), None).to_numpy() if pg else _dt_strings(v)
-            )
+            cols.append(_obj(rows[c]) if pg else _dt_strings(rows[c]))
         elif c in ("lon", "lat", "x", "y"):
-            v = rows[c].to_numpy(dtype=float)
-            cols.append(np.where(np.isnan(v), None, v).astype(object))
+            f = rows[c].to_numpy(dtype=float)
+            cols.append(_nullable(f))
         elif c == "mappable":
-            v = rows[c].to_numpy(dtype=bool)
-            cols.append(v.astype(object) if pg else v.astype(np.int64).astype(object))
+            b = rows[c].to_numpy(dtype=bool)
+            cols.append(b.astype(object) if pg else b.astype(np.int64).astype(object))
         elif c == "key_hash":
             cols.append(key_hash(rows["crime_key"]).astype(object))
         elif c == "row_key":
-            v = rows["crime_key"].where(rows["crime_id"].isna(), None)
-            cols.append(v.astype(object).to_numpy())
+            rk = _obj(rows["crime_key"])
+            rk[rows["crime_id"].notna().to_numpy()] = None
+            cols.append(rk)
         elif c == "row_hash":
             cols.append(rows[c].to_numpy(dtype=np.int64).astype(object))
         elif c == "attrs":
-            v = rows[c]
+            a = rows[c]
             cols.append(
-                np.array([None if a is None else json.dumps(a) for a in v], dtype=object)
-                if v.notna().any()
-                else np.full(len(v), None, dtype=object)
+                np.array([None if x is None else json.dumps(x) for x in a], dtype=object)
+                if a.notna().any()
+                else np.full(len(a), None, dtype=object)
             )
         else:
-            v = rows[c]
-            cols.append(v.astype(object).where(v.notna(), None).to_numpy())
+            cols.append(_obj(rows[c]))
     return cols
 
 

@@ -11,6 +11,15 @@ from .models import HarmTable as HarmTableRow
 from .models import HarmValue
 
 
+def _num(v: object) -> float | None:
+    f = float(v) if isinstance(v, int | float | str) else float("nan")
+    return None if f != f else f
+
+
+def _text(v: object) -> str | None:
+    return None if v is None or v == "" or (isinstance(v, float) and pd.isna(v)) else str(v)
+
+
 def save_table(store: Store, table: HarmTable, *, make_default: bool = False) -> int:
     """Store a harm table (idempotent on name + version); returns its id."""
     with store.session() as s, s.begin():
@@ -36,9 +45,9 @@ def save_table(store: Store, table: HarmTable, *, make_default: bool = False) ->
                     table_id=row.id,
                     key_kind=str(r.key_kind),
                     key=str(r.key),
-                    harm=None if pd.isna(r.harm) else float(r.harm),
+                    harm=_num(r.harm),
                     proactive=bool(r.proactive),
-                    note=None if pd.isna(r.note) or r.note == "" else str(r.note),
+                    note=_text(r.note),
                 )
                 for r in table.values.itertuples(index=False)
             )

@@ -60,7 +60,7 @@ def build_index(
     x1, y1 = bounds[:, 2].max(), bounds[:, 3].max()
     if cell is None:
         widths = np.sqrt(np.maximum(shapely.area(g), 1.0))
-        cell = max(float(np.median(widths)) / 20.0, 0.5)
+        cell = max(float(np.median(widths)) / 32.0, 0.5)
     w, h = max(x1 - x0, cell), max(y1 - y0, cell)
     while (w / cell + 1) * (h / cell + 1) > max_cells:
         cell *= 1.25
@@ -194,17 +194,15 @@ def locate(
     lost = dense[p_hit] != k_hit  # hits overwritten by another polygon's hit on the same ping
     ping = np.flatnonzero(dense >= 0)
     poly = dense[ping]
-    order = np.argsort(poly.astype(narrow), kind="stable")  # radix sort: ping order kept
-    ping, poly = ping[order], poly[order]
-    if lost.any():
-        # pings inside several (overlapping) polygons: add the lost pairs, then restore ping
-        # order inside each polygon that received some (few polygons overlap)
+    if lost.any():  # pings inside several overlapping polygons: add the overwritten pairs
         ping = np.concatenate([ping, p_hit[lost]])
         poly = np.concatenate([poly, k_hit[lost]])
-        order = np.argsort(poly.astype(narrow), kind="stable")
-        ping, poly = ping[order], poly[order]
-        bounds = np.searchsorted(poly, np.unique(k_hit[lost]))
-        ends = np.searchsorted(poly, np.unique(k_hit[lost]), side="right")
-        for a, b in zip(bounds, ends, strict=True):
+    order = np.argsort(poly.astype(narrow), kind="stable")  # radix sort: ping order kept
+    ping, poly = ping[order], poly[order]
+    if lost.any():  # restore ping order inside the (few) polygons that received added pairs
+        ks = np.unique(k_hit[lost])
+        for a, b in zip(
+            np.searchsorted(poly, ks), np.searchsorted(poly, ks, side="right"), strict=True
+        ):
             ping[a:b] = np.sort(ping[a:b])
     return ping, poly
