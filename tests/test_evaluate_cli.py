@@ -136,6 +136,42 @@ def test_before_after_and_patrol_days_commands(city, sqlite_url: str, tmp_path: 
     pdj = json.loads((out / "patrol_days.json").read_text())
     prim = pdj["estimates"][0]
     assert "intention to treat" in prim["name"] and prim["lo"] <= 0.7 <= prim["hi"]
+    r = CliRunner().invoke(
+        app,
+        [
+            *db,
+            "evaluate",
+            "displacement",
+            "--before",
+            "2022-03-01:2023-01-31",
+            "--during",
+            "2023-02-06:2023-12-31",
+            "--out",
+            str(out),
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    dj = json.loads((out / "displacement.json").read_text())
+    assert [x["ring"] for x in dj["rings"]] == ["ring 0-100 m", "ring 100-250 m"]
+    r = CliRunner().invoke(
+        app,
+        [
+            *db,
+            "evaluate",
+            "power",
+            "--start",
+            "2022-03-01",
+            "--end",
+            "2023-01-31",
+            "--sims",
+            "40",
+            "--out",
+            str(out),
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    pw = json.loads((out / "power.json").read_text())
+    assert pw["inputs"]["dispersion"] >= 0 and len(pw["inputs"]["base_rates"]) == 7
     bad = tmp_path / "bad.csv"
     asg.assign(patrol="maybe").to_csv(bad, index=False)
     r = CliRunner().invoke(

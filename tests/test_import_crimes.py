@@ -356,3 +356,37 @@ def test_property_reimport_is_a_noop(
         assert count(store) == after1
         assert s2.rows_read == s1.rows_read
         assert s2.already_present + s2.rejected == s2.rows_read
+
+
+def test_chunked_parse_matches_whole_file() -> None:
+    """State crosses chunk boundaries: duplicate IDs and repeated ASB rows are keyed as in one go."""
+    import io as _io
+
+    from patrolwise.io import police_uk
+
+    lines = [
+        f"d1,2022-10,{LEI},-1.13,52.63,On or near B,E01,L,Robbery,,",
+        f",2022-10,{LEI},-1.13,52.63,On or near B,E01,L,Anti-social behaviour,,",
+        f",2022-10,{LEI},-1.13,52.63,On or near B,E01,L,Anti-social behaviour,,",
+        f"d1,2022-10,{LEI},-1.14,52.63,On or near C,E01,L,Robbery,,",
+        f",2022-10,{LEI},-1.13,52.63,On or near B,E01,L,Anti-social behaviour,,",
+    ]
+    raw = ("\r\n".join([HEADER, *lines]) + "\r\n").encode()
+    kw = {"crs": "EPSG:27700", "bbox": (-8.7, 49.8, 1.9, 60.95)}
+    whole = list(police_uk.parse_file(lambda: _io.BytesIO(raw), "f.csv", chunksize=100, **kw))
+    parts = list(police_uk.parse_file(lambda: _io.BytesIO(raw), "f.csv", chunksize=2, **kw))
+    assert len(whole) == 1 and len(parts) == 3
+    keys_whole = list(whole[0].rows["crime_key"])
+    keys_parts = [k for p in parts for k in p.rows["crime_key"]]
+    assert keys_whole == keys_parts and len(set(keys_parts)) == 4
+    rej = pd.concat([p.rejects for p in parts])
+    assert list(rej["row"]) == [5] and rej["reason"].iloc[0] == "duplicate Crime ID: first seen at row 2"
+
+
+def test_single_head_migration_chain() -> None:
+    from alembic.script import ScriptDirectory
+
+    from patrolwise.store.db import alembic_config
+
+    heads = ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads()
+    assert len(heads) == 1, heads

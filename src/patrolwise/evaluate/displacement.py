@@ -174,8 +174,11 @@ class Displacement:
                 kind = "crime rose in this ring relative to control (possible displacement)"
             else:
                 kind = "no clear change in this ring relative to control"
+            rc = r["ring_change"]
             parts.append(
-                f"{r['ring']}: {kind}; total WDD {w['Est_Total']:+.1f} crimes (95% interval {lo:+.1f} to {hi:+.1f})"
+                f"{r['ring']}: {kind} (ring against control {rc['est']:+.1f} crimes, 95% interval "
+                f"{rc['lo']:+.1f} to {rc['hi']:+.1f}); hot spots and ring together: WDD "
+                f"{w['Est_Total']:+.1f} ({lo:+.1f} to {hi:+.1f})"
             )
         return "; ".join(parts)
 

@@ -178,18 +178,22 @@ def content_hash(df: pd.DataFrame) -> np.ndarray:
     return h.view(np.int64)
 
 
-def synthetic_keys(prefix: pd.Series, h: np.ndarray) -> pd.Series:
+def synthetic_keys(
+    prefix: pd.Series, h: np.ndarray, seen: dict[int, int] | None = None
+) -> pd.Series:
     """Keys for rows with no ID: content hash plus occurrence number within the file.
 
     Identical rows are real (two ASB reports at one snapped point in one month), so the n-th copy
-    gets ``:n``; re-importing the same file regenerates the same keys and adds nothing.
+    gets ``:n``; re-importing the same file regenerates the same keys and adds nothing. ``seen``
+    carries occurrence counts across the chunks of one file.
     """
     hs = pd.Series(h)
     n = hs.groupby(hs).cumcount().to_numpy()
-    return (
-        prefix.reset_index(drop=True)
-        + ":"
-        + pd.Series(h.view(np.uint64)).map("{:016x}".format)
-        + ":"
-        + pd.Series(n).astype(str)
-    )
+    if seen is not None:
+        base = hs.map(seen).fillna(0).to_numpy(dtype=np.int64)
+        n = n + base
+        last = hs.groupby(hs).size()
+        for k, v in last.items():
+            seen[int(k)] = seen.get(int(k), 0) + int(v)
+    hexes = pd.Series(h.view(np.uint64)).map("{:016x}".format)
+    return prefix.reset_index(drop=True) + ":" + hexes + ":" + pd.Series(n).astype(str)

@@ -44,7 +44,7 @@ ALIASES: dict[str, list[str]] = {
         "offencetype",
     ],
     "ho_code": ["hocode", "homeofficecode", "hooffencecode", "offencecode", "hoclass"],
-    "category": ["category", "policeukcategory"],
+    "category": ["category", "policeukcategory", "crimegroup", "crimecategory"],
     "lon": ["lon", "longitude", "long", "lng"],
     "lat": ["lat", "latitude"],
     "easting": ["easting", "x", "eastings", "gridx"],

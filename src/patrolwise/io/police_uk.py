@@ -8,6 +8,7 @@ map points, and month precision only. We never invent a day or time.
 
 from __future__ import annotations
 
+import io
 import re
 import zipfile
 from collections.abc import Iterator
@@ -26,7 +27,7 @@ from .crime_rows import (
     project,
     synthetic_keys,
 )
-from .tabular import read_bytes, read_csv_text
+from .tabular import Opener, iter_csv_chunks
 
 HEADER = [
     "Crime ID",
@@ -51,10 +52,11 @@ def looks_like(columns: list[str]) -> bool:
     return "Month" in columns and len(marks & set(columns)) >= 2
 
 
-def iter_sources(path: Path) -> Iterator[tuple[str, bytes]]:
-    """(name, bytes) for a CSV, or for each ``YYYY-MM/YYYY-MM-<force>-street.csv`` in a zip.
+def iter_sources(path: Path) -> Iterator[tuple[str, Opener]]:
+    """(name, opener) for a CSV, or for each ``YYYY-MM/YYYY-MM-<force>-street.csv`` in a zip.
 
     Other members of an archive (outcomes, stop and search) are not street crimes and are skipped.
+    Openers return binary streams, so big files are read in chunks, never whole.
     """
     if path.suffix.lower() == ".zip":
         try:
@@ -68,16 +70,57 @@ def iter_sources(path: Path) -> Iterator[tuple[str, bytes]]:
                     str(path), "zip holds no YYYY-MM/YYYY-MM-<force>-street.csv files"
                 )
             for n in names:
-                yield f"{path}!{n}", zf.read(n)
+                yield f"{path}!{n}", (lambda n=n: zf.open(n))  # type: ignore[misc]
     else:
-        yield str(path), read_bytes(path)
+        if not path.is_file():
+            raise FatalImportError(str(path), "file not found")
+        yield str(path), (lambda: path.open("rb"))
+
+
+class _FileState:
+    """What must be remembered across chunks of one file: IDs seen, content-key occurrences."""
+
+    def __init__(self) -> None:
+        self.offset = 0
+        self.first_row: dict[str, int] = {}
+        self.occurrences: dict[int, int] = {}
+
+
+def parse_file(
+    open_fn: Opener,
+    name: str,
+    *,
+    crs: str,
+    bbox: tuple[float, float, float, float] | None,
+    chunksize: int = 200_000,
+) -> Iterator[Parsed]:
+    """Validate one police.uk CSV into normalised crime frames, one per chunk of rows."""
+    state = _FileState()
+    for df in iter_csv_chunks(open_fn, name, chunksize):
+        yield _parse_chunk(df, name, crs=crs, bbox=bbox, state=state)
 
 
 def parse(
     raw: bytes, name: str, *, crs: str, bbox: tuple[float, float, float, float] | None
 ) -> Parsed:
-    """Validate one police.uk CSV into the normalised crime frame."""
-    df = read_csv_text(raw, name)
+    """Validate a whole police.uk CSV held in memory (small files and tests)."""
+    parts = list(parse_file(lambda: io.BytesIO(raw), name, crs=crs, bbox=bbox))
+    return Parsed(
+        pd.concat([p.rows for p in parts], ignore_index=True),
+        pd.concat([p.rejects for p in parts], ignore_index=True),
+        sum(p.read for p in parts),
+        [],
+    )
+
+
+def _parse_chunk(
+    df: pd.DataFrame,
+    name: str,
+    *,
+    crs: str,
+    bbox: tuple[float, float, float, float] | None,
+    state: _FileState,
+) -> Parsed:
     missing = [c for c in REQUIRED if c not in df.columns]
     if missing:
         raise FatalImportError(
@@ -89,32 +132,38 @@ def parse(
         if c not in df.columns:
             df[c] = ""
     n = len(df)
-    rownos = np.arange(2, n + 2)
+    rownos = np.arange(2, n + 2) + state.offset
+    state.offset += n
     rej = Rejector(name, n)
     month = df["Month"].str.strip()
-    ok_month = month.str.fullmatch(r"\d{4}-(0[1-9]|1[0-2])").to_numpy()
+    ok_month = month.str.fullmatch(r"\d{4}-(0[1-9]|1[0-2])").to_numpy(dtype=bool)
     rej.reject(~ok_month, rownos, "Month", month, "Month is not a YYYY-MM month")
     ctype = df["Crime type"].str.strip()
     rej.reject(ctype.eq("").to_numpy(), rownos, "Crime type", ctype, "Crime type is blank")
     lon, lat, has = check_lonlat(rej, rownos, df["Longitude"], df["Latitude"], bbox)
     cid = df["Crime ID"].str.strip()
     has_id = cid.ne("").to_numpy()
-    dup = has_id & cid.duplicated(keep="first").to_numpy()
+    # duplicate IDs within the file, across chunks: the first occurrence wins
+    first = pd.Series(rownos, index=df.index).groupby(cid).transform("first").to_numpy()
+    seen = cid.map(state.first_row).to_numpy(dtype=float)
+    earlier = np.where(np.isnan(seen), first, seen).astype(np.int64)
+    dup = has_id & (earlier != rownos)
     if dup.any():
-        first = pd.Series(rownos, index=df.index).groupby(cid).transform("first").to_numpy()
         rej.reject(
             dup,
             rownos,
             "Crime ID",
             cid,
-            pd.Series([f"duplicate Crime ID: first seen at row {r}" for r in first]),
+            pd.Series([f"duplicate Crime ID: first seen at row {r}" for r in earlier]),
         )
+    new_ids = has_id & ~dup
+    state.first_row.update(zip(cid[new_ids], rownos[new_ids], strict=True))
     good = ~rej.bad
     h = content_hash(df[HEADER])
-    key = cid.copy()
+    key = cid.to_numpy(dtype=object, copy=True)
     if (~has_id).any():
         idx = np.flatnonzero(~has_id)
-        key.iloc[idx] = synthetic_keys(("m" + month.iloc[idx]), h[idx]).to_numpy()  # type: ignore[call-overload]
+        key[idx] = synthetic_keys(("m" + month.iloc[idx]), h[idx], state.occurrences).to_numpy()
     x, y = project(lon, lat, has & good, crs)
     out = pd.DataFrame(
         {

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import codecs
 import io
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import IO
 
 import pandas as pd
 
@@ -47,3 +50,56 @@ def read_bytes(path: Path) -> bytes:
         raise FatalImportError(str(path), "is a folder, not a file") from exc
     except OSError as exc:
         raise FatalImportError(str(path), f"cannot read: {exc.strerror}") from exc
+
+
+Opener = Callable[[], IO[bytes]]
+
+
+def detect_encoding(open_fn: Opener, name: str) -> str:
+    """'utf-8-sig' if the whole stream is valid UTF-8, else 'cp1252'; read in blocks, not at once."""
+    dec = codecs.getincrementaldecoder("utf-8")()
+    with open_fn() as fh:
+        try:
+            while block := fh.read(1 << 22):
+                dec.decode(block)
+            dec.decode(b"", final=True)
+            return "utf-8-sig"
+        except UnicodeDecodeError:
+            pass
+    with open_fn() as fh:
+        cp = codecs.getincrementaldecoder("cp1252")()
+        try:
+            while block := fh.read(1 << 22):
+                cp.decode(block)
+        except UnicodeDecodeError as exc:
+            raise FatalImportError(
+                name, "text is neither UTF-8 nor Windows-1252: save it as UTF-8 CSV"
+            ) from exc
+    return "cp1252"
+
+
+def iter_csv_chunks(open_fn: Opener, name: str, chunksize: int) -> Iterator[pd.DataFrame]:
+    """Chunks of a CSV as strings ('' for blank), so memory stays bounded on big files."""
+    with open_fn() as fh:
+        head = fh.read(1 << 16)
+    if not head.strip():
+        raise FatalImportError(name, "file is empty (0 rows, no header): nothing imported")
+    enc = detect_encoding(open_fn, name)
+    with open_fn() as fh:
+        text = io.TextIOWrapper(fh, encoding=enc, newline="")
+        try:
+            reader = pd.read_csv(
+                text,
+                dtype=object,
+                keep_default_na=False,
+                na_filter=False,
+                engine="c",
+                chunksize=chunksize,
+            )
+            for chunk in reader:
+                chunk.columns = [str(c).strip() for c in chunk.columns]
+                yield chunk
+        except pd.errors.ParserError as exc:
+            raise FatalImportError(name, f"not a readable CSV file: {exc}") from exc
+        except pd.errors.EmptyDataError as exc:
+            raise FatalImportError(name, "file has no header row") from exc

@@ -97,6 +97,8 @@ def write_incidents(city: City, path: Path) -> Path:
             "occurred": local.dt.strftime("%Y-%m-%d %H:%M").to_numpy(dtype=object),
             "offence": c["offence"].to_numpy(dtype=object),
             "ho_code": c["ho_code"].to_numpy(dtype=object),
+            # the crime group a force's extract carries (here the police.uk category)
+            "crime_group": c["category"].to_numpy(dtype=object),
             "easting": c["x"].round().astype(int).to_numpy(),
             "northing": c["y"].round().astype(int).to_numpy(),
         }

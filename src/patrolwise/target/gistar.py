@@ -165,7 +165,7 @@ def _moments(y: NDArray[np.float64]) -> tuple[int, float, float]:
     if n < 3:
         raise InputError(f"Gi* needs at least 3 units, got {n}: use a smaller cell or more data")
     ybar = float(y.sum() / n)
-    var = float(np.dot(y, y) / n - ybar * ybar)
+    var = float(np.einsum("i,i->", y, y) / n - ybar * ybar)  # no BLAS threads
     if not var > 1e-12 * max(ybar * ybar, 1e-300):
         raise InputError(
             "every unit has the same value (for example all crimes in one cell of a one-cell "

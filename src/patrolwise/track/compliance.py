@@ -82,7 +82,7 @@ def compliance(
         m = m[(vs < m["_e"].to_numpy()) & (ve > m["_s"].to_numpy())].copy()
         m["_arr"] = np.maximum(_ms(m["start"]), m["_s"].to_numpy())
         g = m.groupby("_slot")
-        nv = g.apply(lambda d: d[["device_id", "visit_id"]].drop_duplicates().shape[0])
+        nv = m.drop_duplicates(["_slot", "device_id", "visit_id"]).groupby("_slot").size()
         out["visits"] = 0
         out.loc[nv.index, "visits"] = nv.to_numpy()
         first = g["_arr"].min()

@@ -270,67 +270,82 @@ def stitch(scans: Iterable[ChunkScan], max_gap_ms: int) -> Stitched:
     partitions ordered by day). A run ending on a unit's last fix in one chunk continues into the
     unit's next chunk if that chunk's first fix is in the same place within ``max_gap``.
     """
-    runs_l, days_l, edges_l = [], [], []
-    offset = 0
-    n_pings = n_dup = 0
+    keys = ("unit", "poly", "t0", "t1", "n", "at_first", "at_last")
+    cols: dict[str, list[NDArray]] = {k: [] for k in (*keys, "chunk")}
+    d_row, d_day, d_n, e_unit, e_chunk = [], [], [], [], []
+    offset = n_pings = n_dup = 0
     for order, sc in enumerate(scans):
-        r = pd.DataFrame(sc.runs)
-        r["chunk"] = order
-        runs_l.append(r)
-        d = pd.DataFrame(sc.run_days)
-        d["row"] += offset
-        days_l.append(d)
-        e = pd.DataFrame(sc.edges)
-        e["chunk"] = order
-        edges_l.append(e)
-        offset += len(r)
+        m = len(sc.runs["t0"])
+        for k in keys:
+            cols[k].append(np.asarray(sc.runs[k]))
+        cols["chunk"].append(np.full(m, order, dtype=np.int64))
+        d_row.append(np.asarray(sc.run_days["row"], dtype=np.int64) + offset)
+        d_day.append(np.asarray(sc.run_days["day"], dtype=np.int64))
+        d_n.append(np.asarray(sc.run_days["n"], dtype=np.int64))
+        e_unit.append(np.asarray(sc.edges["unit"], dtype=np.int64))
+        e_chunk.append(np.full(len(sc.edges["unit"]), order, dtype=np.int64))
+        offset += m
         n_pings += sc.n_pings
         n_dup += sc.n_duplicates
-    if not runs_l:
+    empty_days = pd.DataFrame({"run": [], "day": [], "n": []}, dtype=np.int64)
+    if offset == 0:
         return Stitched(
-            pd.DataFrame(columns=["run", "unit", "poly", "t0", "t1", "n"]),
-            pd.DataFrame(columns=["run", "day", "n"]),
+            pd.DataFrame({c: [] for c in ("run", "unit", "poly", "t0", "t1", "n")}, dtype=np.int64),
+            empty_days,
+            n_pings=n_pings,
+            n_duplicates=n_dup,
         )
-    runs = pd.concat(runs_l, ignore_index=True)
-    days = pd.concat(days_l, ignore_index=True)
-    edges = pd.concat(edges_l, ignore_index=True).sort_values(["unit", "chunk"], kind="stable")
-    edges["next_chunk"] = edges.groupby("unit")["chunk"].shift(-1).fillna(-1).astype(np.int64)
-    nxt = edges.set_index(["unit", "chunk"])["next_chunk"]
-    runs["next_chunk"] = nxt.reindex(pd.MultiIndex.from_arrays([runs.unit, runs.chunk])).to_numpy()
+    c = {k: np.concatenate(v) for k, v in cols.items()}
+    n_chunks = int(c["chunk"].max()) + 2
+    # each (unit, chunk) -> the unit's next chunk
+    eu, ec = np.concatenate(e_unit), np.concatenate(e_chunk)
+    eo = np.lexsort((ec, eu))
+    eu, ec = eu[eo], ec[eo]
+    nxt = np.full(len(eu), -1, dtype=np.int64)
+    same = eu[1:] == eu[:-1]
+    nxt[:-1][same] = ec[1:][same]
+    ekey = eu * n_chunks + ec
+    rkey = c["unit"].astype(np.int64) * n_chunks + c["chunk"]
+    pos = np.minimum(np.searchsorted(ekey, rkey), len(ekey) - 1)
+    next_chunk = np.where(ekey[pos] == rkey, nxt[pos], -1)
 
-    by = np.lexsort((runs["t0"].to_numpy(), runs["poly"].to_numpy(), runs["unit"].to_numpy()))
-    r = runs.iloc[by]
-    u, p = r["unit"].to_numpy(), r["poly"].to_numpy()
-    link = np.zeros(len(r), dtype=bool)
+    by = np.lexsort((c["t0"], c["poly"], c["unit"]))
+    u, p = c["unit"][by], c["poly"][by]
+    t0, t1 = c["t0"][by], c["t1"][by]
+    link = np.zeros(len(by), dtype=bool)
     link[1:] = (
         (u[1:] == u[:-1])
         & (p[1:] == p[:-1])
-        & r["at_last"].to_numpy()[:-1]
-        & r["at_first"].to_numpy()[1:]
-        & (r["chunk"].to_numpy()[1:] == r["next_chunk"].to_numpy()[:-1])
-        & (r["t0"].to_numpy()[1:] - r["t1"].to_numpy()[:-1] <= max_gap_ms)
+        & c["at_last"][by][:-1]
+        & c["at_first"][by][1:]
+        & (c["chunk"][by][1:] == next_chunk[by][:-1])
+        & (t0[1:] - t1[:-1] <= max_gap_ms)
     )
     gid = np.cumsum(~link) - 1
-    run_of_row = np.empty(len(r), dtype=np.int64)
+    starts = np.flatnonzero(~link)
+    out = pd.DataFrame(
+        {
+            "run": np.arange(len(starts), dtype=np.int64),
+            "unit": u[starts].astype(np.int64),
+            "poly": p[starts].astype(np.int64),
+            "t0": np.minimum.reduceat(t0, starts),
+            "t1": np.maximum.reduceat(t1, starts),
+            "n": np.add.reduceat(c["n"][by].astype(np.int64), starts),
+        }
+    )
+    run_of_row = np.empty(len(by), dtype=np.int64)
     run_of_row[by] = gid
-    g = pd.DataFrame(
-        {"run": gid, "unit": u, "poly": p, "t0": r["t0"].to_numpy(), "t1": r["t1"].to_numpy()}
-    )
-    g["n"] = r["n"].to_numpy()
-    out = (
-        g.groupby("run", sort=True)
-        .agg(unit=("unit", "first"), poly=("poly", "first"), t0=("t0", "min"), t1=("t1", "max"))
-        .reset_index()
-    )
-    out["n"] = g.groupby("run", sort=True)["n"].sum().to_numpy()
-    if len(days):
-        days = (
-            days.assign(run=run_of_row[days["row"].to_numpy()])
-            .groupby(["run", "day"], as_index=False)
-            .agg(n=("n", "sum"))
-        )
+    rows = np.concatenate(d_row)
+    if len(rows):
+        r, dd, nn = run_of_row[rows], np.concatenate(d_day), np.concatenate(d_n)
+        o = np.lexsort((dd, r))
+        r, dd, nn = r[o], dd[o], nn[o]
+        new = np.ones(len(r), dtype=bool)
+        new[1:] = (r[1:] != r[:-1]) | (dd[1:] != dd[:-1])
+        st = np.flatnonzero(new)
+        days = pd.DataFrame({"run": r[st], "day": dd[st], "n": np.add.reduceat(nn, st)})
     else:
-        days = pd.DataFrame(columns=["run", "day", "n"])
+        days = empty_days
     return Stitched(out, days, n_pings=n_pings, n_duplicates=n_dup)
 
 

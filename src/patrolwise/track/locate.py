@@ -60,7 +60,7 @@ def build_index(
     x1, y1 = bounds[:, 2].max(), bounds[:, 3].max()
     if cell is None:
         widths = np.sqrt(np.maximum(shapely.area(g), 1.0))
-        cell = max(float(np.median(widths)) / 32.0, 0.5)
+        cell = max(float(np.median(widths)) / 20.0, 0.5)
     w, h = max(x1 - x0, cell), max(y1 - y0, cell)
     while (w / cell + 1) * (h / cell + 1) > max_cells:
         cell *= 1.25
