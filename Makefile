@@ -33,9 +33,9 @@ typecheck: $(TESTSTAMP)
 unit: $(TESTSTAMP)
 	$(BIN)/pytest -q
 
-test: lint typecheck unit
+test: lint typecheck unit validate
 
-validate: $(STAMP)
+validate: $(TESTSTAMP)
 	$(BIN)/patrolwise evaluate validate --trials 500
 
 bench: $(TESTSTAMP)

@@ -380,9 +380,14 @@ def test_incident_extract_round_trips_local_time(city: City, written: dict[str, 
         "occurred",
         "offence",
         "ho_code",
+        "crime_group",
         "easting",
         "northing",
     ]
+    assert (
+        inc["crime_group"].to_numpy()
+        == city.crimes.set_index("incident_id").loc[inc["incident_id"], "category"].to_numpy()
+    ).all()
     crimes = city.crimes[city.crimes["incident_id"].notna()].set_index("incident_id")
     assert len(inc) == len(crimes)
     back = to_utc_naive(pd.to_datetime(inc["occurred"], format="%Y-%m-%d %H:%M"))

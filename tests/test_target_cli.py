@@ -1,10 +1,11 @@
-"""The hotspots CLI over a real store (SQLite and PostgreSQL), and the seven planted hot spots of
-the synthetic city recovered end to end."""
+"""The hotspots CLI over a real store (SQLite and PostgreSQL), the seven planted hot spots of the
+synthetic city recovered end to end, and the demo step."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import geopandas as gpd
 import pytest
@@ -12,6 +13,8 @@ import shapely
 from typer.testing import CliRunner
 
 from patrolwise.cli import app
+from patrolwise.config import get_settings
+from patrolwise.demo.step_target import run as run_demo_step
 from patrolwise.errors import InputError
 from patrolwise.store import Store
 from patrolwise.store.areas import load_areas
@@ -123,3 +126,17 @@ def test_cli_import_list_retire_replace(city, store_url: str, tmp_path: Path) ->
     assert got.symmetric_difference(orig).area < 1.0  # reprojection round trip, metres
     res = _run(store_url, "hotspots", "retire", str(ids["Haymarket"]), "--on", "2020-01-01")
     assert isinstance(res.exception, InputError)
+
+
+def test_demo_step_target(city, sqlite_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    ctx = SimpleNamespace(
+        out=tmp_path, store=Store(sqlite_url), city=city, settings=get_settings(), results={}
+    )
+    sections = run_demo_step(ctx)  # type: ignore[arg-type]
+    assert len(sections) == 1
+    sec = sections[0]
+    assert "<img" in sec.html and "Concentration" in sec.html and "Peak hours" in sec.html
+    assert ctx.results["target"]["recovered"] >= 6
+    assert any("planted hot spots recovered" in s for s in sec.summary)
+    acc = ctx.results["target"]["accuracy"]
+    assert 0 < acc["hit_rate"] < 1 and acc["pai"] > 1

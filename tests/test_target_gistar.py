@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import warnings
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
@@ -191,3 +192,36 @@ def test_constant_values_refused() -> None:
         gs.gistar_grid_z(g, np.ones(25))
     with pytest.raises(InputError, match="less than one cell"):
         gs.gistar_grid_z(g, np.arange(25.0), radius=5.0)
+
+
+def test_surface_paths_hex_units_and_permutations() -> None:
+    """Every route through find_surface gives the same z as the direct sparse computation."""
+    rng = np.random.default_rng(9)
+    crimes = pd.DataFrame(
+        {
+            "x": np.concatenate([rng.uniform(458000, 459000, 300), np.full(25, 458510.0)]),
+            "y": np.concatenate([rng.uniform(304000, 305000, 300), np.full(25, 304510.0)]),
+            "harm": rng.gamma(1.0, 5.0, 325),
+        }
+    )
+    hexes = find_surface(crimes, method="gistar", weight="harm", shape="hex", cell=60.0)
+    g = hexes.grid
+    assert g is not None
+    cx, cy = g.centres()
+    w = centroid_weights(cx, cy, 60.0)
+    assert np.abs(hexes.table["z"] - gs.gistar_z(hexes.table["value"], w)).max() < 1e-9
+    hot = int(g.locate([458510.0], [304510.0])[0])
+    assert hexes.table.loc[hot, "class"] == "hot"
+    perm = find_surface(crimes, method="gistar", weight="harm", cell=60.0, permutations=199, seed=3)
+    assert "permutation" in perm.params["p_values"]
+    assert perm.table["p"].min() >= 2 / 200 - 1e-12  # the smallest possible pseudo p-value
+    sq = perm.grid
+    assert sq is not None
+    units = gpd.GeoDataFrame(
+        {"name": [str(i) for i in range(sq.n)]}, geometry=sq.polygons(), crs="EPSG:27700"
+    )
+    via_units = find_surface(
+        crimes, method="gistar", weight="harm", units=units, permutations=199, seed=3
+    )
+    assert np.abs(via_units.table["z"] - perm.table["z"]).max() < 1e-9
+    assert (via_units.table["p"] == perm.table["p"]).all()

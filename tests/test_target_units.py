@@ -107,3 +107,17 @@ def test_kde_refuses_units() -> None:
     crimes = pd.DataFrame({"x": [X0 + 50, X0 + 150], "y": [Y0, Y0], "harm": 1.0})
     with pytest.raises(InputError, match="kernel density needs a grid"):
         find_surface(crimes, method="kde", units=_segments())
+
+
+def test_crime_on_a_shared_edge_counts_once() -> None:
+    polys = gpd.GeoDataFrame(
+        {"name": ["west", "east"]},
+        geometry=[
+            shapely.box(X0, Y0, X0 + 100, Y0 + 100),
+            shapely.box(X0 + 100, Y0, X0 + 200, Y0 + 100),
+        ],
+        crs="EPSG:27700",
+    )
+    crimes = pd.DataFrame({"x": [X0 + 100, X0 + 150], "y": [Y0 + 50, Y0 + 50], "harm": 1.0})
+    s = find_surface(crimes, method="count", units=polys)
+    assert s.table["count"].tolist() == [1, 1]

@@ -66,7 +66,7 @@ def visits(p: pd.DataFrame, chunk: int = 1 << 20, areas=AREAS) -> pd.DataFrame: 
     return pd.concat([v, u.assign(kind="unknown")], ignore_index=True)
 
 
-FAST = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @FAST

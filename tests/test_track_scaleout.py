@@ -49,8 +49,10 @@ def _norm(v: pd.DataFrame) -> pd.DataFrame:
     return v[COLS].sort_values(["device_id", "start", "area_id"]).reset_index(drop=True)
 
 
-@pytest.mark.parametrize("geo", [False, True])
-def test_archive_in_process_equals_single_pass(tmp_path: Path, geo: bool) -> None:
+@pytest.mark.parametrize(("geo", "files_per_task"), [(False, 1), (False, 7), (True, None)])
+def test_archive_in_process_equals_single_pass(
+    tmp_path: Path, geo: bool, files_per_task: int | None
+) -> None:
     p = random_pings(1)
     params = DosageParams(max_gap_s=300, min_visit_s=120)
     hs = prepare_hotspots(AREAS, params.buffer_m)
@@ -59,7 +61,7 @@ def test_archive_in_process_equals_single_pass(tmp_path: Path, geo: bool) -> Non
     assert {q.device_id for q in parts} == set(p.device_id)
     assert len({q.day for q in parts}) >= 4
     want = compute_dosage(p, hs, params)
-    got = dosage_from_archive(tmp_path, hs, params)
+    got = dosage_from_archive(tmp_path, hs, params, files_per_task=files_per_task)
     assert len(want.visits) > 20
     pd.testing.assert_frame_equal(_norm(got.visits), _norm(want.visits))
     pd.testing.assert_frame_equal(

@@ -214,10 +214,18 @@ def daily_cmd(
             )
         out.print(ct)
     if len(s.breaches):
-        b = Table(title="Never-together breaches")
+        from ..config import get_settings
+        from ..timeutil import to_local
+
+        tz = get_settings().timezone
+        b = Table(title="Never-together breaches (local time)")
         for col in ("hot spot", "from", "to", "overlap min", "police", "outreach"):
             b.add_column(col)
-        for r in s.breaches.to_dict("records"):
+        br = s.breaches.assign(
+            start=to_local(s.breaches["start"], tz).dt.strftime("%H:%M:%S").to_numpy(),
+            end=to_local(s.breaches["end"], tz).dt.strftime("%H:%M:%S").to_numpy(),
+        )
+        for r in br.to_dict("records"):
             b.add_row(
                 names.get(int(r["area_id"]), str(r["area_id"])),
                 str(r["start"]),

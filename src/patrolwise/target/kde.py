@@ -111,13 +111,15 @@ def lattice_refine(
     r = max(1, math.ceil(grid.cell * per / h - 1e-9))
     if r % 2 == 0:
         r += 1
+    capped = False
     while r > 1 and grid.n * r * r > max_nodes:
         r -= 2
-        if notes is not None and r * grid.cell / h > 0 and not any("lattice" in x for x in notes):
-            notes.append(
-                f"kernel density lattice limited to {max_nodes:,} nodes: accuracy tolerance "
-                "(0.5%) not guaranteed; use a larger bandwidth or a smaller area"
-            )
+        capped = True
+    if capped and notes is not None:
+        notes.append(
+            f"kernel density lattice limited to {max_nodes:,} nodes: accuracy tolerance "
+            "(0.5%) not guaranteed; use a larger bandwidth or a smaller area"
+        )
     return r
 
 

@@ -46,11 +46,16 @@ def plot_surface(
     if reference is not None and len(reference):
         reference.boundary.plot(ax=ax, color="#1d4e89", linewidth=1.2, linestyle="--")
     if hotspots is not None and len(hotspots):
-        hotspots.boundary.plot(ax=ax, color="black", linewidth=1.6)
+        hotspots.boundary.plot(ax=ax, color="black", linewidth=2.0)
         for r, g in zip(hotspots["rank"], hotspots.geometry, strict=True):
             c = g.representative_point()
-            ax.annotate(str(r), (c.x, c.y), fontsize=8, ha="center", va="center", weight="bold")
+            if bounds is None or (bounds[0] <= c.x <= bounds[2] and bounds[1] <= c.y <= bounds[3]):
+                ax.annotate(str(r), (c.x + 40, c.y + 40), fontsize=9, weight="bold")
+    if bounds is not None:
+        ax.set_xlim(bounds[0], bounds[2])
+        ax.set_ylim(bounds[1], bounds[3])
     ax.set_aspect("equal")
     ax.set_title(title, fontsize=10)
-    ax.set_xticks([])
-    ax.set_yticks([])
+    ax.set_xlabel("easting (m)", fontsize=8)
+    ax.set_ylabel("northing (m)", fontsize=8)
+    ax.tick_params(labelsize=7)

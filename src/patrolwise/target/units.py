@@ -2,8 +2,9 @@
 
 police.uk coordinates are snapped to anonymised street points, so for a city centre street
 segments often describe places better than fine grid cells. Polygons take the crimes they
-contain (a crime on a shared edge counts in each polygon that covers it); segments take the
-crimes whose nearest segment is within ``snap`` metres.
+contain (a crime on a shared edge counts once, in the first polygon of the file that covers it,
+so units stay a partition for Gi*); segments take the crimes whose nearest segment is within
+``snap`` metres (the nearest one only).
 """
 
 from __future__ import annotations
@@ -85,8 +86,13 @@ def assign_points(
     if is_lines(g):
         idx = tree.query_nearest(pts, max_distance=snap, all_matches=False)
         return idx[0].astype(np.int64), idx[1].astype(np.int64)
-    idx = tree.query(pts, predicate="intersects")
-    return idx[0].astype(np.int64), idx[1].astype(np.int64)
+    pi, ui = tree.query(pts, predicate="intersects")
+    # a crime on a shared edge counts once, in the first unit of the file that covers it
+    order = np.lexsort((ui, pi))
+    pi, ui = pi[order], ui[order]
+    first = np.ones(pi.size, dtype=bool)
+    first[1:] = pi[1:] != pi[:-1]
+    return pi[first].astype(np.int64), ui[first].astype(np.int64)
 
 
 def sum_by_unit(
