@@ -144,11 +144,14 @@ def _parse_chunk(
     cid = df["Crime ID"].str.strip()
     has_id = cid.ne("").to_numpy()
     # duplicate IDs within the file, across chunks: the first occurrence wins
-    first = pd.Series(rownos, index=df.index).groupby(cid).transform("first").to_numpy()
-    seen = cid.map(state.first_row).to_numpy(dtype=float)
-    earlier = np.where(np.isnan(seen), first, seen).astype(np.int64)
-    dup = has_id & (earlier != rownos)
+    dup = has_id & cid.duplicated(keep="first").to_numpy()
+    if state.first_row:
+        dup |= has_id & cid.isin(state.first_row.keys()).to_numpy()
     if dup.any():
+        firsts = dict(state.first_row)
+        uniq = ~cid.duplicated(keep="first").to_numpy()
+        firsts.update({k: r for k, r in zip(cid[uniq], rownos[uniq], strict=True) if k not in firsts})
+        earlier = np.array([firsts.get(k, r) for k, r in zip(cid, rownos, strict=True)], dtype=np.int64)
         rej.reject(
             dup,
             rownos,

@@ -144,7 +144,7 @@ def _nullable(values: np.ndarray) -> np.ndarray:
 
 def key_hash(keys: pd.Series) -> np.ndarray:
     """Stable signed 64-bit hash of each key string (the unique index is on this)."""
-    return pd.util.hash_array(keys.to_numpy(dtype=object)).view(np.int64)
+    return pd.util.hash_array(keys.to_numpy(dtype=object), categorize=False).view(np.int64)
 
 
 def _dt_strings(s: pd.Series) -> np.ndarray:
@@ -177,7 +177,7 @@ def _columns_for_db(
             b = rows[c].to_numpy(dtype=bool)
             cols.append(b.astype(object) if pg else b.astype(np.int64).astype(object))
         elif c == "key_hash":
-            cols.append(key_hash(rows["crime_key"]).astype(object))
+            cols.append(rows["_key_hash"].to_numpy(dtype=np.int64).astype(object))
         elif c == "row_key":
             rk = _obj(rows["crime_key"])
             rk[rows["crime_id"].notna().to_numpy()] = None
@@ -300,14 +300,16 @@ def _write_chunk(
     pg = conn.dialect.name == "postgresql"
     # insert in key order: the unique index then grows in runs instead of at random pages,
     # which made SQLite inserts about 1.5x faster (rejects keep their file row numbers)
-    rows = rows.iloc[np.argsort(key_hash(rows["crime_key"]), kind="stable")]
+    hashes = key_hash(rows["crime_key"])
+    order = np.argsort(hashes, kind="stable")
+    rows = rows.iloc[order].assign(_key_hash=hashes[order])
     harm, status = table.assign(rows["category"], rows["ho_code"], rows["offence"])
     max_id = conn.execute(text("SELECT COALESCE(MAX(id), 0) FROM crimes")).scalar_one()
     cols = _columns_for_db(rows, batch_id, harm, status, table_id, pg)
     inserted = _insert_pg(conn, cols) if pg else _insert_sqlite(conn, cols)
     is_new = np.ones(len(rows), dtype=bool)
     if inserted < len(rows):
-        hashes = key_hash(rows["crime_key"])
+        hashes = rows["_key_hash"].to_numpy(dtype=np.int64)
         prev = _existing(conn, hashes, max_id)
         prev_hash = dict(
             zip(prev["key_hash"].astype(np.int64), prev["row_hash"].astype(np.int64), strict=True)
