@@ -170,7 +170,8 @@ def measure(fn: Callable[[], Any], repeat: int = 1) -> tuple[float, float, Any]:
 def row(name: str, n: int, secs: float, mb: float, ref: float | None = None) -> str:
     rate = n / secs
     ratio = "" if ref is None else f"{ref / secs:8.1f}x"
-    return f"  {name:<44} {secs:9.3f} s {rate / 1e6:9.2f} M pings/s {mb:9.0f} MB {ratio}"
+    mem = "        - " if np.isnan(mb) else f"{mb:9.0f}"
+    return f"  {name:<44} {secs:9.3f} s {rate / 1e6:9.2f} M pings/s {mem} MB {ratio}"
 
 
 def bench_engine(sizes: list[int], spots: list[int], mp_pings: int) -> None:
