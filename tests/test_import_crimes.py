@@ -383,7 +383,10 @@ def test_chunked_parse_matches_whole_file() -> None:
     keys_parts = [k for p in parts for k in p.rows["crime_key"]]
     assert keys_whole == keys_parts and len(set(keys_parts)) == 4
     rej = pd.concat([p.rejects for p in parts])
-    assert list(rej["row"]) == [5] and rej["reason"].iloc[0] == "duplicate Crime ID: first seen at row 2"
+    assert (
+        list(rej["row"]) == [5]
+        and rej["reason"].iloc[0] == "duplicate Crime ID: first seen at row 2"
+    )
 
 
 def test_single_head_migration_chain() -> None:

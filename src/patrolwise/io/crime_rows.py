@@ -193,7 +193,7 @@ def synthetic_keys(
         base = hs.map(seen).fillna(0).to_numpy(dtype=np.int64)
         n = n + base
         last = hs.groupby(hs).size()
-        for k, v in last.items():
+        for k, v in zip(last.index.to_numpy(dtype=np.int64), last.to_numpy(), strict=True):
             seen[int(k)] = seen.get(int(k), 0) + int(v)
     hexes = pd.Series(h.view(np.uint64)).map("{:016x}".format)
     return prefix.reset_index(drop=True) + ":" + hexes + ":" + pd.Series(n).astype(str)

@@ -150,8 +150,12 @@ def _parse_chunk(
     if dup.any():
         firsts = dict(state.first_row)
         uniq = ~cid.duplicated(keep="first").to_numpy()
-        firsts.update({k: r for k, r in zip(cid[uniq], rownos[uniq], strict=True) if k not in firsts})
-        earlier = np.array([firsts.get(k, r) for k, r in zip(cid, rownos, strict=True)], dtype=np.int64)
+        firsts.update(
+            {k: r for k, r in zip(cid[uniq], rownos[uniq], strict=True) if k not in firsts}
+        )
+        earlier = np.array(
+            [firsts.get(k, r) for k, r in zip(cid, rownos, strict=True)], dtype=np.int64
+        )
         rej.reject(
             dup,
             rownos,
