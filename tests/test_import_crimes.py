@@ -396,3 +396,42 @@ def test_single_head_migration_chain() -> None:
 
     heads = ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads()
     assert len(heads) == 1, heads
+
+
+def test_user_harm_table_from_xlsx(sqlite_url: str, tmp_path: Path) -> None:
+    """The official CCHI workbook is XLSX: a named sheet and its columns load as a versioned table."""
+    from patrolwise.harm import read_table_file
+    from patrolwise.store.harm_tables import list_tables, save_table
+
+    book = tmp_path / "cchi.xlsx"
+    with pd.ExcelWriter(book) as xw:
+        pd.DataFrame({"notes": ["cover sheet"]}).to_excel(xw, sheet_name="Cover", index=False)
+        pd.DataFrame(
+            {
+                "HO Offence Code": ["8N", "105A", "34B"],
+                "CCHI Days": [365, 10, 365],
+                "Proactive": ["N", "N", "N"],
+            }
+        ).to_excel(xw, sheet_name="CCHI 2026 values sheet", index=False)
+    table = read_table_file(
+        book,
+        name="cchi",
+        version="2026",
+        key_column="HO Offence Code",
+        harm_column="CCHI Days",
+        sheet="CCHI 2026 values sheet",
+    )
+    assert dict(zip(table.values["key"], table.values["harm"], strict=True)) == {
+        "8N": 365,
+        "105A": 10,
+        "34B": 365,
+    }
+    with Store(sqlite_url) as store:
+        tid = save_table(store, table, make_default=True)
+        assert save_table(store, table) == tid  # same name and version: stored once
+        listed = list_tables(store)
+        assert listed.loc[listed["id"] == tid, "keys"].iloc[0] == 3
+    bad = tmp_path / "bad.csv"
+    bad.write_text("code,days\n8N,lots\n")
+    with pytest.raises(FatalImportError, match=r"row 2, column 'days': 'lots' is not a number"):
+        read_table_file(bad, name="x", version="1", key_column="code", harm_column="days")

@@ -59,3 +59,42 @@ def test_save_and_load_visits_replaces_days(store_url: str) -> None:
         assert last_run(st)["params"]["buffer_m"] == 10.0
         only = load_visits(st, dt.date(2024, 6, 4), dt.date(2024, 6, 4), team="police")
         assert only["minutes"].tolist() == [20.0]
+
+
+def test_ping_before_registered_start_is_flagged_not_counted(store_url: str) -> None:
+    """The `dosage` command takes each device's start date from the registry: fixes before local
+    midnight (BST: 23:00 UTC the day before) of ``active_from`` are a broken clock, not patrol."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from patrolwise.cli import app
+    from patrolwise.store.devices import add_device
+    from patrolwise.store.pings import insert_pings
+
+    # 22:40-23:20 UTC on 3 June = 23:40 on 3 June to 00:20 on 4 June, London time
+    t = pd.date_range("2024-06-03 22:40", "2024-06-03 23:20", freq="30s")
+    pings = pd.DataFrame(
+        {"device_id": "OUT-9", "team": "outreach", "t": t, "x": 50.0, "y": 50.0}
+    ).assign(lon=-1.13, lat=52.63)
+    with Store(store_url) as st:
+        add_areas(
+            st,
+            gpd.GeoDataFrame(
+                {"name": ["Market"]}, geometry=[shapely.box(0, 0, 100, 100)], crs="EPSG:27700"
+            ),
+        )
+        add_device(st, "OUT-9", "outreach", active_from=dt.date(2024, 6, 4), with_secret=False)
+        with st.engine.begin() as conn:
+            insert_pings(conn, pings, source="test")
+    r = CliRunner().invoke(app, ["--db", store_url, "dosage", "--json"])
+    assert r.exit_code == 0, r.output
+    res = json.loads(r.stdout)
+    # 22:40:00 .. 22:59:30 UTC: 40 fixes before the device existed, each flagged with the reason
+    assert res["stats"]["cleaning"]["flags"] == {"before_device": 40}
+    with Store(store_url) as st:
+        v = load_visits(st)
+    # only 23:00-23:20 UTC counts: one 20-minute visit on local 4 June (not 40 minutes)
+    assert v["minutes"].tolist() == [20.0]
+    assert v["start"].tolist() == [pd.Timestamp("2024-06-03 23:00")]
+    assert v["local_day"].tolist() == [dt.date(2024, 6, 4)]

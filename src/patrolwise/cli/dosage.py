@@ -40,8 +40,9 @@ def _run(
     """Load pings (a day either side, so visits crossing midnight are whole), clean, measure."""
     from ..config import get_settings
     from ..store.areas import load_areas
+    from ..store.devices import list_devices
     from ..store.pings import load_pings
-    from ..track.cleaning import clean_pings
+    from ..track.cleaning import clean_pings, device_start_dates
     from ..track.dosage import DosageParams, compute_dosage
 
     tz = get_settings().timezone
@@ -58,7 +59,9 @@ def _run(
     if pings.empty:
         raise InputError("no pings stored for those dates: run `patrolwise track import` first")
     with console.status(f"cleaning and measuring {len(pings):,} pings"):
-        cleaned = clean_pings(pings)
+        # the registry's start dates: a fix from before a device existed is a broken clock
+        since = device_start_dates(list_devices(store))
+        cleaned = clean_pings(pings, device_since=since, tz=tz)
         res = compute_dosage(cleaned, hs, params)
     keep = pd.Series(True, index=res.visits.index)
     if start:

@@ -18,9 +18,10 @@ import pandas as pd
 
 from ..report.html import Section, esc, fig_to_img, table_html
 from ..store.areas import load_areas
+from ..store.devices import list_devices
 from ..store.pings import load_pings
 from ..store.visits import save_visits
-from ..track.cleaning import clean_pings
+from ..track.cleaning import clean_pings, device_start_dates
 from ..track.compliance import abstraction, compliance
 from ..track.dosage import DosageParams, compute_dosage, daily_dosage
 from ..track.separation import breaches
@@ -77,7 +78,7 @@ def run(ctx: DemoContext) -> list[Section]:
     }
 
     pings = _ensure_pings(ctx)
-    cleaned = clean_pings(pings)
+    cleaned = clean_pings(pings, device_since=device_start_dates(list_devices(store)), tz=tz)
     res = compute_dosage(cleaned, hs, params)
     cl = cleaned.attrs.get("cleaning", {})
     run_id = save_visits(store, res.visits, params=params.as_dict(), stats=res.stats)

@@ -376,9 +376,14 @@ def patrol_day_effects(
     for treat_col, label in specs:
         p, n1 = _usable(panel, treat_col, "crimes")
         notes += [f"{label}: {m}" for m in n1]
-        e, y, x = _qp_estimate(
-            p, treat_col, "crimes", covs, f"Patrol days vs no-patrol days, {label}", base_method
-        )
+        try:
+            e, y, x = _qp_estimate(
+                p, treat_col, "crimes", covs, f"Patrol days vs no-patrol days, {label}", base_method
+            )
+        except InputError as exc:
+            # e.g. too few tracked days for the as-delivered contrast: say so, keep the others
+            notes.append(f"{label}: not estimated: {exc}")
+            continue
         e.period = period
         e.notes.append(wtxt)
         blocks = (
@@ -464,8 +469,13 @@ def patrol_day_effects(
             except InputError as exc:
                 notes.append(f"harm, {label}: {exc}")
     dose = None
+    if not ests:
+        raise InputError("no patrol-day effect could be estimated: " + "; ".join(notes))
     if has_delivered and (panel["outreach_minutes"] > 0).any():
-        dose = dose_response(panel, covs)
+        try:
+            dose = dose_response(panel, covs)
+        except InputError as exc:
+            notes.append(f"dose-response not estimated: {exc}")
     summary = {
         "hotspot_days": int(len(panel)),
         "hotspots": int(panel["area_id"].nunique()),

@@ -12,7 +12,9 @@ Rules, applied in this order (a row gets the first flag that applies):
 ``future``           later than ``now`` plus ``future_tolerance_s`` (a clock running ahead).
 ``too_old``          before ``earliest`` (default 2000-01-01: GPS week rollover and unset clocks
                      give 1980, 1999 or 1901).
-``before_device``    before the device existed (``device_since``: device_id -> first day).
+``before_device``    before the device existed (``device_since``: device_id -> first day, a local
+                     date in ``tz`` or a naive-UTC datetime; :func:`device_start_dates` builds it
+                     from the device registry's ``active_from``).
 ``duplicate``        a second fix from the same device at the same instant (the first kept, by
                      position for determinism, so arrival order does not matter).
 ``accuracy``         reported accuracy worse than ``max_accuracy_m`` (default 50 m: such a fix
@@ -73,14 +75,46 @@ def _speeds(t: np.ndarray, x: np.ndarray, y: np.ndarray, dev: np.ndarray) -> np.
     return v
 
 
+def device_start_dates(devices: pd.DataFrame) -> dict[str, dt.date]:
+    """``device_id -> active_from`` for registered devices that have a start date.
+
+    Takes the registry table (``patrolwise.store.devices.list_devices``: columns ``device_id``,
+    ``active_from``) so the library stays free of the store; devices without a start date are left
+    out, so they are never flagged ``before_device``.
+    """
+    if devices.empty or "active_from" not in devices.columns:
+        return {}
+    known = devices.dropna(subset=["active_from"])
+    return {
+        str(d): pd.Timestamp(a).date()
+        for d, a in zip(known["device_id"], known["active_from"], strict=True)
+    }
+
+
+def _since_utc_ms(v: dt.date | dt.datetime, tz: str) -> np.int64:
+    """First instant (epoch ms, UTC) a device existed: a datetime is naive UTC already, a date is
+    a local day starting at local midnight in ``tz`` (right across clock changes)."""
+    if isinstance(v, dt.datetime):
+        ts = pd.Timestamp(v)
+        if ts.tzinfo is not None:
+            ts = ts.tz_convert("UTC").tz_localize(None)
+    else:
+        ts = pd.Timestamp(v).tz_localize(tz).tz_convert("UTC").tz_localize(None)
+    return np.datetime64(ts.to_datetime64(), "ms").astype(np.int64)
+
+
 def clean_pings(
     pings: pd.DataFrame,
     rules: CleaningRules | None = None,
     *,
     now: dt.datetime | None = None,
     device_since: dict[str, dt.date | dt.datetime] | None = None,
+    tz: str = "Europe/London",
 ) -> pd.DataFrame:
-    """All pings sorted by device and time, with a ``flag`` column naming why a row is set aside."""
+    """All pings sorted by device and time, with a ``flag`` column naming why a row is set aside.
+
+    ``tz`` is the force's zone, in which the plain dates of ``device_since`` are local days.
+    """
     rules = rules or CleaningRules()
     for col in ("device_id", "t", "x", "y"):
         if col not in pings.columns:
@@ -114,10 +148,10 @@ def clean_pings(
         since = (
             df["device_id"]
             .astype(str)
-            .map({k: pd.Timestamp(v).to_datetime64() for k, v in device_since.items()})
+            .map({str(k): _since_utc_ms(v, tz) for k, v in device_since.items()})
         )
-        s_ms = since.to_numpy().astype("datetime64[ms]").astype(np.int64)
         has = since.notna().to_numpy()
+        s_ms = since.fillna(np.iinfo(np.int64).min).to_numpy(np.int64)
         mark(has & (t < s_ms), "before_device")
     dup = np.zeros(len(df), dtype=bool)
     dup[1:] = (dev[1:] == dev[:-1]) & (t[1:] == t[:-1])

@@ -1,0 +1,51 @@
+"""The import commands as a user runs them: JSON summary, one-line fatal errors, exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from patrolwise.store import Store
+from patrolwise.store.crimes import load_crimes
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "patrolwise.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_import_json_then_reimport_and_fatal_line(tmp_path: Path, shared_data: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    f = shared_data / "police-uk" / "2022-08-leicestershire-street.csv"
+    r = run("--db", db, "import", "crimes", str(f), "--json", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["totals"] == {
+        "rows_read": 10_373,
+        "imported": 10_373,
+        "already_present": 0,
+        "rejected": 0,
+        "unmappable": doc["totals"]["unmappable"],
+    }
+    assert doc["totals"]["unmappable"] > 0
+    r2 = run("--db", db, "import", "crimes", str(f), "--json", cwd=tmp_path)
+    assert json.loads(r2.stdout)["totals"]["already_present"] == 10_373
+    bad = tmp_path / "bad.csv"
+    bad.write_text("Month,Falls within,Crime ID\n2022-08,x,y\n")
+    r3 = run("--db", db, "import", "crimes", str(bad), cwd=tmp_path)
+    assert r3.returncode == 2
+    lines = [ln for ln in r3.stderr.splitlines() if ln.strip()]
+    assert (
+        len(lines) == 1 and "bad.csv: missing column(s) Longitude, Latitude, Crime type" in lines[0]
+    )
+    with Store(db) as store:
+        assert len(load_crimes(store)) == 10_373
+    r4 = run("--db", db, "crimes", "list", "--limit", "2", cwd=tmp_path)
+    assert r4.returncode == 0 and "2022-08" in r4.stdout
