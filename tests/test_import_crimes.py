@@ -435,3 +435,60 @@ def test_user_harm_table_from_xlsx(sqlite_url: str, tmp_path: Path) -> None:
     bad.write_text("code,days\n8N,lots\n")
     with pytest.raises(FatalImportError, match=r"row 2, column 'days': 'lots' is not a number"):
         read_table_file(bad, name="x", version="1", key_column="code", harm_column="days")
+
+
+def test_incident_geojson_with_from_to_window(store_url: str, tmp_path: Path) -> None:
+    """A GeoJSON extract whose crimes are known only to a window (e.g. a burglary over a weekend)."""
+    import json as _json
+
+    feats = [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [-1.1332, 52.6346]},
+            "properties": {
+                "ref": "W1",
+                "from": "2023-03-25 22:00",
+                "to": "2023-03-26 09:00",
+                "offence": "Burglary - residential",
+                "beat": "C1",
+            },
+        },
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [-1.1330, 52.6340]},
+            "properties": {
+                "ref": "W2",
+                "from": "2023-06-01 14:00",
+                "to": "2023-06-01 13:00",
+                "offence": "Robbery",
+                "beat": "C1",
+            },
+        },
+        {
+            "type": "Feature",
+            "geometry": None,
+            "properties": {
+                "ref": "W3",
+                "from": "2023-06-02 10:00",
+                "to": "",
+                "offence": "Fraud",
+                "beat": "C2",
+            },
+        },
+    ]
+    p = tmp_path / "extract.geojson"
+    p.write_text(_json.dumps({"type": "FeatureCollection", "features": feats}))
+    mapping = {"incident_id": "ref", "occurred_from": "from", "occurred_to": "to"}
+    with Store(store_url) as store:
+        s = one(import_crimes(store, [p], mapping=mapping, rejects_dir=tmp_path))
+        assert (s.imported, s.rejected, s.unmappable) == (2, 1, 1)
+        assert "window ends before it starts" in pd.read_csv(s.rejects_file)["reason"].iloc[0]
+        df = load_crimes(store).set_index("crime_key")
+        w1 = df.loc["W1"]
+        assert w1["precision"] == "window" and pd.isna(w1["occurred_at"])
+        # 22:00 GMT on the Saturday, 09:00 BST on the Sunday after the clocks went forward
+        assert w1["occurred_from"] == pd.Timestamp("2023-03-25 22:00")
+        assert w1["occurred_to"] == pd.Timestamp("2023-03-26 08:00")
+        assert w1["month"] == "2023-03" and bool(w1["mappable"])
+        assert not bool(df.loc["W3", "mappable"])
+        assert s.rows_read == 3
