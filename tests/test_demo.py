@@ -27,5 +27,4 @@ def test_demo_runs_every_stage_and_writes_the_report(tmp_path: Path) -> None:
     text = "\n".join(lines)
     assert "7/7 planted hot spots recovered" in text
     assert "planted effect -30.0% lies within the 95% interval" in text
-    assert "32.5% cheaper" in text
     assert (tmp_path / "demo" / "patrolwise.db").exists()

@@ -492,3 +492,29 @@ def test_incident_geojson_with_from_to_window(store_url: str, tmp_path: Path) ->
         assert w1["month"] == "2023-03" and bool(w1["mappable"])
         assert not bool(df.loc["W3", "mappable"])
         assert s.rows_read == 3
+
+
+def test_incident_offsets_across_a_clock_change(sqlite_url: str, tmp_path: Path) -> None:
+    """An extract written with offsets mixes +00:00 and +01:00; each row keeps its instant."""
+    p = tmp_path / "zoned.csv"
+    p.write_text(
+        "id,occurred,offence,lat,lon\n"
+        "Z1,2023-03-25T23:30:00+00:00,Assault,52.63,-1.13\n"
+        "Z2,2023-03-26T14:30:00+01:00,Assault,52.63,-1.13\n"
+        "Z3,2023-03-26T15:30:00Z,Assault,52.63,-1.13\n"
+        "Z4,2023-03-26 16:30,Assault,52.63,-1.13\n"
+    )
+    with Store(sqlite_url) as store:
+        s = one(import_crimes(store, [p]))
+        assert s.imported == 4
+        df = load_crimes(store).set_index("crime_key")["occurred_at"]
+        assert df["Z1"] == pd.Timestamp("2023-03-25 23:30")
+        assert df["Z2"] == pd.Timestamp("2023-03-26 13:30")
+        assert df["Z3"] == pd.Timestamp("2023-03-26 15:30")
+        assert df["Z4"] == pd.Timestamp("2023-03-26 15:30")  # local BST, no offset given
+        # local-day filtering: 23:30 UTC on the 25th is still the 25th in London (GMT)
+        on_25 = load_crimes(
+            store, start=pd.Timestamp("2023-03-25").date(), end=pd.Timestamp("2023-03-25").date()
+        )
+        assert list(on_25["crime_key"]) == ["Z1"]
+        assert len(load_crimes(store, limit=2)) == 2

@@ -76,7 +76,7 @@ def before_after_cmd(
     b, d = _periods(before, during)
     cats = list(category) or None
     with open_store() as st:
-        hs = load_areas(st, "hotspot")
+        hs = load_areas(st, "hotspot", active_between=(d.start, d.end))
         crimes = load_crimes(
             st, start=b.start, end=d.end, categories=cats, force=force, mappable_only=True
         )
@@ -144,7 +144,7 @@ def patrol_days_cmd(
 
     a, b = _day(start, "start"), _day(end, "end")
     with open_store() as st:
-        hs = load_areas(st, "hotspot")
+        hs = load_areas(st, "hotspot", active_between=(a, b))
         crimes = load_crimes(
             st, start=a, end=b, categories=list(category) or None, mappable_only=True
         )
@@ -219,7 +219,7 @@ def displacement_cmd(
     except ValueError as exc:
         raise InputError(f"--rings {rings!r} is not a list of metres like 100,250") from exc
     with open_store() as st:
-        hs = load_areas(st, "hotspot")
+        hs = load_areas(st, "hotspot", active_between=(d.start, d.end))
         crimes = load_crimes(
             st, start=b.start, end=d.end, categories=list(category) or None, mappable_only=True
         )
@@ -253,7 +253,7 @@ def power_cmd(
 
     a, b = _day(start, "start"), _day(end, "end")
     with open_store() as st:
-        hs = load_areas(st, "hotspot")
+        hs = load_areas(st, "hotspot", active_between=(a, b))
         crimes = load_crimes(
             st, start=a, end=b, categories=list(category) or None, mappable_only=True
         )

@@ -173,7 +173,7 @@ def crimes_list(
     from ..store.crimes import load_crimes
     from ..timeutil import to_local
 
-    df = load_crimes(open_store(), categories=[category] if category else None).head(limit)
+    df = load_crimes(open_store(), categories=[category] if category else None, limit=limit)
     tz = get_settings().timezone
     t = Table(
         "crime",

@@ -69,7 +69,7 @@ def load_city(ctx: DemoContext, say: Callable[[str], None]) -> Section:
     c = crimes[0]
     say(f"crimes: {c.rows_read:,} read, {c.imported:,} imported, {c.rejected:,} rejected")
     areas = read_areas(files["hotspots"], ctx.settings.crs)
-    add_areas(
+    area_ids = add_areas(
         ctx.store,
         areas,
         kind="hotspot",
@@ -112,8 +112,8 @@ def load_city(ctx: DemoContext, say: Callable[[str], None]) -> Section:
                 "input": "hot spots (GeoJSON)",
                 "file": files["hotspots"].name,
                 "read": len(areas),
-                "imported": len(areas),
-                "already present": 0,
+                "imported": len(set(area_ids)),
+                "already present": len(areas) - len(set(area_ids)),
                 "rejected": 0,
             },
         ]
@@ -124,7 +124,7 @@ def load_city(ctx: DemoContext, say: Callable[[str], None]) -> Section:
         "(incident extract, police.uk-style monthly files, GPX tracks, a radio-feed CSV, GeoJSON hot "
         "spots) and imported through the real import paths into a fresh SQLite database.</p>"
         f"<p>Before period: {city.before[0]} to {city.before[1]}; trial: {city.during[0]} to "
-        f"{city.during[1]} (47 weeks). Planted effect of an outreach patrol day: "
+        f"{city.during[1]} ({((city.during[1] - city.during[0]).days + 1) // 7} weeks). Planted effect of an outreach patrol day: "
         f"{city.effect:.0%} fewer crimes in the hot spot.</p>" + table_html(summary)
     )
     return Section("Data loaded", html, [f"imported {c.imported:,} crimes and {t_imp:,} GPS fixes"])

@@ -158,12 +158,12 @@ def run(ctx: DemoContext) -> list[Section]:
     # --- the planner on the week after the trial --------------------------------------------
     start = pd.Timestamp(city.during[1]).date() + dt.timedelta(days=1)
     end = start + dt.timedelta(days=6)
-    nxt = randomise_days(hs["area_id"], start, end, 0.5, seed=int(city.seed) + 100)
-    again = randomise_days(hs["area_id"], start, end, 0.5, seed=int(city.seed) + 100)
+    p_next = 0.5
+    nxt = randomise_days(hs["area_id"], start, end, p_next, seed=int(city.seed) + 100)
+    again = randomise_days(hs["area_id"], start, end, p_next, seed=int(city.seed) + 100)
     reproducible = bool(nxt["patrol"].equals(again["patrol"]))
-    out_res = make_plan(
-        hs, PlanRequest("outreach", start, end, seed=int(city.seed), tz=tz), patrol_days=nxt
-    )
+    out_req = PlanRequest("outreach", start, end, seed=int(city.seed), tz=tz)
+    out_res = make_plan(hs, out_req, patrol_days=nxt)
     pol_res = make_plan(
         hs,
         PlanRequest(
@@ -251,12 +251,21 @@ def run(ctx: DemoContext) -> list[Section]:
         n_logged = len(ids)
         summary = engagement_summary(store, who="demo analyst", role="analyst")
 
+    w0, w1 = (f"{t:%H:%M}" for t in out_req.window)
+    pol_visit = pol_res.visits
+    pol_minutes = (
+        float(((pol_visit["end"] - pol_visit["start"]).dt.total_seconds() / 60).median())
+        if len(pol_visit)
+        else float("nan")
+    )
     plan_html = (
-        f"<p>Week after the trial ({start} to {end}): hot spot-days drawn by lot with p = 0.5, "
+        f"<p>Week after the trial ({start} to {end}): hot spot-days drawn by lot with "
+        f"p = {p_next:g}, "
         f"blocked by weekday (seed {int(city.seed) + 100}; the same seed gives the same days: "
         f"{'yes' if reproducible else 'NO'}). The outreach plan (id {pid_o}) visits each drawn hot "
-        f"spot for 40 minutes between 14:00 and 20:00 in the shortest walking order; the police "
-        f"plan (id {pid_p}, 15-minute Koper visits in random order) was made after it and keeps "
+        f"spot for {out_req.resolved_visit_minutes():g} minutes between {w0} and {w1} in the "
+        f"shortest walking order; the police plan (id {pid_p}, {pol_minutes:g}-minute Koper "
+        f"visits in random order) was made after it and keeps "
         f"{GAP_MINUTES:g} minutes away from outreach at every hot spot: "
         f"<b>{len(clash)} conflicts</b>.</p>"
         + chart

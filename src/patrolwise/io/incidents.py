@@ -99,24 +99,32 @@ def resolve_columns(
 
 
 def _parse_times(s: pd.Series, tz: str) -> tuple[pd.Series, np.ndarray]:
-    """Parse local or zoned date-times to naive UTC; returns values and a 'bad' mask."""
-    s = s.str.strip()
+    """Parse local or zoned date-times to naive UTC; returns values and a 'bad' mask.
+
+    Rows with an explicit offset (``+01:00``, ``Z``) keep their instant; rows without one are local
+    wall-clock times in ``tz``. An extract spanning a clock change mixes ``+00:00`` and ``+01:00``,
+    so the two kinds are parsed separately rather than as one column.
+    """
+    s = s.astype(str).str.strip()
     blank = s.eq("").to_numpy()
-    t = pd.to_datetime(s, format="ISO8601", errors="coerce", utc=False)
-    miss = t.isna().to_numpy() & ~blank
-    if miss.any():
-        alt = pd.to_datetime(s[miss], dayfirst=True, format="mixed", errors="coerce")
-        t = t.astype(object)
-        t[miss] = alt
-        t = pd.to_datetime(t, errors="coerce", utc=False)
+    zoned = s.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True).to_numpy() & ~blank
     out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
-    ok = t.notna()
-    if ok.any():
-        vals = t[ok]
-        if isinstance(vals.dtype, pd.DatetimeTZDtype):
-            out[ok] = vals.dt.tz_convert("UTC").dt.tz_localize(None)
-        else:
-            out[ok] = to_utc_naive(vals, tz).to_numpy()
+    if zoned.any():
+        tz_t = pd.to_datetime(s[zoned], format="ISO8601", errors="coerce", utc=True)
+        out[zoned] = tz_t.dt.tz_localize(None).to_numpy()
+    local = ~blank & ~zoned
+    if local.any():
+        sl = s[local]
+        t = pd.to_datetime(sl, format="ISO8601", errors="coerce")
+        miss = t.isna().to_numpy()
+        if miss.any():
+            alt = pd.to_datetime(sl[miss], dayfirst=True, format="mixed", errors="coerce")
+            t = t.astype(object)
+            t[miss] = alt
+            t = pd.to_datetime(t, errors="coerce")
+        ok = t.notna()
+        if ok.any():
+            out.loc[ok[ok].index] = to_utc_naive(t[ok], tz).to_numpy()
     bad = ~blank & out.isna().to_numpy()
     return out, bad
 

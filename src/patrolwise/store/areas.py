@@ -13,6 +13,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from ..config import get_settings
 from ..errors import InputError
@@ -45,31 +46,59 @@ def add_areas(
         raise InputError("areas need a 'name' column")
     crs = get_settings().crs
     g = areas.to_crs(crs) if areas.crs is not None else areas
-    ids: list[int] = []
     with store.session() as s, s.begin():
-        for name, geom in zip(g["name"].astype(str), g.geometry, strict=True):
-            if geom is None or geom.is_empty:
-                raise InputError(f"area {name!r} has no geometry")
-            existing = s.scalars(
-                select(Area).where(
-                    Area.kind == kind, Area.name == name, Area.active_from == active_from
-                )
-            ).first()
-            row = existing or Area(
-                kind=kind, name=name, active_from=active_from, created_at=utcnow()
+        return _add_in(
+            s,
+            g,
+            kind=kind,
+            crs=crs,
+            method=method,
+            params=params,
+            data_from=data_from,
+            data_to=data_to,
+            active_from=active_from,
+            active_to=active_to,
+            source=source,
+        )
+
+
+def _add_in(
+    s: Session,
+    g: gpd.GeoDataFrame,
+    *,
+    kind: str,
+    crs: str,
+    method: str | None,
+    params: dict[str, Any] | None,
+    data_from: dt.date | None,
+    data_to: dt.date | None,
+    active_from: dt.date | None,
+    active_to: dt.date | None,
+    source: str | None,
+) -> list[int]:
+    """Insert or update areas inside the caller's transaction."""
+    ids: list[int] = []
+    for name, geom in zip(g["name"].astype(str), g.geometry, strict=True):
+        if geom is None or geom.is_empty:
+            raise InputError(f"area {name!r} has no geometry")
+        existing = s.scalars(
+            select(Area).where(
+                Area.kind == kind, Area.name == name, Area.active_from == active_from
             )
-            row.geometry_wkt = shapely.to_wkt(geom, rounding_precision=3)
-            row.crs = crs
-            row.active_to = active_to
-            row.method = method
-            row.params = params
-            row.data_from = data_from
-            row.data_to = data_to
-            row.source = source
-            if existing is None:
-                s.add(row)
-            s.flush()
-            ids.append(row.id)
+        ).first()
+        row = existing or Area(kind=kind, name=name, active_from=active_from, created_at=utcnow())
+        row.geometry_wkt = shapely.to_wkt(geom, rounding_precision=3)
+        row.crs = crs
+        row.active_to = active_to
+        row.method = method
+        row.params = params
+        row.data_from = data_from
+        row.data_to = data_to
+        row.source = source
+        if existing is None:
+            s.add(row)
+        s.flush()
+        ids.append(row.id)
     return ids
 
 
@@ -174,7 +203,10 @@ def replace_area(
     one (a single feature with a ``name``) is active from ``on`` and named as its successor."""
     if len(new) != 1:
         raise InputError(f"a replacement must be exactly one area, got {len(new)}")
-    with store.session() as s:
+    crs = get_settings().crs
+    g = new.to_crs(crs) if new.crs is not None else new
+    # one transaction: never both the old and the new area active, never neither
+    with store.session() as s, s.begin():
         old = s.get(Area, area_id)
         if old is None:
             raise InputError(f"no area with id {area_id}")
@@ -185,6 +217,19 @@ def replace_area(
             )
         if old.active_to is not None and old.active_to < on - dt.timedelta(days=1):
             raise InputError(f"area {old.name!r} was already retired on {old.active_to}")
-    (new_id,) = add_areas(store, new, kind=kind, active_from=on, source=source, method=method)
-    retire_area(store, area_id, on - dt.timedelta(days=1), replaced_by=new_id)
+        (new_id,) = _add_in(
+            s,
+            g,
+            kind=kind,
+            crs=crs,
+            method=method,
+            params=None,
+            data_from=None,
+            data_to=None,
+            active_from=on,
+            active_to=None,
+            source=source,
+        )
+        old.active_to = on - dt.timedelta(days=1)
+        old.replaced_by = new_id
     return new_id

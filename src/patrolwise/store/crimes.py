@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import select
 
@@ -42,6 +43,7 @@ def load_crimes(
     categories: list[str] | None = None,
     force: str | None = None,
     mappable_only: bool = False,
+    limit: int | None = None,
 ) -> pd.DataFrame:
     """Crimes between ``start`` and ``end`` (inclusive local dates; month-precision rows are kept
     when their month overlaps the range). Times are naive UTC.
@@ -65,6 +67,8 @@ def load_crimes(
         q = q.where(Crime.force == force)
     if mappable_only:
         q = q.where(Crime.mappable.is_(True))
+    if limit is not None:
+        q = q.order_by(Crime.id).limit(limit)
     with store.engine.connect() as conn:
         df = pd.DataFrame(conn.execute(q).all(), columns=COLUMNS)
     for c in ("occurred_at", "occurred_from", "occurred_to"):
@@ -73,19 +77,15 @@ def load_crimes(
         # rows with a time are filtered on their local date; month-precision rows stay
         from ..timeutil import local_days
 
-        has_t = df["occurred_at"].notna()
+        has_t = df["occurred_at"].notna().to_numpy()
         if has_t.any():
-            days = pd.Series(pd.NaT, index=df.index, dtype="object")
-            days[has_t] = local_days(df.loc[has_t, "occurred_at"]).to_numpy()
-            keep = ~has_t
-            ok = has_t.copy()
+            days = pd.to_datetime(pd.Series(local_days(df.loc[has_t, "occurred_at"]).to_numpy()))
+            ok = np.ones(int(has_t.sum()), dtype=bool)
             if start is not None:
-                ok &= days.where(has_t).apply(
-                    lambda d: d is not None and d is not pd.NaT and d >= start
-                )
+                ok &= (days >= pd.Timestamp(start)).to_numpy()
             if end is not None:
-                ok &= days.where(has_t).apply(
-                    lambda d: d is not None and d is not pd.NaT and d <= end
-                )
-            df = df[keep | ok]
+                ok &= (days <= pd.Timestamp(end)).to_numpy()
+            keep = ~has_t
+            keep[np.flatnonzero(has_t)[ok]] = True
+            df = df[keep]
     return df.reset_index(drop=True)

@@ -1,0 +1,39 @@
+"""Areas repository: replacing a hot spot is one transaction; active-date filters."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import geopandas as gpd
+import pytest
+from shapely.geometry import Point, Polygon
+
+from patrolwise.errors import InputError
+from patrolwise.store import Store
+from patrolwise.store.areas import add_areas, load_areas, replace_area
+
+
+def gdf(name: str, geom: object) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({"name": [name]}, geometry=[geom], crs="EPSG:27700")
+
+
+def test_replace_is_atomic_and_dates_filter(store_url: str) -> None:
+    with Store(store_url) as store:
+        (old,) = add_areas(
+            store,
+            gdf("Clock Tower", Point(458600, 304300).buffer(50)),
+            active_from=dt.date(2023, 1, 1),
+        )
+        with pytest.raises(InputError, match="has no geometry"):
+            replace_area(store, old, gdf("Clock Tower v2", Polygon()), dt.date(2023, 6, 1))
+        a = load_areas(store)
+        assert list(a["area_id"]) == [old] and a["active_to"].isna().all()  # nothing half-done
+        new = replace_area(
+            store, old, gdf("Clock Tower v2", Point(458620, 304300).buffer(60)), dt.date(2023, 6, 1)
+        )
+        a = load_areas(store).set_index("area_id")
+        assert a.loc[old, "active_to"] == dt.date(2023, 5, 31) and a.loc[old, "replaced_by"] == new
+        assert list(load_areas(store, active_on=dt.date(2023, 5, 31))["area_id"]) == [old]
+        assert list(load_areas(store, active_on=dt.date(2023, 6, 1))["area_id"]) == [new]
+        both = load_areas(store, active_between=(dt.date(2023, 5, 1), dt.date(2023, 7, 1)))
+        assert sorted(both["area_id"]) == sorted([old, new])
