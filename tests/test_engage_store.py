@@ -87,7 +87,12 @@ def test_log_with_consent_stores_only_pseudonym_and_token(store_url: str) -> Non
 
 def test_consent_comes_before_anything_identifying(store_url: str) -> None:
     with _store(store_url) as st:
-        for kw in ({"reference": "Abena"}, {"gender": "female"}, {"notes": "x"}):
+        for kw in (
+            {"reference": "Abena"},
+            {"gender": "female"},
+            {"notes": "x"},
+            {"location": "outside 14 Elm Road", "area_id": None},
+        ):
             with pytest.raises(InputError, match="consent is not recorded"):
                 log_engagement(st, _e(consent=False, **kw), **W)
         # a placeholder at first contact is allowed without consent, as are needs
@@ -123,7 +128,7 @@ def test_placeholder_merged_later(store_url: str) -> None:
         with st.engine.connect() as c:
             persons = [r[0] for r in c.execute(text("select person from engagements"))]
         assert persons == [dst] * 4 and e1 == ids[0]
-        s = engagement_summary(st, who="Ana", role="analyst", threshold=None)
+        s = engagement_summary(st, who="Ana", role="outreach_manager", threshold=None)
         assert s["repeat_contacts"].set_index("contacts").loc["3-4", "people"] == 1
 
 
@@ -187,10 +192,11 @@ def test_debrief_linked_to_shift_dosage(store_url: str) -> None:
             ),
             **W,
         )
-        d = list_debriefs(st).iloc[0]
+        d = list_debriefs(st, **W).iloc[0]
         assert d["id"] == did and pd.isna(d["plan_id"])
         assert d["planned_minutes"] == 120.0 and d["delivered_minutes"] is None
         assert sorted(d["problems"]) == ["police_presence", "tracker_failure"]
+        assert d["summary"] == "quiet" and d["suggestions"] == "start at 15:00"
         # once the dosage stage has measured the day, delivered minutes are attached
         v = res.visits.iloc[:2]
         save_visits(
@@ -209,7 +215,7 @@ def test_debrief_linked_to_shift_dosage(store_url: str) -> None:
             ),
         )
         add_debrief(st, DebriefInput("outreach", day, "Sam", "tracker back"), **W)
-        d2 = list_debriefs(st).iloc[1]
+        d2 = list_debriefs(st, **W).iloc[1]
         assert d2["planned_minutes"] == 120.0 and d2["delivered_minutes"] == 47.5
         with pytest.raises(InputError, match="problem"):
             add_debrief(st, DebriefInput("outreach", day, "Sam", problems=["bored"]), **W)
@@ -219,16 +225,101 @@ def test_debrief_linked_to_shift_dosage(store_url: str) -> None:
 def test_notes_and_names_are_not_in_the_sqlite_file(sqlite_url: str) -> None:
     with _store(sqlite_url) as st:
         log_engagement(
-            st, _e(consent=True, reference="Abena Mensah", notes=NOTE, outcome="shelter"), **W
+            st,
+            _e(
+                consent=True,
+                reference="Abena Mensah",
+                notes=NOTE,
+                outcome="Kwame's shelter place",
+                area_id=None,
+                location="doorway of 14 Elm Road",
+            ),
+            **W,
         )
-        list_engagements(st, with_notes=True, **W)
+        add_debrief(
+            st,
+            DebriefInput(
+                "outreach",
+                dt.date(2024, 6, 10),
+                "Sam",
+                summary="moved Yaw on from Elm Road",
+                suggestions="check the Ashdown Court stairwell",
+            ),
+            **W,
+        )
+        df = list_engagements(st, with_notes=True, **W)
+        assert df.loc[0, "location"] == "doorway of 14 Elm Road"
+        assert df.loc[0, "outcome"] == "Kwame's shelter place"
         with st.engine.connect() as c:
             c.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     path = Path(sqlite_url.removeprefix("sqlite:///"))
     blob = b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
     assert b"Arrived from Ghana" not in blob and b"bus station" not in blob
     assert b"Abena" not in blob and b"Mensah" not in blob and b"abena" not in blob
-    assert b"shelter" in blob  # the grep does find plain text that is stored
+    for plain in (b"Kwame", b"shelter place", b"Elm Road", b"Yaw on", b"Ashdown"):
+        assert plain not in blob, plain
+    assert b"Sam" in blob  # the grep does find plain text that is stored (the staff name)
+
+
+def test_free_text_readable_only_by_outreach_roles_audited(store_url: str) -> None:
+    with _store(store_url) as st:
+        log_engagement(
+            st, _e(consent=True, outcome="bed at St Mungo's", location="by the bins"), **W
+        )
+        log_engagement(st, _e(placeholder="red jacket", at=T0 + dt.timedelta(hours=1)), **W)
+        with st.engine.connect() as c:
+            row = c.execute(text("select location_encrypted, outcome_encrypted from engagements"))
+            tokens = [bytes(t) for r in row for t in r if t is not None]
+        assert len(tokens) == 2 and all(b"bins" not in t and b"Mungo" not in t for t in tokens)
+        for role in ("police", "analyst", "admin"):
+            with pytest.raises(AuthError):
+                list_engagements(st, who="X", role=role)
+        df = list_engagements(st, who="Manager", role="outreach_manager")
+        assert df.loc[0, "outcome"] == "bed at St Mungo's" and pd.isna(df.loc[1, "outcome"])
+        assert df.loc[0, "location"] == "by the bins" and pd.isna(df.loc[1, "location"])
+        reads = load_audit(st).query("action == 'read_text'")
+        assert list(reads["object"]) == ["engagement:1"] and set(reads["who"]) == {"Manager"}
+        # debriefs: police write them and see problems and minutes, but not the free text
+        add_debrief(
+            st,
+            DebriefInput("police", T0.date(), "PC Lee", "spoke to Kofi", ["weather"], "earlier"),
+            who="PC Lee",
+            role="police",
+        )
+        pol = list_debriefs(st, who="PC Lee", role="police")
+        assert "summary" not in pol and "suggestions" not in pol
+        assert list(pol["problems"]) == [["weather"]]
+        assert len(load_audit(st).query("action == 'read_debrief'")) == 0
+        out = list_debriefs(st, who="Manager", role="outreach_worker")
+        assert out.loc[0, "summary"] == "spoke to Kofi" and out.loc[0, "suggestions"] == "earlier"
+        assert list(load_audit(st).query("action == 'read_debrief'")["object"]) == ["debrief:1"]
+        # counts still work for everyone
+        assert (
+            engagement_summary(st, who="Ana", role="analyst")["by_hotspot"].loc[0, "engagements"]
+            == "<5"
+        )
+
+
+def test_only_outreach_roles_can_lower_the_threshold(store_url: str) -> None:
+    with _store(store_url) as st:
+        for i in range(2):
+            log_engagement(st, _e(consent=True, reference=f"person {i}"), **W)
+        for role in ("police", "analyst", "admin"):
+            for threshold in (1, 4, None):
+                with pytest.raises(AuthError, match="below 5"):
+                    engagement_summary(st, who="X", role=role, threshold=threshold)
+            hs = engagement_summary(st, who="X", role=role, threshold=10)["by_hotspot"]
+            assert hs.loc[0, "engagements"] == "<10"
+        hs = engagement_summary(st, who="Sam", role="outreach_manager", threshold=1)["by_hotspot"]
+        assert hs.loc[0, "engagements"] == "2"
+
+
+def test_summary_weeks_are_local(store_url: str) -> None:
+    with _store(store_url) as st:
+        # Monday 10 June 2024 00:30 BST is Sunday 9 June 23:30 UTC: it belongs to the week of 10 June
+        log_engagement(st, _e(at=dt.datetime(2024, 6, 9, 23, 30)), **W)
+        s = engagement_summary(st, who="Sam", role="outreach_worker", threshold=None)
+        assert list(s["by_week"]["week"]) == ["2024-06-10"]
 
 
 def test_engage_cli(sqlite_url: str) -> None:
@@ -310,6 +401,12 @@ def test_engage_cli(sqlite_url: str) -> None:
     assert isinstance(r.exception, AuthError)
     r = CliRunner().invoke(app, [*db, "engage", "summary", "--role", "analyst"])
     assert r.exit_code == 0 and '"engagements": "<5"' in r.output
+    r = CliRunner().invoke(app, [*db, "engage", "summary", "--threshold", "1", "--role", "analyst"])
+    assert isinstance(r.exception, AuthError)
+    r = CliRunner().invoke(
+        app, [*db, "engage", "summary", "--threshold", "1", "--role", "outreach_manager"]
+    )
+    assert r.exit_code == 0 and '"engagements": "1"' in r.output
     r = CliRunner().invoke(app, [*db, "engage", "close-inactive", "--role", "outreach_manager"])
     assert r.exit_code == 0 and "closed 1" in r.output  # 2024 contact, long before today
     r = CliRunner().invoke(
@@ -331,5 +428,5 @@ def test_engage_cli(sqlite_url: str) -> None:
         ],
     )
     assert r.exit_code == 0, r.output
-    r = CliRunner().invoke(app, [*db, "debrief", "list"])
+    r = CliRunner().invoke(app, [*db, "debrief", "list", "--role", "police"])
     assert r.exit_code == 0 and "unsafe_area" in r.output

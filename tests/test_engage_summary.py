@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from patrolwise.engage.summary import summarise, suppress
+from patrolwise.engage.summary import SECONDARY, summarise, suppress
 
 
 def _data() -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -89,3 +91,51 @@ def test_small_counts_are_suppressed() -> None:
     assert s["repeat_contacts"].set_index("contacts").loc["5+", "people"] == "0"
     t = suppress(pd.DataFrame({"k": ["a", "b", "c", "d"], "n": [0, 1, 4, 5]}), threshold=5)
     assert list(t["n"]) == ["0", "<5", "<5", "5"] and list(t["k"]) == ["a", "b", "c", "d"]
+
+
+def test_a_lone_small_count_gets_a_secondary_suppression() -> None:
+    # with the column total known (18, e.g. from another table), one hidden cell would be
+    # 18 - 0 - 7 - 9 = 2; hiding the next smallest (7) too leaves only "the two sum to 9"
+    t = suppress(pd.DataFrame({"k": ["a", "b", "c", "d"], "n": [0, 2, 7, 9]}), threshold=5)
+    assert list(t["n"]) == ["0", "<5", SECONDARY, "9"]
+    # two small cells already protect each other: nothing more is hidden
+    t = suppress(pd.DataFrame({"n": [3, 1, 7, 9], "m": [5, 6, 7, 8]}), threshold=5)
+    assert list(t["n"]) == ["<5", "<5", "7", "9"] and list(t["m"]) == ["5", "6", "7", "8"]
+    # a small cell whose column is otherwise zero: its total is itself small, nothing to add
+    t = suppress(pd.DataFrame({"n": [0, 3, 0]}), threshold=5)
+    assert list(t["n"]) == ["0", "<5", "0"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 30), min_size=1, max_size=12), st.integers(2, 10))
+def test_no_column_ever_hides_exactly_one_cell_among_nonzero_cells(
+    counts: list[int], threshold: int
+) -> None:
+    shown = list(suppress(pd.DataFrame({"n": counts}), threshold=threshold)["n"])
+    hidden = [s in (f"<{threshold}", SECONDARY) for s in shown]
+    for v, s, h in zip(counts, shown, hidden, strict=True):
+        assert h or s == str(v)  # visible cells are exact
+        if 0 < v < threshold:
+            assert s == f"<{threshold}"
+    nonzero = sum(v > 0 for v in counts)
+    # one hidden cell among other non-zero cells could be recovered from the column total
+    assert sum(hidden) != 1 or nonzero == 1
+
+
+def test_weeks_are_local_monday_to_sunday() -> None:
+    e = pd.DataFrame(
+        {
+            "id": [1, 2, 3],
+            # naive UTC: Sunday 23:30 UTC = Monday 00:30 BST (summer); in winter GMT = UTC
+            "at": pd.to_datetime(["2024-06-09 23:30", "2024-06-09 22:30", "2024-12-08 23:30"]),
+            "area_id": [1, 1, 1],
+            "person": [None, None, None],
+            "needs": [[], [], []],
+            "safeguarding": [False, False, False],
+        }
+    )
+    r = pd.DataFrame(columns=["engagement_id", "agency", "type", "accepted"])
+    wk = summarise(e, r, threshold=None)["by_week"].set_index("week")["engagements"].to_dict()
+    assert wk == {"2024-06-03": 1, "2024-06-10": 1, "2024-12-02": 1}
+    wk_utc = summarise(e, r, threshold=None, tz="UTC")["by_week"].set_index("week")["engagements"]
+    assert wk_utc.to_dict() == {"2024-06-03": 2, "2024-12-02": 1}

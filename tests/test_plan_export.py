@@ -145,3 +145,25 @@ def test_briefing_html_and_pdf() -> None:
         day, "outreach", today, hs, _crimes(), yesterday_planned=yest, yesterday_delivered=delivered
     )
     assert "no GPS data" not in b2.html and "missed" in b2.html
+
+
+def test_ics_uids_distinct_on_the_fall_back_night() -> None:
+    # 27 Oct 2024: 00:30 UTC is 01:30 BST and 01:30 UTC is 01:30 GMT: same local wall time
+    visits = pd.DataFrame(
+        {
+            "team": ["police", "police"],
+            "area_id": [1, 1],
+            "name": ["Clock Tower", "Clock Tower"],
+            "start": pd.to_datetime(["2024-10-27 00:30", "2024-10-27 01:30"]),
+            "end": pd.to_datetime(["2024-10-27 00:45", "2024-10-27 01:45"]),
+            "order": [1, 2],
+        }
+    )
+    events = icalendar.Calendar.from_ical(plan_to_ical(visits, plan_id=3)).walk("VEVENT")
+    local = [e.decoded("DTSTART") for e in events]
+    assert [(s.hour, s.minute) for s in local] == [(1, 30), (1, 30)]
+    uids = [str(e["UID"]) for e in events]
+    assert uids == [
+        "plan3-police-1-20241027T0030Z@patrolwise",
+        "plan3-police-1-20241027T0130Z@patrolwise",
+    ]

@@ -53,7 +53,9 @@ def _when(text: str | None, tz: str) -> dt.datetime:
 def log_cmd(
     staff: str = typer.Option(..., help="staff member who made the contact"),
     hotspot: int | None = typer.Option(None, help="hot spot area id"),
-    location: str | None = typer.Option(None, help="location when not in a hot spot"),
+    location: str | None = typer.Option(
+        None, help="location when not in a hot spot (needs --consent; encrypted at rest)"
+    ),
     at: str | None = typer.Option(None, help="local time 'YYYY-MM-DD HH:MM' (default now)"),
     consent: bool = typer.Option(False, "--consent/--no-consent", help="consent recorded"),
     ref: str | None = typer.Option(None, "--ref", help="name or nickname (hashed, never stored)"),
@@ -65,7 +67,7 @@ def log_cmd(
     need: list[str] = typer.Option([], "--need", help="repeatable: housing, food, ..."),
     referral: list[str] = typer.Option([], "--referral", help="repeatable: 'agency:type[:yes|no]'"),
     safeguarding: bool = typer.Option(False, "--safeguarding"),
-    outcome: str | None = typer.Option(None),
+    outcome: str | None = typer.Option(None, help="free text; encrypted at rest"),
     follow_up: str | None = typer.Option(None, help="follow-up date YYYY-MM-DD"),
     notes: str | None = typer.Option(None, help="free text; encrypted at rest"),
     who: str | None = _WHO,
@@ -153,15 +155,25 @@ def close_cmd(
 
 @engage_app.command("summary")
 def summary_cmd(
-    threshold: int = typer.Option(5, help="counts below this are shown as '<threshold'"),
+    threshold: int = typer.Option(
+        5, help="counts below this are shown as '<threshold' (below 5: outreach roles only)"
+    ),
     who: str | None = _WHO,
     role: str | None = _ROLE,
 ) -> None:
-    """Counts by hot spot, week, need and agency; repeat contacts (small counts suppressed)."""
+    """Counts by hot spot, local week, need and agency; repeat contacts (small counts suppressed,
+    plus one more cell in any column with a single small count, shown as 'x')."""
+    from ..config import get_settings
     from ..store.engagements import engagement_summary
 
     with open_store() as store:
-        s = engagement_summary(store, who=_who(who), role=_role(role), threshold=threshold)
+        s = engagement_summary(
+            store,
+            who=_who(who),
+            role=_role(role),
+            threshold=threshold,
+            tz=get_settings().timezone,
+        )
     print_json({k: v.to_dict("records") for k, v in s.items()})
 
 
@@ -170,11 +182,11 @@ def debrief_add(
     team: str = typer.Option(...),
     day: str = typer.Option(..., "--date", help="local day of the shift"),
     staff: str = typer.Option(...),
-    summary: str = typer.Option("", help="what happened"),
+    summary: str = typer.Option("", help="what happened (encrypted at rest)"),
     problem: list[str] = typer.Option(
         [], "--problem", help="repeatable: unsafe_area, police_presence, tracker_failure ..."
     ),
-    suggest: str | None = typer.Option(None, help="suggested plan changes"),
+    suggest: str | None = typer.Option(None, help="suggested plan changes (encrypted at rest)"),
     plan: int | None = typer.Option(None, help="plan id (default: the newest covering the day)"),
     who: str | None = _WHO,
     role: str | None = _ROLE,
@@ -199,12 +211,17 @@ def debrief_add(
 
 
 @debrief_app.command("list")
-def debrief_list(team: str | None = typer.Option(None)) -> None:
-    """Stored debriefs."""
+def debrief_list(
+    team: str | None = typer.Option(None),
+    who: str | None = _WHO,
+    role: str | None = _ROLE,
+) -> None:
+    """Stored debriefs (summary and suggestions decrypted for outreach roles only; audited)."""
     from ..store.engagements import list_debriefs
 
     with open_store() as store:
-        print_json(list_debriefs(store, team=team).to_dict("records"))
+        df = list_debriefs(store, who=_who(who), role=_role(role), team=team)
+    print_json(df.to_dict("records"))
 
 
 def register(root: typer.Typer) -> None:

@@ -113,7 +113,7 @@ def _engagement_inputs(eng: pd.DataFrame, amap: dict[int, int]) -> list[Engageme
                 at=pd.Timestamp(r["at"]).to_pydatetime(),
                 staff=str(r.get("staff") or "outreach worker"),
                 area_id=amap.get(int(r["area_id"])),
-                location=None if int(r["area_id"]) in amap else "elsewhere",
+                location=None if int(r["area_id"]) in amap or not consent else "elsewhere",
                 consent=consent,
                 reference=str(ref) if consent and isinstance(ref, str) else None,
                 age_band=r.get("age_band"),

@@ -39,3 +39,19 @@ def decrypt_note(token: bytes, key: str | None = None) -> str:
         raise ConfigError(
             "cannot decrypt note: PATROLWISE_SECRET_KEY is not the key the note was written with"
         ) from exc
+
+
+def encrypt_optional(text: str | None, key: str | None = None) -> bytes | None:
+    """A token for any free-text field (location, outcome, debrief text), None when empty.
+
+    Every free-text box gets the notes treatment: whatever its label, workers type names and
+    addresses into it, so nothing typed is ever stored in clear.
+    """
+    if text is None or not text.strip():
+        return None
+    return encrypt_note(text, key)
+
+
+def decrypt_optional(token: bytes | None, key: str | None = None) -> str | None:
+    """The text behind a token from :func:`encrypt_optional` (None stays None)."""
+    return None if token is None else decrypt_note(token, key)

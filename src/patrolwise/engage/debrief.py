@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InputError
+from .crypto import encrypt_optional
 
 PROBLEMS = (
     "unsafe_area",
@@ -43,9 +44,16 @@ def normalise_problem(p: str) -> str:
 
 
 def prepare_debrief(
-    d: DebriefInput, planned_minutes: float | None, delivered_minutes: float | None
+    d: DebriefInput,
+    planned_minutes: float | None,
+    delivered_minutes: float | None,
+    key: str | None = None,
 ) -> dict[str, Any]:
-    """A storable debrief with the shift's planned and delivered minutes attached."""
+    """A storable debrief with the shift's minutes attached and its free text encrypted.
+
+    Summaries and suggestions name people and places ("moved Kofi on from the bus station"), so
+    they are stored as tokens like engagement notes; problems are a fixed vocabulary and stay clear.
+    """
     if d.team not in ("outreach", "police"):
         raise InputError(f"team {d.team!r} must be outreach or police")
     if not d.staff.strip():
@@ -55,9 +63,9 @@ def prepare_debrief(
         "date": d.date,
         "staff": d.staff.strip(),
         "plan_id": d.plan_id,
-        "summary": d.summary,
+        "summary_encrypted": encrypt_optional(d.summary, key),
         "problems": sorted({normalise_problem(p) for p in d.problems}),
-        "suggestions": d.suggestions,
+        "suggestions_encrypted": encrypt_optional(d.suggestions, key),
         "planned_minutes": planned_minutes,
         "delivered_minutes": delivered_minutes,
     }

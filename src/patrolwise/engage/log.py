@@ -1,8 +1,9 @@
 """Engagement records: validation, consent rules and pseudonymisation before anything is stored.
 
 The worker types what they know (a name, a nickname, or only "red jacket"); this module turns it
-into a pseudonym, refuses identifying details when consent is not recorded, checks needs and
-referrals against a shared vocabulary (so summaries add up), and encrypts notes. The store only
+into a pseudonym, refuses identifying details (including a free-text location, which is often an
+address) when consent is not recorded, checks needs and referrals against a shared vocabulary (so
+summaries add up), and encrypts every free-text field (location, outcome, notes). The store only
 ever sees the output of :func:`prepare_engagement`.
 """
 
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InputError
-from .crypto import encrypt_note
+from .crypto import encrypt_note, encrypt_optional
 from .pseudonym import placeholder_pseudonym, pseudonym
 
 NEEDS = (
@@ -113,10 +114,15 @@ def parse_referral(text: str) -> ReferralInput:
 
 
 def prepare_engagement(e: EngagementInput, key: str | None = None) -> dict[str, Any]:
-    """A storable record: pseudonym, flags, encrypted notes; refuses what consent does not allow."""
+    """A storable record: pseudonym, flags, encrypted free text; refuses what consent does not allow.
+
+    Without consent a contact away from a hot spot cannot be logged with a typed location (it is
+    often an address): it is logged with no location, so it still counts in the totals, and the
+    worker records consent first if the place matters.
+    """
     if not e.staff or not e.staff.strip():
         raise InputError("engagement needs the staff member who made it")
-    if e.area_id is None and not (e.location and e.location.strip()):
+    if e.area_id is None and not (e.location and e.location.strip()) and e.consent:
         raise InputError("engagement needs a hot spot (area_id) or a location")
     if e.reference and e.placeholder:
         raise InputError("give either a person reference or a placeholder description, not both")
@@ -126,6 +132,7 @@ def prepare_engagement(e: EngagementInput, key: str | None = None) -> dict[str, 
             for name, v in (
                 ("person reference", e.reference),
                 ("gender", e.gender),
+                ("location", e.location),
                 ("notes", e.notes),
             )
             if v
@@ -156,7 +163,7 @@ def prepare_engagement(e: EngagementInput, key: str | None = None) -> dict[str, 
     return {
         "team": e.team,
         "area_id": e.area_id,
-        "location": e.location,
+        "location_encrypted": encrypt_optional(e.location, key),
         "at": at,
         "staff": e.staff.strip(),
         "person": person,
@@ -166,7 +173,7 @@ def prepare_engagement(e: EngagementInput, key: str | None = None) -> dict[str, 
         "consent": bool(e.consent),
         "needs": sorted({normalise_need(n) for n in e.needs}),
         "safeguarding": bool(e.safeguarding),
-        "outcome": e.outcome,
+        "outcome_encrypted": encrypt_optional(e.outcome, key),
         "follow_up": e.follow_up,
         "notes_encrypted": encrypt_note(e.notes, key) if e.notes else None,
         "referrals": [

@@ -3,22 +3,50 @@
 The provider must show its value without exposing people: a "2" in a cell for one hot spot and
 one week can identify someone to a local reader, so counts from 1 to threshold-1 are shown as
 "<5" (threshold 5 by default), the usual rule for official statistics on vulnerable people.
+
+Hiding one cell is not enough: the rows of every table partition the same engagements, so a
+column total is known (from another table, or a published grand total) and total minus the
+visible cells gives the hidden count back. The rule, per column of each table:
+
+1. primary: counts 1..threshold-1 are shown as ``<threshold``;
+2. secondary: if exactly one cell in the column is primarily suppressed, the smallest other
+   non-zero count in that column is hidden too, shown as ``x`` (hidden to protect another cell),
+   so the total gives only the sum of two unknowns. Zeros stay visible: if a column has one
+   small cell and otherwise only zeros, its total is itself below the threshold and every
+   table that could reveal it is suppressed by step 1.
+
+Columns, not rows, because each table's rows are disjoint groups of one population while the
+columns of a row are different measures (engagements, people, referrals) that do not sum.
+Below-threshold summaries (``threshold`` < 5, or raw counts) are for outreach roles only; the
+store enforces that.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 DEFAULT_THRESHOLD = 5
+#: shown for a cell hidden only so that a small count elsewhere in its column cannot be derived
+SECONDARY = "x"
 
 
 def suppress(counts: pd.DataFrame | pd.Series, threshold: int = DEFAULT_THRESHOLD) -> pd.DataFrame:
-    """Counts as strings, with 1..threshold-1 replaced by '<threshold' (zeros stay 0)."""
+    """Counts as strings: 1..threshold-1 as '<threshold', plus secondary 'x' (module docstring)."""
     df = counts.to_frame() if isinstance(counts, pd.Series) else counts.copy()
     num = df.select_dtypes("number").columns
     for c in num:
-        v = df[c]
-        df[c] = v.astype("Int64").astype(str).where(~((v > 0) & (v < threshold)), f"<{threshold}")
+        v = df[c].fillna(0).to_numpy(dtype=np.int64)
+        primary = (v > 0) & (v < threshold)
+        secondary = np.zeros(len(v), dtype=bool)
+        if primary.sum() == 1:
+            cand = np.flatnonzero(~primary & (v > 0))
+            if len(cand):
+                secondary[cand[np.argmin(v[cand])]] = True
+        shown = pd.Series(v, index=df.index).astype(str)
+        shown[primary] = f"<{threshold}"
+        shown[secondary] = SECONDARY
+        df[c] = shown
     return df
 
 
@@ -28,8 +56,13 @@ def summarise(
     *,
     area_names: dict[int, str] | None = None,
     threshold: int | None = DEFAULT_THRESHOLD,
+    tz: str = "Europe/London",
 ) -> dict[str, pd.DataFrame]:
     """Tables by hot spot, ISO week, need and agency, plus repeat contacts per pseudonym.
+
+    Weeks run Monday to Sunday in local time (``tz``, settings.timezone): ``at`` is naive UTC,
+    so bucketing it directly would put a contact at 00:30 on a summer Monday (23:30 UTC Sunday)
+    in the week before.
 
     ``engagements``: id, area_id, at, person, needs (list), safeguarding.
     ``referrals``: engagement_id, agency, type, accepted. ``threshold=None`` returns raw counts
@@ -41,7 +74,8 @@ def summarise(
         names.get(int(a), f"area {int(a)}") if pd.notna(a) else "other location"
         for a in e["area_id"]
     ]
-    e["week"] = pd.to_datetime(e["at"]).dt.to_period("W-SUN").dt.start_time.dt.strftime("%Y-%m-%d")
+    local = pd.to_datetime(e["at"]).dt.tz_localize("UTC").dt.tz_convert(tz).dt.tz_localize(None)
+    e["week"] = local.dt.to_period("W-SUN").dt.start_time.dt.strftime("%Y-%m-%d")
     ref = referrals.merge(e[["id", "hot_spot"]], left_on="engagement_id", right_on="id", how="left")
     by_hs = (
         e.groupby("hot_spot")

@@ -3,6 +3,8 @@
 Events carry ``TZID=Europe/London`` local times (not UTC), so a calendar app shows 14:00 on both
 sides of a clock change, and the VTIMEZONE block lets apps without a zone database do the same.
 UIDs are stable (plan, hot spot, start), so re-importing an updated plan replaces, not duplicates.
+The start in a UID is the naive-UTC instant, not local wall time: on the October fall-back night
+01:30 happens twice in London, and two visits an hour apart must not share a UID.
 """
 
 from __future__ import annotations
@@ -55,7 +57,8 @@ def plan_to_ical(
         end = pd.Timestamp(r.end).to_pydatetime().replace(tzinfo=dt.UTC).astimezone(z)
         name = str(getattr(r, "name", r.area_id))
         ev = icalendar.Event()
-        ev.add("uid", f"plan{plan_id}-{r.team}-{r.area_id}-{start:%Y%m%dT%H%M}@patrolwise")
+        utc_start = pd.Timestamp(r.start)
+        ev.add("uid", f"plan{plan_id}-{r.team}-{r.area_id}-{utc_start:%Y%m%dT%H%M}Z@patrolwise")
         ev.add("dtstamp", stamp)
         ev.add("dtstart", start)
         ev.add("dtend", end)

@@ -1,8 +1,9 @@
 """Engagement repository: people (pseudonyms), engagements, referrals, debriefs and the audit log.
 
-Every function takes the caller's name and role: writes need an outreach role, reading notes
-needs an outreach role and leaves an audit entry per engagement read, and everyone else gets
-counts through :func:`engagement_summary`.
+Every function takes the caller's name and role: writes need an outreach role; reading any free
+text (engagement location, outcome, notes; debrief summary and suggestions, all stored encrypted)
+needs an outreach role and leaves an audit entry per record read; everyone else gets counts
+through :func:`engagement_summary`, never below the small-count threshold.
 """
 
 from __future__ import annotations
@@ -13,12 +14,12 @@ import pandas as pd
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
-from ..engage.crypto import decrypt_note
+from ..engage.crypto import decrypt_optional
 from ..engage.debrief import DebriefInput, prepare_debrief
 from ..engage.log import EngagementInput, prepare_engagement
 from ..engage.pseudonym import is_placeholder, placeholder_pseudonym, pseudonym
 from ..engage.retention import DEFAULT_INACTIVE_DAYS, inactive
-from ..engage.roles import check_role, require_notes_access, require_write
+from ..engage.roles import OUTREACH_ROLES, check_role, require_notes_access, require_write
 from ..engage.summary import DEFAULT_THRESHOLD, summarise
 from ..errors import AuthError, InputError
 from .db import Store, utcnow
@@ -30,7 +31,6 @@ ENGAGEMENT_COLUMNS = [
     "id",
     "team",
     "area_id",
-    "location",
     "at",
     "staff",
     "person",
@@ -39,9 +39,21 @@ ENGAGEMENT_COLUMNS = [
     "consent",
     "needs",
     "safeguarding",
-    "outcome",
     "follow_up",
 ]
+#: free-text fields stored as Fernet tokens, decrypted (and audited) for outreach roles only
+ENCRYPTED_ENGAGEMENT_TEXT = ("location", "outcome")
+DEBRIEF_COLUMNS = [
+    "id",
+    "team",
+    "date",
+    "staff",
+    "plan_id",
+    "problems",
+    "planned_minutes",
+    "delivered_minutes",
+]
+ENCRYPTED_DEBRIEF_TEXT = ("summary", "suggestions")
 
 
 def _audit(s: Session, who: str, role: str, action: str, obj: str) -> None:
@@ -208,8 +220,9 @@ def list_engagements(
     end: dt.datetime | None = None,
     key: str | None = None,
 ) -> pd.DataFrame:
-    """Engagement records for outreach roles; with ``with_notes`` the decrypted notes, each read
-    audited. Police and analysts get counts from :func:`engagement_summary` instead."""
+    """Engagement records for outreach roles, with location and outcome decrypted (each record
+    read audited as ``read_text``); with ``with_notes`` the decrypted notes too (``read_notes``).
+    Police and analysts get counts from :func:`engagement_summary` instead."""
     check_role(role)
     if with_notes:
         require_notes_access(role)
@@ -220,7 +233,9 @@ def list_engagements(
             raise AuthError(
                 f"role {role!r} cannot list engagement records; use `patrolwise engage summary`"
             ) from exc
-    cols = [getattr(Engagement, c) for c in ENGAGEMENT_COLUMNS] + [Engagement.notes_encrypted]
+    enc = [f"{c}_encrypted" for c in ENCRYPTED_ENGAGEMENT_TEXT]
+    cols = [getattr(Engagement, c) for c in [*ENGAGEMENT_COLUMNS, *enc]]
+    cols.append(Engagement.notes_encrypted)
     q = select(*cols).order_by(Engagement.at)
     if start is not None:
         q = q.where(Engagement.at >= start)
@@ -228,15 +243,18 @@ def list_engagements(
         q = q.where(Engagement.at < end)
     with store.session() as s, s.begin():
         rows = s.execute(q).all()
-        df = pd.DataFrame(rows, columns=[*ENGAGEMENT_COLUMNS, "notes_encrypted"])
+        df = pd.DataFrame(rows, columns=[*ENGAGEMENT_COLUMNS, *enc, "notes_encrypted"])
+        has_text = df[enc].notna().any(axis=1)
+        for c in ENCRYPTED_ENGAGEMENT_TEXT:
+            df[c] = [decrypt_optional(t, key) for t in df[f"{c}_encrypted"]]
+        for i in df.loc[has_text, "id"]:
+            _audit(s, who, role, "read_text", f"engagement:{int(i)}")
         if with_notes:
-            df["notes"] = [
-                decrypt_note(t, key) if t is not None else None for t in df["notes_encrypted"]
-            ]
+            df["notes"] = [decrypt_optional(t, key) for t in df["notes_encrypted"]]
             for i, t in zip(df["id"], df["notes_encrypted"], strict=True):
                 if t is not None:
                     _audit(s, who, role, "read_notes", f"engagement:{int(i)}")
-    return df.drop(columns=["notes_encrypted"])
+    return df.drop(columns=[*enc, "notes_encrypted"])
 
 
 def engagement_tables(store: Store) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -267,12 +285,26 @@ def engagement_tables(store: Store) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def engagement_summary(
-    store: Store, *, who: str, role: str, threshold: int = DEFAULT_THRESHOLD
+    store: Store,
+    *,
+    who: str,
+    role: str,
+    threshold: int | None = DEFAULT_THRESHOLD,
+    tz: str = "Europe/London",
 ) -> dict[str, pd.DataFrame]:
-    """Counts by hot spot, week, need and agency and repeat contacts, small counts suppressed."""
+    """Counts by hot spot, local week, need and agency and repeat contacts, small counts suppressed.
+
+    Only outreach roles may lower ``threshold`` below :data:`DEFAULT_THRESHOLD` or ask for raw
+    counts (``None``): for anyone else a low threshold would switch the protection off.
+    """
     check_role(role)
+    if role not in OUTREACH_ROLES and (threshold is None or threshold < DEFAULT_THRESHOLD):
+        raise AuthError(
+            f"role {role!r} cannot see counts below {DEFAULT_THRESHOLD} (threshold {threshold}); "
+            f"only outreach roles ({', '.join(sorted(OUTREACH_ROLES))}) can"
+        )
     e, r = engagement_tables(store)
-    out = summarise(e, r, area_names=e.attrs.get("area_names"), threshold=threshold)
+    out = summarise(e, r, area_names=e.attrs.get("area_names"), threshold=threshold, tz=tz)
     with store.session() as s, s.begin():
         _audit(s, who, role, "summary", "engagements")
     return out
@@ -357,14 +389,20 @@ def _shift_minutes(
 
 
 def add_debrief(
-    store: Store, d: DebriefInput, *, who: str, role: str, tz: str = "Europe/London"
+    store: Store,
+    d: DebriefInput,
+    *,
+    who: str,
+    role: str,
+    tz: str = "Europe/London",
+    key: str | None = None,
 ) -> int:
-    """Store a shift debrief with that shift's planned and delivered minutes attached."""
+    """Store a shift debrief (free text encrypted) with the shift's planned and delivered minutes."""
     check_role(role)
     if role in ("analyst",):
         raise AuthError("analysts read debriefs but do not write them")
     planned, delivered = _shift_minutes(store, d.team, d.date, d.plan_id, tz)
-    rec = prepare_debrief(d, planned, delivered)
+    rec = prepare_debrief(d, planned, delivered, key)
     with store.session() as s, s.begin():
         row = Debrief(**rec, created_at=utcnow())
         s.add(row)
@@ -376,22 +414,19 @@ def add_debrief(
 def list_debriefs(
     store: Store,
     *,
+    who: str,
+    role: str,
     team: str | None = None,
     start: dt.date | None = None,
     end: dt.date | None = None,
+    key: str | None = None,
 ) -> pd.DataFrame:
-    cols = [
-        "id",
-        "team",
-        "date",
-        "staff",
-        "plan_id",
-        "summary",
-        "problems",
-        "suggestions",
-        "planned_minutes",
-        "delivered_minutes",
-    ]
+    """Debriefs: problems and minutes for every role; the decrypted summary and suggestions only
+    for outreach roles (each debrief read audited as ``read_debrief``)."""
+    check_role(role)
+    text_ok = role in OUTREACH_ROLES
+    enc = [f"{c}_encrypted" for c in ENCRYPTED_DEBRIEF_TEXT] if text_ok else []
+    cols = [*DEBRIEF_COLUMNS, *enc]
     q = select(*[getattr(Debrief, c) for c in cols]).order_by(Debrief.date, Debrief.id)
     if team:
         q = q.where(Debrief.team == team)
@@ -399,8 +434,15 @@ def list_debriefs(
         q = q.where(Debrief.date >= start)
     if end:
         q = q.where(Debrief.date <= end)
-    with store.engine.connect() as c:
-        return pd.DataFrame(c.execute(q).all(), columns=cols)
+    with store.session() as s, s.begin():
+        df = pd.DataFrame(s.execute(q).all(), columns=cols)
+        if not text_ok:
+            return df
+        for c in ENCRYPTED_DEBRIEF_TEXT:
+            df[c] = [decrypt_optional(t, key) for t in df[f"{c}_encrypted"]]
+        for i in df.loc[df[enc].notna().any(axis=1), "id"]:
+            _audit(s, who, role, "read_debrief", f"debrief:{int(i)}")
+    return df.drop(columns=enc)
 
 
 def load_audit(store: Store) -> pd.DataFrame:

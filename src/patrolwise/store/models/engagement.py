@@ -1,7 +1,9 @@
 """Tables of the engagement stage: people (pseudonyms only), engagements, referrals, debriefs, audit.
 
 No name is ever stored: ``people.pseudonym`` is a keyed hash whose key lives outside the database,
-and free-text notes are stored only as Fernet tokens (``notes_encrypted``).
+and every free-text field (engagement location, outcome and notes; debrief summary and suggestions)
+is stored only as a Fernet token (``*_encrypted``), because workers routinely type names and
+addresses into whatever box they are given.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
-    Text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -45,7 +46,7 @@ class Engagement(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     team: Mapped[str] = mapped_column(String(32), default="outreach")
     area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"), nullable=True, index=True)
-    location: Mapped[str | None] = mapped_column(Text, nullable=True)
+    location_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
     staff: Mapped[str] = mapped_column(String(100))
     person: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
@@ -54,7 +55,7 @@ class Engagement(Base):
     consent: Mapped[bool] = mapped_column(Boolean, default=False)
     needs: Mapped[list[str] | None] = mapped_column(JSONType, nullable=True)
     safeguarding: Mapped[bool] = mapped_column(Boolean, default=False)
-    outcome: Mapped[str | None] = mapped_column(Text, nullable=True)
+    outcome_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     follow_up: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     notes_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
@@ -82,9 +83,9 @@ class Debrief(Base):
     date: Mapped[dt.date] = mapped_column(Date, index=True)
     staff: Mapped[str] = mapped_column(String(100))
     plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id"), nullable=True)
-    summary: Mapped[str] = mapped_column(Text, default="")
+    summary_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     problems: Mapped[list[str] | None] = mapped_column(JSONType, nullable=True)
-    suggestions: Mapped[str | None] = mapped_column(Text, nullable=True)
+    suggestions_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     planned_minutes: Mapped[float | None] = mapped_column(Float, nullable=True)
     delivered_minutes: Mapped[float | None] = mapped_column(Float, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
