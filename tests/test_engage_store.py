@@ -100,7 +100,9 @@ def test_consent_comes_before_anything_identifying(store_url: str) -> None:
         with st.engine.connect() as c:
             assert c.execute(text("select count(*) from engagements")).scalar() == 1
         with pytest.raises(InputError, match="hot spot"):
-            log_engagement(st, _e(area_id=None), **W)
+            log_engagement(st, _e(area_id=None, consent=True), **W)
+        # without consent a contact away from the hot spots still counts, with no place stored
+        log_engagement(st, _e(area_id=None), **W)
         with pytest.raises(InputError, match="need"):
             log_engagement(st, _e(needs=["wifi"]), **W)
 

@@ -44,6 +44,54 @@ def test_wdd_area_weights() -> None:
     np.testing.assert_allclose(got, ref, rtol=1e-7)
 
 
+def test_wdd_shared_control_variance_by_hand() -> None:
+    # control (100, 80) serves the hot spots (area weight 2) and the ring (area weight 4):
+    # total = T-diff + R-diff - (1/2 + 1/4)(C1 - C0), so
+    # var = (50 + 30) + (25 + 30) + (1/2 + 1/4)^2 (100 + 80) = 135 + 101.25 = 236.25
+    r = wdd(
+        (100, 80), (50, 30), (100, 80), (25, 30), area_weights=(2, 1, 4, 1), shared_control=True
+    )
+    assert r["Est_Local"] == pytest.approx(-10) and r["Est_Displace"] == pytest.approx(10)
+    assert r["SE_Local"] == pytest.approx(math.sqrt(80 + 180 / 4))
+    assert r["SE_Displace"] == pytest.approx(math.sqrt(55 + 180 / 16))
+    assert r["SE_Total"] == pytest.approx(math.sqrt(236.25))
+    # independent controls with the same counts: no covariance term
+    ind = wdd((100, 80), (50, 30), (100, 80), (25, 30), area_weights=(2, 1, 4, 1))
+    assert ind["SE_Total"] == pytest.approx(math.sqrt(236.25 - 45))
+    # time weights enter the covariance too: sum_j C_j / (tw_j^2 * 2 * 4) with tw = (2, 1)
+    tw = wdd(
+        (100, 80),
+        (50, 30),
+        (100, 80),
+        (25, 30),
+        time_weights=(2, 1),
+        area_weights=(2, 1, 4, 1),
+        shared_control=True,
+    )
+    v = (30 + 50 / 4) + (30 + 25 / 4) + (1 / 2 + 1 / 4) ** 2 * (80 + 100 / 4)
+    assert tw["SE_Total"] == pytest.approx(math.sqrt(v))
+    with pytest.raises(InputError, match="must be the control counts"):
+        wdd((100, 80), (50, 30), (90, 80), (25, 30), shared_control=True)
+
+
+def test_wdd_shared_control_se_matches_simulation() -> None:
+    rng = np.random.default_rng(7)
+    n = 4000
+    c = rng.poisson(400, (n, 2))
+    t = rng.poisson(100, (n, 2))
+    r = rng.poisson(50, (n, 2))
+    aw = (4.0, 1.0, 8.0, 1.0)
+    res = [wdd(c[i], t[i], c[i], r[i], area_weights=aw, shared_control=True) for i in range(n)]
+    est = np.array([x["Est_Total"] for x in res])
+    se = np.array([x["SE_Total"] for x in res])
+    # true sd: sqrt(200 + 100 + (1/4 + 1/8)^2 * 800) = sqrt(412.5); ignoring the shared control
+    # gives sqrt(362.5), 6% too small, well outside this check's sampling error (~1.1%)
+    assert np.std(est) == pytest.approx(math.sqrt(412.5), rel=0.03)
+    assert np.mean(se) == pytest.approx(np.std(est), rel=0.03)
+    cover = np.mean(np.abs(est - 0.0) <= 1.959964 * se)
+    assert 0.935 <= cover <= 0.965
+
+
 def test_wdd_harm_published() -> None:
     parts = [
         wdd((133, 91), (130, 74)),
@@ -129,6 +177,12 @@ def test_displacement_counts_by_zone() -> None:
         10 * d.rings[0]["wdd"]["Est_Local"] + 10 * (2 + 0)
     )
     assert any("rescaled" in n for n in d.notes)
+    # the rest of the data is the control of both the hot spot (weight 100/40) and the ring
+    # (weight 100/10): var = 40 + 20 + 10 + 12 + (1/2.5 + 1/10)^2 (100 + 100) = 132
+    assert d.rings[0]["wdd"]["SE_Total"] == pytest.approx(math.sqrt(132))
+    # harm: all rings together (18 -> 20, weight 100/18), harm weight 10:
+    # var = 60 + 38 + (1/2.5 + 18/100)^2 * 200
+    assert d.harm["SE_HarmEst"] == pytest.approx(10 * math.sqrt(98 + 0.58**2 * 200))
 
 
 def test_comparison_area_overlapping_hot_spot_is_refused() -> None:

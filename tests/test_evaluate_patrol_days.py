@@ -13,7 +13,14 @@ import statsmodels.formula.api as smf
 from statsmodels.genmod.families import Poisson
 
 from patrolwise.errors import InputError
-from patrolwise.evaluate.patrol_days import build_panel, patrol_day_effects
+from patrolwise.evaluate.patrol_days import (
+    _qp_estimate,
+    _usable,
+    build_panel,
+    patrol_day_effects,
+    randomisation_p,
+)
+from patrolwise.plan.randomise import randomise_days
 from patrolwise.synth.crimes import make_assignment, simulate_hotspot_days
 from patrolwise.timeutil import to_utc_naive
 
@@ -140,9 +147,119 @@ def test_planted_effect_recovered_with_secondary_models_and_randomisation_p() ->
 def test_no_effect_randomisation_p_is_not_small() -> None:
     crimes, asg, days = simulated(0.0, seed=3)
     panel = build_panel(crimes, hotspots(), days[0].date(), days[-1].date(), assignment=asg)
+    assert panel.attrs["randomisation_unit"] == "hotspot-day"  # no unit column: the default
     e = patrol_day_effects(panel, n_perm=199, seed=2, secondary=False).primary()
+    assert e.extra["randomisation_unit"] == "hotspot-day"
+    assert e.extra["randomisation_p"] > 0.05  # seeded: deterministic
     # p-values agree roughly when the model is right
     assert abs(e.extra["randomisation_p"] - e.p) < 0.15
+
+
+def _day_unit_null(seed: int) -> tuple[pd.DataFrame, pd.DatetimeIndex]:
+    """No patrol effect, assignment drawn per day (plan randomise unit='day'), and a strong
+    city-wide day shock shared by every hot spot: hot spot-days on one day are not independent."""
+    rng = np.random.default_rng(seed)
+    days = pd.date_range("2023-02-06", periods=140, freq="D")
+    ids = np.arange(1, N_HS + 1)
+    asg = randomise_days(ids, days[0].date(), days[-1].date(), 0.5, seed=seed, unit="day")
+    base = np.outer(np.full(N_HS, 0.6), np.exp(rng.normal(0.0, 1.0, len(days))))
+    p = simulate_hotspot_days(
+        rng, base, days, asg, 0.0, 0.0, area_ids=ids, seasonal=False
+    ).to_frame()
+    crimes = crimes_from_counts(
+        p["area_id"].to_numpy(), p["date"].to_numpy(), p["crimes"].to_numpy(), p["harm"].to_numpy()
+    )
+    return build_panel(crimes, hotspots(), days[0].date(), days[-1].date(), assignment=asg), days
+
+
+def test_day_unit_assignment_redraws_whole_days() -> None:
+    panel, _ = _day_unit_null(9)
+    assert panel.attrs["randomisation_unit"] == "day"  # read from the assignment's unit column
+    res = patrol_day_effects(panel, n_perm=199, seed=2, secondary=False)
+    e = res.primary()
+    assert e.extra["randomisation_unit"] == "day"
+    assert any("per day for all hot spots" in n for n in res.notes)
+    # shared day shocks make the model-based p (and a hot spot-day re-draw) far too small under
+    # the null; re-drawing whole days within weekdays, as the assignment was drawn, does not
+    assert e.p < 0.05
+    assert e.extra["randomisation_p"] > 0.05
+    p, _ = _usable(panel, "assigned", "crimes")
+    _, y, x = _qp_estimate(p, "assigned", "crimes", (), "ITT", "qp")
+    hs_day_blocks = (
+        p["area_id"].to_numpy() * 7 + pd.to_datetime(p["date"]).dt.day_of_week.to_numpy()
+    ).astype(float)
+    wrong = randomisation_p(
+        y, x, hs_day_blocks, e.extra["z"], n_perm=199, rng=np.random.default_rng(2)
+    )
+    assert wrong < 0.05  # what the old hot spot-day re-draw said
+
+
+def test_day_unit_refused_when_hot_spots_differ_on_a_day() -> None:
+    crimes, asg, days = simulated(0.0, seed=4)  # drawn per hot spot-day
+    with pytest.raises(InputError, match="hot spots differ on"):
+        build_panel(crimes, hotspots(), days[0].date(), days[-1].date(), assignment=asg, unit="day")
+    with pytest.raises(InputError, match="randomisation unit 'week'"):
+        build_panel(
+            crimes,
+            hotspots(),
+            days[0].date(),
+            days[-1].date(),
+            assignment=asg.assign(unit="week"),
+        )
+
+
+def test_itt_primary_does_not_adjust_for_police_hours() -> None:
+    """Police go where outreach does not (a result of the assignment) and police presence halves
+    crime. Outreach's direct effect is 0.7, but assignment's total effect is
+    0.7 * E[0.5^P | A=1] / E[0.5^P | A=0] = 0.7 * 0.95 / 0.70 = 0.95: what ITT must estimate.
+    Adjusting for police hours (a post-treatment variable) would report about 0.7 instead."""
+    rng = np.random.default_rng(21)
+    days = pd.date_range("2023-02-06", periods=280, freq="D")
+    ids = np.arange(1, N_HS + 1)
+    asg = make_assignment(rng, ids, days)
+    a = asg["patrol"].to_numpy()
+    police = rng.random(len(a)) < np.where(a, 0.1, 0.6)
+    base = (1.5 * 0.5 ** police.astype(float)).reshape(N_HS, len(days))
+    sim = simulate_hotspot_days(
+        rng, base, days, asg, 0.3, 0.0, area_ids=ids, seasonal=False
+    ).to_frame()
+    crimes = crimes_from_counts(
+        sim["area_id"].to_numpy(),
+        sim["date"].to_numpy(),
+        sim["crimes"].to_numpy(),
+        sim["harm"].to_numpy(),
+    )
+    dosage = pd.concat(
+        [
+            asg[a].assign(team="outreach", patrol_minutes=30.0),
+            asg[police].assign(team="police", patrol_minutes=120.0),
+        ]
+    ).rename(columns={"date": "local_day"})
+    panel = build_panel(
+        crimes,
+        hotspots(),
+        days[0].date(),
+        days[-1].date(),
+        dosage=dosage,
+        assignment=asg,
+        tracked_days=days.date,
+    )
+    res = patrol_day_effects(panel, n_perm=0)
+    itt = res.primary()
+    assert "intention to treat" in itt.name and "police_hours" not in itt.extra["terms"]
+    assert "police hours" not in itt.method
+    assert itt.lo <= 0.95 <= itt.hi and itt.lo > 0.8
+    adj = next(e for e in res.estimates if "adjusted for police hours (secondary)" in e.name)
+    assert "police_hours" in adj.extra["terms"]
+    # the adjusted model finds the direct effect (0.7) and misses the true ITT effect (0.95)
+    assert adj.lo <= 0.7 <= adj.hi < 0.95
+    assert any("secondary only" in n for n in adj.notes)
+    harm_itt = next(
+        e for e in res.estimates if e.outcome == "harm" and "intention to treat" in e.name
+    )
+    assert "police_hours" not in harm_itt.extra["terms"]
+    delivered = next(e for e in res.estimates if "as delivered" in e.name and e.outcome == "crimes")
+    assert "police_hours" in delivered.extra["terms"]  # observational contrast keeps it
 
 
 def test_dose_response_bands() -> None:

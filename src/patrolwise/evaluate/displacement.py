@@ -40,16 +40,29 @@ def wdd(
     time_weights: Sequence[float] = (1, 1),
     area_weights: Sequence[float] = (1, 1, 1, 1),
     level: float = 0.95,
+    *,
+    shared_control: bool = False,
 ) -> dict[str, float]:
     """Weighted displacement difference test (Wheeler and Ratcliffe 2018).
 
     Each argument is (pre, post) counts. WDD = (T1 - T0) - (C1 - C0) for the treated area plus the
     same for the displacement ring; variance is the sum of the (weighted) counts, the normal
     approximation to Poisson. Time weights handle unequal periods, area weights unequal sizes.
+
+    ``shared_control=True`` says the same control counts serve the treated area and the ring (no
+    separate control for the displacement area; ``disp_control`` must then equal ``control``). The
+    two control terms are then one Poisson count subtracted twice, so the total's variance gains
+    the covariance 2 * sum_j C_j / (w_c,j * w_dc,j); treating them as independent would make the
+    standard error too small and the test too eager.
     """
     tw = np.asarray(time_weights, float)
     aw = np.asarray(area_weights, float)
     c, t, dc, dt_ = (np.asarray(v, float) for v in (control, treated, disp_control, disp_treated))
+    if shared_control and not np.array_equal(c, dc):
+        raise InputError(
+            f"shared_control: the displacement control {tuple(dc)} must be the control counts "
+            f"{tuple(c)} themselves"
+        )
 
     def part(a: np.ndarray, w_area: float) -> tuple[float, float]:
         w = tw * w_area
@@ -63,7 +76,9 @@ def wdd(
     e_dc, v_dc = part(dc, aw[2])
     local, var_local = e_t - e_c, v_t + v_c
     disp, var_disp = e_dt - e_dc, v_dt + v_dc
-    total, var_tot = local + disp, var_local + var_disp
+    # shared control counts: Cov(e_c, e_dc) = sum_j Var(C_j) / (w_c,j * w_dc,j), Var(C_j) = C_j
+    cov = float(np.sum(c / (tw * aw[0] * tw * aw[2]))) if shared_control else 0.0
+    total, var_tot = local + disp, var_local + var_disp + 2.0 * cov
     q = stats.norm.ppf(0.5 + level / 2)
     se = math.sqrt(var_tot)
     z = total / se if se > 0 else float("nan")
@@ -280,7 +295,15 @@ def displacement(
         else:
             cr = cnt(f"cring{i}")
             aw_d = 1.0
-        w = wdd(ctl, t, cr, r, time_weights=tw, area_weights=(aw_c, 1.0, aw_d, 1.0))
+        w = wdd(
+            ctl,
+            t,
+            cr,
+            r,
+            time_weights=tw,
+            area_weights=(aw_c, 1.0, aw_d, 1.0),
+            shared_control=scaled,
+        )
         q = stats.norm.ppf(0.975)
         ring_out.append(
             {
@@ -341,6 +364,7 @@ def displacement(
                 ring_all,
                 time_weights=tw,
                 area_weights=(awc, 1, awd, 1),
+                shared_control=scaled,
             )
             ests.append(res["Est_Total"])
             ses.append(res["SE_Total"])

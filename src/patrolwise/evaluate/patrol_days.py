@@ -4,12 +4,15 @@ Primary estimate: a quasi-Poisson log-linear model with hot spot and weekday fix
 linear time trend (treatment randomised at hot spot-day level makes its model-based variance
 valid). Alongside it: a negative binomial model, Poisson with cluster-robust errors by hot spot
 (reported with the caveat that seven clusters are too few for them to be trusted; t on G - 1 df),
-a randomisation-inference p-value that re-draws the blocked assignment, harm as a second outcome
+a randomisation-inference p-value that re-draws the blocked assignment the way it was drawn
+(per hot spot-day, or per day for all hot spots when the unit is 'day'), harm as a second outcome
 (quasi-Poisson on harm, whose estimating equation needs no distribution for skewed, zero-heavy
 harm), and dose-response by minutes of presence.
 
 Treatment as delivered (GPS minutes at or above a threshold) and as assigned (the randomised
 plan: intention to treat) are both reported; only the latter carries a randomisation p-value.
+Police hours adjust only the as-delivered contrast: police plans steer away from outreach, so
+they are a post-treatment variable for the randomised (as-assigned) comparison.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from .glm import fit_quasi_poisson
 from .periods import in_areas
 
 DOSE_BINS = (0.0, 1.0, 20.0, 40.0, np.inf)
+RANDOMISATION_UNITS = ("hotspot-day", "day")
 
 
 def _dosage_frame(dosage: pd.DataFrame) -> pd.DataFrame:
@@ -71,6 +75,7 @@ def build_panel(
     threshold: float = 10.0,
     tracked_days: Iterable[dt.date] | None = None,
     tz: str = "Europe/London",
+    unit: str | None = None,
 ) -> pd.DataFrame:
     """One row per hot spot and local day: crimes, harm, minutes by team, delivered, assigned.
 
@@ -78,6 +83,9 @@ def build_panel(
     ``delivered`` is True when ``treatment_team`` minutes reach ``threshold``; ``police_minutes``
     sums every other team (background presence). Days outside ``tracked_days`` (default: the
     span of the dosage dates) have no delivered value: untracked is not the same as unpatrolled.
+    ``unit`` is how the assignment was drawn (see :func:`patrolwise.plan.randomise.randomise_days`):
+    'hotspot-day' or 'day' (one draw per day for every hot spot); None reads the assignment's
+    ``unit`` column, else 'hotspot-day'. The randomisation p-value re-draws at this level.
     """
     if hotspots.empty:
         raise InputError("no hot spots: add hot spots before a patrol-day analysis")
@@ -151,6 +159,30 @@ def build_panel(
                 "area_id values match the stored hot spots and its dates the period"
             )
         panel.attrs["unassigned"] = unassigned
+        if unit is None:
+            given: list[str] = (
+                sorted(assignment["unit"].dropna().astype(str).unique())
+                if "unit" in assignment.columns
+                else []
+            )
+            if len(given) > 1:
+                raise InputError(
+                    f"the assignment mixes randomisation units {given}: use one assignment"
+                )
+            unit = str(given[0]) if len(given) else "hotspot-day"
+        if unit not in RANDOMISATION_UNITS:
+            raise InputError(
+                f"randomisation unit {unit!r} is not one of {', '.join(RANDOMISATION_UNITS)}"
+            )
+        if unit == "day":
+            varies = panel.groupby("date")["assigned"].nunique(dropna=True) > 1
+            if varies.any():
+                raise InputError(
+                    "the assignment says unit 'day' (one draw per day for all hot spots) but "
+                    f"hot spots differ on {int(varies.sum())} day(s), e.g. "
+                    f"{varies[varies].index[0]:%Y-%m-%d}: use unit 'hotspot-day'"
+                )
+        panel.attrs["randomisation_unit"] = unit
     names = (
         dict(zip(hotspots["area_id"], hotspots["name"], strict=False)) if "name" in hotspots else {}
     )
@@ -236,35 +268,63 @@ def randomisation_p(
     blocks: np.ndarray,
     z_obs: float,
     *,
+    units: np.ndarray | None = None,
     n_perm: int = 500,
     rng: np.random.Generator,
     chunk: int = 50,
 ) -> float:
     """Two-sided randomisation p-value: re-draw treatment (column 1) within blocks, refit, compare |z|.
 
-    Re-drawing within (hot spot, weekday) blocks reproduces a blocked randomised assignment, so
-    the p-value needs no model for the errors and no large number of clusters.
+    Re-drawing the way the assignment was drawn reproduces its reference distribution, so the
+    p-value needs no model for the errors and no large number of clusters. ``units`` labels each
+    row's randomisation unit (None: every row is its own unit, i.e. hot spot-days); rows sharing a
+    unit share one draw, so for unit='day' the day-level values are shuffled among days of the
+    same weekday and applied to every hot spot on that day. ``blocks`` (per row, constant within
+    a unit) are the strata the draw was balanced within.
     """
-    t = x[:, 1].copy()
+    n = len(y)
+    u_idx = np.arange(n) if units is None else np.unique(np.asarray(units), return_inverse=True)[1]
+    first = np.unique(u_idx, return_index=True)[1]
+    b_idx = np.unique(np.asarray(blocks), return_inverse=True)[1]
+    t_u, b_u = x[first, 1].copy(), b_idx[first].astype(float)
+    if not (np.array_equal(t_u[u_idx], x[:, 1]) and np.array_equal(b_u[u_idx], b_idx)):
+        raise InputError(
+            "treatment or block varies within a randomisation unit: the assignment's unit does "
+            "not match how treatment was given"
+        )
     start = fit_quasi_poisson(y[None, :], x).beta[0].copy()
     start[1] = 0.0  # re-drawn treatments are null on average
-    order0 = np.argsort(blocks, kind="stable")
+    order0 = np.argsort(b_u, kind="stable")
     exceed = 0
     done = 0
     while done < n_perm:
         k = min(chunk, n_perm - done)
-        r = rng.random((k, len(t))) + blocks[None, :]
+        r = rng.random((k, len(t_u))) + b_u[None, :]
         orders = np.argsort(r, axis=1)
-        tn = np.empty((k, len(t)))
+        tn = np.empty((k, len(t_u)))
         rows = np.arange(k)[:, None]
-        tn[rows, orders] = t[order0][None, :]
+        tn[rows, orders] = t_u[order0][None, :]
         xb = np.broadcast_to(x, (k, *x.shape)).copy()
-        xb[:, :, 1] = tn
+        xb[:, :, 1] = tn[:, u_idx]
         fit = fit_quasi_poisson(np.broadcast_to(y, (k, len(y))), xb, beta0=start)
         z = fit.beta[:, 1] / fit.se(1)
         exceed += int(np.sum(np.abs(z) >= abs(z_obs) - 1e-12))
         done += k
     return (1 + exceed) / (1 + n_perm)
+
+
+def _draw_layout(p: pd.DataFrame, unit: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """(blocks, units) for :func:`randomisation_p`, matching how the assignment was drawn.
+
+    hot spot-day: each row its own unit, blocked by (hot spot, weekday); day: one unit per day for
+    every hot spot, blocked by weekday (as in :func:`patrolwise.plan.randomise.randomise_days`).
+    """
+    d = pd.to_datetime(p["date"])
+    wd = d.dt.day_of_week.to_numpy()
+    if unit == "day":
+        return wd.astype(float), pd.factorize(d)[0]
+    area = p["area_id"].astype("category").cat.codes.to_numpy()
+    return (area * 7 + wd).astype(float), None
 
 
 @dataclass
@@ -354,6 +414,16 @@ def patrol_day_effects(
         notes.append(
             f"{panel.attrs['unassigned']} hot spot-days have no assignment and are left out of the ITT analysis"
         )
+    unit = str(panel.attrs.get("randomisation_unit", "hotspot-day"))
+    if has_assigned and unit == "day":
+        notes.append(
+            "assignment drawn per day for all hot spots together: the randomisation p-value "
+            "re-draws whole days within weekdays; model-based errors treat hot spot-days as "
+            "independent, so prefer the randomisation p-value"
+        )
+    # police hours adjust the as-delivered (observational) contrast only: police plans steer away
+    # from outreach, so police presence is itself a result of the assignment, and adjusting the
+    # randomised comparison for it would bias the intention-to-treat estimate
     covs: tuple[str, ...] = ()
     if has_delivered and panel["police_minutes"].std() > 0:
         panel = panel.assign(police_hours=panel["police_minutes"] / 60.0)
@@ -367,18 +437,27 @@ def patrol_day_effects(
         specs.append(
             ("delivered", f"as delivered (>= {panel.attrs.get('threshold', 0):g} GPS minutes)")
         )
-    base_method = (
-        "quasi-Poisson GLM, hot spot and weekday fixed effects, linear trend"
-        + (", police hours covariate" if covs else "")
-        + "; model-based SE (valid when hot spot-days are randomised)"
-    )
+
+    def method(cv: tuple[str, ...]) -> str:
+        return (
+            "quasi-Poisson GLM, hot spot and weekday fixed effects, linear trend"
+            + (", police hours covariate" if cv else "")
+            + "; model-based SE (valid when hot spot-days are randomised)"
+        )
+
     first = True
     for treat_col, label in specs:
+        tcovs = covs if treat_col == "delivered" else ()
         p, n1 = _usable(panel, treat_col, "crimes")
         notes += [f"{label}: {m}" for m in n1]
         try:
             e, y, x = _qp_estimate(
-                p, treat_col, "crimes", covs, f"Patrol days vs no-patrol days, {label}", base_method
+                p,
+                treat_col,
+                "crimes",
+                tcovs,
+                f"Patrol days vs no-patrol days, {label}",
+                method(tcovs),
             )
         except InputError as exc:
             # e.g. too few tracked days for the as-delivered contrast: say so, keep the others
@@ -386,15 +465,13 @@ def patrol_day_effects(
             continue
         e.period = period
         e.notes.append(wtxt)
-        blocks = (
-            p["area_id"].astype("category").cat.codes.to_numpy() * 7
-            + pd.to_datetime(p["date"]).dt.day_of_week.to_numpy()
-        ).astype(float)
         if treat_col == "assigned" and n_perm > 0:
+            blocks, units = _draw_layout(p, unit)
             e.extra["randomisation_p"] = randomisation_p(
-                y, x, blocks, e.extra["z"], n_perm=n_perm, rng=rng
+                y, x, blocks, e.extra["z"], units=units, n_perm=n_perm, rng=rng
             )
             e.extra["randomisation_draws"] = n_perm
+            e.extra["randomisation_unit"] = unit
         ests.append(e)
         if first and secondary:
             first = False
@@ -444,6 +521,24 @@ def patrol_day_effects(
                 )
             except (np.linalg.LinAlgError, ValueError) as exc:
                 notes.append(f"negative binomial could not be fitted: {exc}")
+        if treat_col == "assigned" and covs and secondary:
+            try:
+                ea, _, _ = _qp_estimate(
+                    p,
+                    treat_col,
+                    "crimes",
+                    covs,
+                    f"Patrol days, {label}: adjusted for police hours (secondary)",
+                    method(covs),
+                )
+                ea.period = period
+                ea.notes.append(
+                    "secondary only: police hours are planned round the outreach assignment, so "
+                    "they are partly an outcome of it and adjusting for them can bias the effect"
+                )
+                ests.append(ea)
+            except InputError as exc:
+                notes.append(f"{label}, adjusted for police hours: not estimated: {exc}")
         # harm
         if panel["harm"].sum() > 0:
             try:
@@ -452,18 +547,15 @@ def patrol_day_effects(
                     ph,
                     treat_col,
                     "harm",
-                    covs,
+                    tcovs,
                     f"Harm on patrol days vs no-patrol days, {label}",
                     "quasi-Poisson GLM on harm (no distribution assumed for skewed, zero-heavy harm), same terms",
                 )
                 eh.period = period
                 if treat_col == "assigned" and n_perm > 0:
-                    bh = (
-                        ph["area_id"].astype("category").cat.codes.to_numpy() * 7
-                        + pd.to_datetime(ph["date"]).dt.day_of_week.to_numpy()
-                    ).astype(float)
+                    bh, uh = _draw_layout(ph, unit)
                     eh.extra["randomisation_p"] = randomisation_p(
-                        yh, xh, bh, eh.extra["z"], n_perm=n_perm, rng=rng
+                        yh, xh, bh, eh.extra["z"], units=uh, n_perm=n_perm, rng=rng
                     )
                 ests.append(eh)
             except InputError as exc:
