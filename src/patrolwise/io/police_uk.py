@@ -77,6 +77,13 @@ def iter_sources(path: Path) -> Iterator[tuple[str, Opener]]:
         yield str(path), (lambda: path.open("rb"))
 
 
+def _strip_few(s: pd.Series) -> pd.Series:
+    """Strip a column with few distinct values (month, category, force) once per value."""
+    codes, uniq = pd.factorize(s)
+    stripped = np.array([str(u).strip() for u in uniq], dtype=object)
+    return pd.Series(stripped[codes] if len(uniq) else np.array([], dtype=object), index=s.index)
+
+
 class _FileState:
     """What must be remembered across chunks of one file: IDs seen, content-key occurrences."""
 
@@ -135,10 +142,10 @@ def _parse_chunk(
     rownos = np.arange(2, n + 2) + state.offset
     state.offset += n
     rej = Rejector(name, n)
-    month = df["Month"].str.strip()
+    month = _strip_few(df["Month"])
     ok_month = month.str.fullmatch(r"\d{4}-(0[1-9]|1[0-2])").to_numpy(dtype=bool)
     rej.reject(~ok_month, rownos, "Month", month, "Month is not a YYYY-MM month")
-    ctype = df["Crime type"].str.strip()
+    ctype = _strip_few(df["Crime type"])
     rej.reject(ctype.eq("").to_numpy(), rownos, "Crime type", ctype, "Crime type is blank")
     lon, lat, has = check_lonlat(rej, rownos, df["Longitude"], df["Latitude"], bbox)
     cid = df["Crime ID"].str.strip()
@@ -178,8 +185,8 @@ def _parse_chunk(
             "row_hash": h,
             "source_kind": "police_uk",
             "crime_id": cid.where(has_id, None),
-            "force": df["Falls within"].str.strip(),
-            "reported_by": df["Reported by"].str.strip(),
+            "force": _strip_few(df["Falls within"]),
+            "reported_by": _strip_few(df["Reported by"]),
             "month": month,
             "precision": "month",
             "occurred_at": pd.NaT,

@@ -224,7 +224,7 @@ def _insert_sqlite(conn: Connection, cols: list[np.ndarray]) -> int:
         lit = None
         if len(c):
             first = c[0]
-            same = all(v is None for v in c) if first is None else bool((c == first).all())
+            same = bool(pd.isna(c).all()) if first is None else bool((c == first).all())
             if same:
                 lit = _literal(first)
         if lit is None:

@@ -12,6 +12,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -87,7 +88,7 @@ class Crime(Base):
     reported_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
     month: Mapped[str] = mapped_column(String(7), index=True)  # YYYY-MM (local)
     precision: Mapped[str] = mapped_column(String(10))  # month | window | datetime
-    occurred_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True, index=True)
+    occurred_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     occurred_from: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     occurred_to: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     category: Mapped[str | None] = mapped_column(String(100), nullable=True)
@@ -107,6 +108,16 @@ class Crime(Base):
     harm_status: Mapped[str] = mapped_column(String(20))  # ok | asb | excluded | missing
     harm_table_id: Mapped[int | None] = mapped_column(ForeignKey("harm_tables.id"), nullable=True)
     attrs: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+
+
+# partial: police.uk rows (month precision) have no time, and indexing their NULLs cost a third
+# of bulk import time
+Index(
+    "ix_crimes_occurred_at",
+    Crime.occurred_at,
+    sqlite_where=Crime.occurred_at.isnot(None),
+    postgresql_where=Crime.occurred_at.isnot(None),
+)
 
 
 class Area(Base):

@@ -132,7 +132,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("crimes", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_crimes_month"), ["month"], unique=False)
-        batch_op.create_index(batch_op.f("ix_crimes_occurred_at"), ["occurred_at"], unique=False)
+        batch_op.create_index(
+            "ix_crimes_occurred_at",
+            ["occurred_at"],
+            unique=False,
+            sqlite_where=sa.text("occurred_at IS NOT NULL"),
+            postgresql_where=sa.text("occurred_at IS NOT NULL"),
+        )
 
     op.create_table(
         "harm_values",
@@ -157,7 +163,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("harm_values")
     with op.batch_alter_table("crimes", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_crimes_occurred_at"))
+        batch_op.drop_index("ix_crimes_occurred_at")
         batch_op.drop_index(batch_op.f("ix_crimes_month"))
 
     op.drop_table("crimes")
