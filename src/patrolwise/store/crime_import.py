@@ -28,38 +28,19 @@ from ..config import get_settings
 from ..errors import FatalImportError
 from ..harm import HarmRules, HarmTable
 from ..io import incidents, police_uk
+from ..io.crime_rows import COLUMNS as CRIME_COLUMNS
 from ..io.crime_rows import REJECT_COLUMNS, Parsed
 from ..io.tabular import decode
 from .db import Store, utcnow
 from .harm_tables import default_table_id, load_table
 
+#: columns written to ``crimes``: the reader's columns (minus the text key, which is hashed) plus
+#: what the store adds (key hash, batch, harm)
 DB_COLUMNS = [
     "key_hash",
     "row_key",
-    "row_hash",
     "batch_id",
-    "source_kind",
-    "crime_id",
-    "force",
-    "reported_by",
-    "month",
-    "precision",
-    "occurred_at",
-    "occurred_from",
-    "occurred_to",
-    "category",
-    "offence",
-    "ho_code",
-    "lon",
-    "lat",
-    "x",
-    "y",
-    "mappable",
-    "location",
-    "lsoa_code",
-    "lsoa_name",
-    "outcome",
-    "context",
+    *[c for c in CRIME_COLUMNS if c not in ("crime_key", "attrs")],
     "harm",
     "harm_status",
     "harm_table_id",
