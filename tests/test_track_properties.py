@@ -138,3 +138,62 @@ def test_locate_equals_shapely_exactly(seed: int, cell: float) -> None:
     assert set(zip(ping.tolist(), poly.tolist(), strict=True)) == want
     # sorted by polygon, then ping
     assert (np.lexsort((ping, poly)) == np.arange(len(ping))).all()
+
+
+def _lattice_polygon(rng: np.random.Generator) -> shapely.Geometry:
+    """A random polygon on an integer lattice: boxes (some with a hole), triangles with slanted
+    edges, or a two-part multipolygon, so vertices, horizontal edges and horizontal lines through
+    vertices (the ray-crossing corner cases) all meet lattice points exactly."""
+    ox, oy = rng.integers(0, 40, 2).astype(float)
+    w, h = rng.integers(4, 24, 2).astype(float)
+    kind = int(rng.integers(0, 4))
+    if kind == 0:
+        return shapely.box(ox, oy, ox + w, oy + h)
+    if kind == 1:
+        return shapely.box(ox, oy, ox + w, oy + h).difference(
+            shapely.box(ox + 1, oy + 1, ox + w / 2, oy + h / 2)
+        )
+    if kind == 2:
+        tip = float(rng.integers(0, int(w) + 1))
+        return shapely.Polygon([(ox, oy), (ox + w, oy), (ox + tip, oy + h)])
+    return shapely.MultiPolygon(
+        [shapely.box(ox, oy, ox + 3, oy + 3), shapely.box(ox + 5, oy + 2, ox + w + 5, oy + h)]
+    )
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**31 - 1), st.sampled_from([0.5, 1.0, 2.0, 2.7, 4.0, 7.3]))
+def test_locate_matches_shapely_on_vertices_edges_and_lattice(seed: int, cell: float) -> None:
+    """Every lattice point (and half-lattice point: midpoints of slanted edges) against shapely's
+    intersects_xy, with cells that line up with the lattice (points on cell borders) or not."""
+    rng = np.random.default_rng(seed)
+    polys = [_lattice_polygon(rng) for _ in range(int(rng.integers(1, 6)))]
+    polys = [g for g in polys if g.is_valid and not g.is_empty]
+    if not polys:
+        return
+    idx = build_index(polys, cell=cell)
+    gx, gy = np.meshgrid(np.arange(-2, 90, 0.5), np.arange(-2, 70, 0.5))
+    pts = np.c_[gx.ravel(), gy.ravel()]
+    ping, poly = locate(idx, pts[:, 0], pts[:, 1])
+    g = np.asarray(polys, dtype=object)
+    ii, kk = np.meshgrid(np.arange(len(pts)), np.arange(len(g)), indexing="ij")
+    truth = shapely.intersects_xy(g[kk.ravel()], pts[ii.ravel(), 0], pts[ii.ravel(), 1])
+    want = set(zip(ii.ravel()[truth].tolist(), kk.ravel()[truth].tolist(), strict=True))
+    assert set(zip(ping.tolist(), poly.tolist(), strict=True)) == want
+    assert (np.lexsort((ping, poly)) == np.arange(len(ping))).all()
+
+
+def test_exact_test_known_answers_on_a_triangle() -> None:
+    """Hand-checked: vertices and points on the horizontal and slanted edges count as inside;
+    points level with the apex or the base but beyond them are outside."""
+    from patrolwise.track.locate import _inside_exact
+
+    tri = shapely.Polygon([(0, 0), (8, 0), (4, 8)])
+    idx = build_index([tri], cell=1.0)
+    pts = np.array(
+        [[0, 0], [8, 0], [4, 8], [3, 0], [2, 4], [6, 4], [4, 4], [4, 8.5], [9, 0], [-1, 4], [1, 1]]
+    )
+    row = np.floor((pts[:, 1] - idx.y0) / idx.cell).astype(np.int64)
+    got = _inside_exact(idx, pts[:, 0], pts[:, 1], np.zeros(len(pts), np.int64), row)
+    assert got.tolist() == [True] * 7 + [False] * 3 + [True]
+    assert got.tolist() == shapely.intersects_xy(tri, pts[:, 0], pts[:, 1]).tolist()

@@ -91,7 +91,7 @@ def device_start_dates(devices: pd.DataFrame) -> dict[str, dt.date]:
     }
 
 
-def _since_utc_ms(v: dt.date | dt.datetime, tz: str) -> np.int64:
+def _since_utc_ms(v: dt.date | dt.datetime, tz: str) -> int:
     """First instant (epoch ms, UTC) a device existed: a datetime is naive UTC already, a date is
     a local day starting at local midnight in ``tz`` (right across clock changes)."""
     if isinstance(v, dt.datetime):
@@ -100,7 +100,7 @@ def _since_utc_ms(v: dt.date | dt.datetime, tz: str) -> np.int64:
             ts = ts.tz_convert("UTC").tz_localize(None)
     else:
         ts = pd.Timestamp(v).tz_localize(tz).tz_convert("UTC").tz_localize(None)
-    return np.datetime64(ts.to_datetime64(), "ms").astype(np.int64)
+    return int(ts.value) // 1_000_000  # ns -> ms since the epoch
 
 
 def clean_pings(

@@ -28,7 +28,7 @@ from ..errors import InputError
 
 OUTSIDE = -1
 AMBIGUOUS = -2
-#: upper bound on raster cells (int32 labels: 4 bytes a cell), keeps the index under ~64 MB
+#: upper bound on raster cells (int16 labels + int32 slots: 6 bytes a cell), index under ~100 MB
 MAX_CELLS = 16_000_000
 
 
@@ -36,22 +36,25 @@ MAX_CELLS = 16_000_000
 class AreaIndex:
     """A raster index over a set of polygons (already buffered), ready for :func:`locate`."""
 
-    geoms: NDArray[np.object_]  # prepared shapely polygons
+    geoms: NDArray[np.object_]  # shapely polygons (for the rare near-degenerate exact test)
     x0: float
     y0: float
     cell: float
     nx: int
     ny: int
-    label: NDArray[np.int32]  # ny*nx: polygon index, OUTSIDE or AMBIGUOUS
+    # ny*nx: polygon index, OUTSIDE or AMBIGUOUS; int16 below 32,767 polygons (half the cache
+    # misses of the one random lookup every ping makes)
+    label: NDArray[np.signedinteger]
     cand_ptr: NDArray[np.int64]  # CSR over ambiguous cells: candidate polygons
     cand_idx: NDArray[np.int32]
+    cand_sure: NDArray[np.bool_]  # the cell lies wholly inside that candidate: no test needed
     amb_slot: NDArray[np.int32]  # ny*nx: row of the cell in the CSR, -1 if not ambiguous
     # edges crossing each (polygon, grid row): CSR over rows row_lo[k]..row_hi[k] of polygon k
     row_lo: NDArray[np.int64]
     row_hi: NDArray[np.int64]
     row_base: NDArray[np.int64]  # polygon k's rows start at row_base[k] in edge_ptr
     edge_ptr: NDArray[np.int64]
-    seg: NDArray[np.float64]  # (n_edge_rows, 4): ax, ay, bx, by
+    seg: NDArray[np.float64]  # (7, n_edge_rows): ax, ay, bx, by, min y, max y, max x
 
 
 def build_index(
@@ -80,73 +83,84 @@ def build_index(
     x0, y0 = x0 - cell, y0 - cell
     nx = int(np.floor(w / cell)) + 3
     ny = int(np.floor(h / cell)) + 3
-    shapely.prepare(g)
     ncell = nx * ny
     pid = np.arange(len(g), dtype=np.int64)
 
-    # Edge cells. The boundary is sampled every cell/2 metres, so every boundary point lies within
-    # cell/4 of a sample; the cells meeting the square of half-width cell/4 around each sample
-    # therefore include every cell the boundary passes through (a conservative, thin band).
-    step = cell / 2.0
-    pts, owner = shapely.get_coordinates(
-        shapely.segmentize(shapely.boundary(g), step), return_index=True
-    )
-    h4 = cell / 4.0
-    keys = []
-    for ox in (-h4, h4):
-        for oy in (-h4, h4):
-            ci = np.clip(((pts[:, 0] + ox - x0) // cell).astype(np.int64), 0, nx - 1)
-            cj = np.clip(((pts[:, 1] + oy - y0) // cell).astype(np.int64), 0, ny - 1)
-            keys.append(owner.astype(np.int64) * ncell + cj * nx + ci)
-    edge_keys = np.sort(np.concatenate(keys))
-    edge_keys = edge_keys[np.concatenate([[True], edge_keys[1:] != edge_keys[:-1]])]
-    ep, ec = np.divmod(edge_keys, ncell)
+    row_lo, row_hi, row_base, edge_ptr, seg = _row_edges(g, y0, cell, ny)
 
-    # Window cells off the edge band are wholly inside or outside: one centre test each.
+    # Each polygon's window: the cells of its bounding box plus one ring, flattened row-major,
+    # polygon after polygon (``off``: a cell's offset inside its window).
     i0 = np.clip((bounds[:, 0] - x0) // cell - 1, 0, nx - 1).astype(np.int64)
     j0 = np.clip((bounds[:, 1] - y0) // cell - 1, 0, ny - 1).astype(np.int64)
     i1 = np.clip((bounds[:, 2] - x0) // cell + 1, 0, nx - 1).astype(np.int64)
     j1 = np.clip((bounds[:, 3] - y0) // cell + 1, 0, ny - 1).astype(np.int64)
     wi = i1 - i0 + 1
     size = wi * (j1 - j0 + 1)
+    base = np.cumsum(size) - size
     wp = np.repeat(pid, size)
-    off = np.arange(int(size.sum()), dtype=np.int64) - np.repeat(np.cumsum(size) - size, size)
+    off = np.arange(int(size.sum()), dtype=np.int64) - np.repeat(base, size)
     wc = (
         (np.repeat(j0, size) + off // np.repeat(wi, size)) * nx
         + np.repeat(i0, size)
         + off % np.repeat(wi, size)
     )
-    wkeys = wp * ncell + wc
-    pos = np.minimum(np.searchsorted(edge_keys, wkeys), len(edge_keys) - 1)
-    off_edge = edge_keys[pos] != wkeys
+
+    # Edge cells. The boundary is sampled every cell/2 metres, so every boundary point lies within
+    # cell/4 of a sample; the cells meeting the square of half-width cell/4 around each sample
+    # therefore include every cell the boundary passes through (a conservative, thin band). They
+    # lie inside the window (the bounding box grown by a whole cell), where they are marked.
+    step = cell / 2.0
+    pts, owner = shapely.get_coordinates(
+        shapely.segmentize(shapely.boundary(g), step), return_index=True
+    )
+    h4 = cell / 4.0
+    is_edge_w = np.zeros(len(wp), dtype=bool)
+    oi0, oi1, oj0, oj1, ow = i0[owner], i1[owner], j0[owner], j1[owner], wi[owner]
+    obase = base[owner] - oj0 * ow - oi0
+    for ox in (-h4, h4):
+        ci = np.clip(((pts[:, 0] + ox - x0) // cell).astype(np.int64), oi0, oi1) + obase
+        for oy in (-h4, h4):
+            cj = np.clip(((pts[:, 1] + oy - y0) // cell).astype(np.int64), oj0, oj1)
+            is_edge_w[cj * ow + ci] = True
+    ep, ec = wp[is_edge_w], wc[is_edge_w]
+
+    # Window cells off the edge band are wholly inside or outside: one centre test each, by a
+    # scanline along each row's centre line (crossing parity) rather than a GEOS call per cell.
+    off_edge = ~is_edge_w
+    centre_in = _centre_parity(
+        (row_lo, row_hi, edge_ptr, seg), (i0, j0, i1, wi, size), off, float(x0), float(y0), cell
+    )
     wp, wc = wp[off_edge], wc[off_edge]
-    inside = shapely.intersects_xy(g[wp], x0 + (wc % nx + 0.5) * cell, y0 + (wc // nx + 0.5) * cell)
+    inside = centre_in[off_edge]
     ic, ip = wc[inside], wp[inside]
 
     # how many polygons claim each cell (as edge or interior)
     claims = np.bincount(np.concatenate([ec, ic]), minlength=ncell)
     is_edge = np.zeros(ncell, dtype=bool)
     is_edge[ec] = True
-    label = np.full(ncell, OUTSIDE, dtype=np.int32)
+    label: NDArray[np.signedinteger] = np.full(
+        ncell, OUTSIDE, dtype=np.int16 if len(g) < 32_767 else np.int32
+    )
     single_in = (claims == 1) & ~is_edge
-    label[ic[single_in[ic]]] = ip[single_in[ic]].astype(np.int32)
+    label[ic[single_in[ic]]] = ip[single_in[ic]].astype(label.dtype)
     amb = claims.astype(bool) & ~single_in
     label[amb] = AMBIGUOUS
     # CSR of candidate polygons for ambiguous cells
     all_c = np.concatenate([ec, ic])
     all_p = np.concatenate([ep, ip])
+    # a cell wholly inside a polygon (no edge of it in the cell) needs no test for that polygon
+    all_s = np.concatenate([np.zeros(len(ec), bool), np.ones(len(ic), bool)])
     keep = amb[all_c]
-    all_c, all_p = all_c[keep], all_p[keep]
+    all_c, all_p, all_s = all_c[keep], all_p[keep], all_s[keep]
     amb_cells = np.flatnonzero(amb)
     amb_slot = np.full(ncell, -1, dtype=np.int32)
     amb_slot[amb_cells] = np.arange(len(amb_cells), dtype=np.int32)
     slot = amb_slot[all_c]
     order = np.lexsort((all_p, slot))
-    slot, all_p = slot[order], all_p[order]
+    slot, all_p, all_s = slot[order], all_p[order], all_s[order]
     counts = np.bincount(slot, minlength=len(amb_cells))
     ptr = np.zeros(len(amb_cells) + 1, dtype=np.int64)
     np.cumsum(counts, out=ptr[1:])
-    row_lo, row_hi, row_base, edge_ptr, seg = _row_edges(g, y0, cell, ny)
     return AreaIndex(
         geoms=g,
         x0=float(x0),
@@ -157,6 +171,7 @@ def build_index(
         label=label,
         cand_ptr=ptr,
         cand_idx=all_p.astype(np.int32),
+        cand_sure=all_s,
         amb_slot=amb_slot,
         row_lo=row_lo,
         row_hi=row_hi,
@@ -169,22 +184,24 @@ def build_index(
 def _row_edges(
     g: NDArray[np.object_], y0: float, cell: float, ny: int
 ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray]:
-    """Per polygon and grid row, the ring edges whose y-range meets the row (padded by one row
-    each side, so float rounding of a ping's row can never miss an edge; extra edges are
-    harmless: the crossing test ignores edges that do not straddle the ping's y)."""
-    parts, part_owner = shapely.get_parts(g, return_index=True)
+    """Per polygon and grid row, the ring edges whose y-range meets the row.
+
+    Rows are computed as in :func:`locate` (``(y - y0) / cell``, floored): subtraction and
+    multiplication are monotone in floating point, so a ping with ``ymin <= y <= ymax`` always
+    lands in a row between the edge's first and last rows, and no edge the ray test needs is
+    missed."""
+    if (shapely.get_type_id(g) == shapely.GeometryType.POLYGON).all():
+        parts, part_owner = g, np.arange(len(g))  # get_parts would copy every polygon
+    else:
+        parts, part_owner = shapely.get_parts(g, return_index=True)
     rings, ring_part = shapely.get_rings(parts, return_index=True)
     xy, ring_of = shapely.get_coordinates(rings, return_index=True)
     same = ring_of[1:] == ring_of[:-1]  # consecutive vertices of one (closed) ring: an edge
     a, b = xy[:-1][same], xy[1:][same]
     owner = part_owner[ring_part[ring_of[:-1][same]]].astype(np.int64)
     inv = 1.0 / cell
-    r0 = np.clip(np.floor((np.minimum(a[:, 1], b[:, 1]) - y0) * inv) - 1, 0, ny - 1).astype(
-        np.int64
-    )
-    r1 = np.clip(np.floor((np.maximum(a[:, 1], b[:, 1]) - y0) * inv) + 1, 0, ny - 1).astype(
-        np.int64
-    )
+    r0 = np.clip(np.floor((np.minimum(a[:, 1], b[:, 1]) - y0) * inv), 0, ny - 1).astype(np.int64)
+    r1 = np.clip(np.floor((np.maximum(a[:, 1], b[:, 1]) - y0) * inv), 0, ny - 1).astype(np.int64)
     npoly = len(g)
     row_lo = np.full(npoly, ny, dtype=np.int64)
     row_hi = np.full(npoly, -1, dtype=np.int64)
@@ -200,8 +217,60 @@ def _row_edges(
     slot, e = slot[order], e[order]
     edge_ptr = np.zeros(int(nrows.sum()) + 1, dtype=np.int64)
     np.cumsum(np.bincount(slot, minlength=int(nrows.sum())), out=edge_ptr[1:])
-    seg = np.ascontiguousarray(np.c_[a[e], b[e]])
+    ax, ay, bx, by = a[e, 0], a[e, 1], b[e, 0], b[e, 1]
+    # contiguous rows (fast gathers): ax, ay, bx, by, min y, max y, max x
+    seg = np.stack([ax, ay, bx, by, np.minimum(ay, by), np.maximum(ay, by), np.maximum(ax, bx)])
     return row_lo, row_hi, row_base, edge_ptr, seg
+
+
+def _centre_parity(
+    rows: tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]],
+    win: tuple[
+        NDArray[np.int64],
+        NDArray[np.int64],
+        NDArray[np.int64],
+        NDArray[np.int64],
+        NDArray[np.int64],
+    ],
+    off: NDArray[np.int64],
+    x0: float,
+    y0: float,
+    cell: float,
+) -> NDArray[np.bool_]:
+    """Is each window cell's centre inside its polygon? (windows flattened row-major, polygon
+    after polygon, ``off`` the offset of each cell inside its window.)
+
+    Each edge crossing a row's centre line flips the inside/outside state of every cell centre
+    to its right; a prefix sum along the row gives the parity. Only used for cells the boundary
+    does not pass through, whose centres are at least half a cell from any crossing, so float
+    rounding of the crossing point cannot change the answer.
+    """
+    row_lo, row_hi, edge_ptr, seg = rows
+    i0, j0, i1, wi, size = win
+    nrows = np.maximum(row_hi - row_lo + 1, 0)
+    slot_k = np.repeat(np.arange(len(nrows)), nrows)
+    slot_j = row_lo[slot_k] + np.arange(len(slot_k)) - np.repeat(np.cumsum(nrows) - nrows, nrows)
+    per_slot = np.diff(edge_ptr)
+    ek = np.repeat(slot_k, per_slot)
+    ej = np.repeat(slot_j, per_slot)
+    ax, ay, bx, by = seg[:4]
+    yc = y0 + (ej + 0.5) * cell
+    cut = (ay > yc) != (by > yc)
+    ek, ej, ax, ay, bx, by, yc = (v[cut] for v in (ek, ej, ax, ay, bx, by, yc))
+    xs = ax + (yc - ay) * (bx - ax) / (by - ay)
+    # first column whose centre lies right of the crossing
+    col = np.floor((xs - x0) / cell - 0.5).astype(np.int64) + 1
+    col = np.clip(col, i0[ek], i1[ek] + 1)
+    ok = (col <= i1[ek]) & (ej >= j0[ek]) & (ej < j0[ek] + size[ek] // wi[ek])
+    base = np.cumsum(size) - size
+    flat = base[ek] + (ej - j0[ek]) * wi[ek] + (col - i0[ek])
+    total = int(size.sum())
+    flips = np.bincount(flat[ok], minlength=total)
+    cs = np.cumsum(flips)
+    excl = cs - flips  # flips strictly before each cell
+    wkp = np.repeat(np.arange(len(size)), size)
+    row_start = np.arange(total) - off % wi[wkp]
+    return ((cs - excl[row_start]) & 1).astype(bool)
 
 
 def _inside_exact(
@@ -229,14 +298,17 @@ def _inside_exact(
     e = np.repeat(start, count) + (
         np.arange(len(pair)) - np.repeat(np.cumsum(count) - count, count)
     )
-    s = index.seg[e]
-    ax, ay, bx, by = s[:, 0], s[:, 1], s[:, 2], s[:, 3]
+    # only edges whose y-range holds the point and that reach right of it can matter (a rule
+    # below needs one of these); dropping the rest first halves the work on the arrays
+    seg = index.seg
     qx, qy = px[pair], py[pair]
-    live = ~((ax < qx) & (bx < qx))
-    at_end = live & (qx == bx) & (qy == by)
-    horiz = live & (ay == qy) & (by == qy)
+    keep = np.flatnonzero((seg[4][e] <= qy) & (seg[5][e] >= qy) & (seg[6][e] >= qx))
+    e, pair, qx, qy = e[keep], pair[keep], qx[keep], qy[keep]
+    ax, ay, bx, by = (seg[i][e] for i in range(4))
+    at_end = (qx == bx) & (qy == by)
+    horiz = (ay == qy) & (by == qy)
     on_h = horiz & (qx >= np.minimum(ax, bx)) & (qx <= np.maximum(ax, bx))
-    straddle = live & ~at_end & ~horiz & ((ay > qy) != (by > qy))
+    straddle = ~at_end & ~horiz & ((ay > qy) != (by > qy))
     # orientation of (a, b, q) as GEOS's filter computes it
     dl = (ax - qx) * (by - qy)
     dr = (ay - qy) * (bx - qx)
@@ -263,7 +335,6 @@ def locate(
     Returns ``(ping_idx, poly_idx)`` sorted by polygon then ping, the order the visit finder
     wants. Pings outside every polygon produce no pair, so the output is small.
     """
-    shapely.prepare(index.geoms)  # no-op when prepared; needed after unpickling on a worker
     inv = 1.0 / index.cell
     fx = np.subtract(x, index.x0)
     fx *= inv
@@ -273,12 +344,10 @@ def locate(
     fy *= inv
     np.fmax(fy, 0.0, out=fy)
     np.fmin(fy, index.ny - 1.0, out=fy)
-    cells = fy.astype(np.int32)  # MAX_CELLS < 2**31
-    cells *= np.int32(index.nx)
+    rows = fy.astype(np.int32)  # MAX_CELLS < 2**31
+    cells = rows * np.int32(index.nx)
     cells += fx.astype(np.int32)
     lab = index.label[cells]
-    p_sure = np.flatnonzero(lab >= 0)
-    k_sure = lab[p_sure]
     p_amb = np.flatnonzero(lab == AMBIGUOUS)
     slot = index.amb_slot[cells[p_amb]]
     start = index.cand_ptr[slot]
@@ -286,16 +355,19 @@ def locate(
     rep_p = np.repeat(p_amb, count)
     # positions within the CSR: start of each run plus 0..count-1
     offs = np.arange(len(rep_p)) - np.repeat(np.cumsum(count) - count, count)
-    cand = index.cand_idx[np.repeat(start, count) + offs]
+    at = np.repeat(start, count) + offs
+    cand = index.cand_idx[at]
     narrow = np.int16 if len(index.geoms) < 32_000 else np.int32
-    hit = _inside_exact(
-        index, x[rep_p], y[rep_p], cand.astype(np.int64), cells[rep_p] // np.int32(index.nx)
+    hit = index.cand_sure[at]
+    test = np.flatnonzero(~hit)
+    tp = rep_p[test]
+    hit[test] = _inside_exact(
+        index, x[tp], y[tp], cand[test].astype(np.int64), rows[tp].astype(np.int64)
     )
     p_hit, k_hit = rep_p[hit], cand[hit]
     # common case: each ping in at most one polygon; fold the exact hits into the dense labels so
     # one stable sort by polygon keeps ping order. A ping hit twice shows up as an overwrite.
-    dense = np.full(len(x), OUTSIDE, dtype=np.int32)
-    dense[p_sure] = k_sure
+    dense = np.maximum(lab, OUTSIDE)  # sure cells keep their polygon; AMBIGUOUS -> OUTSIDE
     dense[p_hit] = k_hit
     lost = dense[p_hit] != k_hit  # hits overwritten by another polygon's hit on the same ping
     ping = np.flatnonzero(dense >= 0)
@@ -303,7 +375,7 @@ def locate(
     if lost.any():  # pings inside several overlapping polygons: add the overwritten pairs
         ping = np.concatenate([ping, p_hit[lost]])
         poly = np.concatenate([poly, k_hit[lost]])
-    order = np.argsort(poly.astype(narrow), kind="stable")  # radix sort: ping order kept
+    order = np.argsort(poly.astype(narrow, copy=False), kind="stable")  # radix: ping order kept
     ping, poly = ping[order], poly[order]
     if lost.any():  # restore ping order inside the (few) polygons that received added pairs
         ks = np.unique(k_hit[lost])
@@ -311,4 +383,4 @@ def locate(
             np.searchsorted(poly, ks), np.searchsorted(poly, ks, side="right"), strict=True
         ):
             ping[a:b] = np.sort(ping[a:b])
-    return ping, poly
+    return ping, poly.astype(np.int32, copy=False)
