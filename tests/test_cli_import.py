@@ -49,3 +49,59 @@ def test_import_json_then_reimport_and_fatal_line(tmp_path: Path, shared_data: P
         assert len(load_crimes(store)) == 10_373
     r4 = run("--db", db, "crimes", "list", "--limit", "2", cwd=tmp_path)
     assert r4.returncode == 0 and "2022-08" in r4.stdout
+
+
+def test_plan_commands_refuse_missing_plans_and_inactive_hot_spots(tmp_path: Path) -> None:
+    """`plan check` on plan ids that do not exist is an error, not 'no conflicts'."""
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    from patrolwise.store.areas import add_areas
+
+    db = f"sqlite:///{tmp_path / 'p.db'}"
+    r = run("--db", db, "plan", "check", "1", "2", cwd=tmp_path)
+    assert r.returncode == 2 and "no plan with id 1" in r.stderr
+    import datetime as dt
+
+    with Store(db) as store:
+        add_areas(
+            store,
+            gpd.GeoDataFrame(
+                {"name": ["Clock Tower"]},
+                geometry=[Point(458600, 304300).buffer(50)],
+                crs="EPSG:27700",
+            ),
+            active_from=dt.date(2024, 1, 1),
+        )
+    r = run(
+        "--db",
+        db,
+        "plan",
+        "make",
+        "--team",
+        "outreach",
+        "--from",
+        "2023-02-06",
+        "--to",
+        "2023-02-12",
+        cwd=tmp_path,
+    )
+    assert r.returncode == 2
+    assert (
+        "no hot spot is active between 2023-02-06 and 2023-02-12 (1 stored, active 2024-01-01 to open)"
+        in r.stderr
+    )
+    r = run(
+        "--db",
+        db,
+        "plan",
+        "make",
+        "--team",
+        "outreach",
+        "--from",
+        "2024-02-05",
+        "--to",
+        "2024-02-06",
+        cwd=tmp_path,
+    )
+    assert r.returncode == 0, r.stderr

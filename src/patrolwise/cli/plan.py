@@ -41,7 +41,17 @@ def _hotspots(store, ids: list[int] | None, start: dt.date, end: dt.date):  # ty
             )
         hs = hs[hs["area_id"].isin(ids)]
     if hs.empty:
-        raise InputError("no hot spots stored: import or detect hot spots first")
+        every = load_areas(store, "hotspot")
+        if every.empty:
+            raise InputError("no hot spots stored: import or detect hot spots first")
+        spans = sorted(
+            {(a, b) for a, b in zip(every["active_from"], every["active_to"], strict=True)}, key=str
+        )
+        said = ", ".join(f"{a or 'always'} to {b or 'open'}" for a, b in spans[:3])
+        raise InputError(
+            f"no hot spot is active between {start} and {end} ({len(every)} stored, active {said}): "
+            "plan inside their active dates, or set them with `patrolwise hotspots find --active-from`"
+        )
     return hs.reset_index(drop=True)
 
 
@@ -173,7 +183,11 @@ def check_cmd(
     from ..plan.separation import conflicts
     from ..store.plans import load_plan_visits
 
+    from ..store.plans import get_plan
+
     with open_store() as store:
+        for pid in (plan_a, plan_b):
+            get_plan(store, pid)  # a plan id that does not exist is an error, not "no conflicts"
         c = conflicts(load_plan_visits(store, plan_a), load_plan_visits(store, plan_b), gap)
     if c.empty:
         out.print(
