@@ -181,9 +181,7 @@ def check_cmd(
 ) -> None:
     """Report visits of two plans at the same hot spot closer than --gap minutes (exit 1 if any)."""
     from ..plan.separation import conflicts
-    from ..store.plans import load_plan_visits
-
-    from ..store.plans import get_plan
+    from ..store.plans import get_plan, load_plan_visits
 
     with open_store() as store:
         for pid in (plan_a, plan_b):
