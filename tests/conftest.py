@@ -35,6 +35,8 @@ def shared_data() -> Path:
 
 @pytest.fixture(autouse=True)
 def _clean_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    # every test runs in its own folder: default outputs (./rejects, ./patrolwise.db) land there
+    monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("PATROLWISE_SECRET_KEY", "test-secret-key-not-for-production")
     monkeypatch.delenv("PATROLWISE_DATABASE_URL", raising=False)
     reset_settings()

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -72,12 +71,10 @@ def device_from_name(stem: str) -> str:
 
 def _rejects_path(src: Path, rejects_dir: Path | None) -> Path:
     name = f"{src.stem}.rejects.csv"
-    if rejects_dir is not None:
-        rejects_dir.mkdir(parents=True, exist_ok=True)
-        return rejects_dir / name
-    if os.access(src.parent, os.W_OK):
-        return src.parent / name
-    return Path.cwd() / name  # read-only input folder (e.g. shared data)
+    # never beside the input: input folders are often shared or read-only (and are evidence)
+    out = rejects_dir if rejects_dir is not None else Path.cwd() / "rejects"
+    out.mkdir(parents=True, exist_ok=True)
+    return out / name
 
 
 def import_track_file(store: Store, path: str | Path, **kw: Any) -> dict[str, Any]:

@@ -70,13 +70,13 @@ def before_after_cmd(
     """Crimes and harm in the hot spots, before against during, alone and against a comparison."""
     from ..evaluate.before_after import before_after
     from ..evaluate.report import before_after_section
-    from ..store.areas import load_areas
+    from ..store.areas import active_hotspots, load_areas
     from ..store.crimes import load_crimes
 
     b, d = _periods(before, during)
     cats = list(category) or None
     with open_store() as st:
-        hs = load_areas(st, "hotspot", active_between=(d.start, d.end))
+        hs = active_hotspots(st, d.start, d.end)
         crimes = load_crimes(
             st, start=b.start, end=d.end, categories=cats, force=force, mappable_only=True
         )
@@ -136,7 +136,7 @@ def patrol_days_cmd(
     """Hot spot x day panel: patrol days against no-patrol days (IRR, %, 95% CI, p)."""
     from ..evaluate.patrol_days import build_panel, patrol_day_effects
     from ..evaluate.report import patrol_days_section
-    from ..store.areas import load_areas
+    from ..store.areas import active_hotspots
     from ..store.crimes import load_crimes
     from ..store.plans import load_assignment
     from ..store.visits import load_visits
@@ -144,7 +144,7 @@ def patrol_days_cmd(
 
     a, b = _day(start, "start"), _day(end, "end")
     with open_store() as st:
-        hs = load_areas(st, "hotspot", active_between=(a, b))
+        hs = active_hotspots(st, a, b)
         crimes = load_crimes(
             st, start=a, end=b, categories=list(category) or None, mappable_only=True
         )
@@ -210,7 +210,7 @@ def displacement_cmd(
     """Catchment rings, WDQ and the weighted displacement difference test (incl. harm-weighted)."""
     from ..evaluate.displacement import displacement
     from ..evaluate.report import displacement_section
-    from ..store.areas import load_areas
+    from ..store.areas import active_hotspots, load_areas
     from ..store.crimes import load_crimes
 
     b, d = _periods(before, during)
@@ -219,7 +219,7 @@ def displacement_cmd(
     except ValueError as exc:
         raise InputError(f"--rings {rings!r} is not a list of metres like 100,250") from exc
     with open_store() as st:
-        hs = load_areas(st, "hotspot", active_between=(d.start, d.end))
+        hs = active_hotspots(st, d.start, d.end)
         crimes = load_crimes(
             st, start=b.start, end=d.end, categories=list(category) or None, mappable_only=True
         )
@@ -248,12 +248,12 @@ def power_cmd(
     from ..evaluate.patrol_days import build_panel
     from ..evaluate.power import estimate_dispersion, weeks_needed
     from ..evaluate.report import write_json
-    from ..store.areas import load_areas
+    from ..store.areas import active_hotspots
     from ..store.crimes import load_crimes
 
     a, b = _day(start, "start"), _day(end, "end")
     with open_store() as st:
-        hs = load_areas(st, "hotspot", active_between=(a, b))
+        hs = active_hotspots(st, a, b)
         crimes = load_crimes(
             st, start=a, end=b, categories=list(category) or None, mappable_only=True
         )

@@ -34,6 +34,7 @@ def _crimes(
     category: list[str] | None,
     offence: list[str] | None,
     notes: list[str],
+    force: str | None = None,
 ) -> tuple[pd.DataFrame, dt.date | None, dt.date | None]:
     from ..config import get_settings
     from ..store.crimes import load_crimes
@@ -43,7 +44,7 @@ def _crimes(
     if d0 and d1 and d1 < d0:
         raise InputError(f"--end {d1} is before --start {d0}")
     store = open_store()
-    raw = load_crimes(store, start=d0, end=d1, mappable_only=True)
+    raw = load_crimes(store, start=d0, end=d1, force=force, mappable_only=True)
     crimes = select_crimes(
         raw,
         start=d0,
@@ -90,6 +91,7 @@ HOURS = typer.Option(None, "--hours", help="local time-of-day window, e.g. 14-20
 WEEKDAYS = typer.Option(None, "--weekdays", help="e.g. Fri-Sun or Mon,Wed")
 CATEGORY = typer.Option(None, "--category", help="police.uk crime type; repeatable")
 OFFENCE = typer.Option(None, "--offence", help="text in the offence or category; repeatable")
+FORCE = typer.Option(None, "--force", help="only this force's crimes (police.uk 'Falls within')")
 
 
 @app.command("find")
@@ -100,6 +102,7 @@ def find_cmd(
     weekdays: str | None = WEEKDAYS,
     category: list[str] | None = CATEGORY,
     offence: list[str] | None = OFFENCE,
+    force: str | None = FORCE,
     method: str = typer.Option("gistar", help="count, kde or gistar"),
     weight: str = typer.Option("harm", help="count or harm"),
     grid: str = typer.Option("square", "--grid", help="square or hex"),
@@ -144,7 +147,7 @@ def find_cmd(
 
     settings = get_settings()
     notes: list[str] = []
-    crimes, d0, d1 = _crimes(start, end, hours, weekdays, category, offence, notes)
+    crimes, d0, d1 = _crimes(start, end, hours, weekdays, category, offence, notes, force)
     unit_gdf = read_units(units, settings.crs) if units else None
     with console.status(f"{method} on {len(crimes):,} crimes", spinner="dots"):
         surface = find_surface(
@@ -327,6 +330,7 @@ def concentration_cmd(
     weekdays: str | None = WEEKDAYS,
     category: list[str] | None = CATEGORY,
     offence: list[str] | None = OFFENCE,
+    force: str | None = FORCE,
     grid: str = typer.Option("square", "--grid"),
     cell: float | None = typer.Option(None, help="cell size in metres (default: from the data)"),
     units: Path | None = typer.Option(None, help="polygons or street segments instead of a grid"),
@@ -340,7 +344,7 @@ def concentration_cmd(
     from ..target.units import read_units
 
     notes: list[str] = []
-    crimes, _, _ = _crimes(start, end, hours, weekdays, category, offence, notes)
+    crimes, _, _ = _crimes(start, end, hours, weekdays, category, offence, notes, force)
     u = read_units(units, get_settings().crs) if units else None
     s = find_surface(
         crimes, method="count", weight="count", shape=grid, cell=cell, units=u, notes=notes
@@ -362,6 +366,7 @@ def peaks_cmd(
     end: str | None = END,
     category: list[str] | None = CATEGORY,
     offence: list[str] | None = OFFENCE,
+    force: str | None = FORCE,
     active_on: str | None = typer.Option(None, help="hot spots active on this day (default: all)"),
     window: int = typer.Option(6, help="length of the busiest daily window, hours"),
     as_json: bool = typer.Option(False, "--json"),
@@ -372,7 +377,7 @@ def peaks_cmd(
     from ..target.peaks import peak_grid, peak_hours, peak_summary
 
     notes: list[str] = []
-    crimes, _, _ = _crimes(start, end, None, None, category, offence, notes)
+    crimes, _, _ = _crimes(start, end, None, None, category, offence, notes, force)
     areas = load_areas(open_store(), "hotspot", active_on=_date(active_on, "--active-on"))
     long = peak_hours(crimes, areas, tz=get_settings().timezone, notes=notes)
     summ = peak_summary(long, window=window)

@@ -30,9 +30,9 @@ def _ids(text: str | None) -> list[int] | None:
 
 
 def _hotspots(store, ids: list[int] | None, start: dt.date, end: dt.date):  # type: ignore[no-untyped-def]
-    from ..store.areas import load_areas
+    from ..store.areas import active_hotspots
 
-    hs = load_areas(store, "hotspot", active_between=(start, end))
+    hs = active_hotspots(store, start, end)
     if ids:
         missing = sorted(set(ids) - set(hs["area_id"]))
         if missing:
@@ -40,18 +40,6 @@ def _hotspots(store, ids: list[int] | None, start: dt.date, end: dt.date):  # ty
                 f"no active hot spot with id {missing}: see `patrolwise hotspots list`"
             )
         hs = hs[hs["area_id"].isin(ids)]
-    if hs.empty:
-        every = load_areas(store, "hotspot")
-        if every.empty:
-            raise InputError("no hot spots stored: import or detect hot spots first")
-        spans = sorted(
-            {(a, b) for a, b in zip(every["active_from"], every["active_to"], strict=True)}, key=str
-        )
-        said = ", ".join(f"{a or 'always'} to {b or 'open'}" for a, b in spans[:3])
-        raise InputError(
-            f"no hot spot is active between {start} and {end} ({len(every)} stored, active {said}): "
-            "plan inside their active dates, or set them with `patrolwise hotspots find --active-from`"
-        )
     return hs.reset_index(drop=True)
 
 

@@ -55,7 +55,7 @@ def import_cmd(
         None, "--format", help="gpx, nmea, csv or geojson (default: detect)"
     ),
     rejects: Path | None = typer.Option(
-        None, "--rejects", help="folder for rejects reports (default: next to each file)"
+        None, "--rejects", help="folder for rejects reports (default: ./rejects)"
     ),
     as_json: bool = typer.Option(False, "--json", help="print one JSON summary per file"),
 ) -> None:

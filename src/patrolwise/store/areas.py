@@ -233,3 +233,26 @@ def replace_area(
         old.active_to = on - dt.timedelta(days=1)
         old.replaced_by = new_id
     return new_id
+
+
+def active_hotspots(store: Store, start: dt.date, end: dt.date) -> gpd.GeoDataFrame:
+    """Hot spots active at some point between two dates, or a clear error saying what is stored.
+
+    An analyst who found hot spots today and evaluates last year gets told the stored hot spots'
+    active dates, rather than a bare "no hot spots".
+    """
+    hs = load_areas(store, "hotspot", active_between=(start, end))
+    if not hs.empty:
+        return hs
+    every = load_areas(store, "hotspot")
+    if every.empty:
+        raise InputError("no hot spots stored: import or detect hot spots first")
+    spans = sorted(
+        {(a, b) for a, b in zip(every["active_from"], every["active_to"], strict=True)}, key=str
+    )
+    said = ", ".join(f"{a or 'always'} to {b or 'open'}" for a, b in spans[:3])
+    raise InputError(
+        f"no hot spot is active between {start} and {end} ({len(every)} stored, active {said}): "
+        "use dates inside their active period, or give hot spots the right dates with "
+        "`patrolwise hotspots find|import --active-from`"
+    )
