@@ -26,25 +26,14 @@ import pandas as pd
 import shapely
 
 from ..geo import transform_geometry
+from ..io.police_uk import HEADER as POLICE_UK_HEADER
 from .offences import OUTCOME_WEIGHTS, OUTCOMES
 
 if TYPE_CHECKING:
     from .city import City
 
-POLICE_UK_COLUMNS = [
-    "Crime ID",
-    "Month",
-    "Reported by",
-    "Falls within",
-    "Longitude",
-    "Latitude",
-    "Location",
-    "LSOA code",
-    "LSOA name",
-    "Crime type",
-    "Last outcome category",
-    "Context",
-]
+#: the 12 columns of a police.uk street-level file, exactly as the reader expects them
+POLICE_UK_COLUMNS = list(POLICE_UK_HEADER)
 FORCE_SLUG = "synthshire"
 GPX_GAP_SECONDS = 300
 
