@@ -198,8 +198,15 @@ def run(ctx: Any) -> list[Section]:
         pm = dict(zip(summ["team"], summ["per_minute"], strict=True))
         if "outreach" in pm and "police" in pm:
             s = relative_saving(pm["outreach"], pm["police"])
+            mins = dict(zip(summ["team"], summ["minutes"], strict=True))
+            cost = dict(zip(summ["team"], summ["cost"], strict=True))
+            # the saving per minute follows from the configured rates; what the data adds is
+            # how many minutes each team really spent in hot spots, and so what they cost
             lines.append(
-                f"outreach at £{pm['outreach']:.2f} a GPS-verified minute is {100 * s:.1f}% cheaper than police at £{pm['police']:.2f}"
+                f"{mins['outreach']:,.0f} GPS-verified outreach minutes cost £{cost['outreach']:,.0f} "
+                f"and {mins['police']:,.0f} police minutes £{cost['police']:,.0f}; at the configured "
+                f"rates (£{pm['outreach']:.2f} against £{pm['police']:.2f} a minute) outreach is "
+                f"{100 * s:.1f}% cheaper per minute"
             )
         cost_out = float(summ.loc[summ["team"] == "outreach", "cost"].sum())
         vdays = pd.to_datetime(pd.Series(visits["local_day"])).dt.normalize()

@@ -47,23 +47,7 @@ RAW_COLUMNS = [
     "attrs",
 ]
 #: columns of the good points a reader hands to the store
-POINT_COLUMNS = [
-    "row",
-    "device",
-    "team",
-    "staff",
-    "t",
-    "lon",
-    "lat",
-    "x",
-    "y",
-    "accuracy",
-    "speed",
-    "heading",
-    "altitude",
-    "battery",
-    "attrs",
-]
+POINT_COLUMNS = [c for c in RAW_COLUMNS if c not in ("line", "t_raw")]
 REJECT_COLUMNS = ["row", "line", "field", "value", "reason"]
 
 #: earliest fix time accepted: GPS receivers with a dead clock report 1901, 1980 or 1999
