@@ -37,7 +37,8 @@ import shapely
 from numpy.typing import NDArray
 
 from ..errors import InputError
-from .locate import AreaIndex, build_index, locate
+from . import kernels as _k
+from .locate import AreaIndex, build_index, locate_labels
 
 MS = 1000
 MIN_MS = 60_000
@@ -157,58 +158,40 @@ def scan_chunk(
     n = len(t_ms)
     if n == 0:
         return ChunkScan(chunk, _empty_runs(), _empty_run_days(), _empty_edges())
-    unit = np.asarray(unit, dtype=np.int64)
-    t_ms = np.asarray(t_ms, dtype=np.int64)
-    du = np.diff(unit)
-    dt = np.diff(t_ms)
-    newdev = du != 0
-    if (du < 0).any() or ((dt < 0) & ~newdev).any():
+    unit = np.ascontiguousarray(unit, dtype=np.int64)
+    t_ms = np.ascontiguousarray(t_ms, dtype=np.int64)
+    # which hot spot holds each ping, then the visit state machine: two compiled passes
+    first, e_ping, e_poly = locate_labels(hotspots.index, x, y)
+    index = hotspots.index
+    depth = int(np.diff(index.cand_ptr).max(initial=0)) + 1
+    status, r, s, e, n_dup = _k.scan_runs(
+        unit, t_ms, first, e_ping, e_poly, params.max_gap_ms, depth
+    )
+    if status != _k.SORTED:
         raise InputError("pings must be sorted by device and time before scanning")
-    dup = (dt == 0) & ~newdev
-    n_dup = int(dup.sum())
-    if n_dup:
-        keep = np.concatenate([[True], ~dup])
-        unit, t_ms, x, y = unit[keep], t_ms[keep], x[keep], y[keep]
-        n = len(t_ms)
-        du = np.diff(unit)
-        dt = np.diff(t_ms)
-        newdev = du != 0
-    # brk[i]: the track breaks between fix i and fix i+1 (another device, or a long gap)
-    brk = newdev | (dt > params.max_gap_ms)
-    first_of_dev = np.concatenate([[True], newdev])
-    last_of_dev = np.concatenate([newdev, [True]])
-
-    # tracked spans: anywhere, broken only by device changes and long gaps
-    s_start = np.concatenate([[0], np.flatnonzero(brk) + 1])
-    s_end = np.concatenate([s_start[1:] - 1, [n - 1]])
+    n -= n_dup
     spans = {
-        "unit": unit[s_start],
-        "poly": np.full(len(s_start), -1, np.int32),
-        "t0": t_ms[s_start],
-        "t1": t_ms[s_end],
-        "n": s_end - s_start + 1,
-        "at_first": first_of_dev[s_start],
-        "at_last": last_of_dev[s_end],
+        "unit": s[0],
+        "poly": np.full(s.shape[1], -1, np.int32),
+        "t0": s[1],
+        "t1": s[2],
+        "n": s[3],
+        "at_first": s[4].astype(bool),
+        "at_last": s[5].astype(bool),
     }
-
-    # runs inside hot spots, from (ping, polygon) pairs sorted by polygon then ping
-    ping, poly = locate(hotspots.index, np.asarray(x, float), np.asarray(y, float))
-    if len(ping):
-        cont = np.zeros(len(ping), dtype=bool)
-        prev = ping[:-1]
-        brk_ext = np.concatenate([brk, [True]])
-        cont[1:] = (poly[1:] == poly[:-1]) & (ping[1:] == prev + 1) & ~brk_ext[prev]
-        r_first = np.flatnonzero(~cont)
-        r_last = np.concatenate([r_first[1:] - 1, [len(ping) - 1]])
-        p0, p1 = ping[r_first], ping[r_last]
+    if r.shape[1]:
+        # runs in (polygon, first ping) order, as the array version produced them
+        o = np.lexsort((r[7], r[1]))
+        r = r[:, o]
+        p0, p1 = r[7], r[8]
         runs = {
-            "unit": unit[p0],
-            "poly": poly[r_first],
-            "t0": t_ms[p0],
-            "t1": t_ms[p1],
-            "n": r_last - r_first + 1,
-            "at_first": first_of_dev[p0],
-            "at_last": last_of_dev[p1],
+            "unit": r[0],
+            "poly": r[1].astype(np.int32),
+            "t0": r[2],
+            "t1": r[3],
+            "n": r[4],
+            "at_first": r[5].astype(bool),
+            "at_last": r[6].astype(bool),
         }
         # pings per local day: needed for runs whose ends fall on different local days, and for
         # runs touching the chunk's edges (stitching may join them across midnight)
@@ -216,10 +199,17 @@ def scan_chunk(
         d1 = local_day_numbers(runs["t1"], params.tz)
         multi = np.flatnonzero(d0 != d1)
         edge = np.flatnonzero((d0 == d1) & (runs["at_first"] | runs["at_last"]))
-        cnt = r_last[multi] - r_first[multi] + 1
+        cnt = p1[multi] - p0[multi] + 1
         rows = np.repeat(multi, cnt)
-        offs = np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt)
-        pp = ping[np.repeat(r_first[multi], cnt) + offs]
+        pp = np.repeat(p0[multi], cnt) + (
+            np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+        )
+        if n_dup:  # a run's range of pings holds the duplicates skipped inside it
+            dup = np.zeros(len(pp), dtype=bool)
+            inner = pp > np.repeat(p0[multi], cnt)
+            q = pp[inner]
+            dup[inner] = (unit[q] == unit[q - 1]) & (t_ms[q] == t_ms[q - 1])
+            rows, pp = rows[~dup], pp[~dup]
         days = local_day_numbers(t_ms[pp], params.tz)
         key = pd.DataFrame({"row": rows, "day": days}).value_counts().reset_index()
         run_days = {
@@ -232,11 +222,7 @@ def scan_chunk(
         run_days = _empty_run_days()
     nr = len(runs["t0"])
     allr = {k: np.concatenate([runs[k], spans[k]]) for k in runs}
-    edges = {
-        "unit": unit[first_of_dev],
-        "first_t": t_ms[first_of_dev],
-        "last_t": t_ms[last_of_dev],
-    }
+    edges = {"unit": e[0], "first_t": e[1], "last_t": e[2]}
     assert nr == 0 or run_days["row"].max(initial=-1) < nr
     return ChunkScan(chunk, allr, run_days, edges, n_pings=n, n_duplicates=n_dup)
 

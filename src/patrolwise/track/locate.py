@@ -25,11 +25,14 @@ import shapely
 from numpy.typing import NDArray
 
 from ..errors import InputError
+from . import kernels as _k
 
 OUTSIDE = -1
 AMBIGUOUS = -2
 #: upper bound on raster cells (int16 labels + int32 slots: 6 bytes a cell), index under ~100 MB
 MAX_CELLS = 16_000_000
+#: default cell size keeps the polygons' bounding boxes under this many cells (build time)
+WINDOW_CELLS = 250_000
 
 
 @dataclass(frozen=True)
@@ -63,12 +66,12 @@ def build_index(
     max_cells: int = MAX_CELLS,
 ) -> AreaIndex:
     """Index polygons. ``cell`` (metres) defaults to 1/20 of the median polygon width, so the
-    ambiguous band holds a few percent of each polygon's pings, enlarged if the grid would exceed
-    ``max_cells``."""
+    ambiguous band holds a few percent of each polygon's pings, enlarged if the polygons'
+    bounding boxes would exceed :data:`WINDOW_CELLS` cells or the grid ``max_cells``."""
     g = np.asarray(geoms, dtype=object)
     if len(g) == 0:
         raise InputError("no hot spots to measure dosage in: import or detect hot spots first")
-    if any(x is None or shapely.is_empty(x) for x in g):
+    if shapely.is_missing(g).any() or shapely.is_empty(g).any():
         raise InputError("a hot spot has an empty geometry")
     bounds = shapely.bounds(g)
     x0, y0 = bounds[:, 0].min(), bounds[:, 1].min()
@@ -76,6 +79,10 @@ def build_index(
     if cell is None:
         widths = np.sqrt(np.maximum(shapely.area(g), 1.0))
         cell = max(float(np.median(widths)) / 20.0, 0.5)
+        # building costs ~30 ns a window cell: keep the windows of many hot spots under
+        # WINDOW_CELLS (the exact test, compiled, makes the wider edge band cheap)
+        box = (bounds[:, 2] - bounds[:, 0]) * (bounds[:, 3] - bounds[:, 1])
+        cell = max(cell, float(np.sqrt(box.sum() / WINDOW_CELLS)))
     w, h = max(x1 - x0, cell), max(y1 - y0, cell)
     while (w / cell + 1) * (h / cell + 1) > max_cells:
         cell *= 1.25
@@ -83,84 +90,29 @@ def build_index(
     x0, y0 = x0 - cell, y0 - cell
     nx = int(np.floor(w / cell)) + 3
     ny = int(np.floor(h / cell)) + 3
-    ncell = nx * ny
-    pid = np.arange(len(g), dtype=np.int64)
 
-    row_lo, row_hi, row_base, edge_ptr, seg = _row_edges(g, y0, cell, ny)
+    a, b, owner = _ring_edges(g)
+    row_lo, row_hi, row_base, edge_ptr, seg = _row_edges(a, b, owner, len(g), y0, cell, ny)
 
-    # Each polygon's window: the cells of its bounding box plus one ring, flattened row-major,
-    # polygon after polygon (``off``: a cell's offset inside its window).
-    i0 = np.clip((bounds[:, 0] - x0) // cell - 1, 0, nx - 1).astype(np.int64)
-    j0 = np.clip((bounds[:, 1] - y0) // cell - 1, 0, ny - 1).astype(np.int64)
-    i1 = np.clip((bounds[:, 2] - x0) // cell + 1, 0, nx - 1).astype(np.int64)
-    j1 = np.clip((bounds[:, 3] - y0) // cell + 1, 0, ny - 1).astype(np.int64)
-    wi = i1 - i0 + 1
-    size = wi * (j1 - j0 + 1)
-    base = np.cumsum(size) - size
-    wp = np.repeat(pid, size)
-    off = np.arange(int(size.sum()), dtype=np.int64) - np.repeat(base, size)
-    wc = (
-        (np.repeat(j0, size) + off // np.repeat(wi, size)) * nx
-        + np.repeat(i0, size)
-        + off % np.repeat(wi, size)
-    )
-
-    # Edge cells. The boundary is sampled every cell/2 metres, so every boundary point lies within
-    # cell/4 of a sample; the cells meeting the square of half-width cell/4 around each sample
-    # therefore include every cell the boundary passes through (a conservative, thin band). They
-    # lie inside the window (the bounding box grown by a whole cell), where they are marked.
-    step = cell / 2.0
-    pts, owner = shapely.get_coordinates(
-        shapely.segmentize(shapely.boundary(g), step), return_index=True
-    )
-    h4 = cell / 4.0
-    is_edge_w = np.zeros(len(wp), dtype=bool)
-    oi0, oi1, oj0, oj1, ow = i0[owner], i1[owner], j0[owner], j1[owner], wi[owner]
-    obase = base[owner] - oj0 * ow - oi0
-    for ox in (-h4, h4):
-        ci = np.clip(((pts[:, 0] + ox - x0) // cell).astype(np.int64), oi0, oi1) + obase
-        for oy in (-h4, h4):
-            cj = np.clip(((pts[:, 1] + oy - y0) // cell).astype(np.int64), oj0, oj1)
-            is_edge_w[cj * ow + ci] = True
-    ep, ec = wp[is_edge_w], wc[is_edge_w]
-
-    # Window cells off the edge band are wholly inside or outside: one centre test each, by a
-    # scanline along each row's centre line (crossing parity) rather than a GEOS call per cell.
-    off_edge = ~is_edge_w
-    centre_in = _centre_parity(
-        (row_lo, row_hi, edge_ptr, seg), (i0, j0, i1, wi, size), off, float(x0), float(y0), cell
-    )
-    wp, wc = wp[off_edge], wc[off_edge]
-    inside = centre_in[off_edge]
-    ic, ip = wc[inside], wp[inside]
-
-    # how many polygons claim each cell (as edge or interior)
-    claims = np.bincount(np.concatenate([ec, ic]), minlength=ncell)
-    is_edge = np.zeros(ncell, dtype=bool)
-    is_edge[ec] = True
+    # each polygon's window: the cells of its bounding box plus one ring
+    win = np.stack(
+        [
+            np.clip((bounds[:, 0] - x0) // cell - 1, 0, nx - 1),
+            np.clip((bounds[:, 1] - y0) // cell - 1, 0, ny - 1),
+            np.clip((bounds[:, 2] - x0) // cell + 1, 0, nx - 1),
+            np.clip((bounds[:, 3] - y0) // cell + 1, 0, ny - 1),
+        ],
+        axis=1,
+    ).astype(np.int64)
+    e_ptr = np.zeros(len(g) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(owner, minlength=len(g)), out=e_ptr[1:])
     label: NDArray[np.signedinteger] = np.full(
-        ncell, OUTSIDE, dtype=np.int16 if len(g) < 32_767 else np.int32
+        nx * ny, OUTSIDE, dtype=np.int16 if len(g) < 32_767 else np.int32
     )
-    single_in = (claims == 1) & ~is_edge
-    label[ic[single_in[ic]]] = ip[single_in[ic]].astype(label.dtype)
-    amb = claims.astype(bool) & ~single_in
-    label[amb] = AMBIGUOUS
-    # CSR of candidate polygons for ambiguous cells
-    all_c = np.concatenate([ec, ic])
-    all_p = np.concatenate([ep, ip])
-    # a cell wholly inside a polygon (no edge of it in the cell) needs no test for that polygon
-    all_s = np.concatenate([np.zeros(len(ec), bool), np.ones(len(ic), bool)])
-    keep = amb[all_c]
-    all_c, all_p, all_s = all_c[keep], all_p[keep], all_s[keep]
-    amb_cells = np.flatnonzero(amb)
-    amb_slot = np.full(ncell, -1, dtype=np.int32)
-    amb_slot[amb_cells] = np.arange(len(amb_cells), dtype=np.int32)
-    slot = amb_slot[all_c]
-    order = np.lexsort((all_p, slot))
-    slot, all_p, all_s = slot[order], all_p[order], all_s[order]
-    counts = np.bincount(slot, minlength=len(amb_cells))
-    ptr = np.zeros(len(amb_cells) + 1, dtype=np.int64)
-    np.cumsum(counts, out=ptr[1:])
+    amb_slot, ptr, cand_idx, cand_sure = _k.build_labels(
+        a, b, e_ptr, win, float(x0), float(y0), float(cell), nx, ny,
+        row_lo, row_hi, row_base, edge_ptr, seg, label,
+    )  # fmt: skip
     return AreaIndex(
         geoms=g,
         x0=float(x0),
@@ -170,8 +122,8 @@ def build_index(
         ny=ny,
         label=label,
         cand_ptr=ptr,
-        cand_idx=all_p.astype(np.int32),
-        cand_sure=all_s,
+        cand_idx=cand_idx,
+        cand_sure=cand_sure,
         amb_slot=amb_slot,
         row_lo=row_lo,
         row_hi=row_hi,
@@ -181,15 +133,11 @@ def build_index(
     )
 
 
-def _row_edges(
-    g: NDArray[np.object_], y0: float, cell: float, ny: int
-) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray]:
-    """Per polygon and grid row, the ring edges whose y-range meets the row.
-
-    Rows are computed as in :func:`locate` (``(y - y0) / cell``, floored): subtraction and
-    multiplication are monotone in floating point, so a ping with ``ymin <= y <= ymax`` always
-    lands in a row between the edge's first and last rows, and no edge the ray test needs is
-    missed."""
+def _ring_edges(
+    g: NDArray[np.object_],
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]:
+    """Every ring edge of every polygon: start points, end points (n, 2) and owning polygon
+    (ascending)."""
     if (shapely.get_type_id(g) == shapely.GeometryType.POLYGON).all():
         parts, part_owner = g, np.arange(len(g))  # get_parts would copy every polygon
     else:
@@ -197,12 +145,30 @@ def _row_edges(
     rings, ring_part = shapely.get_rings(parts, return_index=True)
     xy, ring_of = shapely.get_coordinates(rings, return_index=True)
     same = ring_of[1:] == ring_of[:-1]  # consecutive vertices of one (closed) ring: an edge
-    a, b = xy[:-1][same], xy[1:][same]
+    a = np.ascontiguousarray(xy[:-1][same])
+    b = np.ascontiguousarray(xy[1:][same])
     owner = part_owner[ring_part[ring_of[:-1][same]]].astype(np.int64)
+    return a, b, owner
+
+
+def _row_edges(
+    a: NDArray[np.float64],
+    b: NDArray[np.float64],
+    owner: NDArray[np.int64],
+    npoly: int,
+    y0: float,
+    cell: float,
+    ny: int,
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray]:
+    """Per polygon and grid row, the ring edges whose y-range meets the row.
+
+    Rows are computed as in :func:`locate` (``(y - y0) / cell``, floored): subtraction and
+    multiplication are monotone in floating point, so a ping with ``ymin <= y <= ymax`` always
+    lands in a row between the edge's first and last rows, and no edge the ray test needs is
+    missed."""
     inv = 1.0 / cell
     r0 = np.clip(np.floor((np.minimum(a[:, 1], b[:, 1]) - y0) * inv), 0, ny - 1).astype(np.int64)
     r1 = np.clip(np.floor((np.maximum(a[:, 1], b[:, 1]) - y0) * inv), 0, ny - 1).astype(np.int64)
-    npoly = len(g)
     row_lo = np.full(npoly, ny, dtype=np.int64)
     row_hi = np.full(npoly, -1, dtype=np.int64)
     np.minimum.at(row_lo, owner, r0)
@@ -221,56 +187,6 @@ def _row_edges(
     # contiguous rows (fast gathers): ax, ay, bx, by, min y, max y, max x
     seg = np.stack([ax, ay, bx, by, np.minimum(ay, by), np.maximum(ay, by), np.maximum(ax, bx)])
     return row_lo, row_hi, row_base, edge_ptr, seg
-
-
-def _centre_parity(
-    rows: tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]],
-    win: tuple[
-        NDArray[np.int64],
-        NDArray[np.int64],
-        NDArray[np.int64],
-        NDArray[np.int64],
-        NDArray[np.int64],
-    ],
-    off: NDArray[np.int64],
-    x0: float,
-    y0: float,
-    cell: float,
-) -> NDArray[np.bool_]:
-    """Is each window cell's centre inside its polygon? (windows flattened row-major, polygon
-    after polygon, ``off`` the offset of each cell inside its window.)
-
-    Each edge crossing a row's centre line flips the inside/outside state of every cell centre
-    to its right; a prefix sum along the row gives the parity. Only used for cells the boundary
-    does not pass through, whose centres are at least half a cell from any crossing, so float
-    rounding of the crossing point cannot change the answer.
-    """
-    row_lo, row_hi, edge_ptr, seg = rows
-    i0, j0, i1, wi, size = win
-    nrows = np.maximum(row_hi - row_lo + 1, 0)
-    slot_k = np.repeat(np.arange(len(nrows)), nrows)
-    slot_j = row_lo[slot_k] + np.arange(len(slot_k)) - np.repeat(np.cumsum(nrows) - nrows, nrows)
-    per_slot = np.diff(edge_ptr)
-    ek = np.repeat(slot_k, per_slot)
-    ej = np.repeat(slot_j, per_slot)
-    ax, ay, bx, by = seg[:4]
-    yc = y0 + (ej + 0.5) * cell
-    cut = (ay > yc) != (by > yc)
-    ek, ej, ax, ay, bx, by, yc = (v[cut] for v in (ek, ej, ax, ay, bx, by, yc))
-    xs = ax + (yc - ay) * (bx - ax) / (by - ay)
-    # first column whose centre lies right of the crossing
-    col = np.floor((xs - x0) / cell - 0.5).astype(np.int64) + 1
-    col = np.clip(col, i0[ek], i1[ek] + 1)
-    ok = (col <= i1[ek]) & (ej >= j0[ek]) & (ej < j0[ek] + size[ek] // wi[ek])
-    base = np.cumsum(size) - size
-    flat = base[ek] + (ej - j0[ek]) * wi[ek] + (col - i0[ek])
-    total = int(size.sum())
-    flips = np.bincount(flat[ok], minlength=total)
-    cs = np.cumsum(flips)
-    excl = cs - flips  # flips strictly before each cell
-    wkp = np.repeat(np.arange(len(size)), size)
-    row_start = np.arange(total) - off % wi[wkp]
-    return ((cs - excl[row_start]) & 1).astype(bool)
 
 
 def _inside_exact(
@@ -327,14 +243,77 @@ def _inside_exact(
     return inside
 
 
+def locate_labels(
+    index: AreaIndex, x: NDArray[np.float64], y: NDArray[np.float64]
+) -> tuple[NDArray[np.int32], NDArray[np.int64], NDArray[np.int64]]:
+    """The polygon holding each ping, in ping order: ``(first, extra_ping, extra_poly)``.
+
+    ``first[i]`` is a polygon containing ping i (or -1); pings inside several overlapping
+    polygons add their other polygons as ``(extra_ping, extra_poly)`` pairs, sorted by ping. One
+    compiled pass (:func:`patrolwise.track.kernels.locate_labels`); the rare pairs whose float
+    orientation is too close to zero to sign are settled by ``shapely.intersects_xy``.
+    """
+    first, extra, doubt = _k.locate_labels(
+        np.ascontiguousarray(x, dtype=np.float64),
+        np.ascontiguousarray(y, dtype=np.float64),
+        index.x0,
+        index.y0,
+        1.0 / index.cell,
+        index.nx,
+        index.ny,
+        index.label,
+        index.amb_slot,
+        index.cand_ptr,
+        index.cand_idx,
+        index.cand_sure,
+        index.row_lo,
+        index.row_hi,
+        index.row_base,
+        index.edge_ptr,
+        index.seg,
+    )
+    e_ping, e_poly = extra[0], extra[1]
+    if doubt.shape[1]:
+        d_ping, d_poly = doubt[0], doubt[1]
+        xs = np.asarray(x, dtype=np.float64)[d_ping]
+        ys = np.asarray(y, dtype=np.float64)[d_ping]
+        yes = shapely.intersects_xy(index.geoms[d_poly], xs, ys)
+        for p, k in zip(d_ping[yes].tolist(), d_poly[yes].tolist(), strict=True):
+            if first[p] < 0:
+                first[p] = k
+            else:
+                e_ping = np.append(e_ping, p)
+                e_poly = np.append(e_poly, k)
+        o = np.lexsort((e_poly, e_ping))
+        e_ping, e_poly = e_ping[o], e_poly[o]
+    return first, e_ping, e_poly
+
+
 def locate(
     index: AreaIndex, x: NDArray[np.float64], y: NDArray[np.float64]
 ) -> tuple[NDArray[np.int64], NDArray[np.int32]]:
     """Every (ping, polygon) pair with the ping inside (or on the edge of) the polygon.
 
-    Returns ``(ping_idx, poly_idx)`` sorted by polygon then ping, the order the visit finder
-    wants. Pings outside every polygon produce no pair, so the output is small.
+    Returns ``(ping_idx, poly_idx)`` sorted by polygon then ping. Pings outside every polygon
+    produce no pair, so the output is small.
     """
+    first, e_ping, e_poly = locate_labels(index, x, y)
+    ping = np.flatnonzero(first >= 0)
+    poly = first[ping]
+    if len(e_ping):  # pings inside several overlapping polygons
+        ping = np.concatenate([ping, e_ping])
+        poly = np.concatenate([poly, e_poly.astype(np.int32)])
+        order = np.lexsort((ping, poly))
+    else:
+        narrow = np.int16 if len(index.geoms) < 32_000 else np.int32
+        order = np.argsort(poly.astype(narrow), kind="stable")  # radix: ping order kept
+    return ping[order], poly[order].astype(np.int32, copy=False)
+
+
+def locate_numpy(
+    index: AreaIndex, x: NDArray[np.float64], y: NDArray[np.float64]
+) -> tuple[NDArray[np.int64], NDArray[np.int32]]:
+    """:func:`locate` in numpy alone (the reference the compiled kernel is tested against)."""
     inv = 1.0 / index.cell
     fx = np.subtract(x, index.x0)
     fx *= inv
