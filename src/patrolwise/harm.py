@@ -83,6 +83,10 @@ class HarmTable:
         Status is ``ok``, ``asb`` (no value for anti-social behaviour), ``excluded`` (proactive,
         excluded by rule) or ``missing`` (offence not in the table: counted and reported).
         """
+        category, ho_code, description = (  # type: ignore[assignment]
+            k.astype(object) if k is not None and isinstance(k.dtype, pd.CategoricalDtype) else k
+            for k in (category, ho_code, description)
+        )
         n = len(category)
         harm = np.full(n, np.nan)
         pro = np.zeros(n, dtype=bool)

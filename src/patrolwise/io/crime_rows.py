@@ -6,6 +6,7 @@ are the line a person sees in a spreadsheet: the header is row 1, the first reco
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -66,12 +67,16 @@ class Rejector:
         mask: np.ndarray,
         rownos: np.ndarray,
         field: str,
-        values: pd.Series | np.ndarray,
-        reason: str | pd.Series,
+        values: pd.Series | np.ndarray | Callable[[], pd.Series | np.ndarray],
+        reason: str | pd.Series | np.ndarray,
     ) -> None:
+        """Reject the rows in ``mask`` not already rejected. ``values`` may be a function, called
+        only when some row is rejected (building message values for every row costs)."""
         m = np.asarray(mask, dtype=bool) & ~self.bad
         if not m.any():
             return
+        if callable(values):
+            values = values()
         vals = np.asarray(values, dtype=object)[m]
         reasons = (
             np.asarray(reason, dtype=object)[m]
@@ -105,42 +110,67 @@ def check_lonlat(
     bbox: tuple[float, float, float, float] | None,
     lon_field: str = "Longitude",
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Parse and check WGS84 coordinates; returns lon, lat and a 'has location' mask.
+    """Parse and check WGS84 coordinates given as text; see :func:`check_lonlat_values`."""
+    return check_lonlat_values(
+        rej,
+        rownos,
+        pd.to_numeric(lon_s, errors="coerce").to_numpy(dtype=float),
+        pd.to_numeric(lat_s, errors="coerce").to_numpy(dtype=float),
+        lon_s.str.strip().eq("").to_numpy(),
+        lat_s.str.strip().eq("").to_numpy(),
+        lon_text=lambda: lon_s.to_numpy(dtype=object),
+        lat_text=lambda: lat_s.to_numpy(dtype=object),
+        bbox=bbox,
+        lon_field=lon_field,
+    )
 
-    Both blank means no location (kept: a real crime, unmappable). Anything else must be a real
-    position: numbers, not (0, 0), inside the force area, and not latitude/longitude swapped.
+
+def check_lonlat_values(
+    rej: Rejector,
+    rownos: np.ndarray,
+    lon: np.ndarray,
+    lat: np.ndarray,
+    lon_blank: np.ndarray,
+    lat_blank: np.ndarray,
+    *,
+    lon_text: Callable[[], np.ndarray],
+    lat_text: Callable[[], np.ndarray],
+    bbox: tuple[float, float, float, float] | None,
+    lon_field: str = "Longitude",
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Check parsed WGS84 coordinates; returns lon, lat and a 'has location' mask.
+
+    ``lon``/``lat`` are NaN where the text was not a number; ``*_blank`` say where it was blank;
+    ``*_text`` give the original text for rejects (only called when a row is rejected). Both blank
+    means no location (kept: a real crime, unmappable). Anything else must be a real position:
+    numbers, not (0, 0), inside the force area, and not latitude/longitude swapped.
     """
-    lon_blank = lon_s.str.strip().eq("").to_numpy()
-    lat_blank = lat_s.str.strip().eq("").to_numpy()
-    lon = pd.to_numeric(lon_s, errors="coerce").to_numpy(dtype=float)
-    lat = pd.to_numeric(lat_s, errors="coerce").to_numpy(dtype=float)
+
+    def pair() -> np.ndarray:
+        lo, la = lon_text(), lat_text()
+        return np.array([f"{a},{b}" for a, b in zip(lo, la, strict=True)], dtype=object)
+
     both_blank = lon_blank & lat_blank
     rej.reject(
         lon_blank ^ lat_blank,
         rownos,
         lon_field,
-        lon_s.str.cat(lat_s, sep=","),
+        pair,
         "only one of longitude/latitude given: give both, or neither for no location",
     )
-    rej.reject(~lon_blank & np.isnan(lon), rownos, lon_field, lon_s, "longitude is not a number")
-    rej.reject(~lat_blank & np.isnan(lat), rownos, "Latitude", lat_s, "latitude is not a number")
+    rej.reject(~lon_blank & np.isnan(lon), rownos, lon_field, lon_text, "longitude is not a number")
+    rej.reject(~lat_blank & np.isnan(lat), rownos, "Latitude", lat_text, "latitude is not a number")
     has = ~both_blank & np.isfinite(lon) & np.isfinite(lat)
     zero = has & (lon == 0) & (lat == 0)
     rej.reject(
         zero,
         rownos,
         lon_field,
-        lon_s.str.cat(lat_s, sep=","),
+        pair,
         "coordinates are (0, 0), a placeholder for a missing location: leave both blank instead",
     )
     rng = has & ((np.abs(lon) > 180) | (np.abs(lat) > 90))
-    rej.reject(
-        rng,
-        rownos,
-        lon_field,
-        lon_s.str.cat(lat_s, sep=","),
-        "coordinates out of range for longitude/latitude",
-    )
+    rej.reject(rng, rownos, lon_field, pair, "coordinates out of range for longitude/latitude")
     if bbox is not None:
         x0, y0, x1, y1 = bbox
         inside = (lon >= x0) & (lon <= x1) & (lat >= y0) & (lat <= y1)
@@ -149,14 +179,14 @@ def check_lonlat(
             has & ~inside & swapped,
             rownos,
             lon_field,
-            lon_s.str.cat(lat_s, sep=","),
+            pair,
             "longitude and latitude look swapped: swap the two columns",
         )
         rej.reject(
             has & ~inside,
             rownos,
             lon_field,
-            lon_s.str.cat(lat_s, sep=","),
+            pair,
             f"location outside the force area ({x0}, {y0}, {x1}, {y1})",
         )
     return lon, lat, has
@@ -170,6 +200,23 @@ def project(
     if has.any():
         x[has], y[has] = to_projected(lon[has], lat[has], crs)
     return x, y
+
+
+def combine_hashes(columns: list[np.ndarray]) -> np.ndarray:
+    """Combine per-column uint64 hashes into one per row, exactly as
+    ``pandas.util.hash_pandas_object(frame, index=False)`` does (a test holds us to it), so a
+    reader may hash each column its own fast way and still produce pandas' row hash.
+    """
+    n_cols = len(columns)
+    mult = np.uint64(1000003)
+    out = np.full(len(columns[0]) if n_cols else 0, 0x345678, dtype=np.uint64)
+    for i, a in enumerate(columns):
+        inverse_i = n_cols - i
+        out ^= a.astype(np.uint64, copy=False)
+        out *= mult
+        mult += np.uint64(82520 + inverse_i + inverse_i)
+    out += np.uint64(97531)
+    return out
 
 
 def content_hash(df: pd.DataFrame) -> np.ndarray:

@@ -16,18 +16,20 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..errors import FatalImportError
 from .crime_rows import (
     COLUMNS,
     Parsed,
     Rejector,
-    check_lonlat,
-    content_hash,
+    check_lonlat_values,
+    combine_hashes,
     project,
     synthetic_keys,
 )
-from .tabular import Opener, iter_csv_chunks
+from .tabular import Opener, iter_csv_tables
 
 HEADER = [
     "Crime ID",
@@ -44,6 +46,7 @@ HEADER = [
     "Context",
 ]
 REQUIRED = ["Month", "Longitude", "Latitude", "Crime type"]
+MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 MEMBER = re.compile(r"(^|/)\d{4}-\d{2}/\d{4}-\d{2}-[^/]+-street\.csv$")
 
 
@@ -77,11 +80,28 @@ def iter_sources(path: Path) -> Iterator[tuple[str, Opener]]:
         yield str(path), (lambda: path.open("rb"))
 
 
-def _strip_few(s: pd.Series) -> pd.Series:
-    """Strip a column with few distinct values (month, category, force) once per value."""
-    codes, uniq = pd.factorize(s)
-    stripped = np.array([str(u).strip() for u in uniq], dtype=object)
-    return pd.Series(stripped[codes] if len(uniq) else np.array([], dtype=object), index=s.index)
+def _distinct(arr: pa.Array, *, strip: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(code per row, distinct values): police.uk columns repeat a few thousand values at most,
+    so checks, parsing and hashing run once per distinct value, not once per row."""
+    if strip:
+        arr = pc.utf8_trim_whitespace(arr)
+    enc = arr.dictionary_encode()
+    codes = enc.indices.to_numpy(zero_copy_only=False).astype(np.intp)
+    return codes, np.array(enc.dictionary.to_pylist(), dtype=object)
+
+
+def _category(codes: np.ndarray, values: np.ndarray, *, blank_is_null: bool) -> pd.Categorical:
+    if blank_is_null and len(values):
+        codes = np.where(values[codes] == "", -1, codes) if (values == "").any() else codes
+    return pd.Categorical.from_codes(codes, categories=pd.Index(values, dtype=object))
+
+
+def _hash_column(arr: pa.Array, distinct: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
+    """pandas' 64-bit hash of each raw value (what ``hash_pandas_object`` gives the column)."""
+    if distinct is None:
+        return pd.util.hash_array(arr.to_numpy(zero_copy_only=False), categorize=False)
+    codes, values = distinct
+    return pd.util.hash_array(values, categorize=False)[codes]
 
 
 class _FileState:
@@ -103,8 +123,8 @@ def parse_file(
 ) -> Iterator[Parsed]:
     """Validate one police.uk CSV into normalised crime frames, one per chunk of rows."""
     state = _FileState()
-    for df in iter_csv_chunks(open_fn, name, chunksize):
-        yield _parse_chunk(df, name, crs=crs, bbox=bbox, state=state)
+    for table in iter_csv_tables(open_fn, name, chunksize):
+        yield _parse_chunk(table, name, crs=crs, bbox=bbox, state=state)
 
 
 def parse(
@@ -121,78 +141,116 @@ def parse(
 
 
 def _parse_chunk(
-    df: pd.DataFrame,
+    table: pa.Table,
     name: str,
     *,
     crs: str,
     bbox: tuple[float, float, float, float] | None,
     state: _FileState,
 ) -> Parsed:
-    missing = [c for c in REQUIRED if c not in df.columns]
+    missing = [c for c in REQUIRED if c not in table.column_names]
     if missing:
         raise FatalImportError(
             name,
             f"missing column(s) {', '.join(missing)}: is this a police.uk street-level file? "
             f"(expected {', '.join(HEADER)})",
         )
-    for c in HEADER:
-        if c not in df.columns:
-            df[c] = ""
-    n = len(df)
+    n = table.num_rows
+    col = {
+        c: table.column(c).combine_chunks()
+        if c in table.column_names
+        else pa.array([""] * n, type=pa.string())
+        for c in HEADER
+    }
+    col = {c: a.cast(pa.string()) if a.type != pa.string() else a for c, a in col.items()}
     rownos = np.arange(2, n + 2) + state.offset
     state.offset += n
     rej = Rejector(name, n)
-    month = _strip_few(df["Month"])
-    ok_month = month.str.fullmatch(r"\d{4}-(0[1-9]|1[0-2])").to_numpy(dtype=bool)
-    rej.reject(~ok_month, rownos, "Month", month, "Month is not a YYYY-MM month")
-    ctype = _strip_few(df["Crime type"])
-    rej.reject(ctype.eq("").to_numpy(), rownos, "Crime type", ctype, "Crime type is blank")
-    lon, lat, has = check_lonlat(rej, rownos, df["Longitude"], df["Latitude"], bbox)
-    cid = df["Crime ID"].str.strip()
-    has_id = cid.ne("").to_numpy()
-    # duplicate IDs within the file, across chunks: the first occurrence wins
-    dup = has_id & cid.duplicated(keep="first").to_numpy()
+    raw = {c: _distinct(col[c]) for c in HEADER if c != "Crime ID"}
+
+    m_codes, m_vals = _distinct(col["Month"], strip=True)
+    month = m_vals[m_codes] if n else np.empty(0, dtype=object)
+    ok_u = np.array([bool(MONTH.fullmatch(v)) for v in m_vals], dtype=bool)
+    rej.reject(~ok_u[m_codes], rownos, "Month", month, "Month is not a YYYY-MM month")
+    t_codes, t_vals = _distinct(col["Crime type"], strip=True)
+    rej.reject(
+        (t_vals == "")[t_codes],
+        rownos,
+        "Crime type",
+        lambda: t_vals[t_codes],
+        "Crime type is blank",
+    )
+
+    lon_c, lon_u = _distinct(col["Longitude"], strip=True)
+    lat_c, lat_u = _distinct(col["Latitude"], strip=True)
+    lon_f = pd.to_numeric(pd.Series(lon_u, dtype=object), errors="coerce").to_numpy(dtype=float)
+    lat_f = pd.to_numeric(pd.Series(lat_u, dtype=object), errors="coerce").to_numpy(dtype=float)
+    lon_raw, lat_raw = raw["Longitude"], raw["Latitude"]
+    lon, lat, has = check_lonlat_values(
+        rej,
+        rownos,
+        lon_f[lon_c],
+        lat_f[lat_c],
+        (lon_u == "")[lon_c],
+        (lat_u == "")[lat_c],
+        lon_text=lambda: lon_raw[1][lon_raw[0]],
+        lat_text=lambda: lat_raw[1][lat_raw[0]],
+        bbox=bbox,
+    )
+
+    cid_arr = pc.utf8_trim_whitespace(col["Crime ID"])
+    has_id = pc.not_equal(cid_arr, "").to_numpy(zero_copy_only=False)
+    cid = cid_arr.to_numpy(zero_copy_only=False)
+    raw_id_hash = _hash_column(col["Crime ID"], None)
+    same_raw = bool(pc.all(pc.equal(cid_arr, col["Crime ID"])).as_py() is not False)
+    id_hash = raw_id_hash if same_raw else pd.util.hash_array(cid, categorize=False)
+    id_key = id_hash.view(np.int64)
+    # duplicate IDs within the file, across chunks: the first occurrence wins (by the ID's
+    # 64-bit hash, which is also what the store's unique index is on)
+    ids = pd.Series(id_key)
+    dup = has_id & ids.duplicated(keep="first").to_numpy()
     if state.first_row:
-        dup |= has_id & cid.isin(state.first_row.keys()).to_numpy()
+        dup |= has_id & ids.isin(state.first_row.keys()).to_numpy()
     if dup.any():
         firsts = dict(state.first_row)
-        uniq = ~cid.duplicated(keep="first").to_numpy()
-        firsts.update(
-            {k: r for k, r in zip(cid[uniq], rownos[uniq], strict=True) if k not in firsts}
-        )
-        earlier = np.array(
-            [firsts.get(k, r) for k, r in zip(cid, rownos, strict=True)], dtype=np.int64
-        )
-        rej.reject(
-            dup,
-            rownos,
-            "Crime ID",
-            cid,
-            pd.Series([f"duplicate Crime ID: first seen at row {r}" for r in earlier]),
-        )
+        uniq = has_id & ~ids.duplicated(keep="first").to_numpy()
+        for k, r in zip(id_key[uniq].tolist(), rownos[uniq].tolist(), strict=True):
+            firsts.setdefault(k, r)
+        earlier = np.array([firsts.get(k, 0) for k in id_key[dup].tolist()], dtype=np.int64)
+        reasons = np.full(n, "", dtype=object)
+        reasons[dup] = [f"duplicate Crime ID: first seen at row {r}" for r in earlier]
+        rej.reject(dup, rownos, "Crime ID", cid, reasons)
     new_ids = has_id & ~dup
-    state.first_row.update(zip(cid[new_ids], rownos[new_ids], strict=True))
+    state.first_row.update(zip(id_key[new_ids].tolist(), rownos[new_ids].tolist(), strict=True))
     good = ~rej.bad
-    h = content_hash(df[HEADER])
-    key = cid.to_numpy(dtype=object, copy=True)
+
+    h = combine_hashes(
+        [raw_id_hash if c == "Crime ID" else _hash_column(col[c], raw[c]) for c in HEADER]
+    ).view(np.int64)
+    key = cid.astype(object)
+    key_hash = id_key.copy()
     if (~has_id).any():
         idx = np.flatnonzero(~has_id)
-        key[idx] = synthetic_keys(("m" + month.iloc[idx]), h[idx], state.occurrences).to_numpy()
+        syn = synthetic_keys(pd.Series("m" + month[idx]), h[idx], state.occurrences).to_numpy()
+        key[idx] = syn
+        key_hash[idx] = pd.util.hash_array(syn.astype(object), categorize=False).view(np.int64)
     x, y = project(lon, lat, has & good, crs)
+    f_codes, f_vals = _distinct(col["Falls within"], strip=True)
+    r_codes, r_vals = _distinct(col["Reported by"], strip=True)
     out = pd.DataFrame(
         {
             "crime_key": key,
             "row_hash": h,
             "source_kind": "police_uk",
-            "crime_id": cid.where(has_id, None),
-            "force": _strip_few(df["Falls within"]),
-            "reported_by": _strip_few(df["Reported by"]),
-            "month": month,
+            "crime_id": np.where(has_id, cid, None),
+            "force": _category(f_codes, f_vals, blank_is_null=False),
+            "reported_by": _category(r_codes, r_vals, blank_is_null=False),
+            "month": _category(m_codes, m_vals, blank_is_null=False),
             "precision": "month",
             "occurred_at": pd.NaT,
             "occurred_from": pd.NaT,
             "occurred_to": pd.NaT,
-            "category": ctype,
+            "category": _category(t_codes, t_vals, blank_is_null=False),
             "offence": None,
             "ho_code": None,
             "lon": np.where(has, lon, np.nan),
@@ -200,14 +258,15 @@ def _parse_chunk(
             "x": x,
             "y": y,
             "mappable": has,
-            "location": df["Location"],
-            "lsoa_code": df["LSOA code"].replace("", None),
-            "lsoa_name": df["LSOA name"].replace("", None),
-            "outcome": df["Last outcome category"].replace("", None),
-            "context": df["Context"].replace("", None),
+            "location": _category(*raw["Location"], blank_is_null=False),
+            "lsoa_code": _category(*raw["LSOA code"], blank_is_null=True),
+            "lsoa_name": _category(*raw["LSOA name"], blank_is_null=True),
+            "outcome": _category(*raw["Last outcome category"], blank_is_null=True),
+            "context": _category(*raw["Context"], blank_is_null=True),
             "attrs": None,
         },
         columns=COLUMNS,
     )
     out["_row"] = rownos
+    out["_key_hash"] = key_hash
     return Parsed(out[good].reset_index(drop=True), rej.frame(), n, [])

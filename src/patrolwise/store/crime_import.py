@@ -6,7 +6,8 @@ for rows with no ID), so importing a file twice adds nothing. Counts always reco
 ``read = imported + already_present + rejected``.
 
 Speed: rows go in by ``executemany`` on SQLite and ``COPY`` on PostgreSQL, in chunks, with the
-existence check done only when the insert reports conflicts.
+existence check done only when the insert reports conflicts. Each distinct place is stored once
+(:mod:`.crime_places`), so crime rows stay narrow.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 from sqlalchemy import Connection, text
 
 from ..config import get_settings
@@ -31,6 +34,7 @@ from ..io import incidents, police_uk
 from ..io.crime_rows import COLUMNS as CRIME_COLUMNS
 from ..io.crime_rows import REJECT_COLUMNS, Parsed
 from ..io.tabular import decode
+from .crime_places import PLACE_COLUMNS, resolve_places
 from .db import Store, utcnow
 from .harm_tables import default_table_id, load_table
 
@@ -40,7 +44,8 @@ DB_COLUMNS = [
     "key_hash",
     "row_key",
     "batch_id",
-    *[c for c in CRIME_COLUMNS if c not in ("crime_key", "attrs")],
+    *[c for c in CRIME_COLUMNS if c not in ("crime_key", "attrs", *PLACE_COLUMNS)],
+    "place_id",
     "harm",
     "harm_status",
     "harm_table_id",
@@ -113,7 +118,7 @@ def _obj(s: pd.Series) -> np.ndarray:
     """Column values as Python objects with None for missing (what DB drivers bind as NULL)."""
     arr = s.to_numpy(dtype=object, copy=True)
     arr[pd.isna(arr)] = None
-    return arr
+    return arr  # type: ignore[no-any-return]
 
 
 def _nullable(values: np.ndarray) -> np.ndarray:
@@ -137,11 +142,19 @@ def _dt_strings(s: pd.Series) -> np.ndarray:
 
 
 def _columns_for_db(
-    rows: pd.DataFrame, batch_id: int, harm: np.ndarray, status: np.ndarray, table_id: int, pg: bool
+    rows: pd.DataFrame,
+    batch_id: int,
+    harm: np.ndarray,
+    status: np.ndarray,
+    table_id: int,
+    place_ids: np.ndarray,
 ) -> list[np.ndarray]:
+    """The chunk's ``crimes`` rows as columns of Python values, for SQLite's executemany."""
     cols: list[np.ndarray] = []
     for c in DB_COLUMNS:
-        if c == "batch_id":
+        if c == "place_id":
+            cols.append(place_ids.astype(object))
+        elif c == "batch_id":
             cols.append(np.full(len(rows), batch_id, dtype=object))
         elif c == "harm":
             cols.append(_nullable(harm))
@@ -150,13 +163,7 @@ def _columns_for_db(
         elif c == "harm_table_id":
             cols.append(np.full(len(rows), table_id, dtype=object))
         elif c in ("occurred_at", "occurred_from", "occurred_to"):
-            cols.append(_obj(rows[c]) if pg else _dt_strings(rows[c]))
-        elif c in ("lon", "lat", "x", "y"):
-            f = rows[c].to_numpy(dtype=float)
-            cols.append(_nullable(f))
-        elif c == "mappable":
-            b = rows[c].to_numpy(dtype=bool)
-            cols.append(b.astype(object) if pg else b.astype(np.int64).astype(object))
+            cols.append(_dt_strings(rows[c]))
         elif c == "key_hash":
             cols.append(rows["_key_hash"].to_numpy(dtype=np.int64).astype(object))
         elif c == "row_key":
@@ -223,21 +230,88 @@ def _insert_sqlite(conn: Connection, cols: list[np.ndarray]) -> int:
     return int(raw.total_changes - before)  # type: ignore[union-attr]
 
 
-def _insert_pg(conn: Connection, cols: list[np.ndarray]) -> int:
+def _arrow_column(values: pd.Series | np.ndarray) -> pa.Array:
+    """One DB column as an Arrow array: NaN and None become NULL, categories become text."""
+    arr = pa.Array.from_pandas(values)
+    if pa.types.is_dictionary(arr.type):
+        arr = arr.cast(arr.type.value_type)
+    if pa.types.is_timestamp(arr.type):
+        arr = arr.cast(pa.timestamp("us"))  # COPY takes at most microseconds
+    return arr
+
+
+def _pg_columns(
+    rows: pd.DataFrame,
+    batch_id: int,
+    harm: np.ndarray,
+    status: np.ndarray,
+    table_id: int,
+    place_ids: np.ndarray,
+) -> pa.Table:
+    """The chunk's ``crimes`` rows as an Arrow table, straight from the frame's typed columns."""
+    n = len(rows)
+    cols: dict[str, pa.Array] = {}
+    for c in DB_COLUMNS:
+        if c == "place_id":
+            cols[c] = pa.array(place_ids, type=pa.int64())
+        elif c == "batch_id":
+            cols[c] = pa.array(np.full(n, batch_id, dtype=np.int64))
+        elif c == "harm_table_id":
+            cols[c] = pa.array(np.full(n, table_id, dtype=np.int64))
+        elif c == "harm":
+            cols[c] = pa.array(harm, from_pandas=True)
+        elif c == "harm_status":
+            cols[c] = pa.array(status.astype(object), type=pa.string())
+        elif c == "key_hash":
+            cols[c] = pa.array(rows["_key_hash"].to_numpy(dtype=np.int64))
+        elif c == "row_key":
+            rk = rows["crime_key"].to_numpy(dtype=object, copy=True)
+            rk[rows["crime_id"].notna().to_numpy()] = None
+            cols[c] = pa.array(rk, type=pa.string())
+        elif c == "attrs":
+            a = rows[c]
+            cols[c] = pa.array(
+                [None if x is None or x is np.nan else json.dumps(x) for x in a]
+                if a.notna().any()
+                else [None] * n,
+                type=pa.string(),
+            )
+        else:
+            cols[c] = _arrow_column(rows[c].reset_index(drop=True))
+    return pa.table(cols)
+
+
+def _insert_pg(conn: Connection, table: pa.Table) -> int:
+    """COPY the chunk straight into ``crimes``; if a key is already there, insert only the new.
+
+    New data (the usual case) goes in by one COPY inside a savepoint. A key conflict undoes that
+    COPY and the chunk goes through a temporary table and ``INSERT ... ON CONFLICT DO NOTHING``.
+    The CSV text is written by Arrow's C++ writer (NULL is the unquoted empty field; blank text
+    also reads as NULL, which is what we store for blank text anyway), so no Python runs per row.
+    """
+    import psycopg
+
     raw = conn.connection.driver_connection
+    buf = pa.BufferOutputStream()
+    pacsv.write_csv(table, buf, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
+    data = buf.getvalue().to_pybytes()
+    collist = ", ".join(DB_COLUMNS)
     with raw.cursor() as cur:  # type: ignore[union-attr]
+        cur.execute("SAVEPOINT pw_crimes_copy")
+        try:
+            with cur.copy(f"COPY crimes ({collist}) FROM STDIN WITH (FORMAT csv)") as cp:
+                cp.write(data)
+        except psycopg.errors.UniqueViolation:
+            cur.execute("ROLLBACK TO SAVEPOINT pw_crimes_copy")
+        else:
+            cur.execute("RELEASE SAVEPOINT pw_crimes_copy")
+            return table.num_rows
         cur.execute(
             "CREATE TEMP TABLE IF NOT EXISTS _stage_crimes (LIKE crimes INCLUDING DEFAULTS) ON COMMIT DROP"
         )
         cur.execute("TRUNCATE _stage_crimes")
-        collist = ", ".join(DB_COLUMNS)
-        # one CSV blob written by pandas' C writer: far faster than a Python loop of write_row.
-        # NULL is the unquoted empty field; an empty string would also read as NULL, which is
-        # what we store for blank text anyway.
-        frame = pd.DataFrame(dict(zip(DB_COLUMNS, cols, strict=True)))
-        buf = frame.to_csv(index=False, header=False, lineterminator="\n")
         with cur.copy(f"COPY _stage_crimes ({collist}) FROM STDIN WITH (FORMAT csv)") as cp:
-            cp.write(buf.encode("utf-8"))
+            cp.write(data)
         cur.execute(
             f"INSERT INTO crimes ({collist}) SELECT {collist} FROM _stage_crimes "
             "ON CONFLICT (key_hash) DO NOTHING"
@@ -277,17 +351,26 @@ def _write_chunk(
     summary: ImportSummary,
     rejects: list[pd.DataFrame],
     name: str,
+    known_places: dict[int, int],
 ) -> None:
     pg = conn.dialect.name == "postgresql"
     # insert in key order: the unique index then grows in runs instead of at random pages,
     # which made SQLite inserts about 1.5x faster (rejects keep their file row numbers)
-    hashes = key_hash(rows["crime_key"])
+    hashes = (
+        rows["_key_hash"].to_numpy(dtype=np.int64)
+        if "_key_hash" in rows
+        else key_hash(rows["crime_key"])
+    )
     order = np.argsort(hashes, kind="stable")
     rows = rows.iloc[order].assign(_key_hash=hashes[order])
     harm, status = table.assign(rows["category"], rows["ho_code"], rows["offence"])
     max_id = conn.execute(text("SELECT COALESCE(MAX(id), 0) FROM crimes")).scalar_one()
-    cols = _columns_for_db(rows, batch_id, harm, status, table_id, pg)
-    inserted = _insert_pg(conn, cols) if pg else _insert_sqlite(conn, cols)
+    place_ids = resolve_places(conn, rows, known_places)
+    if pg:
+        inserted = _insert_pg(conn, _pg_columns(rows, batch_id, harm, status, table_id, place_ids))
+    else:
+        cols = _columns_for_db(rows, batch_id, harm, status, table_id, place_ids)
+        inserted = _insert_sqlite(conn, cols)
     is_new = np.ones(len(rows), dtype=bool)
     if inserted < len(rows):
         hashes = rows["_key_hash"].to_numpy(dtype=np.int64)
@@ -362,6 +445,7 @@ def import_crime_file(
     summary = ImportSummary(file=str(path), format=fmt, harm_table=f"{table.name} {table.version}")
     rejects: list[pd.DataFrame] = []
     months: set[str] = set()
+    known_places: dict[int, int] = {}
     with store.engine.begin() as conn:
         batch_id = conn.execute(
             text(
@@ -379,9 +463,9 @@ def import_crime_file(
             months.update(rows["month"].unique().tolist())
             for i in range(0, len(rows), CHUNK):
                 chunk = rows.iloc[i : i + CHUNK]
-                before_new = summary.imported
-                _write_chunk(conn, chunk, batch_id, table, table_id, summary, rejects, name)
-                del before_new
+                _write_chunk(
+                    conn, chunk, batch_id, table, table_id, summary, rejects, name, known_places
+                )
             summary.unmappable += int((~rows["mappable"].to_numpy(dtype=bool)).sum())
             if progress:
                 progress(name, parsed.read)

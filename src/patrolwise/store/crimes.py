@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import select
 
+from .crime_places import PLACE_COLUMNS
 from .db import Store
-from .models import Crime
+from .models import Crime, CrimePlace
 
 COLUMNS = [
     "crime_key",
@@ -53,10 +54,10 @@ def load_crimes(
     cols = [
         func.coalesce(Crime.crime_id, Crime.row_key).label("crime_key")
         if c == "crime_key"
-        else getattr(Crime, c)
+        else getattr(CrimePlace if c in PLACE_COLUMNS else Crime, c)
         for c in COLUMNS
     ]
-    q = select(*cols)
+    q = select(*cols).join(CrimePlace, Crime.place_id == CrimePlace.id)
     if start is not None:
         q = q.where(Crime.month >= f"{start:%Y-%m}")
     if end is not None:
@@ -66,7 +67,7 @@ def load_crimes(
     if force:
         q = q.where(Crime.force == force)
     if mappable_only:
-        q = q.where(Crime.mappable.is_(True))
+        q = q.where(CrimePlace.mappable.is_(True))
     if limit is not None:
         q = q.order_by(Crime.id).limit(limit)
     with store.engine.connect() as conn:

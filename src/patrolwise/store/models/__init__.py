@@ -2,6 +2,6 @@
 
 from . import dosage, engagement, evaluation, planning, tracking  # noqa: F401
 from .base import Base
-from .core import Area, Crime, HarmTable, HarmValue, ImportBatch
+from .core import Area, Crime, CrimePlace, HarmTable, HarmValue, ImportBatch
 
-__all__ = ["Area", "Base", "Crime", "HarmTable", "HarmValue", "ImportBatch"]
+__all__ = ["Area", "Base", "Crime", "CrimePlace", "HarmTable", "HarmValue", "ImportBatch"]

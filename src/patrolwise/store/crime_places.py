@@ -1,0 +1,121 @@
+"""Crime places: each distinct point (and its location text and LSOA) stored once.
+
+police.uk snaps every crime to one of a few thousand anonymised map points per force, and repeats
+the point's coordinates, street text and LSOA on every row. Keeping those eight columns in a
+``crime_places`` row that crimes point at makes a crime row a third as wide, which is most of what
+a bulk insert costs (binding values and writing pages). Places are keyed by a 64-bit hash of their
+content, so re-importing a file finds the places it made the first time and adds none.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection
+
+#: the place columns of the crime frame, in the order they are hashed and stored
+PLACE_COLUMNS = ["lon", "lat", "x", "y", "mappable", "location", "lsoa_code", "lsoa_name"]
+#: what identifies a place (x and y follow from lon and lat; mappable from their presence)
+KEY_COLUMNS = ["lon", "lat", "location", "lsoa_code", "lsoa_name"]
+
+
+def place_hashes(rows: pd.DataFrame) -> np.ndarray:
+    """Signed 64-bit content hash of each row's place (what the unique index is on).
+
+    ``pandas.util.hash_pandas_object`` hashes categorical and object columns to the same values,
+    so readers may hand over either; blank text and NULL hash differently, as they are stored.
+    """
+    key = pd.DataFrame(
+        {
+            "lon": rows["lon"].to_numpy(dtype=float),
+            "lat": rows["lat"].to_numpy(dtype=float),
+            **{c: rows[c].array for c in KEY_COLUMNS[2:]},
+        },
+    )
+    for c in KEY_COLUMNS[2:]:
+        if not isinstance(key[c].dtype, pd.CategoricalDtype):
+            key[c] = key[c].astype(object).where(key[c].notna(), None)
+    return pd.util.hash_pandas_object(key, index=False).to_numpy(dtype=np.uint64).view(np.int64)
+
+
+def _floats(values: np.ndarray) -> list[object]:
+    return [None if np.isnan(v) else float(v) for v in values]
+
+
+def _objects(s: pd.Series) -> list[object]:
+    """Column values as Python objects, None for missing (what drivers bind as NULL)."""
+    arr = s.to_numpy(dtype=object)
+    arr[pd.isna(arr)] = None
+    return arr.tolist()  # type: ignore[no-any-return]
+
+
+def resolve_places(
+    conn: Connection, rows: pd.DataFrame, known: dict[int, int] | None = None
+) -> np.ndarray:
+    """The ``crime_places.id`` of each row's place, adding the places not yet stored.
+
+    Only the chunk's distinct places touch the database (a few thousand for a police.uk month):
+    they are inserted if new (``ON CONFLICT DO NOTHING``), then their ids read back in one query.
+    ``known`` (place hash to id) carries what one import has already resolved, so later chunks
+    and months ask only about places they add.
+    """
+    if not len(rows):
+        return np.empty(0, dtype=np.int64)
+    known = {} if known is None else known
+    h = place_hashes(rows)
+    uniq, first, inverse = np.unique(h, return_index=True, return_inverse=True)
+    cached = np.array([known.get(k, 0) for k in uniq.tolist()], dtype=np.int64)
+    todo = cached == 0
+    if todo.any():
+        got = _store_places(conn, uniq[todo], rows.iloc[first[todo]])
+        cached[todo] = got
+        known.update(zip(uniq[todo].tolist(), got.tolist(), strict=True))
+    ids: np.ndarray = cached[inverse]
+    return ids
+
+
+def _store_places(conn: Connection, uniq: np.ndarray, places: pd.DataFrame) -> np.ndarray:
+    """Insert these distinct places if new and return their ids (in ``uniq`` order)."""
+    pg = conn.dialect.name == "postgresql"
+    mappable = places["mappable"].to_numpy(dtype=bool)
+    cols: list[list[object]] = [
+        list(uniq.tolist()),
+        *[_floats(places[c].to_numpy(dtype=float)) for c in ("lon", "lat", "x", "y")],
+        list(mappable.tolist() if pg else mappable.astype(np.int64).tolist()),
+        *[_objects(places[c]) for c in ("location", "lsoa_code", "lsoa_name")],
+    ]
+    names = "place_hash, lon, lat, x, y, mappable, location, lsoa_code, lsoa_name"
+    raw = conn.connection.driver_connection
+    cur = raw.cursor()  # type: ignore[union-attr]
+    try:
+        if pg:
+            cur.execute(
+                f"INSERT INTO crime_places ({names}) SELECT * FROM unnest(%s::bigint[], "
+                "%s::float8[], %s::float8[], %s::float8[], %s::float8[], %s::boolean[], "
+                "%s::text[], %s::text[], %s::text[]) ON CONFLICT (place_hash) DO NOTHING",
+                cols,
+            )
+            cur.execute(
+                "SELECT place_hash, id FROM crime_places WHERE place_hash = ANY(%s)",
+                (uniq.tolist(),),
+            )
+        else:
+            cur.executemany(
+                f"INSERT OR IGNORE INTO crime_places ({names}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                zip(*cols, strict=True),
+            )
+            cur.execute(
+                "SELECT place_hash, id FROM crime_places "
+                "WHERE place_hash IN (SELECT value FROM json_each(?))",
+                (json.dumps(uniq.tolist()),),
+            )
+        found = np.array(cur.fetchall(), dtype=np.int64).reshape(-1, 2)
+    finally:
+        cur.close()
+    pos = pd.Index(found[:, 0]).get_indexer(pd.Index(uniq))
+    if (pos < 0).any():  # pragma: no cover - the rows were inserted just above
+        raise RuntimeError("crime places could not be stored")
+    ids: np.ndarray = found[pos, 1]
+    return ids

@@ -1,0 +1,148 @@
+"""Crime places and the fast police.uk reader: same answers as the slow, obvious way."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import hypothesis.strategies as st
+import numpy as np
+import pandas as pd
+import pytest
+from alembic import command
+from hypothesis import given, settings
+from sqlalchemy import create_engine, text
+
+from patrolwise.io import police_uk
+from patrolwise.io.crime_rows import combine_hashes, content_hash
+from patrolwise.store import Store
+from patrolwise.store.crime_import import import_crimes
+from patrolwise.store.crime_places import place_hashes
+from patrolwise.store.crimes import load_crimes
+from patrolwise.store.db import alembic_config, normalise_url
+
+KW = {"crs": "EPSG:27700", "bbox": (-8.7, 49.8, 1.9, 60.95)}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.text(max_size=6), min_size=3, max_size=3),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_combine_hashes_is_pandas_row_hash(cells: list[list[str]]) -> None:
+    df = pd.DataFrame(cells, columns=["a", "b", "c"], dtype=object)
+    cols = [pd.util.hash_array(df[c].to_numpy(dtype=object), categorize=False) for c in df]
+    want = pd.util.hash_pandas_object(df, index=False).to_numpy(dtype=np.uint64)
+    assert (combine_hashes(cols) == want).all()
+
+
+def test_reader_row_hash_and_keys_match_the_pandas_definition(shared_data: Path) -> None:
+    """The Arrow reader hashes distinct values; the result must be pandas' hash of the raw rows
+    (as the first reader stored it), or re-imports would stop being no-ops."""
+    raw = (shared_data / "police-uk" / "2022-10-leicestershire-street.csv").read_bytes()
+    # a padded Crime ID exercises the stripped-key path
+    raw = raw.replace(b"\r\n", b"\r\n ", 1)
+    df = pd.read_csv(io.BytesIO(raw), dtype=object, keep_default_na=False, encoding="utf-8-sig")
+    want = content_hash(df[police_uk.HEADER])
+    got = police_uk.parse(raw, "f.csv", **KW)  # type: ignore[arg-type]
+    rows = got.rows
+    assert len(got.rejects) == 0
+    assert (rows["row_hash"].to_numpy() == want[rows["_row"].to_numpy() - 2]).all()
+    keys = rows["crime_key"].to_numpy(dtype=object)
+    assert (
+        rows["_key_hash"].to_numpy() == pd.util.hash_array(keys, categorize=False).view(np.int64)
+    ).all()
+    assert keys[0] == df["Crime ID"].iloc[0].strip() != df["Crime ID"].iloc[0]
+
+
+def test_places_stored_once_and_every_reference_resolves(
+    store_url: str, shared_data: Path, tmp_path: Path
+) -> None:
+    f = shared_data / "police-uk" / "2022-10-leicestershire-street.csv"
+    df = pd.read_csv(f, dtype=object, keep_default_na=False)
+    distinct = len(
+        df[["Longitude", "Latitude", "Location", "LSOA code", "LSOA name"]].drop_duplicates()
+    )
+    with Store(store_url) as store:
+        import_crimes(store, [f], rejects_dir=tmp_path)
+        import_crimes(store, [f], rejects_dir=tmp_path)
+        with store.engine.connect() as conn:
+            n_places = conn.execute(text("SELECT count(*) FROM crime_places")).scalar_one()
+            orphans = conn.execute(
+                text(
+                    "SELECT count(*) FROM crimes c "
+                    "LEFT JOIN crime_places p ON p.id = c.place_id "
+                    "LEFT JOIN import_batches b ON b.id = c.batch_id "
+                    "LEFT JOIN harm_tables h ON h.id = c.harm_table_id "
+                    "WHERE p.id IS NULL OR b.id IS NULL OR h.id IS NULL"
+                )
+            ).scalar_one()
+        assert n_places == distinct
+        assert orphans == 0
+        back = load_crimes(store)
+    # every crime's place columns are the file's own
+    got = back.set_index("crime_key")
+    sample = df[df["Crime ID"] != ""].head(200)
+    assert np.allclose(
+        got.loc[sample["Crime ID"], "lon"].to_numpy(float),
+        pd.to_numeric(sample["Longitude"]).to_numpy(),
+        equal_nan=True,
+    )
+    assert (got.loc[sample["Crime ID"], "location"].to_numpy() == sample["Location"]).all()
+
+
+def test_migration_moves_old_place_columns_and_reimport_is_a_noop(tmp_path: Path) -> None:
+    """A database filled before revision 0006 keeps its crimes, and re-importing the same file
+    afterwards finds them and their places (the migration hashes places as the importer does)."""
+    body = (
+        "abc1,2022-10,Leicestershire Police,Leicestershire Police,-1.13,52.63,"
+        "On or near High Street,E01013624,Leicester 020A,Robbery,Under investigation,\r\n"
+    )
+    f = tmp_path / "one.csv"
+    f.write_bytes((",".join(police_uk.HEADER) + "\r\n" + body).encode())
+    parsed = police_uk.parse(f.read_bytes(), str(f), **KW)  # type: ignore[arg-type]
+    r = parsed.rows.iloc[0]
+    url = normalise_url(f"sqlite:///{tmp_path / 'old.db'}")
+    command.upgrade(alembic_config(url), "0005")
+    eng = create_engine(url)
+    with eng.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO crimes (key_hash, row_hash, source_kind, crime_id, force, month, "
+                "precision, category, lon, lat, x, y, mappable, location, lsoa_code, lsoa_name, "
+                "outcome, harm_status) VALUES (:k, :h, 'police_uk', 'abc1', :force, '2022-10', "
+                "'month', 'Robbery', :lon, :lat, :x, :y, 1, :loc, :lc, :ln, :out, 'ok')"
+            ),
+            {
+                "k": int(r["_key_hash"]),
+                "h": int(r["row_hash"]),
+                "force": r["force"],
+                "lon": r["lon"],
+                "lat": r["lat"],
+                "x": r["x"],
+                "y": r["y"],
+                "loc": r["location"],
+                "lc": r["lsoa_code"],
+                "ln": r["lsoa_name"],
+                "out": r["outcome"],
+            },
+        )
+    eng.dispose()
+    with Store(url) as store:  # upgrades to head
+        back = load_crimes(store)
+        assert back.loc[0, "location"] == "On or near High Street"
+        assert back.loc[0, "x"] == pytest.approx(r["x"])
+        assert int(place_hashes(parsed.rows)[0]) == int(
+            pd.read_sql("SELECT place_hash FROM crime_places", store.engine).iloc[0, 0]
+        )
+        s = import_crimes(store, [f], rejects_dir=tmp_path)[0]
+        assert (s.imported, s.already_present) == (0, 1)
+        with store.engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM crime_places")).scalar_one() == 1
+        command.downgrade(alembic_config(url), "0005")
+        with store.engine.connect() as conn:
+            loc = conn.execute(text("SELECT location, lsoa_code FROM crimes")).one()
+        assert tuple(loc) == ("On or near High Street", "E01013624")
