@@ -146,3 +146,38 @@ def test_migration_moves_old_place_columns_and_reimport_is_a_noop(tmp_path: Path
         with store.engine.connect() as conn:
             loc = conn.execute(text("SELECT location, lsoa_code FROM crimes")).one()
         assert tuple(loc) == ("On or near High Street", "E01013624")
+
+
+def test_prefetched_keeps_order_raises_reader_errors_and_stops_with_the_consumer() -> None:
+    import threading
+    import time
+
+    from patrolwise.errors import FatalImportError
+    from patrolwise.store.crime_import import prefetched
+
+    def failing():  # type: ignore[no-untyped-def]
+        yield 1
+        yield 2
+        raise FatalImportError("f.csv", "boom")
+
+    it = prefetched(failing())
+    assert [next(it), next(it)] == [1, 2]
+    with pytest.raises(FatalImportError, match="boom"):
+        next(it)
+
+    made: list[int] = []
+
+    def endless():  # type: ignore[no-untyped-def]
+        i = 0
+        while True:
+            made.append(i)
+            yield i
+            i += 1
+
+    it = prefetched(endless(), depth=1)
+    assert next(it) == 0
+    it.close()
+    settled = len(made)
+    time.sleep(0.3)
+    assert len(made) == settled <= 3  # read ahead by at most depth + the one in hand
+    assert not any(t.name == "patrolwise-reader" for t in threading.enumerate())

@@ -46,7 +46,7 @@ def _floats(values: np.ndarray) -> list[object]:
 
 def _objects(s: pd.Series) -> list[object]:
     """Column values as Python objects, None for missing (what drivers bind as NULL)."""
-    arr = s.to_numpy(dtype=object)
+    arr = s.to_numpy(dtype=object, copy=True)
     arr[pd.isna(arr)] = None
     return arr.tolist()  # type: ignore[no-any-return]
 
