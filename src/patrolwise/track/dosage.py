@@ -295,7 +295,7 @@ def stitch(scans: Iterable[ChunkScan], max_gap_ms: int) -> Stitched:
     pos = np.minimum(np.searchsorted(ekey, rkey), len(ekey) - 1)
     next_chunk = np.where(ekey[pos] == rkey, nxt[pos], -1)
 
-    by = np.lexsort((c["t0"], c["poly"], c["unit"]))
+    by = _order(c["unit"], c["poly"], c["t0"])
     u, p = c["unit"][by], c["poly"][by]
     t0, t1 = c["t0"][by], c["t1"][by]
     link = np.zeros(len(by), dtype=bool)
@@ -333,6 +333,31 @@ def stitch(scans: Iterable[ChunkScan], max_gap_ms: int) -> Stitched:
     else:
         days = empty_days
     return Stitched(out, days, n_pings=n_pings, n_duplicates=n_dup)
+
+
+def _order(
+    unit: NDArray[np.int64], poly: NDArray[np.integer], t0: NDArray[np.int64]
+) -> NDArray[np.int64]:
+    """``np.lexsort((t0, poly, unit))`` (stable), as two single-key sorts when the keys pack into
+    int64 (about twice as fast: lexsort makes three stable passes)."""
+    n = len(t0)
+    if n < 2:
+        return np.arange(n)
+    rel = t0 - t0.min()
+    npoly = int(poly.max()) + 2
+    ib = max(int(n - 1).bit_length(), 1)
+    if (
+        unit.min() < 0
+        or int(rel.max()) >= 1 << (62 - ib)
+        or (int(unit.max()) + 1) * npoly >= (1 << 62) // n
+    ):
+        return np.lexsort((t0, poly, unit))
+    # rank of each row by (t0, position): ties keep their order, as lexsort's stable passes do
+    by_t = np.argsort((rel << ib) | np.arange(n, dtype=np.int64))
+    rank = np.empty(n, dtype=np.int64)
+    rank[by_t] = np.arange(n, dtype=np.int64)
+    key = (unit.astype(np.int64) * npoly + (poly.astype(np.int64) + 1)) * n + rank
+    return np.argsort(key)
 
 
 @dataclass

@@ -29,10 +29,11 @@ RUN_COLS = ("unit", "poly", "t0", "t1", "n", "at_first", "at_last", "p0", "p1")
 SORTED, UNSORTED = 0, 1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def point_in_row(seg: NDArray[np.float64], lo: int, hi: int, qx: float, qy: float) -> int:
-    """Crossing-number test of point (qx, qy) against the edges ``seg[:, lo:hi]`` (the polygon's
-    edges crossing the point's grid row): 1 inside or on the boundary, 0 outside, -1 unsure.
+    """Crossing-number test of point (qx, qy) against the edges ``seg[lo:hi]`` (the polygon's
+    edges crossing the point's grid row, by decreasing max x): 1 inside or on the boundary, 0
+    outside, -1 unsure.
 
     Rule for rule :func:`patrolwise.track.locate._inside_exact`: edges not spanning qy or wholly
     left of the point are skipped; the point equal to an edge's end vertex, or on a horizontal
@@ -43,28 +44,25 @@ def point_in_row(seg: NDArray[np.float64], lo: int, hi: int, qx: float, qy: floa
     boundary, the answer is then "unsure" (-1) and goes to GEOS.
     """
     crossings = 0
-    unsure = False
+    unsure = 0
     for e in range(lo, hi):
-        if not (seg[4, e] <= qy and seg[5, e] >= qy and seg[6, e] >= qx):
-            continue
-        ax = seg[0, e]
-        ay = seg[1, e]
-        bx = seg[2, e]
-        by = seg[3, e]
-        if qx == bx and qy == by:
-            return 1
-        if ay == qy and by == qy:
-            if min(ax, bx) <= qx <= max(ax, bx):
-                return 1
-            continue
-        if (ay > qy) != (by > qy):
-            dl = (ax - qx) * (by - qy)
-            dr = (ay - qy) * (bx - qx)
-            det = dl - dr
-            if abs(det) <= 1e-12 * (abs(dl) + abs(dr)):
-                unsure = True
-            elif (det > 0) == (by > ay):
-                crossings += 1
+        if seg[e, 6] < qx:
+            break  # this edge and the rest (sorted by max x, decreasing) lie wholly left
+        ax = seg[e, 0]
+        ay = seg[e, 1]
+        bx = seg[e, 2]
+        by = seg[e, 3]
+        if qy == by and (qx == bx or (ay == qy and min(ax, bx) <= qx <= max(ax, bx))):
+            return 1  # on the end vertex or on a horizontal edge (rare: a branch is fine)
+        # the rest without branches (edges fail the tests unpredictably): straddling qy implies
+        # the edge's y-range holds qy
+        st = (ay > qy) != (by > qy)
+        dl = (ax - qx) * (by - qy)
+        dr = (ay - qy) * (bx - qx)
+        det = dl - dr
+        uns = st & (abs(det) <= 1e-12 * (abs(dl) + abs(dr)))
+        crossings += st & ~uns & ((det > 0) == (by > ay))
+        unsure |= uns
     if unsure:
         return -1
     return crossings & 1
@@ -79,15 +77,12 @@ def _locate(
     inv: float,
     nx: int,
     ny: int,
-    label: NDArray[np.signedinteger],
-    amb_slot: NDArray[np.int32],
+    label: NDArray[np.int32],
     cand_ptr: NDArray[np.int64],
     cand_idx: NDArray[np.int32],
     cand_sure: NDArray[np.bool_],
-    row_lo: NDArray[np.int64],
-    row_hi: NDArray[np.int64],
-    row_base: NDArray[np.int64],
-    edge_ptr: NDArray[np.int64],
+    cand_elo: NDArray[np.int64],
+    cand_ehi: NDArray[np.int64],
     seg: NDArray[np.float64],
     first: NDArray[np.int32],
     extra: NDArray[np.int64],
@@ -97,9 +92,9 @@ def _locate(
     are (only those that fit are written; the caller retries with room for all). Buffers are
     never reallocated in the loop: a reassigned array costs reference-count traffic per ping.
 
-    Cells are computed exactly as :func:`patrolwise.track.locate.locate` does (NaN and far-away
-    pings clip into the grid's outer ring, which is outside every polygon), so the grid row a
-    ping is tested in is the row the index filed its edges under.
+    Cells are computed exactly as :func:`patrolwise.track.locate.locate_numpy` does (far-away
+    pings clip into the grid's outer ring), so the grid row a ping is tested in is the row the
+    index filed its edges under. NaN and infinite coordinates are in no polygon.
     """
     n = len(x)
     ne = 0
@@ -107,9 +102,12 @@ def _locate(
     xmax = nx - 1.0
     ymax = ny - 1.0
     for i in range(n):
+        if not (np.isfinite(x[i]) and np.isfinite(y[i])):
+            first[i] = -1  # NaN or infinite: in no polygon (the border ring may be ambiguous)
+            continue
         fx = (x[i] - x0) * inv
         fy = (y[i] - y0) * inv
-        if not fx >= 0.0:  # also NaN
+        if not fx >= 0.0:
             fx = 0.0
         elif fx > xmax:
             fx = xmax
@@ -117,8 +115,7 @@ def _locate(
             fy = 0.0
         elif fy > ymax:
             fy = ymax
-        row = np.int64(fy)
-        cell = row * nx + np.int64(fx)
+        cell = np.int64(fy) * nx + np.int64(fx)
         lab = label[cell]
         if lab >= 0:
             first[i] = lab
@@ -126,17 +123,13 @@ def _locate(
         first[i] = -1
         if lab == -1:
             continue
-        s = amb_slot[cell]
+        s = -2 - lab
         found = -1
         for j in range(cand_ptr[s], cand_ptr[s + 1]):
             k = cand_idx[j]
-            if cand_sure[j]:
-                ans = 1
-            elif row < row_lo[k] or row > row_hi[k]:
-                ans = 0
-            else:
-                slot = row_base[k] + row - row_lo[k]
-                ans = point_in_row(seg, edge_ptr[slot], edge_ptr[slot + 1], x[i], y[i])
+            ans = 1
+            if not cand_sure[j]:
+                ans = point_in_row(seg, cand_elo[j], cand_ehi[j], x[i], y[i])
             if ans == 1:
                 if found < 0:
                     found = k
@@ -163,15 +156,12 @@ def locate_labels(
     inv: float,
     nx: int,
     ny: int,
-    label: NDArray[np.signedinteger],
-    amb_slot: NDArray[np.int32],
+    label: NDArray[np.int32],
     cand_ptr: NDArray[np.int64],
     cand_idx: NDArray[np.int32],
     cand_sure: NDArray[np.bool_],
-    row_lo: NDArray[np.int64],
-    row_hi: NDArray[np.int64],
-    row_base: NDArray[np.int64],
-    edge_ptr: NDArray[np.int64],
+    cand_elo: NDArray[np.int64],
+    cand_ehi: NDArray[np.int64],
     seg: NDArray[np.float64],
 ) -> tuple[NDArray[np.int32], NDArray[np.int64], NDArray[np.int64]]:
     """The polygon containing each ping, in one pass: ``(first, extra, doubt)``.
@@ -188,8 +178,8 @@ def locate_labels(
         extra = np.empty((2, cap_e), dtype=np.int64)
         doubt = np.empty((2, cap_d), dtype=np.int64)
         ne, nd = _locate(
-            x, y, x0, y0, inv, nx, ny, label, amb_slot, cand_ptr, cand_idx, cand_sure,
-            row_lo, row_hi, row_base, edge_ptr, seg, first, extra, doubt,
+            x, y, x0, y0, inv, nx, ny, label, cand_ptr, cand_idx, cand_sure, cand_elo,
+            cand_ehi, seg, first, extra, doubt,
         )  # fmt: skip
         if ne <= cap_e and nd <= cap_d:
             return first, extra[:, :ne].copy(), doubt[:, :nd].copy()
@@ -450,10 +440,12 @@ def build_labels(
     row_base: NDArray[np.int64],
     edge_ptr: NDArray[np.int64],
     seg: NDArray[np.float64],
-    label: NDArray[np.signedinteger],
-) -> tuple[NDArray[np.int32], NDArray[np.int64], NDArray[np.int32], NDArray[np.bool_]]:
+    label: NDArray[np.int32],
+) -> tuple[
+    NDArray[np.int64], NDArray[np.int32], NDArray[np.bool_], NDArray[np.int64], NDArray[np.int64]
+]:
     """Fill the raster ``label`` (all OUTSIDE on entry) and the candidate lists of ambiguous
-    cells: ``(amb_slot, cand_ptr, cand_idx, cand_sure)``, as
+    cells: ``(cand_ptr, cand_idx, cand_sure, cand_elo, cand_ehi)``, as
     :func:`patrolwise.track.locate.build_index` defines them.
 
     Polygon k's ring edges are ``ea/eb[e_ptr[k]:e_ptr[k+1]]`` (start and end points), its window
@@ -464,8 +456,9 @@ def build_labels(
     conservative band; otherwise *inside* or *outside* by the crossing parity of the cell centre
     along its row's centre line (at least half a cell from any crossing, so float rounding of the
     crossing cannot flip it). A cell claimed by exactly one polygon and not on an edge takes that
-    polygon's number; cells on an edge or claimed by several polygons are AMBIGUOUS, with their
-    candidate polygons in ascending order (``cand_sure``: the cell is wholly inside that one).
+    polygon's number; cells on an edge or claimed by several polygons are ambiguous (label
+    ``-2 - slot``), with their candidate polygons in ascending order (``cand_sure``: the cell is
+    wholly inside that one; ``cand_elo:cand_ehi``: its edges crossing the cell's row).
     Why compiled: the array version built a row of temporaries per window cell and sample
     (~0.2 s for 1,000 hot spots); this is one pass over each window.
     """
@@ -508,7 +501,7 @@ def build_labels(
             slot = row_base[k] + j - lo
             rb = base + (j - j0) * wi
             for e in range(edge_ptr[slot], edge_ptr[slot + 1]):
-                ax, ay, bx, by = seg[0, e], seg[1, e], seg[2, e], seg[3, e]
+                ax, ay, bx, by = seg[e, 0], seg[e, 1], seg[e, 2], seg[e, 3]
                 if (ay > yc) != (by > yc):
                     xs = ax + (yc - ay) * (bx - ax) / (by - ay)
                     col = int(np.floor((xs - x0) / cell - 0.5)) + 1
@@ -524,37 +517,55 @@ def build_labels(
                 if v == 0 and par:
                     v = 2
                 state[rb + i] = v
-        for j in range(j0, j1 + 1):
-            rb = base + (j - j0) * wi
-            cb = j * nx + i0
-            for i in range(wi):
-                if state[rb + i]:
-                    c = cb + i
-                    if claims[c] < 2:
-                        claims[c] += 1
-                    if state[rb + i] == 1:
-                        claims[c] = 2  # an edge cell is ambiguous whoever else claims it
-    # ambiguous cells: slots in cell order
-    amb_slot = np.full(ncell, -1, dtype=np.int32)
-    nslot = 0
-    for c in range(ncell):
-        if claims[c] == 2:
-            amb_slot[c] = nslot
-            nslot += 1
-            label[c] = -2
-    cand_ptr = np.zeros(nslot + 1, dtype=np.int64)
+    # The grid passes run row by row over the polygons whose window covers the row (in ascending
+    # polygon order), not polygon by polygon: a window row is a few dozen cells, and visiting the
+    # large grid arrays one window at a time costs a cache and TLB miss per window row.
+    rp = np.zeros(ny + 1, dtype=np.int64)
     for k in range(npoly):
-        i0, j0, i1, j1 = win[k, 0], win[k, 1], win[k, 2], win[k, 3]
-        wi = i1 - i0 + 1
-        for j in range(j0, j1 + 1):
-            rb = sizes[k] + (j - j0) * wi
+        for j in range(win[k, 1], win[k, 3] + 1):
+            rp[j + 1] += 1
+    for j in range(ny):
+        rp[j + 1] += rp[j]
+    rk = np.empty(rp[ny], dtype=np.int64)
+    at = rp[:-1].copy()
+    for k in range(npoly):
+        for j in range(win[k, 1], win[k, 3] + 1):
+            rk[at[j]] = k
+            at[j] += 1
+    for j in range(ny):
+        for q in range(rp[j], rp[j + 1]):
+            k = rk[q]
+            i0 = win[k, 0]
+            wi = win[k, 2] - i0 + 1
+            rb = sizes[k] + (j - win[k, 1]) * wi
             cb = j * nx + i0
             for i in range(wi):
                 v = state[rb + i]
                 if v:
                     c = cb + i
+                    if v == 1:
+                        claims[c] = 2  # an edge cell is ambiguous whoever else claims it
+                    elif claims[c] < 2:
+                        claims[c] += 1
+    # ambiguous cells: slots in cell order, stored in the label as -2 - slot
+    nslot = 0
+    for c in range(ncell):
+        if claims[c] == 2:
+            label[c] = -2 - nslot
+            nslot += 1
+    cand_ptr = np.zeros(nslot + 1, dtype=np.int64)
+    for j in range(ny):
+        for q in range(rp[j], rp[j + 1]):
+            k = rk[q]
+            i0 = win[k, 0]
+            wi = win[k, 2] - i0 + 1
+            rb = sizes[k] + (j - win[k, 1]) * wi
+            cb = j * nx + i0
+            for i in range(wi):
+                if state[rb + i]:
+                    c = cb + i
                     if claims[c] == 2:
-                        cand_ptr[amb_slot[c] + 1] += 1
+                        cand_ptr[-1 - label[c]] += 1
                     else:
                         label[c] = k
     for s in range(nslot):
@@ -562,19 +573,28 @@ def build_labels(
     fill = cand_ptr[:-1].copy()
     cand_idx = np.empty(cand_ptr[nslot], dtype=np.int32)
     cand_sure = np.empty(cand_ptr[nslot], dtype=np.bool_)
-    for k in range(npoly):
-        i0, j0, i1, j1 = win[k, 0], win[k, 1], win[k, 2], win[k, 3]
-        wi = i1 - i0 + 1
-        for j in range(j0, j1 + 1):
-            rb = sizes[k] + (j - j0) * wi
+    # the candidate's edges crossing the cell's row, so a test needs no further lookups
+    cand_elo = np.zeros(cand_ptr[nslot], dtype=np.int64)
+    cand_ehi = np.zeros(cand_ptr[nslot], dtype=np.int64)
+    for j in range(ny):
+        for q in range(rp[j], rp[j + 1]):
+            k = rk[q]
+            i0 = win[k, 0]
+            wi = win[k, 2] - i0 + 1
+            rb = sizes[k] + (j - win[k, 1]) * wi
             cb = j * nx + i0
             for i in range(wi):
                 v = state[rb + i]
                 if v:
                     c = cb + i
                     if claims[c] == 2:
-                        s = amb_slot[c]
-                        cand_idx[fill[s]] = k
-                        cand_sure[fill[s]] = v == 2
+                        s = -2 - label[c]
+                        f = fill[s]
+                        cand_idx[f] = k
+                        cand_sure[f] = v == 2
+                        if row_lo[k] <= j <= row_hi[k]:
+                            es = row_base[k] + j - row_lo[k]
+                            cand_elo[f] = edge_ptr[es]
+                            cand_ehi[f] = edge_ptr[es + 1]
                         fill[s] += 1
-    return amb_slot, cand_ptr, cand_idx, cand_sure
+    return cand_ptr, cand_idx, cand_sure, cand_elo, cand_ehi

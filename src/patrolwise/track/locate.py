@@ -29,7 +29,7 @@ from . import kernels as _k
 
 OUTSIDE = -1
 AMBIGUOUS = -2
-#: upper bound on raster cells (int16 labels + int32 slots: 6 bytes a cell), index under ~100 MB
+#: upper bound on raster cells (int32 labels: 4 bytes a cell), index under ~100 MB
 MAX_CELLS = 16_000_000
 #: default cell size keeps the polygons' bounding boxes under this many cells (build time)
 WINDOW_CELLS = 250_000
@@ -45,19 +45,20 @@ class AreaIndex:
     cell: float
     nx: int
     ny: int
-    # ny*nx: polygon index, OUTSIDE or AMBIGUOUS; int16 below 32,767 polygons (half the cache
-    # misses of the one random lookup every ping makes)
-    label: NDArray[np.signedinteger]
+    # ny*nx: polygon index, OUTSIDE, or for an ambiguous cell AMBIGUOUS - (its row in the CSR):
+    # one lookup per ping says all the raster knows
+    label: NDArray[np.int32]
     cand_ptr: NDArray[np.int64]  # CSR over ambiguous cells: candidate polygons
     cand_idx: NDArray[np.int32]
     cand_sure: NDArray[np.bool_]  # the cell lies wholly inside that candidate: no test needed
-    amb_slot: NDArray[np.int32]  # ny*nx: row of the cell in the CSR, -1 if not ambiguous
+    cand_elo: NDArray[np.int64]  # that candidate's edges crossing the cell's row: seg[elo:ehi]
+    cand_ehi: NDArray[np.int64]
     # edges crossing each (polygon, grid row): CSR over rows row_lo[k]..row_hi[k] of polygon k
     row_lo: NDArray[np.int64]
     row_hi: NDArray[np.int64]
     row_base: NDArray[np.int64]  # polygon k's rows start at row_base[k] in edge_ptr
     edge_ptr: NDArray[np.int64]
-    seg: NDArray[np.float64]  # (7, n_edge_rows): ax, ay, bx, by, min y, max y, max x
+    seg: NDArray[np.float64]  # (n_edge_rows, 8): ax, ay, bx, by, min y, max y, max x, 0
 
 
 def build_index(
@@ -106,10 +107,8 @@ def build_index(
     ).astype(np.int64)
     e_ptr = np.zeros(len(g) + 1, dtype=np.int64)
     np.cumsum(np.bincount(owner, minlength=len(g)), out=e_ptr[1:])
-    label: NDArray[np.signedinteger] = np.full(
-        nx * ny, OUTSIDE, dtype=np.int16 if len(g) < 32_767 else np.int32
-    )
-    amb_slot, ptr, cand_idx, cand_sure = _k.build_labels(
+    label = np.full(nx * ny, OUTSIDE, dtype=np.int32)
+    ptr, cand_idx, cand_sure, cand_elo, cand_ehi = _k.build_labels(
         a, b, e_ptr, win, float(x0), float(y0), float(cell), nx, ny,
         row_lo, row_hi, row_base, edge_ptr, seg, label,
     )  # fmt: skip
@@ -124,7 +123,8 @@ def build_index(
         cand_ptr=ptr,
         cand_idx=cand_idx,
         cand_sure=cand_sure,
-        amb_slot=amb_slot,
+        cand_elo=cand_elo,
+        cand_ehi=cand_ehi,
         row_lo=row_lo,
         row_hi=row_hi,
         row_base=row_base,
@@ -179,13 +179,20 @@ def _row_edges(
     e = np.repeat(np.arange(len(a)), span)
     row = r0[e] + np.arange(len(e)) - np.repeat(np.cumsum(span) - span, span)
     slot = row_base[owner[e]] + row - row_lo[owner[e]]
-    order = np.argsort(slot, kind="stable")
+    # within a row, edges by decreasing max x: a test stops at the first edge wholly left of the
+    # point (no later edge can be crossed by the ray or hold the point)
+    order = np.lexsort((-np.maximum(a[e, 0], b[e, 0]), slot))
     slot, e = slot[order], e[order]
     edge_ptr = np.zeros(int(nrows.sum()) + 1, dtype=np.int64)
     np.cumsum(np.bincount(slot, minlength=int(nrows.sum())), out=edge_ptr[1:])
     ax, ay, bx, by = a[e, 0], a[e, 1], b[e, 0], b[e, 1]
-    # contiguous rows (fast gathers): ax, ay, bx, by, min y, max y, max x
-    seg = np.stack([ax, ay, bx, by, np.minimum(ay, by), np.maximum(ay, by), np.maximum(ax, bx)])
+    # one 64-byte row per edge (one cache line for the compiled test): ax, ay, bx, by, min y,
+    # max y, max x, padding
+    seg = np.zeros((len(e), 8))
+    for i, v in enumerate(
+        (ax, ay, bx, by, np.minimum(ay, by), np.maximum(ay, by), np.maximum(ax, bx))
+    ):
+        seg[:, i] = v
     return row_lo, row_hi, row_base, edge_ptr, seg
 
 
@@ -218,9 +225,9 @@ def _inside_exact(
     # below needs one of these); dropping the rest first halves the work on the arrays
     seg = index.seg
     qx, qy = px[pair], py[pair]
-    keep = np.flatnonzero((seg[4][e] <= qy) & (seg[5][e] >= qy) & (seg[6][e] >= qx))
+    keep = np.flatnonzero((seg[e, 4] <= qy) & (seg[e, 5] >= qy) & (seg[e, 6] >= qx))
     e, pair, qx, qy = e[keep], pair[keep], qx[keep], qy[keep]
-    ax, ay, bx, by = (seg[i][e] for i in range(4))
+    ax, ay, bx, by = (seg[e, i] for i in range(4))
     at_end = (qx == bx) & (qy == by)
     horiz = (ay == qy) & (by == qy)
     on_h = horiz & (qx >= np.minimum(ax, bx)) & (qx <= np.maximum(ax, bx))
@@ -262,14 +269,11 @@ def locate_labels(
         index.nx,
         index.ny,
         index.label,
-        index.amb_slot,
         index.cand_ptr,
         index.cand_idx,
         index.cand_sure,
-        index.row_lo,
-        index.row_hi,
-        index.row_base,
-        index.edge_ptr,
+        index.cand_elo,
+        index.cand_ehi,
         index.seg,
     )
     e_ping, e_poly = extra[0], extra[1]
@@ -327,8 +331,8 @@ def locate_numpy(
     cells = rows * np.int32(index.nx)
     cells += fx.astype(np.int32)
     lab = index.label[cells]
-    p_amb = np.flatnonzero(lab == AMBIGUOUS)
-    slot = index.amb_slot[cells[p_amb]]
+    p_amb = np.flatnonzero(lab <= AMBIGUOUS)
+    slot = AMBIGUOUS - lab[p_amb].astype(np.int64)
     start = index.cand_ptr[slot]
     count = index.cand_ptr[slot + 1] - start
     rep_p = np.repeat(p_amb, count)
