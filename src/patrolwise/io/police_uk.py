@@ -239,10 +239,11 @@ def _parse_chunk(
     r_codes, r_vals = _distinct(col["Reported by"], strip=True)
     out = pd.DataFrame(
         {
-            "crime_key": key,
+            # object, not pandas' Arrow-backed str: the writer binds Python strings
+            "crime_key": pd.Series(key, dtype=object),
             "row_hash": h,
             "source_kind": "police_uk",
-            "crime_id": np.where(has_id, cid, None),
+            "crime_id": pd.Series(np.where(has_id, cid, None), dtype=object),
             "force": _category(f_codes, f_vals, blank_is_null=False),
             "reported_by": _category(r_codes, r_vals, blank_is_null=False),
             "month": _category(m_codes, m_vals, blank_is_null=False),
