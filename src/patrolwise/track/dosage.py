@@ -181,7 +181,7 @@ def scan_chunk(
     }
     if r.shape[1]:
         # runs in (polygon, first ping) order, as the array version produced them
-        o = np.lexsort((r[7], r[1]))
+        o = np.argsort(r[1] * (int(r[7].max()) + 1) + r[7])  # one sort, keys unique
         r = r[:, o]
         p0, p1 = r[7], r[8]
         runs = {
@@ -195,27 +195,33 @@ def scan_chunk(
         }
         # pings per local day: needed for runs whose ends fall on different local days, and for
         # runs touching the chunk's edges (stitching may join them across midnight)
-        d0 = local_day_numbers(runs["t0"], params.tz)
-        d1 = local_day_numbers(runs["t1"], params.tz)
+        nr = len(p0)
+        d01 = local_day_numbers(np.concatenate([runs["t0"], runs["t1"]]), params.tz)
+        d0, d1 = d01[:nr], d01[nr:]
         multi = np.flatnonzero(d0 != d1)
         edge = np.flatnonzero((d0 == d1) & (runs["at_first"] | runs["at_last"]))
-        cnt = p1[multi] - p0[multi] + 1
-        rows = np.repeat(multi, cnt)
-        pp = np.repeat(p0[multi], cnt) + (
-            np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt)
-        )
-        if n_dup:  # a run's range of pings holds the duplicates skipped inside it
-            dup = np.zeros(len(pp), dtype=bool)
-            inner = pp > np.repeat(p0[multi], cnt)
-            q = pp[inner]
-            dup[inner] = (unit[q] == unit[q - 1]) & (t_ms[q] == t_ms[q - 1])
-            rows, pp = rows[~dup], pp[~dup]
-        days = local_day_numbers(t_ms[pp], params.tz)
-        key = pd.DataFrame({"row": rows, "day": days}).value_counts().reset_index()
+        k_row, k_day, k_n = (np.zeros(0, np.int64) for _ in range(3))
+        if len(multi):
+            cnt = p1[multi] - p0[multi] + 1
+            rows = np.repeat(multi, cnt)
+            pp = np.repeat(p0[multi], cnt) + (
+                np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+            )
+            if n_dup:  # a run's range of pings holds the duplicates skipped inside it
+                dup = np.zeros(len(pp), dtype=bool)
+                inner = pp > np.repeat(p0[multi], cnt)
+                q = pp[inner]
+                dup[inner] = (unit[q] == unit[q - 1]) & (t_ms[q] == t_ms[q - 1])
+                rows, pp = rows[~dup], pp[~dup]
+            days = local_day_numbers(t_ms[pp], params.tz)
+            key = pd.DataFrame({"row": rows, "day": days}).value_counts().reset_index()
+            k_row = key["row"].to_numpy(np.int64)
+            k_day = key["day"].to_numpy(np.int64)
+            k_n = key["count"].to_numpy(np.int64)
         run_days = {
-            "row": np.concatenate([key["row"].to_numpy(np.int64), edge]),
-            "day": np.concatenate([key["day"].to_numpy(np.int64), d0[edge]]),
-            "n": np.concatenate([key["count"].to_numpy(np.int64), runs["n"][edge]]),
+            "row": np.concatenate([k_row, edge]),
+            "day": np.concatenate([k_day, d0[edge]]),
+            "n": np.concatenate([k_n, runs["n"][edge]]),
         }
     else:
         runs = _empty_runs()
@@ -457,8 +463,12 @@ def finalise(
     )
 
     # tracked spans and the silent gaps between them
-    sp = runs[~is_run].sort_values(["unit", "t0"], kind="stable")
+    sp = runs[~is_run]
     su = sp["unit"].to_numpy(np.int64)
+    st0 = sp["t0"].to_numpy(np.int64)
+    if ((su[1:] < su[:-1]) | ((su[1:] == su[:-1]) & (st0[1:] < st0[:-1]))).any():
+        sp = sp.sort_values(["unit", "t0"], kind="stable")  # stitch's order makes this rare
+        su = sp["unit"].to_numpy(np.int64)
     tracked = pd.DataFrame(
         {
             "device_id": units["device_id"].to_numpy()[su],

@@ -175,24 +175,9 @@ def _row_edges(
     np.maximum.at(row_hi, owner, r1)
     nrows = np.maximum(row_hi - row_lo + 1, 0)
     row_base = np.concatenate([[0], np.cumsum(nrows)[:-1]]).astype(np.int64)
-    span = r1 - r0 + 1
-    e = np.repeat(np.arange(len(a)), span)
-    row = r0[e] + np.arange(len(e)) - np.repeat(np.cumsum(span) - span, span)
-    slot = row_base[owner[e]] + row - row_lo[owner[e]]
     # within a row, edges by decreasing max x: a test stops at the first edge wholly left of the
     # point (no later edge can be crossed by the ray or hold the point)
-    order = np.lexsort((-np.maximum(a[e, 0], b[e, 0]), slot))
-    slot, e = slot[order], e[order]
-    edge_ptr = np.zeros(int(nrows.sum()) + 1, dtype=np.int64)
-    np.cumsum(np.bincount(slot, minlength=int(nrows.sum())), out=edge_ptr[1:])
-    ax, ay, bx, by = a[e, 0], a[e, 1], b[e, 0], b[e, 1]
-    # one 64-byte row per edge (one cache line for the compiled test): ax, ay, bx, by, min y,
-    # max y, max x, padding
-    seg = np.zeros((len(e), 8))
-    for i, v in enumerate(
-        (ax, ay, bx, by, np.minimum(ay, by), np.maximum(ay, by), np.maximum(ax, bx))
-    ):
-        seg[:, i] = v
+    edge_ptr, seg = _k.row_table(a, b, owner, r0, r1, row_lo, row_base, int(nrows.sum()))
     return row_lo, row_hi, row_base, edge_ptr, seg
 
 
