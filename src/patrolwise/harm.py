@@ -62,7 +62,7 @@ class HarmTable:
         harm_map = dict(zip(norm, v["harm"].astype(float), strict=True))
         pro_map = dict(zip(norm, v["proactive"].astype(bool), strict=True))
         # normalise each distinct key once: a million rows hold a few hundred offences
-        codes, uniques = pd.factorize(keys.fillna("").astype(str))
+        codes, uniques = _distinct_keys(keys)
         u = pd.Series(uniques).map(normalise_key)
         u_found = (u.isin(harm_map.keys()) & (u != "")).to_numpy()
         u_harm = u.map(harm_map).astype(float).to_numpy()
@@ -83,10 +83,6 @@ class HarmTable:
         Status is ``ok``, ``asb`` (no value for anti-social behaviour), ``excluded`` (proactive,
         excluded by rule) or ``missing`` (offence not in the table: counted and reported).
         """
-        category, ho_code, description = (  # type: ignore[assignment]
-            k.astype(object) if k is not None and isinstance(k.dtype, pd.CategoricalDtype) else k
-            for k in (category, ho_code, description)
-        )
         n = len(category)
         harm = np.full(n, np.nan)
         pro = np.zeros(n, dtype=bool)
@@ -104,7 +100,8 @@ class HarmTable:
             pro[take] = p[take]
             done |= take
         status = np.full(n, "ok", dtype=object)
-        is_asb = category.reset_index(drop=True).fillna("").to_numpy() == ASB
+        c_codes, c_uniques = _distinct_keys(category)
+        is_asb = (np.asarray(c_uniques, dtype=object) == ASB)[c_codes] if n else np.zeros(0, bool)
         status[~done] = "missing"
         asb_rows = is_asb & (~done | np.isnan(harm))
         status[asb_rows] = "asb"
@@ -115,6 +112,16 @@ class HarmTable:
             status[pro & done] = "excluded"
             harm[pro & done] = np.nan
         return harm, status
+
+
+def _distinct_keys(keys: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(code per row, distinct keys as text), blank for missing; a categorical is already that."""
+    if isinstance(keys.dtype, pd.CategoricalDtype):
+        cats = np.append(keys.cat.categories.astype(str).to_numpy(dtype=object), "")
+        codes = keys.cat.codes.to_numpy().astype(np.intp)
+        return np.where(codes < 0, len(cats) - 1, codes), cats
+    codes, uniques = pd.factorize(keys.fillna("").astype(str))
+    return codes, np.asarray(uniques, dtype=object)
 
 
 def normalise_key(k: object) -> str:
