@@ -563,9 +563,9 @@ def sort_pings(
     """
     if len(unit) < 2:
         return None
-    du = np.diff(unit)
-    dt = np.diff(t_ms)
-    if not ((du < 0).any() or ((du == 0) & (dt <= 0)).any()):
+    u = np.ascontiguousarray(unit, dtype=np.int64)
+    t = np.ascontiguousarray(t_ms, dtype=np.int64)
+    if _k.is_sorted(u, t):  # one compiled pass, no temporaries: sorted input is the usual case
         return None
     return np.lexsort((y, x, t_ms, unit))
 

@@ -7,13 +7,19 @@ edge in it*, or *ambiguous* (an edge passes through it, or it lies inside severa
 polygons). Pings in the first two kinds of cell are decided by one array lookup; only pings in
 ambiguous cells get an exact test against the cell's candidate polygons.
 
-The exact test is our own vectorised crossing-number test, GEOS's ``RayCrossingCounter`` rule for
-rule (boundary points count as inside, as ``shapely.intersects_xy`` says), run on numpy arrays of
-(ping, edge) pairs. A horizontal ray to the right only meets edges that cross the ping's grid row,
-so the index keeps, per polygon and row, the few edges crossing that row: a test costs a handful
-of edges instead of a call into GEOS per ping (~4x cheaper). Orientation signs too close to zero
-for float arithmetic to be sure of (points on or within ~1e-12 m of an edge) are settled by
-``shapely.intersects_xy`` itself, so the answer equals the exact point-in-polygon answer.
+The exact test is our own crossing-number test, GEOS's ``RayCrossingCounter`` rule for rule
+(boundary points count as inside, as ``shapely.intersects_xy`` says). A horizontal ray to the right
+only meets edges that cross the ping's grid row, so the index keeps, per polygon and row, the few
+edges crossing that row (by decreasing max x, so a test stops at the first edge wholly left of the
+ping), and each ambiguous cell's candidates point straight at their row's edges. Orientation
+signs too close to zero for float arithmetic to be sure of (points on or within ~1e-12 m of an
+edge) are settled by ``shapely.intersects_xy`` itself, so the answer equals the exact
+point-in-polygon answer.
+
+:func:`locate_labels` (what dosage uses) and :func:`locate` run the lookup and the test in one
+compiled pass per chunk (:mod:`patrolwise.track.kernels`); :func:`locate_numpy` is the same
+algorithm on numpy arrays of (ping, edge) pairs, kept as the reference the kernel is tested
+against.
 """
 
 from __future__ import annotations
