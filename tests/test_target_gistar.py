@@ -179,8 +179,8 @@ def test_fdr_adjustments_by_hand() -> None:
 def test_permutation_p_seeded_and_agrees_with_esda() -> None:
     rng = np.random.default_rng(2)
     g = Grid(0.0, 0.0, 10.0, 20, 20)
-    # continuous values: with counts, many permuted Gi* tie the observed one exactly, and esda's
-    # compiled path (numba, fastmath) breaks those ties by rounding, so it is no reference there
+    # continuous values: with counts many permuted Gi* tie the observed one exactly, and how a
+    # tie counts is a convention (and floating-point luck), not what this test is about
     y = rng.gamma(0.7, 1.0, g.n)
     y[[189, 190, 209, 210]] += 6  # a planted cluster
     lag, k = gs.grid_lag_and_k(g, y)
