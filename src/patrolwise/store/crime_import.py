@@ -169,7 +169,8 @@ def _obj(s: pd.Series) -> np.ndarray:
     """Column values as Python objects with None for missing (what DB drivers bind as NULL)."""
     if isinstance(s.dtype, pd.CategoricalDtype):
         # a categorical column (the police.uk reader's repeated text): one take, no NA scan
-        cats = np.append(s.cat.categories.to_numpy(dtype=object), None)
+        cats = np.empty(len(s.cat.categories) + 1, dtype=object)  # code -1 picks the None
+        cats[:-1] = s.cat.categories.to_numpy(dtype=object)
         return cats[s.cat.codes.to_numpy()]  # type: ignore[no-any-return]
     arr = s.to_numpy(dtype=object, copy=True)
     arr[pd.isna(arr)] = None
