@@ -14,10 +14,9 @@ from hypothesis import given, settings
 from sqlalchemy import create_engine, text
 
 from patrolwise.io import police_uk
-from patrolwise.io.crime_rows import combine_hashes, content_hash
+from patrolwise.io.crime_rows import combine_hashes, content_hash, place_hashes
 from patrolwise.store import Store
 from patrolwise.store.crime_import import import_crimes
-from patrolwise.store.crime_places import place_hashes
 from patrolwise.store.crimes import load_crimes
 from patrolwise.store.db import alembic_config, normalise_url
 

@@ -202,6 +202,29 @@ def project(
     return x, y
 
 
+#: what identifies a crime's place (x and y follow from lon and lat; mappable from their presence)
+PLACE_KEY_COLUMNS = ["lon", "lat", "location", "lsoa_code", "lsoa_name"]
+
+
+def place_hashes(rows: pd.DataFrame) -> np.ndarray:
+    """Signed 64-bit content hash of each row's place (what the unique index is on).
+
+    ``pandas.util.hash_pandas_object`` hashes categorical and object columns to the same values,
+    so readers may hand over either; blank text and NULL hash differently, as they are stored.
+    """
+    key = pd.DataFrame(
+        {
+            "lon": rows["lon"].to_numpy(dtype=float),
+            "lat": rows["lat"].to_numpy(dtype=float),
+            **{c: rows[c].array for c in PLACE_KEY_COLUMNS[2:]},
+        },
+    )
+    for c in PLACE_KEY_COLUMNS[2:]:
+        if not isinstance(key[c].dtype, pd.CategoricalDtype):
+            key[c] = key[c].astype(object).where(key[c].notna(), None)
+    return pd.util.hash_pandas_object(key, index=False).to_numpy(dtype=np.uint64).view(np.int64)
+
+
 def combine_hashes(columns: list[np.ndarray]) -> np.ndarray:
     """Combine per-column uint64 hashes into one per row, exactly as
     ``pandas.util.hash_pandas_object(frame, index=False)`` does (a test holds us to it), so a

@@ -26,6 +26,7 @@ from .crime_rows import (
     Rejector,
     check_lonlat_values,
     combine_hashes,
+    place_hashes,
     project,
     synthetic_keys,
 )
@@ -270,4 +271,7 @@ def _parse_chunk(
     )
     out["_row"] = rownos
     out["_key_hash"] = key_hash
-    return Parsed(out[good].reset_index(drop=True), rej.frame(), n, [])
+    out = out[good].reset_index(drop=True)
+    # the place key is hashed here, on the reader's thread, off the writer's
+    out["_place_hash"] = place_hashes(out)
+    return Parsed(out, rej.frame(), n, [])

@@ -337,7 +337,9 @@ def _pg_columns(
             )
         else:
             cols[c] = _arrow_column(rows[c].reset_index(drop=True))
-    return pa.table(cols)
+    # a column NULL on every row of the chunk is left out of the COPY (it defaults to NULL):
+    # police.uk files leave times, offence codes, context and attributes empty
+    return pa.table({c: a for c, a in cols.items() if a.null_count < n or n == 0})
 
 
 def _insert_pg(conn: Connection, table: pa.Table) -> int:
@@ -354,7 +356,7 @@ def _insert_pg(conn: Connection, table: pa.Table) -> int:
     buf = pa.BufferOutputStream()
     pacsv.write_csv(table, buf, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
     data = buf.getvalue().to_pybytes()
-    collist = ", ".join(DB_COLUMNS)
+    collist = ", ".join(table.column_names)
     with raw.cursor() as cur:  # type: ignore[union-attr]
         cur.execute("SAVEPOINT pw_crimes_copy")
         try:

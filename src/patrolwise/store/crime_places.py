@@ -15,29 +15,10 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection
 
+from ..io.crime_rows import place_hashes
+
 #: the place columns of the crime frame, in the order they are hashed and stored
 PLACE_COLUMNS = ["lon", "lat", "x", "y", "mappable", "location", "lsoa_code", "lsoa_name"]
-#: what identifies a place (x and y follow from lon and lat; mappable from their presence)
-KEY_COLUMNS = ["lon", "lat", "location", "lsoa_code", "lsoa_name"]
-
-
-def place_hashes(rows: pd.DataFrame) -> np.ndarray:
-    """Signed 64-bit content hash of each row's place (what the unique index is on).
-
-    ``pandas.util.hash_pandas_object`` hashes categorical and object columns to the same values,
-    so readers may hand over either; blank text and NULL hash differently, as they are stored.
-    """
-    key = pd.DataFrame(
-        {
-            "lon": rows["lon"].to_numpy(dtype=float),
-            "lat": rows["lat"].to_numpy(dtype=float),
-            **{c: rows[c].array for c in KEY_COLUMNS[2:]},
-        },
-    )
-    for c in KEY_COLUMNS[2:]:
-        if not isinstance(key[c].dtype, pd.CategoricalDtype):
-            key[c] = key[c].astype(object).where(key[c].notna(), None)
-    return pd.util.hash_pandas_object(key, index=False).to_numpy(dtype=np.uint64).view(np.int64)
 
 
 def _floats(values: np.ndarray) -> list[object]:
@@ -64,7 +45,11 @@ def resolve_places(
     if not len(rows):
         return np.empty(0, dtype=np.int64)
     known = {} if known is None else known
-    h = place_hashes(rows)
+    h = (
+        rows["_place_hash"].to_numpy(dtype=np.int64)
+        if "_place_hash" in rows
+        else place_hashes(rows)
+    )
     uniq, first, inverse = np.unique(h, return_index=True, return_inverse=True)
     cached = np.array([known.get(k, 0) for k in uniq.tolist()], dtype=np.int64)
     todo = cached == 0
