@@ -10,7 +10,8 @@ the only memory written is one int32 label per ping.
 Two kernels, both ``cache=True`` (compiled once per machine, then loaded from ``__pycache__``)
 and ``nogil=True`` (Dask or thread pools can run chunks side by side):
 
-- :func:`locate_labels`: raster cell -> candidates -> exact crossing-number test, GEOS's rules
+- :func:`locate_labels`: raster cell -> fine subcell -> candidates -> exact crossing-number
+  test (only for subcells a boundary may cross), GEOS's rules
   exactly as :func:`patrolwise.track.locate._inside_exact` applies them. Orientations too close
   to zero to sign in floating point are returned as *doubts* for ``shapely.intersects_xy``.
 - :func:`scan_runs`: the visit state machine over those labels: runs inside hot spots, tracked
@@ -27,6 +28,10 @@ from numpy.typing import NDArray
 RUN_COLS = ("unit", "poly", "t0", "t1", "n", "at_first", "at_last", "p0", "p1")
 #: status codes of :func:`scan_runs`
 SORTED, UNSORTED = 0, 1
+#: fine-raster code of a subcell an edge may cross, or inside several candidates: test them all
+FINE_TEST = 255
+#: index of the lowest set bit of a byte (fine-raster candidate masks)
+_LOW_BIT = np.array([(b & -b).bit_length() - 1 for b in range(256)], dtype=np.int64)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -84,6 +89,8 @@ def _locate(
     cand_elo: NDArray[np.int64],
     cand_ehi: NDArray[np.int64],
     seg: NDArray[np.float64],
+    fine: NDArray[np.uint8],
+    f: int,
     first: NDArray[np.int32],
     extra: NDArray[np.int64],
     doubt: NDArray[np.int64],
@@ -115,8 +122,9 @@ def _locate(
             fy = 0.0
         elif fy > ymax:
             fy = ymax
-        cell = np.int64(fy) * nx + np.int64(fx)
-        lab = label[cell]
+        ci = np.int64(fx)
+        cj = np.int64(fy)
+        lab = label[cj * nx + ci]
         if lab >= 0:
             first[i] = lab
             continue
@@ -124,6 +132,23 @@ def _locate(
         if lab == -1:
             continue
         s = -2 - lab
+        if f:  # the cell's fine raster decides most pings near, not on, an edge
+            u = min(np.int64((fx - ci) * f), f - 1)
+            v = min(np.int64((fy - cj) * f), f - 1)
+            code = fine[(s * f + v) * f + u]
+            if code == 0:
+                continue  # in none of the candidates
+            if code != FINE_TEST:  # bit j: candidate j holds the whole subcell
+                j = cand_ptr[s]
+                first[i] = cand_idx[j + _LOW_BIT[code]]  # lowest polygon first
+                code &= code - 1
+                while code:  # inside overlapping candidates: the others as extra pairs
+                    if ne < extra.shape[1]:
+                        extra[0, ne] = i
+                        extra[1, ne] = cand_idx[j + _LOW_BIT[code]]
+                    ne += 1
+                    code &= code - 1
+                continue
         found = -1
         for j in range(cand_ptr[s], cand_ptr[s + 1]):
             k = cand_idx[j]
@@ -163,6 +188,8 @@ def locate_labels(
     cand_elo: NDArray[np.int64],
     cand_ehi: NDArray[np.int64],
     seg: NDArray[np.float64],
+    fine: NDArray[np.uint8],
+    f: int,
 ) -> tuple[NDArray[np.int32], NDArray[np.int64], NDArray[np.int64]]:
     """The polygon containing each ping, in one pass: ``(first, extra, doubt)``.
 
@@ -179,7 +206,7 @@ def locate_labels(
         doubt = np.empty((2, cap_d), dtype=np.int64)
         ne, nd = _locate(
             x, y, x0, y0, inv, nx, ny, label, cand_ptr, cand_idx, cand_sure, cand_elo,
-            cand_ehi, seg, first, extra, doubt,
+            cand_ehi, seg, fine, f, first, extra, doubt,
         )  # fmt: skip
         if ne <= cap_e and nd <= cap_d:
             return first, extra[:, :ne].copy(), doubt[:, :nd].copy()
@@ -618,7 +645,7 @@ def row_table(
     nslot: int,
 ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
     """Edges filed under every (polygon, grid row) they meet, by decreasing max x within a row:
-    ``(edge_ptr, seg)`` with seg rows ax, ay, bx, by, min y, max y, max x, 0 (64 bytes: one
+    ``(edge_ptr, seg)`` with seg rows ax, ay, bx, by, min y, max y, max x, min x (64 bytes: one
     cache line per edge a test reads). A counting sort by row and an insertion sort of each
     row's few edges, instead of a lexsort over all (edge, row) pairs."""
     edge_ptr = np.zeros(nslot + 1, dtype=np.int64)
@@ -642,6 +669,7 @@ def row_table(
             seg[f, 4] = min(ay, by)
             seg[f, 5] = max(ay, by)
             seg[f, 6] = max(ax, bx)
+            seg[f, 7] = min(ax, bx)
             fill[base + r] = f + 1
     row = np.empty(8, dtype=np.float64)
     for s in range(nslot):
@@ -653,3 +681,161 @@ def row_table(
                 p -= 1
             seg[p + 1] = row
     return edge_ptr, seg
+
+
+@njit(cache=True, nogil=True)
+def build_fine(
+    ea: NDArray[np.float64],
+    eb: NDArray[np.float64],
+    win: NDArray[np.int64],
+    label: NDArray[np.int32],
+    nx: int,
+    nslot: int,
+    cand_ptr: NDArray[np.int64],
+    cand_idx: NDArray[np.int32],
+    cand_sure: NDArray[np.bool_],
+    row_lo: NDArray[np.int64],
+    row_hi: NDArray[np.int64],
+    row_base: NDArray[np.int64],
+    edge_ptr: NDArray[np.int64],
+    seg: NDArray[np.float64],
+    x0: float,
+    y0: float,
+    inv: float,
+    f: int,
+) -> NDArray[np.uint8]:
+    """A second, f x f raster inside every ambiguous cell (f a power of two): ``fine[(slot * f + v) * f + u]``
+    says which of the cell's candidates hold subcell (u, v): bit j set when candidate
+    ``cand_ptr[slot] + j`` holds all of it (cells with up to 7 candidates), or
+    :data:`FINE_TEST` when a boundary may pass through it (or the cell has more candidates):
+    test every candidate exactly.
+
+    In *fine units* a point is at ``(x - x0) * inv * f`` (and the same in y); subcell (u, v) of
+    cell (ci, cj) spans ``[ci * f + u, ci * f + u + 1)``, which is where :func:`_locate` puts a
+    ping up to float rounding (~1e-12 subcell). As in :func:`build_labels`: every ring edge is
+    sampled at most half a subcell apart and the subcells meeting the square of half-width
+    0.2501 subcell around each sample are marked, so an unmarked subcell is at least 1e-4
+    subcell clear of every boundary and the crossing parity of its centre holds for all of it.
+    Parities come from one sweep per polygon, grid row and fine row: the crossings of the fine
+    row's centre line with the polygon's edges filed under that grid row (every edge meeting
+    the line is), sorted, walked once across the polygon's window.
+    """
+    ff = f * f
+    fs = 0
+    while (1 << fs) < f:
+        fs += 1
+    fm = f - 1
+    fine = np.zeros(nslot * ff, dtype=np.uint8)
+    H = 0.2501
+    sc = inv * f
+    npoly = win.shape[0]
+    most = 1
+    for q in range(len(edge_ptr) - 1):
+        most = max(most, edge_ptr[q + 1] - edge_ptr[q])
+    xs = np.empty(most, dtype=np.float64)
+    widest = 1
+    for k in range(npoly):
+        widest = max(widest, win[k, 2] - win[k, 0] + 1)
+    a_i = np.empty(widest, dtype=np.int64)  # the window row's ambiguous cells testing k
+    a_s = np.empty(widest, dtype=np.int64)
+    a_b = np.empty(widest, dtype=np.uint8)
+    for k in range(npoly):
+        i0, j0, i1, j1 = win[k, 0], win[k, 1], win[k, 2], win[k, 3]
+        for cj in range(max(j0, row_lo[k]), min(j1, row_hi[k]) + 1):
+            na = 0
+            rb = cj * nx
+            for i in range(i0, i1 + 1):
+                lab = label[rb + i]
+                if lab > -2:
+                    continue
+                s = -2 - lab
+                c0 = cand_ptr[s]
+                jj = 0
+                while c0 + jj < cand_ptr[s + 1] and cand_idx[c0 + jj] != k:
+                    jj += 1
+                if jj >= 7 or c0 + jj >= cand_ptr[s + 1] or cand_sure[c0 + jj]:
+                    continue
+                a_i[na] = i
+                a_s[na] = s
+                a_b[na] = np.uint8(1 << jj)
+                na += 1
+            if na == 0:
+                continue
+            es = row_base[k] + cj - row_lo[k]
+            for r in range(f):
+                yc = cj * f + r + 0.5
+                nxs = 0
+                for e in range(edge_ptr[es], edge_ptr[es + 1]):
+                    ay = (seg[e, 1] - y0) * sc
+                    by = (seg[e, 3] - y0) * sc
+                    if (ay > yc) != (by > yc):
+                        ax = (seg[e, 0] - x0) * sc
+                        bx = (seg[e, 2] - x0) * sc
+                        v = ax + (yc - ay) * (bx - ax) / (by - ay)
+                        q = nxs
+                        while q > 0 and xs[q - 1] > v:  # insertion sort: a few crossings
+                            xs[q] = xs[q - 1]
+                            q -= 1
+                        xs[q] = v
+                        nxs += 1
+                p = 0
+                for t in range(na):
+                    gx = a_i[t] * f + 0.5
+                    at = (a_s[t] * f + r) * f
+                    bit = a_b[t]
+                    while p < nxs and xs[p] < gx:
+                        p += 1
+                    if p == nxs or xs[p] >= gx + (f - 1):  # no crossing between the centres
+                        if (nxs - p) & 1:  # crossings right of the centre: odd, inside
+                            for u in range(f):
+                                fine[at + u] |= bit
+                        continue
+                    for u in range(f):
+                        while p < nxs and xs[p] < gx + u:
+                            p += 1
+                        if (nxs - p) & 1:
+                            fine[at + u] |= bit
+    # wholly-inside candidates, and cells with too many candidates for the bits
+    for s in range(nslot):
+        c0 = cand_ptr[s]
+        nc = cand_ptr[s + 1] - c0
+        if nc > 7:
+            fine[s * ff : (s + 1) * ff] = FINE_TEST
+            continue
+        for jj in range(nc):
+            if cand_sure[c0 + jj]:
+                bit = np.uint8(1 << jj)
+                for q in range(s * ff, (s + 1) * ff):
+                    fine[q] |= bit
+    # subcells a boundary may pass through
+    for e in range(len(ea)):
+        ax = (ea[e, 0] - x0) * sc
+        ay = (ea[e, 1] - y0) * sc
+        dx = (eb[e, 0] - x0) * sc - ax
+        dy = (eb[e, 1] - y0) * sc - ay
+        m = max(1, int(np.ceil(2.0 * np.hypot(dx, dy))))
+        for q in range(m + 1):
+            g = q / m
+            px = ax + dx * g
+            py = ay + dy * g
+            # fine units are positive here (the grid has a spare ring): int() floors
+            u0 = int(px - H)
+            u1 = int(px + H)
+            v0 = int(py - H)
+            v1 = int(py + H)
+            # f is a power of two: shifts and masks, no divisions
+            if (u0 >> fs) == (u1 >> fs) and (v0 >> fs) == (v1 >> fs):  # one cell: one lookup
+                lab = label[(v0 >> fs) * nx + (u0 >> fs)]
+                if lab <= -2:
+                    at = (-2 - lab) << (2 * fs)
+                    fine[at + ((v0 & fm) << fs) + (u0 & fm)] = FINE_TEST
+                    fine[at + ((v0 & fm) << fs) + (u1 & fm)] = FINE_TEST
+                    fine[at + ((v1 & fm) << fs) + (u0 & fm)] = FINE_TEST
+                    fine[at + ((v1 & fm) << fs) + (u1 & fm)] = FINE_TEST
+                continue
+            for gv in (v0, v1):
+                for gu in (u0, u1):
+                    lab = label[(gv >> fs) * nx + (gu >> fs)]
+                    if lab <= -2:
+                        fine[(((-2 - lab) << fs) + (gv & fm) << fs) + (gu & fm)] = FINE_TEST
+    return fine
