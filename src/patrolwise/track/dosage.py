@@ -444,11 +444,25 @@ def finalise(
         got = lookup.reindex(pd.MultiIndex.from_arrays([vid[multi], day[multi]])).fillna(0)
         n[multi] = got.to_numpy(np.int64)
     uc = vr["unit"].to_numpy(np.int64)[row]
+    aid = area_ids[vr["poly"].to_numpy(np.int64)[row]]
+    # by start, device and hot spot (stable), on the arrays: the device's rank among the names
+    # sorts as the names do, so no string comparisons per visit
+    dev = units["device_id"].to_numpy()
+    try:
+        _, dev_rank = np.unique(dev, return_inverse=True)
+        o = np.lexsort((aid, dev_rank.ravel()[uc], start))
+    except TypeError:  # names of mixed types: let pandas order them
+        o = (
+            pd.DataFrame({"s": start, "d": dev[uc], "a": aid})
+            .sort_values(["s", "d", "a"], kind="stable")
+            .index.to_numpy()
+        )
+    uc, aid, start, end, n, day, vid = (v[o] for v in (uc, aid, start, end, n, day, vid))
     visits = pd.DataFrame(
         {
-            "device_id": units["device_id"].to_numpy()[uc],
+            "device_id": dev[uc],
             "team": units["team"].to_numpy()[uc],
-            "area_id": area_ids[vr["poly"].to_numpy(np.int64)[row]],
+            "area_id": aid,
             "start": _to_dt(start),
             "end": _to_dt(end),
             "minutes": (end - start) / MIN_MS,
@@ -457,9 +471,6 @@ def finalise(
             "visit_id": vid,
         },
         columns=VISIT_COLUMNS,
-    )
-    visits = visits.sort_values(["start", "device_id", "area_id"], kind="stable").reset_index(
-        drop=True
     )
 
     # tracked spans and the silent gaps between them
@@ -483,19 +494,22 @@ def finalise(
     g1 = sp["t0"].to_numpy(np.int64)[1:][same]
     # a silent gap is "unknown inside a hot spot" when the fixes either side are in the same one
     allr = runs[is_run]
-    before = pd.DataFrame({"unit": allr["unit"], "poly": allr["poly"], "g0": allr["t1"]})
-    after = pd.DataFrame({"unit": allr["unit"], "poly": allr["poly"], "g1": allr["t0"]})
-    gaps = pd.DataFrame({"unit": g_unit, "g0": g0, "g1": g1})
-    gi = gaps.merge(before, on=["unit", "g0"]).merge(after, on=["unit", "poly", "g1"])
-    gi = gi.sort_values(["unit", "g0", "poly"], kind="stable").reset_index(drop=True)
-    a0, a1 = gi["g0"].to_numpy(np.int64), gi["g1"].to_numpy(np.int64)
-    grow, gday, gstart, gend = split_by_local_day(a0, a1, params.tz)
-    gu = gi["unit"].to_numpy(np.int64)[grow]
+    i_unit, i_g0, i_g1, i_poly = _gaps_inside(
+        g_unit,
+        g0,
+        g1,
+        allr["unit"].to_numpy(np.int64),
+        allr["poly"].to_numpy(np.int64),
+        allr["t0"].to_numpy(np.int64),
+        allr["t1"].to_numpy(np.int64),
+    )
+    grow, gday, gstart, gend = split_by_local_day(i_g0, i_g1, params.tz)
+    gu = i_unit[grow]
     unknown = pd.DataFrame(
         {
             "device_id": units["device_id"].to_numpy()[gu],
             "team": units["team"].to_numpy()[gu],
-            "area_id": area_ids[gi["poly"].to_numpy(np.int64)[grow]],
+            "area_id": area_ids[i_poly[grow]],
             "start": _to_dt(gstart),
             "end": _to_dt(gend),
             "minutes": (gend - gstart) / MIN_MS,
@@ -510,6 +524,91 @@ def finalise(
         "short_runs_dropped": int(is_run.sum() - len(vr)),
     }
     return DosageResult(visits, unknown, tracked, params, stats)
+
+
+def _gaps_inside(
+    g_unit: NDArray[np.int64],
+    g0: NDArray[np.int64],
+    g1: NDArray[np.int64],
+    r_unit: NDArray[np.int64],
+    r_poly: NDArray[np.int64],
+    r_t0: NDArray[np.int64],
+    r_t1: NDArray[np.int64],
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+    """Silent gaps (unit, g0, g1) with a run of one hot spot ending at g0 and a run of the same
+    hot spot starting at g1: ``(unit, g0, g1, poly)`` sorted by unit, g0 and poly.
+
+    The inner join of gaps with the runs before and after them, on packed int64 keys: a gap is
+    unique by (unit, g0) and a run by (unit, poly, t0), so each run before a gap matches once.
+    """
+    empty = np.zeros(0, dtype=np.int64)
+    if not len(g_unit) or not len(r_unit):
+        return empty, empty, empty, empty
+    ka = _pack([np.concatenate([g_unit, r_unit]), np.concatenate([g0, r_t1])])
+    if ka is None:  # keys too wide to pack: pandas joins them
+        return _gaps_inside_pandas(g_unit, g0, g1, r_unit, r_poly, r_t0, r_t1)
+    ng = len(g_unit)
+    gk, rk = ka[:ng], ka[ng:]
+    go = np.argsort(gk)
+    pos = np.minimum(np.searchsorted(gk[go], rk), ng - 1)
+    hit = np.flatnonzero(gk[go][pos] == rk)  # runs ending where a gap starts
+    gap = go[pos[hit]]
+    # does a run of the same unit and hot spot start where the gap ends?
+    kb = _pack(
+        [
+            np.concatenate([r_unit, r_unit[hit]]),
+            np.concatenate([r_poly, r_poly[hit]]),
+            np.concatenate([r_t0, g1[gap]]),
+        ]
+    )
+    if kb is None:
+        return _gaps_inside_pandas(g_unit, g0, g1, r_unit, r_poly, r_t0, r_t1)
+    start_k, want = np.sort(kb[: len(r_unit)]), kb[len(r_unit) :]
+    at = np.minimum(np.searchsorted(start_k, want), len(start_k) - 1)
+    ok = start_k[at] == want
+    hit, gap = hit[ok], gap[ok]
+    u, a0, a1, p = r_unit[hit], g0[gap], g1[gap], r_poly[hit]
+    o = np.lexsort((p, a0, u))
+    return u[o], a0[o], a1[o], p[o]
+
+
+def _pack(cols: list[NDArray[np.int64]]) -> NDArray[np.int64] | None:
+    """Columns packed into one int64 key that sorts as the columns do (lexicographically), or
+    None if their ranges need more than 62 bits."""
+    key = np.zeros(len(cols[0]), dtype=np.int64)
+    bits = 0
+    for c in cols:
+        if not len(c):
+            return key
+        lo = int(c.min())
+        b = max(int(int(c.max()) - lo).bit_length(), 1)
+        bits += b
+        if bits > 62:
+            return None
+        key = (key << b) | (c - lo)
+    return key
+
+
+def _gaps_inside_pandas(
+    g_unit: NDArray[np.int64],
+    g0: NDArray[np.int64],
+    g1: NDArray[np.int64],
+    r_unit: NDArray[np.int64],
+    r_poly: NDArray[np.int64],
+    r_t0: NDArray[np.int64],
+    r_t1: NDArray[np.int64],
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+    """:func:`_gaps_inside` by pandas joins (keys too wide to pack into an int64)."""
+    gi = (
+        pd.DataFrame({"unit": g_unit, "g0": g0, "g1": g1})
+        .merge(pd.DataFrame({"unit": r_unit, "poly": r_poly, "g0": r_t1}), on=["unit", "g0"])
+        .merge(
+            pd.DataFrame({"unit": r_unit, "poly": r_poly, "g1": r_t0}), on=["unit", "poly", "g1"]
+        )
+        .sort_values(["unit", "g0", "poly"], kind="stable")
+    )
+    u, a0, a1, p = (gi[c].to_numpy(np.int64) for c in ("unit", "g0", "g1", "poly"))
+    return u, a0, a1, p
 
 
 def _as_ms(t: pd.Series | NDArray) -> NDArray[np.int64]:
