@@ -120,7 +120,7 @@ def parse_file(
     *,
     crs: str,
     bbox: tuple[float, float, float, float] | None,
-    chunksize: int = 200_000,
+    chunksize: int = 100_000,
 ) -> Iterator[Parsed]:
     """Validate one police.uk CSV into normalised crime frames, one per chunk of rows."""
     state = _FileState()
