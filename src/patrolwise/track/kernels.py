@@ -327,6 +327,17 @@ def _scan(
             s_t0 = ti
             s_first = newdev
         s_n += 1
+        # fast paths (most pings): no extra pair, and outside with no run open, or inside the
+        # one polygon whose run is open
+        if j >= ne or extra_ping[j] > i:
+            fi = first[i]
+            if fi < 0 and na == 0:
+                prev = i
+                continue
+            if na == 1 and fi == a_poly[0]:
+                a_n[0] += 1
+                prev = i
+                continue
         # polygons holding this ping
         nh = 0
         if first[i] >= 0:
