@@ -658,7 +658,7 @@ def row_table(
     """Edges filed under every (polygon, grid row) they meet, by decreasing max x within a row:
     ``(edge_ptr, seg)`` with seg rows ax, ay, bx, by, min y, max y, max x, min x (64 bytes: one
     cache line per edge a test reads). A counting sort by row and an insertion sort of each
-    row's few edges, instead of a lexsort over all (edge, row) pairs."""
+    row's few edge numbers, instead of a lexsort over all (edge, row) pairs."""
     edge_ptr = np.zeros(nslot + 1, dtype=np.int64)
     for e in range(len(owner)):
         base = row_base[owner[e]] - row_lo[owner[e]]
@@ -667,30 +667,40 @@ def row_table(
     for s in range(nslot):
         edge_ptr[s + 1] += edge_ptr[s]
     fill = edge_ptr[:-1].copy()
-    seg = np.zeros((edge_ptr[nslot], 8), dtype=np.float64)
+    # edge numbers per row, sorted (stable) by decreasing max x on scalars, then written out
+    ent = np.empty(edge_ptr[nslot], dtype=np.int64)
+    key = np.empty(edge_ptr[nslot], dtype=np.float64)
     for e in range(len(owner)):
         base = row_base[owner[e]] - row_lo[owner[e]]
-        ax, ay, bx, by = a[e, 0], a[e, 1], b[e, 0], b[e, 1]
+        mx = max(a[e, 0], b[e, 0])
         for r in range(r0[e], r1[e] + 1):
             f = fill[base + r]
-            seg[f, 0] = ax
-            seg[f, 1] = ay
-            seg[f, 2] = bx
-            seg[f, 3] = by
-            seg[f, 4] = min(ay, by)
-            seg[f, 5] = max(ay, by)
-            seg[f, 6] = max(ax, bx)
-            seg[f, 7] = min(ax, bx)
+            ent[f] = e
+            key[f] = mx
             fill[base + r] = f + 1
-    row = np.empty(8, dtype=np.float64)
     for s in range(nslot):
         for q in range(edge_ptr[s] + 1, edge_ptr[s + 1]):
-            row[:] = seg[q]
+            ke = key[q]
+            ee = ent[q]
             p = q - 1
-            while p >= edge_ptr[s] and seg[p, 6] < row[6]:
-                seg[p + 1] = seg[p]
+            while p >= edge_ptr[s] and key[p] < ke:
+                key[p + 1] = key[p]
+                ent[p + 1] = ent[p]
                 p -= 1
-            seg[p + 1] = row
+            key[p + 1] = ke
+            ent[p + 1] = ee
+    seg = np.empty((edge_ptr[nslot], 8), dtype=np.float64)
+    for f in range(len(ent)):
+        e = ent[f]
+        ax, ay, bx, by = a[e, 0], a[e, 1], b[e, 0], b[e, 1]
+        seg[f, 0] = ax
+        seg[f, 1] = ay
+        seg[f, 2] = bx
+        seg[f, 3] = by
+        seg[f, 4] = min(ay, by)
+        seg[f, 5] = max(ay, by)
+        seg[f, 6] = max(ax, bx)
+        seg[f, 7] = min(ax, bx)
     return edge_ptr, seg
 
 
