@@ -92,8 +92,8 @@ class HarmTable:
             ("description", description),
             ("category", category),
         ):
-            if keys is None:
-                continue
+            if keys is None or (kind != "category" and bool(keys.isna().all())):
+                continue  # police.uk rows have no HO code or offence text: nothing to look up
             found, h, p = self._lookup(kind, keys.reset_index(drop=True))
             take = found & ~done
             harm[take] = h[take]

@@ -348,8 +348,8 @@ def _insert_pg(conn: Connection, table: pa.Table) -> int:
 
     New data (the usual case) goes in by one COPY inside a savepoint. A key conflict undoes that
     COPY and the chunk goes through a temporary table and ``INSERT ... ON CONFLICT DO NOTHING``.
-    The CSV text is written by Arrow's C++ writer (NULL is the unquoted empty field; blank text
-    also reads as NULL, which is what we store for blank text anyway), so no Python runs per row.
+    The CSV text is written by Arrow's C++ writer (NULL is the unquoted empty field, an empty
+    string is written quoted, so both arrive as they are on SQLite), so no Python runs per row.
     """
     import psycopg
 
