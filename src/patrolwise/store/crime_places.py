@@ -9,8 +9,6 @@ content, so re-importing a file finds the places it made the first time and adds
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -34,37 +32,31 @@ def _objects(s: pd.Series) -> list[object]:
     return arr.tolist()  # type: ignore[no-any-return]
 
 
-def resolve_places(
-    conn: Connection, rows: pd.DataFrame, known: dict[int, int] | None = None
-) -> np.ndarray:
-    """The ``crime_places.id`` of each row's place, adding the places not yet stored.
+def store_places(conn: Connection, rows: pd.DataFrame, known: set[int] | None = None) -> None:
+    """Store the places of these rows that are not stored yet.
 
-    Only the chunk's distinct places touch the database (a few thousand for a police.uk month):
-    they are inserted if new (``ON CONFLICT DO NOTHING``), then their ids read back in one query.
-    ``known`` (place hash to id) carries what one import has already resolved, so later chunks
-    and months ask only about places they add.
+    Crimes refer to their place by its content hash, so nothing has to be read back: only the
+    chunk's distinct places touch the database (a few thousand for a police.uk month), inserted
+    with ``ON CONFLICT DO NOTHING``. ``known`` carries the hashes one import has already stored,
+    so later chunks and months send only the places they add.
     """
     if not len(rows):
-        return np.empty(0, dtype=np.int64)
-    known = {} if known is None else known
+        return
+    known = set() if known is None else known
     h = (
         rows["_place_hash"].to_numpy(dtype=np.int64)
         if "_place_hash" in rows
         else place_hashes(rows)
     )
-    uniq, first, inverse = np.unique(h, return_index=True, return_inverse=True)
-    cached = np.array([known.get(k, 0) for k in uniq.tolist()], dtype=np.int64)
-    todo = cached == 0
+    uniq, first = np.unique(h, return_index=True)
+    todo = np.array([k not in known for k in uniq.tolist()], dtype=bool)
     if todo.any():
-        got = _store_places(conn, uniq[todo], rows.iloc[first[todo]])
-        cached[todo] = got
-        known.update(zip(uniq[todo].tolist(), got.tolist(), strict=True))
-    ids: np.ndarray = cached[inverse]
-    return ids
+        _store_places(conn, uniq[todo], rows.iloc[first[todo]])
+        known.update(uniq[todo].tolist())
 
 
-def _store_places(conn: Connection, uniq: np.ndarray, places: pd.DataFrame) -> np.ndarray:
-    """Insert these distinct places if new and return their ids (in ``uniq`` order)."""
+def _store_places(conn: Connection, uniq: np.ndarray, places: pd.DataFrame) -> None:
+    """Insert these distinct places (hashes ``uniq``) unless already stored."""
     pg = conn.dialect.name == "postgresql"
     mappable = places["mappable"].to_numpy(dtype=bool)
     cols: list[list[object]] = [
@@ -107,25 +99,10 @@ def _store_places(conn: Connection, uniq: np.ndarray, places: pd.DataFrame) -> n
                 f"INSERT INTO crime_places ({names}) SELECT {names} FROM _stage_places "
                 "ON CONFLICT (place_hash) DO NOTHING"
             )
-            cur.execute(
-                "SELECT p.place_hash, p.id FROM _stage_places s "
-                "JOIN crime_places p ON p.place_hash = s.place_hash"
-            )
         else:
             cur.executemany(
                 f"INSERT OR IGNORE INTO crime_places ({names}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 zip(*cols, strict=True),
             )
-            cur.execute(
-                "SELECT place_hash, id FROM crime_places "
-                "WHERE place_hash IN (SELECT value FROM json_each(?))",
-                (json.dumps(uniq.tolist()),),
-            )
-        found = np.array(cur.fetchall(), dtype=np.int64).reshape(-1, 2)
     finally:
         cur.close()
-    pos = pd.Index(found[:, 0]).get_indexer(pd.Index(uniq))
-    if (pos < 0).any():  # pragma: no cover - the rows were inserted just above
-        raise RuntimeError("crime places could not be stored")
-    ids: np.ndarray = found[pos, 1]
-    return ids

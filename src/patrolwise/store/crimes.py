@@ -57,7 +57,7 @@ def load_crimes(
         else getattr(CrimePlace if c in PLACE_COLUMNS else Crime, c)
         for c in COLUMNS
     ]
-    q = select(*cols).join(CrimePlace, Crime.place_id == CrimePlace.id)
+    q = select(*cols).join(CrimePlace, Crime.place_hash == CrimePlace.place_hash)
     if start is not None:
         q = q.where(Crime.month >= f"{start:%Y-%m}")
     if end is not None:

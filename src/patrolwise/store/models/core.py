@@ -122,7 +122,8 @@ class Crime(Base):
     ho_code: Mapped[str | None] = mapped_column(String(20), nullable=True)
     #: where: the place row (police.uk files repeat a few thousand snapped map points on every
     #: row, so each is stored once; an incident extract's exact points each get their own)
-    place_id: Mapped[int] = mapped_column(Integer)
+    #: the place, by its content hash (``crime_places.place_hash``)
+    place_hash: Mapped[int] = mapped_column(BigInteger)
     outcome: Mapped[str | None] = mapped_column(Text, nullable=True)
     context: Mapped[str | None] = mapped_column(Text, nullable=True)
     harm: Mapped[float | None] = mapped_column(Float, nullable=True)

@@ -1,4 +1,4 @@
-"""crime places: each distinct point stored once, crimes point at it; no per-row foreign keys
+"""crime places: each distinct point stored once, crimes refer to it by content hash; no per-row foreign keys
 
 Revision ID: 0006
 Revises: 0005
@@ -37,9 +37,10 @@ def upgrade() -> None:
         sa.UniqueConstraint("place_hash", name=op.f("uq_crime_places_place_hash")),
     )
     with op.batch_alter_table("crimes", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("place_id", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("place_hash", sa.BigInteger(), nullable=True))
 
-    from patrolwise.store.crime_places import resolve_places
+    from patrolwise.io.crime_rows import place_hashes
+    from patrolwise.store.crime_places import store_places
 
     conn = op.get_bind()
     for old in pd.read_sql(
@@ -48,14 +49,14 @@ def upgrade() -> None:
         if not len(old):
             continue
         old["mappable"] = old["mappable"].astype(bool)
-        ids = resolve_places(conn, old)
+        store_places(conn, old)
         conn.execute(
-            sa.text("UPDATE crimes SET place_id = :p WHERE id = :i"),
-            [{"p": int(p), "i": int(i)} for p, i in zip(ids, old["id"], strict=True)],
+            sa.text("UPDATE crimes SET place_hash = :p WHERE id = :i"),
+            [{"p": int(p), "i": int(i)} for p, i in zip(place_hashes(old), old["id"], strict=True)],
         )
 
     with op.batch_alter_table("crimes", schema=None) as batch_op:
-        batch_op.alter_column("place_id", existing_type=sa.Integer(), nullable=False)
+        batch_op.alter_column("place_hash", existing_type=sa.BigInteger(), nullable=False)
         # provenance and place ids are written by the importer with their parent rows; a foreign
         # key is a trigger per inserted row on PostgreSQL (3.7x slower bulk imports)
         batch_op.drop_constraint("fk_crimes_batch_id_import_batches", type_="foreignkey")
@@ -84,12 +85,13 @@ def downgrade() -> None:
         batch_op.add_column(sa.Column("lsoa_code", sa.String(length=20), nullable=True))
         batch_op.add_column(sa.Column("lsoa_name", sa.String(length=100), nullable=True))
     sets = ", ".join(
-        f"{c} = (SELECT p.{c} FROM crime_places p WHERE p.id = crimes.place_id)" for c in MOVED
+        f"{c} = (SELECT p.{c} FROM crime_places p WHERE p.place_hash = crimes.place_hash)"
+        for c in MOVED
     )
     op.execute(f"UPDATE crimes SET {sets}")
     with op.batch_alter_table("crimes", schema=None) as batch_op:
         batch_op.alter_column("mappable", existing_type=sa.Boolean(), server_default=None)
-        batch_op.drop_column("place_id")
+        batch_op.drop_column("place_hash")
         batch_op.create_foreign_key(
             "fk_crimes_batch_id_import_batches", "import_batches", ["batch_id"], ["id"]
         )
