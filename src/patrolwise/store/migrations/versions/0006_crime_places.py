@@ -57,7 +57,7 @@ def upgrade() -> None:
 
     with op.batch_alter_table("crimes", schema=None) as batch_op:
         batch_op.alter_column("place_hash", existing_type=sa.BigInteger(), nullable=False)
-        # provenance and place ids are written by the importer with their parent rows; a foreign
+        # provenance ids and place hashes are written by the importer with their parent rows; a foreign
         # key is a trigger per inserted row on PostgreSQL (3.7x slower bulk imports)
         batch_op.drop_constraint("fk_crimes_batch_id_import_batches", type_="foreignkey")
         batch_op.drop_constraint("fk_crimes_harm_table_id_harm_tables", type_="foreignkey")
