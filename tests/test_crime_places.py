@@ -180,3 +180,28 @@ def test_prefetched_keeps_order_raises_reader_errors_and_stops_with_the_consumer
     time.sleep(0.3)
     assert len(made) == settled <= 3  # read ahead by at most depth + the one in hand
     assert not any(t.name == "patrolwise-reader" for t in threading.enumerate())
+
+
+@pytest.mark.parametrize("chunksize", [1, 2, 100])
+def test_rows_with_the_wrong_number_of_fields_are_rejected_with_their_row(chunksize: int) -> None:
+    """A broken row is reported at its spreadsheet row and the rows around it still import, with
+    their own row numbers, however the file is chunked."""
+    good = "{},2022-10,L,L,-1.13,52.63,On or near X,E1,N,Robbery,,"
+    lines = [
+        ",".join(police_uk.HEADER),
+        good.format("a1"),
+        good.format("a2") + ",extra",
+        good.format("a3"),
+        "a4,2022-10",
+        good.format("a5"),
+    ]
+    raw = ("\r\n".join(lines) + "\r\n").encode()
+    parts = list(
+        police_uk.parse_file(lambda: io.BytesIO(raw), "f.csv", chunksize=chunksize, **KW)  # type: ignore[arg-type]
+    )
+    rows = pd.concat([p.rows for p in parts])
+    rejects = pd.concat([p.rejects for p in parts])
+    assert sum(p.read for p in parts) == 5
+    assert dict(zip(rows["crime_key"], rows["_row"], strict=True)) == {"a1": 2, "a3": 4, "a5": 6}
+    assert rejects["row"].tolist() == [3, 5]
+    assert rejects["reason"].str.contains("fields where the header has 12").all()

@@ -30,7 +30,7 @@ from .crime_rows import (
     project,
     synthetic_keys,
 )
-from .tabular import Opener, iter_csv_tables
+from .tabular import CsvChunk, Opener, iter_csv_tables
 
 HEADER = [
     "Crime ID",
@@ -109,8 +109,7 @@ class _FileState:
     """What must be remembered across chunks of one file: IDs seen, content-key occurrences."""
 
     def __init__(self) -> None:
-        self.offset = 0
-        self.first_row: dict[str, int] = {}
+        self.first_row: dict[int, int] = {}  # Crime ID hash -> row number
         self.occurrences: dict[int, int] = {}
 
 
@@ -124,8 +123,8 @@ def parse_file(
 ) -> Iterator[Parsed]:
     """Validate one police.uk CSV into normalised crime frames, one per chunk of rows."""
     state = _FileState()
-    for table in iter_csv_tables(open_fn, name, chunksize):
-        yield _parse_chunk(table, name, crs=crs, bbox=bbox, state=state)
+    for chunk in iter_csv_tables(open_fn, name, chunksize):
+        yield _parse_chunk(chunk, name, crs=crs, bbox=bbox, state=state)
 
 
 def parse(
@@ -142,13 +141,14 @@ def parse(
 
 
 def _parse_chunk(
-    table: pa.Table,
+    chunk: CsvChunk,
     name: str,
     *,
     crs: str,
     bbox: tuple[float, float, float, float] | None,
     state: _FileState,
 ) -> Parsed:
+    table = chunk.table
     missing = [c for c in REQUIRED if c not in table.column_names]
     if missing:
         raise FatalImportError(
@@ -164,8 +164,7 @@ def _parse_chunk(
         for c in HEADER
     }
     col = {c: a.cast(pa.string()) if a.type != pa.string() else a for c, a in col.items()}
-    rownos = np.arange(2, n + 2) + state.offset
-    state.offset += n
+    rownos = chunk.rows
     rej = Rejector(name, n)
     raw = {c: _distinct(col[c]) for c in HEADER if c != "Crime ID"}
 
@@ -274,4 +273,11 @@ def _parse_chunk(
     out = out[good].reset_index(drop=True)
     # the place key is hashed here, on the reader's thread, off the writer's
     out["_place_hash"] = place_hashes(out)
-    return Parsed(out, rej.frame(), n, [])
+    rejects = rej.frame()
+    if chunk.broken:
+        rows, why = zip(*chunk.broken, strict=True)
+        broken = pd.DataFrame(
+            {"file": name, "row": list(rows), "field": "(row)", "value": "", "reason": list(why)}
+        )
+        rejects = pd.concat([rejects, broken], ignore_index=True).sort_values("row", kind="stable")
+    return Parsed(out, rejects, n + len(chunk.broken), [])

@@ -5,9 +5,11 @@ from __future__ import annotations
 import codecs
 import io
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -80,13 +82,29 @@ def detect_encoding(open_fn: Opener, name: str) -> str:
     return "cp1252"
 
 
-def iter_csv_tables(open_fn: Opener, name: str, chunk_rows: int) -> Iterator[pa.Table]:
-    """Chunks of about ``chunk_rows`` rows of a CSV as Arrow tables of strings ('' for blank).
+@dataclass
+class CsvChunk:
+    """Rows of a CSV as an Arrow table of strings, their row numbers, and rows too broken to read.
 
-    Arrow's reader parses in C++ on a background thread, several times faster than pandas' C
-    parser into Python strings, and streams, so memory stays bounded on big files. Header names
-    are stripped of spaces. A header-only file gives one empty table (so its columns are still
-    checked). A row with more or fewer fields than the header is a broken file: one clear line.
+    Row numbers are the line a person sees in a spreadsheet (header row 1). ``broken`` holds
+    (row number, reason) for rows with more or fewer fields than the header: they are rejected
+    and reported, and the rows around them still import.
+    """
+
+    table: pa.Table
+    rows: np.ndarray
+    broken: list[tuple[int, str]]
+
+
+def iter_csv_tables(open_fn: Opener, name: str, chunk_rows: int) -> Iterator[CsvChunk]:
+    """Chunks of about ``chunk_rows`` rows of a CSV, as :class:`CsvChunk`.
+
+    Arrow's streaming reader parses in C++ (several times faster than pandas' C parser into
+    Python strings) and memory stays bounded on big files. It runs single-threaded because only
+    then does it tell the line number of a broken row, which we need to report it. Header names
+    are stripped of spaces. A header-only file gives one empty chunk (so its columns are still
+    checked). Row numbers count records, so they equal line numbers unless a quoted value spans
+    lines.
     """
     with open_fn() as fh:
         head = fh.read(1 << 16)
@@ -94,30 +112,57 @@ def iter_csv_tables(open_fn: Opener, name: str, chunk_rows: int) -> Iterator[pa.
         raise FatalImportError(name, "file is empty (0 rows, no header): nothing imported")
     enc = detect_encoding(open_fn, name)
     arrow_enc = "utf8" if enc == "utf-8-sig" else enc
-    bad: list[str] = []
+    broken: list[tuple[int, str]] = []
+    unnumbered: list[str] = []
 
     def on_invalid(row: pacsv.InvalidRow) -> str:
-        bad.append(
-            f"a row has {row.actual_columns} fields where the header has {row.expected_columns}: "
-            f"{row.text[:80]!r}"
+        why = (
+            f"the row has {row.actual_columns} fields where the header has "
+            f"{row.expected_columns}: {row.text[:80]!r}"
         )
-        return "error"
+        if row.number is None:  # pragma: no cover - the single-threaded reader numbers rows
+            unnumbered.append(why)
+            return "error"
+        broken.append((int(row.number), why))
+        return "skip"
 
     parse = pacsv.ParseOptions(invalid_row_handler=on_invalid)
     try:
         with open_fn() as fh:
             names = pacsv.open_csv(
-                fh, read_options=pacsv.ReadOptions(encoding=arrow_enc), parse_options=parse
+                fh,
+                read_options=pacsv.ReadOptions(encoding=arrow_enc, use_threads=False),
+                # only the header is wanted here; broken rows are reported by the real read
+                parse_options=pacsv.ParseOptions(invalid_row_handler=lambda _row: "skip"),
             ).schema.names
         stripped = [str(c).strip() for c in names]
         read = pacsv.ReadOptions(
-            encoding=arrow_enc, block_size=1 << 22, column_names=stripped, skip_rows=1
+            encoding=arrow_enc,
+            block_size=1 << 22,
+            column_names=stripped,
+            skip_rows=1,
+            use_threads=False,
         )
         convert = pacsv.ConvertOptions(
             column_types={c: pa.string() for c in stripped},
             strings_can_be_null=False,
             quoted_strings_can_be_null=False,
         )
+        next_row = 2  # the first record's row number
+        skipped: set[int] = set()
+
+        def numbered(table: pa.Table) -> CsvChunk:
+            """Number the chunk's rows past the broken rows reported so far, and hand those on."""
+            nonlocal next_row
+            new = [b for b in broken if b[0] not in skipped]
+            skipped.update(r for r, _ in new)
+            n = table.num_rows
+            span = np.arange(next_row, next_row + n + len(skipped) + 1)
+            rows = span[~np.isin(span, np.fromiter(skipped, dtype=np.int64))][:n]
+            if n:
+                next_row = int(rows[-1]) + 1
+            return CsvChunk(table, rows, new)
+
         with open_fn() as fh:
             reader = pacsv.open_csv(
                 fh, read_options=read, parse_options=parse, convert_options=convert
@@ -127,40 +172,13 @@ def iter_csv_tables(open_fn: Opener, name: str, chunk_rows: int) -> Iterator[pa.
             for batch in reader:
                 pending = pa.concat_tables([pending, pa.Table.from_batches([batch])])
                 while pending.num_rows >= chunk_rows:
-                    yield pending.slice(0, chunk_rows)
+                    yield numbered(pending.slice(0, chunk_rows))
                     pending = pending.slice(chunk_rows)
                     sent = True
-            if pending.num_rows or not sent:
-                yield pending
+            if pending.num_rows or not sent or len(skipped) < len(broken):
+                yield numbered(pending)
     except pa.ArrowInvalid as exc:
-        why = bad[0] if bad else str(exc).removeprefix("CSV parse error: ")
+        why = unnumbered[0] if unnumbered else str(exc).removeprefix("CSV parse error: ")
         if "Empty CSV file" in str(exc):
             raise FatalImportError(name, "file has no header row") from exc
         raise FatalImportError(name, f"not a readable CSV file: {why}") from exc
-
-
-def iter_csv_chunks(open_fn: Opener, name: str, chunksize: int) -> Iterator[pd.DataFrame]:
-    """Chunks of a CSV as strings ('' for blank), so memory stays bounded on big files."""
-    with open_fn() as fh:
-        head = fh.read(1 << 16)
-    if not head.strip():
-        raise FatalImportError(name, "file is empty (0 rows, no header): nothing imported")
-    enc = detect_encoding(open_fn, name)
-    with open_fn() as fh:
-        text = io.TextIOWrapper(fh, encoding=enc, newline="")
-        try:
-            reader = pd.read_csv(
-                text,
-                dtype=object,
-                keep_default_na=False,
-                na_filter=False,
-                engine="c",
-                chunksize=chunksize,
-            )
-            for chunk in reader:
-                chunk.columns = [str(c).strip() for c in chunk.columns]
-                yield chunk
-        except pd.errors.ParserError as exc:
-            raise FatalImportError(name, f"not a readable CSV file: {exc}") from exc
-        except pd.errors.EmptyDataError as exc:
-            raise FatalImportError(name, "file has no header row") from exc

@@ -37,7 +37,7 @@ from ..io import incidents, police_uk
 from ..io.crime_rows import COLUMNS as CRIME_COLUMNS
 from ..io.crime_rows import REJECT_COLUMNS, Parsed, place_hashes
 from ..io.tabular import decode
-from .crime_places import PLACE_COLUMNS, store_places
+from .crime_places import PLACE_COLUMNS, as_objects, store_places
 from .db import Store, utcnow
 from .harm_tables import default_table_id, load_table
 
@@ -166,18 +166,6 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _obj(s: pd.Series) -> np.ndarray:
-    """Column values as Python objects with None for missing (what DB drivers bind as NULL)."""
-    if isinstance(s.dtype, pd.CategoricalDtype):
-        # a categorical column (the police.uk reader's repeated text): one take, no NA scan
-        cats = np.empty(len(s.cat.categories) + 1, dtype=object)  # code -1 picks the None
-        cats[:-1] = s.cat.categories.to_numpy(dtype=object)
-        return cats[s.cat.codes.to_numpy()]  # type: ignore[no-any-return]
-    arr = s.to_numpy(dtype=object, copy=True)
-    arr[pd.isna(arr)] = None
-    return arr  # type: ignore[no-any-return]
-
-
 def _nullable(values: np.ndarray) -> np.ndarray:
     """Floats as objects with None for NaN."""
     arr = values.astype(object)
@@ -223,7 +211,7 @@ def _columns_for_db(
         elif c == "key_hash":
             cols.append(rows["_key_hash"].to_numpy(dtype=np.int64).astype(object))
         elif c == "row_key":
-            rk = _obj(rows["crime_key"])
+            rk = as_objects(rows["crime_key"])
             rk[rows["crime_id"].notna().to_numpy()] = None
             cols.append(rk)
         elif c == "row_hash":
@@ -236,7 +224,7 @@ def _columns_for_db(
                 else np.full(len(a), None, dtype=object)
             )
         else:
-            cols.append(_obj(rows[c]))
+            cols.append(as_objects(rows[c]))
     return cols
 
 

@@ -25,11 +25,16 @@ def _floats(values: np.ndarray) -> list[object]:
     return [None if np.isnan(v) else float(v) for v in values]
 
 
-def _objects(s: pd.Series) -> list[object]:
-    """Column values as Python objects, None for missing (what drivers bind as NULL)."""
+def as_objects(s: pd.Series) -> np.ndarray:
+    """Column values as Python objects with None for missing (what DB drivers bind as NULL)."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        # a categorical column (the police.uk reader's repeated text): one take, no NA scan
+        cats = np.empty(len(s.cat.categories) + 1, dtype=object)  # code -1 picks the None
+        cats[:-1] = s.cat.categories.to_numpy(dtype=object)
+        return cats[s.cat.codes.to_numpy()]  # type: ignore[no-any-return]
     arr = s.to_numpy(dtype=object, copy=True)
     arr[pd.isna(arr)] = None
-    return arr.tolist()  # type: ignore[no-any-return]
+    return arr  # type: ignore[no-any-return]
 
 
 def store_places(conn: Connection, rows: pd.DataFrame, known: set[int] | None = None) -> None:
@@ -63,7 +68,7 @@ def _store_places(conn: Connection, uniq: np.ndarray, places: pd.DataFrame) -> N
         list(uniq.tolist()),
         *[_floats(places[c].to_numpy(dtype=float)) for c in ("lon", "lat", "x", "y")],
         list(mappable.tolist() if pg else mappable.astype(np.int64).tolist()),
-        *[_objects(places[c]) for c in ("location", "lsoa_code", "lsoa_name")],
+        *[as_objects(places[c]).tolist() for c in ("location", "lsoa_code", "lsoa_name")],
     ]
     names = "place_hash, lon, lat, x, y, mappable, location, lsoa_code, lsoa_name"
     raw = conn.connection.driver_connection
@@ -81,7 +86,7 @@ def _store_places(conn: Connection, uniq: np.ndarray, places: pd.DataFrame) -> N
                     },
                     "mappable": pa.array(mappable),
                     **{
-                        c: pa.array(_objects(places[c]), type=pa.string())
+                        c: pa.array(as_objects(places[c]).tolist(), type=pa.string())
                         for c in ("location", "lsoa_code", "lsoa_name")
                     },
                 }
