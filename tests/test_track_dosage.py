@@ -18,6 +18,7 @@ from patrolwise.track.dosage import (
     compute_dosage,
     daily_dosage,
     local_day_numbers,
+    local_midnights_ms,
     union_minutes,
 )
 from patrolwise.track.separation import breaches
@@ -294,3 +295,93 @@ def test_flagged_pings_are_ignored() -> None:
     p.loc[p.index[-40:], "flag"] = "accuracy"
     v = compute_dosage(p, HOTSPOTS).visits
     assert list(v.minutes) == [20.0]
+
+
+def _pandas_days(t_ms: np.ndarray, tz: str) -> np.ndarray:
+    """The reference: pandas' own conversion, as the engine did it before the offset table."""
+    idx = pd.DatetimeIndex(t_ms.astype("datetime64[ms]")).tz_localize("UTC").tz_convert(tz)
+    return idx.tz_localize(None).to_numpy().astype("datetime64[D]").astype(np.int64)
+
+
+def _pandas_midnights(days: np.ndarray, tz: str) -> np.ndarray:
+    idx = pd.DatetimeIndex(days.astype("datetime64[D]").astype("datetime64[ms]"))
+    utc = idx.tz_localize(tz, nonexistent="shift_forward", ambiguous=True).tz_convert("UTC")
+    return utc.tz_localize(None).to_numpy().astype("datetime64[ms]").astype(np.int64)
+
+
+@pytest.mark.parametrize("change", ["2024-03-31T01:00", "2024-10-27T01:00", "2025-03-30T01:00"])
+def test_local_days_equal_pandas_every_second_around_clock_changes(change: str) -> None:
+    """Europe/London's clocks change at 01:00 UTC on the last Sundays of March and October:
+    every second from two days before to two days after, and each millisecond next to the
+    change, gets pandas' local day."""
+    at = np.datetime64(change, "ms").astype(np.int64)
+    t = np.arange(at - 2 * 86_400_000, at + 2 * 86_400_000, 1000, dtype=np.int64)
+    t = np.concatenate([t, at + np.arange(-3, 4), at - 3_600_000 + np.arange(-3, 4)])
+    assert (local_day_numbers(t, "Europe/London") == _pandas_days(t, "Europe/London")).all()
+
+
+@pytest.mark.parametrize(
+    ("utc", "local_day"),
+    [
+        # March: GMT until 01:00 UTC, so that night's midnight is 00:00 UTC ...
+        ("2024-03-30T23:59:59.999", "2024-03-30"),
+        ("2024-03-31T00:00:00.000", "2024-03-31"),
+        # ... and BST from then on, so the next midnight is 23:00 UTC
+        ("2024-03-31T22:59:59.999", "2024-03-31"),
+        ("2024-03-31T23:00:00.000", "2024-04-01"),
+        # October: BST until 01:00 UTC, so that night's midnight was 23:00 UTC ...
+        ("2024-10-26T22:59:59.999", "2024-10-26"),
+        ("2024-10-26T23:00:00.000", "2024-10-27"),
+        ("2024-10-27T00:59:59.999", "2024-10-27"),  # 01:59:59.999 BST
+        ("2024-10-27T01:00:00.000", "2024-10-27"),  # 01:00 GMT, the hour again
+        # ... and GMT from then on, so the next midnight is 00:00 UTC
+        ("2024-10-27T23:59:59.999", "2024-10-27"),
+        ("2024-10-28T00:00:00.000", "2024-10-28"),
+    ],
+)
+def test_local_day_by_hand_around_clock_changes(utc: str, local_day: str) -> None:
+    t = np.array([np.datetime64(utc, "ms").astype(np.int64)])
+    got = local_day_numbers(t, "Europe/London").astype("datetime64[D]").astype(str)
+    assert got.tolist() == [local_day]
+
+
+ZONES = [
+    "Europe/London",
+    "Europe/Dublin",  # negative "daylight saving" in winter
+    "America/Havana",  # clocks change at midnight
+    "America/Santiago",
+    "Asia/Beirut",
+    "Australia/Lord_Howe",  # 30-minute shifts
+    "Asia/Kathmandu",  # +05:45
+    "Pacific/Apia",  # skipped 30 December 2011
+    "UTC",
+]
+
+
+@pytest.mark.parametrize("tz", ZONES)
+def test_local_days_and_midnights_equal_pandas_across_zones(tz: str) -> None:
+    rng = np.random.default_rng(7)
+    lo = np.datetime64("1950-01-01", "ms").astype(np.int64)
+    hi = np.datetime64("2060-01-01", "ms").astype(np.int64)
+    t = rng.integers(lo, hi, 50_000)
+    # every hour of 2010-2013 too: each change of those years, in every zone
+    t = np.concatenate(
+        [t, np.arange(lo + 60 * 365 * 86_400_000, lo + 64 * 365 * 86_400_000, 3_600_000)]
+    )
+    assert (local_day_numbers(t, tz) == _pandas_days(t, tz)).all()
+    days = np.arange(np.datetime64("1970-01-01", "D"), np.datetime64("2040-01-01", "D")).astype(
+        np.int64
+    )
+    assert (local_midnights_ms(days, tz) == _pandas_midnights(days, tz)).all()
+
+
+def test_midnights_that_happen_twice_or_never() -> None:
+    """Havana's clocks jump from 00:00 to 01:00 on 10 March 2024 (pandas: the next whole hour,
+    05:00 UTC) and go back from 01:00 to 00:00 on 3 November (the first midnight, 04:00 UTC)."""
+    days = np.array(["2024-03-10", "2024-11-03", "2024-06-01"], dtype="datetime64[D]")
+    got = local_midnights_ms(days.astype(np.int64), "America/Havana").astype("datetime64[ms]")
+    assert got.astype(str).tolist() == [
+        "2024-03-10T05:00:00.000",
+        "2024-11-03T04:00:00.000",
+        "2024-06-01T04:00:00.000",
+    ]

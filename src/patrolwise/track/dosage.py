@@ -38,6 +38,8 @@ from numpy.typing import NDArray
 
 from ..errors import InputError
 from . import kernels as _k
+from . import run_kernels as _rk
+from .localtime import local_days, local_midnights, offset_table
 from .locate import AreaIndex, build_index, locate_labels
 
 MS = 1000
@@ -112,21 +114,17 @@ class ChunkScan:
 
 
 def local_day_numbers(t_ms: NDArray[np.int64], tz: str) -> NDArray[np.int64]:
-    """Local calendar day (days since 1970-01-01 in ``tz``) of each UTC millisecond time."""
-    if len(t_ms) == 0:
-        return np.zeros(0, dtype=np.int64)
-    idx = pd.DatetimeIndex(np.asarray(t_ms, dtype="datetime64[ms]"))
-    local = idx.tz_localize("UTC").tz_convert(tz).tz_localize(None)
-    return np.asarray(local.to_numpy().astype("datetime64[D]").astype(np.int64))
+    """Local calendar day (days since 1970-01-01 in ``tz``) of each UTC millisecond time.
+
+    By a table of the zone's offset changes (:mod:`patrolwise.track.localtime`): pandas' answers
+    for a small fraction of its per-call and per-value cost.
+    """
+    return local_days(t_ms, tz)
 
 
 def local_midnights_ms(days: NDArray[np.int64], tz: str) -> NDArray[np.int64]:
     """UTC milliseconds of the start (local midnight) of each local day number."""
-    if len(days) == 0:
-        return np.zeros(0, dtype=np.int64)
-    idx = pd.DatetimeIndex(np.asarray(days, dtype="datetime64[D]").astype("datetime64[ms]"))
-    utc = idx.tz_localize(tz, nonexistent="shift_forward", ambiguous=True).tz_convert("UTC")
-    return np.asarray(utc.tz_localize(None).to_numpy().astype("datetime64[ms]").astype(np.int64))
+    return local_midnights(days, tz)
 
 
 def _empty_runs() -> dict[str, NDArray]:
@@ -141,6 +139,39 @@ def _empty_runs() -> dict[str, NDArray]:
     }
 
 
+def _argsort_keys(key: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Stable argsort of int64 keys.
+
+    numpy sorts plain int64 values with vector instructions, about three times faster than it
+    argsorts them; with each row's position packed into the low bits of its key, the sorted
+    values carry the order (stable by construction). Keys too wide for that use argsort.
+    """
+    n = len(key)
+    if n < 2:
+        return np.arange(n, dtype=np.int64)
+    ib = int(n - 1).bit_length()
+    lo = int(key.min())
+    if int(key.max()) - lo < 1 << (63 - ib):
+        packed = key - lo if lo else key.copy()
+        packed <<= ib
+        packed |= np.arange(n, dtype=np.int64)
+        packed.sort()
+        packed &= (1 << ib) - 1
+        return packed
+    return np.argsort(key, kind="stable")
+
+
+def _join(head: NDArray[np.int64], order: NDArray[np.int64], tail: NDArray, dtype: type) -> NDArray:
+    """``concatenate([head[order], tail]).astype(dtype)`` in one output array, no temporaries."""
+    out: NDArray = np.empty(len(order) + len(tail), dtype=dtype)
+    if out.dtype == head.dtype:
+        np.take(head, order, out=out[: len(order)])
+    else:
+        out[: len(order)] = head[order]
+    out[len(order) :] = tail
+    return out
+
+
 def scan_chunk(
     unit: NDArray[np.int64],
     t_ms: NDArray[np.int64],
@@ -153,7 +184,8 @@ def scan_chunk(
     """Runs inside hot spots and tracked spans for pings sorted by (unit, time).
 
     ``unit`` is an integer code per device (and team); codes must mean the same in every chunk.
-    Exact duplicate times of one unit keep their first fix.
+    Exact duplicate times of one unit keep their first fix. Safe to run on several threads at
+    once: the compiled passes release the GIL and nothing is shared but read-only inputs.
     """
     n = len(t_ms)
     if n == 0:
@@ -170,36 +202,30 @@ def scan_chunk(
     if status != _k.SORTED:
         raise InputError("pings must be sorted by device and time before scanning")
     n -= n_dup
-    spans = {
-        "unit": s[0],
-        "poly": np.full(s.shape[1], -1, np.int32),
-        "t0": s[1],
-        "t1": s[2],
-        "n": s[3],
-        "at_first": s[4].astype(bool),
-        "at_last": s[5].astype(bool),
+    nr, ns = r.shape[1], s.shape[1]
+    # runs in (polygon, first ping) order, as the array version produced them (keys unique),
+    # then the spans: each column gathered straight into its place
+    o = _argsort_keys(r[1] * (int(r[7].max(initial=0)) + 1) + r[7])
+    allr = {
+        "unit": _join(r[0], o, s[0], np.int64),
+        "poly": _join(r[1], o, np.full(ns, -1), np.int32),
+        "t0": _join(r[2], o, s[1], np.int64),
+        "t1": _join(r[3], o, s[2], np.int64),
+        "n": _join(r[4], o, s[3], np.int64),
+        "at_first": _join(r[5], o, s[4], np.bool_),
+        "at_last": _join(r[6], o, s[5], np.bool_),
     }
-    if r.shape[1]:
-        # runs in (polygon, first ping) order, as the array version produced them
-        o = np.argsort(r[1] * (int(r[7].max()) + 1) + r[7])  # one sort, keys unique
-        r = r[:, o]
-        p0, p1 = r[7], r[8]
-        runs = {
-            "unit": r[0],
-            "poly": r[1].astype(np.int32),
-            "t0": r[2],
-            "t1": r[3],
-            "n": r[4],
-            "at_first": r[5].astype(bool),
-            "at_last": r[6].astype(bool),
-        }
+    p0, p1 = r[7][o], r[8][o]
+    run_days = _empty_run_days()
+    if nr:
         # pings per local day: needed for runs whose ends fall on different local days, and for
         # runs touching the chunk's edges (stitching may join them across midnight)
-        nr = len(p0)
-        d01 = local_day_numbers(np.concatenate([runs["t0"], runs["t1"]]), params.tz)
-        d0, d1 = d01[:nr], d01[nr:]
+        t0, t1 = allr["t0"][:nr], allr["t1"][:nr]
+        table = offset_table(params.tz, int(t0.min()), int(t1.max()))
+        d0 = local_days(t0, params.tz, table)
+        d1 = local_days(t1, params.tz, table)
         multi = np.flatnonzero(d0 != d1)
-        edge = np.flatnonzero((d0 == d1) & (runs["at_first"] | runs["at_last"]))
+        edge = np.flatnonzero((d0 == d1) & (allr["at_first"][:nr] | allr["at_last"][:nr]))
         k_row, k_day, k_n = (np.zeros(0, np.int64) for _ in range(3))
         if len(multi):
             cnt = p1[multi] - p0[multi] + 1
@@ -213,23 +239,21 @@ def scan_chunk(
                 q = pp[inner]
                 dup[inner] = (unit[q] == unit[q - 1]) & (t_ms[q] == t_ms[q - 1])
                 rows, pp = rows[~dup], pp[~dup]
-            days = local_day_numbers(t_ms[pp], params.tz)
-            key = pd.DataFrame({"row": rows, "day": days}).value_counts().reset_index()
-            k_row = key["row"].to_numpy(np.int64)
-            k_day = key["day"].to_numpy(np.int64)
-            k_n = key["count"].to_numpy(np.int64)
+            days = local_days(t_ms[pp], params.tz, table)
+            # rows ascend and each run's pings are in time order: count runs of equal (row, day)
+            # (a day seen again after the clocks go back over midnight is a second entry, which
+            # stitch sums)
+            new = np.ones(len(rows), dtype=bool)
+            new[1:] = (rows[1:] != rows[:-1]) | (days[1:] != days[:-1])
+            at = np.flatnonzero(new)
+            k_row, k_day = rows[at], days[at]
+            k_n = np.diff(np.append(at, len(rows)))
         run_days = {
             "row": np.concatenate([k_row, edge]),
             "day": np.concatenate([k_day, d0[edge]]),
-            "n": np.concatenate([k_n, runs["n"][edge]]),
+            "n": np.concatenate([k_n, allr["n"][edge]]),
         }
-    else:
-        runs = _empty_runs()
-        run_days = _empty_run_days()
-    nr = len(runs["t0"])
-    allr = {k: np.concatenate([runs[k], spans[k]]) for k in runs}
     edges = {"unit": e[0], "first_t": e[1], "last_t": e[2]}
-    assert nr == 0 or run_days["row"].max(initial=-1) < nr
     return ChunkScan(chunk, allr, run_days, edges, n_pings=n, n_duplicates=n_dup)
 
 
@@ -261,16 +285,19 @@ def stitch(scans: Iterable[ChunkScan], max_gap_ms: int) -> Stitched:
     Chunks must come in time order for each unit (as slices of a sorted file, or archive
     partitions ordered by day). A run ending on a unit's last fix in one chunk continues into the
     unit's next chunk if that chunk's first fix is in the same place within ``max_gap``.
+
+    Runs are numbered in (unit, polygon, start) order: one sort of packed (unit, polygon) keys
+    and one compiled pass over the rows in that order (:func:`run_kernels.join_runs`).
     """
     keys = ("unit", "poly", "t0", "t1", "n", "at_first", "at_last")
-    cols: dict[str, list[NDArray]] = {k: [] for k in (*keys, "chunk")}
-    d_row, d_day, d_n, e_unit, e_chunk = [], [], [], [], []
+    cols: dict[str, list[NDArray]] = {k: [] for k in keys}
+    lens, d_row, d_day, d_n, e_unit, e_chunk = [], [], [], [], [], []
     offset = n_pings = n_dup = 0
     for order, sc in enumerate(scans):
         m = len(sc.runs["t0"])
         for k in keys:
             cols[k].append(np.asarray(sc.runs[k]))
-        cols["chunk"].append(np.full(m, order, dtype=np.int64))
+        lens.append(m)
         d_row.append(np.asarray(sc.run_days["row"], dtype=np.int64) + offset)
         d_day.append(np.asarray(sc.run_days["day"], dtype=np.int64))
         d_n.append(np.asarray(sc.run_days["n"], dtype=np.int64))
@@ -287,46 +314,35 @@ def stitch(scans: Iterable[ChunkScan], max_gap_ms: int) -> Stitched:
             n_pings=n_pings,
             n_duplicates=n_dup,
         )
-    c = {k: np.concatenate(v) for k, v in cols.items()}
-    n_chunks = int(c["chunk"].max()) + 2
-    # each (unit, chunk) -> the unit's next chunk
-    eu, ec = np.concatenate(e_unit), np.concatenate(e_chunk)
-    eo = np.lexsort((ec, eu))
-    eu, ec = eu[eo], ec[eo]
-    nxt = np.full(len(eu), -1, dtype=np.int64)
-    same = eu[1:] == eu[:-1]
-    nxt[:-1][same] = ec[1:][same]
-    ekey = eu * n_chunks + ec
-    rkey = c["unit"].astype(np.int64) * n_chunks + c["chunk"]
-    pos = np.minimum(np.searchsorted(ekey, rkey), len(ekey) - 1)
-    next_chunk = np.where(ekey[pos] == rkey, nxt[pos], -1)
-
-    by = _order(c["unit"], c["poly"], c["t0"])
-    u, p = c["unit"][by], c["poly"][by]
-    t0, t1 = c["t0"][by], c["t1"][by]
-    link = np.zeros(len(by), dtype=bool)
-    link[1:] = (
-        (u[1:] == u[:-1])
-        & (p[1:] == p[:-1])
-        & c["at_last"][by][:-1]
-        & c["at_first"][by][1:]
-        & (c["chunk"][by][1:] == next_chunk[by][:-1])
-        & (t0[1:] - t1[:-1] <= max_gap_ms)
+    unit = np.concatenate(cols["unit"]).astype(np.int64, copy=False)
+    poly = np.concatenate(cols["poly"]).astype(np.int64)
+    t0 = np.concatenate(cols["t0"]).astype(np.int64, copy=False)
+    args = (
+        unit,
+        poly,
+        t0,
+        np.concatenate(cols["t1"]).astype(np.int64, copy=False),
+        np.concatenate(cols["n"]).astype(np.int64, copy=False),
+        np.concatenate(cols["at_first"]).astype(bool, copy=False),
+        np.concatenate(cols["at_last"]).astype(bool, copy=False),
+        np.concatenate([[0], np.cumsum(lens)]).astype(np.int64),
+        *_next_chunk_table(e_unit, e_chunk),
+        max_gap_ms,
     )
-    gid = np.cumsum(~link) - 1
-    starts = np.flatnonzero(~link)
+    status, g, ng, run_of_row = _rk.join_runs(_group_order(unit, poly, t0), *args)
+    if status != _rk.JOINED:  # chunks out of time order for some unit: sort by start too
+        status, g, ng, run_of_row = _rk.join_runs(_order(unit, poly, t0), *args)
     out = pd.DataFrame(
         {
-            "run": np.arange(len(starts), dtype=np.int64),
-            "unit": u[starts].astype(np.int64),
-            "poly": p[starts].astype(np.int64),
-            "t0": np.minimum.reduceat(t0, starts),
-            "t1": np.maximum.reduceat(t1, starts),
-            "n": np.add.reduceat(c["n"][by].astype(np.int64), starts),
-        }
+            "run": np.arange(ng, dtype=np.int64),
+            "unit": g[0, :ng],
+            "poly": g[1, :ng],
+            "t0": g[2, :ng],
+            "t1": g[3, :ng],
+            "n": g[4, :ng],
+        },
+        copy=False,
     )
-    run_of_row = np.empty(len(by), dtype=np.int64)
-    run_of_row[by] = gid
     rows = np.concatenate(d_row)
     if len(rows):
         r, dd, nn = run_of_row[rows], np.concatenate(d_day), np.concatenate(d_n)
@@ -339,6 +355,40 @@ def stitch(scans: Iterable[ChunkScan], max_gap_ms: int) -> Stitched:
     else:
         days = empty_days
     return Stitched(out, days, n_pings=n_pings, n_duplicates=n_dup)
+
+
+def _next_chunk_table(
+    e_unit: list[NDArray[np.int64]], e_chunk: list[NDArray[np.int64]]
+) -> tuple[NDArray[np.int64], NDArray[np.int64], int]:
+    """Each (unit, chunk) with pings, as sorted keys ``unit * n_chunks + chunk``, with the next
+    chunk holding that unit's pings (or -1), and ``n_chunks``."""
+    eu, ec = np.concatenate(e_unit), np.concatenate(e_chunk)
+    n_chunks = int(ec.max(initial=0)) + 2
+    eo = np.lexsort((ec, eu))
+    eu, ec = eu[eo], ec[eo]
+    nxt = np.full(len(eu), -1, dtype=np.int64)
+    same = eu[1:] == eu[:-1]
+    nxt[:-1][same] = ec[1:][same]
+    return eu * n_chunks + ec, nxt, n_chunks
+
+
+def _group_order(
+    unit: NDArray[np.int64], poly: NDArray[np.int64], t0: NDArray[np.int64]
+) -> NDArray[np.int64]:
+    """A stable order by (unit, poly): ``np.lexsort((t0, poly, unit))`` when, as usual, that
+    leaves each (unit, poly) in start order already.
+
+    Each chunk lists a unit's runs of one polygon in time order and chunks come in time order
+    for each unit, so sorting by (unit, poly) alone is enough; :func:`join_runs` checks it and
+    the caller falls back to the full sort (:func:`_order`) if not.
+    """
+    n = len(t0)
+    if n < 2:
+        return np.arange(n, dtype=np.int64)
+    npoly = int(poly.max()) + 2
+    if unit.min() >= 0 and poly.min() >= -1 and (int(unit.max()) + 1) * npoly < 1 << 62:
+        return _argsort_keys(unit * npoly + (poly + 1))
+    return _order(unit, poly, t0)
 
 
 def _order(
@@ -405,17 +455,81 @@ def split_by_local_day(
     t0: NDArray[np.int64], t1: NDArray[np.int64], tz: str
 ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
     """Cut intervals at local midnight: (row, day, start, end) per part, in milliseconds."""
-    d0 = local_day_numbers(t0, tz)
-    d1 = local_day_numbers(t1, tz)
+    t0 = np.asarray(t0, dtype=np.int64)
+    t1 = np.asarray(t1, dtype=np.int64)
+    if len(t0) == 0:
+        e = np.zeros(0, dtype=np.int64)
+        return e, e.copy(), e.copy(), e.copy()
+    table = offset_table(tz, int(min(t0.min(), t1.min())), int(max(t0.max(), t1.max())))
+    d0 = local_days(t0, tz, table)
+    d1 = local_days(t1, tz, table)
     nd = d1 - d0 + 1
-    row = np.repeat(np.arange(len(t0)), nd)
-    day = np.repeat(d0, nd) + (np.arange(int(nd.sum())) - np.repeat(np.cumsum(nd) - nd, nd))
-    uniq, inv = np.unique(np.concatenate([day, day + 1]), return_inverse=True)
-    mid = local_midnights_ms(uniq, tz)[inv]
-    m0, m1 = mid[: len(day)], mid[len(day) :]
+    if (nd == 1).all():  # the usual case: no interval crosses midnight
+        row, day = np.arange(len(t0), dtype=np.int64), d0
+    else:
+        row = np.repeat(np.arange(len(t0)), nd)
+        day = np.repeat(d0, nd) + (np.arange(int(nd.sum())) - np.repeat(np.cumsum(nd) - nd, nd))
+    # midnights of the days and of the days after: one lookup per distinct day
+    lo = int(day.min())
+    span = int(day.max()) - lo + 2
+    if span <= 4 * len(day) + 64:
+        mid = local_midnights(np.arange(lo, lo + span, dtype=np.int64), tz)
+        m0, m1 = mid[day - lo], mid[day - lo + 1]
+    else:
+        uniq, inv = np.unique(np.concatenate([day, day + 1]), return_inverse=True)
+        both = local_midnights(uniq, tz)[inv]
+        m0, m1 = both[: len(day)], both[len(day) :]
     start = np.maximum(t0[row], m0)
     end = np.minimum(t1[row], m1)
     return row, day, start, end
+
+
+def _as_dates(day: NDArray[np.int64]) -> NDArray[np.object_]:
+    """Day numbers as ``datetime.date`` objects, made once per distinct day."""
+    if len(day) == 0:
+        return day.astype("datetime64[D]").astype(object)
+    lo = int(day.min())
+    span = int(day.max()) - lo + 1
+    if span > 4 * len(day) + 64:
+        return day.astype("datetime64[D]").astype(object)
+    dates = np.arange(lo, lo + span, dtype=np.int64).astype("datetime64[D]").astype(object)
+    return dates[day - lo]
+
+
+def _labels(values: NDArray, idx: NDArray[np.int64]) -> pd.api.extensions.ExtensionArray:
+    """``values[idx]`` as the column pandas would make of that object array, typed once.
+
+    A frame built from an object array of strings inspects every row to infer its string type;
+    here only the distinct labels used are inspected, and the column is a take of them.
+    """
+    values = np.asarray(values, dtype=object)
+    used = np.zeros(len(values), dtype=bool)
+    used[idx] = True
+    pos = np.cumsum(used) - 1
+    return pd.Series(values[used]).array.take(pos[idx])
+
+
+def _visit_order(
+    start: NDArray[np.int64],
+    dev: NDArray[np.object_],
+    uc: NDArray[np.int64],
+    aid: NDArray[np.int64],
+) -> NDArray[np.int64]:
+    """Stable order by start, device name and hot spot: the device's rank among the names sorts
+    as the names do, so no string comparisons per visit, and the three keys pack into one."""
+    try:
+        _, dev_rank = np.unique(dev, return_inverse=True)
+    except TypeError:  # names of mixed types: let pandas order them
+        return np.asarray(
+            pd.DataFrame({"s": start, "d": dev[uc], "a": aid})
+            .sort_values(["s", "d", "a"], kind="stable")
+            .index.to_numpy()
+        )
+    dr = dev_rank.ravel().astype(np.int64)[uc]
+    key = _pack([start, dr, aid])
+    if key is not None:
+        return _argsort_keys(key)
+    return np.lexsort((aid, dr, start))
 
 
 def finalise(
@@ -426,104 +540,113 @@ def finalise(
 ) -> DosageResult:
     """Drop short runs, split at local midnight, and name devices, teams and hot spots.
 
-    ``units`` maps each unit code (its row position) to ``device_id`` and ``team``.
+    ``units`` maps each unit code (its row position) to ``device_id`` and ``team``. Works on the
+    arrays and names things last: labels are taken from the few distinct names, not inferred
+    per row.
     """
     runs = st.runs
-    is_run = runs["poly"].to_numpy() >= 0
-    vr = runs[is_run]
-    vr = vr[(vr["t1"] - vr["t0"]).to_numpy() >= params.min_visit_ms].reset_index(drop=True)
-    t0 = vr["t0"].to_numpy(np.int64)
-    t1 = vr["t1"].to_numpy(np.int64)
+    r_run = runs["run"].to_numpy(np.int64)
+    r_unit = runs["unit"].to_numpy(np.int64)
+    r_poly = runs["poly"].to_numpy(np.int64)
+    r_t0 = runs["t0"].to_numpy(np.int64)
+    r_t1 = runs["t1"].to_numpy(np.int64)
+    r_n = runs["n"].to_numpy(np.int64)
+    is_run = r_poly >= 0
+    keep = np.flatnonzero(is_run & (r_t1 - r_t0 >= params.min_visit_ms))
+    t0, t1 = r_t0[keep], r_t1[keep]
     row, day, start, end = split_by_local_day(t0, t1, params.tz)
-    vid = vr["run"].to_numpy(np.int64)[row]
-    n = vr["n"].to_numpy(np.int64)[row]
-    multi = np.bincount(row, minlength=len(vr))[row] > 1
-    if multi.any():
-        dd = st.run_days.astype(np.int64)
-        lookup = pd.Series(dd["n"].to_numpy(), index=pd.MultiIndex.from_arrays([dd.run, dd.day]))
-        got = lookup.reindex(pd.MultiIndex.from_arrays([vid[multi], day[multi]])).fillna(0)
-        n[multi] = got.to_numpy(np.int64)
-    uc = vr["unit"].to_numpy(np.int64)[row]
-    aid = area_ids[vr["poly"].to_numpy(np.int64)[row]]
-    # by start, device and hot spot (stable), on the arrays: the device's rank among the names
-    # sorts as the names do, so no string comparisons per visit
+    vid = r_run[keep][row]
+    n = r_n[keep][row]
+    multi = np.flatnonzero(np.bincount(row, minlength=len(keep))[row] > 1)
+    if len(multi):
+        n[multi] = _day_counts(st.run_days, vid[multi], day[multi])
+    uc = r_unit[keep][row]
+    aid = area_ids[r_poly[keep][row]]
     dev = units["device_id"].to_numpy()
-    try:
-        _, dev_rank = np.unique(dev, return_inverse=True)
-        o = np.lexsort((aid, dev_rank.ravel()[uc], start))
-    except TypeError:  # names of mixed types: let pandas order them
-        o = (
-            pd.DataFrame({"s": start, "d": dev[uc], "a": aid})
-            .sort_values(["s", "d", "a"], kind="stable")
-            .index.to_numpy()
-        )
+    team = units["team"].to_numpy()
+    o = _visit_order(start, dev, uc, aid)
     uc, aid, start, end, n, day, vid = (v[o] for v in (uc, aid, start, end, n, day, vid))
     visits = pd.DataFrame(
         {
-            "device_id": dev[uc],
-            "team": units["team"].to_numpy()[uc],
+            "device_id": _labels(dev, uc),
+            "team": _labels(team, uc),
             "area_id": aid,
             "start": _to_dt(start),
             "end": _to_dt(end),
             "minutes": (end - start) / MIN_MS,
             "n_pings": n,
-            "local_day": day.astype("datetime64[D]").astype(object),
+            "local_day": _as_dates(day),
             "visit_id": vid,
         },
         columns=VISIT_COLUMNS,
     )
 
     # tracked spans and the silent gaps between them
-    sp = runs[~is_run]
-    su = sp["unit"].to_numpy(np.int64)
-    st0 = sp["t0"].to_numpy(np.int64)
+    sp = np.flatnonzero(~is_run)
+    su, st0, st1 = r_unit[sp], r_t0[sp], r_t1[sp]
     if ((su[1:] < su[:-1]) | ((su[1:] == su[:-1]) & (st0[1:] < st0[:-1]))).any():
-        sp = sp.sort_values(["unit", "t0"], kind="stable")  # stitch's order makes this rare
-        su = sp["unit"].to_numpy(np.int64)
+        so = np.lexsort((st0, su))  # stitch's order makes this rare
+        su, st0, st1 = su[so], st0[so], st1[so]
     tracked = pd.DataFrame(
         {
-            "device_id": units["device_id"].to_numpy()[su],
-            "team": units["team"].to_numpy()[su],
-            "start": _to_dt(sp["t0"].to_numpy(np.int64)),
-            "end": _to_dt(sp["t1"].to_numpy(np.int64)),
+            "device_id": _labels(dev, su),
+            "team": _labels(team, su),
+            "start": _to_dt(st0),
+            "end": _to_dt(st1),
         }
-    ).reset_index(drop=True)
+    )
     same = su[1:] == su[:-1]
     g_unit = su[1:][same]
-    g0 = sp["t1"].to_numpy(np.int64)[:-1][same]
-    g1 = sp["t0"].to_numpy(np.int64)[1:][same]
+    g0 = st1[:-1][same]
+    g1 = st0[1:][same]
     # a silent gap is "unknown inside a hot spot" when the fixes either side are in the same one
-    allr = runs[is_run]
+    ri = np.flatnonzero(is_run)
     i_unit, i_g0, i_g1, i_poly = _gaps_inside(
-        g_unit,
-        g0,
-        g1,
-        allr["unit"].to_numpy(np.int64),
-        allr["poly"].to_numpy(np.int64),
-        allr["t0"].to_numpy(np.int64),
-        allr["t1"].to_numpy(np.int64),
+        g_unit, g0, g1, r_unit[ri], r_poly[ri], r_t0[ri], r_t1[ri]
     )
     grow, gday, gstart, gend = split_by_local_day(i_g0, i_g1, params.tz)
     gu = i_unit[grow]
     unknown = pd.DataFrame(
         {
-            "device_id": units["device_id"].to_numpy()[gu],
-            "team": units["team"].to_numpy()[gu],
+            "device_id": _labels(dev, gu),
+            "team": _labels(team, gu),
             "area_id": area_ids[i_poly[grow]],
             "start": _to_dt(gstart),
             "end": _to_dt(gend),
             "minutes": (gend - gstart) / MIN_MS,
-            "local_day": gday.astype("datetime64[D]").astype(object),
+            "local_day": _as_dates(gday),
         }
     )
+    n_runs = int(is_run.sum())
     stats = {
         "pings": st.n_pings,
         "duplicates_ignored": st.n_duplicates,
-        "runs": int(is_run.sum()),
-        "visits": int(len(vr)),
-        "short_runs_dropped": int(is_run.sum() - len(vr)),
+        "runs": n_runs,
+        "visits": int(len(keep)),
+        "short_runs_dropped": n_runs - int(len(keep)),
     }
     return DosageResult(visits, unknown, tracked, params, stats)
+
+
+def _day_counts(
+    run_days: pd.DataFrame, run: NDArray[np.int64], day: NDArray[np.int64]
+) -> NDArray[np.int64]:
+    """Pings of each (run, day) in ``run_days`` (0 where it has none): a packed-key lookup."""
+    rr = run_days["run"].to_numpy(np.int64)
+    rd = run_days["day"].to_numpy(np.int64)
+    rn = run_days["n"].to_numpy(np.int64)
+    if len(rr) == 0:
+        return np.zeros(len(run), dtype=np.int64)
+    ka = _pack([np.concatenate([rr, run]), np.concatenate([rd, day])])
+    if ka is None:  # too wide to pack: pandas looks them up
+        lookup = pd.Series(rn, index=pd.MultiIndex.from_arrays([rr, rd]))
+        got = lookup.reindex(pd.MultiIndex.from_arrays([run, day])).fillna(0)
+        return got.to_numpy(np.int64)
+    have, want = ka[: len(rr)], ka[len(rr) :]
+    o = np.argsort(have, kind="stable")
+    have = have[o]
+    pos = np.minimum(np.searchsorted(have, want), len(have) - 1)
+    return np.where(have[pos] == want, rn[o][pos], 0)
 
 
 def _gaps_inside(
