@@ -10,8 +10,9 @@ the only memory written is one int32 label per ping.
 Two kernels, both ``cache=True`` (compiled once per machine, then loaded from ``__pycache__``)
 and ``nogil=True`` (Dask or thread pools can run chunks side by side):
 
-- :func:`locate_labels`: raster cell -> fine subcell -> candidates -> exact crossing-number
-  test (only for subcells a boundary may cross), GEOS's rules
+- :func:`locate_labels`: raster cell -> (fine subcell) -> the cell's record (candidates, each
+  with the edges that meet the cell and the crossing parity of those right of it, built by
+  :func:`cell_records`) -> exact crossing-number test, GEOS's rules
   exactly as :func:`patrolwise.track.locate._inside_exact` applies them. Orientations too close
   to zero to sign in floating point are returned as *doubts* for ``shapely.intersects_xy``.
 - :func:`scan_runs`: the visit state machine over those labels: runs inside hot spots, tracked
@@ -73,6 +74,38 @@ def point_in_row(seg: NDArray[np.float64], lo: int, hi: int, qx: float, qy: floa
     return crossings & 1
 
 
+@njit(cache=True, nogil=True, inline="always")
+def point_near(rec: NDArray[np.float64], o: int, nn: int, qx: float, qy: float) -> int:
+    """:func:`point_in_row`'s rules over the ``nn`` edges stored at ``rec[o:o + 4 * nn]``
+    (ax, ay, bx, by each) of one cell record: 2 on the boundary, else the parity of the
+    crossings (0 or 1), or -1 unsure.
+
+    No edge is skipped as wholly left of the point: such an edge straddling qy has orientation
+    terms of opposite signs (the determinant is their sum in magnitude), so it is never crossed
+    nor unsure, and a cell's few edges are cheaper tested than branched over.
+    """
+    crossings = 0
+    unsure = 0
+    for t in range(nn):
+        p = o + 4 * t
+        ax = rec[p]
+        ay = rec[p + 1]
+        bx = rec[p + 2]
+        by = rec[p + 3]
+        if qy == by and (qx == bx or (ay == qy and min(ax, bx) <= qx <= max(ax, bx))):
+            return 2  # on the end vertex or on a horizontal edge
+        st = (ay > qy) != (by > qy)
+        dl = (ax - qx) * (by - qy)
+        dr = (ay - qy) * (bx - qx)
+        det = dl - dr
+        uns = st & (abs(det) <= 1e-12 * (abs(dl) + abs(dr)))
+        crossings += st & ~uns & ((det > 0) == (by > ay))
+        unsure |= uns
+    if unsure:
+        return -1
+    return crossings & 1
+
+
 @njit(cache=True, nogil=True)
 def _locate(
     x: NDArray[np.float64],
@@ -83,12 +116,10 @@ def _locate(
     nx: int,
     ny: int,
     label: NDArray[np.int32],
+    rec: NDArray[np.float64],
+    ri: NDArray[np.int64],
     cand_ptr: NDArray[np.int64],
     cand_idx: NDArray[np.int32],
-    cand_sure: NDArray[np.bool_],
-    cand_elo: NDArray[np.int64],
-    cand_ehi: NDArray[np.int64],
-    seg: NDArray[np.float64],
     fine: NDArray[np.uint8],
     f: int,
     first: NDArray[np.int32],
@@ -99,9 +130,11 @@ def _locate(
     are (only those that fit are written; the caller retries with room for all). Buffers are
     never reallocated in the loop: a reassigned array costs reference-count traffic per ping.
 
-    Cells are computed exactly as :func:`patrolwise.track.locate.locate_numpy` does (far-away
-    pings clip into the grid's outer ring), so the grid row a ping is tested in is the row the
-    index filed its edges under. NaN and infinite coordinates are in no polygon.
+    ``rec`` holds the cell records of :func:`cell_records` and ``ri`` is the same memory viewed
+    as int64 (header words). Cells are computed exactly as
+    :func:`patrolwise.track.locate.locate_numpy` does (far-away pings clip into the grid's outer
+    ring, whose records assume nothing about where in the cell a ping lies), so a ping is tested
+    in the cell whose record was built for it. NaN and infinite coordinates are in no polygon.
     """
     n = len(x)
     ne = 0
@@ -109,11 +142,13 @@ def _locate(
     xmax = nx - 1.0
     ymax = ny - 1.0
     for i in range(n):
-        if not (np.isfinite(x[i]) and np.isfinite(y[i])):
+        qx = x[i]
+        qy = y[i]
+        if not (np.isfinite(qx) and np.isfinite(qy)):
             first[i] = -1  # NaN or infinite: in no polygon (the border ring may be ambiguous)
             continue
-        fx = (x[i] - x0) * inv
-        fy = (y[i] - y0) * inv
+        fx = (qx - x0) * inv
+        fy = (qy - y0) * inv
         if not fx >= 0.0:
             fx = 0.0
         elif fx > xmax:
@@ -131,8 +166,9 @@ def _locate(
         first[i] = -1
         if lab == -1:
             continue
-        s = -2 - lab
+        o = -2 - int(lab)  # the cell's record
         if f:  # the cell's fine raster decides most pings near, not on, an edge
+            s = ri[o] >> 32
             u = min(np.int64((fx - ci) * f), f - 1)
             v = min(np.int64((fy - cj) * f), f - 1)
             code = fine[(s * f + v) * f + u]
@@ -149,12 +185,29 @@ def _locate(
                     ne += 1
                     code &= code - 1
                 continue
+        nc = ri[o] & 0xFFFFFFFF
+        o += 1
         found = -1
-        for j in range(cand_ptr[s], cand_ptr[s + 1]):
-            k = cand_idx[j]
-            ans = 1
-            if not cand_sure[j]:
-                ans = point_in_row(seg, cand_elo[j], cand_ehi[j], x[i], y[i])
+        for _ in range(nc):
+            w0 = ri[o]
+            w1 = ri[o + 1]
+            o += 2
+            k = w0 & 0xFFFFFFFF
+            if (w0 >> 32) & 1:
+                ans = 1  # the cell lies wholly inside k
+            else:
+                nn = w1 & 0xFFFFFFFF
+                nb = w1 >> 32
+                ans = point_near(rec, o, nn, qx, qy)
+                o += 4 * nn
+                if ans == 2:
+                    ans = 1
+                elif ans >= 0:  # edges wholly right of the cell: crossed iff straddling qy
+                    par = (w0 >> 33) & 1
+                    for b in range(nb):
+                        par ^= rec[o + b] <= qy
+                    ans ^= par
+                o += nb
             if ans == 1:
                 if found < 0:
                     found = k
@@ -182,12 +235,10 @@ def locate_labels(
     nx: int,
     ny: int,
     label: NDArray[np.int32],
+    rec: NDArray[np.float64],
+    ri: NDArray[np.int64],
     cand_ptr: NDArray[np.int64],
     cand_idx: NDArray[np.int32],
-    cand_sure: NDArray[np.bool_],
-    cand_elo: NDArray[np.int64],
-    cand_ehi: NDArray[np.int64],
-    seg: NDArray[np.float64],
     fine: NDArray[np.uint8],
     f: int,
 ) -> tuple[NDArray[np.int32], NDArray[np.int64], NDArray[np.int64]]:
@@ -205,13 +256,175 @@ def locate_labels(
         extra = np.empty((2, cap_e), dtype=np.int64)
         doubt = np.empty((2, cap_d), dtype=np.int64)
         ne, nd = _locate(
-            x, y, x0, y0, inv, nx, ny, label, cand_ptr, cand_idx, cand_sure, cand_elo,
-            cand_ehi, seg, fine, f, first, extra, doubt,
+            x, y, x0, y0, inv, nx, ny, label, rec, ri, cand_ptr, cand_idx, fine, f, first,
+            extra, doubt,
         )  # fmt: skip
         if ne <= cap_e and nd <= cap_d:
             return first, extra[:, :ne].copy(), doubt[:, :nd].copy()
         cap_e = max(cap_e, ne)
         cap_d = max(cap_d, nd)
+
+
+@njit(cache=True, nogil=True)
+def cell_records(
+    label: NDArray[np.int32],
+    slot_cell: NDArray[np.int64],
+    nx: int,
+    ny: int,
+    x0: float,
+    y0: float,
+    cell: float,
+    cand_ptr: NDArray[np.int64],
+    cand_idx: NDArray[np.int32],
+    cand_sure: NDArray[np.bool_],
+    cand_elo: NDArray[np.int64],
+    cand_ehi: NDArray[np.int64],
+    seg: NDArray[np.float64],
+) -> NDArray[np.float64]:
+    """One contiguous record per ambiguous cell, and its offset written into ``label`` (an
+    ambiguous cell's label becomes ``-2 - offset``): a ping in such a cell reads the label, then
+    one run of memory, where five CSR arrays and the shared edge table cost a cache miss each.
+
+    Record (float64; header words are int64 in the same memory): ``ncand | slot << 32``, then
+    per candidate (ascending polygon) ``poly | sure << 32 | base << 33``, ``nn | nb << 32``, the
+    ``nn`` *near* edges (ax, ay, bx, by) and the ``nb`` breakpoints.
+
+    Of the candidate's edges filed under the cell's row (``seg[cand_elo:cand_ehi]``, by
+    decreasing max x), only edges whose x-range meets the cell's are *near* and tested in full.
+    Edges wholly left of the cell are never crossed by a ray from a point in it. An edge wholly
+    right of the cell is crossed exactly when ``min y <= qy < max y`` (the point is strictly left
+    of both its ends, so the orientation's two terms have opposite signs: never zero, never
+    unsure, never a boundary hit), so their crossing parity is a step function of qy: it flips
+    at every min y and max y. ``base`` is the flips below the cell, the breakpoints the flips
+    inside it (sorted; a value met twice, e.g. the shared vertex of two such edges, cancels).
+    The cell's bounds are widened by far more than the rounding of ``(x - x0) * inv`` (1e-6
+    cell and 1e-12 of the coordinates' magnitude), and the outer ring's cells, where far-away
+    pings are clipped to, are unbounded outwards.
+    """
+    nslot = len(cand_ptr) - 1
+    at = np.empty(nslot, dtype=np.int64)
+    # room for the worst case (every edge near, or two breakpoints): untouched pages of the
+    # spare room cost nothing, and one pass over the edges instead of two (sizes, contents)
+    # halves the time
+    bound = 1 + nslot + 2 * len(cand_idx)
+    for j in range(len(cand_idx)):
+        bound += 4 * (cand_ehi[j] - cand_elo[j])
+    rec = np.empty(bound, dtype=np.float64)
+    size = _records(
+        rec,
+        rec.view(np.int64),
+        at,
+        slot_cell,
+        nx,
+        ny,
+        x0,
+        y0,
+        cell,
+        cand_ptr,
+        cand_idx,
+        cand_sure,
+        cand_elo,
+        cand_ehi,
+        seg,
+    )
+    if size > 2**31 - 3:
+        raise ValueError("cell records too large for int32 labels: use a larger cell")
+    rec = rec[:size]  # a view: a copy would cost more than the spare room's address space
+    for s in range(nslot):
+        label[slot_cell[s]] = -2 - at[s]
+    return rec
+
+
+@njit(cache=True, nogil=True)
+def _records(
+    rec: NDArray[np.float64],
+    ri: NDArray[np.int64],
+    at: NDArray[np.int64],
+    slot_cell: NDArray[np.int64],
+    nx: int,
+    ny: int,
+    x0: float,
+    y0: float,
+    cell: float,
+    cand_ptr: NDArray[np.int64],
+    cand_idx: NDArray[np.int32],
+    cand_sure: NDArray[np.bool_],
+    cand_elo: NDArray[np.int64],
+    cand_ehi: NDArray[np.int64],
+    seg: NDArray[np.float64],
+) -> int:
+    """:func:`cell_records` into ``rec`` (large enough) and ``at`` (each slot's offset): returns
+    the records' total size. A function of its own: numba reference-counts an array that a loop
+    reassigns on every access."""
+    nslot = len(cand_ptr) - 1
+    mx = 1e-6 * cell + 1e-12 * (abs(x0) + nx * cell)
+    my = 1e-6 * cell + 1e-12 * (abs(y0) + ny * cell)
+    most = 1
+    for j in range(len(cand_elo)):
+        most = max(most, cand_ehi[j] - cand_elo[j])
+    bp = np.empty(2 * most, dtype=np.float64)
+    near = np.empty(most, dtype=np.int64)
+    o = 0
+    for s in range(nslot):
+        c = slot_cell[s]
+        ci = c % nx
+        cj = c // nx
+        xl = x0 + ci * cell - mx if ci > 0 else -np.inf
+        xr = x0 + (ci + 1) * cell + mx if ci < nx - 1 else np.inf
+        yb = y0 + cj * cell - my if cj > 0 else -np.inf
+        yt = y0 + (cj + 1) * cell + my if cj < ny - 1 else np.inf
+        at[s] = o
+        ri[o] = (cand_ptr[s + 1] - cand_ptr[s]) | (s << 32)
+        o += 1
+        for j in range(cand_ptr[s], cand_ptr[s + 1]):
+            k = np.int64(cand_idx[j])
+            if cand_sure[j]:
+                ri[o] = k | (1 << 32)
+                ri[o + 1] = 0
+                o += 2
+                continue
+            nn = 0
+            nb = 0
+            base = 0
+            for e in range(cand_elo[j], cand_ehi[j]):
+                if seg[e, 6] < xl:
+                    break  # this and the rest lie wholly left of the cell
+                if seg[e, 7] <= xr:
+                    near[nn] = e
+                    nn += 1
+                    continue
+                for d in range(4, 6):
+                    v = seg[e, d]
+                    if v < yb:
+                        base ^= 1
+                    elif v <= yt:
+                        q = nb  # insertion sort: a few values
+                        while q > 0 and bp[q - 1] > v:
+                            bp[q] = bp[q - 1]
+                            q -= 1
+                        bp[q] = v
+                        nb += 1
+            m = 0
+            q = 0
+            while q < nb:  # keep the values met an odd number of times
+                r = q
+                while r < nb and bp[r] == bp[q]:
+                    r += 1
+                if (r - q) & 1:
+                    bp[m] = bp[q]
+                    m += 1
+                q = r
+            nb = m
+            ri[o] = k | (base << 33)
+            ri[o + 1] = nn | (nb << 32)
+            for t in range(nn):
+                e = near[t]
+                for d in range(4):
+                    rec[o + 2 + 4 * t + d] = seg[e, d]
+            for t in range(nb):
+                rec[o + 2 + 4 * nn + t] = bp[t]
+            o += 2 + 4 * nn + nb
+    return o
 
 
 @njit(cache=True, nogil=True)
@@ -480,11 +693,17 @@ def build_labels(
     seg: NDArray[np.float64],
     label: NDArray[np.int32],
 ) -> tuple[
-    NDArray[np.int64], NDArray[np.int32], NDArray[np.bool_], NDArray[np.int64], NDArray[np.int64]
+    NDArray[np.int64],
+    NDArray[np.int32],
+    NDArray[np.bool_],
+    NDArray[np.int64],
+    NDArray[np.int64],
+    NDArray[np.int64],
 ]:
     """Fill the raster ``label`` (all OUTSIDE on entry) and the candidate lists of ambiguous
-    cells: ``(cand_ptr, cand_idx, cand_sure, cand_elo, cand_ehi)``, as
-    :func:`patrolwise.track.locate.build_index` defines them.
+    cells: ``(cand_ptr, cand_idx, cand_sure, cand_elo, cand_ehi, slot_cell)``, as
+    :func:`patrolwise.track.locate.build_index` defines them (before :func:`cell_records`
+    points the ambiguous labels at records).
 
     Polygon k's ring edges are ``ea/eb[e_ptr[k]:e_ptr[k+1]]`` (start and end points), its window
     ``win[k] = (i0, j0, i1, j1)`` (bounding box plus one ring of cells). Per window cell: *edge*
@@ -496,7 +715,8 @@ def build_labels(
     crossing cannot flip it). A cell claimed by exactly one polygon and not on an edge takes that
     polygon's number; cells on an edge or claimed by several polygons are ambiguous (label
     ``-2 - slot``, slots numbered row by row), with their candidate polygons in ascending order (``cand_sure``: the cell is
-    wholly inside that one; ``cand_elo:cand_ehi``: its edges crossing the cell's row).
+    wholly inside that one; ``cand_elo:cand_ehi``: its edges crossing the cell's row), and
+    ``slot_cell``, each slot's cell.
     Why compiled: the array version built a row of temporaries per window cell and sample
     (~0.2 s for 1,000 hot spots); this is one pass over each window.
     """
@@ -578,6 +798,7 @@ def build_labels(
     # per grid row: claims of the row's cells, then slots (numbered as met, row by row) and
     # candidate counts for the ambiguous ones, labels for the others
     cand_n = np.zeros(sizes[npoly] + 1, dtype=np.int64)  # candidates per slot (<= window cells)
+    slot_cell = np.empty(sizes[npoly] + 1, dtype=np.int64)  # each slot's cell
     nslot = 0
     for j in range(ny):
         for q in range(rp[j], rp[j + 1]):
@@ -606,6 +827,7 @@ def build_labels(
                     if claims[c] == 2:
                         if label[c] == -1:
                             label[c] = -2 - nslot
+                            slot_cell[nslot] = c
                             nslot += 1
                         cand_n[-2 - label[c]] += 1
                     else:
@@ -641,7 +863,7 @@ def build_labels(
                             cand_elo[f] = edge_ptr[es]
                             cand_ehi[f] = edge_ptr[es + 1]
                         fill[s] += 1
-    return cand_ptr, cand_idx, cand_sure, cand_elo, cand_ehi
+    return cand_ptr, cand_idx, cand_sure, cand_elo, cand_ehi, slot_cell[:nslot]
 
 
 @njit(cache=True, nogil=True)

@@ -14,8 +14,12 @@ a fifth of the ambiguous ones at ``fine=4``) get the exact test.
 The exact test is our own crossing-number test, GEOS's ``RayCrossingCounter`` rule for rule
 (boundary points count as inside, as ``shapely.intersects_xy`` says). A horizontal ray to the right
 only meets edges that cross the ping's grid row, so the index keeps, per polygon and row, the few
-edges crossing that row (by decreasing max x, so a test stops at the first edge wholly left of the
-ping), and each ambiguous cell's candidates point straight at their row's edges. Orientation
+edges crossing that row (by decreasing max x). From those, each ambiguous cell gets one
+contiguous *record* (:func:`patrolwise.track.kernels.cell_records`), which its label points at:
+per candidate, only the edges whose x-range meets the cell (tested in full) and the crossing
+parity of the edges wholly right of it, which for a point in the cell is a step function of y
+alone (a few breakpoints, usually none). A ping in an ambiguous cell thus reads its label and
+one run of memory, and tests one or two edges, not the whole row. Orientation
 signs too close to zero for float arithmetic to be sure of (points on or within ~1e-12 m of an
 edge) are settled by ``shapely.intersects_xy`` itself, so the answer equals the exact
 point-in-polygon answer.
@@ -62,14 +66,17 @@ class AreaIndex:
     cell: float
     nx: int
     ny: int
-    # ny*nx: polygon index, OUTSIDE, or for an ambiguous cell AMBIGUOUS - (its row in the CSR):
-    # one lookup per ping says all the raster knows
+    # ny*nx: polygon index, OUTSIDE, or for an ambiguous cell AMBIGUOUS - (the offset of its
+    # record in rec): one lookup per ping says all the raster knows
     label: NDArray[np.int32]
-    cand_ptr: NDArray[np.int64]  # CSR over ambiguous cells: candidate polygons
+    # CSR over ambiguous cells (slots): candidate polygons; a cell's slot is its record's first
+    # word >> 32 (see slot_of)
+    cand_ptr: NDArray[np.int64]
     cand_idx: NDArray[np.int32]
     cand_sure: NDArray[np.bool_]  # the cell lies wholly inside that candidate: no test needed
-    cand_elo: NDArray[np.int64]  # that candidate's edges crossing the cell's row: seg[elo:ehi]
-    cand_ehi: NDArray[np.int64]
+    # per ambiguous cell, one contiguous record (kernels.cell_records): its candidates, each
+    # with the few edges the exact test needs in that cell and the crossing parity of the rest
+    rec: NDArray[np.float64]
     # edges crossing each (polygon, grid row): CSR over rows row_lo[k]..row_hi[k] of polygon k
     row_lo: NDArray[np.int64]
     row_hi: NDArray[np.int64]
@@ -133,7 +140,7 @@ def build_index(
     e_ptr = np.zeros(len(g) + 1, dtype=np.int64)
     np.cumsum(np.bincount(owner, minlength=len(g)), out=e_ptr[1:])
     label = np.full(nx * ny, OUTSIDE, dtype=np.int32)
-    ptr, cand_idx, cand_sure, cand_elo, cand_ehi = _k.build_labels(
+    ptr, cand_idx, cand_sure, cand_elo, cand_ehi, slot_cell = _k.build_labels(
         a, b, e_ptr, win, float(x0), float(y0), float(cell), nx, ny,
         row_lo, row_hi, row_base, edge_ptr, seg, label,
     )  # fmt: skip
@@ -149,6 +156,11 @@ def build_index(
             a, b, win, label, nx, nslot, ptr, cand_idx, cand_sure, row_lo, row_hi, row_base,
             edge_ptr, seg, float(x0), float(y0), 1.0 / float(cell), fine,
         )  # fmt: skip
+    # after build_fine (which reads slot labels): ambiguous labels now point at the records
+    rec = _k.cell_records(
+        label, slot_cell, nx, ny, float(x0), float(y0), float(cell), ptr, cand_idx, cand_sure,
+        cand_elo, cand_ehi, seg,
+    )  # fmt: skip
     return AreaIndex(
         geoms=g,
         x0=float(x0),
@@ -160,8 +172,7 @@ def build_index(
         cand_ptr=ptr,
         cand_idx=cand_idx,
         cand_sure=cand_sure,
-        cand_elo=cand_elo,
-        cand_ehi=cand_ehi,
+        rec=rec,
         row_lo=row_lo,
         row_hi=row_hi,
         row_base=row_base,
@@ -170,6 +181,11 @@ def build_index(
         fine=fine_raster,
         fine_f=fine,
     )
+
+
+def slot_of(index: AreaIndex, lab: NDArray[np.int32]) -> NDArray[np.int64]:
+    """The slots (rows of the candidate CSR) of ambiguous cells, from their labels."""
+    return index.rec.view(np.int64)[AMBIGUOUS - lab.astype(np.int64)] >> 32
 
 
 def _ring_edges(
@@ -293,12 +309,10 @@ def locate_labels(
         index.nx,
         index.ny,
         index.label,
+        index.rec,
+        index.rec.view(np.int64),
         index.cand_ptr,
         index.cand_idx,
-        index.cand_sure,
-        index.cand_elo,
-        index.cand_ehi,
-        index.seg,
         index.fine,
         index.fine_f,
     )
@@ -358,7 +372,7 @@ def locate_numpy(
     cells += fx.astype(np.int32)
     lab = index.label[cells]
     p_amb = np.flatnonzero(lab <= AMBIGUOUS)
-    slot = AMBIGUOUS - lab[p_amb].astype(np.int64)
+    slot = slot_of(index, lab[p_amb])
     start = index.cand_ptr[slot]
     count = index.cand_ptr[slot + 1] - start
     rep_p = np.repeat(p_amb, count)
