@@ -15,6 +15,7 @@ from patrolwise.track.compliance import abstraction, compliance
 from patrolwise.track.coverage import window_coverage
 from patrolwise.track.dosage import (
     DosageParams,
+    chunk_bounds,
     compute_dosage,
     daily_dosage,
     local_day_numbers,
@@ -385,3 +386,60 @@ def test_midnights_that_happen_twice_or_never() -> None:
         "2024-11-03T04:00:00.000",
         "2024-06-01T04:00:00.000",
     ]
+
+
+def _night_of_patrols() -> pd.DataFrame:
+    """Three devices through the night the clocks go back, in and out of both hot spots, with
+    silences longer than max_gap inside a hot spot and exact duplicate fixes."""
+    p = track(
+        leg("A", "police", "2024-10-26 22:30", "2024-10-27 01:30", INSIDE[11], step_s=20),
+        leg("A", "police", "2024-10-27 01:30:20", "2024-10-27 01:40", OUTSIDE, step_s=20),
+        leg("A", "police", "2024-10-27 01:40:20", "2024-10-27 02:10", INSIDE[22], step_s=20),
+        leg("A", "police", "2024-10-27 02:30", "2024-10-27 03:00", INSIDE[22], step_s=20),
+        leg("B", "outreach", "2024-10-26 22:50", "2024-10-26 23:40", INSIDE[22], step_s=10),
+        leg("B", "outreach", "2024-10-26 23:40:10", "2024-10-27 00:20", INSIDE[11], step_s=10),
+        leg("C", "police", "2024-10-26 23:00", "2024-10-27 02:00", INSIDE[11], step_s=30),
+    )
+    # exact duplicates: every 97th fix, and every fix of B, so chunk cuts land between pairs
+    return pd.concat([p, p.iloc[::97], p[p.device_id == "B"]], ignore_index=True)
+
+
+def test_any_number_of_workers_and_chunks_gives_one_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    import dask
+
+    calls: list[dict[str, object]] = []
+    real = dask.compute
+
+    def spy(*args: object, **kw: object) -> object:
+        calls.append(kw)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(dask, "compute", spy)
+    p = _night_of_patrols()
+    one = compute_dosage(p, HOTSPOTS, chunk_size=len(p), workers=1)
+    assert calls == []  # one worker scans in this thread
+    assert len(one.visits) >= 6 and not one.unknown.empty
+    assert one.stats["duplicates_ignored"] == len(p) - len(p.drop_duplicates(["device_id", "t"]))
+    for chunk, workers in [(97, 1), (97, 2), (250, 2), (250, 3), (1000, 2)]:
+        r = compute_dosage(p, HOTSPOTS, chunk_size=chunk, workers=workers)
+        for name in ("visits", "unknown", "tracked"):
+            pd.testing.assert_frame_equal(getattr(r, name), getattr(one, name), check_exact=True)
+        assert r.stats == one.stats
+    assert {c["scheduler"] for c in calls} == {"threads"}
+    assert {c["num_workers"] for c in calls} == {2, 3}
+
+
+def test_chunk_cuts_balance_workers_and_never_split_duplicates() -> None:
+    unit = np.repeat(np.arange(4, dtype=np.int64), 250_000)
+    t = np.tile(np.arange(250_000, dtype=np.int64) * 1000, 4)
+    # one chunk for one worker; two halves for two; a multiple of three for three
+    assert chunk_bounds(unit, t, 1 << 20, 1) == [(0, 1_000_000)]
+    assert chunk_bounds(unit, t, 1 << 20, 2) == [(0, 500_000), (500_000, 1_000_000)]
+    assert len(chunk_bounds(unit, t, 300_000, 3)) == 6
+    # a cut that would fall inside a run of exact duplicates moves past them
+    unit, t = np.zeros(1_000_000, dtype=np.int64), np.arange(1_000_000, dtype=np.int64) * 1000
+    t[499_990:500_010] = t[499_990]
+    b = chunk_bounds(unit, t, 1 << 20, 2)
+    assert b == [(0, 500_010), (500_010, 1_000_000)]
+    # tiny inputs are not split for the workers' sake
+    assert chunk_bounds(unit[:1000], t[:1000], 1 << 20, 2) == [(0, 1000)]

@@ -27,6 +27,7 @@ Defaults and why:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
@@ -142,23 +143,29 @@ def _empty_runs() -> dict[str, NDArray]:
 def _argsort_keys(key: NDArray[np.int64]) -> NDArray[np.int64]:
     """Stable argsort of int64 keys.
 
-    numpy sorts plain int64 values with vector instructions, about three times faster than it
-    argsorts them; with each row's position packed into the low bits of its key, the sorted
-    values carry the order (stable by construction). Keys too wide for that use argsort.
+    numpy sorts plain integers with vector instructions, about three times faster than it
+    argsorts them; with each row's position packed into the low bits of its key (as uint64, so
+    all 64 bits serve), the sorted values carry the order, stable by construction. Wider keys
+    take numpy's fast unstable argsort when no two are equal (then any order is the stable one)
+    and its stable argsort otherwise.
     """
     n = len(key)
     if n < 2:
         return np.arange(n, dtype=np.int64)
     ib = int(n - 1).bit_length()
     lo = int(key.min())
-    if int(key.max()) - lo < 1 << (63 - ib):
-        packed = key - lo if lo else key.copy()
-        packed <<= ib
-        packed |= np.arange(n, dtype=np.int64)
+    if int(key.max()) - lo < 1 << (64 - ib):
+        packed = (key - lo).view(np.uint64) if lo else key.astype(np.uint64)
+        packed <<= np.uint64(ib)
+        packed |= np.arange(n, dtype=np.uint64)
         packed.sort()
-        packed &= (1 << ib) - 1
-        return packed
-    return np.argsort(key, kind="stable")
+        packed &= np.uint64((1 << ib) - 1)
+        return packed.view(np.int64)
+    o = np.argsort(key)
+    ks = key[o]
+    if (ks[1:] == ks[:-1]).any():
+        return np.argsort(key, kind="stable")
+    return o
 
 
 def _join(head: NDArray[np.int64], order: NDArray[np.int64], tail: NDArray, dtype: type) -> NDArray:
@@ -479,9 +486,9 @@ def split_by_local_day(
         uniq, inv = np.unique(np.concatenate([day, day + 1]), return_inverse=True)
         both = local_midnights(uniq, tz)[inv]
         m0, m1 = both[: len(day)], both[len(day) :]
-    start = np.maximum(t0[row], m0)
-    end = np.minimum(t1[row], m1)
-    return row, day, start, end
+    if len(row) == len(t0):
+        return row, day, np.maximum(t0, m0), np.minimum(t1, m1)
+    return row, day, np.maximum(t0[row], m0), np.minimum(t1[row], m1)
 
 
 def _as_dates(day: NDArray[np.int64]) -> NDArray[np.object_]:
@@ -500,9 +507,15 @@ def _labels(values: NDArray, idx: NDArray[np.int64]) -> pd.api.extensions.Extens
     """``values[idx]`` as the column pandas would make of that object array, typed once.
 
     A frame built from an object array of strings inspects every row to infer its string type;
-    here only the distinct labels used are inspected, and the column is a take of them.
+    here only the distinct labels are inspected, and the column is a take of them. When the
+    labels are not all strings the type is inferred from those the rows use, as it would be.
     """
     values = np.asarray(values, dtype=object)
+    if len(idx) == 0:  # no rows: nothing to infer from, as an empty object array has not
+        return pd.Series(values[idx]).array
+    base = pd.Series(values)
+    if isinstance(base.dtype, pd.StringDtype):
+        return base.array.take(idx)
     used = np.zeros(len(values), dtype=bool)
     used[idx] = True
     pos = np.cumsum(used) - 1
@@ -553,19 +566,20 @@ def finalise(
     r_n = runs["n"].to_numpy(np.int64)
     is_run = r_poly >= 0
     keep = np.flatnonzero(is_run & (r_t1 - r_t0 >= params.min_visit_ms))
-    t0, t1 = r_t0[keep], r_t1[keep]
-    row, day, start, end = split_by_local_day(t0, t1, params.tz)
-    vid = r_run[keep][row]
-    n = r_n[keep][row]
-    multi = np.flatnonzero(np.bincount(row, minlength=len(keep))[row] > 1)
-    if len(multi):
-        n[multi] = _day_counts(st.run_days, vid[multi], day[multi])
-    uc = r_unit[keep][row]
-    aid = area_ids[r_poly[keep][row]]
+    row, day, start, end = split_by_local_day(r_t0[keep], r_t1[keep], params.tz)
+    src = keep if len(row) == len(keep) else keep[row]  # run row of each visit part
+    uc = r_unit[src]
+    aid = area_ids[r_poly[src]]
     dev = units["device_id"].to_numpy()
     team = units["team"].to_numpy()
+    # sort once, then gather every column straight from the runs in that order
     o = _visit_order(start, dev, uc, aid)
-    uc, aid, start, end, n, day, vid = (v[o] for v in (uc, aid, start, end, n, day, vid))
+    src, uc, aid, start, end, day = src[o], uc[o], aid[o], start[o], end[o], day[o]
+    vid = r_run[src]
+    n = r_n[src]
+    if len(row) > len(keep):  # visits across midnight: their pings per day
+        multi = np.flatnonzero(np.bincount(row, minlength=len(keep))[row[o]] > 1)
+        n[multi] = _day_counts(st.run_days, vid[multi], day[multi])
     visits = pd.DataFrame(
         {
             "device_id": _labels(dev, uc),
@@ -600,7 +614,7 @@ def finalise(
     g0 = st1[:-1][same]
     g1 = st0[1:][same]
     # a silent gap is "unknown inside a hot spot" when the fixes either side are in the same one
-    ri = np.flatnonzero(is_run)
+    ri = np.flatnonzero(is_run) if len(g_unit) else np.zeros(0, dtype=np.int64)
     i_unit, i_g0, i_g1, i_poly = _gaps_inside(
         g_unit, g0, g1, r_unit[ri], r_poly[ri], r_t0[ri], r_t1[ri]
     )
@@ -792,17 +806,112 @@ def sort_pings(
     return np.lexsort((y, x, t_ms, unit))
 
 
+#: smallest chunk worth cutting off to give another worker something to do: below this the
+#: fixed cost of a chunk (two kernel calls, the run tables, a task) outweighs the parallel gain
+MIN_SPLIT = 1 << 16
+
+
+def default_workers() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def chunk_bounds(
+    unit: NDArray[np.int64], t_ms: NDArray[np.int64], chunk_size: int, workers: int = 1
+) -> list[tuple[int, int]]:
+    """``(start, stop)`` of each chunk of pings sorted by (unit, time).
+
+    At most ``chunk_size`` pings each (a little more where a cut moves past duplicates). With
+    several workers the number of chunks is rounded up to a multiple of ``workers`` (chunks of
+    at least :data:`MIN_SPLIT` pings) so the last round keeps every worker busy: a million pings
+    on two cores are two chunks of half a million, not one. A cut never falls between exact
+    duplicates (same unit and time), so which fix is kept, and so the answer, is the same for
+    every chunking.
+    """
+    n = len(t_ms)
+    if n == 0:
+        return []
+    if chunk_size < 1:
+        raise InputError(f"chunk size must be >= 1, got {chunk_size}")
+    k = -(-n // chunk_size)
+    if workers > 1 and k % workers:
+        k = max(k, min(-(-k // workers) * workers, n // MIN_SPLIT))
+    size = -(-n // k)
+    cuts = [0]
+    for c in range(size, n, size):
+        c = _cut_past_duplicates(unit, t_ms, max(c, cuts[-1] + 1))
+        if c < n:
+            cuts.append(c)
+    cuts.append(n)
+    return list(zip(cuts[:-1], cuts[1:], strict=True))
+
+
+def _cut_past_duplicates(unit: NDArray[np.int64], t_ms: NDArray[np.int64], c: int) -> int:
+    """The first index from ``c`` whose fix is not an exact duplicate of the one before it."""
+    n = len(t_ms)
+    w = 64
+    while c < n:
+        hi = min(n, c + w)
+        same = (unit[c:hi] == unit[c - 1 : hi - 1]) & (t_ms[c:hi] == t_ms[c - 1 : hi - 1])
+        k = np.flatnonzero(~same)
+        if len(k):
+            return c + int(k[0])
+        c, w = hi, w * 2
+    return n
+
+
+def scan_chunks(
+    unit: NDArray[np.int64],
+    t_ms: NDArray[np.int64],
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+    hotspots: HotSpots,
+    params: DosageParams,
+    chunk_size: int = 1 << 20,
+    workers: int | None = None,
+) -> list[ChunkScan]:
+    """:func:`scan_chunk` over pings sorted by (unit, time), cut by :func:`chunk_bounds`.
+
+    ``workers`` (default: every core, never more than the chunks) scan chunks side by side on
+    Dask's threaded scheduler: the compiled passes release the GIL, the chunks are views of the
+    input (nothing is copied or pickled) and each result is small, so memory holds about
+    ``workers`` chunks of working arrays. ``workers=1`` scans them one after another in this
+    thread. The answer is the same for any number of workers.
+    """
+    workers = default_workers() if workers is None else int(workers)
+    if workers < 1:
+        raise InputError(f"workers must be >= 1, got {workers}")
+    bounds = chunk_bounds(unit, t_ms, chunk_size, workers)
+    workers = min(workers, len(bounds))
+
+    def one(i: int) -> ChunkScan:
+        a, b = bounds[i]
+        return scan_chunk(unit[a:b], t_ms[a:b], x[a:b], y[a:b], hotspots, params, chunk=i)
+
+    if workers <= 1:
+        return [one(i) for i in range(len(bounds))]
+    import dask
+
+    tasks = [dask.delayed(one, pure=False)(i) for i in range(len(bounds))]
+    return list(dask.compute(*tasks, scheduler="threads", num_workers=workers))
+
+
 def compute_dosage(
     pings: pd.DataFrame,
     hotspots: gpd.GeoDataFrame | HotSpots,
     params: DosageParams | None = None,
     chunk_size: int = 1 << 20,
+    workers: int | None = None,
 ) -> DosageResult:
     """Visits, unknown gaps and tracked spans from a pings frame (device_id, team, t, x, y).
 
     Pings should already be cleaned (:func:`patrolwise.track.cleaning.clean_pings`); rows with a
-    non-empty ``flag`` column are ignored here. Memory stays bounded by ``chunk_size`` pings of
-    working arrays beyond the input itself.
+    non-empty ``flag`` column are ignored here. Chunks of at most ``chunk_size`` pings are
+    scanned on ``workers`` threads (default: every core; see :func:`scan_chunks`), so memory
+    stays bounded by about ``workers * chunk_size`` pings of working arrays beyond the input.
     """
     params = params or DosageParams()
     hs = hotspots if isinstance(hotspots, HotSpots) else prepare_hotspots(hotspots, params.buffer_m)
@@ -815,18 +924,7 @@ def compute_dosage(
     order = sort_pings(unit, t_ms, x, y)
     if order is not None:
         unit, t_ms, x, y = unit[order], t_ms[order], x[order], y[order]
-    scans = [
-        scan_chunk(
-            unit[s : s + chunk_size],
-            t_ms[s : s + chunk_size],
-            x[s : s + chunk_size],
-            y[s : s + chunk_size],
-            hs,
-            params,
-            chunk=i,
-        )
-        for i, s in enumerate(range(0, len(t_ms), chunk_size))
-    ]
+    scans = scan_chunks(unit, t_ms, x, y, hs, params, chunk_size, workers)
     return finalise(stitch(scans, params.max_gap_ms), params, units, hs.area_ids)
 
 
