@@ -365,10 +365,12 @@ def _records(
     bp = np.empty(2 * most, dtype=np.float64)
     near = np.empty(most, dtype=np.int64)
     o = 0
+    cj = 0
     for s in range(nslot):
         c = slot_cell[s]
-        ci = c % nx
-        cj = c // nx
+        while c >= (cj + 1) * nx:  # slots go row by row: no integer division per slot
+            cj += 1
+        ci = c - cj * nx
         xl = x0 + ci * cell - mx if ci > 0 else -np.inf
         xr = x0 + (ci + 1) * cell + mx if ci < nx - 1 else np.inf
         yb = y0 + cj * cell - my if cj > 0 else -np.inf
@@ -807,14 +809,12 @@ def build_labels(
             wi = win[k, 2] - i0 + 1
             rb = sizes[k] + (j - win[k, 1]) * wi
             cb = j * nx + i0
-            for i in range(wi):
+            for i in range(wi):  # without branches (the loop vectorises)
                 v = state[rb + i]
-                if v:
-                    c = cb + i
-                    if v == 1:
-                        claims[c] = 2  # an edge cell is ambiguous whoever else claims it
-                    elif claims[c] < 2:
-                        claims[c] += 1
+                # an edge cell (1) is ambiguous (2) whoever else claims it; inside (2) adds one
+                cl = claims[cb + i] + (v >> 1)
+                cl = max(cl, (v & 1) << 1)
+                claims[cb + i] = min(cl, 2)
         for q in range(rp[j], rp[j + 1]):
             k = rk[q]
             i0 = win[k, 0]

@@ -199,10 +199,12 @@ def _ring_edges(
         parts, part_owner = shapely.get_parts(g, return_index=True)
     rings, ring_part = shapely.get_rings(parts, return_index=True)
     xy, ring_of = shapely.get_coordinates(rings, return_index=True)
-    same = ring_of[1:] == ring_of[:-1]  # consecutive vertices of one (closed) ring: an edge
-    a = np.ascontiguousarray(xy[:-1][same])
-    b = np.ascontiguousarray(xy[1:][same])
-    owner = part_owner[ring_part[ring_of[:-1][same]]].astype(np.int64)
+    # consecutive vertices of one (closed) ring: an edge (row numbers and take, not a 2-D
+    # boolean mask, which costs ~2 ms at 1,000 hot spots)
+    at = np.flatnonzero(ring_of[1:] == ring_of[:-1])
+    a = np.take(xy, at, axis=0)
+    b = np.take(xy, at + 1, axis=0)
+    owner = part_owner[ring_part[ring_of[at]]].astype(np.int64)
     return a, b, owner
 
 
