@@ -893,10 +893,13 @@ def scan_chunks(
 
     if workers <= 1:
         return [one(i) for i in range(len(bounds))]
-    import dask
+    import dask.threaded
 
-    tasks = [dask.delayed(one, pure=False)(i) for i in range(len(bounds))]
-    return list(dask.compute(*tasks, scheduler="threads", num_workers=workers))
+    # a plain task graph for the threaded scheduler: dask.delayed + dask.compute cost ~3 ms more
+    # for ten chunks (graph objects, optimisation) and buy nothing for independent tasks
+    keys = [("scan_chunk", i) for i in range(len(bounds))]
+    graph = {k: (one, k[1]) for k in keys}
+    return list(dask.threaded.get(graph, keys, num_workers=workers))
 
 
 def compute_dosage(
