@@ -300,6 +300,11 @@ def cell_records(
     The cell's bounds are widened by far more than the rounding of ``(x - x0) * inv`` (1e-6
     cell and 1e-12 of the coordinates' magnitude), and the outer ring's cells, where far-away
     pings are clipped to, are unbounded outwards.
+
+    A candidate none of whose edges meets the cell and with no breakpoint holds the whole cell
+    or none of it (``base``): it becomes sure, or is dropped. A cell left with no candidate, or
+    with one sure candidate, is not ambiguous after all and gets a plain label (OUTSIDE or that
+    polygon): about a sixth of the band the conservative raster marks.
     """
     nslot = len(cand_ptr) - 1
     at = np.empty(nslot, dtype=np.int64)
@@ -331,7 +336,7 @@ def cell_records(
         raise ValueError("cell records too large for int32 labels: use a larger cell")
     rec = rec[:size]  # a view: a copy would cost more than the spare room's address space
     for s in range(nslot):
-        label[slot_cell[s]] = -2 - at[s]
+        label[slot_cell[s]] = at[s]
     return rec
 
 
@@ -353,8 +358,8 @@ def _records(
     cand_ehi: NDArray[np.int64],
     seg: NDArray[np.float64],
 ) -> int:
-    """:func:`cell_records` into ``rec`` (large enough) and ``at`` (each slot's offset): returns
-    the records' total size. A function of its own: numba reference-counts an array that a loop
+    """:func:`cell_records` into ``rec`` (large enough) and ``at`` (each slot's cell's final
+    label: ``-2 - offset`` of its record, or a plain label): returns the records' total size. A function of its own: numba reference-counts an array that a loop
     reassigns on every access."""
     nslot = len(cand_ptr) - 1
     mx = 1e-6 * cell + 1e-12 * (abs(x0) + nx * cell)
@@ -375,15 +380,18 @@ def _records(
         xr = x0 + (ci + 1) * cell + mx if ci < nx - 1 else np.inf
         yb = y0 + cj * cell - my if cj > 0 else -np.inf
         yt = y0 + (cj + 1) * cell + my if cj < ny - 1 else np.inf
-        at[s] = o
-        ri[o] = (cand_ptr[s + 1] - cand_ptr[s]) | (s << 32)
+        start = o
         o += 1
+        nc = 0  # candidates kept
+        only = -1  # the last one wholly holding the cell
         for j in range(cand_ptr[s], cand_ptr[s + 1]):
-            k = np.int64(cand_idx[j])
+            k = int(cand_idx[j])
             if cand_sure[j]:
                 ri[o] = k | (1 << 32)
                 ri[o + 1] = 0
                 o += 2
+                nc += 1
+                only = k
                 continue
             nn = 0
             nb = 0
@@ -417,6 +425,16 @@ def _records(
                     m += 1
                 q = r
             nb = m
+            if nn == 0 and nb == 0:  # no edge of k meets the cell: in it all over, or not at all
+                if base:
+                    ri[o] = k | (1 << 32)
+                    ri[o + 1] = 0
+                    o += 2
+                    nc += 1
+                    only = k
+                continue
+            nc += 1
+            only = -1
             ri[o] = k | (base << 33)
             ri[o + 1] = nn | (nb << 32)
             for t in range(nn):
@@ -426,6 +444,15 @@ def _records(
             for t in range(nb):
                 rec[o + 2 + 4 * nn + t] = bp[t]
             o += 2 + 4 * nn + nb
+        ri[start] = nc | (s << 32)
+        if nc == 0:  # in no candidate after all
+            at[s] = -1
+            o = start
+        elif nc == 1 and only >= 0:  # wholly in one polygon and in none of the others
+            at[s] = only
+            o = start
+        else:
+            at[s] = -2 - start
     return o
 
 

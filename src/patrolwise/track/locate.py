@@ -69,8 +69,9 @@ class AreaIndex:
     # ny*nx: polygon index, OUTSIDE, or for an ambiguous cell AMBIGUOUS - (the offset of its
     # record in rec): one lookup per ping says all the raster knows
     label: NDArray[np.int32]
-    # CSR over ambiguous cells (slots): candidate polygons; a cell's slot is its record's first
-    # word >> 32 (see slot_of)
+    # CSR over the raster's ambiguous cells (slots): candidate polygons; a cell's slot is its
+    # record's first word >> 32 (see slot_of). Slots whose cell the records showed to be plain
+    # (kernels.cell_records) keep their row, so max candidates per cell is still an upper bound
     cand_ptr: NDArray[np.int64]
     cand_idx: NDArray[np.int32]
     cand_sure: NDArray[np.bool_]  # the cell lies wholly inside that candidate: no test needed
