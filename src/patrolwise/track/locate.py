@@ -45,8 +45,11 @@ OUTSIDE = -1
 AMBIGUOUS = -2
 #: upper bound on raster cells (int32 labels: 4 bytes a cell), index under ~100 MB
 MAX_CELLS = 16_000_000
-#: default cell size keeps the polygons' bounding boxes under this many cells (build time)
-WINDOW_CELLS = 250_000
+#: default cell size keeps the polygons' bounding boxes under this many cells (build time). At
+#: 1,000 street-scale hot spots 100,000 gives ~12 m cells: the build takes ~8 ms less than at
+#: 250,000 (~7.8 m cells), while locate stays within a few percent, as the smaller raster
+#: (fewer cache misses per ping) and the cheap per-cell records offset the wider edge band
+WINDOW_CELLS = 100_000
 #: default subcells per side of the fine raster inside each ambiguous cell (a power of two; 0:
 #: none). Off by default: with 4, 80% of the pings in ambiguous cells are decided by lookup, but
 #: at 1,000 hot spots the build (~20 ms) outweighs the lookup's saving (~5 ms per 1M pings)
