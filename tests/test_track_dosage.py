@@ -20,7 +20,11 @@ from patrolwise.track.dosage import (
     daily_dosage,
     local_day_numbers,
     local_midnights_ms,
+    prepare_hotspots,
+    scan_chunks,
+    stitch,
     union_minutes,
+    unit_codes,
 )
 from patrolwise.track.separation import breaches
 
@@ -443,3 +447,29 @@ def test_chunk_cuts_balance_workers_and_never_split_duplicates() -> None:
     assert b == [(0, 500_010), (500_010, 1_000_000)]
     # tiny inputs are not split for the workers' sake
     assert chunk_bounds(unit[:1000], t[:1000], 1 << 20, 2) == [(0, 1000)]
+
+
+def test_stitch_numbers_runs_by_unit_hot_spot_and_start_whatever_the_chunk_order() -> None:
+    """Chunks handed over out of time order (which the engine never does) still give runs
+    numbered by unit, hot spot and start: the fast order is checked, not trusted."""
+    p = _night_of_patrols().drop_duplicates(["device_id", "t"])
+    unit, _ = unit_codes(p)
+    t = p["t"].to_numpy().astype("datetime64[ms]").astype(np.int64)
+    o = np.lexsort((t, unit))
+    unit, t = unit[o], t[o]
+    x, y = p["x"].to_numpy()[o], p["y"].to_numpy()[o]
+    hs = prepare_hotspots(HOTSPOTS)
+    params = DosageParams()
+    scans = scan_chunks(unit, t, x, y, hs, params, chunk_size=300, workers=1)
+    assert len(scans) > 3
+    pieces = sum(len(s.runs["t0"]) for s in scans)
+    backwards = stitch(scans[::-1], params.max_gap_ms).runs
+    assert len(backwards) == pieces  # nothing joins backwards in time
+    for order in (scans, scans[::-1]):
+        runs = stitch(order, params.max_gap_ms).runs
+        key = runs[["unit", "poly", "t0"]].to_numpy()
+        assert (np.lexsort(key.T[::-1]) == np.arange(len(runs))).all()
+        assert runs["run"].tolist() == list(range(len(runs)))
+    # in time order, runs cut by the chunks are joined again: fewer runs than pieces
+    whole = stitch(scans, params.max_gap_ms).runs
+    assert 0 < len(whole) < pieces

@@ -80,3 +80,20 @@ def join_runs(
         group_of_row[i] = g
         prev = i
     return JOINED, groups, g + 1, group_of_row
+
+
+@njit(cache=True, nogil=True)
+def counting_order(key: NDArray[np.int64], n_keys: int) -> NDArray[np.int64]:
+    """Stable argsort of keys in ``[0, n_keys)`` by counting: two passes and a prefix sum, for
+    keys whose range is not much wider than their number (runs by unit and polygon)."""
+    count = np.zeros(n_keys + 1, dtype=np.int64)
+    for k in key:
+        count[k + 1] += 1
+    for i in range(n_keys):
+        count[i + 1] += count[i]
+    order = np.empty(len(key), dtype=np.int64)
+    for i in range(len(key)):
+        k = key[i]
+        order[count[k]] = i
+        count[k] += 1
+    return order
