@@ -767,21 +767,25 @@ def build_labels(
         base = sizes[k]
         # edge band, in cell units: samples at most half a cell apart, so every boundary point
         # is within a quarter cell of one; the square of half-width H (a quarter cell and a
-        # margin far above float rounding) around each sample is marked through its corners
+        # margin far above float rounding) around each sample is marked through its corners.
+        # An edge starting where the previous one ended skips its first sample (the previous
+        # edge's last, up to rounding the margin covers): a third fewer samples. Coordinates
+        # in cell units are positive here (the grid has a spare ring), so int() floors.
         for e in range(e_ptr[k], e_ptr[k + 1]):
             ax = (ea[e, 0] - x0) * inv
             ay = (ea[e, 1] - y0) * inv
             dx = (eb[e, 0] - x0) * inv - ax
             dy = (eb[e, 1] - y0) * inv - ay
             m = max(1, int(np.ceil(2.0 * np.hypot(dx, dy))))
-            for q in range(m + 1):
+            joined = e > e_ptr[k] and eb[e - 1, 0] == ea[e, 0] and eb[e - 1, 1] == ea[e, 1]
+            for q in range(1 if joined else 0, m + 1):
                 f = q / m
                 px = ax + dx * f
                 py = ay + dy * f
-                cx0 = min(max(int(np.floor(px - H)), i0), i1) - i0
-                cx1 = min(max(int(np.floor(px + H)), i0), i1) - i0
-                cy0 = min(max(int(np.floor(py - H)), j0), j1) - j0
-                cy1 = min(max(int(np.floor(py + H)), j0), j1) - j0
+                cx0 = min(max(int(px - H), i0), i1) - i0
+                cx1 = min(max(int(px + H), i0), i1) - i0
+                cy0 = min(max(int(py - H), j0), j1) - j0
+                cy1 = min(max(int(py + H), j0), j1) - j0
                 state[base + cy0 * wi + cx0] = 1
                 state[base + cy0 * wi + cx1] = 1
                 state[base + cy1 * wi + cx0] = 1
