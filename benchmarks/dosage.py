@@ -25,6 +25,7 @@ is not seen by tracemalloc). Usage::
 
     python benchmarks/dosage.py           # 1M and 10M pings x 7, 100, 1000 hot spots, Dask on 10M
     python benchmarks/dosage.py --quick   # 1M pings, Dask on 1M
+    python benchmarks/dosage.py --smoke   # 200,000 pings: that it runs (the test suite does)
 """
 
 from __future__ import annotations
@@ -337,7 +338,16 @@ def bench_dask(n: int) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="1M pings only; Dask on 1M")
+    ap.add_argument(
+        "--smoke",
+        action="store_true",
+        help="200,000 pings, 7 and 100 hot spots, no JIT cold start: that it runs (tests)",
+    )
     a = ap.parse_args()
+    if a.smoke:
+        bench_engine([200_000], [7, 100], mp_pings=300)
+        bench_dask(200_000)
+        return
     sizes = [1_000_000] if a.quick else [1_000_000, 10_000_000]
     jit_cold_start()
     bench_engine(sizes, [7, 100, 1000], mp_pings=5_000 if a.quick else 20_000)

@@ -1,7 +1,8 @@
-"""The crime-import benchmark, run small: it must run end to end and print its ratios.
+"""The crime-import and dosage benchmarks, run small: they must run end to end and print ratios.
 
-The full run (1M rows) is `python benchmarks/import_crimes.py`; its figures are in
-docs/benchmarks.md. Here only that the script works, on both stores, with every peer.
+The full runs (1M rows; 1M and 10M pings) are `python benchmarks/import_crimes.py` and
+`python benchmarks/dosage.py`; their figures are in docs/benchmarks.md. Here only that the
+scripts work, with every peer (both stores for the import).
 """
 
 from __future__ import annotations
@@ -37,3 +38,33 @@ def test_import_benchmark_runs_small(shared_data: Path) -> None:
         assert name in text
     assert "postgresql patrolwise / pandas+to_sql (SQLAlchemy engine) =" in text
     assert "patrolwise / pandas+to_sql (plain sqlite3 connection) =" in text
+
+
+@pytest.mark.slow
+def test_dosage_benchmark_runs_small() -> None:
+    """The dosage benchmark's short form: every peer runs, the ratios print, and the Dask runs
+    (1 and 2 worker processes, and Dask threads) agree with the single process."""
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "dosage.py"), "--smoke"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=ROOT,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    text = out.stdout
+    for size in ("200,000 pings, 7 hot spots", "200,000 pings, 100 hot spots"):
+        assert size in text
+    for name in (
+        "geopandas sjoin within + groupby (counts)",
+        "patrolwise dosage, 1 thread (visits + minutes)",
+        "MovingPandas clip per polygon (300 pings only)",
+        "Dask LocalCluster, 1 worker(s)",
+        "Dask LocalCluster, 2 worker(s)",
+    ):
+        assert name in text
+    assert text.count("identical to single process: True") == 2
+    assert "2 workers vs 1:" in text
+    # every patrolwise row carries its ratio to the peer timed in the same run
+    ratios = [line for line in text.splitlines() if "patrolwise dosage" in line]
+    assert ratios and all(line.rstrip().endswith("x") for line in ratios)
