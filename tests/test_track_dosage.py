@@ -473,3 +473,19 @@ def test_stitch_numbers_runs_by_unit_hot_spot_and_start_whatever_the_chunk_order
     # in time order, runs cut by the chunks are joined again: fewer runs than pieces
     whole = stitch(scans, params.max_gap_ms).runs
     assert 0 < len(whole) < pieces
+
+
+def test_cached_offset_tables_are_read_only() -> None:
+    """The offset tables are cached and shared between Dask threads: writing into one must fail
+    instead of silently changing every later answer."""
+    from patrolwise.track.localtime import offset_table
+
+    t0 = int(np.datetime64("2024-03-30T22:00", "ms").astype(np.int64))
+    table = offset_table("Europe/London", t0, t0 + 86_400_000)
+    assert table is not None
+    starts, offsets = table
+    assert offsets.tolist() == [0, 3_600_000, 0]  # GMT, BST from 31 March, GMT from 27 October
+    with pytest.raises(ValueError):
+        offsets[0] = 1
+    with pytest.raises(ValueError):
+        starts[0] = 1

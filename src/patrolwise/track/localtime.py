@@ -74,7 +74,11 @@ def _year_table(tz: str, year: int) -> tuple[NDArray[np.int64], NDArray[np.int64
     s, o = s[order], o[order]
     keep = np.ones(len(s), dtype=bool)
     keep[1:] = o[1:] != o[:-1]
-    return s[keep], o[keep]
+    s, o = s[keep], o[keep]
+    # cached and shared by every caller and thread: a write into them must fail, not leak
+    s.flags.writeable = False
+    o.flags.writeable = False
+    return s, o
 
 
 def offset_table(
