@@ -16,17 +16,23 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.slow
-def test_import_benchmark_runs_small(shared_data: Path) -> None:
+def run_benchmark(script: str, *args: str, timeout: int) -> str:
+    """Run ``benchmarks/<script>`` in a fresh process (as a user would) and return its output;
+    a failure shows the end of its stderr."""
     out = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "import_crimes.py"), "--rows", "3000"],
+        [sys.executable, str(ROOT / "benchmarks" / script), *args],
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=timeout,
         cwd=ROOT,
     )
     assert out.returncode == 0, out.stderr[-2000:]
-    text = out.stdout
+    return out.stdout
+
+
+@pytest.mark.slow
+def test_import_benchmark_runs_small(shared_data: Path) -> None:
+    text = run_benchmark("import_crimes.py", "--rows", "3000", timeout=600)
     assert "3,000 police.uk-shaped rows" in text
     for name in (
         "patrolwise sqlite",
@@ -44,15 +50,7 @@ def test_import_benchmark_runs_small(shared_data: Path) -> None:
 def test_dosage_benchmark_runs_small() -> None:
     """The dosage benchmark's short form: every peer runs, the ratios print, and the Dask runs
     (1 and 2 worker processes, and Dask threads) agree with the single process."""
-    out = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "dosage.py"), "--smoke"],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        cwd=ROOT,
-    )
-    assert out.returncode == 0, out.stderr[-2000:]
-    text = out.stdout
+    text = run_benchmark("dosage.py", "--smoke", timeout=900)
     for size in ("200,000 pings, 7 hot spots", "200,000 pings, 100 hot spots"):
         assert size in text
     for name in (
