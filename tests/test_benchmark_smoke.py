@@ -55,7 +55,10 @@ def test_dosage_benchmark_runs_small() -> None:
         assert size in text
     for name in (
         "geopandas sjoin within + groupby (counts)",
-        "patrolwise dosage, 1 thread (visits + minutes)",
+        "patrolwise dosage, 1 thread, cold",
+        "patrolwise dosage, 2 threads, cold",
+        "patrolwise dosage, 1 thread, warm",
+        "patrolwise dosage, 2 threads, warm",
         "MovingPandas clip per polygon (300 pings only)",
         "Dask LocalCluster, 1 worker(s)",
         "Dask LocalCluster, 2 worker(s)",
@@ -65,4 +68,4 @@ def test_dosage_benchmark_runs_small() -> None:
     assert "2 workers vs 1:" in text
     # every patrolwise row carries its ratio to the peer timed in the same run
     ratios = [line for line in text.splitlines() if "patrolwise dosage" in line]
-    assert ratios and all(line.rstrip().endswith("x") for line in ratios)
+    assert len(ratios) == 2 * 4 + 1 and all(line.rstrip().endswith("x") for line in ratios)

@@ -27,21 +27,23 @@ Defaults and why:
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 from numpy.typing import NDArray
 
 from ..errors import InputError
 from . import kernels as _k
 from . import run_kernels as _rk
 from .localtime import local_days, local_midnights, offset_table
-from .locate import AreaIndex, build_index, locate_labels
+from .locate import locate_labels
+from .parallel import check_workers, run_threaded
+from .parallel import default_workers as default_workers  # re-exported: its old home
+from .prepared import HotSpots as HotSpots  # re-exported: its old home
+from .prepared import prepare_hotspots as prepare_hotspots
 
 MS = 1000
 MIN_MS = 60_000
@@ -75,28 +77,6 @@ class DosageParams:
 
     def as_dict(self) -> dict[str, float | str]:
         return asdict(self)
-
-
-@dataclass(frozen=True)
-class HotSpots:
-    """Buffered hot spots with their ids and a point-in-polygon index."""
-
-    area_ids: NDArray[np.int64]
-    geoms: NDArray[np.object_]  # unbuffered, for distances between hot spots
-    index: AreaIndex
-
-
-def prepare_hotspots(areas: gpd.GeoDataFrame | pd.DataFrame, buffer_m: float = 10.0) -> HotSpots:
-    """Buffer each hot spot by the GPS error allowance and index it."""
-    if "area_id" not in areas.columns or "geometry" not in areas.columns:
-        raise InputError("hot spots need 'area_id' and 'geometry' columns")
-    geoms = np.asarray(areas["geometry"].values, dtype=object)
-    buffered = shapely.buffer(geoms, buffer_m) if buffer_m > 0 else geoms
-    return HotSpots(
-        area_ids=np.asarray(areas["area_id"], dtype=np.int64),
-        geoms=geoms,
-        index=build_index(buffered),
-    )
 
 
 @dataclass
@@ -815,14 +795,6 @@ def sort_pings(
 MIN_SPLIT = 1 << 16
 
 
-def default_workers() -> int:
-    """The cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
 def chunk_bounds(
     unit: NDArray[np.int64], t_ms: NDArray[np.int64], chunk_size: int, workers: int = 1
 ) -> list[tuple[int, int]]:
@@ -885,25 +857,15 @@ def scan_chunks(
     ``workers`` chunks of working arrays. ``workers=1`` scans them one after another in this
     thread. The answer is the same for any number of workers.
     """
-    workers = default_workers() if workers is None else int(workers)
-    if workers < 1:
-        raise InputError(f"workers must be >= 1, got {workers}")
+    workers = check_workers(workers)
     bounds = chunk_bounds(unit, t_ms, chunk_size, workers)
-    workers = min(workers, len(bounds))
-
-    def one(i: int) -> ChunkScan:
-        a, b = bounds[i]
-        return scan_chunk(unit[a:b], t_ms[a:b], x[a:b], y[a:b], hotspots, params, chunk=i)
-
-    if workers <= 1:
-        return [one(i) for i in range(len(bounds))]
-    import dask.threaded
-
-    # a plain task graph for the threaded scheduler: dask.delayed + dask.compute cost ~3 ms more
-    # for ten chunks (graph objects, optimisation) and buy nothing for independent tasks
-    keys = [("scan_chunk", i) for i in range(len(bounds))]
-    graph = {k: (one, k[1]) for k in keys}
-    return list(dask.threaded.get(graph, keys, num_workers=workers))
+    tasks = [
+        lambda a=a, b=b, i=i: scan_chunk(
+            unit[a:b], t_ms[a:b], x[a:b], y[a:b], hotspots, params, chunk=i
+        )
+        for i, (a, b) in enumerate(bounds)
+    ]
+    return run_threaded(tasks, workers)
 
 
 def compute_dosage(
@@ -921,7 +883,11 @@ def compute_dosage(
     stays bounded by about ``workers * chunk_size`` pings of working arrays beyond the input.
     """
     params = params or DosageParams()
-    hs = hotspots if isinstance(hotspots, HotSpots) else prepare_hotspots(hotspots, params.buffer_m)
+    hs = (
+        hotspots
+        if isinstance(hotspots, HotSpots)
+        else prepare_hotspots(hotspots, params.buffer_m, workers)
+    )
     if "flag" in pings.columns:
         pings = pings[pings["flag"].isna()]
     unit, units = unit_codes(pings)

@@ -1,0 +1,201 @@
+"""Prepared hot spot sets are kept by content: the same geometries, ids and buffer give the kept
+index; any change (a vertex, an id, the buffer) builds a new one, even if the hash collides."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import fields
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+import shapely.affinity
+
+from patrolwise.track import prepared
+from patrolwise.track.dosage import DosageParams, compute_dosage
+from patrolwise.track.prepared import (
+    buffer_all,
+    cache_info,
+    clear_cache,
+    content_key,
+    prepare_hotspots,
+)
+
+
+def areas(n: int = 5, seed: int = 0) -> gpd.GeoDataFrame:
+    rng = np.random.default_rng(seed)
+    geoms = [
+        shapely.Point(x, y).buffer(r, quad_segs=int(q))
+        for x, y, r, q in zip(
+            rng.uniform(0, 2000, n),
+            rng.uniform(0, 2000, n),
+            rng.uniform(20, 80, n),
+            rng.integers(1, 9, n),
+            strict=True,
+        )
+    ]
+    return gpd.GeoDataFrame({"area_id": np.arange(10, 10 + n)}, geometry=geoms, crs="EPSG:27700")
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache() -> Iterator[None]:
+    clear_cache()
+    yield
+    clear_cache()
+
+
+def index_arrays(hs: prepared.HotSpots) -> dict[str, np.ndarray]:
+    return {
+        f.name: getattr(hs.index, f.name).copy()
+        for f in fields(hs.index)
+        if isinstance(getattr(hs.index, f.name), np.ndarray)
+        and getattr(hs.index, f.name).dtype != object
+    }
+
+
+def pings_over(a: gpd.GeoDataFrame, seed: int = 3, n: int = 4000) -> pd.DataFrame:
+    """Two devices walking from hot spot to hot spot, a fix every 10 s."""
+    rng = np.random.default_rng(seed)
+    c = shapely.centroid(np.asarray(a.geometry.values))
+    cx, cy = shapely.get_x(c), shapely.get_y(c)
+    k = np.repeat(rng.integers(0, len(a), n // 60 + 1), 60)[:n]
+    return pd.DataFrame(
+        {
+            "device_id": np.where(np.arange(n) % 2 == 0, "A", "B"),
+            "team": "outreach",
+            "t": np.datetime64("2024-06-03T13:00:00") + np.arange(n).astype("timedelta64[s]") * 10,
+            "x": cx[k] + rng.normal(0, 40, n),
+            "y": cy[k] + rng.normal(0, 40, n),
+        }
+    )
+
+
+def test_same_content_from_another_frame_is_a_hit() -> None:
+    a = areas()
+    first = prepare_hotspots(a, 10.0)
+    # a different frame object with equal content (a round trip through WKB)
+    b = gpd.GeoDataFrame(
+        {"area_id": a["area_id"].to_numpy().copy()},
+        geometry=shapely.from_wkb(shapely.to_wkb(a.geometry.values)),
+    )
+    assert prepare_hotspots(b, 10.0) is first
+    assert cache_info()["hits"] == 1 and cache_info()["misses"] == 1
+    assert cache_info()["entries"] == 1 and cache_info()["bytes"] == first.nbytes > 0
+
+
+@pytest.mark.parametrize("change", ["vertex", "ids", "order", "buffer", "hole"])
+def test_any_change_builds_a_new_index(change: str) -> None:
+    a = areas()
+    kept = prepare_hotspots(a, 10.0)
+    b = a.copy()
+    buf = 10.0
+    if change == "vertex":  # one coordinate of one polygon moved by a millimetre
+        coords = shapely.get_coordinates(b.geometry.values[2])
+        coords[3, 0] += 0.001
+        b.loc[2, "geometry"] = shapely.Polygon(coords)
+    elif change == "ids":
+        b["area_id"] = b["area_id"] + 100
+    elif change == "order":
+        b = b.iloc[::-1].reset_index(drop=True)
+    elif change == "buffer":
+        buf = 12.0
+    else:  # the same exterior with a hole
+        g = b.geometry.values[0]
+        hole = shapely.affinity.scale(g, 0.3, 0.3).exterior.coords
+        b.loc[0, "geometry"] = shapely.Polygon(g.exterior.coords, [hole])
+    got = prepare_hotspots(b, buf)
+    assert got is not kept
+    want = prepare_hotspots(b, buf, cache=False)
+    for name, arr in index_arrays(want).items():
+        np.testing.assert_array_equal(getattr(got.index, name), arr, err_msg=name)
+    np.testing.assert_array_equal(got.area_ids, b["area_id"].to_numpy())
+
+
+def test_a_hash_collision_never_returns_another_sets_index(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(prepared, "content_key", lambda geoms, ids: b"same for all")
+    a, b = areas(seed=1), areas(seed=2)
+    ha = prepare_hotspots(a, 10.0)
+    hb = prepare_hotspots(b, 10.0)
+    assert hb is not ha
+    assert shapely.equals_identical(hb.geoms, np.asarray(b.geometry.values)).all()
+    assert prepare_hotspots(b, 10.0) is hb  # the rebuilt set replaced the other under the key
+
+
+def test_content_key_sees_structure_not_just_coordinates() -> None:
+    ring = [(0, 0), (10, 0), (10, 10), (0, 10), (0, 0)]
+    ring2 = [(20, 0), (30, 0), (30, 10), (20, 10), (20, 0)]
+    multi = np.array([shapely.MultiPolygon([shapely.Polygon(ring), shapely.Polygon(ring2)])])
+    two = np.array([shapely.Polygon(ring), shapely.Polygon(ring2)])
+    ids1, ids2 = np.array([1]), np.array([1, 2])
+    assert content_key(multi, ids1) != content_key(two[:1], ids1)
+    assert content_key(two, ids2) != content_key(two[::-1], ids2)
+    assert content_key(two, ids2) == content_key(shapely.from_wkt(shapely.to_wkt(two)), ids2)
+
+
+def test_uncached_builds_are_not_kept_and_the_cache_is_bounded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    prepare_hotspots(areas(seed=5), 10.0, cache=False)
+    assert cache_info()["entries"] == 0
+    monkeypatch.setattr(prepared, "CACHE_ENTRIES", 2)
+    sets = [areas(seed=s) for s in range(3)]
+    first = prepare_hotspots(sets[0], 10.0)
+    for a in sets[1:]:
+        prepare_hotspots(a, 10.0)
+    assert cache_info()["entries"] == 2
+    assert prepare_hotspots(sets[0], 10.0) is not first  # the least recently used went
+    monkeypatch.setattr(prepared, "CACHE_BYTES", 1)  # over budget: only the newest stays
+    prepare_hotspots(sets[1], 10.0)
+    assert cache_info()["entries"] == 1
+
+
+def test_dosage_leaves_the_shared_index_as_it_was_and_equals_a_fresh_build() -> None:
+    a = areas(12, seed=4)
+    params = DosageParams(min_visit_s=60)
+    p = pings_over(a)
+    hs = prepare_hotspots(a, params.buffer_m)
+    before = index_arrays(hs)
+    cold = compute_dosage(p, prepare_hotspots(a, params.buffer_m, cache=False), params)
+    warm = compute_dosage(p, a, params, workers=2)  # takes the kept set
+    assert cache_info()["hits"] >= 1
+    assert len(cold.visits) > 10
+    pd.testing.assert_frame_equal(warm.visits, cold.visits)
+    for name, arr in before.items():
+        np.testing.assert_array_equal(getattr(hs.index, name), arr, err_msg=name)
+
+
+def test_buffer_on_several_threads_equals_one_call() -> None:
+    a = areas(300, seed=6)
+    g = np.asarray(a.geometry.values)
+    want = shapely.buffer(g, 7.5)
+    for workers in (1, 2, 3):
+        got = buffer_all(g, 7.5, workers)
+        assert len(got) == len(g)
+        assert shapely.equals_identical(got, want).all()
+    assert buffer_all(g, 0.0, 2) is g
+
+
+def test_threads_preparing_at_once_all_get_the_right_set() -> None:
+    sets = [areas(40, seed=s) for s in range(4)]
+    want = [prepare_hotspots(a, 10.0, cache=False) for a in sets]
+    clear_cache()
+    got: dict[int, prepared.HotSpots] = {}
+
+    def run(i: int) -> None:
+        for _ in range(5):
+            got[i] = prepare_hotspots(sets[i % 4], 10.0, workers=2)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for i, hs in got.items():
+        np.testing.assert_array_equal(hs.area_ids, want[i % 4].area_ids)
+        np.testing.assert_array_equal(hs.index.label, want[i % 4].index.label)
+    assert cache_info()["entries"] == 4
