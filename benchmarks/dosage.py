@@ -4,7 +4,8 @@ Peers, as a user would write them:
 
 - geopandas: ``sjoin(points, hotspots, predicate="within")`` then a pandas ``groupby`` counting
   pings per hot spot (counts only: no visits, no minutes). Points are built before the clock
-  starts, which flatters geopandas.
+  starts, which flatters geopandas; at 1M pings it gets the best of three runs, each on a new
+  points frame (a frame keeps the STRtree its first join built).
 - MovingPandas: a ``TrajectoryCollection`` per device, ``clip``-ped by each hot spot polygon
   (time in zone). It is slow (about a minute for 20,000 pings and 7 hot spots here), so it runs
   once, on a small sample (labelled), with 7 hot spots only, and its rate is compared.
@@ -17,7 +18,8 @@ prepared by an earlier call is reused: :mod:`patrolwise.track.prepared` keeps it
 a dashboard refreshing, or the next day's run over the same hot spots, finds it). geopandas'
 ``within`` join builds its STRtree over the points, which are new each day, so it has no warm
 case: it is timed as a user runs it. Each row is compared with geopandas timed in the same run;
-pings/s per core shows what the extra cores add.
+pings/s per core shows what the extra cores add. patrolwise times are the best of 9 calls at
+1M pings and of 3 at 10M.
 
 The hot path is compiled by numba (``cache=True``): the first call on a machine compiles the
 kernels and every later process loads them from ``__pycache__``. Timed runs are warmed up first
@@ -36,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import logging
 import os
 import subprocess
 import sys
@@ -167,19 +170,26 @@ def movingpandas_clip(df: pd.DataFrame, hs: gpd.GeoDataFrame) -> float:
     return total / 60.0
 
 
-def measure(fn: Callable[[], Any], repeat: int = 1) -> tuple[float, float, Any]:
-    """(best seconds, peak MB by tracemalloc in a separate run, result)."""
+def measure(
+    fn: Callable[[Any], Any], repeat: int = 1, setup: Callable[[], Any] = lambda: None
+) -> tuple[float, float, Any]:
+    """(best seconds of ``repeat`` calls ``fn(setup())``, peak MB by tracemalloc in a separate
+    run, result). ``setup`` runs before each clock starts (fresh inputs: geopandas keeps the
+    spatial index it builds on a frame, so each of its runs gets a new frame)."""
     gc.collect()
     best = np.inf
     out = None
     for _ in range(repeat):
+        arg = setup()
         t0 = time.perf_counter()
-        out = fn()
+        out = fn(arg)
         best = min(best, time.perf_counter() - t0)
+        del arg
     del out
     gc.collect()
+    arg = setup()
     tracemalloc.start()
-    out = fn()
+    out = fn(arg)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     return best, peak / 2**20, out
@@ -242,19 +252,26 @@ def bench_engine(sizes: list[int], spots: list[int], mp_pings: int) -> None:
         for n in sizes:
             p = make_pings(n, hs)
             print(f"{n:,} pings, {h} hot spots")
-            pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy(p["x"], p["y"]), crs="EPSG:27700")
-            g_s, g_mb, counts = measure(lambda pts=pts, hs=hs: geopandas_counts(pts, hs))
-            del pts
+            # best of several runs for both sides at 1M (a run is short and the machine's speed
+            # wanders); one geopandas run at 10M (12 s each)
+            reps = 3 if n <= 2_000_000 else 1
+            g_s, g_mb, counts = measure(
+                lambda pts, hs=hs: geopandas_counts(pts, hs),
+                repeat=reps,
+                setup=lambda p=p: gpd.GeoDataFrame(
+                    geometry=gpd.points_from_xy(p["x"], p["y"]), crs="EPSG:27700"
+                ),
+            )
             gc.collect()
             timed = {}
             for cold in (True, False):
                 for w in (1, cores):
                     prepare_hotspots(hs, DosageParams().buffer_m)  # the kept set, for warm runs
                     timed[cold, w] = measure(
-                        lambda p=p, hs=hs, w=w, cold=cold: patrolwise_dosage(
+                        lambda _, p=p, hs=hs, w=w, cold=cold: patrolwise_dosage(
                             p, hs, workers=w, cold=cold
                         ),
-                        repeat=3,
+                        repeat=3 * reps,
                     )
             res = timed[True, 1][2]
             print(row("geopandas sjoin within + groupby (counts)", n, g_s, g_mb))
@@ -295,7 +312,9 @@ def bench_engine(sizes: list[int], spots: list[int], mp_pings: int) -> None:
                     m_mb = tracemalloc.get_traced_memory()[1] / 2**20
                     tracemalloc.stop()
                 sub = {k: (v[:m] if v.ndim else v) for k, v in p.items()}
-                w2, w2mb, _ = measure(lambda sub=sub, hs=hs: patrolwise_dosage(sub, hs), repeat=2)
+                w2, w2mb, _ = measure(
+                    lambda _, sub=sub, hs=hs: patrolwise_dosage(sub, hs), repeat=3
+                )
                 print(row(f"MovingPandas clip per polygon ({m:,} pings only)", m, m_s, m_mb))
                 print(row(f"patrolwise dosage (same {m:,} pings)", m, w2, w2mb, m_s))
             del p
@@ -343,7 +362,12 @@ def bench_dask(n: int) -> None:
         for workers in (1, 2):
             with (
                 LocalCluster(
-                    n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+                    n_workers=workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                    # a worker's heartbeat racing the cluster's close logs a harmless traceback
+                    silence_logs=logging.CRITICAL,
                 ) as lc,
                 Client(lc) as client,
             ):
