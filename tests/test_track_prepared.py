@@ -16,6 +16,7 @@ import shapely.affinity
 
 from patrolwise.track import prepared
 from patrolwise.track.dosage import DosageParams, compute_dosage
+from patrolwise.track.locate import locate
 from patrolwise.track.prepared import (
     buffer_all,
     cache_info,
@@ -124,6 +125,10 @@ def test_a_hash_collision_never_returns_another_sets_index(
     assert hb is not ha
     assert shapely.equals_identical(hb.geoms, np.asarray(b.geometry.values)).all()
     assert prepare_hotspots(b, 10.0) is hb  # the rebuilt set replaced the other under the key
+    c = b.assign(area_id=b["area_id"] + 100)  # the same geometries under other ids
+    hc = prepare_hotspots(c, 10.0)
+    assert hc is not hb
+    np.testing.assert_array_equal(hc.area_ids, c["area_id"].to_numpy())
 
 
 def test_content_key_sees_structure_not_just_coordinates() -> None:
@@ -135,6 +140,10 @@ def test_content_key_sees_structure_not_just_coordinates() -> None:
     assert content_key(multi, ids1) != content_key(two[:1], ids1)
     assert content_key(two, ids2) != content_key(two[::-1], ids2)
     assert content_key(two, ids2) == content_key(shapely.from_wkt(shapely.to_wkt(two)), ids2)
+    # the same coordinates, in the same order: two parts, or one part with a hole
+    holed = np.array([shapely.MultiPolygon([shapely.Polygon(ring, [ring2])])])
+    assert content_key(multi, ids1) != content_key(holed, ids1)
+    assert content_key(two, ids2) != content_key(shapely.force_3d(two, 0.0), ids2)
 
 
 def test_uncached_builds_are_not_kept_and_the_cache_is_bounded(
@@ -145,13 +154,15 @@ def test_uncached_builds_are_not_kept_and_the_cache_is_bounded(
     monkeypatch.setattr(prepared, "CACHE_ENTRIES", 2)
     sets = [areas(seed=s) for s in range(3)]
     first = prepare_hotspots(sets[0], 10.0)
-    for a in sets[1:]:
-        prepare_hotspots(a, 10.0)
+    second = prepare_hotspots(sets[1], 10.0)
+    assert prepare_hotspots(sets[0], 10.0) is first  # used again: now the most recent
+    prepare_hotspots(sets[2], 10.0)
     assert cache_info()["entries"] == 2
-    assert prepare_hotspots(sets[0], 10.0) is not first  # the least recently used went
+    assert prepare_hotspots(sets[0], 10.0) is first
+    assert prepare_hotspots(sets[1], 10.0) is not second  # the least recently used went
     monkeypatch.setattr(prepared, "CACHE_BYTES", 1)  # over budget: only the newest stays
-    prepare_hotspots(sets[1], 10.0)
-    assert cache_info()["entries"] == 1
+    newest = prepare_hotspots(sets[2], 10.0)
+    assert cache_info()["entries"] == 1 and prepare_hotspots(sets[2], 10.0) is newest
 
 
 def test_dosage_leaves_the_shared_index_as_it_was_and_equals_a_fresh_build() -> None:
@@ -199,3 +210,53 @@ def test_threads_preparing_at_once_all_get_the_right_set() -> None:
         np.testing.assert_array_equal(hs.area_ids, want[i % 4].area_ids)
         np.testing.assert_array_equal(hs.index.label, want[i % 4].index.label)
     assert cache_info()["entries"] == 4
+
+
+def test_a_precision_grid_is_part_of_the_content() -> None:
+    # snapped to a 1 m grid (GeoSeries.set_precision), and the same coordinates read back from
+    # a file: equals_identical holds, but GEOS buffers the first on its grid
+    snapped = shapely.set_precision(np.asarray(areas(seed=7).geometry.values), 1.0)
+    plain = shapely.from_wkb(shapely.to_wkb(snapped))
+    assert shapely.equals_identical(snapped, plain).all()
+    a = gpd.GeoDataFrame({"area_id": np.arange(5)}, geometry=snapped)
+    b = gpd.GeoDataFrame({"area_id": np.arange(5)}, geometry=plain)
+    kept = prepare_hotspots(a, 10.0)
+    got = prepare_hotspots(b, 10.0)
+    assert got is not kept
+    want = prepare_hotspots(b, 10.0, cache=False)
+    for name, arr in index_arrays(want).items():
+        np.testing.assert_array_equal(getattr(got.index, name), arr, err_msg=name)
+    assert prepare_hotspots(a, 10.0) is kept  # both kept, each under its own key
+
+
+@pytest.mark.parametrize("frame", ["geo", "pandas"])
+def test_a_kept_set_is_not_changed_by_editing_the_frame_it_came_from(frame: str) -> None:
+    tri = shapely.Polygon([(0, 0), (10, 10), (10, 0)])
+    make = gpd.GeoDataFrame if frame == "geo" else pd.DataFrame
+    a = make({"area_id": [1], "geometry": [tri]})
+    kept = prepare_hotspots(a, 0.0)  # no buffer: the index holds the hot spots themselves
+    a.loc[0, "geometry"] = shapely.box(500, 500, 510, 510)  # the first caller edits its frame
+    got = prepare_hotspots(make({"area_id": [1], "geometry": [tri]}), 0.0)
+    assert got is kept
+    # pings on the diagonal edge are settled against the index's own geometries
+    xy = np.array([3.0, 7.5, 1.1])
+    fresh = prepare_hotspots(make({"area_id": [1], "geometry": [tri]}), 0.0, cache=False)
+    np.testing.assert_array_equal(locate(got.index, xy, xy)[0], locate(fresh.index, xy, xy)[0])
+    assert len(locate(got.index, xy, xy)[0]) == 3
+
+
+@pytest.mark.parametrize("cache", [True, False])
+def test_prepared_sets_are_read_only(cache: bool) -> None:
+    # kept sets are shared by callers and threads: a write into one must fail, not change the
+    # next caller's answer (uncached sets too, so the kernels see one array type)
+    hs = prepare_hotspots(areas(), 10.0, cache=cache)
+    arrays = {"area_ids": hs.area_ids, "geoms": hs.geoms}
+    arrays |= {
+        f.name: v
+        for f in fields(hs.index)
+        if isinstance(v := getattr(hs.index, f.name), np.ndarray)
+    }
+    for name, arr in arrays.items():
+        with pytest.raises(ValueError, match="read-only"):
+            arr[:1] = arr[:1]
+        assert not arr.flags.writeable, name

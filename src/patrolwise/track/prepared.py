@@ -9,10 +9,13 @@ frame's spatial index: :func:`prepare_hotspots` returns the kept set when the sa
 ids and buffer come again, and builds (buffers on every core) otherwise.
 
 The key is the content, not the frame object: a hash of the coordinates and of each geometry's
-structure (type, coordinate count, holes, parts) with the ids and the buffer, and a hit is only
-taken after :func:`shapely.equals_identical` confirms every geometry, so a collision or an edited
-frame can never return another set's index. Prepared sets are shared between callers and
-threads: nothing in patrolwise writes into them, and callers must not either.
+structure (type, coordinate count, holes, parts) and precision grid with the ids and the buffer,
+and a hit is only taken after :func:`shapely.equals_identical` and the precision grids confirm
+every geometry, so a collision or an edited frame can never return another set's index
+(``equals_identical`` ignores the grid a geometry was snapped to by ``set_precision``, but GEOS
+buffers on that grid). A prepared set holds its own copy of the geometries, never the caller's
+frame's storage, and is shared between callers and threads, so its arrays are read-only: a write
+into one fails instead of changing the next caller's answer.
 """
 
 from __future__ import annotations
@@ -65,8 +68,8 @@ _stats = {"hits": 0, "misses": 0}
 
 
 def content_key(geoms: NDArray[np.object_], area_ids: NDArray[np.int64]) -> bytes:
-    """A digest of the geometries' coordinates and structure and of the ids (~1 ms for 1,000
-    polygons, a quarter of hashing their WKB)."""
+    """A digest of the geometries' coordinates, structure and precision grids and of the ids
+    (~1 ms for 1,000 polygons, a quarter of hashing their WKB)."""
     h = hashlib.blake2b(digest_size=20)
     for part in (
         area_ids,
@@ -74,6 +77,7 @@ def content_key(geoms: NDArray[np.object_], area_ids: NDArray[np.int64]) -> byte
         shapely.get_num_coordinates(geoms),
         shapely.get_num_interior_rings(geoms),
         shapely.get_num_geometries(geoms),
+        shapely.get_precision(geoms),
         shapely.get_coordinates(geoms, include_z=True),
     ):
         h.update(np.ascontiguousarray(part).tobytes())
@@ -103,8 +107,9 @@ def prepare_hotspots(
     nothing). ``workers`` threads buffer (default: every core)."""
     if "area_id" not in areas.columns or "geometry" not in areas.columns:
         raise InputError("hot spots need 'area_id' and 'geometry' columns")
-    geoms = np.asarray(areas["geometry"].values, dtype=object)
-    area_ids = np.asarray(areas["area_id"], dtype=np.int64)
+    # a copy: np.asarray would share the frame's storage, which an edit of the frame changes
+    geoms = np.array(areas["geometry"].values, dtype=object)
+    area_ids = np.array(areas["area_id"], dtype=np.int64)
     key = (content_key(geoms, area_ids), float(buffer_m))
     if cache:
         with _lock:
@@ -116,14 +121,25 @@ def prepare_hotspots(
             and len(kept.geoms) == len(geoms)
             and np.array_equal(kept.area_ids, area_ids)
             and bool(shapely.equals_identical(kept.geoms, geoms).all())
+            and np.array_equal(
+                shapely.get_precision(kept.geoms), shapely.get_precision(geoms), equal_nan=True
+            )
         ):
             with _lock:
                 _stats["hits"] += 1
             return kept
     buffered = buffer_all(geoms, buffer_m, check_workers(workers))
-    hs = HotSpots(area_ids=area_ids.copy(), geoms=geoms.copy(), index=build_index(buffered))
+    hs = _read_only(HotSpots(area_ids=area_ids, geoms=geoms, index=build_index(buffered)))
     if cache:
         _keep(key, hs)
+    return hs
+
+
+def _read_only(hs: HotSpots) -> HotSpots:
+    """``hs`` with every array (ids, geometries, index) made read-only."""
+    for arr in (hs.area_ids, hs.geoms, *(getattr(hs.index, f.name) for f in fields(hs.index))):
+        if isinstance(arr, np.ndarray):
+            arr.flags.writeable = False
     return hs
 
 
