@@ -68,17 +68,25 @@ _stats = {"hits": 0, "misses": 0}
 
 
 def content_key(geoms: NDArray[np.object_], area_ids: NDArray[np.int64]) -> bytes:
-    """A digest of the geometries' coordinates, structure and precision grids and of the ids
-    (~1 ms for 1,000 polygons, a quarter of hashing their WKB)."""
+    """A digest of the ids and of each geometry's structure, precision grid and coordinates
+    (their sum and position-weighted sum per geometry): ~0.3 ms for 1,000 hot spots, where a
+    digest of every coordinate took ~1.1 ms and of the WKB ~4 ms. Sets that differ almost always
+    differ here; those that do not only cost a rebuild, since a hit is confirmed geometry by
+    geometry before it is used."""
+    xyz = shapely.get_coordinates(geoms, include_z=True)
+    n = shapely.get_num_coordinates(geoms)
+    starts = np.concatenate([[0], np.cumsum(n)[:-1]])[n > 0]
+    w = np.arange(1, len(xyz) + 1, dtype=np.float64)[:, None]
     h = hashlib.blake2b(digest_size=20)
     for part in (
         area_ids,
         shapely.get_type_id(geoms),
-        shapely.get_num_coordinates(geoms),
+        n,
         shapely.get_num_interior_rings(geoms),
         shapely.get_num_geometries(geoms),
         shapely.get_precision(geoms),
-        shapely.get_coordinates(geoms, include_z=True),
+        np.add.reduceat(xyz, starts) if len(xyz) else xyz,
+        np.add.reduceat(xyz * w, starts) if len(xyz) else xyz,
     ):
         h.update(np.ascontiguousarray(part).tobytes())
     return h.digest()
