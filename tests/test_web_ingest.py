@@ -327,3 +327,59 @@ def test_times_are_utc_whatever_the_local_clock(server: Server) -> None:
     )
     assert r.status_code == 200
     assert server.pings("phone1")["t"].iloc[0] == pd.Timestamp("2024-05-31 23:30")
+
+
+def test_out_of_range_times_and_boolean_coordinates_are_refused(server: Server) -> None:
+    # found by QA: a timestamp past datetime's range crashed the handler (500, connection reset)
+    # and JSON true/false were stored as latitude 1 / longitude 0
+    s1, s2 = server.secrets["phone1"], server.secrets["phone2"]
+    url = f"{server.url}/ingest/osmand"
+    q = {"id": "phone1", "lat": "52.6", "lon": "-1.1", "token": s1}
+    for ts in ("99999999999999999999", "1e300", "-99999999999999", "0001-01-01T00:00:00+01:00"):
+        r = httpx.post(url, data={**q, "timestamp": ts})
+        assert r.status_code == 400, (ts, r.text)
+        assert "timestamp" in r.json()["detail"] or "implausible" in r.json()["detail"]
+    doc = {
+        "device_id": "phone1",
+        "location": {"timestamp": T0, "coords": {"latitude": True, "longitude": False}},
+    }
+    r = httpx.post(url, json=doc, params={"token": s1})
+    assert r.status_code == 400 and "latitude" in r.json()["detail"]
+    arr = [{"id": "phone1", "lat": True, "lon": -1.1, "timestamp": T0}]
+    r = httpx.post(url, json=arr, params={"token": s1})
+    assert r.status_code == 400
+    ot = {"_type": "location", "lat": True, "lon": -1.1, "tst": T0}
+    h = {"X-Limit-U": "alice", "X-Limit-D": "iphone"}
+    r = httpx.post(
+        f"{server.url}/ingest/owntracks",
+        json=ot,
+        headers=h,
+        auth=("alice", server.secrets["alice/iphone"]),
+    )
+    assert r.status_code == 400 and "lat" in r.json()["detail"]
+    r = httpx.post(
+        f"{server.url}/ingest/owntracks",
+        json={**ot, "lat": 52.6, "tst": 1e20},
+        headers=h,
+        auth=("alice", server.secrets["alice/iphone"]),
+    )
+    assert r.status_code == 400 and "tst" in r.json()["detail"]
+    b = {"Authorization": f"Bearer {s2}"}
+    r = httpx.post(
+        f"{server.url}/ingest/batch",
+        json={"pings": [{"t": 1e20, "lat": 52.6, "lon": -1.1}]},
+        headers=b,
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["index"] == 0
+    r = httpx.post(
+        f"{server.url}/ingest/batch",
+        json={"pings": [{"t": T0, "lat": True, "lon": -1.1}]},
+        headers=b,
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "lat"
+    # every bad item is listed, not only those the schema catches
+    bad = {"pings": [{"t": "x", "lat": 52.6, "lon": -1.1}, {"t": T0, "lat": 95, "lon": -1.1}]}
+    r = httpx.post(f"{server.url}/ingest/batch", json=bad, headers=b)
+    assert r.status_code == 422
+    assert {e["index"] for e in r.json()["errors"]} == {0, 1}
+    assert len(server.pings()) == 0

@@ -33,7 +33,9 @@ class IngestError(Exception):
 
 
 def number(value: Any, name: str) -> float:
-    """'87.0', '87', 87 -> 87.0; anything else is a 400 naming the parameter."""
+    """'87.0', '87', 87 -> 87.0; anything else (JSON true/false too) is a 400 naming the parameter."""
+    if isinstance(value, bool):
+        raise IngestError(400, f"{name}={value!r} is not a number")
     try:
         v = float(value)
     except (TypeError, ValueError):
@@ -63,7 +65,10 @@ def parse_time(value: Any, name: str = "timestamp") -> dt.datetime:
         n = None
     if n is not None and np.isfinite(n):
         secs = n if abs(n) < 2**31 else n / 1000.0
-        return dt.datetime(1970, 1, 1) + dt.timedelta(seconds=secs)
+        try:
+            return dt.datetime(1970, 1, 1) + dt.timedelta(seconds=secs)
+        except OverflowError:  # beyond year 1..9999: no clock means that
+            raise IngestError(400, f"{name}={text!r} is out of range (device clock?)") from None
     try:
         t = dt.datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
@@ -72,7 +77,10 @@ def parse_time(value: Any, name: str = "timestamp") -> dt.datetime:
             f"{name}={text!r} is not epoch seconds/milliseconds, ISO 8601 or yyyy-MM-dd HH:mm:ss",
         ) from None
     if t.tzinfo is not None:
-        t = t.astimezone(dt.UTC).replace(tzinfo=None)
+        try:
+            t = t.astimezone(dt.UTC).replace(tzinfo=None)
+        except OverflowError:  # 0001-01-01T00:00+01:00 is before year 1 in UTC
+            raise IngestError(400, f"{name}={text!r} is out of range (device clock?)") from None
     return t
 
 

@@ -15,12 +15,22 @@ nothing; success answers ``{"received", "imported", "already_present"}``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from ...geo import to_wgs84
 from . import IngestError, check_position, parse_time
+
+
+def _not_bool(value: Any) -> Any:
+    # pydantic reads JSON true/false as 1.0/0.0; a coordinate or reading never is one
+    if isinstance(value, bool):
+        raise ValueError("Input should be a number, not true/false")
+    return value
+
+
+Num = Annotated[float, BeforeValidator(_not_bool)]
 
 
 class BatchPing(BaseModel):
@@ -29,15 +39,15 @@ class BatchPing(BaseModel):
     model_config = ConfigDict(extra="forbid")
     device_id: str | None = Field(None, max_length=100)
     t: str | float = Field(..., description="ISO 8601 (no zone = UTC) or epoch seconds/ms")
-    lat: float | None = Field(None, ge=-90, le=90)
-    lon: float | None = Field(None, ge=-180, le=180)
-    easting: float | None = None
-    northing: float | None = None
-    accuracy: float | None = Field(None, ge=0, description="metres")
-    speed: float | None = Field(None, ge=0, description="metres per second")
-    heading: float | None = Field(None, ge=0, le=360)
-    altitude: float | None = None
-    battery: float | None = Field(None, ge=0, le=100, description="percent")
+    lat: Num | None = Field(None, ge=-90, le=90)
+    lon: Num | None = Field(None, ge=-180, le=180)
+    easting: Num | None = None
+    northing: Num | None = None
+    accuracy: Num | None = Field(None, ge=0, description="metres")
+    speed: Num | None = Field(None, ge=0, description="metres per second")
+    heading: Num | None = Field(None, ge=0, le=360)
+    altitude: Num | None = None
+    battery: Num | None = Field(None, ge=0, le=100, description="percent")
     attrs: dict[str, Any] | None = None
 
 
@@ -56,21 +66,28 @@ class BatchError(IngestError):
 
 def decode(doc: Any, device_id: str, crs: str) -> list[dict[str, Any]]:
     """Validate the whole batch; positions for ``device_id`` or a BatchError listing every problem."""
+    problems: list[dict[str, Any]] = []
     try:
-        batch = Batch.model_validate(doc)
+        items = list(enumerate(Batch.model_validate(doc).pings))
     except ValidationError as exc:
-        errors = []
         for e in exc.errors():
             loc = list(e["loc"])
             idx = loc[1] if len(loc) > 1 and loc[0] == "pings" and isinstance(loc[1], int) else None
             field = (
                 ".".join(str(x) for x in loc[2:]) if idx is not None else ".".join(map(str, loc))
             )
-            errors.append({"index": idx, "field": field, "reason": e["msg"]})
-        raise BatchError(errors) from None
+            problems.append({"index": idx, "field": field, "reason": e["msg"]})
+        # the items the schema passed still get the checks below, so every bad item is listed
+        # (unless the envelope itself is wrong: not an object, no list, too many pings)
+        seen = {e["index"] for e in problems}
+        raw = doc.get("pings") if isinstance(doc, dict) and None not in seen else None
+        items = [
+            (i, BatchPing.model_validate(item))
+            for i, item in enumerate(raw if isinstance(raw, list) else [])
+            if i not in seen
+        ]
     out: list[dict[str, Any]] = []
-    problems: list[dict[str, Any]] = []
-    for i, p in enumerate(batch.pings):
+    for i, p in items:
         if p.device_id is not None and p.device_id != device_id:
             raise IngestError(
                 403, f"item {i}: device {device_id!r} cannot post for {p.device_id!r}"
@@ -98,5 +115,5 @@ def decode(doc: Any, device_id: str, crs: str) -> list[dict[str, Any]]:
             continue
         out.append(pos)
     if problems:
-        raise BatchError(problems)
+        raise BatchError(sorted(problems, key=lambda e: (e["index"] is not None, e["index"] or 0)))
     return out
