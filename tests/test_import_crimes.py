@@ -518,3 +518,60 @@ def test_incident_offsets_across_a_clock_change(sqlite_url: str, tmp_path: Path)
         )
         assert list(on_25["crime_key"]) == ["Z1"]
         assert len(load_crimes(store, limit=2)) == 2
+
+
+def _zip(tmp: Path, name: str, members: dict[str, str]) -> Path:
+    p = tmp / name
+    with zipfile.ZipFile(p, "w", zipfile.ZIP_DEFLATED) as z:
+        for n, body in members.items():
+            z.writestr(n, (HEADER + "\n" + body).replace("\n", "\r\n"))
+    return p
+
+
+def test_rejects_of_an_archive_name_the_member_of_each_row(sqlite_url: str, tmp_path: Path) -> None:
+    """A row number alone means nothing in a zip of 24 months: every reject names its member,
+    including a Crime ID republished in a later month with different details."""
+    z = _zip(
+        tmp_path,
+        "force.zip",
+        {
+            "2022-09/2022-09-leics-street.csv": (
+                f"c1,2022-09,{LEI},-1.13,52.63,On or near B,E01,L,Robbery,Under investigation,\n"
+            ),
+            "2022-10/2022-10-leics-street.csv": (
+                f"c2,2022-10,{LEI},-1.13,52.63,On or near B,E01,L,Robbery,,\n"
+                f"c1,2022-10,{LEI},-1.13,52.63,On or near B,E01,L,Robbery,Charged,\n"
+            ),
+        },
+    )
+    with Store(sqlite_url) as store:
+        s = one(import_crimes(store, [z], rejects_dir=tmp_path))
+        assert (s.imported, s.rejected) == (2, 1)
+        rej = pd.read_csv(s.rejects_file)
+        assert list(rej["row"]) == [3]
+        assert rej["file"].iloc[0] == f"{z}!2022-10/2022-10-leics-street.csv"
+        assert "already imported for 2022-09" in rej["reason"].iloc[0]
+
+
+def test_damaged_archive_member_is_one_fatal_error(sqlite_url: str, tmp_path: Path) -> None:
+    """A zip whose directory reads but whose member data is damaged (bad CRC) is a fatal error
+    naming the member, not a traceback, and nothing from the archive is written."""
+    body = "".join(
+        f"c{i},2022-10,{LEI},-1.13,52.63,On or near B{i},E01,L,Robbery,,\n" for i in range(2000)
+    )
+    z = _zip(tmp_path, "damaged.zip", {"2022-10/2022-10-leics-street.csv": body})
+    with zipfile.ZipFile(z) as zf:
+        info = zf.infolist()[0]
+    raw = bytearray(z.read_bytes())
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    mid = start + info.compress_size // 2
+    raw[mid : mid + 64] = bytes(64)
+    z.write_bytes(bytes(raw))
+    with Store(sqlite_url) as store:
+        with pytest.raises(
+            FatalImportError, match=r"damaged\.zip!2022-10/2022-10-leics-street\.csv: .*damaged"
+        ):
+            import_crimes(store, [z], rejects_dir=tmp_path)
+        assert count(store) == 0
+        with store.session() as s:
+            assert s.scalar(select(func.count()).select_from(ImportBatch)) == 0

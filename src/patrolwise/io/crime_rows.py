@@ -52,6 +52,8 @@ class Parsed:
     rejects: pd.DataFrame
     read: int
     warnings: list[str]
+    #: the source the rows came from: a file, or ``archive.zip!member.csv`` for a zip member
+    source: str = ""
 
 
 class Rejector:

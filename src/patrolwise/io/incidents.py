@@ -324,4 +324,4 @@ def parse(
         columns=COLUMNS,
     )
     out["_row"] = rownos
-    return Parsed(out[good].reset_index(drop=True), rej.frame(), n, [])
+    return Parsed(out[good].reset_index(drop=True), rej.frame(), n, [], source=name)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -123,8 +124,14 @@ def parse_file(
 ) -> Iterator[Parsed]:
     """Validate one police.uk CSV into normalised crime frames, one per chunk of rows."""
     state = _FileState()
-    for chunk in iter_csv_tables(open_fn, name, chunksize):
-        yield _parse_chunk(chunk, name, crs=crs, bbox=bbox, state=state)
+    try:
+        for chunk in iter_csv_tables(open_fn, name, chunksize):
+            yield _parse_chunk(chunk, name, crs=crs, bbox=bbox, state=state)
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        # the archive's directory read, but this member's data does not (bad CRC, cut short)
+        raise FatalImportError(
+            name, f"archive member is damaged ({exc}): download the archive again"
+        ) from exc
 
 
 def parse(
@@ -137,6 +144,7 @@ def parse(
         pd.concat([p.rejects for p in parts], ignore_index=True),
         sum(p.read for p in parts),
         [],
+        source=name,
     )
 
 
@@ -280,4 +288,4 @@ def _parse_chunk(
             {"file": name, "row": list(rows), "field": "(row)", "value": "", "reason": list(why)}
         )
         rejects = pd.concat([rejects, broken], ignore_index=True).sort_values("row", kind="stable")
-    return Parsed(out, rejects, n + len(chunk.broken), [])
+    return Parsed(out, rejects, n + len(chunk.broken), [], source=name)

@@ -540,7 +540,9 @@ def import_crime_file(
                 )
 
         for parsed, chunks in prefetched(prepared()):
-            name = parsed.rejects["file"].iloc[0] if len(parsed.rejects) else str(path)
+            # a zip member's rows are reported under the member, not the archive: row numbers
+            # count within the member
+            name = parsed.source or str(path)
             summary.rows_read += parsed.read
             summary.rejected += len(parsed.rejects)
             rejects.append(parsed.rejects)
