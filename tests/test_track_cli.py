@@ -11,6 +11,7 @@ import shapely
 from typer.testing import CliRunner
 
 from patrolwise.cli import app
+from patrolwise.errors import PatrolwiseError
 from patrolwise.store import Store
 from patrolwise.store.areas import add_areas
 from patrolwise.store.devices import ensure_devices
@@ -102,3 +103,46 @@ def test_bad_option_is_one_clear_error(sqlite_url: str) -> None:
     _setup(sqlite_url)
     r = CliRunner().invoke(app, ["--db", sqlite_url, "dosage", "--out", "x.txt"])
     assert r.exit_code != 0
+
+
+def test_rerun_without_dates_replaces_every_measured_day(sqlite_url: str) -> None:
+    # found by QA: a rerun with stricter rules replaced only the days that still had visits, so
+    # days whose visits all dropped out kept the old run's visits (two rule sets mixed)
+    _setup(sqlite_url)
+    r = CliRunner().invoke(app, ["--db", sqlite_url, "dosage"])
+    assert r.exit_code == 0, r.output
+    with Store(sqlite_url) as st:
+        assert len(load_visits(st)) == 4
+    # 35 minutes minimum: only the two 40-minute Market visits of 3 June remain
+    r = CliRunner().invoke(app, ["--db", sqlite_url, "dosage", "--min-visit", "35"])
+    assert r.exit_code == 0, r.output
+    with Store(sqlite_url) as st:
+        v = load_visits(st)
+    assert sorted(v["minutes"]) == [40.0, 40.0]
+    assert v["run_id"].nunique() == 1
+    # no visit at all under the new rules: nothing of the old runs is left either
+    r = CliRunner().invoke(app, ["--db", sqlite_url, "dosage", "--min-visit", "999"])
+    assert r.exit_code == 0, r.output
+    with Store(sqlite_url) as st:
+        assert len(load_visits(st)) == 0
+
+
+def test_bad_dosage_options_are_one_line_and_store_nothing(sqlite_url: str, tmp_path: Path) -> None:
+    # found by QA: these gave a traceback (--max-gap inf, --out into a missing folder, after the
+    # run was already stored), a wrong reason (--buffer nan) or a silent empty answer (--from
+    # after --to)
+    _setup(sqlite_url)
+    cases = [
+        (["--max-gap", "inf"], "--max-gap"),
+        (["--buffer", "nan"], "--buffer"),
+        (["--min-visit", "nan"], "--min-visit"),
+        (["--out", str(tmp_path / "no" / "such" / "panel.csv")], "folder"),
+        (["--from", "2024-06-04", "--to", "2024-06-03"], "--from"),
+    ]
+    for args, word in cases:
+        r = CliRunner().invoke(app, ["--db", sqlite_url, "dosage", *args])
+        # a PatrolwiseError is what main() prints as one line with exit code 2
+        assert isinstance(r.exception, PatrolwiseError), (args, repr(r.exception))
+        assert word in str(r.exception), (args, str(r.exception))
+    with Store(sqlite_url) as st:
+        assert len(load_visits(st)) == 0

@@ -36,8 +36,9 @@ def _run(
     buffer: float,
     max_gap: float,
     min_visit: float,
-) -> tuple[Any, Any, pd.DataFrame]:
-    """Load pings (a day either side, so visits crossing midnight are whole), clean, measure."""
+) -> tuple[Any, Any, pd.DataFrame, tuple[dt.date, dt.date]]:
+    """Load pings (a day either side, so visits crossing midnight are whole), clean, measure;
+    returns the result, the hot spots, the cleaned pings and the local days measured."""
     from ..config import get_settings
     from ..store.areas import load_areas
     from ..store.devices import list_devices
@@ -70,7 +71,12 @@ def _run(
         keep &= res.visits["local_day"] <= end
     res.visits = res.visits[keep].reset_index(drop=True)
     res.stats["cleaning"] = cleaned.attrs.get("cleaning", {})
-    return res, hs, cleaned
+    # the local days measured: the dates asked for, else every day with pings (a day whose
+    # visits all drop out under new rules was still measured, and its old visits must go)
+    from ..timeutil import local_days
+
+    days = local_days(pings["t"], tz)
+    return res, hs, cleaned, (start or days.min(), end or days.max())
 
 
 @dosage_app.callback()
@@ -95,26 +101,35 @@ def dosage_cmd(
     from ..track.dosage import daily_dosage
 
     start, end = _date(date_from, "--from"), _date(date_to, "--to")
+    if start is not None and end is not None and start > end:
+        raise InputError(f"--from {start} is after --to {end}")
     if out_file is not None and out_file.suffix.lower() not in (".csv", ".parquet"):
         raise InputError(f"--out {out_file}: use a .csv or .parquet file name")
+    if out_file is not None and not out_file.resolve().parent.is_dir():
+        raise InputError(f"--out {out_file}: the folder {out_file.parent} does not exist")
     with open_store() as store:
-        res, hs, _ = _run(store, start, end, buffer, max_gap, min_visit)
+        res, hs, _, (d0, d1) = _run(store, start, end, buffer, max_gap, min_visit)
+        panel = daily_dosage(res.visits)
+        names = dict(zip(hs["area_id"], hs["name"], strict=True))
+        panel.insert(2, "name", panel["area_id"].map(names))
+        if out_file is not None:  # before the run is stored, so a failed write stores nothing
+            try:
+                if out_file.suffix.lower() == ".parquet":
+                    panel.to_parquet(out_file, index=False)
+                else:
+                    panel.to_csv(out_file, index=False)
+            except OSError as exc:
+                raise InputError(
+                    f"--out {out_file}: cannot write it ({exc.strerror or exc})"
+                ) from None
         run_id = save_visits(
             store,
             res.visits,
             params=res.params.as_dict(),
             stats=res.stats,
-            date_from=start,
-            date_to=end,
+            date_from=d0,
+            date_to=d1,
         )
-    panel = daily_dosage(res.visits)
-    names = dict(zip(hs["area_id"], hs["name"], strict=True))
-    panel.insert(2, "name", panel["area_id"].map(names))
-    if out_file is not None:
-        if out_file.suffix.lower() == ".parquet":
-            panel.to_parquet(out_file, index=False)
-        else:
-            panel.to_csv(out_file, index=False)
     totals = (
         panel.groupby(["area_id", "name", "team"])[["visits", "officer_minutes", "patrol_minutes"]]
         .sum()
@@ -165,7 +180,7 @@ def daily_cmd(
 
     day = _date(date, "--date") or (dt.date.today() - dt.timedelta(days=1))
     with open_store() as store:
-        res, hs, _ = _run(store, day, day, buffer, max_gap, min_visit)
+        res, hs, _, _ = _run(store, day, day, buffer, max_gap, min_visit)
         plan = None
         try:
             from ..store.plans import load_plan_visits

@@ -60,6 +60,13 @@ class DosageParams:
     tz: str = "Europe/London"
 
     def __post_init__(self) -> None:
+        for opt, v in (
+            ("--buffer", self.buffer_m),
+            ("--max-gap", self.max_gap_s),
+            ("--min-visit", self.min_visit_s),
+        ):
+            if not np.isfinite(v):
+                raise InputError(f"{opt} must be a finite number, got {v}")
         if self.buffer_m < 0:
             raise InputError(f"--buffer must be >= 0 metres, got {self.buffer_m}")
         if self.max_gap_s <= 0:
