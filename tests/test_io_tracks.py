@@ -144,3 +144,26 @@ def test_parse_times_agrees_with_the_standard_library(t: dt.datetime, offset_min
     assert got.iloc[0] == pd.Timestamp(want)
     assert abs((got.iloc[1] - pd.Timestamp(want)).total_seconds()) < 1e-3
     assert np.isfinite(got.astype("int64")).all()
+
+
+def test_a_row_with_extra_fields_is_rejected_at_its_row(tmp_path: Path) -> None:
+    # found by QA: one row with a stray comma made the whole file fatal ("Expected 4 fields in
+    # line 3, saw 5"), though a bad row should be rejected and the rest imported
+    p = tmp_path / "ragged.csv"
+    p.write_text(
+        "device,time,lat,lon\n"
+        "X6,2024-05-01T14:02:00Z,52.635,-1.13\n"
+        "X6,2024-05-01T14:03:00Z,52.635,-1.13,extra\n"
+        '"X6",2024-05-01T14:04:00Z,52.636,-1.13\n'
+        "X6,2024-05-01T14:05:00Z,52.637\n"
+    )
+    d = read_track_file(p, now=NOW)
+    assert list(d.points["t"]) == [
+        pd.Timestamp("2024-05-01 14:02"),
+        pd.Timestamp("2024-05-01 14:04"),
+    ]
+    assert d.rows_read == 4
+    rej = d.rejects.set_index("row")
+    assert list(rej.index) == [3, 5]
+    assert "5 fields" in rej.loc[3, "reason"] and "4" in rej.loc[3, "reason"]
+    assert "position" in rej.loc[5, "reason"]

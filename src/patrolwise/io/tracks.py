@@ -12,7 +12,9 @@ Times are returned as naive UTC. Coordinates come as WGS84 lon/lat or projected 
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import json
 import re
 from dataclasses import dataclass, field
@@ -442,10 +444,19 @@ def read_csv_points(
 
     Rows are numbered as a spreadsheet shows them: the header is row 1, the first data row 2.
     """
-    df = read_csv_text(raw_bytes, name)
+    try:
+        df = read_csv_text(raw_bytes, name)
+        rows, ragged = np.arange(len(df)) + 2, empty_rejects()
+    except FatalImportError as exc:
+        if not isinstance(exc.__cause__, pd.errors.ParserError):
+            raise  # empty, or not text
+        # the fast parser gives up on a row with too many fields: find those rows one by one
+        df, rows, ragged = _csv_with_ragged_rows(raw_bytes, name)
     raw, rejects, details = table_to_raw(
-        df, np.arange(len(df)) + 2, mapping=mapping, name=name, tz=tz, rows_are_lines=True
+        df, rows, mapping=mapping, name=name, tz=tz, rows_are_lines=True
     )
+    if len(ragged):
+        rejects = pd.concat([ragged, rejects], ignore_index=True)
     notes = []
     if details["times_without_zone"]:
         notes.append(
@@ -453,6 +464,38 @@ def read_csv_points(
             f"{tz or 'UTC'}{'' if tz else ' (pass a time zone if the export is in local time)'}"
         )
     return raw, rejects, notes, details
+
+
+def _csv_with_ragged_rows(
+    raw_bytes: bytes, name: str
+) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
+    """(cells, row numbers, rejects) for a CSV some of whose rows have more fields than the
+    header: those rows are rejected, shorter rows padded (as the fast parser does)."""
+    try:
+        records = [r for r in csv.reader(io.StringIO(decode(raw_bytes, name))) if r]
+    except csv.Error as exc:
+        raise FatalImportError(name, f"not a readable CSV file: {exc}") from exc
+    header = [c.strip() for c in records[0]] if records else []
+    good: list[list[str]] = []
+    rows: list[int] = []
+    bad: list[dict[str, Any]] = []
+    for i, rec in enumerate(records[1:], start=2):
+        if len(rec) > len(header):
+            bad.append(
+                {
+                    "row": i,
+                    "line": i,
+                    "field": "(row)",
+                    "value": ",".join(rec)[:200],
+                    "reason": f"{len(rec)} fields where the header has {len(header)} "
+                    "(a stray comma or an unquoted value?)",
+                }
+            )
+            continue
+        good.append(rec + [""] * (len(header) - len(rec)))
+        rows.append(i)
+    df = pd.DataFrame(good, columns=header, dtype=object)
+    return df, np.asarray(rows, dtype=np.int64), rejects_frame(bad)
 
 
 def read_geojson_points(
