@@ -167,3 +167,28 @@ def test_a_row_with_extra_fields_is_rejected_at_its_row(tmp_path: Path) -> None:
     assert list(rej.index) == [3, 5]
     assert "5 fields" in rej.loc[3, "reason"] and "4" in rej.loc[3, "reason"]
     assert "position" in rej.loc[5, "reason"]
+
+
+def test_geojson_with_odd_features_rejects_them_one_by_one(tmp_path: Path) -> None:
+    # found by QA: a feature that is not an object (5), a geometry or properties that are not
+    # objects crashed the import with AttributeError instead of a reject at their row
+    good = {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [-1.13, 52.635]},
+        "properties": {"time": "2024-05-01T14:02:00Z"},
+    }
+    feats = [
+        good,
+        5,
+        None,
+        {"type": "Feature", "geometry": [1, 2], "properties": {}},
+        {**good, "properties": ["time", "2024-05-01T14:03:00Z"]},
+    ]
+    p = tmp_path / "odd.geojson"
+    p.write_text(json.dumps({"type": "FeatureCollection", "features": feats}))
+    d = read_track_file(p, now=NOW)
+    assert len(d.points) == 1 and d.rows_read == 5
+    assert list(d.rejects["row"]) == [2, 3, 4, 5]
+    p.write_text(json.dumps({"type": "FeatureCollection", "features": {"a": 1}}))
+    with pytest.raises(FatalImportError, match="features"):
+        read_track_file(p, now=NOW)

@@ -511,6 +511,8 @@ def read_geojson_points(
         raise FatalImportError(name, f"not valid JSON: {exc}") from exc
     if isinstance(doc, dict) and doc.get("type") == "FeatureCollection":
         features = doc.get("features") or []
+        if not isinstance(features, list):
+            raise FatalImportError(name, "its features are not a list: not GeoJSON")
     elif isinstance(doc, dict) and doc.get("type") == "Feature":
         features = [doc]
     else:
@@ -519,7 +521,9 @@ def read_geojson_points(
     rows: list[int] = []
     rejects: list[dict[str, Any]] = []
     for i, f in enumerate(features, start=1):
-        geom = (f or {}).get("geometry") or {}
+        f = f if isinstance(f, dict) else {}
+        g = f.get("geometry")
+        geom: dict[str, Any] = g if isinstance(g, dict) else {}
         coords = geom.get("coordinates")
         if geom.get("type") != "Point" or not isinstance(coords, list) or len(coords) < 2:
             rejects.append(
@@ -531,7 +535,18 @@ def read_geojson_points(
                 }
             )
             continue
-        p = {str(k): "" if v is None else str(v) for k, v in ((f.get("properties") or {}).items())}
+        fp = f.get("properties") or {}
+        if not isinstance(fp, dict):
+            rejects.append(
+                {
+                    "row": i,
+                    "field": "properties",
+                    "value": str(fp)[:200],
+                    "reason": "properties are not an object: the time cannot be read",
+                }
+            )
+            continue
+        p = {str(k): "" if v is None else str(v) for k, v in fp.items()}
         p["__lon"], p["__lat"] = str(coords[0]), str(coords[1])
         if len(coords) > 2 and coords[2] is not None:
             p.setdefault("__alt", str(coords[2]))
