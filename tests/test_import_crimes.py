@@ -575,3 +575,104 @@ def test_damaged_archive_member_is_one_fatal_error(sqlite_url: str, tmp_path: Pa
         assert count(store) == 0
         with store.session() as s:
             assert s.scalar(select(func.count()).select_from(ImportBatch)) == 0
+
+
+def test_incident_dates_without_times_get_no_invented_time(sqlite_url: str, tmp_path: Path) -> None:
+    """A date with no time is known to the day, a bare month to the month: neither becomes
+    local midnight (which would file every such crime in the 00:00 hour, and in UTC on the
+    day before)."""
+    p = tmp_path / "inc.csv"
+    p.write_text(
+        "id,occurred,time,offence,lat,lon\n"
+        "T1,2023-07-01,14:30,Assault,52.63,-1.13\n"
+        "D1,2023-07-01,,Assault,52.63,-1.13\n"
+        "D2,26/03/2023,,Assault,52.63,-1.13\n"
+        "M1,2023-08,,Assault,52.63,-1.13\n"
+        "Y1,2023/07/01 2:30 PM,,Assault,52.63,-1.13\n"
+        "E1,01/07/2023 2:30 PM,,Assault,52.63,-1.13\n"
+    )
+    w = tmp_path / "win.csv"
+    w.write_text(
+        "id,from,to,offence,lat,lon\n"
+        "W1,2023-06-01,2023-06-02,Burglary,52.63,-1.13\n"
+        "W2,2023-06-01 22:00,2023-06-01,Burglary,52.63,-1.13\n"
+    )
+    with Store(sqlite_url) as store:
+        s = one(import_crimes(store, [p]))
+        assert s.imported == 6
+        one(import_crimes(store, [w], mapping={"occurred_from": "from", "occurred_to": "to"}))
+        df = load_crimes(store).set_index("crime_key")
+        assert df.loc["T1", "precision"] == "datetime"
+        assert df.loc["T1", "occurred_at"] == pd.Timestamp("2023-07-01 13:30")
+        # the local day as a window: BST midnight to midnight
+        d1 = df.loc["D1"]
+        assert d1["precision"] == "window" and pd.isna(d1["occurred_at"])
+        assert d1["occurred_from"] == pd.Timestamp("2023-06-30 23:00")
+        assert d1["occurred_to"] == pd.Timestamp("2023-07-01 23:00")
+        assert d1["month"] == "2023-07"
+        # the spring-forward day is 23 hours long
+        d2 = df.loc["D2"]
+        assert d2["occurred_from"] == pd.Timestamp("2023-03-26 00:00")
+        assert d2["occurred_to"] == pd.Timestamp("2023-03-26 23:00")
+        m1 = df.loc["M1"]
+        assert m1["precision"] == "month" and m1["month"] == "2023-08"
+        assert pd.isna(m1["occurred_at"]) and pd.isna(m1["occurred_from"])
+        # year first is never read day first (dateutil's day-first made this 7 January)
+        assert df.loc["Y1", "occurred_at"] == pd.Timestamp("2023-07-01 13:30")
+        assert df.loc["E1", "occurred_at"] == pd.Timestamp("2023-07-01 13:30")
+        # a window ending on a date ends at the end of that day
+        assert df.loc["W1", "occurred_to"] == pd.Timestamp("2023-06-02 23:00")
+        assert df.loc["W2", "occurred_to"] == pd.Timestamp("2023-06-01 23:00")
+
+
+def test_incident_rows_with_too_many_or_too_few_fields(sqlite_url: str, tmp_path: Path) -> None:
+    """A row with a stray extra field is rejected by row number, as in police.uk files; it neither
+    shifts every row's columns (the first row's extra field made pandas take column 1 as the
+    index) nor stops the file."""
+    p = tmp_path / "ragged.csv"
+    p.write_text(
+        "id,occurred,offence,lat,lon\n"
+        "X1,2023-07-01 10:00,Assault,52.63,-1.13,extra\n"
+        "X2,2023-07-01 11:00,Assault,52.63,-1.13\n"
+        "X3,2023-07-01 12:00\n"
+        "X4,2023-07-01 13:00,Assault,52.63,-1.13\n"
+    )
+    with Store(sqlite_url) as store:
+        s = one(import_crimes(store, [p], rejects_dir=tmp_path))
+        assert (s.rows_read, s.imported, s.rejected) == (4, 2, 2)
+        rej = pd.read_csv(s.rejects_file)
+        assert list(rej["row"]) == [2, 4]
+        assert rej["reason"].str.contains("fields where the header has 5").all()
+        df = load_crimes(store).set_index("crime_key")
+        assert sorted(df.index) == ["X2", "X4"]
+        assert df.loc["X2", "occurred_at"] == pd.Timestamp("2023-07-01 10:00")
+
+
+def test_incident_geojson_odd_features(sqlite_url: str, tmp_path: Path) -> None:
+    """A null feature is a fatal line naming it; a point with one coordinate is a rejected row."""
+    import json as _json
+
+    good = {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [-1.13, 52.63]},
+        "properties": {"id": "G1", "occurred": "2023-07-01 10:00", "offence": "Assault"},
+    }
+    short = {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [-1.13]},
+        "properties": {"id": "G2", "occurred": "2023-07-01 10:00", "offence": "Assault"},
+    }
+    p = tmp_path / "a.geojson"
+    p.write_text(_json.dumps({"type": "FeatureCollection", "features": [good, short]}))
+    n = tmp_path / "n.geojson"
+    n.write_text(_json.dumps({"type": "FeatureCollection", "features": [good, None]}))
+    with Store(sqlite_url) as store:
+        s = one(import_crimes(store, [p], rejects_dir=tmp_path))
+        assert (s.imported, s.rejected) == (1, 1)
+        rej = pd.read_csv(s.rejects_file)
+        assert rej["row"].iloc[0] == 3 and "only one of longitude/latitude" in rej["reason"].iloc[0]
+        with pytest.raises(
+            FatalImportError, match=r"n\.geojson: feature 2 is not a GeoJSON Feature"
+        ):
+            import_crimes(store, [n])
+        assert count(store) == 1

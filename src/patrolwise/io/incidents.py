@@ -7,17 +7,19 @@ local wall-clock times in the force's zone and are stored in UTC.
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from ..errors import FatalImportError, InputError
 from ..geo import to_projected, to_wgs84
 from ..timeutil import to_utc_naive
 from .crime_rows import COLUMNS, Parsed, Rejector, check_lonlat, content_hash, synthetic_keys
-from .tabular import read_bytes, read_csv_text
+from .tabular import iter_csv_tables, read_bytes
 
 #: canonical field -> names we recognise (lower case, spaces/underscores ignored)
 ALIASES: dict[str, list[str]] = {
@@ -98,8 +100,18 @@ def resolve_columns(
     return found
 
 
-def _parse_times(s: pd.Series, tz: str) -> tuple[pd.Series, np.ndarray]:
-    """Parse local or zoned date-times to naive UTC; returns values and a 'bad' mask.
+#: a value that is only a month (2023-08, 08/2023) or only a date (no hh:mm, no T14)
+_MONTH_ONLY = r"^(?:\d{4}-\d{1,2}|\d{1,2}/\d{4})$"
+_HAS_TIME = r"\d:\d\d|T\d\d|\d\s*[aApP]\.?[mM]\.?$"
+
+
+def _parse_times(s: pd.Series, tz: str) -> tuple[pd.Series, np.ndarray, np.ndarray, pd.Series]:
+    """Parse local or zoned date-times to naive UTC.
+
+    Returns (start, bad mask, kind, end). ``kind`` is ``datetime``, ``day`` (a date with no time)
+    or ``month`` (a bare month), blank for a blank value. For ``day`` and ``month`` values,
+    ``start`` is local midnight at the start of the day or month and ``end`` local midnight after
+    it, so no caller has to take midnight as the time the crime happened.
 
     Rows with an explicit offset (``+01:00``, ``Z``) keep their instant; rows without one are local
     wall-clock times in ``tz``. An extract spanning a clock change mixes ``+00:00`` and ``+01:00``,
@@ -108,29 +120,74 @@ def _parse_times(s: pd.Series, tz: str) -> tuple[pd.Series, np.ndarray]:
     s = s.astype(str).str.strip()
     blank = s.eq("").to_numpy()
     zoned = s.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True).to_numpy() & ~blank
+    month_only = s.str.fullmatch(_MONTH_ONLY).to_numpy() & ~blank & ~zoned
+    day_only = ~s.str.contains(_HAS_TIME, regex=True).to_numpy() & ~blank & ~zoned & ~month_only
     out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
+    end = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
     if zoned.any():
         tz_t = pd.to_datetime(s[zoned], format="ISO8601", errors="coerce", utc=True)
         out[zoned] = tz_t.dt.tz_localize(None).to_numpy()
     local = ~blank & ~zoned
     if local.any():
-        sl = s[local]
+        sl = s[local].where(
+            ~pd.Series(month_only, index=s.index)[local],
+            # 08/2023 -> 2023-08-01 and 2023-8 -> 2023-08-01, so no day is guessed from a month
+            s[local].str.replace(
+                r"^(\d{1,2})/(\d{4})$|^(\d{4})-(\d{1,2})$",
+                lambda m: f"{m[2] or m[3]}-{int(m[1] or m[4]):02d}-01",
+                regex=True,
+            ),
+        )
         t = pd.to_datetime(sl, format="ISO8601", errors="coerce")
         miss = t.isna().to_numpy()
         if miss.any():
-            alt = pd.to_datetime(sl[miss], dayfirst=True, format="mixed", errors="coerce")
+            # British day-first (01/07/2023) unless the year comes first: dateutil's day-first
+            # reads 2023/07/01 2pm as 7 January
+            rest = sl[miss]
+            year_first = rest.str.match(r"\d{4}\D").to_numpy()
+            alt = pd.Series(pd.NaT, index=rest.index, dtype="datetime64[ns]")
+            if year_first.any():
+                alt[year_first] = pd.to_datetime(
+                    rest[year_first], yearfirst=True, format="mixed", errors="coerce"
+                )
+            if (~year_first).any():
+                alt[~year_first] = pd.to_datetime(
+                    rest[~year_first], dayfirst=True, format="mixed", errors="coerce"
+                )
             t = t.astype(object)
             t[miss] = alt
             t = pd.to_datetime(t, errors="coerce")
         ok = t.notna()
         if ok.any():
             out.loc[ok[ok].index] = to_utc_naive(t[ok], tz).to_numpy()
+        coarse = ok.to_numpy() & (month_only | day_only)[local]
+        if coarse.any():
+            idx = t.index[coarse]
+            start = t[coarse].dt.normalize()
+            step = np.where(month_only[s.index.get_indexer(idx)], "month", "day")
+            after = pd.Series(
+                [
+                    a + (pd.DateOffset(months=1) if k == "month" else pd.DateOffset(days=1))
+                    for a, k in zip(start, step, strict=True)
+                ],
+                index=idx,
+            )
+            out.loc[idx] = to_utc_naive(start, tz).to_numpy()
+            end.loc[idx] = to_utc_naive(after, tz).to_numpy()
     bad = ~blank & out.isna().to_numpy()
-    return out, bad
+    kind = np.where(
+        blank | bad, "", np.where(month_only, "month", np.where(day_only, "day", "datetime"))
+    )
+    return out, bad, kind, end
 
 
-def read_frame(path: Path) -> pd.DataFrame:
-    """CSV as strings, or GeoJSON properties plus lon/lat (or easting/northing) of point geometry."""
+def read_frame(path: Path) -> tuple[pd.DataFrame, np.ndarray, list[tuple[int, str]]]:
+    """(rows as strings, each row's number, rows too broken to read as (number, reason)).
+
+    CSV goes through the same reader as police.uk files, so a row with more or fewer fields than
+    the header is rejected by its row number instead of shifting the columns of every row. GeoJSON
+    gives its properties plus lon/lat of point geometry; feature N is row N + 1.
+    """
     raw = read_bytes(path)
     if path.suffix.lower() in (".geojson", ".json"):
         try:
@@ -141,15 +198,35 @@ def read_frame(path: Path) -> pd.DataFrame:
         if not isinstance(feats, list):
             raise FatalImportError(str(path), "GeoJSON has no 'features' list")
         recs = []
-        for f in feats:
+        for i, f in enumerate(feats, start=1):
+            if not isinstance(f, dict) or not isinstance(f.get("properties") or {}, dict):
+                raise FatalImportError(
+                    str(path),
+                    f"feature {i} is not a GeoJSON Feature object with properties: {str(f)[:80]!r}",
+                )
             props = dict(f.get("properties") or {})
             g = f.get("geometry") or {}
-            coords = g.get("coordinates") if g.get("type") == "Point" else None
-            props["lon"] = "" if not coords else str(coords[0])
-            props["lat"] = "" if not coords else str(coords[1])
+            coords = (
+                g.get("coordinates") if isinstance(g, dict) and g.get("type") == "Point" else None
+            )
+            coords = list(coords) if isinstance(coords, list | tuple) else []
+            # a short coordinate list keeps what it has, and the row is rejected by the checks
+            props["lon"] = str(coords[0]) if len(coords) > 0 else ""
+            props["lat"] = str(coords[1]) if len(coords) > 1 else ""
             recs.append({k: "" if v is None else str(v) for k, v in props.items()})
-        return pd.DataFrame(recs).fillna("")
-    return read_csv_text(raw, str(path))
+        df = pd.DataFrame(recs).fillna("")
+        return df, np.arange(2, len(df) + 2), []
+    chunks = list(iter_csv_tables(lambda: io.BytesIO(raw), str(path), 1_000_000))
+    table = pa.concat_tables([c.table for c in chunks])
+    df = pd.DataFrame(
+        {
+            name: table.column(i).to_numpy(zero_copy_only=False).astype(object)
+            for i, name in enumerate(table.column_names)
+        },
+        columns=table.column_names,
+    )
+    rows = np.concatenate([c.rows for c in chunks]).astype(np.int64)
+    return df, rows, [b for c in chunks for b in c.broken]
 
 
 def parse(
@@ -162,19 +239,20 @@ def parse(
     force: str | None = None,
 ) -> Parsed:
     name = str(path)
-    df = read_frame(path)
+    df, rownos, broken = read_frame(path)
     cols = resolve_columns(list(df.columns), mapping, name)
     n = len(df)
-    rownos = np.arange(2, n + 2)
     rej = Rejector(name, n)
     get = lambda f: df[cols[f]].astype(str) if f in cols else pd.Series("", index=df.index)  # noqa: E731
 
     occ_s = get("occurred")
     if "time" in cols and "occurred" in cols:
         occ_s = occ_s.str.strip() + " " + get("time").str.strip()
-    occ, bad_occ = _parse_times(occ_s, tz)
-    t_from, bad_from = _parse_times(get("occurred_from"), tz)
-    t_to, bad_to = _parse_times(get("occurred_to"), tz)
+    occ, bad_occ, occ_kind, occ_end = _parse_times(occ_s, tz)
+    t_from, bad_from, _, _ = _parse_times(get("occurred_from"), tz)
+    t_to, bad_to, to_kind, to_end = _parse_times(get("occurred_to"), tz)
+    # a window that ends on a date (or a month) ends when that day (or month) does
+    t_to = t_to.where(~np.isin(to_kind, ["day", "month"]), to_end)
     rej.reject(
         bad_occ,
         rownos,
@@ -197,6 +275,15 @@ def parse(
         "date-time not understood",
     )
     none = occ.isna().to_numpy() & t_from.isna().to_numpy()
+    # no time of day is invented: a date alone is the window of that local day, a month alone
+    # is month precision (as police.uk), unless the extract gives its own window
+    no_window = t_from.isna().to_numpy()
+    as_day = (occ_kind == "day") & no_window
+    as_month = (occ_kind == "month") & no_window
+    month_ref = occ.where(occ.notna(), t_from)
+    t_from = t_from.where(~as_day, occ)
+    t_to = t_to.where(~as_day, occ_end)
+    occ = occ.where(occ_kind == "datetime")
     rej.reject(
         none,
         rownos,
@@ -267,9 +354,8 @@ def parse(
                     "location outside the force area (easting/northing swapped or wrong grid?)",
                 )
     good = ~rej.bad
-    precision = np.where(occ.notna().to_numpy(), "datetime", "window")
-    ref_t = occ.where(occ.notna(), t_from)
-    month = ref_t.dt.tz_localize("UTC").dt.tz_convert(tz).dt.strftime("%Y-%m").fillna("")
+    precision = np.where(occ.notna().to_numpy(), "datetime", np.where(as_month, "month", "window"))
+    month = month_ref.dt.tz_localize("UTC").dt.tz_convert(tz).dt.strftime("%Y-%m").fillna("")
     iid = get("incident_id").str.strip()
     has_id = iid.ne("").to_numpy()
     dup = has_id & iid.duplicated(keep="first").to_numpy()
@@ -324,4 +410,22 @@ def parse(
         columns=COLUMNS,
     )
     out["_row"] = rownos
-    return Parsed(out[good].reset_index(drop=True), rej.frame(), n, [], source=name)
+    rejects = rej.frame()
+    if broken:
+        rows_b, why = zip(*broken, strict=True)
+        rejects = pd.concat(
+            [
+                rejects,
+                pd.DataFrame(
+                    {
+                        "file": name,
+                        "row": list(rows_b),
+                        "field": "(row)",
+                        "value": "",
+                        "reason": list(why),
+                    }
+                ),
+            ],
+            ignore_index=True,
+        ).sort_values("row", kind="stable")
+    return Parsed(out[good].reset_index(drop=True), rejects, n + len(broken), [], source=name)
