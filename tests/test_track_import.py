@@ -243,3 +243,32 @@ def test_row_order_and_repeats_do_not_change_what_is_stored(
             assert sum(s["rows_read"] for s in got) == 6 + len(repeats)
             cols = ["device_id", "team", "t", "x", "y", "lon", "lat"]
             assert load_pings(a)[cols].equals(load_pings(b)[cols])
+
+
+def test_cli_fatal_file_after_good_ones_still_reports_what_was_imported(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    # found by QA: 'track import a.csv b.csv' where b.csv is fatal committed a.csv but printed
+    # only b's error, so the user could not tell that a.csv had been imported
+    a, b = tmp_path / "pc7.csv", tmp_path / "x9.csv"
+    a.write_text(CSV.format(dev="PC7"))
+    b.write_text(CSV.format(dev="X9"))
+    with Store(sqlite_url) as st:
+        add_device(st, "PC7", "police")
+    env = {**os.environ, "PATROLWISE_DATABASE_URL": sqlite_url}
+    cmd = [sys.executable, "-c", "from patrolwise.cli import main; main()", "track", "import"]
+    rj = ["--rejects", str(tmp_path / "rj")]
+    proc = subprocess.run(
+        [*cmd, str(a), str(b), "--json", *rj], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert proc.returncode == 2
+    err = proc.stderr.strip()
+    assert err.count("\n") == 0 and "X9" in err and "pc7.csv" in err, err
+    done = json.loads(proc.stdout)
+    assert [s["imported"] for s in done] == [3]
+    with Store(sqlite_url) as st:
+        assert len(load_pings(st)) == 3
+    proc = subprocess.run(
+        [*cmd, str(a), str(b), *rj], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert proc.returncode == 2 and "pc7.csv" in proc.stdout

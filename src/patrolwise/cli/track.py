@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.progress import Progress
 from rich.table import Table
 
+from ..errors import PatrolwiseError
 from .common import console, fail, open_store, out, print_json
 
 track_app = typer.Typer(
@@ -72,26 +74,42 @@ def import_cmd(
     if not files:
         fail("no track files found in the paths given")
     store = open_store()
-    summaries = []
-    with Progress(console=console, transient=True, disable=len(files) < 3) as bar:
-        task = bar.add_task("importing tracks", total=len(files))
-        for f in files:
-            summaries.append(
-                import_track_file(
-                    store,
-                    f,
-                    device=device,
-                    team=team,
-                    date=_date(date, "--date"),
-                    mapping=m or None,
-                    tz=tz,
-                    format=fmt,
-                    rejects_dir=rejects,
+    summaries: list[dict[str, Any]] = []
+    try:
+        with Progress(console=console, transient=True, disable=len(files) < 3) as bar:
+            task = bar.add_task("importing tracks", total=len(files))
+            for f in files:
+                summaries.append(
+                    import_track_file(
+                        store,
+                        f,
+                        device=device,
+                        team=team,
+                        date=_date(date, "--date"),
+                        mapping=m or None,
+                        tz=tz,
+                        format=fmt,
+                        rejects_dir=rejects,
+                    )
                 )
-            )
-            bar.advance(task)
+                bar.advance(task)
+    except PatrolwiseError as exc:
+        if not summaries:
+            raise
+        # the files before the fatal one are imported (one transaction each): say so
+        # (stdout only: the error stays the one line on stderr)
+        _print_summaries(summaries, as_json, many=True, notes=False)
+        names = [Path(s["file"]).name for s in summaries]
+        done = ", ".join(names) if len(names) <= 3 else f"{len(names)} files"
+        fail(f"{exc} (imported before it: {done}; importing them again adds nothing)")
+    _print_summaries(summaries, as_json, many=len(files) > 1)
+
+
+def _print_summaries(
+    summaries: list[dict[str, Any]], as_json: bool, many: bool, notes: bool = True
+) -> None:
     if as_json:
-        print_json(summaries if len(summaries) > 1 else summaries[0])
+        print_json(summaries if many else summaries[0])
         return
     table = Table("file", "format", "read", "imported", "already", "rejected")
     for s in summaries:
@@ -104,7 +122,7 @@ def import_cmd(
             str(s["rejected"]),
         )
     out.print(table)
-    for s in summaries:
+    for s in summaries if notes else []:
         for note in s["notes"]:
             console.print(f"{Path(s['file']).name}: {note}", highlight=False)
         if s["rejects_file"]:
