@@ -676,3 +676,38 @@ def test_incident_geojson_odd_features(sqlite_url: str, tmp_path: Path) -> None:
         ):
             import_crimes(store, [n])
         assert count(store) == 1
+
+
+def test_harm_table_name_and_version_cannot_hide_other_values(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """Tables are never edited in place: loading other values under a stored name and version is
+    an error, not a silent keep of the old values under a message counting the new ones."""
+    from patrolwise.errors import InputError
+    from patrolwise.harm import read_table_file
+    from patrolwise.store.harm_tables import load_table, save_table
+
+    a = tmp_path / "a.csv"
+    a.write_text("code,days\n8N,365\n105A,10\n")
+    b = tmp_path / "b.csv"
+    b.write_text("code,days\n8N,999\n")
+    kw = {"name": "cchi", "version": "2026", "key_column": "code", "harm_column": "days"}
+    with Store(sqlite_url) as store:
+        tid = save_table(store, read_table_file(a, **kw))
+        assert save_table(store, read_table_file(a, **kw)) == tid  # the same again: fine
+        with pytest.raises(InputError, match=r"cchi 2026 is already stored with other values"):
+            save_table(store, read_table_file(b, **kw))
+        stored = load_table(store, tid).values.set_index("key")["harm"].to_dict()
+        assert stored == {"8N": 365, "105A": 10}
+
+
+def test_harm_rules_are_recorded_with_the_import(sqlite_url: str, tmp_path: Path) -> None:
+    """An ASB floor or the proactive exclusion changes harm: the import batch records which."""
+    body = f",2022-10,{LEI},-1.13,52.63,On or near B,E01,L,Anti-social behaviour,,\n"
+    p = write(tmp_path, "r.csv", body)
+    with Store(sqlite_url) as store:
+        s = one(import_crimes(store, [p], rules=HarmRules(asb_floor=1.0, exclude_proactive=True)))
+        assert s.harm_rules == {"asb_floor": 1.0, "exclude_proactive": True}
+        with store.session() as ses:
+            details = ses.scalars(select(ImportBatch.details)).one()
+        assert details["harm_rules"] == {"asb_floor": 1.0, "exclude_proactive": True}

@@ -72,6 +72,8 @@ class ImportSummary:
     harm_asb: int = 0
     harm_excluded: int = 0
     harm_table: str = ""
+    #: the rules applied with the table (ASB floor, proactive exclusion)
+    harm_rules: dict[str, Any] = field(default_factory=dict)
     rejects_file: str | None = None
     batch_id: int | None = None
     months: list[str] = field(default_factory=list)
@@ -514,7 +516,12 @@ def import_crime_file(
         raise FatalImportError(str(path), f"unknown format {fmt!r}: use police_uk or incidents")
     table_id = harm_table_id or default_table_id(store)
     table = load_table(store, table_id, rules)
-    summary = ImportSummary(file=str(path), format=fmt, harm_table=f"{table.name} {table.version}")
+    summary = ImportSummary(
+        file=str(path),
+        format=fmt,
+        harm_table=f"{table.name} {table.version}",
+        harm_rules=table.rules.as_dict(),
+    )
     rejects: list[pd.DataFrame] = []
     months: set[str] = set()
     known_places: set[int] = set()
@@ -588,6 +595,7 @@ def import_crime_file(
                     {
                         "format": fmt,
                         "harm_table": summary.harm_table,
+                        "harm_rules": summary.harm_rules,
                         "harm_missing": summary.harm_missing,
                         "rejects_file": summary.rejects_file,
                     }

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 import pandas as pd
 from sqlalchemy import select, update
 
+from ..errors import InputError
 from ..harm import HarmRules, HarmTable, default_table
 from .db import Store, utcnow
 from .models import HarmTable as HarmTableRow
@@ -20,14 +24,36 @@ def _text(v: object) -> str | None:
     return None if v is None or v == "" or (isinstance(v, float) and pd.isna(v)) else str(v)
 
 
+def _content(rows: Iterable[tuple[Any, ...]]) -> set[tuple[str, str, float | None, bool]]:
+    return {(str(k), str(key), _num(h), bool(p)) for k, key, h, p in rows}
+
+
 def save_table(store: Store, table: HarmTable, *, make_default: bool = False) -> int:
-    """Store a harm table (idempotent on name + version); returns its id."""
+    """Store a harm table (idempotent on name + version); returns its id.
+
+    Tables are never edited in place: other values under a stored name and version are refused.
+    """
     with store.session() as s, s.begin():
         row = s.scalars(
             select(HarmTableRow).where(
                 HarmTableRow.name == table.name, HarmTableRow.version == table.version
             )
         ).first()
+        if row is not None:
+            stored = s.execute(
+                select(
+                    HarmValue.key_kind, HarmValue.key, HarmValue.harm, HarmValue.proactive
+                ).where(HarmValue.table_id == row.id)
+            ).all()
+            given = table.values[["key_kind", "key", "harm", "proactive"]].itertuples(
+                index=False, name=None
+            )
+            if _content(tuple(r) for r in stored) != _content(given):
+                raise InputError(
+                    f"harm table {table.name} {table.version} is already stored with other values "
+                    f"({len(stored)} keys): tables are never edited in place; load these under a "
+                    "new --version"
+                )
         if row is None:
             row = HarmTableRow(
                 name=table.name,
