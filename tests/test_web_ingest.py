@@ -383,3 +383,14 @@ def test_out_of_range_times_and_boolean_coordinates_are_refused(server: Server) 
     assert r.status_code == 422
     assert {e["index"] for e in r.json()["errors"]} == {0, 1}
     assert len(server.pings()) == 0
+
+
+def test_a_device_not_yet_in_service_cannot_post(server: Server) -> None:
+    # found by QA: a device registered --from a future day posted positions (200); only the
+    # end of its dates was checked, though the registry says 403 outside its active dates
+    later = dt.date.today() + dt.timedelta(days=30)
+    s = str(add_device(server.store, "spare1", "police", active_from=later))
+    q = {"id": "spare1", "lat": "52.6", "lon": "-1.1", "timestamp": str(T0), "token": s}
+    r = httpx.post(f"{server.url}/ingest/osmand", params=q)
+    assert r.status_code == 403 and "service" in r.json()["detail"]
+    assert len(server.pings()) == 0

@@ -217,6 +217,8 @@ def authorise(store: Store, claimed: str, secret: str | None) -> DeviceInfo:
     today = dt.date.today()
     if owner.revoked or (owner.active_to is not None and owner.active_to < today):
         raise _auth(f"device {claimed!r} is revoked or retired", 403)
+    if owner.active_from is not None and owner.active_from > today:
+        raise _auth(f"device {claimed!r} is not in service until {owner.active_from}", 403)
     return owner
 
 
