@@ -711,3 +711,40 @@ def test_harm_rules_are_recorded_with_the_import(sqlite_url: str, tmp_path: Path
         with store.session() as ses:
             details = ses.scalars(select(ImportBatch.details)).one()
         assert details["harm_rules"] == {"asb_floor": 1.0, "exclude_proactive": True}
+
+
+def test_overlong_fields_are_rejected_rows_on_every_back_end(
+    store_url: str, tmp_path: Path
+) -> None:
+    """A value longer than its column is a rejected row naming the field, on SQLite as on
+    PostgreSQL (where COPY failed the whole file with a StringDataRightTruncation traceback)."""
+    body = (
+        f"{'c' * 101},2022-10,{LEI},-1.13,52.63,On or near B,E01,L,Robbery,,\n"
+        f"ok1,2022-10,{LEI},-1.13,52.63,On or near B,E01,{'L' * 101},Robbery,,\n"
+        f"ok2,2022-10,{LEI},-1.13,52.63,On or near {'S' * 5000},E01,L,{'T' * 101},,\n"
+        f"ok3,2022-10,{LEI},-1.13,52.63,On or near {'S' * 5000},E01,L,Robbery,,\n"
+    )
+    p = write(tmp_path, "long.csv", body)
+    inc = tmp_path / "inc.csv"
+    inc.write_text(
+        "id,occurred,offence,ho_code,lat,lon\n"
+        f"I1,2023-07-01 14:30,{'O' * 301},8N,52.63,-1.13\n"
+        f"I2,2023-07-01 14:30,Assault,{'8' * 21},52.63,-1.13\n"
+        "I3,2023-07-01 14:30,Assault,8N,52.63,-1.13\n"
+    )
+    with Store(store_url) as store:
+        s = one(import_crimes(store, [p], rejects_dir=tmp_path))
+        assert (s.imported, s.rejected) == (1, 3)
+        rej = pd.read_csv(s.rejects_file)
+        assert list(rej["row"]) == [2, 3, 4]
+        assert list(rej["field"]) == ["Crime ID", "LSOA name", "Crime type"]
+        assert rej["reason"].str.contains("longer than 100 characters").all()
+        si = one(import_crimes(store, [inc], rejects_dir=tmp_path))
+        assert (si.imported, si.rejected) == (1, 2)
+        rej = pd.read_csv(si.rejects_file)
+        assert list(rej["field"]) == ["offence", "ho_code"]
+        assert count(store) == 2
+        assert (
+            len(load_crimes(store).loc[lambda d: d["crime_key"] == "ok3", "location"].iloc[0])
+            > 5000
+        )

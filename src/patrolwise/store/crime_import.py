@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from sqlalchemy import Connection, text
 
@@ -109,6 +110,82 @@ def _sources(path: Path, fmt: str, mapping: dict[str, str] | None) -> Iterator[P
         yield incidents.parse(
             path, crs=s.crs, tz=s.timezone, bbox=s.force_bbox, mapping=mapping, force=s.force
         )
+
+
+#: how a police.uk file names the columns the store limits in length
+_POLICE_UK_FIELD = {
+    "crime_id": "Crime ID",
+    "force": "Falls within",
+    "reported_by": "Reported by",
+    "category": "Crime type",
+    "lsoa_code": "LSOA code",
+    "lsoa_name": "LSOA name",
+}
+
+
+def _length_limits() -> dict[str, int]:
+    """Reader column -> the store's maximum length (VARCHAR(n); PostgreSQL enforces it)."""
+    from sqlalchemy import String
+
+    from .models import Crime, CrimePlace
+
+    limits: dict[str, int] = {}
+    for tbl in (Crime.__table__, CrimePlace.__table__):
+        for col in tbl.columns:
+            if isinstance(col.type, String) and col.type.length and col.name in CRIME_COLUMNS:
+                limits[col.name] = int(col.type.length)
+    return limits
+
+
+def reject_overlong(parsed: Parsed, fmt: str) -> Parsed:
+    """Rows with a value longer than its column become rejects naming the field.
+
+    SQLite stores any length, PostgreSQL refuses the whole COPY; either way a 5,000-character
+    crime type is a bad row, so both back ends reject it the same way, row by row.
+    """
+    rows = parsed.rows
+    if not len(rows):
+        return parsed
+    bad = np.zeros(len(rows), dtype=bool)
+    parts: list[pd.DataFrame] = []
+    for col, limit in _length_limits().items():
+        if col not in rows.columns:
+            continue
+        v = rows[col]
+        if isinstance(v.dtype, pd.CategoricalDtype):
+            cats = v.cat.categories.astype(str)
+            long_cat = np.append(cats.str.len().to_numpy() > limit, False)
+            codes = v.cat.codes.to_numpy()
+            over = long_cat[np.where(codes < 0, len(cats), codes)]
+        else:
+            lens = pc.utf8_length(
+                pa.array(v.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+            )
+            over = pc.fill_null(pc.greater(lens, limit), False).to_numpy(zero_copy_only=False)
+        over = over & ~bad
+        if over.any():
+            field = _POLICE_UK_FIELD.get(col, col) if fmt == "police_uk" else col
+            vals = v[over].astype(str)
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "file": parsed.source,
+                        "row": rows["_row"].to_numpy()[over],
+                        "field": field,
+                        "value": (vals.str.slice(0, 60) + "...").to_numpy(),
+                        "reason": f"{field} is longer than {limit} characters",
+                    }
+                )
+            )
+            bad |= over
+    if not bad.any():
+        return parsed
+    rejects = pd.concat([parsed.rejects, *parts], ignore_index=True).sort_values(
+        "row", kind="stable"
+    )
+    return Parsed(
+        rows[~bad].reset_index(drop=True), rejects, parsed.read, parsed.warnings, parsed.source
+    )
 
 
 _DONE = object()
@@ -537,6 +614,7 @@ def import_crime_file(
 
         def prepared() -> Iterator[tuple[Parsed, list[_Chunk]]]:
             for parsed in _sources(path, fmt, mapping):
+                parsed = reject_overlong(parsed, fmt)
                 rows = parsed.rows
                 yield (
                     parsed,
