@@ -24,6 +24,9 @@ def test_demo_runs_every_stage_and_writes_the_report(tmp_path: Path) -> None:
     ):
         assert f"<h2>{title}</h2>" in html, title
     assert "http://" not in html.replace("http://www.w3.org", "")  # self-contained: no fetches
+    # a value that does not apply (randomisation p of a model without one, late minutes of a
+    # missed visit) is an empty cell, not "NaN"
+    assert "<td>NaN</td>" not in html and "<td>None</td>" not in html
     text = "\n".join(lines)
     assert "7/7 planted hot spots recovered" in text
     assert "planted effect -30.0% lies within the 95% interval" in text

@@ -47,7 +47,15 @@ def table_html(df: pd.DataFrame, *, index: bool = False, floatfmt: str = "{:,.2f
         for c in df.columns
         if pd.api.types.is_float_dtype(df[c])
     }
-    return df.to_html(index=index, border=0, classes="tbl", formatters=formatters, escape=True)  # type: ignore[arg-type]
+    # a value that does not apply is an empty cell in any column, not "NaN"
+    return df.to_html(
+        index=index,
+        border=0,
+        classes="tbl",
+        formatters=formatters,  # type: ignore[arg-type]
+        escape=True,
+        na_rep="",
+    )
 
 
 CSS = """
