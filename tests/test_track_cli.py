@@ -76,6 +76,9 @@ def test_dosage_command_stores_visits_and_writes_panel(sqlite_url: str, tmp_path
     market = panel[panel["name"] == "Market"].set_index("team")
     assert market.loc["outreach", "patrol_minutes"] == 40.0
     assert market.loc["police", "patrol_minutes"] == 40.0
+    # first and last fixes in the force's zone, offset shown (stored 13:00 UTC is 14:00 BST)
+    assert market.loc["outreach", "first"] == "2024-06-03 14:00:00+01:00"
+    assert market.loc["outreach", "last"] == "2024-06-03 14:40:00+01:00"
     with Store(sqlite_url) as st:
         v = load_visits(st)
     assert len(v) == 4 and v["minutes"].sum() == 40 + 40 + 20 + 30

@@ -21,6 +21,16 @@ def zone(name: str = "Europe/London") -> ZoneInfo:
     return ZoneInfo(name)
 
 
+def local_today(tz: str | None = None) -> dt.date:
+    """Today's date in the force's zone (default: the configured one), not the server's: a
+    server on UTC is still on yesterday for the first hour of a British summer day."""
+    if tz is None:
+        from .config import get_settings
+
+        tz = get_settings().timezone
+    return dt.datetime.now(zone(tz)).date()
+
+
 def parse_window(text: str) -> tuple[dt.time, dt.time]:
     """'14:00-20:00' or '14-20' -> (time(14), time(20)). End may be 24 / 24:00 (midnight)."""
     try:

@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 
 from ..errors import InputError
+from ..timeutil import local_today, to_local
 from .common import console, open_store, out, print_json
 
 dosage_app = typer.Typer(
@@ -113,11 +114,15 @@ def dosage_cmd(
         names = dict(zip(hs["area_id"], hs["name"], strict=True))
         panel.insert(2, "name", panel["area_id"].map(names))
         if out_file is not None:  # before the run is stored, so a failed write stores nothing
+            # first and last fix in the force's zone, with its offset (as staff read the day)
+            export = panel.copy()
+            for c in ("first", "last"):
+                export[c] = to_local(export[c], res.params.tz).to_numpy()
             try:
                 if out_file.suffix.lower() == ".parquet":
-                    panel.to_parquet(out_file, index=False)
+                    export.to_parquet(out_file, index=False)
                 else:
-                    panel.to_csv(out_file, index=False)
+                    export.to_csv(out_file, index=False)
             except OSError as exc:
                 raise InputError(
                     f"--out {out_file}: cannot write it ({exc.strerror or exc})"
@@ -178,7 +183,7 @@ def daily_cmd(
     """The coordinator's summary of one day: minutes by hot spot and team, plan, breaches."""
     from ..track.summary import daily_summary
 
-    day = _date(date, "--date") or (dt.date.today() - dt.timedelta(days=1))
+    day = _date(date, "--date") or (local_today() - dt.timedelta(days=1))
     with open_store() as store:
         res, hs, _, _ = _run(store, day, day, buffer, max_gap, min_visit)
         plan = None

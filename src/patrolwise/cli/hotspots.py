@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 
 from ..errors import InputError
+from ..timeutil import local_today
 from .common import console, open_store, out, print_json
 
 app = typer.Typer(help="Find, import and understand micro hot spots.", no_args_is_help=True)
@@ -212,7 +213,7 @@ def find_cmd(
                 params=params,
                 data_from=d0,
                 data_to=d1,
-                active_from=_date(active_from, "--active-from") or dt.date.today(),
+                active_from=_date(active_from, "--active-from") or local_today(),
                 active_to=_date(active_to, "--active-to"),
                 source="patrolwise hotspots find",
             )

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from ..config import get_settings
 from ..errors import InputError
+from ..timeutil import local_today
 from .db import Store, utcnow
 from .models import Area
 
@@ -170,7 +171,7 @@ def load_areas(
         keep = [active(a, b, lo, hi) for a, b in zip(gdf.active_from, gdf.active_to, strict=True)]
         gdf = gdf[keep]
     elif not include_retired:
-        today = dt.date.today()
+        today = local_today()
         gdf = gdf[[b is None or b >= today for b in gdf.active_to]]
     return gdf.reset_index(drop=True)
 

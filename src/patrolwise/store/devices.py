@@ -19,6 +19,7 @@ import pandas as pd
 from sqlalchemy import Connection, insert, select
 
 from ..errors import AuthError, InputError
+from ..timeutil import local_today
 from .db import Store, utcnow
 from .models.tracking import TEAMS, Device, DeviceAssignment
 
@@ -214,7 +215,7 @@ def authorise(store: Store, claimed: str, secret: str | None) -> DeviceInfo:
         raise _auth("the secret is not valid for any device", 401)
     if owner.device_id != claimed:
         raise _auth(f"device {owner.device_id!r} cannot post positions for {claimed!r}", 403)
-    today = dt.date.today()
+    today = local_today()  # active dates are the force's days, not the server's
     if owner.revoked or (owner.active_to is not None and owner.active_to < today):
         raise _auth(f"device {claimed!r} is revoked or retired", 403)
     if owner.active_from is not None and owner.active_from > today:

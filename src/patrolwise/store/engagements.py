@@ -22,6 +22,7 @@ from ..engage.retention import DEFAULT_INACTIVE_DAYS, inactive
 from ..engage.roles import OUTREACH_ROLES, check_role, require_notes_access, require_write
 from ..engage.summary import DEFAULT_THRESHOLD, summarise
 from ..errors import AuthError, InputError
+from ..timeutil import local_today
 from .db import Store, utcnow
 from .models import Area
 from .models.engagement import AuditEntry, Debrief, Engagement, Person, Referral
@@ -320,7 +321,7 @@ def close_inactive(
 ) -> int:
     """Close open people with no contact in ``days`` days; returns how many were closed."""
     require_write(role)
-    today = today or dt.date.today()
+    today = today or local_today()
     with store.session() as s, s.begin():
         people = pd.DataFrame(
             s.execute(select(Person.id, Person.status, Person.last_contact)).all(),
