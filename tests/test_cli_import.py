@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from patrolwise.store import Store
 from patrolwise.store.crimes import load_crimes
 
@@ -105,3 +107,21 @@ def test_plan_commands_refuse_missing_plans_and_inactive_hot_spots(tmp_path: Pat
         cwd=tmp_path,
     )
     assert r.returncode == 0, r.stderr
+
+
+def test_crimes_list_shows_a_missing_location_as_blank(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An extract with no location column: the listing leaves the cell empty, not 'nan'."""
+    monkeypatch.setenv("COLUMNS", "200")
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    f = tmp_path / "inc.csv"
+    f.write_text("id,occurred,offence,lat,lon\nX1,2023-07-01 14:30,Assault,52.63,-1.13\n")
+    g = tmp_path / "located.csv"
+    g.write_text(
+        "id,occurred,offence,lat,lon,street\nX2,2023-07-01 15:30,Assault,52.63,-1.13,High St\n"
+    )
+    assert run("--db", db, "import", "crimes", str(f), str(g), cwd=tmp_path).returncode == 0
+    r = run("--db", db, "crimes", "list", cwd=tmp_path)
+    assert r.returncode == 0 and "2023-07-01 14:30 BST" in r.stdout
+    assert "nan" not in r.stdout

@@ -192,7 +192,7 @@ def crimes_list(
             str(r["month"]),
             "" if w is None or pd.isna(w) else f"{w:%Y-%m-%d %H:%M %Z}",
             str(r["offence"] or r["category"]),
-            str(r["location"] or ""),
+            "" if r["location"] is None or pd.isna(r["location"]) else str(r["location"]),
             "" if harm is None or pd.isna(harm) else f"{harm:g}",
             str(r["harm_status"]),
         )
