@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 
 import geopandas as gpd
 import numpy as np
@@ -275,6 +276,26 @@ def test_dose_response_bands() -> None:
     assert res.dose["days"].sum() == len(panel)
     hi_band = res.dose.set_index("band").loc["40+ min"]
     assert hi_band["lo"] <= 0.6 <= hi_band["hi"]
+
+
+def test_a_dose_band_with_no_crimes_has_no_upper_bound_not_an_overflow() -> None:
+    # found in the demo: a band whose days saw no crime overflowed exp() into an infinite bound
+    crimes, asg, days = simulated(0.4, seed=8, rate=1.0)
+    a = asg[asg["patrol"]].copy()
+    a["team"] = "outreach"
+    a["patrol_minutes"] = np.where(np.arange(len(a)) % 2 == 0, 15.0, 45.0)
+    a = a.rename(columns={"date": "local_day"})
+    panel = build_panel(crimes, hotspots(), days[0].date(), days[-1].date(), dosage=a, threshold=10)
+    short = panel["outreach_minutes"].between(1, 19)
+    panel.loc[short, "crimes"] = 0  # the 15-minute days: no crime at all
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an overflow would raise here
+        res = patrol_day_effects(panel, n_perm=0, secondary=False)
+    band = res.dose.set_index("band").loc["1-19 min"]
+    assert band["crimes"] == 0 and band["irr"] == 0.0 and band["lo"] == 0.0
+    assert np.isnan(band["hi"])
+    other = res.dose.set_index("band").loc["40+ min"]
+    assert np.isfinite([other["irr"], other["lo"], other["hi"]]).all()
 
 
 def test_all_days_treated_is_refused() -> None:

@@ -609,14 +609,22 @@ def dose_response(panel: pd.DataFrame, covs: tuple[str, ...] = ()) -> pd.DataFra
     ]
     for j, k in enumerate(present, start=1):
         b, se = fit.beta[0, j], fit.se(j)[0]
+        n_crimes = int(y[band == k].sum())
+        if n_crimes == 0:
+            # no crime on any day of the band: the fit drives its coefficient towards -inf and
+            # the Wald interval means nothing; the estimate is 0 and the upper bound unknown
+            irr, lo, hi = 0.0, 0.0, float("nan")
+        else:
+            with np.errstate(over="ignore"):
+                irr, lo, hi = (float(np.exp(v)) for v in (b, b - q * se, b + q * se))
         rows.append(
             {
                 "band": labels[k],
                 "days": int((band == k).sum()),
-                "crimes": int(y[band == k].sum()),
-                "irr": float(np.exp(b)),
-                "lo": float(np.exp(b - q * se)),
-                "hi": float(np.exp(b + q * se)),
+                "crimes": n_crimes,
+                "irr": irr,
+                "lo": lo,
+                "hi": hi,
             }
         )
     return pd.DataFrame(rows)
