@@ -494,6 +494,55 @@ def test_incident_geojson_with_from_to_window(store_url: str, tmp_path: Path) ->
         assert s.rows_read == 3
 
 
+def test_incident_geojson_in_british_national_grid(sqlite_url: str, tmp_path: Path) -> None:
+    """A GIS export that names British National Grid in the (pre-RFC 7946) ``crs`` member has
+    eastings and northings as coordinates: they are read as such, not refused as degrees out of
+    range; an unknown CRS is one fatal line and writes nothing."""
+    import json as _json
+
+    def doc(crs_name: str) -> str:
+        feats = [
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": c},
+                "properties": {"ref": r, "when": "2023-06-01 14:30", "offence": "Robbery"},
+            }
+            for r, c in (("B1", [458_830.5, 304_420.25]), ("B2", [100.0, 100.0]))
+        ]
+        crs = {"type": "name", "properties": {"name": crs_name}}
+        return _json.dumps({"type": "FeatureCollection", "crs": crs, "features": feats})
+
+    p = tmp_path / "bng.geojson"
+    p.write_text(doc("urn:ogc:def:crs:EPSG::27700"))
+    mapping = {"incident_id": "ref", "occurred": "when"}
+    with Store(sqlite_url) as store:
+        s = one(import_crimes(store, [p], mapping=mapping, rejects_dir=tmp_path))
+        # B2 is (100 m, 100 m) of the grid: in the sea off Cornwall, not in the force area
+        assert (s.imported, s.rejected) == (1, 1)
+        assert "outside the force area" in pd.read_csv(s.rejects_file)["reason"].iloc[0]
+        b1 = load_crimes(store).set_index("crime_key").loc["B1"]
+        assert b1["x"] == pytest.approx(458_830.5, abs=1e-6)
+        assert b1["y"] == pytest.approx(304_420.25, abs=1e-6)
+        import pyproj
+
+        lon, lat = pyproj.Transformer.from_crs(27700, 4326, always_xy=True).transform(
+            458_830.5, 304_420.25
+        )
+        assert (b1["lon"], b1["lat"]) == (pytest.approx(lon, abs=1e-9), pytest.approx(lat))
+        assert -1.14 < b1["lon"] < -1.12 and 52.62 < b1["lat"] < 52.65  # Leicester city centre
+        # RFC 7946's own name for WGS84 longitude/latitude is read as degrees, as before
+        w = tmp_path / "crs84.geojson"
+        w.write_text(doc("urn:ogc:def:crs:OGC:1.3:CRS84").replace("458830.5", "-1.1321"))
+        bad = tmp_path / "bad.geojson"
+        bad.write_text(doc("EPSG:999999"))
+        before = count(store)
+        with pytest.raises(FatalImportError, match=r"bad\.geojson: GeoJSON 'crs'"):
+            import_crimes(store, [bad], mapping=mapping, rejects_dir=tmp_path)
+        assert count(store) == before
+        s84 = one(import_crimes(store, [w], mapping=mapping, rejects_dir=tmp_path))
+        assert s84.rejected == 2  # degrees expected: 304420.25 is no latitude, (100, 100) neither
+
+
 def test_incident_offsets_across_a_clock_change(sqlite_url: str, tmp_path: Path) -> None:
     """An extract written with offsets mixes +00:00 and +01:00; each row keeps its instant."""
     p = tmp_path / "zoned.csv"

@@ -197,6 +197,7 @@ def read_frame(path: Path) -> tuple[pd.DataFrame, np.ndarray, list[tuple[int, st
         feats = doc.get("features") if isinstance(doc, dict) else None
         if not isinstance(feats, list):
             raise FatalImportError(str(path), "GeoJSON has no 'features' list")
+        file_crs = _geojson_crs(doc, str(path))
         recs = []
         for i, f in enumerate(feats, start=1):
             if not isinstance(f, dict) or not isinstance(f.get("properties") or {}, dict):
@@ -215,6 +216,15 @@ def read_frame(path: Path) -> tuple[pd.DataFrame, np.ndarray, list[tuple[int, st
             props["lat"] = str(coords[1]) if len(coords) > 1 else ""
             recs.append({k: "" if v is None else str(v) for k, v in props.items()})
         df = pd.DataFrame(recs).fillna("")
+        if file_crs is not None and len(df):
+            from pyproj import CRS
+
+            if CRS.from_user_input(file_crs).is_projected:
+                # eastings and northings: parse() reads them as such, in the file's grid
+                df = df.drop(columns=["lon", "lat"]).assign(easting=df["lon"], northing=df["lat"])
+                df.attrs["crs"] = file_crs
+            else:  # another datum's longitude/latitude (e.g. ETRS89): to WGS84
+                _lonlat_from(df, file_crs)
         return df, np.arange(2, len(df) + 2), []
     chunks = list(iter_csv_tables(lambda: io.BytesIO(raw), str(path), 1_000_000))
     table = pa.concat_tables([c.table for c in chunks])
@@ -227,6 +237,45 @@ def read_frame(path: Path) -> tuple[pd.DataFrame, np.ndarray, list[tuple[int, st
     )
     rows = np.concatenate([c.rows for c in chunks]).astype(np.int64)
     return df, rows, [b for c in chunks for b in c.broken]
+
+
+def _geojson_crs(doc: dict, name: str) -> str | None:
+    """The CRS a GeoJSON file's (pre-RFC 7946) ``crs`` member names, when it is not WGS84
+    longitude/latitude: UK forces' GIS exports often still write British National Grid this way
+    (``urn:ogc:def:crs:EPSG::27700``). None for RFC 7946 files, which are always WGS84."""
+    member = doc.get("crs")
+    if member is None:
+        return None
+    props = member.get("properties") if isinstance(member, dict) else None
+    text = props.get("name") if isinstance(props, dict) else None
+    if not isinstance(text, str) or not text.strip():
+        raise FatalImportError(name, f"GeoJSON 'crs' member not understood: {str(member)[:80]!r}")
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
+    try:
+        crs = CRS.from_user_input(text.strip())
+    except CRSError:
+        raise FatalImportError(name, f"GeoJSON 'crs' {text!r} is not a known CRS") from None
+    if crs.is_geographic and crs.equals(CRS.from_epsg(4326), ignore_axis_order=True):
+        return None
+    if crs.to_string() == "OGC:CRS84":
+        return None
+    return crs.to_wkt()
+
+
+def _lonlat_from(df: pd.DataFrame, file_crs: str) -> None:
+    """Rewrite the lon/lat columns (coordinates as the file gave them) as WGS84 degrees, in
+    place; rows without two numbers are left as they are, for the checks to reject."""
+    x = pd.to_numeric(df["lon"], errors="coerce").to_numpy(dtype=float)
+    y = pd.to_numeric(df["lat"], errors="coerce").to_numpy(dtype=float)
+    ok = np.isfinite(x) & np.isfinite(y)
+    if not ok.any():
+        return
+    lon, lat = to_wgs84(x[ok], y[ok], file_crs)
+    idx = df.index[ok]
+    df.loc[idx, "lon"] = [repr(float(v)) for v in lon]
+    df.loc[idx, "lat"] = [repr(float(v)) for v in lat]
 
 
 def parse(
@@ -322,6 +371,14 @@ def parse(
         e_s, n_s = get("easting"), get("northing")
         x = pd.to_numeric(e_s, errors="coerce").to_numpy(dtype=float)
         y = pd.to_numeric(n_s, errors="coerce").to_numpy(dtype=float)
+        grid = df.attrs.get("crs")
+        if grid is not None:  # a GeoJSON file's own grid: to the configured one (exact if same)
+            import pyproj
+
+            if not pyproj.CRS.from_user_input(grid).equals(pyproj.CRS.from_user_input(crs)):
+                fin = np.isfinite(x) & np.isfinite(y)
+                t = pyproj.Transformer.from_crs(grid, crs, always_xy=True)
+                x[fin], y[fin] = t.transform(x[fin], y[fin])
         blank = e_s.str.strip().eq("").to_numpy() & n_s.str.strip().eq("").to_numpy()
         rej.reject(
             ~blank & (np.isnan(x) | np.isnan(y)),
