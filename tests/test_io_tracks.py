@@ -169,6 +169,28 @@ def test_a_row_with_extra_fields_is_rejected_at_its_row(tmp_path: Path) -> None:
     assert "position" in rej.loc[5, "reason"]
 
 
+def test_an_extra_field_on_the_first_data_row_shifts_nothing(tmp_path: Path) -> None:
+    # found by QA: pandas takes a first data row one field longer than the header as having an
+    # index column, so every row's values moved one column along and all rows were rejected
+    # with nonsense reasons ("lon is not a number", a time "before 2000")
+    p = tmp_path / "first_extra.csv"
+    p.write_text(
+        "device,time,lat,lon\n"
+        "X6,2024-05-01T14:02:00Z,52.635,-1.13,EXTRA\n"
+        "X6,2024-05-01T14:03:00Z,52.636,-1.131\n"
+        "X6,2024-05-01T14:04:00Z,52.637,-1.132\n"
+    )
+    d = read_track_file(p, now=NOW)
+    assert list(d.points["t"]) == [
+        pd.Timestamp("2024-05-01 14:03"),
+        pd.Timestamp("2024-05-01 14:04"),
+    ]
+    assert list(d.points["lat"]) == [52.636, 52.637]
+    assert d.rows_read == 3
+    rej = d.rejects.set_index("row")
+    assert list(rej.index) == [2] and "5 fields" in rej.loc[2, "reason"]
+
+
 def test_geojson_with_odd_features_rejects_them_one_by_one(tmp_path: Path) -> None:
     # found by QA: a feature that is not an object (5), a geometry or properties that are not
     # objects crashed the import with AttributeError instead of a reject at their row

@@ -41,6 +41,12 @@ def read_csv_text(raw: bytes, name: str) -> pd.DataFrame:
         )
     except pd.errors.ParserError as exc:
         raise FatalImportError(name, f"not a readable CSV file: {exc}") from exc
+    if not isinstance(df.index, pd.RangeIndex):
+        # the first data row has more fields than the header: pandas then takes the extra
+        # leading columns as the index and shifts every row's values one column along; refuse
+        # that reading as it refuses a longer row further down (callers find the row)
+        err = pd.errors.ParserError("the first data row has more fields than the header")
+        raise FatalImportError(name, f"not a readable CSV file: {err}") from err
     df.columns = [str(c).strip() for c in df.columns]
     return df
 
