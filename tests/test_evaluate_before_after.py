@@ -175,3 +175,71 @@ def test_overlapping_comparison_area_and_periods_are_refused() -> None:
         before_after(crimes, hs, b, d, comparison_areas=over)
     with pytest.raises(InputError, match="overlaps the during period"):
         before_after(crimes, hs, b, Period("during", dt.date(2022, 3, 1), dt.date(2022, 6, 30)))
+
+
+def test_date_only_crimes_count_on_their_day_and_longer_windows_are_said() -> None:
+    """A force extract's crime with a date and no time is stored as the window of that local day
+    (never an invented time): a daily series counts it on that day, 23-hour DST days included; a
+    weekend burglary known only to a two-day window has no day and is left out, with a note."""
+    from patrolwise.evaluate.periods import dated_days
+
+    london = "Europe/London"
+
+    def day_window(d: str) -> tuple[pd.Timestamp, pd.Timestamp]:
+        lo = pd.Timestamp(d).tz_localize(london)
+        hi = (pd.Timestamp(d) + pd.Timedelta(days=1)).tz_localize(london)
+        return lo.tz_convert(None), hi.tz_convert(None)
+
+    rows = []
+    for d in ("2024-03-31", "2024-06-01", "2024-10-27"):  # 23-, 24- and 25-hour local days
+        lo, hi = day_window(d)
+        rows.append({"occurred_at": pd.NaT, "occurred_from": lo, "occurred_to": hi})
+    rows.append(  # a weekend: Friday 18:00 to Monday 08:00 local
+        {
+            "occurred_at": pd.NaT,
+            "occurred_from": pd.Timestamp("2024-06-07 17:00"),
+            "occurred_to": pd.Timestamp("2024-06-10 07:00"),
+        }
+    )
+    rows.append(  # 23:30 UTC on 1 June is 00:30 BST on 2 June
+        {
+            "occurred_at": pd.Timestamp("2024-06-01 23:30"),
+            "occurred_from": pd.NaT,
+            "occurred_to": pd.NaT,
+        }
+    )
+    c = pd.DataFrame(rows)
+    got = dated_days(c, london)
+    assert list(got.iloc[:3]) == [
+        pd.Timestamp(d) for d in ("2024-03-31", "2024-06-01", "2024-10-27")
+    ]
+    assert pd.isna(got.iloc[3]) and got.iloc[4] == pd.Timestamp("2024-06-02")
+
+    # in a before/after: each date-only crime counts on its day, the weekend one is said
+    days = pd.date_range("2024-01-01", periods=2 * 180, freq="D")
+    rng = np.random.default_rng(5)
+    timed = _daily_crimes(rng.poisson(2.0, len(days)), days, 30.0)
+    lo, hi = zip(*(day_window(str(d.date())) for d in days[::3]), strict=True)
+    dated = pd.DataFrame(
+        {
+            "occurred_at": pd.NaT,
+            "occurred_from": list(lo),
+            "occurred_to": list(hi),
+            "month": [d.strftime("%Y-%m") for d in days[::3]],
+            "x": 30.0,
+            "y": 30.0,
+            "harm": 10.0,
+            "category": VIOLENCE,
+        }
+    )
+    weekend = dated.iloc[:1].assign(
+        occurred_from=pd.Timestamp("2024-06-07 17:00"), occurred_to=pd.Timestamp("2024-06-10 07:00")
+    )
+    crimes = pd.concat([timed, dated, weekend], ignore_index=True)
+    hs, _ = _two_areas()
+    b = Period("before", days[0].date(), days[179].date())
+    d = Period("during", days[180].date(), days[-1].date())
+    res = before_after(crimes, hs, b, d)
+    total = int(res.series["crimes"].sum())
+    assert total == len(timed) + len(dated)
+    assert any("1 crime(s) known only to a window longer than a day" in n for n in res.notes)

@@ -323,3 +323,29 @@ def test_no_treatment_at_all_and_month_precision_are_refused() -> None:
     monthly = crimes.assign(occurred_at=pd.NaT)
     with pytest.raises(InputError, match="known only to the month"):
         build_panel(monthly, hotspots(), days[0].date(), days[-1].date())
+
+
+def test_date_only_crimes_fill_whole_days_and_are_said_when_a_window_is_set() -> None:
+    """A crime known only to its date (the window of that local day) is counted on its day when
+    the panel covers whole days, and cannot be placed in a 14:00-20:00 window: it is then left
+    out and the analysis says how many."""
+    hs = hotspots(2)
+    day = pd.Timestamp("2023-07-01")
+    lo = day.tz_localize("Europe/London").tz_convert(None)
+    hi = (day + pd.Timedelta(days=1)).tz_localize("Europe/London").tz_convert(None)
+    crimes = pd.DataFrame(
+        {
+            "occurred_at": [pd.Timestamp("2023-07-01 13:30"), pd.NaT, pd.NaT],
+            "occurred_from": [pd.NaT, lo, pd.Timestamp("2023-06-30 20:00")],
+            "occurred_to": [pd.NaT, hi, pd.Timestamp("2023-07-02 08:00")],  # 3rd: two nights
+            "x": [1030.0, 1030.0, 1030.0],
+            "y": [30.0, 30.0, 30.0],
+            "harm": [1.0, 2.0, 4.0],
+        }
+    )
+    start, end = dt.date(2023, 6, 29), dt.date(2023, 7, 3)
+    whole = build_panel(crimes, hs, start, end, window=None).set_index(["area_id", "date"])
+    assert whole.loc[(1, day), "crimes"] == 2 and whole.loc[(1, day), "harm"] == 3.0
+    assert whole["crimes"].sum() == 2 and whole.attrs["crimes_unplaced"] == 1
+    windowed = build_panel(crimes, hs, start, end).set_index(["area_id", "date"])
+    assert windowed["crimes"].sum() == 1 and windowed.attrs["crimes_unplaced"] == 2

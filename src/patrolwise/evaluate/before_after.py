@@ -26,7 +26,7 @@ from .periods import (
     Period,
     check_no_overlap,
     check_periods,
-    crime_days,
+    dated_days,
     in_areas,
     is_month_precision,
     whole_months,
@@ -204,14 +204,18 @@ def _snap_months(p: Period) -> Period:
     return Period(p.name, first.date(), last.date())
 
 
-def _prep(crimes: pd.DataFrame, month_precision: bool, tz: str) -> pd.DataFrame:
+def _prep(crimes: pd.DataFrame, month_precision: bool, tz: str) -> tuple[pd.DataFrame, int]:
+    """The crimes a series can place, and how many it cannot (daily series: no local day)."""
     c = crimes.copy()
     if not month_precision:
-        c = c[c["occurred_at"].notna()]
-        c["_day"] = crime_days(c, tz)
-    elif "month" not in c.columns:
+        day = dated_days(c, tz)
+        keep = day.notna()
+        c = c[keep]
+        c["_day"] = day[keep]
+        return c, int((~keep).sum())
+    if "month" not in c.columns:
         raise InputError("crimes need a 'month' column (YYYY-MM) or an 'occurred_at' time")
-    return c
+    return c, 0
 
 
 def before_after(
@@ -246,7 +250,12 @@ def before_after(
         before, during = _snap_months(before), _snap_months(during)
     notes += check_periods(before, during)
     rng = np.random.default_rng(seed)
-    c = _prep(crimes, month_precision, tz)
+    c, undated = _prep(crimes, month_precision, tz)
+    if undated:
+        notes.append(
+            f"{undated:,} crime(s) known only to a window longer than a day (or to the month) are "
+            "left out of the daily series: no day can be given to them"
+        )
     c["_area"] = in_areas(c, hotspots)
     hs = c[c["_area"].notna()]
     ser = series(hs, before, during, month_precision)
@@ -341,7 +350,11 @@ def before_after(
                 "the comparison crimes are known only to the month but the hot spot crimes are "
                 "dated: compare like with like (use monthly hot spot data or a dated comparison)"
             )
-        comp_rows = _prep(comparison_crimes, month_precision, tz)
+        comp_rows, comp_undated = _prep(comparison_crimes, month_precision, tz)
+        if comp_undated:
+            notes.append(
+                f"{comp_undated:,} comparison crime(s) with no single day are left out likewise"
+            )
     if comp_rows is not None:
         cs = series(comp_rows, before, during, month_precision)
         ser["comparison_crimes"] = cs["crimes"].to_numpy()

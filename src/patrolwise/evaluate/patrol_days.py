@@ -31,7 +31,7 @@ from ..errors import InputError
 from ..timeutil import parse_window, to_local
 from .estimates import Estimate, _clean
 from .glm import fit_quasi_poisson
-from .periods import in_areas
+from .periods import dated_days, in_areas
 
 DOSE_BINS = (0.0, 1.0, 20.0, 40.0, np.inf)
 RANDOMISATION_UNITS = ("hotspot-day", "day")
@@ -89,7 +89,11 @@ def build_panel(
     """
     if hotspots.empty:
         raise InputError("no hot spots: add hot spots before a patrol-day analysis")
-    if "occurred_at" not in crimes.columns or crimes["occurred_at"].isna().all():
+    # a crime's day: its time's (and inside the patrol window, when one is set: then only timed
+    # crimes can be placed), or the one day a date-only window covers (no window set)
+    timed = crimes["occurred_at"].notna() if "occurred_at" in crimes.columns else None
+    day = dated_days(crimes, tz) if not window else None
+    if (timed is None or not timed.any()) and (day is None or day.isna().all()):
         raise InputError(
             "a patrol-day analysis needs crimes with dates and times; these are known only to the "
             "month (police.uk): use a force extract with offence dates (patrolwise import incidents)"
@@ -97,13 +101,20 @@ def build_panel(
     days = pd.date_range(pd.Timestamp(start), pd.Timestamp(end), freq="D")
     ids = np.sort(hotspots["area_id"].to_numpy())
     panel = pd.DataFrame({"area_id": np.repeat(ids, len(days)), "date": np.tile(days, len(ids))})
-    c = crimes[crimes["occurred_at"].notna()].copy()
-    loc = to_local(c["occurred_at"], tz)
-    c["date"] = pd.to_datetime(loc.dt.date.to_numpy())
     if window:
+        assert timed is not None
+        c = crimes[timed].copy()
+        loc = to_local(c["occurred_at"], tz)
+        c["date"] = pd.to_datetime(loc.dt.date.to_numpy())
         a, b = parse_window(window)
         tod = loc.dt.time
         c = c[((tod >= a) & (tod < b)).to_numpy()]
+        unplaced = int((~timed).sum())
+    else:
+        assert day is not None
+        c = crimes[day.notna()].copy()
+        c["date"] = day[day.notna()]
+        unplaced = int(day.isna().sum())
     c["area_id"] = in_areas(c, hotspots)
     c = c[c["area_id"].notna()]
     c["area_id"] = c["area_id"].astype(ids.dtype)
@@ -116,6 +127,7 @@ def build_panel(
     )
     panel = panel.join(g, on=["area_id", "date"]).fillna({"crimes": 0, "harm": 0.0})
     panel["crimes"] = panel["crimes"].astype(int)
+    panel.attrs["crimes_unplaced"] = unplaced
     panel["outreach_minutes"] = 0.0
     panel["police_minutes"] = 0.0
     panel["delivered"] = np.nan
@@ -410,6 +422,13 @@ def patrol_day_effects(
             f"{panel.attrs['untracked_days']} hot spot-days had no GPS tracking: left out of the "
             "as-delivered analysis"
         )
+    if panel.attrs.get("crimes_unplaced"):
+        how = (
+            "with no time of day cannot be placed in the patrol window"
+            if panel.attrs.get("window")
+            else "known only to a window longer than a day (or to the month) have no single day"
+        )
+        notes.append(f"{panel.attrs['crimes_unplaced']:,} crime(s) {how}: left out of the panel")
     if panel.attrs.get("unassigned"):
         notes.append(
             f"{panel.attrs['unassigned']} hot spot-days have no assignment and are left out of the ITT analysis"
