@@ -312,6 +312,13 @@ def test_user_harm_table_by_ho_code(sqlite_url: str, tmp_path: Path) -> None:
         assert s.harm_table == "cchi 2026" and s.harm_missing == {"Theft": 1}
         df = load_crimes(store).set_index("crime_key")
         assert df.loc["A", "harm"] == 365 and df.loc["B", "harm_status"] == "missing"
+        assert s.harm_notes == []
+        # the table has no proactive column: --exclude-proactive can exclude nothing, and says so
+        q = tmp_path / "inc2.csv"
+        q.write_text(p.read_text().replace("A,", "C,").replace("B,", "D,"))
+        s2 = one(import_crimes(store, [q], rules=HarmRules(exclude_proactive=True)))
+        assert s2.harm_excluded == 0
+        assert len(s2.harm_notes) == 1 and "marks no offence as proactive" in s2.harm_notes[0]
 
 
 def test_harm_rules_asb_floor_and_proactive(sqlite_url: str, tmp_path: Path) -> None:
@@ -435,6 +442,17 @@ def test_user_harm_table_from_xlsx(sqlite_url: str, tmp_path: Path) -> None:
     bad.write_text("code,days\n8N,lots\n")
     with pytest.raises(FatalImportError, match=r"row 2, column 'days': 'lots' is not a number"):
         read_table_file(bad, name="x", version="1", key_column="code", harm_column="days")
+    # a key given twice must mean one thing (case and spaces aside); the same value twice is fine
+    twice = tmp_path / "twice.csv"
+    twice.write_text("code,days\n8N,365\n105A,10\n8n ,365\n")
+    t2 = read_table_file(twice, name="x", version="1", key_column="code", harm_column="days")
+    assert list(t2.values["key"]) == ["8N", "105A"]
+    clash = tmp_path / "clash.csv"
+    clash.write_text("code,days\n8N,365\n105A,10\n 8N,30\n")
+    with pytest.raises(
+        FatalImportError, match=r"row 4: key '8N' is already in row 2 with harm 365 \(here 30"
+    ):
+        read_table_file(clash, name="x", version="1", key_column="code", harm_column="days")
 
 
 def test_incident_geojson_with_from_to_window(store_url: str, tmp_path: Path) -> None:

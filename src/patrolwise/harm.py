@@ -202,5 +202,25 @@ def read_table_file(
             "proactive": pro,
             "note": "",
         }
-    ).drop_duplicates(subset=["key_kind", "key"], keep="first")
+    )
+    # a key given twice must mean one thing: the same key (as lookups match it: case and spaces
+    # aside) with two harm values or proactive flags is an error in the table, not a choice
+    norm = values["key"].map(normalise_key).to_numpy()
+    seen: dict[str, int] = {}
+    for i, k in enumerate(norm):
+        j = seen.setdefault(k, i)
+        if j == i:
+            continue
+        h0, h1 = values["harm"].iloc[j], values["harm"].iloc[i]
+        same = (pd.isna(h0) and pd.isna(h1)) or h0 == h1
+        if not same or bool(values["proactive"].iloc[j]) != bool(values["proactive"].iloc[i]):
+            raise FatalImportError(
+                str(path),
+                f"row {values.index[i] + 2}: key {values['key'].iloc[i]!r} is already in row "
+                f"{values.index[j] + 2} with harm {h0:g} (here {h1:g}; proactive "
+                f"{bool(values['proactive'].iloc[j])} / {bool(values['proactive'].iloc[i])}): "
+                "give each key once",
+            )
+    first = ~pd.Series(norm).duplicated(keep="first").to_numpy()
+    values = values[first]
     return HarmTable(name, version, values.reset_index(drop=True), source=source or str(path))

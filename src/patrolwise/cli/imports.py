@@ -110,6 +110,8 @@ def import_crimes_cmd(
                 f"{k} ({v})" for k, v in sorted(r.harm_missing.items(), key=lambda kv: -kv[1])[:5]
             )
             console.print(f"[yellow]offences not in harm table {r.harm_table}:[/yellow] {top}")
+        for note in r.harm_notes:
+            console.print(f"[yellow]{note}[/yellow]")
         if r.harm_asb:
             console.print(
                 f"{r.harm_asb:,} anti-social behaviour rows have no CCHI harm (reported as 'asb')"

@@ -75,6 +75,8 @@ class ImportSummary:
     harm_table: str = ""
     #: the rules applied with the table (ASB floor, proactive exclusion)
     harm_rules: dict[str, Any] = field(default_factory=dict)
+    #: what the harm rules could not do with this table (said, never silent)
+    harm_notes: list[str] = field(default_factory=list)
     rejects_file: str | None = None
     batch_id: int | None = None
     months: list[str] = field(default_factory=list)
@@ -599,6 +601,11 @@ def import_crime_file(
         harm_table=f"{table.name} {table.version}",
         harm_rules=table.rules.as_dict(),
     )
+    if table.rules.exclude_proactive and not table.values["proactive"].astype(bool).any():
+        summary.harm_notes.append(
+            f"harm table {summary.harm_table} marks no offence as proactive, so "
+            "--exclude-proactive excluded nothing (load the table with --proactive-column)"
+        )
     rejects: list[pd.DataFrame] = []
     months: set[str] = set()
     known_places: set[int] = set()
