@@ -186,7 +186,7 @@ def test_duplicate_id_in_one_file(sqlite_url: str, tmp_path: Path) -> None:
         assert rej.loc[0, "reason"] == "duplicate Crime ID: first seen at row 2"
 
 
-@pytest.mark.parametrize("encoding", ["utf-8-sig", "cp1252"])
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "cp1252", "utf-16"])  # utf-16: with its BOM
 def test_bom_and_cp1252(sqlite_url: str, tmp_path: Path, encoding: str) -> None:
     p = write(
         tmp_path,

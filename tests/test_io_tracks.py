@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import json
 from pathlib import Path
@@ -189,6 +190,21 @@ def test_an_extra_field_on_the_first_data_row_shifts_nothing(tmp_path: Path) -> 
     assert d.rows_read == 3
     rej = d.rejects.set_index("row")
     assert list(rej.index) == [2] and "5 fields" in rej.loc[2, "reason"]
+
+
+def test_a_utf16_csv_with_its_byte_order_mark_is_read(tmp_path: Path) -> None:
+    # noted by QA: Excel's "Unicode text" and some radio system exports are UTF-16; it was
+    # refused with garbled column names
+    text = "device,time,lat,lon\nX6,2024-05-01T14:02:00Z,52.635,-1.13\n"
+    for bom, enc in ((codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")):
+        p = tmp_path / f"{enc}.csv"
+        p.write_bytes(bom + text.encode(enc))
+        d = read_track_file(p, now=NOW)
+        assert list(d.points["lat"]) == [52.635] and d.rows_read == 1
+    bad = tmp_path / "odd.csv"
+    bad.write_bytes(codecs.BOM_UTF16_LE + text.encode("utf-16-le")[:-1])
+    with pytest.raises(FatalImportError, match="starts as UTF-16 but is not"):
+        read_track_file(bad, now=NOW)
 
 
 def test_geojson_with_odd_features_rejects_them_one_by_one(tmp_path: Path) -> None:

@@ -17,8 +17,19 @@ import pyarrow.csv as pacsv
 from ..errors import FatalImportError
 
 
+def _utf16(head: bytes) -> bool:
+    """Starts with a UTF-16 byte order mark (Excel's 'Unicode text', some database exports)."""
+    return head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+
+
 def decode(raw: bytes, name: str) -> str:
-    """UTF-8 (with or without BOM) first; Windows-1252 (Excel's 'CSV') as the fallback."""
+    """UTF-16 when it starts with its byte order mark; else UTF-8 (with or without BOM) first,
+    Windows-1252 (Excel's 'CSV') as the fallback."""
+    if _utf16(raw):
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise FatalImportError(name, f"starts as UTF-16 but is not: {exc.reason}") from exc
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -66,7 +77,20 @@ Opener = Callable[[], IO[bytes]]
 
 
 def detect_encoding(open_fn: Opener, name: str) -> str:
-    """'utf-8-sig' if the whole stream is valid UTF-8, else 'cp1252'; read in blocks, not at once."""
+    """'utf-16' for a stream starting with its byte order mark, else 'utf-8-sig' if the whole
+    stream is valid UTF-8, else 'cp1252'; read in blocks, not at once."""
+    with open_fn() as fh:
+        bom16 = _utf16(fh.read(2))
+    if bom16:
+        u16 = codecs.getincrementaldecoder("utf-16")()
+        with open_fn() as fh:
+            try:
+                while block := fh.read(1 << 22):
+                    u16.decode(block)
+                u16.decode(b"", final=True)
+            except UnicodeDecodeError as exc:
+                raise FatalImportError(name, f"starts as UTF-16 but is not: {exc.reason}") from exc
+        return "utf-16"
     dec = codecs.getincrementaldecoder("utf-8")()
     with open_fn() as fh:
         try:
