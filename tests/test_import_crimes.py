@@ -186,6 +186,26 @@ def test_duplicate_id_in_one_file(sqlite_url: str, tmp_path: Path) -> None:
         assert rej.loc[0, "reason"] == "duplicate Crime ID: first seen at row 2"
 
 
+def test_a_duplicate_of_a_rejected_row_is_not_lost_with_it(sqlite_url: str, tmp_path: Path) -> None:
+    # found by the import QA pass: when a Crime ID's first row was rejected (here: no month), its
+    # good second row was rejected too, as a "duplicate" of a row that was never imported
+    body = (
+        f"d2,2022-1x,{LEI},-1.13,52.63,On or near B,E01,L,Robbery,,\n"
+        f"d2,2022-10,{LEI},-1.14,52.63,On or near C,E01,L,Robbery,,\n"
+        f"d2,2022-10,{LEI},-1.15,52.63,On or near D,E01,L,Robbery,,\n"
+    )
+    p = write(tmp_path, "dup2.csv", body)
+    with Store(sqlite_url) as store:
+        s = one(import_crimes(store, [p], rejects_dir=tmp_path))
+        assert (s.imported, s.rejected) == (1, 2)
+        rej = pd.read_csv(s.rejects_file).set_index("row")
+        assert "month" in rej.loc[2, "reason"].lower()
+        assert rej.loc[4, "reason"] == "duplicate Crime ID: first seen at row 3"
+        assert load_crimes(store)["location"].tolist() == ["On or near C"]
+        again = one(import_crimes(store, [p], rejects_dir=tmp_path))
+        assert (again.imported, again.already_present, again.rejected) == (0, 1, 2)
+
+
 @pytest.mark.parametrize("encoding", ["utf-8-sig", "cp1252", "utf-16"])  # utf-16: with its BOM
 def test_bom_and_cp1252(sqlite_url: str, tmp_path: Path, encoding: str) -> None:
     p = write(

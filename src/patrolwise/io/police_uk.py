@@ -213,22 +213,25 @@ def _parse_chunk(
     same_raw = bool(pc.all(pc.equal(cid_arr, col["Crime ID"])).as_py() is not False)
     id_hash = raw_id_hash if same_raw else pd.util.hash_array(cid, categorize=False)
     id_key = id_hash.view(np.int64)
-    # duplicate IDs within the file, across chunks: the first occurrence wins (by the ID's
-    # 64-bit hash, which is also what the store's unique index is on)
-    ids = pd.Series(id_key)
-    dup = has_id & ids.duplicated(keep="first").to_numpy()
+    # duplicate IDs within the file, across chunks: the first occurrence that is not rejected
+    # for another reason wins (by the ID's 64-bit hash, which is also what the store's unique
+    # index is on), so a crime whose first row was bad is not lost with it
+    elig = has_id & ~rej.bad
+    ids = pd.Series(np.where(elig, id_key, 0))
+    first_elig = elig & ~ids.duplicated(keep="first").to_numpy()
+    dup = elig & ~first_elig
     if state.first_row:
-        dup |= has_id & ids.isin(state.first_row.keys()).to_numpy()
+        dup |= elig & ids.isin(state.first_row.keys()).to_numpy()
     if dup.any():
         firsts = dict(state.first_row)
-        uniq = has_id & ~ids.duplicated(keep="first").to_numpy()
+        uniq = first_elig
         for k, r in zip(id_key[uniq].tolist(), rownos[uniq].tolist(), strict=True):
             firsts.setdefault(k, r)
         earlier = np.array([firsts.get(k, 0) for k in id_key[dup].tolist()], dtype=np.int64)
         reasons = np.full(n, "", dtype=object)
         reasons[dup] = [f"duplicate Crime ID: first seen at row {r}" for r in earlier]
         rej.reject(dup, rownos, "Crime ID", cid, reasons)
-    new_ids = has_id & ~dup
+    new_ids = elig & ~dup  # a rejected row claims no ID: a later good row may
     state.first_row.update(zip(id_key[new_ids].tolist(), rownos[new_ids].tolist(), strict=True))
     good = ~rej.bad
 
