@@ -263,13 +263,18 @@ def test_itt_primary_does_not_adjust_for_police_hours() -> None:
     assert "police_hours" in delivered.extra["terms"]  # observational contrast keeps it
 
 
-def test_dose_response_bands() -> None:
+def dose_panel() -> pd.DataFrame:
+    """A simulated panel (a 40% effect) whose patrol days alternate 15 and 45 outreach minutes."""
     crimes, asg, days = simulated(0.4, seed=8, rate=1.0)
     a = asg[asg["patrol"]].copy()
     a["team"] = "outreach"
     a["patrol_minutes"] = np.where(np.arange(len(a)) % 2 == 0, 15.0, 45.0)
     a = a.rename(columns={"date": "local_day"})
-    panel = build_panel(crimes, hotspots(), days[0].date(), days[-1].date(), dosage=a, threshold=10)
+    return build_panel(crimes, hotspots(), days[0].date(), days[-1].date(), dosage=a, threshold=10)
+
+
+def test_dose_response_bands() -> None:
+    panel = dose_panel()
     res = patrol_day_effects(panel, n_perm=0, secondary=False)
     assert res.dose is not None
     assert list(res.dose["band"]) == ["0 min", "1-19 min", "40+ min"]  # no 20-39 minute days
@@ -280,12 +285,7 @@ def test_dose_response_bands() -> None:
 
 def test_a_dose_band_with_no_crimes_has_no_upper_bound_not_an_overflow() -> None:
     # found in the demo: a band whose days saw no crime overflowed exp() into an infinite bound
-    crimes, asg, days = simulated(0.4, seed=8, rate=1.0)
-    a = asg[asg["patrol"]].copy()
-    a["team"] = "outreach"
-    a["patrol_minutes"] = np.where(np.arange(len(a)) % 2 == 0, 15.0, 45.0)
-    a = a.rename(columns={"date": "local_day"})
-    panel = build_panel(crimes, hotspots(), days[0].date(), days[-1].date(), dosage=a, threshold=10)
+    panel = dose_panel()
     short = panel["outreach_minutes"].between(1, 19)
     panel.loc[short, "crimes"] = 0  # the 15-minute days: no crime at all
     with warnings.catch_warnings():

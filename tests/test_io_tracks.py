@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from pyproj import Transformer
 
 from patrolwise.errors import FatalImportError
-from patrolwise.io.tracks import KMH, detect_format, parse_times, read_track_file
+from patrolwise.io.tracks import KMH, TrackData, detect_format, parse_times, read_track_file
 
 NOW = dt.datetime(2026, 1, 1)
 
@@ -147,24 +147,31 @@ def test_parse_times_agrees_with_the_standard_library(t: dt.datetime, offset_min
     assert np.isfinite(got.astype("int64")).all()
 
 
+def _csv_points(tmp_path: Path, name: str, *rows: str) -> tuple[TrackData, pd.DataFrame]:
+    """Read a device,time,lat,lon CSV with these data rows; its rejects indexed by row."""
+    p = tmp_path / name
+    p.write_text("device,time,lat,lon\n" + "".join(r + "\n" for r in rows))
+    d = read_track_file(p, now=NOW)
+    return d, d.rejects.set_index("row")
+
+
+def _on_1_may(*hhmm: str) -> list[pd.Timestamp]:
+    return [pd.Timestamp(f"2024-05-01 {t}") for t in hhmm]
+
+
 def test_a_row_with_extra_fields_is_rejected_at_its_row(tmp_path: Path) -> None:
     # found by QA: one row with a stray comma made the whole file fatal ("Expected 4 fields in
     # line 3, saw 5"), though a bad row should be rejected and the rest imported
-    p = tmp_path / "ragged.csv"
-    p.write_text(
-        "device,time,lat,lon\n"
-        "X6,2024-05-01T14:02:00Z,52.635,-1.13\n"
-        "X6,2024-05-01T14:03:00Z,52.635,-1.13,extra\n"
-        '"X6",2024-05-01T14:04:00Z,52.636,-1.13\n'
-        "X6,2024-05-01T14:05:00Z,52.637\n"
+    d, rej = _csv_points(
+        tmp_path,
+        "ragged.csv",
+        "X6,2024-05-01T14:02:00Z,52.635,-1.13",
+        "X6,2024-05-01T14:03:00Z,52.635,-1.13,extra",
+        '"X6",2024-05-01T14:04:00Z,52.636,-1.13',
+        "X6,2024-05-01T14:05:00Z,52.637",
     )
-    d = read_track_file(p, now=NOW)
-    assert list(d.points["t"]) == [
-        pd.Timestamp("2024-05-01 14:02"),
-        pd.Timestamp("2024-05-01 14:04"),
-    ]
+    assert list(d.points["t"]) == _on_1_may("14:02", "14:04")
     assert d.rows_read == 4
-    rej = d.rejects.set_index("row")
     assert list(rej.index) == [3, 5]
     assert "5 fields" in rej.loc[3, "reason"] and "4" in rej.loc[3, "reason"]
     assert "position" in rej.loc[5, "reason"]
@@ -174,21 +181,16 @@ def test_an_extra_field_on_the_first_data_row_shifts_nothing(tmp_path: Path) -> 
     # found by QA: pandas takes a first data row one field longer than the header as having an
     # index column, so every row's values moved one column along and all rows were rejected
     # with nonsense reasons ("lon is not a number", a time "before 2000")
-    p = tmp_path / "first_extra.csv"
-    p.write_text(
-        "device,time,lat,lon\n"
-        "X6,2024-05-01T14:02:00Z,52.635,-1.13,EXTRA\n"
-        "X6,2024-05-01T14:03:00Z,52.636,-1.131\n"
-        "X6,2024-05-01T14:04:00Z,52.637,-1.132\n"
+    d, rej = _csv_points(
+        tmp_path,
+        "first_extra.csv",
+        "X6,2024-05-01T14:02:00Z,52.635,-1.13,EXTRA",
+        "X6,2024-05-01T14:03:00Z,52.636,-1.131",
+        "X6,2024-05-01T14:04:00Z,52.637,-1.132",
     )
-    d = read_track_file(p, now=NOW)
-    assert list(d.points["t"]) == [
-        pd.Timestamp("2024-05-01 14:03"),
-        pd.Timestamp("2024-05-01 14:04"),
-    ]
+    assert list(d.points["t"]) == _on_1_may("14:03", "14:04")
     assert list(d.points["lat"]) == [52.636, 52.637]
     assert d.rows_read == 3
-    rej = d.rejects.set_index("row")
     assert list(rej.index) == [2] and "5 fields" in rej.loc[2, "reason"]
 
 

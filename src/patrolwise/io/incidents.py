@@ -164,13 +164,10 @@ def _parse_times(s: pd.Series, tz: str) -> tuple[pd.Series, np.ndarray, np.ndarr
         if coarse.any():
             idx = t.index[coarse]
             start = t[coarse].dt.normalize()
-            step = np.where(month_only[s.index.get_indexer(idx)], "month", "day")
-            after = pd.Series(
-                [
-                    a + (pd.DateOffset(months=1) if k == "month" else pd.DateOffset(days=1))
-                    for a, k in zip(start, step, strict=True)
-                ],
-                index=idx,
+            # the local midnight after the day or month, on whole columns (no per-row offsets)
+            is_month = month_only[s.index.get_indexer(idx)]
+            after = (start + pd.Timedelta(days=1)).where(
+                ~is_month, start + pd.offsets.MonthBegin(1)
             )
             out.loc[idx] = to_utc_naive(start, tz).to_numpy()
             end.loc[idx] = to_utc_naive(after, tz).to_numpy()

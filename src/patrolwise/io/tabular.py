@@ -76,39 +76,34 @@ def read_bytes(path: Path) -> bytes:
 Opener = Callable[[], IO[bytes]]
 
 
+def _decode_error(open_fn: Opener, codec: str) -> UnicodeDecodeError | None:
+    """Why the whole stream is not valid ``codec`` text (None: it is), read in blocks."""
+    dec = codecs.getincrementaldecoder(codec)()
+    with open_fn() as fh:
+        try:
+            while block := fh.read(1 << 22):
+                dec.decode(block)
+            dec.decode(b"", final=True)
+        except UnicodeDecodeError as exc:
+            return exc
+    return None
+
+
 def detect_encoding(open_fn: Opener, name: str) -> str:
     """'utf-16' for a stream starting with its byte order mark, else 'utf-8-sig' if the whole
     stream is valid UTF-8, else 'cp1252'; read in blocks, not at once."""
     with open_fn() as fh:
         bom16 = _utf16(fh.read(2))
     if bom16:
-        u16 = codecs.getincrementaldecoder("utf-16")()
-        with open_fn() as fh:
-            try:
-                while block := fh.read(1 << 22):
-                    u16.decode(block)
-                u16.decode(b"", final=True)
-            except UnicodeDecodeError as exc:
-                raise FatalImportError(name, f"starts as UTF-16 but is not: {exc.reason}") from exc
+        if (err := _decode_error(open_fn, "utf-16")) is not None:
+            raise FatalImportError(name, f"starts as UTF-16 but is not: {err.reason}") from err
         return "utf-16"
-    dec = codecs.getincrementaldecoder("utf-8")()
-    with open_fn() as fh:
-        try:
-            while block := fh.read(1 << 22):
-                dec.decode(block)
-            dec.decode(b"", final=True)
-            return "utf-8-sig"
-        except UnicodeDecodeError:
-            pass
-    with open_fn() as fh:
-        cp = codecs.getincrementaldecoder("cp1252")()
-        try:
-            while block := fh.read(1 << 22):
-                cp.decode(block)
-        except UnicodeDecodeError as exc:
-            raise FatalImportError(
-                name, "text is neither UTF-8 nor Windows-1252: save it as UTF-8 CSV"
-            ) from exc
+    if _decode_error(open_fn, "utf-8") is None:
+        return "utf-8-sig"
+    if (err := _decode_error(open_fn, "cp1252")) is not None:
+        raise FatalImportError(
+            name, "text is neither UTF-8 nor Windows-1252: save it as UTF-8 CSV"
+        ) from err
     return "cp1252"
 
 
