@@ -167,3 +167,33 @@ def test_ics_uids_distinct_on_the_fall_back_night() -> None:
         "plan3-police-1-20241027T0030Z@patrolwise",
         "plan3-police-1-20241027T0130Z@patrolwise",
     ]
+
+
+def test_ics_times_in_the_repeated_hour_keep_their_instant() -> None:
+    # 27 Oct 2024, 01:00-02:00 local happens twice. RFC 5545 reads a TZID time in that hour as
+    # its first (BST) occurrence, so a visit at 01:20 GMT written as 01:20 Europe/London lands
+    # an hour early, and one from 01:44 BST to 01:04 GMT ends before it starts.
+    visits = pd.DataFrame(
+        {
+            "team": ["outreach"] * 3,
+            "area_id": [1, 2, 3],
+            "name": ["A", "B", "C"],
+            "start": pd.to_datetime(["2024-10-27 00:10", "2024-10-27 00:44", "2024-10-27 01:20"]),
+            "end": pd.to_datetime(["2024-10-27 00:30", "2024-10-27 01:04", "2024-10-27 01:40"]),
+            "order": [1, 2, 3],
+        }
+    )
+    events = icalendar.Calendar.from_ical(plan_to_ical(visits, plan_id=5)).walk("VEVENT")
+    got = sorted(
+        (
+            e.decoded("DTSTART").astimezone(dt.UTC).replace(tzinfo=None),
+            e.decoded("DTEND").astimezone(dt.UTC).replace(tzinfo=None),
+        )
+        for e in events
+    )
+    want = [
+        (s.to_pydatetime(), t.to_pydatetime())
+        for s, t in zip(visits["start"], visits["end"], strict=True)
+    ]
+    assert got == want
+    assert all(e.decoded("DTEND") > e.decoded("DTSTART") for e in events)

@@ -4,7 +4,10 @@ Events carry ``TZID=Europe/London`` local times (not UTC), so a calendar app sho
 sides of a clock change, and the VTIMEZONE block lets apps without a zone database do the same.
 UIDs are stable (plan, hot spot, start), so re-importing an updated plan replaces, not duplicates.
 The start in a UID is the naive-UTC instant, not local wall time: on the October fall-back night
-01:30 happens twice in London, and two visits an hour apart must not share a UID.
+01:30 happens twice in London, and two visits an hour apart must not share a UID. For the same
+reason an event touching the second (GMT) run of that hour is written in UTC: RFC 5545 reads a
+TZID time there as its first occurrence, which would move the visit an hour early (or end it
+before it starts).
 """
 
 from __future__ import annotations
@@ -17,6 +20,11 @@ import icalendar
 import pandas as pd
 
 PRODID = "-//patrolwise//plan//EN"
+
+
+def _second_occurrence(t: dt.datetime) -> bool:
+    """True for a local time in the repeated hour's second run (fold=1 and truly ambiguous)."""
+    return bool(t.fold) and t.utcoffset() != t.replace(fold=0).utcoffset()
 
 
 class _Row:
@@ -60,6 +68,8 @@ def plan_to_ical(
         utc_start = pd.Timestamp(r.start)
         ev.add("uid", f"plan{plan_id}-{r.team}-{r.area_id}-{utc_start:%Y%m%dT%H%M}Z@patrolwise")
         ev.add("dtstamp", stamp)
+        if _second_occurrence(start) or _second_occurrence(end):
+            start, end = start.astimezone(dt.UTC), end.astimezone(dt.UTC)
         ev.add("dtstart", start)
         ev.add("dtend", end)
         ev.add("summary", f"{str(r.team).capitalize()} patrol: {name}")
