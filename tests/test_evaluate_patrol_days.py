@@ -349,3 +349,33 @@ def test_date_only_crimes_fill_whole_days_and_are_said_when_a_window_is_set() ->
     assert whole["crimes"].sum() == 2 and whole.attrs["crimes_unplaced"] == 1
     windowed = build_panel(crimes, hs, start, end).set_index(["area_id", "date"])
     assert windowed["crimes"].sum() == 1 and windowed.attrs["crimes_unplaced"] == 2
+
+
+def test_dose_response_leaves_untracked_days_out_of_the_zero_band() -> None:
+    """Found in the demo: 2,107 hot spot-days without GPS tracking sat in the '0 min' band of the
+    dose-response (2,211 days), as if they were days without patrol. Untracked is not unpatrolled:
+    the as-delivered contrast leaves them out, and so must the dose-response."""
+    crimes, asg, days = simulated(0.4, seed=8, rate=1.0)
+    a = asg[asg["patrol"]].copy()
+    a["team"] = "outreach"
+    a["patrol_minutes"] = np.where(np.arange(len(a)) % 2 == 0, 15.0, 45.0)
+    a = a.rename(columns={"date": "local_day"})
+    tracked = days[: len(days) // 2]
+    panel = build_panel(
+        crimes,
+        hotspots(),
+        days[0].date(),
+        days[-1].date(),
+        dosage=a,
+        threshold=10,
+        tracked_days=tracked,
+    )
+    n_tracked = int(panel["delivered"].notna().sum())
+    assert 0 < n_tracked < len(panel)
+    res = patrol_day_effects(panel, n_perm=0, secondary=False)
+    assert res.dose is not None
+    assert res.dose["days"].sum() == n_tracked
+    zero = res.dose.set_index("band").loc["0 min"]
+    on_tracked = panel["delivered"].notna() & (panel["outreach_minutes"] < 1)
+    assert zero["days"] == int(on_tracked.sum())
+    assert zero["crimes"] == int(panel.loc[on_tracked, "crimes"].sum())

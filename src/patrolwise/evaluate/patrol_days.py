@@ -604,7 +604,16 @@ def patrol_day_effects(
 
 
 def dose_response(panel: pd.DataFrame, covs: tuple[str, ...] = ()) -> pd.DataFrame:
-    """IRR by band of outreach minutes against days with none (quasi-Poisson, same terms)."""
+    """IRR by band of outreach minutes against days with none (quasi-Poisson, same terms).
+
+    Only tracked hot spot-days count: a day without GPS tracking has no known minutes (its 0 in
+    ``outreach_minutes`` is not a day without patrol), as in the as-delivered contrast.
+    """
+    if "delivered" in panel.columns:
+        panel = panel[panel["delivered"].notna()]
+    if panel.empty:
+        raise InputError("no hot spot-day was tracked")
+    covs = tuple(c for c in covs if panel[c].std() > 0)
     m = panel["outreach_minutes"].to_numpy(float)
     band = np.digitize(m, DOSE_BINS[1:-1])  # 0: <1 min, 1: 1-19, 2: 20-39, 3: 40+
     labels = ["0 min", "1-19 min", "20-39 min", "40+ min"]
