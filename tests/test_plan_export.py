@@ -197,3 +197,19 @@ def test_ics_times_in_the_repeated_hour_keep_their_instant() -> None:
     ]
     assert got == want
     assert all(e.decoded("DTEND") > e.decoded("DTSTART") for e in events)
+
+
+def test_ics_description_minutes_across_spring_forward() -> None:
+    # 30 Mar 2025: 00:50 GMT to 02:10 BST is 20 minutes, not the 80 the wall clocks suggest
+    visits = pd.DataFrame(
+        {
+            "team": ["police"],
+            "area_id": [1],
+            "name": ["A"],
+            "start": pd.to_datetime(["2025-03-30 00:50"]),
+            "end": pd.to_datetime(["2025-03-30 01:10"]),
+            "order": [1],
+        }
+    )
+    (ev,) = icalendar.Calendar.from_ical(plan_to_ical(visits)).walk("VEVENT")
+    assert "Stay 20 minutes" in str(ev["DESCRIPTION"])

@@ -64,6 +64,9 @@ def plan_to_ical(
         start = pd.Timestamp(r.start).to_pydatetime().replace(tzinfo=dt.UTC).astimezone(z)
         end = pd.Timestamp(r.end).to_pydatetime().replace(tzinfo=dt.UTC).astimezone(z)
         name = str(getattr(r, "name", r.area_id))
+        # from the UTC instants: aware times in one zone subtract as wall clocks, so a visit
+        # across the spring-forward hour would read an hour longer than it is
+        minutes = int((pd.Timestamp(r.end) - pd.Timestamp(r.start)).total_seconds() // 60)
         ev = icalendar.Event()
         utc_start = pd.Timestamp(r.start)
         ev.add("uid", f"plan{plan_id}-{r.team}-{r.area_id}-{utc_start:%Y%m%dT%H%M}Z@patrolwise")
@@ -81,7 +84,7 @@ def plan_to_ical(
         ev.add("location", loc)
         ev.add(
             "description",
-            f"Stop {r.order} of the day's route. Stay {int((end - start).total_seconds() // 60)} "
+            f"Stop {r.order} of the day's route. Stay {minutes} "
             f"minutes inside the hot spot; keep the tracker on.",
         )
         ev.add("categories", ["patrol", str(r.team)])
