@@ -131,6 +131,29 @@ def test_zero_zero_and_swapped_coordinates_are_rejected(tmp_path: Path) -> None:
     assert "no fix" in d.rejects["reason"].iloc[0]
 
 
+def test_swapped_latitude_and_longitude_are_rejected_by_the_crime_import_rule(
+    tmp_path: Path,
+) -> None:
+    """With a force area, a fix outside it that would be inside it the other way round is
+    rejected naming the swap (not swapped back); a fix merely elsewhere in the world is kept."""
+    gb = (-8.7, 49.8, 1.9, 60.95)  # the default force_bbox
+    p = tmp_path / "s.csv"
+    p.write_text(
+        "id,time,lat,lon\n"
+        "a,2024-05-01T00:00:00Z,52.63,-1.13\n"  # Leicester
+        "a,2024-05-01T00:00:01Z,-1.13,52.63\n"  # Leicester, swapped
+        "a,2024-05-01T00:00:02Z,46.43,13.74\n"  # Slovenia: outside the area, not swapped
+    )
+    d = read_track_file(p, now=NOW, bbox=gb)
+    assert list(d.points["lat"]) == [52.63, 46.43]
+    assert len(d.rejects) == 1
+    r = d.rejects.iloc[0]
+    assert (r["row"], r["field"], r["value"]) == (3, "lat/lon", "-1.13,52.63")
+    assert "latitude and longitude look swapped" in r["reason"]
+    # no force area, no swap check (as for crimes)
+    assert len(read_track_file(p, now=NOW).points) == 3
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2037, 1, 1)),

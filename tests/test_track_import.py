@@ -75,6 +75,26 @@ def test_real_files_import_idempotently_with_rejects(
         assert pings["speed"].iloc[0] == pytest.approx(0.013 * 1852 / 3600)
 
 
+def test_swapped_pings_are_rejected_row_by_row(store_url: str, tmp_path: Path) -> None:
+    """The crime import's swapped latitude/longitude rule, against the configured force area:
+    the swapped row is a reject naming the swap, the others are imported."""
+    p = tmp_path / "sw1.csv"
+    p.write_text(
+        "callsign,time,lat,lon\n"
+        "SW1,2024-05-01T13:02:00Z,52.6300,-1.1300\n"
+        "SW1,2024-05-01T13:03:00Z,-1.1301,52.6301\n"
+        "SW1,2024-05-01T13:04:00Z,52.6302,-1.1302\n"
+    )
+    with Store(store_url) as st:
+        s = import_track_file(st, p, team="police", rejects_dir=tmp_path)
+        assert (s["rows_read"], s["imported"], s["rejected"]) == (3, 2, 1)
+        (reason,) = s["reject_reasons"]
+        assert "latitude and longitude look swapped" in reason
+        rej = pd.read_csv(s["rejects_file"])
+        assert list(rej["row"]) == [3] and list(rej["value"]) == ["-1.1301,52.6301"]
+        assert list(load_pings(st)["lat"]) == [52.63, 52.6302]
+
+
 def test_unknown_device_without_team_writes_nothing(store_url: str, tmp_path: Path) -> None:
     p = tmp_path / "pc99.csv"
     p.write_text(CSV.format(dev="PC99"))

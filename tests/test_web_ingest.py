@@ -385,6 +385,53 @@ def test_out_of_range_times_and_boolean_coordinates_are_refused(server: Server) 
     assert len(server.pings()) == 0
 
 
+def test_swapped_latitude_and_longitude_are_refused(server: Server) -> None:
+    """A position in the force area only with lat and lon exchanged is refused naming the swap
+    (the crime and track imports' rule), by every endpoint, and nothing is stored."""
+    s1, s2 = server.secrets["phone1"], server.secrets["phone2"]
+    url = f"{server.url}/ingest/osmand"
+    r = httpx.post(
+        url, params={"id": "phone1", "lat": "-1.1", "lon": "52.6", "timestamp": T0, "token": s1}
+    )
+    assert r.status_code == 400 and "look swapped" in r.json()["detail"]
+    r = httpx.post(
+        url, params={"id": "phone1", "location": "-1.1,52.6", "timestamp": T0, "token": s1}
+    )
+    assert r.status_code == 400 and "look swapped" in r.json()["detail"]
+    doc = {
+        "device_id": "phone1",
+        "location": {"timestamp": T0, "coords": {"latitude": -1.1, "longitude": 52.6}},
+    }
+    r = httpx.post(url, json=doc, params={"token": s1})
+    assert r.status_code == 400 and "look swapped" in r.json()["detail"]
+    ot = {"_type": "location", "lat": -1.1, "lon": 52.6, "tst": T0}
+    r = httpx.post(
+        f"{server.url}/ingest/owntracks",
+        json=ot,
+        headers={"X-Limit-U": "alice", "X-Limit-D": "iphone"},
+        auth=("alice", server.secrets["alice/iphone"]),
+    )
+    assert r.status_code == 400 and "look swapped" in r.json()["detail"]
+    batch = {
+        "pings": [
+            {"t": T0, "lat": 52.6, "lon": -1.1},
+            {"t": T0 + 1, "lat": -1.1, "lon": 52.6},
+        ]
+    }
+    r = httpx.post(
+        f"{server.url}/ingest/batch", json=batch, headers={"Authorization": f"Bearer {s2}"}
+    )
+    assert r.status_code == 422
+    (err,) = r.json()["errors"]
+    assert err["index"] == 1 and "look swapped" in err["reason"]
+    assert len(server.pings()) == 0
+    # a position elsewhere in the world (not swapped) is still taken
+    r = httpx.post(
+        url, params={"id": "phone1", "lat": "46.43", "lon": "13.74", "timestamp": T0, "token": s1}
+    )
+    assert r.status_code == 200
+
+
 def test_a_device_not_yet_in_service_cannot_post(server: Server) -> None:
     # found by QA: a device registered --from a future day posted positions (200); only the
     # end of its dates was checked, though the registry says 403 outside its active dates

@@ -60,6 +60,28 @@ def transform_geometry(geom, src: str, dst: str):  # type: ignore[no-untyped-def
     return shapely.transform(geom, lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
 
 
+def in_bbox(
+    lon: ArrayLike, lat: ArrayLike, bbox: tuple[float, float, float, float]
+) -> NDArray[np.bool_]:
+    """Where (lon, lat) lies in ``bbox`` (min lon, min lat, max lon, max lat), edges included."""
+    lo = np.asarray(lon, dtype=float)
+    la = np.asarray(lat, dtype=float)
+    x0, y0, x1, y1 = bbox
+    return np.asarray((lo >= x0) & (lo <= x1) & (la >= y0) & (la <= y1), dtype=bool)
+
+
+def swapped_lonlat(
+    lon: ArrayLike, lat: ArrayLike, bbox: tuple[float, float, float, float]
+) -> NDArray[np.bool_]:
+    """Where latitude and longitude look swapped: (lon, lat) is outside ``bbox`` (the force area,
+    ``force_bbox`` in the settings) but (lat, lon) would be inside it.
+
+    The one rule for every input that gives WGS84 positions (crime files, track files, live GPS):
+    such a row is rejected naming the swap, never silently swapped back. NaN is never swapped.
+    """
+    return ~in_bbox(lon, lat, bbox) & in_bbox(lat, lon, bbox)
+
+
 def looks_like_lonlat(a: ArrayLike, b: ArrayLike) -> bool:
     """True when every finite pair fits longitude/latitude ranges (used to catch unprojected input)."""
     a_ = np.asarray(a, dtype=float)

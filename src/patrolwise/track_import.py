@@ -5,6 +5,11 @@ file, not even its import batch or a device registration), idempotent (re-import
 nothing: ``(device_id, t)`` is unique), bad rows rejected one by one with row, field and reason in
 a rejects CSV, and a summary per file where ``rows_read == imported + already_present + rejected``.
 
+Positions get the crime import's swapped latitude/longitude rule: with a force area configured
+(``force_bbox``, on by default), a fix outside it that would be inside it with latitude and
+longitude exchanged is rejected naming the swap (see :func:`patrolwise.io.tracks.finish_points`);
+a fix that is merely outside the area is kept, as tracks may cross force borders.
+
 Which device: ``device`` if given, else the file's device / callsign column, else the file name
 without its extension and any trailing date (``OR03-2024-05-01.gpx`` is device ``OR03``). Which team: the device registry (with its dated assignments); a device not
 yet registered is registered on the fly when a team is known (``team`` or a team column), and the
@@ -150,7 +155,9 @@ def _import_chunk(
     rejs = [r.rejects.assign(_f=k) for k, r in enumerate(reads)]
     raw = pd.concat(raws, ignore_index=True) if raws else pd.DataFrame({"_f": []})
     rej = pd.concat(rejs, ignore_index=True) if rejs else pd.DataFrame({"_f": []})
-    pts, rejects = finish_points(raw, rej, path="", crs=settings.crs, now=now)
+    pts, rejects = finish_points(
+        raw, rej, path="", crs=settings.crs, now=now, bbox=settings.force_bbox
+    )
     fidx = pts["_f"].to_numpy(dtype=np.int64)
 
     # devices: --device, else the file's column, else the file name

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..geo import to_projected
+from ..geo import in_bbox, swapped_lonlat, to_projected
 
 COLUMNS = [
     "crime_key",
@@ -175,10 +175,9 @@ def check_lonlat_values(
     rej.reject(rng, rownos, lon_field, pair, "coordinates out of range for longitude/latitude")
     if bbox is not None:
         x0, y0, x1, y1 = bbox
-        inside = (lon >= x0) & (lon <= x1) & (lat >= y0) & (lat <= y1)
-        swapped = (lat >= x0) & (lat <= x1) & (lon >= y0) & (lon <= y1)
+        inside = in_bbox(lon, lat, bbox)
         rej.reject(
-            has & ~inside & swapped,
+            has & swapped_lonlat(lon, lat, bbox),
             rownos,
             lon_field,
             pair,

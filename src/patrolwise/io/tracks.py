@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import FatalImportError, InputError
-from ..geo import to_projected, to_wgs84
+from ..geo import swapped_lonlat, to_projected, to_wgs84
 from .tabular import decode, read_bytes, read_csv_text
 
 #: columns of a raw points table (readers may leave optional ones out; ``finish_points`` adds them)
@@ -105,13 +105,21 @@ def finish_points(
     crs: str = "EPSG:27700",
     now: dt.datetime | None = None,
     min_time: pd.Timestamp = MIN_TIME,
+    bbox: tuple[float, float, float, float] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Apply the checks every format shares; return (good points, all rejects sorted by row).
 
     Rules, in order (a row is rejected for the first rule it breaks):
     time missing or unreadable; time before ``min_time`` or more than a day after ``now``
     (a broken device clock); no position; latitude/longitude out of range or exactly 0,0 (the
-    "no fix" placeholder of many trackers); projected coordinates not finite.
+    "no fix" placeholder of many trackers); latitude and longitude swapped; projected coordinates
+    not finite.
+
+    Swapped is the crime import's rule (:func:`patrolwise.geo.swapped_lonlat`), checked only when
+    ``bbox`` (the force area, ``force_bbox`` in the settings) is given: a fix whose (lon, lat) is
+    outside it but whose (lat, lon) would be inside is rejected, not swapped back. A fix merely
+    outside the force area is kept (patrols cross force borders; test tracks come from anywhere);
+    positions given as easting/northing are not checked for a swap.
     """
     df = raw.copy()
     for c in RAW_COLUMNS:
@@ -133,6 +141,7 @@ def finish_points(
 
     # fill lon/lat from projected coordinates and vice versa
     need_ll = df["lon"].isna() & df["lat"].isna() & df["x"].notna() & df["y"].notna()
+    given_ll = ~need_ll
     if need_ll.any():
         lon, lat = to_wgs84(df.loc[need_ll, "x"], df.loc[need_ll, "y"], crs)
         df.loc[need_ll, "lon"] = lon
@@ -187,6 +196,16 @@ def finish_points(
         "lat/lon",
         "position 0,0 is a tracker's 'no fix' placeholder",
     )
+    if bbox is not None:
+        swapped = given_ll & swapped_lonlat(df["lon"], df["lat"], bbox)
+        if swapped.any():
+            mark(
+                swapped,
+                "lat/lon",
+                "latitude and longitude look swapped: the position is outside the force area "
+                f"{bbox} but would be inside it the other way round: swap the lat and lon columns",
+                df["lat"].astype(str) + "," + df["lon"].astype(str),
+            )
 
     ok = reason.isna()
     need_xy = ok & (df["x"].isna() | df["y"].isna())
@@ -647,12 +666,14 @@ def read_track_file(
     tz: str | None = None,
     crs: str = "EPSG:27700",
     now: dt.datetime | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
 ) -> TrackData:
     """Read one track file into checked points and rejects (nothing is written anywhere).
 
     ``date`` is the UTC date of the first fix for NMEA logs that carry no dates (GGA only);
-    ``tz`` the zone of zone-less CSV times (default UTC); ``mapping`` maps our fields to columns.
+    ``tz`` the zone of zone-less CSV times (default UTC); ``mapping`` maps our fields to columns;
+    ``bbox`` the force area, for the swapped latitude/longitude check (see :func:`finish_points`).
     """
     r = read_raw_track(path, format=format, mapping=mapping, date=date, tz=tz)
-    good, rejects = finish_points(r.raw, r.rejects, path=r.path, crs=crs, now=now)
+    good, rejects = finish_points(r.raw, r.rejects, path=r.path, crs=crs, now=now, bbox=bbox)
     return TrackData(r.path, r.format, good, rejects, r.notes, r.details)

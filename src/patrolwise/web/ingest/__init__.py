@@ -16,7 +16,7 @@ import pandas as pd
 
 from ...config import get_settings
 from ...errors import AuthError
-from ...geo import to_projected
+from ...geo import swapped_lonlat, to_projected
 from ...io.tracks import MAX_AHEAD, MIN_TIME
 from ...store.db import Store, utcnow
 from ...store.devices import authorise, get_device
@@ -85,7 +85,13 @@ def parse_time(value: Any, name: str = "timestamp") -> dt.datetime:
 
 
 def check_position(p: dict[str, Any], where: str = "") -> None:
-    """Reject positions no cleaning could rescue (400): impossible coordinates or clock."""
+    """Reject positions no cleaning could rescue (400): impossible coordinates or clock.
+
+    Latitude and longitude swapped is the track and crime imports' rule
+    (:func:`patrolwise.geo.swapped_lonlat`): with a force area configured (``force_bbox``), a
+    position outside it that would be inside it the other way round is refused naming the swap,
+    never stored swapped back. A position merely outside the force area is accepted.
+    """
     lat, lon, t = p.get("lat"), p.get("lon"), p["t"]
     pre = f"{where}: " if where else ""
     if lat is None or lon is None:
@@ -94,6 +100,13 @@ def check_position(p: dict[str, Any], where: str = "") -> None:
         raise IngestError(400, f"{pre}lat={lat} is outside -90..90")
     if not -180 <= lon <= 180:
         raise IngestError(400, f"{pre}lon={lon} is outside -180..180")
+    bbox = get_settings().force_bbox
+    if bbox is not None and bool(swapped_lonlat([lon], [lat], bbox)[0]):
+        raise IngestError(
+            400,
+            f"{pre}lat={lat}, lon={lon} look swapped: the position is outside the force area "
+            f"{bbox} but would be inside it the other way round: send lat as lat and lon as lon",
+        )
     now = utcnow()
     if t < MIN_TIME.to_pydatetime() or t > now + MAX_AHEAD.to_pytimedelta():
         raise IngestError(400, f"{pre}implausible time {t:%Y-%m-%d %H:%M:%S} UTC (device clock?)")
