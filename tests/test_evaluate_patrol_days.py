@@ -379,3 +379,29 @@ def test_dose_response_leaves_untracked_days_out_of_the_zero_band() -> None:
     on_tracked = panel["delivered"].notna() & (panel["outreach_minutes"] < 1)
     assert zero["days"] == int(on_tracked.sum())
     assert zero["crimes"] == int(panel.loc[on_tracked, "crimes"].sum())
+
+
+def test_no_crime_on_any_patrol_day_is_said_not_reported_as_an_effect() -> None:
+    """A short trial with no crime on any patrol day: the model's coefficient runs off to -inf, its
+    Wald interval is 0 to infinity and p near 1, so the report said '100% fewer crimes ... cannot
+    show an effect either way' (randomisation p = 1.0), while the cluster-robust model called the
+    same data a significant 100% reduction (interval -100% to -100%) and the negative binomial
+    gave NaN bounds. None of these numbers means anything: the estimate is refused, saying why."""
+    crimes, asg, days = simulated(0.3, seed=5, rate=0.2, n_days=28)
+    panel = build_panel(crimes, hotspots(), days[0].date(), days[-1].date(), assignment=asg)
+    panel.loc[panel["assigned"] == 1, ["crimes", "harm"]] = 0
+    assert panel["crimes"].sum() > 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(InputError, match="no crimes on any patrol day"):
+            patrol_day_effects(panel, n_perm=50)
+    # harm alone separated (crimes without harm values on patrol days): crimes still estimated
+    panel2 = build_panel(crimes, hotspots(), days[0].date(), days[-1].date(), assignment=asg)
+    panel2.loc[panel2["assigned"] == 1, "harm"] = 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = patrol_day_effects(panel2, n_perm=0)
+    assert all(e.outcome == "crimes" for e in res.estimates)
+    prim = res.primary()
+    assert np.isfinite([prim.ratio, prim.lo, prim.hi]).all() and prim.lo < prim.ratio < prim.hi
+    assert any("no harm on any patrol day" in n for n in res.notes)

@@ -364,13 +364,30 @@ class PatrolDays:
 def _qp_estimate(
     p: pd.DataFrame, treat_col: str, outcome: str, covs: tuple[str, ...], name: str, method: str
 ) -> tuple[Estimate, np.ndarray, np.ndarray]:
+    treated = p[treat_col] == 1
+    on, off = float(p.loc[treated, outcome].sum()), float(p.loc[~treated, outcome].sum())
+    if on <= 0 or off <= 0:
+        # separation: the coefficient runs off to -inf (or +inf) and every Wald interval, p-value
+        # and randomisation z built on it is meaningless
+        what = "crimes" if outcome == "crimes" else "harm"
+        on_days = "patrol" if on <= 0 else "no-patrol"
+        other = off if on <= 0 else on
+        raise InputError(
+            f"no {what} on any {on_days} day ({int((treated if on <= 0 else ~treated).sum())} "
+            f"hot spot-days; {other:,.4g} {what} on the others): the rate ratio is "
+            f"{'0' if on <= 0 else 'infinite'} and no model can give it an interval; a longer "
+            "trial (or the whole day rather than the patrol window) is needed"
+        )
     x, names = design(p, p[treat_col].to_numpy(float), covs)
     y = p[outcome].to_numpy(float)
     fit = fit_quasi_poisson(y[None, :], x)
     b, se = float(fit.beta[0, 1]), float(fit.se(1)[0])
+    if not (fit.converged[0] and np.isfinite(b) and np.isfinite(se) and se > 0):
+        raise InputError(
+            f"the quasi-Poisson model of {outcome} did not converge: no estimate is reported"
+        )
     q = stats.norm.ppf(0.975)
     z = b / se
-    treated = p[treat_col] == 1
     e = Estimate(
         name=name,
         outcome=outcome,
