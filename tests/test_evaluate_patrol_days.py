@@ -405,3 +405,18 @@ def test_no_crime_on_any_patrol_day_is_said_not_reported_as_an_effect() -> None:
     prim = res.primary()
     assert np.isfinite([prim.ratio, prim.lo, prim.hi]).all() and prim.lo < prim.ratio < prim.hi
     assert any("no harm on any patrol day" in n for n in res.notes)
+
+
+def test_negative_binomial_without_standard_errors_is_a_note_not_nan_bounds() -> None:
+    """Sparse counts with no overdispersion put the NB alpha on its boundary (0): statsmodels then
+    gives NaN standard errors, and the report showed 'interval unbounded to unbounded, p = nan'.
+    Every reported estimate has finite bounds and p; the failed model is a note."""
+    crimes, asg, days = simulated(0.3, seed=5, rate=0.2, n_days=28)
+    panel = build_panel(crimes, hotspots(), days[0].date(), days[-1].date(), assignment=asg)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = patrol_day_effects(panel, n_perm=0)
+    for e in res.estimates:
+        assert np.isfinite([e.ratio, e.lo, e.hi, e.p]).all(), e.name
+        assert "nan" not in e.to_dict()["statement"]
+    assert any("negative binomial" in n for n in res.notes)

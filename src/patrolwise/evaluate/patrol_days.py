@@ -518,6 +518,8 @@ def patrol_day_effects(
                     cov_type="cluster", cov_kwds={"groups": pd.factorize(g)[0]}
                 )
                 b, se = float(cl.params[1]), float(cl.bse[1])
+                if not (np.isfinite(b) and np.isfinite(se) and se > 0):
+                    raise ValueError("no finite standard error")
                 tq = stats.t.ppf(0.975, max(n_g - 1, 1))
                 ests.append(
                     Estimate(
@@ -541,6 +543,13 @@ def patrol_day_effects(
                 nb = sm.NegativeBinomial(y, x).fit(disp=0, maxiter=300, method="bfgs")
                 nb = sm.NegativeBinomial(y, x).fit(start_params=nb.params, disp=0, maxiter=100)
                 b, se = float(nb.params[1]), float(nb.bse[1])
+                if not (np.isfinite(b) and np.isfinite(se) and se > 0):
+                    # e.g. no overdispersion: alpha on its boundary (0) leaves the information
+                    # matrix singular, and every bound and p would be NaN
+                    raise ValueError(
+                        f"no finite standard error (alpha {float(nb.params[-1]):.3g}; at 0 the "
+                        "counts show no overdispersion and the quasi-Poisson estimate stands)"
+                    )
                 q = stats.norm.ppf(0.975)
                 ests.append(
                     Estimate(
