@@ -197,3 +197,39 @@ def test_comparison_area_overlapping_hot_spot_is_refused() -> None:
     d = Period("during", dt.date(2022, 3, 1), dt.date(2022, 3, 31))
     with pytest.raises(InputError, match="overlaps hot spot 'a'"):
         displacement(c, hs, b, d, comparison_areas=comp)
+
+
+def test_a_ring_with_no_crime_is_not_given_the_control_change() -> None:
+    """A ring with no crime before (an empty buffer) was compared with the unscaled control: the
+    rest of the data falling 100 -> 80 made an empty ring read as 'crime rose in this ring
+    relative to control' (+20 crimes) although nothing happened there. Rescaled to a before level
+    of nothing, the control expects nothing in the ring; likewise per category in the harm WDD."""
+    hs = gpd.GeoDataFrame(
+        {"area_id": [1], "name": ["a"]}, geometry=[shapely.box(0, 0, 50, 50)], crs="EPSG:27700"
+    )
+    c = _crimes(
+        [
+            (25, 25, "2022-01", 40),
+            (25, 25, "2022-03", 20),
+            (120, 25, "2022-01", 10),
+            (120, 25, "2022-03", 12),  # ring 1; ring 2 empty in both periods
+            (2000, 2000, "2022-01", 100),
+            (2000, 2000, "2022-03", 80),
+        ]
+    )
+    other = c.iloc[:3].assign(category="Robbery", x=3000.0, harm=50.0)  # control only
+    before = Period("before", dt.date(2022, 1, 1), dt.date(2022, 1, 31))
+    during = Period("during", dt.date(2022, 3, 1), dt.date(2022, 3, 31))
+    d = displacement(pd.concat([c, other], ignore_index=True), hs, before, during)
+    empty = d.rings[1]
+    assert empty["counts"]["ring"] == (0.0, 0.0)
+    assert empty["wdd"]["Est_Displace"] == pytest.approx(0.0)
+    assert empty["ring_change"]["lo"] <= 0 <= empty["ring_change"]["hi"]
+    assert "no clear change in this ring" in d.statement().split("; ring 100-250")[1]
+    # ring 1 against the control (103 -> 80) rescaled to its before level of 10
+    assert d.rings[0]["wdd"]["Est_Displace"] == pytest.approx(12 - 80 * 10 / 103)
+    # harm: the Robbery category has no crime in hot spots or rings; its control change
+    # (3 -> 0) must not leak into the harm-weighted WDD. Violence alone: control 100 -> 80,
+    # hot spots 40 -> 20 (20 - 32), rings 10 -> 12 (12 - 8), harm weight 10
+    assert d.harm is not None
+    assert d.harm["HarmEst"] == pytest.approx(10 * ((20 - 32) + (12 - 8)))

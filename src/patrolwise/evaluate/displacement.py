@@ -134,6 +134,14 @@ def wdq(
     return float((da / ca - db / cb) / success)
 
 
+def _rescale(control_before: float, zone_before: float) -> float:
+    """Area weight that rescales a control to a zone's before level; a zone with nothing before
+    gets an infinite weight (the control then expects nothing there, rather than its own change)."""
+    if zone_before <= 0:
+        return math.inf
+    return control_before / zone_before if control_before > 0 else 1.0
+
+
 def catchment_rings(
     hotspots: gpd.GeoDataFrame, distances: Sequence[float] = (100.0, 250.0)
 ) -> gpd.GeoDataFrame:
@@ -290,8 +298,9 @@ def displacement(
         r = cnt(f"ring{i}")
         if scaled:
             # the rest of the data, rescaled to this ring's before level, is its control too
+            # (a ring with no crime before: the control rescaled to nothing expects nothing)
             cr = ctl
-            aw_d = ctl[0] / r[0] if r[0] > 0 else 1.0
+            aw_d = _rescale(ctl[0], r[0])
         else:
             cr = cnt(f"cring{i}")
             aw_d = 1.0
@@ -353,8 +362,8 @@ def displacement(
             gctl = gc("control")
             if scaled:
                 cring_all = gctl
-                awd = gctl[0] / ring_all[0] if ring_all[0] > 0 and gctl[0] > 0 else 1.0
-                awc = gctl[0] / gc("hotspots")[0] if gc("hotspots")[0] > 0 and gctl[0] > 0 else 1.0
+                awd = _rescale(gctl[0], ring_all[0])
+                awc = _rescale(gctl[0], gc("hotspots")[0])
             else:
                 awd, awc = 1.0, 1.0
             res = wdd(
