@@ -233,3 +233,35 @@ def test_a_ring_with_no_crime_is_not_given_the_control_change() -> None:
     # hot spots 40 -> 20 (20 - 32), rings 10 -> 12 (12 - 8), harm weight 10
     assert d.harm is not None
     assert d.harm["HarmEst"] == pytest.approx(10 * ((20 - 32) + (12 - 8)))
+
+
+def test_date_only_crimes_count_in_displacement_and_the_unplaced_are_said() -> None:
+    """An incident extract's date with no time is stored as the window of that local day: before/
+    after and the patrol-day panel count it on its day, but displacement dropped every such crime
+    silently (only crimes with a time were counted). A window longer than a day is said."""
+    hs = gpd.GeoDataFrame(
+        {"area_id": [1], "name": ["a"]}, geometry=[shapely.box(0, 0, 50, 50)], crs="EPSG:27700"
+    )
+
+    def day_window(d: str) -> tuple[pd.Timestamp, pd.Timestamp]:
+        t = pd.Timestamp(d)
+        lo = t.tz_localize("Europe/London").tz_convert(None)
+        return lo, (t + pd.Timedelta(days=1)).tz_localize("Europe/London").tz_convert(None)
+
+    rows = []
+    for x, d, n in [(25, "2022-01-10", 10), (25, "2022-03-10", 5), (2000, "2022-01-12", 50)]:
+        lo, hi = day_window(d)
+        rows += [{"x": x, "y": 25.0, "occurred_from": lo, "occurred_to": hi}] * n
+    rows += [{"x": 2000, "y": 25.0, "occurred_at": pd.Timestamp("2022-03-12 12:00")}] * 50
+    lo, _ = day_window("2022-03-01")
+    _, hi = day_window("2022-03-09")
+    rows += [{"x": 25, "y": 25.0, "occurred_from": lo, "occurred_to": hi}] * 3  # 9 days
+    c = pd.DataFrame(rows)
+    c["month"] = "2022-01"
+    before = Period("before", dt.date(2022, 1, 1), dt.date(2022, 1, 31))
+    during = Period("during", dt.date(2022, 3, 1), dt.date(2022, 3, 31))
+    d = displacement(c, hs, before, during)
+    tab = d.table.set_index("zone")
+    assert tab.loc["hotspots", "before"] == 10 and tab.loc["hotspots", "during"] == 5
+    assert tab.loc["control", "before"] == 50 and tab.loc["control", "during"] == 50
+    assert any("3 crime(s)" in n and "no single day" in n for n in d.notes)

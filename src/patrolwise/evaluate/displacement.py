@@ -25,7 +25,7 @@ from .periods import (
     Period,
     check_no_overlap,
     check_periods,
-    crime_days,
+    dated_days,
     in_areas,
     is_month_precision,
     whole_months,
@@ -233,8 +233,15 @@ def displacement(
         dd = sum(pd.Period(m, "M").days_in_month for m in md)
         notes.append("month-precision crimes: periods are whole months; snapped points")
     else:
-        c = c[c["occurred_at"].notna()]
-        day = crime_days(c, tz)
+        # a crime's local day from its time, or from a window within one local day (a date with
+        # no time); the rest (longer windows, month only) cannot be placed in a period
+        day = dated_days(c, tz)
+        if day.isna().any():
+            notes.append(
+                f"{int(day.isna().sum()):,} crime(s) known only to a window longer than a day (or "
+                "to the month) have no single day: left out"
+            )
+        c, day = c[day.notna()], day[day.notna()]
         inb = (day >= pd.Timestamp(before.start)) & (day <= pd.Timestamp(before.end))
         ind = (day >= pd.Timestamp(during.start)) & (day <= pd.Timestamp(during.end))
         c["_p"] = np.where(inb, 0, np.where(ind, 1, -1))
