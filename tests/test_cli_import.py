@@ -38,7 +38,9 @@ def test_import_json_then_reimport_and_fatal_line(tmp_path: Path, shared_data: P
     }
     assert doc["totals"]["unmappable"] > 0
     r2 = run("--db", db, "import", "crimes", str(f), "--json", cwd=tmp_path)
-    assert json.loads(r2.stdout)["totals"]["already_present"] == 10_373
+    again = json.loads(r2.stdout)["totals"]
+    assert again["already_present"] == 10_373
+    assert again["unmappable"] == 0  # nothing imported, so nothing new without a location
     bad = tmp_path / "bad.csv"
     bad.write_text("Month,Falls within,Crime ID\n2022-08,x,y\n")
     r3 = run("--db", db, "import", "crimes", str(bad), cwd=tmp_path)

@@ -82,6 +82,28 @@ def test_real_leicestershire_zip_reconciles_and_reimport_adds_nothing(
         assert count(store) == 210_757
 
 
+def test_unmappable_counts_only_rows_this_run_imported(
+    store_url: str, shared_data: Path, tmp_path: Path
+) -> None:
+    """Re-importing a file reported its "No Location" rows as unmappable again though none was
+    imported; unmappable counts rows without a location among those the run imported."""
+    f = shared_data / "police-uk" / "2022-08-leicestershire-street.csv"
+    with f.open(encoding="utf-8-sig", newline="") as fh:
+        no_location = sum(1 for r in csv.DictReader(fh) if not r["Longitude"].strip())
+    assert no_location > 0
+    with Store(store_url) as store:
+        s1 = one(import_crimes(store, [f], rejects_dir=tmp_path))
+        assert s1.imported == rows_in(f) and s1.unmappable == no_location
+        s2 = one(import_crimes(store, [f], rejects_dir=tmp_path))
+        assert (s2.imported, s2.already_present, s2.unmappable) == (0, rows_in(f), 0)
+        with store.session() as ses:
+            batches = ses.execute(
+                select(ImportBatch.imported, ImportBatch.unmappable).order_by(ImportBatch.id)
+            ).all()
+        assert [tuple(b) for b in batches] == [(rows_in(f), no_location), (0, 0)]
+        assert int((~load_crimes(store)["mappable"].astype(bool)).sum()) == no_location
+
+
 def test_every_shared_police_uk_file_imports(
     sqlite_url: str, shared_data: Path, tmp_path: Path
 ) -> None:

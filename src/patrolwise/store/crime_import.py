@@ -68,6 +68,9 @@ class ImportSummary:
     imported: int = 0
     already_present: int = 0
     rejected: int = 0
+    #: rows without a location among those this run imported (kept: real crimes, unmappable);
+    #: rows already present or rejected are not counted, so re-importing a file reports 0 (as in
+    #: ``import_batches.unmappable``, which thus adds up over the batches that brought them in)
     unmappable: int = 0
     harm_missing: dict[str, int] = field(default_factory=dict)
     harm_asb: int = 0
@@ -562,6 +565,7 @@ def _write_chunk(
                 name, "rows changed while importing (another import running?): try again"
             )
     summary.imported += inserted
+    summary.unmappable += int((is_new & ~rows["mappable"].to_numpy(dtype=bool)).sum())
     new_status = status[is_new]
     summary.harm_asb += int((new_status == "asb").sum())
     summary.harm_excluded += int((new_status == "excluded").sum())
@@ -642,7 +646,6 @@ def import_crime_file(
             months.update(rows["month"].unique().tolist())
             for chunk in chunks:
                 _write_chunk(conn, chunk, summary, rejects, name, known_places)
-            summary.unmappable += int((~rows["mappable"].to_numpy(dtype=bool)).sum())
             if progress:
                 progress(name, parsed.read)
         summary.batch_id = int(batch_id)
@@ -652,7 +655,6 @@ def import_crime_file(
             if any(len(r) for r in rejects)
             else pd.DataFrame(columns=REJECT_COLUMNS)
         )
-        # unmappable counts rows kept without a location, among those now in the store
         if len(rej):
             out_dir = rejects_dir or Path("rejects")
             out_dir.mkdir(parents=True, exist_ok=True)
