@@ -243,3 +243,32 @@ def test_date_only_crimes_count_on_their_day_and_longer_windows_are_said() -> No
     total = int(res.series["crimes"].sum())
     assert total == len(timed) + len(dated)
     assert any("1 crime(s) known only to a window longer than a day" in n for n in res.notes)
+
+
+def test_an_extract_of_date_only_crimes_is_daily_not_month_precision() -> None:
+    """A force extract giving dates but no times has no occurred_at at all: before/after took the
+    whole store for police.uk month precision, said so, snapped the periods to whole months and
+    counted by month, though every crime has its day. Windows within a day make the data daily."""
+    days = pd.date_range("2024-01-10", periods=2 * 120, freq="D")
+    t = days.tz_localize("Europe/London").tz_convert(None)
+    t1 = (days + pd.Timedelta(days=1)).tz_localize("Europe/London").tz_convert(None)
+    crimes = pd.DataFrame(
+        {
+            "occurred_at": pd.NaT,
+            "occurred_from": t,
+            "occurred_to": t1,
+            "month": days.strftime("%Y-%m"),
+            "x": 30.0,
+            "y": 30.0,
+            "harm": 10.0,
+            "category": VIOLENCE,
+        }
+    )
+    hs, _ = _two_areas()
+    b = Period("before", days[0].date(), days[119].date())
+    d = Period("during", days[120].date(), days[-1].date())
+    res = before_after(crimes, hs, b, d)
+    assert res.precision == "day"
+    assert res.before == b and res.during == d  # not snapped to whole months
+    assert res.counts["hotspot_crimes_before"] == 120
+    assert not any("known only to the month" in n for n in res.notes)

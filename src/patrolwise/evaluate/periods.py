@@ -74,10 +74,12 @@ def check_periods(before: Period, during: Period) -> list[str]:
 
 
 def is_month_precision(crimes: pd.DataFrame) -> bool:
-    """True when crimes carry a month but no usable date (police.uk)."""
-    if "occurred_at" not in crimes.columns:
-        return True
-    return bool(crimes["occurred_at"].isna().all())
+    """True when crimes carry a month but no usable date (police.uk): neither a time nor a
+    window (a force extract's date with no time is the window of its local day)."""
+    for col in ("occurred_at", "occurred_from"):
+        if col in crimes.columns and crimes[col].notna().any():
+            return False
+    return True
 
 
 def whole_months(p: Period) -> list[str]:
