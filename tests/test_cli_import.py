@@ -55,6 +55,36 @@ def test_import_json_then_reimport_and_fatal_line(tmp_path: Path, shared_data: P
     assert r4.returncode == 0 and "2022-08" in r4.stdout
 
 
+def test_import_harm_names_overlong_rows(store_url: str, tmp_path: Path) -> None:
+    """On PostgreSQL an over-long key printed a raw database traceback; on both back ends the
+    command now stores the usable keys and says which row it left out and why."""
+    t = tmp_path / "harm.csv"
+    t.write_text(f"Offence,days\nTheft,5\n{'x' * 301},10\n")
+    r = run(
+        "--db",
+        store_url,
+        "import",
+        "harm",
+        str(t),
+        "--name",
+        "ons",
+        "--version",
+        "1",
+        "--key-column",
+        "Offence",
+        "--harm-column",
+        "days",
+        "--key-kind",
+        "description",
+        cwd=tmp_path,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "harm table ons 1: 1 keys stored" in r.stderr
+    assert "1 row(s) left out" in r.stderr
+    assert "row 3, Offence: key is 301 characters, longer than 300" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
 def test_plan_commands_refuse_missing_plans_and_inactive_hot_spots(tmp_path: Path) -> None:
     """`plan check` on plan ids that do not exist is an error, not 'no conflicts'."""
     import geopandas as gpd

@@ -810,6 +810,68 @@ def test_harm_table_name_and_version_cannot_hide_other_values(
         assert stored == {"8N": 365, "105A": 10}
 
 
+def test_overlong_harm_keys_are_rejected_rows_on_every_back_end(
+    store_url: str, tmp_path: Path
+) -> None:
+    """A harm key longer than the crime field it is matched against could never match a crime:
+    its row is left out naming row and reason (PostgreSQL failed the whole table with a raw
+    StringDataRightTruncation, SQLite kept the useless key); a table built in code with such a
+    key is refused alike on both back ends."""
+    from patrolwise.errors import InputError
+    from patrolwise.harm import HarmTable, read_table_file
+    from patrolwise.store.harm_tables import list_tables, load_table, save_table
+
+    t = tmp_path / "by_offence.csv"
+    t.write_text(f"Offence,days\nAssault with injury,365\n{'x' * 301},10\nTheft,5\n")
+    kw = {"name": "ons", "version": "1", "key_column": "Offence", "harm_column": "days"}
+    table = read_table_file(t, key_kind="description", **kw)
+    assert list(table.values["key"]) == ["Assault with injury", "Theft"]
+    assert list(table.rejects["row"]) == [3] and list(table.rejects["field"]) == ["Offence"]
+    assert "key is 301 characters, longer than 300" in table.rejects["reason"].iloc[0]
+    codes = tmp_path / "by_code.csv"
+    codes.write_text(f"code,days\n8N,365\n{'9' * 21},10\n")
+    by_code = read_table_file(codes, **{**kw, "key_column": "code", "version": "2"})
+    assert list(by_code.values["key"]) == ["8N"] and list(by_code.rejects["row"]) == [3]
+    assert "longer than 20" in by_code.rejects["reason"].iloc[0]
+    inc = tmp_path / "inc.csv"
+    inc.write_text("id,occurred,offence,lat,lon\nA,2023-07-01 14:30,Theft,52.63,-1.13\n")
+    with Store(store_url) as store:
+        tid = save_table(store, table, make_default=True)
+        assert save_table(store, read_table_file(t, key_kind="description", **kw)) == tid
+        assert len(load_table(store, tid).values) == 2
+        s = one(import_crimes(store, [inc], rejects_dir=tmp_path))
+        assert s.harm_missing == {} and load_crimes(store)["harm"].iloc[0] == 5
+        built = HarmTable(
+            "code",
+            "1",
+            pd.DataFrame(
+                {
+                    "key_kind": ["description"],
+                    "key": ["y" * 400],
+                    "harm": [1.0],
+                    "proactive": [False],
+                    "note": [None],
+                }
+            ),
+        )
+        with pytest.raises(InputError, match="key is 400 characters, longer than 300"):
+            save_table(store, built)
+        assert list(list_tables(store)["name"]) == ["ons"]
+
+
+def test_harm_key_lengths_are_the_store_columns() -> None:
+    from patrolwise.harm import KEY_MAX_LENGTH
+    from patrolwise.store.models import Crime, HarmValue
+
+    crimes = Crime.__table__.c
+    assert {
+        "ho_code": crimes.ho_code.type.length,
+        "description": crimes.offence.type.length,
+        "category": crimes.category.type.length,
+    } == KEY_MAX_LENGTH
+    assert max(KEY_MAX_LENGTH.values()) <= HarmValue.__table__.c.key.type.length
+
+
 def test_harm_rules_are_recorded_with_the_import(sqlite_url: str, tmp_path: Path) -> None:
     """An ASB floor or the proactive exclusion changes harm: the import batch records which."""
     body = f",2022-10,{LEI},-1.13,52.63,On or near B,E01,L,Anti-social behaviour,,\n"

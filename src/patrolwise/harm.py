@@ -33,6 +33,24 @@ DEFAULT_SOURCE = (
 )
 ASB = "Anti-social behaviour"
 
+#: the longest key of each kind that can match a crime: the length of the crime field it is
+#: looked up in (``crimes.ho_code``, ``crimes.offence``, ``crimes.category``; crime imports reject
+#: longer values, and ``harm_values.key`` holds no more). A test holds these to the store's columns.
+KEY_MAX_LENGTH = {"ho_code": 20, "description": 300, "category": 100}
+#: how the key kinds are named in messages
+KEY_FIELD = {"ho_code": "Home Office code", "description": "offence", "category": "crime type"}
+REJECT_COLUMNS = ["row", "field", "value", "reason"]
+
+
+def overlong_reason(kind: str, length: int) -> str:
+    """Why a key of ``length`` characters can never be used (see :data:`KEY_MAX_LENGTH`)."""
+    limit = KEY_MAX_LENGTH.get(kind, max(KEY_MAX_LENGTH.values()))
+    return (
+        f"key is {length} characters, longer than {limit}: no crime's "
+        f"{KEY_FIELD.get(kind, kind)} can be that long, so it could never match "
+        "(shorten it or leave the row out)"
+    )
+
 
 @dataclass
 class HarmRules:
@@ -55,6 +73,14 @@ class HarmTable:
     unit: str = "days"
     source: str = ""
     rules: HarmRules = field(default_factory=HarmRules)
+    #: rows of the source file left out (row, field, value, reason); see :func:`read_table_file`
+    rejects: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=REJECT_COLUMNS))
+
+    def overlong_keys(self) -> pd.DataFrame:
+        """The values whose key is longer than :data:`KEY_MAX_LENGTH` allows for its kind."""
+        v = self.values
+        limit = v["key_kind"].map(KEY_MAX_LENGTH).fillna(max(KEY_MAX_LENGTH.values()))
+        return v[v["key"].astype(str).str.len() > limit]
 
     def _lookup(self, kind: str, keys: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         v = self.values[self.values["key_kind"] == kind]
@@ -161,7 +187,12 @@ def read_table_file(
     """A user-supplied table (CSV or XLSX), e.g. the official CCHI workbook or ONS severity scores.
 
     ``key_kind`` says what the key column holds: ``ho_code``, ``description`` or ``category``.
-    Rows with an empty key are skipped; a non-numeric harm is an error naming the row.
+    Rows with an empty key are skipped; a non-numeric harm is an error naming the row, and so is
+    a key given twice with two values. A key longer than the crime field it is matched against
+    (:data:`KEY_MAX_LENGTH`: an offence of more than 300 characters, say) could never match a
+    stored crime, as crime imports reject such values: its row is left out and listed in
+    ``rejects`` (row, field, value, reason), as crime imports list over-long rows, and the rest
+    of the table loads. Row numbers are as a spreadsheet shows them (the header is row 1).
     """
     if key_kind not in ("ho_code", "description", "category"):
         raise InputError(f"key kind {key_kind!r} must be ho_code, description or category")
@@ -181,6 +212,18 @@ def read_table_file(
                 f"missing column {col!r} (columns are: {', '.join(map(str, df.columns))})",
             )
     df = df[df[key_column].fillna("").str.strip() != ""]
+    key_len = df[key_column].str.strip().str.len()
+    long = (key_len > KEY_MAX_LENGTH[key_kind]).to_numpy()
+    rejects = pd.DataFrame(
+        {
+            "row": df.index[long] + 2,
+            "field": key_column,
+            "value": df[key_column][long].str.strip().str.slice(0, 60) + "...",
+            "reason": [overlong_reason(key_kind, int(n)) for n in key_len[long]],
+        },
+        columns=REJECT_COLUMNS,
+    )
+    df = df[~long]
     harm = pd.to_numeric(df[harm_column].str.replace(",", ""), errors="coerce")
     bad = harm.isna() & df[harm_column].fillna("").str.strip().ne("")
     if bad.any():
@@ -223,4 +266,10 @@ def read_table_file(
             )
     first = ~pd.Series(norm).duplicated(keep="first").to_numpy()
     values = values[first]
-    return HarmTable(name, version, values.reset_index(drop=True), source=source or str(path))
+    return HarmTable(
+        name,
+        version,
+        values.reset_index(drop=True),
+        source=source or str(path),
+        rejects=rejects.reset_index(drop=True),
+    )

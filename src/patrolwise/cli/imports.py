@@ -149,6 +149,13 @@ def import_harm_cmd(
         f"harm table {name} {version}: {len(table.values)} keys stored (id {tid})"
         + (", now the default" if default else "")
     )
+    rej = table.rejects
+    if len(rej):
+        console.print(f"[yellow]{len(rej)} row(s) left out:[/yellow]", highlight=False)
+        for r in rej.head(10).itertuples(index=False):
+            console.print(f"  row {r.row}, {r.field}: {r.reason}", highlight=False, soft_wrap=True)
+        if len(rej) > 10:
+            console.print(f"  ... and {len(rej) - 10} more", highlight=False)
 
 
 @harm_app.command("list")

@@ -9,7 +9,7 @@ import pandas as pd
 from sqlalchemy import select, update
 
 from ..errors import InputError
-from ..harm import HarmRules, HarmTable, default_table
+from ..harm import HarmRules, HarmTable, default_table, overlong_reason
 from .db import Store, utcnow
 from .models import HarmTable as HarmTableRow
 from .models import HarmValue
@@ -32,7 +32,19 @@ def save_table(store: Store, table: HarmTable, *, make_default: bool = False) ->
     """Store a harm table (idempotent on name + version); returns its id.
 
     Tables are never edited in place: other values under a stored name and version are refused.
+    A key longer than its kind allows (:data:`~patrolwise.harm.KEY_MAX_LENGTH`) is refused before
+    anything is written, on every back end alike (PostgreSQL would refuse it with a database
+    error, SQLite would keep a key no crime can match); :func:`~patrolwise.harm.read_table_file`
+    leaves such rows out, so this concerns tables built in code.
     """
+    long = table.overlong_keys()
+    if len(long):
+        r = long.iloc[0]
+        raise InputError(
+            f"harm table {table.name} {table.version}: {r['key_kind']} key "
+            f"{str(r['key'])[:60]!r}...: {overlong_reason(str(r['key_kind']), len(str(r['key'])))}"
+            + (f" ({len(long) - 1} more such keys)" if len(long) > 1 else "")
+        )
     with store.session() as s, s.begin():
         row = s.scalars(
             select(HarmTableRow).where(
