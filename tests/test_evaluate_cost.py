@@ -105,3 +105,18 @@ def test_rates_store(store_url: str) -> None:
         rid = save_result(st, "cost", {"x": 1.5, "items": [1, 2]}, {"p": "q"})
         got = load_results(st, "cost")
         assert got[0]["id"] == rid and got[0]["result"] == {"x": 1.5, "items": [1, 2]}
+
+
+def test_negative_or_missing_minutes_are_refused_not_costed() -> None:
+    """A visit with NaN minutes was silently skipped and one with -20 minutes took £45.60 off the
+    bill: outreach came to 20 minutes at '£3.72 a minute'. Minutes must be finite and >= 0."""
+    for bad in (float("nan"), -20.0, float("inf")):
+        v = visits()
+        v.loc[1, "minutes"] = bad
+        with pytest.raises(InputError, match=r"row 2 .*minutes"):
+            team_summary(v, rates())
+    zero = visits()
+    zero.loc[1, "minutes"] = 0.0  # a zero-minute visit is fine: it costs nothing
+    assert team_summary(zero, rates()).set_index("team").loc["outreach", "cost"] == pytest.approx(
+        40 * 2.28 + 40 * 3.0
+    )

@@ -132,6 +132,16 @@ def visit_costs(visits: pd.DataFrame, rates: list[Rate] | pd.DataFrame) -> pd.Da
         raise InputError(f"visits are missing column(s) {sorted(missing)}")
     r = rates_frame(rates)
     v = visits.copy()
+    mins = pd.to_numeric(v["minutes"], errors="coerce").to_numpy(float)
+    bad_m = ~(np.isfinite(mins) & (mins >= 0))
+    if bad_m.any():
+        i = int(np.flatnonzero(bad_m)[0])
+        raise InputError(
+            f"{int(bad_m.sum())} visit(s) have minutes that are missing, negative or infinite "
+            f"(first: row {i + 1} (team {v['team'].iloc[i]!r}, hot spot {v['area_id'].iloc[i]}) "
+            f"minutes {v['minutes'].iloc[i]!r}): cost only GPS-verified minutes >= 0; rerun the "
+            "dosage for those days"
+        )
     day_col = "local_day" if "local_day" in v.columns else ("date" if "date" in v.columns else None)
     if day_col is None:
         if "start" not in v.columns:
