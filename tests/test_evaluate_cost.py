@@ -120,3 +120,19 @@ def test_negative_or_missing_minutes_are_refused_not_costed() -> None:
     assert team_summary(zero, rates()).set_index("team").loc["outreach", "cost"] == pytest.approx(
         40 * 2.28 + 40 * 3.0
     )
+
+
+def test_saving_statement_never_says_nan() -> None:
+    """A team whose visits have no minutes has no cost per minute: the cost command printed
+    'outreach at £2.57 a minute is nan% dearer than police at £nan'."""
+    from patrolwise.evaluate.cost import saving_statement
+
+    s = team_summary(visits(), rates())
+    line = saving_statement(s, "outreach", "police")
+    assert line is not None and "cheaper" in line and "nan" not in line
+    v = visits()
+    v.loc[2, "minutes"] = 0.0  # police: one visit of no minutes
+    line = saving_statement(team_summary(v, rates()), "outreach", "police")
+    assert line is not None and "nan" not in line.lower()
+    assert "police has no GPS-verified minutes" in line
+    assert saving_statement(s, "outreach", "nobody") is None

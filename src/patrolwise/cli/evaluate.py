@@ -282,7 +282,7 @@ def cost_cmd(
     out_dir: Path = OUT,
 ) -> None:
     """Cost of GPS-verified minutes per team, hot spot and month; saving; cost per crime prevented."""
-    from ..evaluate.cost import cost_table, relative_saving, team_summary
+    from ..evaluate.cost import cost_table, saving_statement, team_summary
     from ..evaluate.report import cost_section
     from ..store.rates import load_rates
     from ..store.visits import load_visits
@@ -296,13 +296,8 @@ def cost_cmd(
         raise InputError("no visits stored for that period: run the track stage's dosage first")
     summ = team_summary(visits, rates)
     table = cost_table(visits, rates)
-    lines = []
-    pm = dict(zip(summ["team"], summ["per_minute"], strict=True))
-    if team in pm and against in pm:
-        s = relative_saving(pm[team], pm[against])
-        lines.append(
-            f"{team} at £{pm[team]:.2f} a minute is {100 * s:.1f}% {'cheaper' if s > 0 else 'dearer'} than {against} at £{pm[against]:.2f}"
-        )
+    line = saving_statement(summ, team, against)
+    lines = [line] if line else []
     per = []
     if patrol_days_json is not None:
         per = _per_prevented(patrol_days_json, float(summ.loc[summ["team"] == team, "cost"].sum()))

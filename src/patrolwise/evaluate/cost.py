@@ -201,6 +201,29 @@ def relative_saving(cost_a: float, cost_b: float) -> float:
     return 1.0 - cost_a / cost_b
 
 
+def saving_statement(summary: pd.DataFrame, team: str, against: str) -> str | None:
+    """One line comparing two teams' cost per minute (from :func:`team_summary`); None when
+    either team has no visits. A team with visits but no minutes has no cost per minute, and the
+    line says so instead of printing NaN."""
+    pm = dict(zip(summary["team"], summary["per_minute"], strict=True))
+    if team not in pm or against not in pm:
+        return None
+    a, b = float(pm[team]), float(pm[against])
+    empty = [t for t, v in ((team, a), (against, b)) if not math.isfinite(v)]
+    if empty:
+        return (
+            f"{' and '.join(empty)} {'has' if len(empty) == 1 else 'have'} no GPS-verified "
+            "minutes in this period: no cost per minute to compare"
+        )
+    if b <= 0:
+        return f"{against} costs nothing a minute at the stored rates: no saving to state"
+    s = relative_saving(a, b)
+    return (
+        f"{team} at £{a:.2f} a minute is {100 * abs(s):.1f}% "
+        f"{'cheaper' if s > 0 else 'dearer'} than {against} at £{b:.2f}"
+    )
+
+
 def cost_per_prevented(cost: float, observed_treated: float, effect: Estimate) -> dict[str, Any]:
     """Cost per crime (or unit of harm) prevented on patrol days, with the effect's interval.
 

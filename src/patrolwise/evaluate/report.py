@@ -87,7 +87,13 @@ def cost_chart(summary: pd.DataFrame) -> str:
     fig, ax = plt.subplots(figsize=(5, 2.6))
     ax.barh(summary["team"].astype(str), summary["per_minute"], color="#1d4e89")
     for i, v in enumerate(summary["per_minute"]):
-        ax.text(v, i, f" £{v:.2f}", va="center", fontsize=8)
+        ax.text(
+            v if np.isfinite(v) else 0.0,
+            i,
+            f" £{v:.2f}" if np.isfinite(v) else " no minutes",
+            va="center",
+            fontsize=8,
+        )
     ax.set_xlabel("£ per minute of GPS-verified presence")
     return fig_to_img(fig, "cost per minute by team")
 
