@@ -73,3 +73,41 @@ def test_month_precision_skips_time_filters_with_a_note() -> None:
 def test_empty_selection_message() -> None:
     with pytest.raises(InputError, match="no crimes match the selection"):
         select_crimes(_crimes(), categories=["Bicycle theft"])
+
+
+def test_date_only_crimes_are_filtered_by_their_day_not_their_month() -> None:
+    """A force extract's crime known to its date (no time) is stored as the window of that local
+    day. The date filter read only occurred_at and fell back to the month, so --start 2023-07-20
+    kept a crime of 5 July; --weekdays dropped it as if only its month were known. Its day is
+    known: dates and weekdays use it; only --hours (no time of day) leaves it out, saying so."""
+
+    def day(d: str) -> tuple[pd.Timestamp, pd.Timestamp]:
+        t = pd.Timestamp(d)
+        lo = t.tz_localize("Europe/London").tz_convert(None)
+        return lo, (t + pd.Timedelta(days=1)).tz_localize("Europe/London").tz_convert(None)
+
+    (a0, a1), (b0, b1) = day("2023-07-05"), day("2023-07-22")  # a Wednesday, a Saturday
+    c = pd.DataFrame(
+        {
+            "occurred_at": pd.NaT,
+            "occurred_from": [a0, b0],
+            "occurred_to": [a1, b1],
+            "month": ["2023-07", "2023-07"],
+            "category": "Robbery",
+            "x": [458000.0, 458100.0],
+            "y": 304000.0,
+            "harm": 1.0,
+        }
+    )
+    got = select_crimes(c, start=dt.date(2023, 7, 20), end=dt.date(2023, 7, 31))
+    assert got["x"].tolist() == [458100.0]
+    assert select_crimes(c, weekdays="Sat-Sun")["x"].tolist() == [458100.0]
+    assert select_crimes(c, weekdays="Wed")["x"].tolist() == [458000.0]
+    notes: list[str] = []
+    assert len(select_crimes(c, hours="14-20", notes=notes)) == 2  # as for police.uk: skipped
+    assert "a date but no time of day" in notes[0]
+    timed = c.iloc[:1].assign(occurred_at=pd.Timestamp("2023-07-05 13:30"), x=1.0)  # 14:30 BST
+    notes = []
+    both = pd.concat([c, timed], ignore_index=True)
+    assert select_crimes(both, hours="14-20", notes=notes)["x"].tolist() == [1.0]
+    assert "2 crimes with only a date or a month were left out" in notes[0]

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..timeutil import parse_window, to_local
+from ..timeutil import local_days, parse_window, to_local
 
 DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
@@ -70,6 +70,27 @@ def parse_weekdays(text: str) -> list[int]:
     return sorted(out)
 
 
+def _local_day(df: pd.DataFrame, has_t: pd.Series, tz: str) -> pd.Series:
+    """Local calendar day (datetime.date) of each crime that has one: the day of its time, or of
+    a window within one local day (a force extract's date with no time); NaN for the rest
+    (longer windows, police.uk months), which are never given a day."""
+    out = pd.Series(np.nan, index=df.index, dtype=object)
+    if has_t.any():
+        out[has_t] = local_days(df.loc[has_t, "occurred_at"].to_numpy(), tz).to_numpy()
+    if {"occurred_from", "occurred_to"} <= set(df.columns):
+        win = ~has_t & df["occurred_from"].notna() & df["occurred_to"].notna()
+        if win.any():
+            w = df[win]
+            lo = pd.to_datetime(w["occurred_from"])
+            last = pd.to_datetime(w["occurred_to"]) - pd.Timedelta(milliseconds=1)
+            last = last.where(last >= lo, lo)  # a day's window ends at the next midnight
+            d0 = local_days(lo.to_numpy(), tz).to_numpy()
+            d1 = local_days(last.to_numpy(), tz).to_numpy()
+            one = d0 == d1
+            out[w.index[one]] = d0[one]
+    return out
+
+
 def select_crimes(
     crimes: pd.DataFrame,
     *,
@@ -99,30 +120,32 @@ def select_crimes(
         if "occurred_at" in df.columns
         else pd.Series(False, index=df.index)
     )
+    day = _local_day(df, has_t, tz)
     if start is not None or end is not None:
         keep = pd.Series(True, index=df.index)
-        if has_t.any():
-            local_day = to_local(df.loc[has_t, "occurred_at"], tz).dt.date
-            ok = pd.Series(True, index=local_day.index)
+        has_d = day.notna()
+        if has_d.any():
+            d = day[has_d]
+            ok = pd.Series(True, index=d.index)
             if start is not None:
-                ok &= local_day >= start
+                ok &= d >= start
             if end is not None:
-                ok &= local_day <= end
-            keep[has_t] = ok.to_numpy()
-        if "month" in df.columns and (~has_t).any():
-            m = df.loc[~has_t, "month"].astype(str)
+                ok &= d <= end
+            keep[has_d] = ok.to_numpy()
+        if "month" in df.columns and (~has_d).any():
+            m = df.loc[~has_d, "month"].astype(str)
             ok = pd.Series(True, index=m.index)
             if start is not None:
                 ok &= m >= f"{start:%Y-%m}"
             if end is not None:
                 ok &= m <= f"{end:%Y-%m}"
-            keep[~has_t] = ok.to_numpy()
+            keep[~has_d] = ok.to_numpy()
         df = df[keep]
-        has_t = has_t[keep]
+        has_t, day = has_t[keep], day[keep]
     if categories:
         want = {c.lower() for c in categories}
         df = df[df["category"].astype(str).str.lower().isin(want)]
-        has_t = has_t[df.index]
+        has_t, day = has_t[df.index], day[df.index]
     if offences:
         text = df.get("offence", pd.Series("", index=df.index)).fillna("").astype(str) + " | "
         text = text + df.get("category", pd.Series("", index=df.index)).fillna("").astype(str)
@@ -131,30 +154,36 @@ def select_crimes(
         for o in offences:
             hit |= low.str.contains(o.lower(), regex=False).to_numpy()
         df = df[hit]
-        has_t = has_t[df.index]
+        has_t, day = has_t[df.index], day[df.index]
     if hours or weekdays:
         what = " and ".join(w for w, v in (("--hours", hours), ("--weekdays", weekdays)) if v)
-        if not has_t.any():
-            notes.append(
-                f"{what} skipped: the selected crimes carry only a month (police.uk data), "
-                "not a time of day or a date"
+        # hours need a time of day; weekdays only a day (a date-only crime has one)
+        need = has_t if hours else day.notna()
+        if not need.any():
+            known = (
+                "a date but no time of day"
+                if day.notna().any()
+                else "only a month (police.uk data), not a time of day or a date"
             )
+            notes.append(f"{what} skipped: the selected crimes carry {known}")
         else:
-            n_month = int((~has_t).sum())
-            local = to_local(df.loc[has_t, "occurred_at"], tz)
-            ok = pd.Series(True, index=local.index)
+            n_out = int((~need).sum())
+            ok = pd.Series(True, index=df.index[need.to_numpy()])
             if hours:
+                local = to_local(df.loc[has_t, "occurred_at"], tz)
                 a, b = parse_hours(hours)
                 hh = local.dt.hour + local.dt.minute / 60
                 ok &= (hh >= a) & (hh < b) if a < b else (hh >= a) | (hh < b)
             if weekdays:
-                ok &= local.dt.day_of_week.isin(parse_weekdays(weekdays))
+                wd = pd.to_datetime(day[need]).dt.day_of_week
+                ok &= wd.isin(parse_weekdays(weekdays))
             keep = pd.Series(False, index=df.index)
             keep[ok.index] = ok.to_numpy()
-            if n_month:
+            if n_out:
                 notes.append(
-                    f"{what}: {n_month:,} crimes with only a month were left out (their time "
-                    "of day is unknown)"
+                    f"{what}: {n_out:,} crimes with only a "
+                    f"{'date or a month' if hours else 'month'} were left out (their "
+                    f"{'time of day' if hours else 'day'} is unknown)"
                 )
             df = df[keep]
     if len(df) == 0:
