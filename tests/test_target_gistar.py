@@ -259,3 +259,29 @@ def test_surface_paths_hex_units_and_permutations() -> None:
     )
     assert np.abs(via_units.table["z"] - perm.table["z"]).max() < 1e-9
     assert (via_units.table["p"] == perm.table["p"]).all()
+
+
+@pytest.mark.parametrize(
+    ("nrows", "ncols", "radius", "shape"),
+    [(2, 2, None, "square"), (1, 4, 150.0, "square"), (3, 3, None, "square"), (2, 2, None, "hex")],
+)
+def test_grids_smaller_than_the_neighbourhood_give_the_formula_not_a_traceback(
+    nrows: int, ncols: int, radius: float | None, shape: str
+) -> None:
+    """Two crimes 500 m apart gave a 2 x 2 grid, smaller than a 3 x 3 window: gistar_grid_z
+    computed the interior scale sqrt((n k - k^2) / (n - 1)) with k > n and raised 'math domain
+    error' (a traceback from hotspots find). A cell whose window is the whole grid has z = 0, as
+    in gistar_z; the rest follow the formula with their own k."""
+    g = Grid(0.0, 0.0, 50.0, nrows, ncols, shape)
+    y = np.arange(g.n, dtype=float) ** 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        z = gs.gistar_grid_z(g, y, radius)
+    cx, cy = g.centres()
+    d = radius if radius is not None else 50.0 * (np.sqrt(2.0) if shape == "square" else 1.0)
+    dist = np.hypot(cx[:, None] - cx[None, :], cy[:, None] - cy[None, :])
+    w = (dist <= d * (1 + 1e-9)).astype(float)
+    assert np.allclose(z, gs.gistar_z(y, w), atol=1e-12)
+    crimes = pd.DataFrame({"x": [458000.0, 458500.0], "y": [304000.0, 304000.0], "harm": 1.0})
+    s = find_surface(crimes, method="gistar", weight="count")
+    assert np.isfinite(s.table["z"]).all()

@@ -211,7 +211,9 @@ def gistar_grid_z(grid: Grid, y: ArrayLike, radius: float | None = None) -> NDAr
         lag = hex_window_sum(ya)
         k = hex_window_sum(np.ones_like(ya))
         den = s * np.sqrt((n * k - k * k) / (n - 1))
-        return ((lag - ybar * k) / den).ravel()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            zh = (lag - ybar * k) / den
+        return np.where(den > 0, zh, 0.0).ravel()  # a window holding the whole grid: z = 0
     rc = math.sqrt(2.0) if radius is None else radius / grid.cell
     if rc < 1.0 - 1e-9:
         raise InputError(
@@ -221,7 +223,9 @@ def gistar_grid_z(grid: Grid, y: ArrayLike, radius: float | None = None) -> NDAr
     lag = square_window_sum(ya, rc)
     runs = _disk_half_widths(rc)
     kfull = float(sum(2 * h + 1 for _, h in runs))
-    scale = 1.0 / (s * math.sqrt((n * kfull - kfull * kfull) / (n - 1)))
+    # a grid no bigger than the window has no interior cell, or one whose window is the whole
+    # grid (k = n, z = 0 as in gistar_z)
+    scale = 1.0 / (s * math.sqrt((n * kfull - kfull * kfull) / (n - 1))) if kfull < n else 0.0
     b = runs[-1][0]
     bw = max(h for _, h in runs)
     nr, nc = grid.nrows, grid.ncols
