@@ -272,3 +272,24 @@ def test_an_extract_of_date_only_crimes_is_daily_not_month_precision() -> None:
     assert res.before == b and res.during == d  # not snapped to whole months
     assert res.counts["hotspot_crimes_before"] == 120
     assert not any("known only to the month" in n for n in res.notes)
+
+
+def test_harm_bootstrap_keeps_resamples_with_no_harm_before() -> None:
+    """All the before harm in one week of ten: a third of the resamples have no harm before, so
+    their ratio is infinite. They were dropped, which cut off the top of the distribution: the
+    interval came out 0.17 to 0.5, its upper end the estimate itself, 'a significant reduction'
+    from one week's harm. Kept, the upper bound is unbounded and the interval includes no change."""
+    from patrolwise.evaluate.before_after import bootstrap_harm_ratio
+
+    hb = np.zeros(10)
+    hb[3] = 100.0
+    hd = np.full(10, 5.0)
+    days = np.full(10, 7.0)
+    r, lo, hi = bootstrap_harm_ratio(hb, days, hd, days, rng=np.random.default_rng(0))
+    assert r == pytest.approx(0.5)
+    assert lo < r and hi > 1.0
+    # well-spread harm: a finite interval around the estimate, as before
+    rng = np.random.default_rng(1)
+    hb2, hd2 = rng.gamma(2.0, 50.0, 40), rng.gamma(2.0, 35.0, 40)
+    r2, lo2, hi2 = bootstrap_harm_ratio(hb2, np.full(40, 7.0), hd2, np.full(40, 7.0), rng=rng)
+    assert lo2 < r2 < hi2 < np.inf

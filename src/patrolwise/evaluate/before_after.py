@@ -139,9 +139,14 @@ def bootstrap_harm_ratio(
     rd = harm_d[idd].sum(1) / days_d[idd].sum(1)
     with np.errstate(divide="ignore", invalid="ignore"):
         r = rd / rb
-    r = r[np.isfinite(r)]
+    # a resample with no harm before has an infinite ratio: it belongs to the distribution (drop
+    # it and the upper bound is cut short); only 0/0 (no harm in either) has no ratio at all
+    r = r[~np.isnan(r)]
     a = (1 - level) / 2
-    return float(ratio), float(np.quantile(r, a)), float(np.quantile(r, 1 - a))
+    # order statistics, not interpolation, so an infinite tail gives an unbounded (inf) limit
+    lo = np.quantile(r, a, method="lower")
+    hi = np.quantile(r, 1 - a, method="higher")
+    return float(ratio), float(lo), float(hi)
 
 
 def did_ratio(
