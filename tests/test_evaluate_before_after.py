@@ -293,3 +293,25 @@ def test_harm_bootstrap_keeps_resamples_with_no_harm_before() -> None:
     hb2, hd2 = rng.gamma(2.0, 50.0, 40), rng.gamma(2.0, 35.0, 40)
     r2, lo2, hi2 = bootstrap_harm_ratio(hb2, np.full(40, 7.0), hd2, np.full(40, 7.0), rng=rng)
     assert lo2 < r2 < hi2 < np.inf
+
+
+def test_no_harm_values_in_one_period_is_said_not_a_100_percent_fall() -> None:
+    """Harm missing for every during-period crime (offence codes the harm table lacks) counted as
+    zero harm: the report said '100.0% less harm (95% interval -100.0% to -100.0%) ... a
+    statistically significant reduction'. A period with no harm value gives no harm estimate."""
+    rng = np.random.default_rng(2)
+    days = pd.date_range("2022-01-03", periods=2 * 140, freq="D")
+    crimes = pd.concat(
+        [
+            _daily_crimes(rng.poisson(2.0, len(days)), days, 30.0),
+            _daily_crimes(rng.poisson(3.0, len(days)), days, 5030.0),
+        ],
+        ignore_index=True,
+    )
+    crimes.loc[crimes["occurred_at"] >= days[140], "harm"] = np.nan
+    hs, comp = _two_areas()
+    b = Period("before", days[0].date(), days[139].date())
+    d = Period("during", days[140].date(), days[-1].date())
+    res = before_after(crimes, hs, b, d, comparison_areas=comp)
+    assert [e.outcome for e in res.estimates] == ["crimes", "crimes"]
+    assert any("during period has a harm value" in n for n in res.notes)

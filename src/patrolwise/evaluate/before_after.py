@@ -303,6 +303,19 @@ def before_after(
     ]
     has_harm = "harm" in hs.columns and hs["harm"].notna().any()
     if has_harm:
+        known = {
+            before.name: int(ser.loc[is_b, "harm_n"].sum()),
+            during.name: int(ser.loc[~is_b, "harm_n"].sum()),
+        }
+        empty = [k for k, v in known.items() if v == 0]
+        if empty:
+            # missing harm counts as zero: a period with none known would read as a 100% change
+            notes.append(
+                f"no hot spot crime in the {' or '.join(empty)} period has a harm value: harm "
+                "change not estimated (check the harm table covers those offences)"
+            )
+            has_harm = False
+    if has_harm:
         hb, hd = float(ser.loc[is_b, "harm"].sum()), float(ser.loc[~is_b, "harm"].sum())
         missing = int(hs["harm"].isna().sum())
         if missing:
@@ -409,6 +422,12 @@ def before_after(
             )
         )
         ch = cs["harm"].to_numpy(float)
+        if has_harm and not (ch[keep] > 0).all():
+            notes.append(
+                f"harm against the {comparison_label} not estimated: "
+                f"{int((ch[keep] <= 0).sum())} time unit(s) with comparison crimes but no "
+                "comparison harm cannot be an offset"
+            )
         if has_harm and (ch[keep] > 0).all():
             hr2, hlo2, hhi2, hp2 = (
                 float(v[0])
