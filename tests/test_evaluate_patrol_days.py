@@ -420,3 +420,38 @@ def test_negative_binomial_without_standard_errors_is_a_note_not_nan_bounds() ->
         assert np.isfinite([e.ratio, e.lo, e.hi, e.p]).all(), e.name
         assert "nan" not in e.to_dict()["statement"]
     assert any("negative binomial" in n for n in res.notes)
+
+
+def test_an_as_delivered_contrast_that_cannot_be_made_does_not_sink_the_randomised_one() -> None:
+    """The dosage names another team than --team (or the threshold makes every tracked day
+    patrolled): the as-delivered contrast has nothing to compare, and its InputError, raised
+    before the per-contrast guard, aborted the whole analysis, the intention-to-treat estimate
+    from the randomised plan included. Now that contrast is a note and the ITT stands."""
+    crimes, asg, days = simulated(0.3, seed=5)
+    dose = asg[asg["patrol"]].assign(team="outreach-east", patrol_minutes=40.0)
+    panel = build_panel(
+        crimes,
+        hotspots(),
+        days[0].date(),
+        days[-1].date(),
+        dosage=dose.rename(columns={"date": "local_day"}),
+        assignment=asg,
+    )
+    res = patrol_day_effects(panel, n_perm=0, secondary=False)
+    assert "intention to treat" in res.primary().name
+    assert not any("as delivered" in e.name for e in res.estimates)
+    assert any(
+        "as delivered" in n and "no hot spot-day counts as patrolled" in n for n in res.notes
+    )
+    everyday = build_panel(
+        crimes,
+        hotspots(),
+        days[0].date(),
+        days[-1].date(),
+        dosage=dose.assign(team="outreach").rename(columns={"date": "local_day"}),
+        assignment=asg,
+        threshold=0.0,
+    )
+    res = patrol_day_effects(everyday, n_perm=0, secondary=False)
+    assert "intention to treat" in res.primary().name
+    assert any("every hot spot-day was patrolled" in n for n in res.notes)

@@ -484,9 +484,9 @@ def patrol_day_effects(
     first = True
     for treat_col, label in specs:
         tcovs = covs if treat_col == "delivered" else ()
-        p, n1 = _usable(panel, treat_col, "crimes")
-        notes += [f"{label}: {m}" for m in n1]
         try:
+            p, n1 = _usable(panel, treat_col, "crimes")
+            notes += [f"{label}: {m}" for m in n1]
             e, y, x = _qp_estimate(
                 p,
                 treat_col,
