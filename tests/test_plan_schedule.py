@@ -180,3 +180,17 @@ def test_never_together_in_generated_plans(
     assert len(pol.visits) == n * 3
     assert conflicts(pol.visits, out.visits, gap).empty
     assert (to_local(pol.visits["end"]).dt.time <= dt.time(20, 0)).all()
+
+
+@pytest.mark.parametrize("gap", [float("nan"), -30.0, float("inf")])
+def test_never_together_gap_must_be_a_real_non_negative_number(gap: float) -> None:
+    # NaN compared False everywhere: the police plan ignored the outreach visits and the check
+    # said "no conflicts"; a negative gap let the two teams overlap by that much
+    hs = line_of_hotspots(3)
+    out = make_plan(hs, PlanRequest("outreach", D0, D0, seed=1))
+    with pytest.raises(InputError, match="minutes"):
+        make_plan(
+            hs, PlanRequest("police", D0, D0, seed=1, separation_minutes=gap), avoid=out.visits
+        )
+    with pytest.raises(InputError, match="minutes"):
+        conflicts(out.visits, out.visits, gap)

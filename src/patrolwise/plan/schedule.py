@@ -34,7 +34,7 @@ from .routing import (
     route_cost,
     straight_line_minutes,
 )
-from .separation import DEFAULT_GAP_MINUTES, earliest_fit, merge_intervals
+from .separation import DEFAULT_GAP_MINUTES, check_gap, earliest_fit, merge_intervals
 
 TEAMS = ("outreach", "police")
 #: default visit length per team: outreach stays for conversations; police use the Koper curve
@@ -219,6 +219,7 @@ def make_plan(
         raise InputError(f"plan ends ({req.end_date}) before it starts ({req.start_date})")
     if hotspots is None or len(hotspots) == 0:
         raise InputError("no hot spots to plan: import or detect hot spots first")
+    req.separation_minutes = check_gap(req.separation_minutes)
     seed = int(req.seed) if req.seed is not None else secrets.randbits(32)
     req.seed = seed
     rng = np.random.default_rng(seed)

@@ -7,8 +7,12 @@ every police visit at least ``gap`` minutes away from any outreach visit at the 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
+
+from ..errors import InputError
 
 #: default minutes between a police and an outreach visit at the same hot spot
 DEFAULT_GAP_MINUTES = 30.0
@@ -23,6 +27,17 @@ CONFLICT_COLUMNS = [
     "team_b",
     "gap_minutes",
 ]
+
+
+def check_gap(gap_minutes: float) -> float:
+    """The gap as a float, refusing NaN, infinity and negatives: NaN compares False with every
+    distance, so it would switch the rule off silently, and a negative gap allows overlaps."""
+    g = float(gap_minutes)
+    if not math.isfinite(g) or g < 0:
+        raise InputError(
+            f"gap between the teams must be a number of minutes, 0 or more; got {gap_minutes}"
+        )
+    return g
 
 
 def merge_intervals(iv: list[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -54,12 +69,11 @@ def conflicts(a: pd.DataFrame, b: pd.DataFrame, gap_minutes: float = 0.0) -> pd.
     Both frames need ``area_id, start, end`` (naive UTC); ``gap_minutes`` is the actual distance
     in time between the two visits (negative when they overlap).
     """
+    gap_minutes = check_gap(gap_minutes)
     cols = ["area_id", "start", "end"]
     for name, f in (("first", a), ("second", b)):
         missing = [c for c in cols if c not in f.columns]
         if missing:
-            from ..errors import InputError
-
             raise InputError(f"{name} plan lacks columns {missing}")
     left = a.assign(team=a.get("team", "a"))[[*cols, "team"]]
     right = b.assign(team=b.get("team", "b"))[[*cols, "team"]]
