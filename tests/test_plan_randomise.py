@@ -80,3 +80,11 @@ def test_assignment_csv_for_the_evaluator(tmp_path: Path) -> None:
     assert list(back.columns) == ["area_id", "date", "weekday", "patrol", "seed", "p", "unit"]
     assert len(back) == 28 and set(back["patrol"]) <= {0, 1}
     assert back["patrol"].sum() == a["patrol"].sum() and (back["seed"] == 9).all()
+
+
+@pytest.mark.parametrize("seed", [-1, 2**63, 2**64])
+def test_seed_out_of_range_is_one_clear_error(seed: int) -> None:
+    # numpy refused -1 with a bare ValueError, and a seed past 2**63 - 1 drew fine but then
+    # overflowed the 64-bit seed column when stored (OverflowError traceback on SQLite)
+    with pytest.raises(InputError, match="seed"):
+        randomise_days([1], START, END, 0.5, seed=seed)

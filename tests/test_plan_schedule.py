@@ -194,3 +194,9 @@ def test_never_together_gap_must_be_a_real_non_negative_number(gap: float) -> No
         )
     with pytest.raises(InputError, match="minutes"):
         conflicts(out.visits, out.visits, gap)
+
+
+@pytest.mark.parametrize("seed", [-1, 2**63])
+def test_plan_seed_out_of_range_is_one_clear_error(seed: int) -> None:
+    with pytest.raises(InputError, match="seed"):
+        make_plan(line_of_hotspots(2), PlanRequest("outreach", D0, D0, seed=seed))

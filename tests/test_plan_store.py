@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from patrolwise.cli import app
+from patrolwise.errors import InputError
 from patrolwise.plan.randomise import randomise_days
 from patrolwise.plan.schedule import InfeasiblePlanError, PlanRequest, make_plan
 from patrolwise.plan.separation import conflicts
@@ -273,3 +274,8 @@ def test_plan_cli_network(sqlite_url: str, tmp_path: Path, team: str) -> None:
     assert r.exit_code == 0, r.output
     with Store(sqlite_url) as st:
         assert get_plan(st, 1)["params"]["travel"] == "network:streets.geojson"
+
+
+def test_assignment_seed_out_of_range_is_one_clear_error(store_url: str) -> None:
+    with _store_with_hotspots(store_url) as st, pytest.raises(InputError, match="seed"):
+        load_assignment(st, 2**64)

@@ -18,6 +18,18 @@ from ..errors import InputError
 
 UNITS = ("hotspot-day", "day")
 COLUMNS = ["area_id", "date", "weekday", "patrol", "seed", "p", "unit"]
+#: seeds are stored in a signed 64-bit column and numpy takes only non-negative ones
+MAX_SEED = 2**63 - 1
+
+
+def check_seed(seed: int | None) -> int:
+    """``seed`` as an int in 0..MAX_SEED, or a fresh random 32-bit one when None."""
+    if seed is None:
+        return secrets.randbits(32)
+    s = int(seed)
+    if not 0 <= s <= MAX_SEED:
+        raise InputError(f"seed must be a whole number from 0 to {MAX_SEED}, got {seed}")
+    return s
 
 
 def randomise_days(
@@ -43,7 +55,7 @@ def randomise_days(
     ids = np.asarray(sorted({int(a) for a in area_ids}), dtype=np.int64)
     if len(ids) == 0:
         raise InputError("no hot spots to randomise")
-    seed = int(seed) if seed is not None else secrets.randbits(32)
+    seed = check_seed(seed)
     rng = np.random.default_rng(seed)
     days = pd.date_range(start, end, freq="D")
     n_units = len(ids) if unit == "hotspot-day" else 1

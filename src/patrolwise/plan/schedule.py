@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import math
-import secrets
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
@@ -27,6 +26,7 @@ from numpy.typing import NDArray
 
 from ..errors import InputError
 from ..timeutil import local_window_utc
+from .randomise import check_seed
 from .routing import (
     WALK_M_PER_MIN,
     anchor_points,
@@ -220,7 +220,7 @@ def make_plan(
     if hotspots is None or len(hotspots) == 0:
         raise InputError("no hot spots to plan: import or detect hot spots first")
     req.separation_minutes = check_gap(req.separation_minutes)
-    seed = int(req.seed) if req.seed is not None else secrets.randbits(32)
+    seed = check_seed(req.seed)
     req.seed = seed
     rng = np.random.default_rng(seed)
     hs = hotspots.reset_index(drop=True)

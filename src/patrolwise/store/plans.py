@@ -9,6 +9,7 @@ import pandas as pd
 from sqlalchemy import delete, func, insert, select
 
 from ..errors import InputError
+from ..plan.randomise import check_seed
 from .db import Store, utcnow
 from .models import Area
 from .models.planning import Assignment, Plan, PlanVisit
@@ -164,7 +165,7 @@ def load_assignment(store: Store, seed: int | None = None) -> pd.DataFrame:
                 Assignment.p,
                 Assignment.unit,
             )
-            .where(Assignment.seed == int(seed))
+            .where(Assignment.seed == check_seed(seed))
             .order_by(Assignment.date, Assignment.area_id)
         )
         rows = s.execute(q).all()
