@@ -200,3 +200,22 @@ def test_never_together_gap_must_be_a_real_non_negative_number(gap: float) -> No
 def test_plan_seed_out_of_range_is_one_clear_error(seed: int) -> None:
     with pytest.raises(InputError, match="seed"):
         make_plan(line_of_hotspots(2), PlanRequest("outreach", D0, D0, seed=seed))
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "words"),
+    [
+        ("visit_minutes", float("nan"), "visit length"),
+        ("visit_minutes", float("inf"), "visit length"),
+        ("min_minutes", float("nan"), "minimum minutes"),
+        ("max_minutes", float("nan"), "maximum minutes"),
+        ("speed_m_per_min", float("nan"), "walking speed"),
+    ],
+)
+def test_plan_numbers_must_be_finite(field: str, value: float, words: str) -> None:
+    # NaN visit or dosage minutes crashed with "cannot convert float NaN to integer"; a NaN
+    # speed was blamed on the street network, which was not even in use
+    req = PlanRequest("outreach", D0, D0, seed=1)
+    setattr(req, field, value)
+    with pytest.raises(InputError, match=words):
+        make_plan(line_of_hotspots(2), req)

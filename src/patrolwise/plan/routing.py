@@ -27,6 +27,12 @@ WALK_M_PER_MIN = 80.0
 EXACT_MAX = 9
 
 
+def _check_speed(speed_m_per_min: float) -> None:
+    # 'not > 0' so NaN is refused too (it would make every hot spot unreachable)
+    if not (speed_m_per_min > 0 and np.isfinite(speed_m_per_min)):
+        raise InputError(f"walking speed must be positive, got {speed_m_per_min} m/min")
+
+
 def anchor_points(areas: gpd.GeoDataFrame) -> NDArray[np.float64]:
     """One point per area that is guaranteed inside it (a centroid can fall outside an L shape)."""
     pts = shapely.point_on_surface(np.asarray(areas.geometry.values))
@@ -37,8 +43,7 @@ def straight_line_minutes(
     points: NDArray[np.float64], speed_m_per_min: float = WALK_M_PER_MIN
 ) -> NDArray[np.float64]:
     """Walking minutes between every pair of points (metres / speed)."""
-    if speed_m_per_min <= 0:
-        raise InputError(f"walking speed must be positive, got {speed_m_per_min} m/min")
+    _check_speed(speed_m_per_min)
     return cdist(points, points) / speed_m_per_min
 
 
@@ -74,8 +79,7 @@ def network_minutes(
     that share an end point connect); each point walks straight to its nearest node first.
     Pairs with no connecting path get ``inf``.
     """
-    if speed_m_per_min <= 0:
-        raise InputError(f"walking speed must be positive, got {speed_m_per_min} m/min")
+    _check_speed(speed_m_per_min)
     lines = shapely.get_parts(np.asarray(streets.geometry.values))
     coords, line_idx = shapely.get_coordinates(lines, return_index=True)
     if len(coords) < 2:

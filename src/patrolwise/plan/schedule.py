@@ -94,8 +94,11 @@ class PlanResult:
 def rounds_range(req: PlanRequest) -> tuple[int, int]:
     """Visits per hot spot per day allowed by the dosage caps (minimum, maximum)."""
     v = req.resolved_visit_minutes()
-    if v <= 0:
-        raise InputError(f"visit length must be positive, got {v} minutes")
+    if not (math.isfinite(v) and v > 0):
+        raise InputError(f"visit length must be a positive number of minutes, got {v}")
+    for what, m in (("minimum", req.min_minutes), ("maximum", req.max_minutes)):
+        if m is not None and not math.isfinite(m):
+            raise InputError(f"{what} minutes per hot spot and day must be a number, got {m}")
     lo = max(int(req.min_visits), math.ceil((req.min_minutes or 0) / v - 1e-9), 1)
     hi = req.max_visits if req.max_visits is not None else lo
     if req.max_minutes is not None:
