@@ -47,3 +47,20 @@ def test_constant_column_is_a_clear_error() -> None:
     x[:, 1] = 1.0  # treatment identical to the intercept: every day treated
     with pytest.raises(InputError, match="constant or duplicated"):
         fit_quasi_poisson(y[None, :], x)
+
+
+def test_a_fit_whose_information_is_singular_is_not_converged_not_a_traceback() -> None:
+    """A week of harm on five hot spots (the patrol-day harm model of a one-week panel): the
+    fit ran coefficients off until the final X'WX was singular, and np.linalg.inv raised a bare
+    LinAlgError (a traceback from 'evaluate patrol-days'). The fit now reports the response as
+    not converged, with no covariance."""
+    from patrolwise.evaluate.patrol_days import _usable, build_panel, design
+
+    from .test_evaluate_patrol_days import hotspots, simulated
+
+    crimes, asg, days = simulated(0.3, seed=1, rate=1.0, n_days=7)
+    panel = build_panel(crimes, hotspots(), days[0].date(), days[-1].date(), assignment=asg)
+    ph, _ = _usable(panel, "assigned", "harm")
+    x, _ = design(ph, ph["assigned"].to_numpy(float))
+    fit = fit_quasi_poisson(ph["harm"].to_numpy(float)[None, :], x)
+    assert not fit.converged[0] and np.isnan(fit.se(1)[0])

@@ -118,5 +118,16 @@ def _fit(
     xtwx = _xtwx(xx, mu)
     df_resid = n - p
     phi = np.sum((y - mu) ** 2 / mu, axis=1) / df_resid if scale == "X2" else np.ones(t_n)
-    cov = np.linalg.inv(xtwx) * phi[:, None, None]
+    try:
+        inv = np.linalg.inv(xtwx)
+    except np.linalg.LinAlgError:
+        # some fit ran a coefficient off to infinity (fitted means underflowing to 0): its
+        # information matrix is singular; it gets no covariance and counts as not converged
+        inv = np.full_like(xtwx, np.nan)
+        for i in range(t_n):
+            try:
+                inv[i] = np.linalg.inv(xtwx[i])
+            except np.linalg.LinAlgError:
+                converged[i] = False
+    cov = inv * phi[:, None, None]
     return BatchFit(beta=beta, cov=cov, scale=phi, converged=converged, df_resid=df_resid)
