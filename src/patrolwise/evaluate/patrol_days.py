@@ -304,6 +304,13 @@ def randomisation_p(
             "treatment or block varies within a randomisation unit: the assignment's unit does "
             "not match how treatment was given"
         )
+    varied = pd.Series(t_u).groupby(b_u).nunique() > 1
+    if not varied.any():
+        raise InputError(
+            "the blocked assignment cannot be re-drawn in this period: no block holds both "
+            "patrol and no-patrol units (with one week each hot spot and weekday is one "
+            "hot spot-day), so every re-draw repeats the observed one; analyse a longer period"
+        )
     start = fit_quasi_poisson(y[None, :], x).beta[0].copy()
     start[1] = 0.0  # re-drawn treatments are null on average
     order0 = np.argsort(b_u, kind="stable")
@@ -320,7 +327,8 @@ def randomisation_p(
         xb[:, :, 1] = tn[:, u_idx]
         fit = fit_quasi_poisson(np.broadcast_to(y, (k, len(y))), xb, beta0=start)
         z = fit.beta[:, 1] / fit.se(1)
-        exceed += int(np.sum(np.abs(z) >= abs(z_obs) - 1e-12))
+        # a re-draw equal to the observed one is a tie, however its refit rounds
+        exceed += int(np.sum(np.abs(z) >= abs(z_obs) * (1 - 1e-7) - 1e-12))
         done += k
     return (1 + exceed) / (1 + n_perm)
 
@@ -503,11 +511,14 @@ def patrol_day_effects(
         e.notes.append(wtxt)
         if treat_col == "assigned" and n_perm > 0:
             blocks, units = _draw_layout(p, unit)
-            e.extra["randomisation_p"] = randomisation_p(
-                y, x, blocks, e.extra["z"], units=units, n_perm=n_perm, rng=rng
-            )
-            e.extra["randomisation_draws"] = n_perm
-            e.extra["randomisation_unit"] = unit
+            try:
+                e.extra["randomisation_p"] = randomisation_p(
+                    y, x, blocks, e.extra["z"], units=units, n_perm=n_perm, rng=rng
+                )
+                e.extra["randomisation_draws"] = n_perm
+                e.extra["randomisation_unit"] = unit
+            except InputError as exc:
+                notes.append(f"{label}: no randomisation p-value: {exc}")
         ests.append(e)
         if first and secondary:
             first = False
@@ -599,9 +610,12 @@ def patrol_day_effects(
                 eh.period = period
                 if treat_col == "assigned" and n_perm > 0:
                     bh, uh = _draw_layout(ph, unit)
-                    eh.extra["randomisation_p"] = randomisation_p(
-                        yh, xh, bh, eh.extra["z"], units=uh, n_perm=n_perm, rng=rng
-                    )
+                    try:
+                        eh.extra["randomisation_p"] = randomisation_p(
+                            yh, xh, bh, eh.extra["z"], units=uh, n_perm=n_perm, rng=rng
+                        )
+                    except InputError as exc:
+                        notes.append(f"harm, {label}: no randomisation p-value: {exc}")
                 ests.append(eh)
             except InputError as exc:
                 notes.append(f"harm, {label}: {exc}")
