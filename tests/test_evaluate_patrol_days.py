@@ -481,3 +481,31 @@ def test_randomisation_p_is_not_given_when_the_assignment_cannot_be_redrawn() ->
         warnings.simplefilter("ignore")
         res = patrol_day_effects(panel, n_perm=20, secondary=False)
     assert 0 < res.primary().extra["randomisation_p"] <= 1
+
+
+def test_a_redraw_whose_refit_fails_does_not_count_against_the_null(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A re-drawn assignment whose refit has no standard error (z is NaN) counted as 'less
+    extreme than observed' (NaN >= z is False), pushing the randomisation p-value down. A failed
+    refit cannot be evidence of an effect: it counts as at least as extreme (conservative)."""
+    import patrolwise.evaluate.patrol_days as pdm
+
+    crimes, asg, days = simulated(0.3, seed=3, rate=1.0, n_days=28)
+    panel = build_panel(crimes, hotspots(), days[0].date(), days[-1].date(), assignment=asg)
+    p, _ = _usable(panel, "assigned", "crimes")
+    e, y, x = _qp_estimate(p, "assigned", "crimes", (), "n", "m")
+    real = pdm.fit_quasi_poisson
+
+    def failing(yy, xx, **kw):  # type: ignore[no-untyped-def]
+        fit = real(yy, xx, **kw)
+        if np.ndim(yy) == 2 and len(yy) > 1:  # the re-draws, not the starting fit
+            fit.cov[:] = np.nan
+        return fit
+
+    monkeypatch.setattr(pdm, "fit_quasi_poisson", failing)
+    blocks, units = pdm._draw_layout(p, "hotspot-day")
+    rp = randomisation_p(
+        y, x, blocks, e.extra["z"], units=units, n_perm=20, rng=np.random.default_rng(0)
+    )
+    assert rp == 1.0

@@ -327,8 +327,11 @@ def randomisation_p(
         xb[:, :, 1] = tn[:, u_idx]
         fit = fit_quasi_poisson(np.broadcast_to(y, (k, len(y))), xb, beta0=start)
         z = fit.beta[:, 1] / fit.se(1)
-        # a re-draw equal to the observed one is a tie, however its refit rounds
-        exceed += int(np.sum(np.abs(z) >= abs(z_obs) * (1 - 1e-7) - 1e-12))
+        # a re-draw equal to the observed one is a tie, however its refit rounds; a refit with
+        # no standard error is no evidence against the null: it counts as extreme (conservative)
+        with np.errstate(invalid="ignore"):
+            extreme = ~np.isfinite(z) | (np.abs(z) >= abs(z_obs) * (1 - 1e-7) - 1e-12)
+        exceed += int(np.sum(extreme))
         done += k
     return (1 + exceed) / (1 + n_perm)
 
