@@ -265,3 +265,28 @@ def test_date_only_crimes_count_in_displacement_and_the_unplaced_are_said() -> N
     assert tab.loc["hotspots", "before"] == 10 and tab.loc["hotspots", "during"] == 5
     assert tab.loc["control", "before"] == 50 and tab.loc["control", "during"] == 50
     assert any("3 crime(s)" in n and "no single day" in n for n in d.notes)
+
+
+def test_month_precision_displacement_reports_the_months_it_used() -> None:
+    """police.uk data with periods given in days: the counts and per-day rates use the whole
+    months inside each period, but the result (JSON, report) gave the periods as asked, with
+    their own day counts, so 'before_per_day' did not follow from the days shown."""
+    hs = gpd.GeoDataFrame(
+        {"area_id": [1], "name": ["a"]}, geometry=[shapely.box(0, 0, 50, 50)], crs="EPSG:27700"
+    )
+    c = _crimes(
+        [
+            (25, 25, "2022-01", 40),
+            (25, 25, "2022-03", 20),
+            (2000, 2000, "2022-01", 100),
+            (2000, 2000, "2022-03", 100),
+        ]
+    )
+    before = Period("before", dt.date(2021, 12, 20), dt.date(2022, 2, 10))  # whole month: Jan
+    during = Period("during", dt.date(2022, 3, 1), dt.date(2022, 4, 12))  # whole month: Mar
+    d = displacement(c, hs, before, during)
+    out = d.to_dict()
+    assert out["before"] == {"start": "2022-01-01", "end": "2022-01-31", "days": 31}
+    assert out["during"] == {"start": "2022-03-01", "end": "2022-03-31", "days": 31}
+    tab = d.table.set_index("zone")
+    assert tab.loc["hotspots", "before_per_day"] == pytest.approx(40 / 31)

@@ -28,6 +28,7 @@ from .periods import (
     dated_days,
     in_areas,
     is_month_precision,
+    snap_months,
     whole_months,
 )
 
@@ -222,8 +223,11 @@ def displacement(
     rest of the data outside hot spots and rings, rescaled to the hot spots' before level (area
     weights), which the notes say.
     """
-    notes = check_periods(before, during)
     month = is_month_precision(crimes)
+    if month:
+        # the whole months inside each period are what is counted: report those
+        before, during = snap_months(before), snap_months(during)
+    notes = check_periods(before, during)
     c = crimes[crimes["x"].notna() & crimes["y"].notna()].copy()
     if month:
         mb, md = set(whole_months(before)), set(whole_months(during))

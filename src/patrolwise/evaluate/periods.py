@@ -94,6 +94,14 @@ def whole_months(p: Period) -> list[str]:
     return keep
 
 
+def snap_months(p: Period) -> Period:
+    """The whole months inside a period, as a period (month-precision data)."""
+    months = whole_months(p)
+    first = pd.Timestamp(months[0] + "-01")
+    last = pd.Timestamp(months[-1] + "-01") + pd.offsets.MonthEnd(0)
+    return Period(p.name, first.date(), last.date())
+
+
 def crime_days(crimes: pd.DataFrame, tz: str = "Europe/London") -> pd.Series:
     """Local calendar day (datetime64, midnight) of each dated crime."""
     if crimes.empty:
