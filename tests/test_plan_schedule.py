@@ -219,3 +219,22 @@ def test_plan_numbers_must_be_finite(field: str, value: float, words: str) -> No
     setattr(req, field, value)
     with pytest.raises(InputError, match=words):
         make_plan(line_of_hotspots(2), req)
+
+
+def test_a_huge_visit_cap_does_not_try_every_round_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    # --max-visits 100000 tried to fit 100000, 99999, ... rounds of a 7-stop route, each a
+    # longer sequence: plan make ran for hours; only counts whose visits fit the window are tried
+    import patrolwise.plan.schedule as sched
+
+    calls = {"n": 0}
+    real = sched._fit_day
+
+    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        assert calls["n"] < 2000, "tried far more round counts than the window can hold"
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sched, "_fit_day", counting)
+    req = PlanRequest("police", D0, D0, visit_minutes=5, max_visits=100_000, seed=1)
+    res = make_plan(line_of_hotspots(7), req)
+    assert list(res.daily["rounds"]) == [4]  # 4 rounds of 7 x 5 min plus walking fit in 6 h

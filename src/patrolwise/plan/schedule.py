@@ -296,7 +296,9 @@ def make_plan(
             )
         blocked = blocked_all.get(d)
         placed = None
-        for rounds in range(r_hi, r_lo - 1, -1):
+        # more rounds than the visits alone can fill the window with never fit: start below
+        top = min(r_hi, max(r_lo, math.floor((wlen + 1e-9) / (visit * len(idx)))))
+        for rounds in range(top, r_lo - 1, -1):
             cands = _candidate_orders(
                 idx, travel, req.order, rng, exhaustive=bool(blocked), cache=cache, tries=200
             )
