@@ -100,3 +100,32 @@ def test_forecast_accuracy_by_hand() -> None:
     assert r["pei"] == pytest.approx(4 / 5)  # best single cell held 5
     assert r["harm_hit_rate"] == pytest.approx(40 / 45)
     assert r["harm_pei"] == pytest.approx(1.0)  # the hot spot cell is the harm-richest
+
+
+def test_peak_window_length_must_fit_in_a_day() -> None:
+    """'hotspots peaks --window 30' reported the 14-20 window holding 147% of the crimes (the
+    rolling sum wrapped the day more than once), and --window 0 or -3 a '00-00' or '00-21'
+    window with share 0. The busiest window is 1 to 24 hours; anything else is refused."""
+    crimes = pd.DataFrame(
+        {
+            "occurred_at": pd.to_datetime(
+                ["2023-01-06 18:15", "2023-01-06 19:30", "2023-01-06 23:30", "2023-01-07 00:10"]
+            ),
+            "x": 458050.0,
+            "y": 304050.0,
+        }
+    )
+    long = peak_hours(crimes)
+    for bad in (0, -3, 25, 30):
+        with pytest.raises(InputError, match="1 to 24 hours"):
+            peak_summary(long, window=bad)
+    full = peak_summary(long, window=24).iloc[0]
+    assert full["window_share"] == 1.0
+    two = peak_summary(long, window=2).iloc[0]  # 18-20 and 23-01 hold two each: the first
+    assert two["peak_window"] == "18-20" and two["window_share"] == 0.5
+    assert (
+        peak_summary(long.assign(count=long["count"] * (long["hour"] != 18)), window=2).iloc[0][
+            "peak_window"
+        ]
+        == "23-01"
+    )  # across midnight

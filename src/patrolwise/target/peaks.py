@@ -90,6 +90,11 @@ def peak_grid(long: pd.DataFrame, area: str = OVERALL, value: str = "count") -> 
 def peak_summary(long: pd.DataFrame, window: int = 6) -> pd.DataFrame:
     """Per area: crimes with a time, harm, busiest hour and weekday, and the ``window``-hour
     daily window (wrapping midnight) holding the most crimes, with its share."""
+    if not 1 <= int(window) <= 24 or window != int(window):
+        raise InputError(
+            f"the busiest-window length must be whole hours from 1 to 24 hours, not {window}"
+        )
+    window = int(window)
     rows = []
     for area, sub in long.groupby("area", sort=False):
         by_hour = sub.groupby("hour")["count"].sum().reindex(range(24), fill_value=0).to_numpy()
