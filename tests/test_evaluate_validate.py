@@ -44,3 +44,15 @@ def test_dispersion_by_moments() -> None:
     y = rng.negative_binomial(1 / alpha, 1 / (1 + alpha * mu), size=(4, 20_000))
     panel = pd.DataFrame({"area_id": np.repeat(np.arange(4), 20_000), "crimes": y.ravel()})
     assert estimate_dispersion(panel) == pytest.approx(alpha, rel=0.1)
+
+
+def test_no_simulated_trials_is_one_clear_line_not_a_traceback() -> None:
+    """'evaluate power --sims 0' and 'evaluate validate --trials 0' died with numpy's 'need at
+    least one array to concatenate'; a negative dispersion or empty list of trial lengths went
+    on to nonsense. Each is an InputError naming the option."""
+    rates = default_base_rates()
+    for kw in ({"sims": 0}, {"sims": -5}, {"weeks": ()}, {"weeks": (0, 4)}, {"dispersion": -1.0}):
+        with pytest.raises(InputError):
+            weeks_needed(rates, **kw)  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="trials"):
+        validate(0)

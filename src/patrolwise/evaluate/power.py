@@ -80,6 +80,12 @@ def weeks_needed(
         raise InputError("base rates must be positive crimes per hot spot-day, one per hot spot")
     if not 0 < reduction < 1:
         raise InputError(f"reduction must be between 0 and 1 (e.g. 0.3 for 30%), got {reduction}")
+    if int(sims) < 1:
+        raise InputError(f"--sims must be at least 1 simulated trial per length, got {sims}")
+    if not len(weeks) or min(int(w) for w in weeks) < 1:
+        raise InputError(f"trial lengths must be whole weeks >= 1, got {list(weeks)}")
+    if not (dispersion >= 0 and np.isfinite(dispersion)):
+        raise InputError(f"overdispersion must be a number >= 0, got {dispersion}")
     rng = np.random.default_rng(seed)
     rows = []
     need = None

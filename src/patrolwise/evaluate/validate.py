@@ -224,6 +224,10 @@ def validate(
     tick: Callable[[int], None] | None = None,
 ) -> Validation:
     """Run the four scenarios (patrol days and DiD, with and without a planted effect)."""
+    from ..errors import InputError
+
+    if int(trials) < 1:
+        raise InputError(f"--trials must be at least 1 simulated trial per scenario, got {trials}")
     rng = np.random.default_rng(seed)
     rates = default_base_rates() if base_rates is None else np.asarray(base_rates, float)
     during = pd.date_range(start, periods=during_days, freq="D")
