@@ -432,3 +432,19 @@ def test_engage_cli(sqlite_url: str) -> None:
     assert r.exit_code == 0, r.output
     r = CliRunner().invoke(app, [*db, "debrief", "list", "--role", "police"])
     assert r.exit_code == 0 and "unsafe_area" in r.output
+
+
+def test_listing_records_is_audited_even_without_free_text(store_url: str) -> None:
+    # pseudonyms, age bands, gender and safeguarding flags of every person were read by
+    # `engage list` with no trace in the audit log when no record held free text
+    with _store(store_url) as st:
+        for i in range(3):
+            log_engagement(
+                st, _e(consent=True, reference=f"person {i}", gender="f", safeguarding=True), **W
+            )
+        before = len(load_audit(st))
+        df = list_engagements(st, who="Manager", role="outreach_manager")
+        assert len(df) == 3
+        new = load_audit(st).iloc[before:]
+        assert list(new["action"]) == ["list_engagements"]
+        assert list(new["who"]) == ["Manager"] and list(new["object"]) == ["engagements:3"]

@@ -221,8 +221,8 @@ def list_engagements(
     end: dt.datetime | None = None,
     key: str | None = None,
 ) -> pd.DataFrame:
-    """Engagement records for outreach roles, with location and outcome decrypted (each record
-    read audited as ``read_text``); with ``with_notes`` the decrypted notes too (``read_notes``).
+    """Engagement records for outreach roles (each listing audited as ``list_engagements``), with
+    location and outcome decrypted (each record read audited as ``read_text``); with ``with_notes`` the decrypted notes too (``read_notes``).
     Police and analysts get counts from :func:`engagement_summary` instead."""
     check_role(role)
     if with_notes:
@@ -245,6 +245,11 @@ def list_engagements(
     with store.session() as s, s.begin():
         rows = s.execute(q).all()
         df = pd.DataFrame(rows, columns=[*ENGAGEMENT_COLUMNS, *enc, "notes_encrypted"])
+        # the records themselves (pseudonyms, age, gender, safeguarding) are personal data:
+        # one entry per listing, whether or not any record holds free text
+        span = f" from {start}" if start is not None else ""
+        span += f" to {end}" if end is not None else ""
+        _audit(s, who, role, "list_engagements", f"engagements:{len(df)}{span}")
         has_text = df[enc].notna().any(axis=1)
         for c in ENCRYPTED_ENGAGEMENT_TEXT:
             df[c] = [decrypt_optional(t, key) for t in df[f"{c}_encrypted"]]
