@@ -448,3 +448,33 @@ def test_listing_records_is_audited_even_without_free_text(store_url: str) -> No
         new = load_audit(st).iloc[before:]
         assert list(new["action"]) == ["list_engagements"]
         assert list(new["who"]) == ["Manager"] and list(new["object"]) == ["engagements:3"]
+
+
+@pytest.mark.parametrize(
+    ("kw", "field"),
+    [
+        ({"staff": "S" * 101}, "staff"),
+        ({"gender": "g" * 33, "consent": True}, "gender"),
+        ({"referrals": [ReferralInput("A" * 101)]}, "agency"),
+    ],
+)
+def test_overlong_fields_are_refused_on_every_back_end(
+    store_url: str, kw: dict[str, object], field: str
+) -> None:
+    # SQLite stored them; PostgreSQL failed the insert with a StringDataRightTruncation traceback
+    with _store(store_url) as st:
+        with pytest.raises(InputError, match=field):
+            log_engagement(st, _e(**kw), **W)
+        with st.engine.connect() as c:
+            assert c.execute(text("select count(*) from engagements")).scalar() == 0
+
+
+def test_overlong_debrief_staff_and_caller_name_are_refused(store_url: str) -> None:
+    with _store(store_url) as st:
+        with pytest.raises(InputError, match="staff"):
+            add_debrief(st, DebriefInput("outreach", T0.date(), "S" * 101), **W)
+        with pytest.raises(InputError, match="name"):
+            log_engagement(st, _e(), who="W" * 101, role="outreach_worker")
+        with st.engine.connect() as c:
+            assert c.execute(text("select count(*) from engagements")).scalar() == 0
+            assert c.execute(text("select count(*) from debriefs")).scalar() == 0

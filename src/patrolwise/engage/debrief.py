@@ -13,6 +13,7 @@ from typing import Any
 
 from ..errors import InputError
 from .crypto import encrypt_optional
+from .log import MAX_STAFF, check_length
 
 PROBLEMS = (
     "unsafe_area",
@@ -58,6 +59,7 @@ def prepare_debrief(
         raise InputError(f"team {d.team!r} must be outreach or police")
     if not d.staff.strip():
         raise InputError("debrief needs the staff member giving it")
+    check_length(d.staff, MAX_STAFF, "staff")
     return {
         "team": d.team,
         "date": d.date,

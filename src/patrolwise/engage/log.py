@@ -58,6 +58,19 @@ AGE_BANDS = (
     "unknown",
 )
 REFERRAL_TYPES = ("signpost", "warm_handover", "emergency", "safeguarding")
+#: longest staff name, gender and agency the store keeps (their column lengths)
+MAX_STAFF = 100
+MAX_GENDER = 32
+MAX_AGENCY = 100
+
+
+def check_length(value: str | None, limit: int, what: str) -> None:
+    """Refuse text longer than its column: PostgreSQL fails the whole insert, SQLite keeps it."""
+    if value is not None and len(value.strip()) > limit:
+        raise InputError(
+            f"{what} is {len(value.strip())} characters long; at most {limit} are kept, "
+            "shorten it (free text belongs in the notes)"
+        )
 
 
 @dataclass
@@ -124,6 +137,10 @@ def prepare_engagement(e: EngagementInput, key: str | None = None) -> dict[str, 
         raise InputError("engagement needs the staff member who made it")
     if e.area_id is None and not (e.location and e.location.strip()) and e.consent:
         raise InputError("engagement needs a hot spot (area_id) or a location")
+    check_length(e.staff, MAX_STAFF, "staff")
+    check_length(e.gender, MAX_GENDER, "gender")
+    for r in e.referrals:
+        check_length(r.agency, MAX_AGENCY, f"referral agency {r.agency[:20]!r}...")
     if e.reference and e.placeholder:
         raise InputError("give either a person reference or a placeholder description, not both")
     if not e.consent:

@@ -55,9 +55,17 @@ DEBRIEF_COLUMNS = [
     "delivered_minutes",
 ]
 ENCRYPTED_DEBRIEF_TEXT = ("summary", "suggestions")
+#: length of audit_log.who
+AUDIT_WHO_MAX = 100
 
 
 def _audit(s: Session, who: str, role: str, action: str, obj: str) -> None:
+    if len(who) > AUDIT_WHO_MAX:
+        # refused, not cut: the audit log must name the caller exactly
+        raise InputError(
+            f"your name ({len(who)} characters) is too long for the audit log; use at most "
+            f"{AUDIT_WHO_MAX} (--as or PATROLWISE_USER)"
+        )
     s.add(AuditEntry(who=who, role=role, action=action, object=obj[:200], at=utcnow()))
 
 
