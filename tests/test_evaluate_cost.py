@@ -136,3 +136,46 @@ def test_saving_statement_never_says_nan() -> None:
     assert line is not None and "nan" not in line.lower()
     assert "police has no GPS-verified minutes" in line
     assert saving_statement(s, "outreach", "nobody") is None
+
+
+def test_cost_per_crime_prevented_sets_costs_against_the_same_days() -> None:
+    """'evaluate cost --effects' set the cost of every stored visit (in the demo 28 GPS-tracked
+    days) against the crimes on patrol days of the whole trial (329 days): £143 per crime
+    prevented where the demo report, matching the days, says £2,346. The visits inside the
+    estimate's period are costed and the crimes on patrol days summed over the days they span."""
+    from patrolwise.evaluate.cost import per_prevented_from_effects
+
+    by_day = {f"2023-03-{d:02d}": 2.0 for d in range(1, 31)}  # 60 crimes over the trial
+    effects = {
+        "estimates": [
+            {
+                "name": "Patrol days vs no-patrol days, as assigned (intention to treat)",
+                "outcome": "crimes",
+                "method": "m",
+                "ratio": 0.8,
+                "lo": 0.64,
+                "hi": 0.95,
+                "p": 0.01,
+                "period": {"start": "2023-03-01", "end": "2023-03-30"},
+                "extra": {"on_patrol_days_by_day": by_day},
+            },
+            {"name": "Patrol days, as assigned (intention to treat): negative binomial"},
+        ]
+    }
+    v = pd.DataFrame(
+        {
+            "team": ["outreach", "outreach", "outreach", "police"],
+            "area_id": [1, 1, 1, 1],
+            "local_day": [D(2023, 2, 20), D(2023, 3, 5), D(2023, 3, 14), D(2023, 3, 6)],
+            "minutes": [40.0, 40.0, 40.0, 30.0],
+        }
+    )
+    (res,) = per_prevented_from_effects(effects, v, rates(), "outreach")
+    # February's visit is outside the trial; 5-14 March: 10 days, 20 crimes on patrol days
+    assert res["cost"] == pytest.approx(2 * 40 * 2.28)
+    assert res["observed_on_patrol_days"] == pytest.approx(20.0)
+    assert res["prevented"] == pytest.approx(20 * (1 / 0.8 - 1))
+    assert res["costed_days"] == ["2023-03-05", "2023-03-14"]
+    old = {"estimates": [{**effects["estimates"][0], "extra": {}}]}  # type: ignore[dict-item]
+    with pytest.raises(InputError, match="rerun"):
+        per_prevented_from_effects(old, v, rates(), "outreach")

@@ -282,7 +282,12 @@ def cost_cmd(
     out_dir: Path = OUT,
 ) -> None:
     """Cost of GPS-verified minutes per team, hot spot and month; saving; cost per crime prevented."""
-    from ..evaluate.cost import cost_table, saving_statement, team_summary
+    from ..evaluate.cost import (
+        cost_table,
+        per_prevented_from_effects,
+        saving_statement,
+        team_summary,
+    )
     from ..evaluate.report import cost_section
     from ..store.rates import load_rates
     from ..store.visits import load_visits
@@ -300,7 +305,11 @@ def cost_cmd(
     lines = [line] if line else []
     per = []
     if patrol_days_json is not None:
-        per = _per_prevented(patrol_days_json, float(summ.loc[summ["team"] == team, "cost"].sum()))
+        if not patrol_days_json.exists():
+            raise InputError(f"{patrol_days_json}: no such file")
+        per = per_prevented_from_effects(
+            json.loads(patrol_days_json.read_text()), visits, rates, team
+        )
     res = {
         "kind": "cost",
         "teams": summ.to_dict(orient="records"),
@@ -309,31 +318,6 @@ def cost_cmd(
         "per_prevented": per,
     }
     _write("cost", res, cost_section(summ, lines, per), out_dir, {"team": team, "against": against})
-
-
-def _per_prevented(path: Path, cost: float) -> list[dict[str, Any]]:
-    from ..evaluate.cost import cost_per_prevented
-    from ..evaluate.estimates import Estimate
-
-    data = json.loads(path.read_text())
-    out_: list[dict[str, Any]] = []
-    for e in data.get("estimates", []):
-        if not e["name"].endswith("(intention to treat)") and "as delivered" not in e["name"]:
-            continue
-        if "cluster" in e["name"] or "negative binomial" in e["name"]:
-            continue
-        est = Estimate(
-            name=e["name"],
-            outcome=e["outcome"],
-            method=e["method"],
-            ratio=e["ratio"],
-            lo=e["lo"],
-            hi=e["hi"],
-            p=e.get("p"),
-        )
-        obs = e["counts"].get(f"{e['outcome']}_on_patrol_days", 0.0)
-        out_.append(cost_per_prevented(cost, float(obs), est))
-    return out_
 
 
 @app.command("validate")

@@ -257,3 +257,59 @@ def cost_per_prevented(cost: float, observed_treated: float, effect: Estimate) -
             f"{'crime' if effect.outcome == 'crimes' else 'unit of harm'} prevented has no upper bound"
         )
     return _clean(out)
+
+
+def per_prevented_from_effects(
+    effects: dict[str, Any], visits: pd.DataFrame, rates: list[Rate] | pd.DataFrame, team: str
+) -> list[dict[str, Any]]:
+    """Cost per crime (and unit of harm) prevented for each primary patrol-day estimate of a
+    patrol_days result (its JSON), with costs and crimes over the same days.
+
+    GPS tracking often covers only part of a trial: the team's visits are costed inside the
+    estimate's period, and the crimes observed on patrol days are summed over the days those
+    visits span (``on_patrol_days_by_day``), never the whole trial against part of its cost.
+    """
+    c = visit_costs(visits, rates)
+    c = c[c["team"] == team]
+    out: list[dict[str, Any]] = []
+    for e in effects.get("estimates", []):
+        name = str(e.get("name", ""))
+        if not name.endswith("(intention to treat)") and "as delivered" not in name:
+            continue
+        if "cluster" in name or "negative binomial" in name:
+            continue
+        by_day = (e.get("extra") or {}).get("on_patrol_days_by_day")
+        if by_day is None:
+            raise InputError(
+                f"the effects file has no day-by-day counts for {name!r}: rerun "
+                "`patrolwise evaluate patrol-days` with this version and cost against its output"
+            )
+        per = e.get("period") or {}
+        start = pd.Timestamp(str(per["start"])) if per.get("start") else None
+        end = pd.Timestamp(str(per["end"])) if per.get("end") else None
+        inside = c
+        if start is not None and end is not None:
+            inside = c[(c["_day"] >= start) & (c["_day"] <= end)]
+        if inside.empty:
+            raise InputError(
+                f"no {team} visits inside the period of {name!r} "
+                f"({per.get('start')}..{per.get('end')}): nothing to cost against it"
+            )
+        first, last = inside["_day"].min(), inside["_day"].max()
+        days = pd.to_datetime(pd.Series(list(by_day.keys()), dtype=object))
+        vals = np.asarray(list(by_day.values()), dtype=float)
+        span = ((days >= first) & (days <= last)).to_numpy()
+        lo, hi = e.get("lo"), e.get("hi")
+        est = Estimate(
+            name=name,
+            outcome=str(e["outcome"]),
+            method=str(e.get("method", "")),
+            ratio=float(e["ratio"]),
+            lo=0.0 if lo is None else float(lo),  # a null bound in JSON is 0 or unbounded
+            hi=math.inf if hi is None else float(hi),
+            p=e.get("p"),
+        )
+        res = cost_per_prevented(float(inside["cost"].sum()), float(vals[span].sum()), est)
+        res["costed_days"] = [f"{first:%Y-%m-%d}", f"{last:%Y-%m-%d}"]
+        out.append(res)
+    return out

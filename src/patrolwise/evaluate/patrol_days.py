@@ -414,7 +414,18 @@ def _qp_estimate(
             f"{outcome}_on_no_patrol_days": float(p.loc[~treated, outcome].sum()),
             "hotspots": int(p["area_id"].nunique()),
         },
-        extra={"z": z, "scale": float(fit.scale[0]), "se_log": se, "terms": names},
+        extra={
+            "z": z,
+            "scale": float(fit.scale[0]),
+            "se_log": se,
+            "terms": names,
+            # what was observed on patrol days, day by day: costs of a shorter span (GPS
+            # tracking of part of the trial) are set against the same days
+            "on_patrol_days_by_day": {
+                f"{d:%Y-%m-%d}": float(v)
+                for d, v in p.loc[treated].groupby("date")[outcome].sum().items()
+            },
+        },
     )
     return e, y, x
 
