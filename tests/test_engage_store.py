@@ -478,3 +478,19 @@ def test_overlong_debrief_staff_and_caller_name_are_refused(store_url: str) -> N
         with st.engine.connect() as c:
             assert c.execute(text("select count(*) from engagements")).scalar() == 0
             assert c.execute(text("select count(*) from debriefs")).scalar() == 0
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["engage", "log", "--staff", "Sam", "--hotspot", "1", "--follow-up", "2024-13-01"],
+        ["debrief", "add", "--team", "outreach", "--date", "2024-02-30", "--staff", "Sam"],
+    ],
+)
+def test_engage_cli_bad_dates_are_one_clear_line(sqlite_url: str, args: list[str]) -> None:
+    # dt.date.fromisoformat in the CLI raised a bare ValueError traceback
+    with _store(sqlite_url):
+        pass
+    r = CliRunner().invoke(app, ["--db", sqlite_url, *args, "--role", "outreach_worker"])
+    assert isinstance(r.exception, InputError), r.exception
+    assert "like 2024-06-10" in str(r.exception)

@@ -34,6 +34,13 @@ def _role(role: str | None) -> str:
     return r
 
 
+def _date(text: str, opt: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise InputError(f"{opt} {text!r} is not a date like 2024-06-10") from exc
+
+
 def _when(text: str | None, tz: str) -> dt.datetime:
     """Local 'YYYY-MM-DD HH:MM' (or now) to naive UTC."""
     from zoneinfo import ZoneInfo
@@ -92,7 +99,7 @@ def log_cmd(
         referrals=[parse_referral(r) for r in referral],
         safeguarding=safeguarding,
         outcome=outcome,
-        follow_up=dt.date.fromisoformat(follow_up) if follow_up else None,
+        follow_up=_date(follow_up, "--follow-up") if follow_up else None,
         notes=notes,
     )
     with open_store() as store:
@@ -198,7 +205,7 @@ def debrief_add(
 
     d = DebriefInput(
         team=team,
-        date=dt.date.fromisoformat(day),
+        date=_date(day, "--date"),
         staff=staff,
         summary=summary,
         problems=list(problem),
