@@ -494,3 +494,12 @@ def test_engage_cli_bad_dates_are_one_clear_line(sqlite_url: str, args: list[str
     r = CliRunner().invoke(app, ["--db", sqlite_url, *args, "--role", "outreach_worker"])
     assert isinstance(r.exception, InputError), r.exception
     assert "like 2024-06-10" in str(r.exception)
+
+
+def test_debrief_for_an_unknown_plan_is_refused(store_url: str) -> None:
+    # the foreign key failed the insert with an IntegrityError traceback
+    with _store(store_url) as st:
+        with pytest.raises(InputError, match="no plan with id 999"):
+            add_debrief(st, DebriefInput("outreach", T0.date(), "Sam", plan_id=999), **W)
+        with st.engine.connect() as c:
+            assert c.execute(text("select count(*) from debriefs")).scalar() == 0

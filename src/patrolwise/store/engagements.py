@@ -387,6 +387,8 @@ def _shift_minutes(
                 .order_by(Plan.id.desc())
                 .limit(1)
             )
+        elif s.get(Plan, plan_id) is None:
+            raise InputError(f"no plan with id {plan_id}: see `patrolwise plan list`")
         planned = None
         if plan_id is not None:
             rows = s.execute(
