@@ -503,3 +503,16 @@ def test_debrief_for_an_unknown_plan_is_refused(store_url: str) -> None:
             add_debrief(st, DebriefInput("outreach", T0.date(), "Sam", plan_id=999), **W)
         with st.engine.connect() as c:
             assert c.execute(text("select count(*) from debriefs")).scalar() == 0
+
+
+def test_debrief_against_the_other_teams_plan_is_refused(store_url: str) -> None:
+    # an outreach debrief given the police plan's id took the police plan's minutes as planned
+    with _store(store_url) as st:
+        day = T0.date()
+        hs = load_areas(st, "hotspot")
+        pol = make_plan(hs, PlanRequest("police", day, day))
+        pid = save_plan(st, "police", pol.seed, pol.params, pol.visits)
+        with pytest.raises(InputError, match="police plan"):
+            add_debrief(st, DebriefInput("outreach", day, "Sam", plan_id=pid), **W)
+        did = add_debrief(st, DebriefInput("police", day, "PC Lee", plan_id=pid), **W)
+        assert list_debriefs(st, **W).set_index("id").loc[did, "planned_minutes"] == 45.0

@@ -387,8 +387,15 @@ def _shift_minutes(
                 .order_by(Plan.id.desc())
                 .limit(1)
             )
-        elif s.get(Plan, plan_id) is None:
-            raise InputError(f"no plan with id {plan_id}: see `patrolwise plan list`")
+        else:
+            plan = s.get(Plan, plan_id)
+            if plan is None:
+                raise InputError(f"no plan with id {plan_id}: see `patrolwise plan list`")
+            if plan.team != team:
+                raise InputError(
+                    f"plan {plan_id} is a {plan.team} plan; a {team} debrief needs a {team} plan "
+                    "(or no --plan: the newest covering the day)"
+                )
         planned = None
         if plan_id is not None:
             rows = s.execute(
