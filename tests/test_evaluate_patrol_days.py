@@ -509,3 +509,25 @@ def test_a_redraw_whose_refit_fails_does_not_count_against_the_null(
         y, x, blocks, e.extra["z"], units=units, n_perm=20, rng=np.random.default_rng(0)
     )
     assert rp == 1.0
+
+
+def test_weekday_effects_kept_when_the_panel_has_no_monday() -> None:
+    """design() added weekday dummies only against Monday, so a panel without Mondays (tracked
+    or assigned Tuesday to Saturday only) had no weekday terms at all: a weekday pattern in crime
+    and in patrol days then biased the effect. The first weekday present is the reference."""
+    from patrolwise.evaluate.patrol_days import design
+
+    crimes, asg, days = simulated(0.3, seed=5)
+    panel = build_panel(crimes, hotspots(), days[0].date(), days[-1].date(), assignment=asg)
+    wd = pd.to_datetime(panel["date"]).dt.day_of_week
+    sub = panel[wd.between(1, 5)]  # Tuesday to Saturday
+    _, names = design(sub, sub["assigned"].to_numpy(float))
+    assert sum(n.startswith("weekday_") for n in names) == 4
+    res = patrol_day_effects(sub, n_perm=0, secondary=False)
+    df = sub.assign(weekday=pd.to_datetime(sub["date"]).dt.day_of_week)
+    d = pd.to_datetime(df["date"])
+    df["trend"] = (d - d.min()).dt.days / (d.max() - d.min()).days
+    ref = smf.glm(
+        "crimes ~ assigned + trend + C(area_id) + C(weekday)", data=df, family=Poisson()
+    ).fit(scale="X2")
+    assert np.log(res.primary().ratio) == pytest.approx(ref.params["assigned"], rel=1e-6)

@@ -230,10 +230,10 @@ def design(
         cols.append((panel["area_id"].to_numpy() == a).astype(float))
         names.append(f"area_{a}")
     wd = d.dt.day_of_week.to_numpy()
-    for k in range(1, 7):
-        if (wd == k).any() and (wd == 0).any():
-            cols.append((wd == k).astype(float))
-            names.append(f"weekday_{k}")
+    present = np.unique(wd)  # the first weekday present is the reference (Monday if there)
+    for k in present[1:]:
+        cols.append((wd == k).astype(float))
+        names.append(f"weekday_{k}")
     return np.column_stack(cols), names
 
 
