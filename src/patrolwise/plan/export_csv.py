@@ -25,6 +25,14 @@ PLAN_COLUMNS = [
     "minutes",
 ]
 ASSIGNMENT_COLUMNS = ["area_id", "date", "weekday", "patrol", "seed", "p", "unit"]
+#: first characters that make a spreadsheet read a cell as a formula (OWASP CSV injection)
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def defuse_formulas(col: pd.Series) -> pd.Series:
+    """Text cells that a spreadsheet would run as a formula, prefixed with ' to stay text."""
+    s = col.astype(str)
+    return s.where(~s.str.startswith(FORMULA_START), "'" + s)
 
 
 def plan_table(visits: pd.DataFrame, tz: str = "Europe/London") -> pd.DataFrame:
@@ -53,7 +61,11 @@ def plan_table(visits: pd.DataFrame, tz: str = "Europe/London") -> pd.DataFrame:
 
 def write_plan_csv(visits: pd.DataFrame, path: str | Path, tz: str = "Europe/London") -> Path:
     p = Path(path)
-    plan_table(visits, tz).to_csv(p, index=False)
+    t = plan_table(visits, tz)
+    # the free-text columns (hot spot names come from whoever drew the areas)
+    for c in ("team", "name"):
+        t[c] = defuse_formulas(t[c])
+    t.to_csv(p, index=False)
     return p
 
 
