@@ -279,3 +279,24 @@ def test_plan_cli_network(sqlite_url: str, tmp_path: Path, team: str) -> None:
 def test_assignment_seed_out_of_range_is_one_clear_error(store_url: str) -> None:
     with _store_with_hotspots(store_url) as st, pytest.raises(InputError, match="seed"):
         load_assignment(st, 2**64)
+
+
+def test_failed_plan_make_stores_no_randomisation(sqlite_url: str) -> None:
+    # the assignment was saved before the plan was made: an infeasible plan left a stored
+    # randomisation behind, which then became "the newest" for plan make --assignment and
+    # the evaluation
+    with _store_with_hotspots(sqlite_url):
+        pass
+    args = ["--db", sqlite_url, "plan", "make", "--team", "outreach", "--from", "2024-07-01"]
+    args += ["--to", "2024-07-14", "--randomise", "0.5", "--seed", "4242", "--visit", "200"]
+    r = CliRunner().invoke(app, args)
+    assert isinstance(r.exception, InfeasiblePlanError)
+    with Store(sqlite_url) as st:
+        with pytest.raises(InputError, match="no randomised assignment"):
+            load_assignment(st)
+        assert list_plans(st).empty
+    r = CliRunner().invoke(app, [*args[:-2], "--visit", "40"])
+    assert r.exit_code == 0, r.output
+    with Store(sqlite_url) as st:
+        assert int(load_assignment(st)["seed"].iloc[0]) == 4242
+        assert len(list_plans(st)) == 1

@@ -88,7 +88,7 @@ def make_cmd(
     from ..plan.randomise import randomise_days
     from ..plan.routing import anchor_points, load_street_network, network_minutes
     from ..plan.schedule import PlanRequest, make_plan
-    from ..store.plans import load_assignment, load_plan_visits, save_assignment, save_plan
+    from ..store.plans import load_assignment, load_plan_visits, save_plan
     from ..timeutil import parse_window
 
     start, end = _date(date_from, "--from"), _date(date_to, "--to")
@@ -117,9 +117,10 @@ def make_cmd(
             travel = network_minutes(anchor_points(hs), streets, speed)
             req.extra["travel"] = f"network:{network.name}"
         patrol_days = None
+        new_assignment = None
         if randomise is not None:
             patrol_days = randomise_days(hs["area_id"], start, end, randomise, seed=seed, unit=unit)
-            save_assignment(store, patrol_days)
+            new_assignment = patrol_days  # stored with the plan, so a failed plan stores neither
             req.extra["assignment_seed"] = int(patrol_days["seed"].iloc[0])
             if req.seed is None:
                 req.seed = int(patrol_days["seed"].iloc[0])
@@ -132,7 +133,7 @@ def make_cmd(
             req.extra["after_plan"] = after
         res = make_plan(hs, req, travel=travel, patrol_days=patrol_days, avoid=avoid)
         res.params.update(req.extra)
-        pid = save_plan(store, team, res.seed, res.params, res.visits)
+        pid = save_plan(store, team, res.seed, res.params, res.visits, assignment=new_assignment)
         if csv:
             write_plan_csv(res.visits, csv, settings.timezone)
         if ics:

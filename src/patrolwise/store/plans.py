@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import delete, func, insert, select
+from sqlalchemy.orm import Session
 
 from ..errors import InputError
 from ..plan.randomise import check_seed
@@ -18,10 +19,23 @@ VISIT_COLUMNS = ["plan_id", "team", "area_id", "name", "date", "start", "end", "
 
 
 def save_plan(
-    store: Store, team: str, seed: int, params: dict[str, Any], visits: pd.DataFrame
+    store: Store,
+    team: str,
+    seed: int,
+    params: dict[str, Any],
+    visits: pd.DataFrame,
+    *,
+    assignment: pd.DataFrame | None = None,
 ) -> int:
-    """Store a plan and its visits in one transaction; returns the plan id."""
+    """Store a plan and its visits in one transaction; returns the plan id.
+
+    ``assignment``: the randomised patrol days the plan was drawn from, stored in the same
+    transaction (as :func:`save_assignment`), so a plan that fails leaves no randomisation.
+    """
+    recs_a = _assignment_records(assignment) if assignment is not None else None
     with store.session() as s, s.begin():
+        if recs_a is not None:
+            _write_assignment(s, *recs_a)
         plan = Plan(team=team, seed=int(seed), params=params, created_at=utcnow())
         s.add(plan)
         s.flush()
@@ -121,6 +135,13 @@ def save_assignment(store: Store, assignment: pd.DataFrame) -> int:
 
     Returns the number of hot spot-days stored.
     """
+    seed, recs = _assignment_records(assignment)
+    with store.session() as s, s.begin():
+        _write_assignment(s, seed, recs)
+    return len(recs)
+
+
+def _assignment_records(assignment: pd.DataFrame) -> tuple[int, list[dict[str, Any]]]:
     need = {"area_id", "date", "patrol", "seed", "p", "unit"}
     missing = need - set(assignment.columns)
     if missing:
@@ -141,11 +162,14 @@ def save_assignment(store: Store, assignment: pd.DataFrame) -> int:
         }
         for r in assignment.to_dict("records")
     ]
-    with store.session() as s, s.begin():
-        s.execute(delete(Assignment).where(Assignment.seed == int(seeds[0])))
-        if recs:
-            s.execute(insert(Assignment), recs)
-    return len(recs)
+    return int(seeds[0]), recs
+
+
+def _write_assignment(s: Session, seed: int, recs: list[dict[str, Any]]) -> None:
+    """Replace the assignment stored under ``seed`` (inside the caller's transaction)."""
+    s.execute(delete(Assignment).where(Assignment.seed == seed))
+    if recs:
+        s.execute(insert(Assignment), recs)
 
 
 def load_assignment(store: Store, seed: int | None = None) -> pd.DataFrame:
