@@ -140,3 +140,26 @@ def test_demo_step_target(city, sqlite_url: str, tmp_path: Path) -> None:  # typ
     assert any("planted hot spots recovered" in s for s in sec.summary)
     acc = ctx.results["target"]["accuracy"]
     assert 0 < acc["hit_rate"] < 1 and acc["pai"] > 1
+
+
+def test_peaks_on_month_only_crimes_print_no_nan(city, sqlite_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """police.uk crimes carry no time: every area's busiest-window share is undefined, and
+    'hotspots peaks --json' wrote it as NaN, which is not JSON (strict parsers refuse the whole
+    output); the table printed 'nan'. Undefined values are null in JSON and blank in tables."""
+    files = city.write(tmp_path / "city")
+    csv = sorted(Path(files["police_uk"]).rglob("*street*.csv"))[0]
+    assert _run(sqlite_url, "import", "crimes", str(csv)).exit_code == 0
+    hs = tmp_path / "hs.geojson"
+    city.hotspots[["name", "geometry"]].to_file(hs, driver="GeoJSON")
+    assert _run(sqlite_url, "hotspots", "import", str(hs)).exit_code == 0
+
+    def strict(token: str) -> None:
+        raise ValueError(f"not JSON: {token}")
+
+    res = _run(sqlite_url, "hotspots", "peaks", "--json")
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout, parse_constant=strict)
+    assert data["summary"][0]["crimes_with_time"] == 0
+    assert data["summary"][0]["window_share"] is None
+    res = _run(sqlite_url, "hotspots", "peaks")
+    assert res.exit_code == 0 and "nan" not in res.stdout.lower()

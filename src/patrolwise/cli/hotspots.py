@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from pathlib import Path
 from typing import Any
 
@@ -78,11 +79,28 @@ def _table(df: pd.DataFrame, title: str, floatfmt: str = "{:,.2f}") -> Table:
     for row in df.itertuples(index=False):
         t.add_row(
             *[
-                floatfmt.format(v) if isinstance(v, float) else ("" if v is None else str(v))
+                ("" if math.isnan(v) else floatfmt.format(v))
+                if isinstance(v, float)
+                else ("" if v is None else str(v))
                 for v in row
             ]
         )
     return t
+
+
+def _json(obj: Any) -> None:
+    """print_json with undefined numbers (NaN, infinities) as null: JSON has neither."""
+
+    def clean(o: Any) -> Any:
+        if isinstance(o, float):
+            return o if math.isfinite(o) else None
+        if isinstance(o, dict):
+            return {k: clean(v) for k, v in o.items()}
+        if isinstance(o, (list, tuple)):
+            return [clean(v) for v in o]
+        return o
+
+    print_json(clean(obj))
 
 
 # filters shared by find, concentration and peaks
@@ -221,7 +239,7 @@ def find_cmd(
         summary["hotspots"] = pd.DataFrame(hs.drop(columns="geometry")).to_dict("records")
     summary["notes"] = notes
     if as_json:
-        print_json(summary)
+        _json(summary)
         return
     _print_notes(notes)
     if top:
@@ -264,7 +282,7 @@ def import_cmd(
     )
     res = [{"area_id": i, "name": n} for i, n in zip(ids, gdf["name"], strict=True)]
     if as_json:
-        print_json(res)
+        _json(res)
     else:
         console.print(f"{len(ids)} {kind} areas imported from {path}")
         out.print(_table(pd.DataFrame(res), f"{kind} areas"))
@@ -283,7 +301,7 @@ def list_cmd(
     df = pd.DataFrame(gdf.drop(columns=["geometry", "params"]))
     df["area_m2"] = gdf.geometry.area.round(0).to_numpy()
     if as_json:
-        print_json(df.to_dict("records"))
+        _json(df.to_dict("records"))
         return
     cols = ["area_id", "name", "active_from", "active_to", "replaced_by", "method", "area_m2"]
     out.print(_table(df[cols], f"{kind} areas ({len(df)})", "{:,.0f}"))
@@ -352,7 +370,7 @@ def concentration_cmd(
     )
     tab = concentration_table(s.table["count"], s.table["harm"], places=places)
     if as_json:
-        print_json({"table": tab.to_dict("records"), "notes": notes})
+        _json({"table": tab.to_dict("records"), "notes": notes})
         return
     _print_notes(notes)
     shown = tab.assign(
@@ -383,7 +401,7 @@ def peaks_cmd(
     long = peak_hours(crimes, areas, tz=get_settings().timezone, notes=notes)
     summ = peak_summary(long, window=window)
     if as_json:
-        print_json(
+        _json(
             {"summary": summ.to_dict("records"), "hours": long.to_dict("records"), "notes": notes}
         )
         return
