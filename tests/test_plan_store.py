@@ -300,3 +300,19 @@ def test_failed_plan_make_stores_no_randomisation(sqlite_url: str) -> None:
     with Store(sqlite_url) as st:
         assert int(load_assignment(st)["seed"].iloc[0]) == 4242
         assert len(list_plans(st)) == 1
+
+
+def test_a_seed_keeps_its_randomisation(store_url: str) -> None:
+    # saving a different draw under a stored seed (another period, say) deleted the first
+    # trial's assignment, which the evaluation reads; the same draw again stays idempotent
+    with _store_with_hotspots(store_url) as st:
+        jan = randomise_days([1, 2], dt.date(2024, 1, 1), dt.date(2024, 1, 31), 0.5, seed=77)
+        feb = randomise_days([1, 2], dt.date(2024, 2, 1), dt.date(2024, 2, 29), 0.5, seed=77)
+        assert save_assignment(st, jan) == 62
+        assert save_assignment(st, jan) == 62
+        with pytest.raises(InputError, match="seed 77"):
+            save_assignment(st, feb)
+        back = load_assignment(st, 77)
+        assert len(back) == 62 and str(back["date"].max()) == "2024-01-31"
+        with pytest.raises(InputError, match="seed 77"):
+            save_assignment(st, jan.assign(p=0.4))

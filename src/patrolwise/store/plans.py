@@ -131,7 +131,8 @@ def list_plans(store: Store) -> pd.DataFrame:
 
 
 def save_assignment(store: Store, assignment: pd.DataFrame) -> int:
-    """Store a randomised assignment (area_id, date, patrol, seed, p, unit); replaces the same seed.
+    """Store a randomised assignment (area_id, date, patrol, seed, p, unit); the same draw again
+    is idempotent, a different draw under a stored seed is refused.
 
     Returns the number of hot spot-days stored.
     """
@@ -166,7 +167,29 @@ def _assignment_records(assignment: pd.DataFrame) -> tuple[int, list[dict[str, A
 
 
 def _write_assignment(s: Session, seed: int, recs: list[dict[str, Any]]) -> None:
-    """Replace the assignment stored under ``seed`` (inside the caller's transaction)."""
+    """Store the assignment under ``seed`` (inside the caller's transaction).
+
+    The same draw again replaces itself (idempotent); a different one under a stored seed is
+    refused, since replacing it would delete the earlier trial's record the evaluation reads.
+    """
+    old = s.execute(
+        select(
+            Assignment.area_id, Assignment.date, Assignment.patrol, Assignment.p, Assignment.unit
+        ).where(Assignment.seed == seed)
+    ).all()
+    if old:
+
+        def key(r: Any) -> tuple[Any, ...]:
+            return (int(r[0]), r[1], bool(r[2]), round(float(r[3]), 12), str(r[4]))
+
+        new = {key((r["area_id"], r["date"], r["patrol"], r["p"], r["unit"])) for r in recs}
+        if {key(r) for r in old} != new:
+            first, last = min(r[1] for r in old), max(r[1] for r in old)
+            raise InputError(
+                f"seed {seed} already holds a different randomisation ({len(old)} hot spot-days, "
+                f"{first} to {last}, p {old[0][3]:g}, unit {old[0][4]}); draw this one with "
+                "another seed, or leave --seed out for a fresh one"
+            )
     s.execute(delete(Assignment).where(Assignment.seed == seed))
     if recs:
         s.execute(insert(Assignment), recs)
