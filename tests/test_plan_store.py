@@ -316,3 +316,19 @@ def test_a_seed_keeps_its_randomisation(store_url: str) -> None:
         assert len(back) == 62 and str(back["date"].max()) == "2024-01-31"
         with pytest.raises(InputError, match="seed 77"):
             save_assignment(st, jan.assign(p=0.4))
+
+
+def test_plan_make_after_needs_an_existing_plan_of_the_other_team(sqlite_url: str) -> None:
+    # --after 9999 loaded no visits and made a plan with no separation at all, recording
+    # after_plan 9999 as though it had been kept apart
+    with _store_with_hotspots(sqlite_url):
+        pass
+    base = ["--db", sqlite_url, "plan", "make", "--from", "2024-06-03", "--to", "2024-06-03"]
+    r = CliRunner().invoke(app, [*base, "--team", "police", "--after", "9999"])
+    assert isinstance(r.exception, InputError) and "no plan with id 9999" in str(r.exception)
+    r = CliRunner().invoke(app, [*base, "--team", "police"])
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(app, [*base, "--team", "police", "--after", "1"])
+    assert isinstance(r.exception, InputError) and "police plan" in str(r.exception)
+    with Store(sqlite_url) as st:
+        assert len(list_plans(st)) == 1

@@ -88,7 +88,7 @@ def make_cmd(
     from ..plan.randomise import randomise_days
     from ..plan.routing import anchor_points, load_street_network, network_minutes
     from ..plan.schedule import PlanRequest, make_plan
-    from ..store.plans import load_assignment, load_plan_visits, save_plan
+    from ..store.plans import get_plan, load_assignment, load_plan_visits, save_plan
     from ..timeutil import parse_window
 
     start, end = _date(date_from, "--from"), _date(date_to, "--to")
@@ -129,6 +129,11 @@ def make_cmd(
             req.extra["assignment_seed"] = assignment
         avoid = None
         if after is not None:
+            other = get_plan(store, after)  # an unknown id must not mean "nothing to avoid"
+            if other["team"] == team:
+                raise InputError(
+                    f"plan {after} is a {team} plan; --after takes the other team's plan"
+                )
             avoid = load_plan_visits(store, after, start=start - dt.timedelta(days=1), end=end)
             req.extra["after_plan"] = after
         res = make_plan(hs, req, travel=travel, patrol_days=patrol_days, avoid=avoid)
