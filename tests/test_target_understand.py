@@ -129,3 +129,23 @@ def test_peak_window_length_must_fit_in_a_day() -> None:
         ]
         == "23-01"
     )  # across midnight
+
+
+def test_peak_hours_note_says_a_date_only_crime_has_a_date() -> None:
+    """A force extract's crime known to its date (no time) was counted in the note as having
+    'only a month', which told an analyst their extract had lost its dates."""
+    day = pd.Timestamp("2023-07-01").tz_localize("Europe/London").tz_convert(None)
+    crimes = pd.DataFrame(
+        {
+            "occurred_at": [pd.Timestamp("2023-07-01 17:15"), pd.NaT, pd.NaT],
+            "occurred_from": [pd.NaT, day, pd.NaT],
+            "occurred_to": [pd.NaT, day + pd.Timedelta(days=1), pd.NaT],
+            "x": 458050.0,
+            "y": 304050.0,
+        }
+    )
+    notes: list[str] = []
+    peak_hours(crimes, notes=notes)
+    assert len(notes) == 1
+    assert "2 of 3 crimes have no time of day" in notes[0]
+    assert "1 only a date" in notes[0] and "1 only a month" in notes[0]

@@ -41,10 +41,23 @@ def peak_hours(
     t = pd.to_datetime(crimes["occurred_at"])
     timed = t.notna().to_numpy()
     if notes is not None and (~timed).any():
-        notes.append(
-            f"{int((~timed).sum()):,} of {len(crimes):,} crimes have only a month and are left "
-            "out of the peak-hours tables"
+        dated = (
+            crimes["occurred_from"].notna().to_numpy() & ~timed
+            if "occurred_from" in crimes.columns
+            else np.zeros(len(crimes), dtype=bool)
         )
+        n_date, n_month = int(dated.sum()), int((~timed & ~dated).sum())
+        if n_date:
+            notes.append(
+                f"{int((~timed).sum()):,} of {len(crimes):,} crimes have no time of day "
+                f"({n_date:,} only a date, {n_month:,} only a month) and are left out of the "
+                "peak-hours tables"
+            )
+        else:
+            notes.append(
+                f"{n_month:,} of {len(crimes):,} crimes have only a month and are left out of "
+                "the peak-hours tables"
+            )
     harm = (
         pd.to_numeric(crimes["harm"], errors="coerce").fillna(0.0).to_numpy(float)
         if "harm" in crimes.columns
