@@ -24,3 +24,15 @@ def test_contact_away_from_hot_spots_without_consent_is_counted_without_place() 
             ),
             key="k" * 32,
         )
+
+
+def test_a_contact_dated_in_the_future_is_refused() -> None:
+    # a typo like 2204 for 2024 made a person's last contact lie in the future, so retention
+    # (close after 90 days without contact) could never close them
+    from patrolwise.engage.log import EngagementInput, prepare_engagement
+
+    soon = dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(days=2)
+    with pytest.raises(InputError, match="future"):
+        prepare_engagement(EngagementInput(at=soon, staff="A", area_id=1), key="k" * 32)
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(minutes=5)  # clock skew
+    assert prepare_engagement(EngagementInput(at=now, staff="A", area_id=1), key="k" * 32)

@@ -58,6 +58,8 @@ AGE_BANDS = (
     "unknown",
 )
 REFERRAL_TYPES = ("signpost", "warm_handover", "emergency", "safeguarding")
+#: how far ahead of the clock a contact time may be (clocks and typing drift a little)
+FUTURE_TOLERANCE = dt.timedelta(hours=1)
 #: longest staff name, gender and agency the store keeps (their column lengths)
 MAX_STAFF = 100
 MAX_GENDER = 32
@@ -170,6 +172,12 @@ def prepare_engagement(e: EngagementInput, key: str | None = None) -> dict[str, 
     at = e.at
     if at.tzinfo is not None:
         at = at.astimezone(dt.UTC).replace(tzinfo=None)
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    if at > now + FUTURE_TOLERANCE:
+        raise InputError(
+            f"contact time {at:%Y-%m-%d %H:%M} UTC is in the future; give the time it happened "
+            "(a future contact would also keep the person open past the retention period)"
+        )
     person: str | None = None
     placeholder = False
     if e.reference:
