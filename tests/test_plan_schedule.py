@@ -238,3 +238,23 @@ def test_a_huge_visit_cap_does_not_try_every_round_count(monkeypatch: pytest.Mon
     req = PlanRequest("police", D0, D0, visit_minutes=5, max_visits=100_000, seed=1)
     res = make_plan(line_of_hotspots(7), req)
     assert list(res.daily["rounds"]) == [4]  # 4 rounds of 7 x 5 min plus walking fit in 6 h
+
+
+def test_patrol_days_must_cover_the_plan() -> None:
+    # plan make --assignment S for days (or hot spots) the assignment never drew stored an
+    # empty or partial plan, as though every missing hot spot-day had been drawn 'no patrol'
+    hs = line_of_hotspots(3)
+    a = randomise_days([1, 2, 3], D0, D0 + dt.timedelta(days=6), 0.5, seed=2)
+    later = PlanRequest("outreach", D0 + dt.timedelta(days=7), D0 + dt.timedelta(days=13))
+    with pytest.raises(InputError, match="not drawn"):
+        make_plan(hs, later, patrol_days=a)
+    overlap = PlanRequest("outreach", D0 + dt.timedelta(days=5), D0 + dt.timedelta(days=8))
+    with pytest.raises(InputError, match="not drawn"):
+        make_plan(hs, overlap, patrol_days=a)
+    with pytest.raises(InputError, match="not drawn"):
+        make_plan(line_of_hotspots(4), PlanRequest("outreach", D0, D0), patrol_days=a)
+    # a plan for part of the drawn period, or some of its hot spots, is fine
+    part = make_plan(
+        hs.iloc[:2], PlanRequest("outreach", D0, D0 + dt.timedelta(days=2)), patrol_days=a
+    )
+    assert set(part.visits["area_id"]) <= {1, 2}

@@ -237,6 +237,22 @@ def make_plan(
     days = pd.date_range(req.start_date, req.end_date, freq="D").date
     on: dict[dt.date, list[int]]
     if patrol_days is not None:
+        drawn = set(
+            zip(
+                patrol_days["area_id"].astype(int),
+                pd.to_datetime(patrol_days["date"]).dt.date,
+                strict=True,
+            )
+        )
+        undrawn = [(int(a), d) for d in days for a in area_ids if (int(a), d) not in drawn]
+        if undrawn:
+            udays = sorted({d for _, d in undrawn})
+            uareas = sorted({a for a, _ in undrawn})
+            raise InputError(
+                f"{len(undrawn)} hot spot-day(s) of the plan were not drawn in the randomised "
+                f"patrol days (days {udays[0]} to {udays[-1]}, hot spots {uareas}); plan only "
+                "the period and hot spots the assignment covers, or randomise this period"
+            )
         pdays = patrol_days[patrol_days["patrol"].astype(bool)]
         pos = {int(a): i for i, a in enumerate(area_ids)}
         on = {d: [] for d in days}
