@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from patrolwise.demo import run_demo
@@ -31,3 +32,7 @@ def test_demo_runs_every_stage_and_writes_the_report(tmp_path: Path) -> None:
     assert "7/7 planted hot spots recovered" in text
     assert "planted effect -30.0% lies within the 95% interval" in text
     assert (tmp_path / "demo" / "patrolwise.db").exists()
+    # the practice note's rates: outreach £2.28 a minute against police £3.38, 32.5% cheaper
+    cost = json.loads((tmp_path / "demo" / "evaluation" / "cost.json").read_text())
+    (line,) = cost["statements"]
+    assert line.endswith("outreach at £2.28 a minute is 32.5% cheaper than police at £3.38"), line

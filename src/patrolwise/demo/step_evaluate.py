@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..evaluate.before_after import before_after
-from ..evaluate.cost import cost_per_prevented, relative_saving, team_summary
+from ..evaluate.cost import cost_per_prevented, saving_statement, team_summary
 from ..evaluate.displacement import catchment_rings, displacement
 from ..evaluate.patrol_days import build_panel, patrol_day_effects
 from ..evaluate.periods import Period, in_areas
@@ -195,9 +195,8 @@ def run(ctx: Any) -> list[Section]:
     per: list[dict[str, Any]] = []
     if len(visits):
         summ = team_summary(visits, rates)
-        pm = dict(zip(summ["team"], summ["per_minute"], strict=True))
-        if "outreach" in pm and "police" in pm:
-            s = relative_saving(pm["outreach"], pm["police"])
+        stmt = saving_statement(summ, "outreach", "police")
+        if stmt is not None:
             mins = dict(zip(summ["team"], summ["minutes"], strict=True))
             cost = dict(zip(summ["team"], summ["cost"], strict=True))
             # the saving per minute follows from the configured rates; what the data adds is
@@ -205,8 +204,7 @@ def run(ctx: Any) -> list[Section]:
             lines.append(
                 f"{mins['outreach']:,.0f} GPS-verified outreach minutes cost £{cost['outreach']:,.0f} "
                 f"and {mins['police']:,.0f} police minutes £{cost['police']:,.0f}; at the configured "
-                f"rates (£{pm['outreach']:.2f} against £{pm['police']:.2f} a minute) outreach is "
-                f"{100 * s:.1f}% cheaper per minute"
+                f"rates, {stmt}"
             )
         cost_out = float(summ.loc[summ["team"] == "outreach", "cost"].sum())
         vdays = pd.to_datetime(pd.Series(visits["local_day"])).dt.normalize()
