@@ -514,5 +514,22 @@ def test_debrief_against_the_other_teams_plan_is_refused(store_url: str) -> None
         pid = save_plan(st, "police", pol.seed, pol.params, pol.visits)
         with pytest.raises(InputError, match="police plan"):
             add_debrief(st, DebriefInput("outreach", day, "Sam", plan_id=pid), **W)
-        did = add_debrief(st, DebriefInput("police", day, "PC Lee", plan_id=pid), **W)
+        did = add_debrief(
+            st, DebriefInput("police", day, "PC Lee", plan_id=pid), who="PC Lee", role="police"
+        )
         assert list_debriefs(st, **W).set_index("id").loc[did, "planned_minutes"] == 45.0
+
+
+def test_each_agency_writes_only_its_own_debriefs(store_url: str) -> None:
+    # a police login could file a debrief as the outreach team (and its text then read as the
+    # charity's own account), and an outreach worker one as the police
+    with _store(store_url) as st:
+        with pytest.raises(AuthError, match="outreach"):
+            add_debrief(
+                st, DebriefInput("outreach", T0.date(), "PC Lee"), who="PC Lee", role="police"
+            )
+        with pytest.raises(AuthError, match="police"):
+            add_debrief(st, DebriefInput("police", T0.date(), "Sam"), **W)
+        add_debrief(st, DebriefInput("police", T0.date(), "PC Lee"), who="PC Lee", role="police")
+        add_debrief(st, DebriefInput("outreach", T0.date(), "Sam"), **W)
+        assert sorted(list_debriefs(st, **W)["team"]) == ["outreach", "police"]

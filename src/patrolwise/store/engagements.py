@@ -424,6 +424,13 @@ def add_debrief(
     check_role(role)
     if role in ("analyst",):
         raise AuthError("analysts read debriefs but do not write them")
+    # each agency speaks for its own shifts: police roles file police debriefs, outreach roles
+    # outreach ones (least privilege between the two services)
+    agency = "outreach" if role in OUTREACH_ROLES else "police" if role == "police" else None
+    if agency is not None and d.team != agency:
+        raise AuthError(
+            f"role {role!r} files {agency} debriefs only; a {d.team} debrief is for {d.team} roles"
+        )
     planned, delivered = _shift_minutes(store, d.team, d.date, d.plan_id, tz)
     rec = prepare_debrief(d, planned, delivered, key)
     with store.session() as s, s.begin():
