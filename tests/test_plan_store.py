@@ -332,3 +332,30 @@ def test_plan_make_after_needs_an_existing_plan_of_the_other_team(sqlite_url: st
     assert isinstance(r.exception, InputError) and "police plan" in str(r.exception)
     with Store(sqlite_url) as st:
         assert len(list_plans(st)) == 1
+
+
+def test_plan_outputs_in_a_missing_folder_are_one_line_and_store_nothing(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    # plan make --csv into a missing folder stored the plan, then died with an OSError traceback
+    # (so a rerun stored it twice); export and brief died the same way
+    with _store_with_hotspots(sqlite_url):
+        pass
+    db = ["--db", sqlite_url]
+    bad = tmp_path / "missing" / "plan"
+    base = [*db, "plan", "make", "--team", "outreach", "--from", "2024-06-03", "--to", "2024-06-03"]
+    for opt in ("--csv", "--ics"):
+        r = CliRunner().invoke(app, [*base, opt, f"{bad}.x"])
+        assert isinstance(r.exception, InputError) and "does not exist" in str(r.exception)
+    with Store(sqlite_url) as st:
+        assert list_plans(st).empty
+    assert CliRunner().invoke(app, base).exit_code == 0
+    for opt in ("--csv", "--ics"):
+        r = CliRunner().invoke(app, [*db, "plan", "export", "1", opt, f"{bad}.x"])
+        assert isinstance(r.exception, InputError) and "does not exist" in str(r.exception)
+    afile = tmp_path / "a-file"
+    afile.write_text("")
+    r = CliRunner().invoke(
+        app, [*db, "plan", "brief", "1", "--date", "2024-06-03", "--out", str(afile / "sub")]
+    )
+    assert isinstance(r.exception, InputError), r.exception

@@ -43,6 +43,22 @@ def _hotspots(store, ids: list[int] | None, start: dt.date, end: dt.date):  # ty
     return hs.reset_index(drop=True)
 
 
+def _out_file(path: Path | None, opt: str) -> None:
+    """Refuse an output file whose folder does not exist, before anything is made or stored."""
+    if path is not None and not path.resolve().parent.is_dir():
+        raise InputError(f"{opt} {path}: the folder {path.parent} does not exist")
+
+
+def _write(path: Path, data: bytes | str, opt: str) -> None:
+    try:
+        if isinstance(data, bytes):
+            path.write_bytes(data)
+        else:
+            path.write_text(data, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"{opt} {path}: cannot write it ({exc.strerror or exc})") from None
+
+
 def _locations(hs) -> dict[int, tuple[float, float]]:  # type: ignore[no-untyped-def]
     from ..config import get_settings
     from ..geo import to_wgs84
@@ -83,7 +99,7 @@ def make_cmd(
 ) -> None:
     """Make and store a plan: an order through the hot spots that fits the window each day."""
     from ..config import get_settings
-    from ..plan.export_csv import write_plan_csv
+    from ..plan.export_csv import plan_csv_text
     from ..plan.export_ical import plan_to_ical
     from ..plan.randomise import randomise_days
     from ..plan.routing import anchor_points, load_street_network, network_minutes
@@ -92,6 +108,8 @@ def make_cmd(
     from ..timeutil import parse_window
 
     start, end = _date(date_from, "--from"), _date(date_to, "--to")
+    _out_file(csv, "--csv")
+    _out_file(ics, "--ics")
     settings = get_settings()
     req = PlanRequest(
         team=team,
@@ -140,12 +158,14 @@ def make_cmd(
         res.params.update(req.extra)
         pid = save_plan(store, team, res.seed, res.params, res.visits, assignment=new_assignment)
         if csv:
-            write_plan_csv(res.visits, csv, settings.timezone)
+            _write(csv, plan_csv_text(res.visits, settings.timezone), "--csv")
         if ics:
-            ics.write_bytes(
+            _write(
+                ics,
                 plan_to_ical(
                     res.visits, plan_id=pid, tz=settings.timezone, locations=_locations(hs)
-                )
+                ),
+                "--ics",
             )
     out.print(
         f"plan {pid}: {team}, {len(res.visits)} visits on {len(res.daily)} days "
@@ -199,13 +219,15 @@ def export_cmd(
 ) -> None:
     """Write a stored plan as CSV and/or iCalendar."""
     from ..config import get_settings
-    from ..plan.export_csv import write_plan_csv
+    from ..plan.export_csv import plan_csv_text
     from ..plan.export_ical import plan_to_ical
     from ..store.areas import load_areas
     from ..store.plans import get_plan, load_plan_visits
 
     if not csv and not ics:
         raise InputError("give --csv and/or --ics")
+    _out_file(csv, "--csv")
+    _out_file(ics, "--ics")
     tz = get_settings().timezone
     with open_store() as store:
         get_plan(store, plan_id)
@@ -213,10 +235,10 @@ def export_cmd(
         hs = load_areas(store, "hotspot")
         hs = hs[hs["area_id"].isin(v["area_id"])]
     if csv:
-        write_plan_csv(v, csv, tz)
+        _write(csv, plan_csv_text(v, tz), "--csv")
         out.print(f"wrote {csv}")
     if ics:
-        ics.write_bytes(plan_to_ical(v, plan_id=plan_id, tz=tz, locations=_locations(hs)))
+        _write(ics, plan_to_ical(v, plan_id=plan_id, tz=tz, locations=_locations(hs)), "--ics")
         out.print(f"wrote {ics}")
 
 
@@ -255,10 +277,15 @@ def brief_cmd(
         yesterday_delivered=delivered,
         tz=tz,
     )
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(
+            f"--out {out_dir}: cannot make the folder ({exc.strerror or exc})"
+        ) from None
     stem = out_dir / f"briefing-{meta['team']}-{d}"
-    stem.with_suffix(".html").write_text(b_.html, encoding="utf-8")
-    stem.with_suffix(".pdf").write_bytes(b_.pdf)
+    _write(stem.with_suffix(".html"), b_.html, "--out")
+    _write(stem.with_suffix(".pdf"), b_.pdf, "--out")
     out.print(f"wrote {stem}.html and {stem}.pdf")
 
 
@@ -278,6 +305,7 @@ def randomise_cmd(
     from ..store.plans import save_assignment
 
     start, end = _date(date_from, "--from"), _date(date_to, "--to")
+    _out_file(csv, "--csv")
     with open_store() as store:
         hs = _hotspots(store, _ids(hotspots), start, end)
         a = randomise_days(hs["area_id"], start, end, p, seed=seed, unit=unit)

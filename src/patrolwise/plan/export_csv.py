@@ -59,13 +59,18 @@ def plan_table(visits: pd.DataFrame, tz: str = "Europe/London") -> pd.DataFrame:
     return out[PLAN_COLUMNS]
 
 
-def write_plan_csv(visits: pd.DataFrame, path: str | Path, tz: str = "Europe/London") -> Path:
-    p = Path(path)
+def plan_csv_text(visits: pd.DataFrame, tz: str = "Europe/London") -> str:
+    """The plan CSV as text, spreadsheet formulas in its free-text columns defused."""
     t = plan_table(visits, tz)
     # the free-text columns (hot spot names come from whoever drew the areas)
     for c in ("team", "name"):
         t[c] = defuse_formulas(t[c])
-    t.to_csv(p, index=False)
+    return t.to_csv(index=False)
+
+
+def write_plan_csv(visits: pd.DataFrame, path: str | Path, tz: str = "Europe/London") -> Path:
+    p = Path(path)
+    p.write_text(plan_csv_text(visits, tz), encoding="utf-8")
     return p
 
 
