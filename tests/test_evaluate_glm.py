@@ -64,3 +64,25 @@ def test_a_fit_whose_information_is_singular_is_not_converged_not_a_traceback() 
     x, _ = design(ph, ph["assigned"].to_numpy(float))
     fit = fit_quasi_poisson(ph["harm"].to_numpy(float)[None, :], x)
     assert not fit.converged[0] and np.isnan(fit.se(1)[0])
+
+
+def test_a_singular_response_fails_alone_in_a_batch() -> None:
+    """Power, validation and randomisation inference fit many trials in one batch; one trial
+    whose design was singular (its treatment column the intercept: every day treated) made
+    np.linalg.solve raise for the whole batch. With per_row that trial fails alone (not
+    converged, NaN coefficients and covariance) and the others equal their single fits; a
+    single fit still refuses such a design with one clear line."""
+    x, y1, _ = _data(1)
+    _, y2, _ = _data(2)
+    _, y3, _ = _data(3)
+    xb = np.stack([x, x, x]).copy()
+    xb[1, :, 1] = 1.0
+    fit = fit_quasi_poisson(np.vstack([y1, y2, y3]), xb, per_row=True)
+    assert fit.converged.tolist() == [True, False, True]
+    assert np.isnan(fit.beta[1]).all() and np.isnan(fit.cov[1]).all()
+    for i, yy in ((0, y1), (2, y3)):
+        one = fit_quasi_poisson(yy[None, :], x)
+        np.testing.assert_allclose(fit.beta[i], one.beta[0], rtol=1e-9)
+        np.testing.assert_allclose(fit.cov[i], one.cov[0], rtol=1e-9)
+    with pytest.raises(InputError, match="constant or duplicated"):
+        fit_quasi_poisson(np.vstack([y1, y2, y3]), xb)

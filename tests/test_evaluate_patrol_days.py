@@ -511,6 +511,49 @@ def test_a_redraw_whose_refit_fails_does_not_count_against_the_null(
     assert rp == 1.0
 
 
+def test_redraws_that_cannot_be_fitted_fail_alone_and_are_counted() -> None:
+    """Two weeks drawn per day (unit 'day'): a re-draw that puts every weekday's patrol day in
+    the same week is the trend plus weekday terms, so its refit is singular. In the batched
+    refit that raised for all the re-draws, and the harm model lost its randomisation p-value
+    ('the model cannot be fitted'); for crimes the singularity went unnoticed and the refit's
+    arbitrary z was compared with the observed one. Such a re-draw now fails alone, counts as
+    at least as extreme as observed (conservative, as a refit without a standard error already
+    did), stays in the denominator, and is counted and noted."""
+    import patrolwise.evaluate.patrol_days as pdm
+
+    rng = np.random.default_rng(2)
+    days = pd.date_range("2023-02-06", periods=14, freq="D")
+    ids = np.arange(1, N_HS + 1)
+    asg = randomise_days(ids, days[0].date(), days[-1].date(), 0.5, seed=2, unit="day")
+    sim = simulate_hotspot_days(
+        rng, np.full(N_HS, 1.0), days, asg, 0.0, 0.3, area_ids=ids
+    ).to_frame()
+    crimes = crimes_from_counts(
+        sim["area_id"].to_numpy(),
+        sim["date"].to_numpy(),
+        sim["crimes"].to_numpy(),
+        sim["harm"].to_numpy(),
+    )
+    panel = build_panel(crimes, hotspots(), days[0].date(), days[-1].date(), assignment=asg)
+    res = patrol_day_effects(panel, n_perm=200, seed=0, secondary=False)
+    assert not any("cannot be fitted: a column" in n for n in res.notes)
+    harm = next(e for e in res.estimates if e.outcome == "harm")
+    crime = res.primary()
+    for e in (crime, harm):
+        nf = e.extra["randomisation_failed"]
+        assert nf > 0 and e.extra["randomisation_draws"] == 200
+        assert (1 + nf) / 201 <= e.extra["randomisation_p"] <= 1
+    assert any("re-draws could not be fitted" in n for n in res.notes)
+    # the same draws, refitted one by one: the failed ones are exactly the confounded ones
+    p, _ = _usable(panel, "assigned", "crimes")
+    _, y, x = _qp_estimate(p, "assigned", "crimes", (), "ITT", "qp")
+    blocks, units = pdm._draw_layout(p, "day")
+    rp, nf = pdm.randomisation_test(
+        y, x, blocks, crime.extra["z"], units=units, n_perm=200, rng=np.random.default_rng(0)
+    )
+    assert nf == crime.extra["randomisation_failed"]
+
+
 def test_weekday_effects_kept_when_the_panel_has_no_monday() -> None:
     """design() added weekday dummies only against Monday, so a panel without Mondays (tracked
     or assigned Tuesday to Saturday only) had no weekday terms at all: a weekday pattern in crime

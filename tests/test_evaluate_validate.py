@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from patrolwise.errors import InputError
@@ -37,8 +38,6 @@ def test_power_more_weeks_for_smaller_effects() -> None:
 
 
 def test_dispersion_by_moments() -> None:
-    import pandas as pd
-
     rng = np.random.default_rng(0)
     mu, alpha = 2.0, 0.5
     y = rng.negative_binomial(1 / alpha, 1 / (1 + alpha * mu), size=(4, 20_000))
@@ -56,3 +55,42 @@ def test_no_simulated_trials_is_one_clear_line_not_a_traceback() -> None:
             weeks_needed(rates, **kw)  # type: ignore[arg-type]
     with pytest.raises(InputError, match="trials"):
         validate(0)
+
+
+def test_simulated_trials_that_cannot_be_fitted_are_counted_not_fatal() -> None:
+    """A one-week trial on two hot spots: some simulated assignments are confounded with the hot
+    spot and weekday terms (one hot spot patrolled exactly on the days the other is not), and the
+    batched fit raised a singular-matrix error for all 200 trials, so 'evaluate power' died. Now
+    such a trial (or one with no crime on its patrol or no-patrol days, or a fit that does not
+    converge) fails alone: for power it counts as not detecting the reduction and is reported;
+    for validation it is left out of the coverage and rejection rates and reported."""
+    from patrolwise.evaluate.validate import patrol_day_trials
+
+    r = weeks_needed([0.5, 0.5], reduction=0.3, sims=200, weeks=(1, 2), seed=0)
+    row = r.curve.iloc[0]
+    assert int(row["weeks"]) == 1 and 0 < int(row["failed"]) < 200
+    # the failed trials stay in the denominator as misses, never as detections
+    assert row["power"] <= row["power_fitted"]
+    assert row["power"] == pytest.approx(row["power_fitted"] * (200 - row["failed"]) / 200)
+    assert f"{int(row['failed'])} of 200 simulated trials could not be fitted" in r.statement()
+    assert r.to_dict()["notes"] and "could not be fitted" in r.to_dict()["notes"][0]
+
+    days = pd.date_range("2023-01-02", periods=7, freq="D")
+    t = patrol_day_trials(
+        np.random.default_rng(0),
+        200,
+        0.3,
+        base_rates=np.array([0.5, 0.5]),
+        days=days,
+        dispersion=0.5,
+    )
+    bad = t.failed
+    assert bad.any() and not bad.all()
+    for v in t:  # a failed trial has no ratio, interval or p-value (not p = 1, not p = 0)
+        assert np.isnan(v[bad]).all() and not np.isnan(v[~bad]).any()
+
+    v = validate(60, seed=1, during_days=7, before_days=28, base_rates=np.array([0.5, 0.5]))
+    sc = v.scenarios[0]
+    assert sc.trials == 60 and 0 < sc.failed < 60
+    assert f"{sc.failed} of 60 simulated trials could not be fitted" in sc.line()
+    assert v.to_dict()["scenarios"][0]["failed"] == sc.failed

@@ -60,6 +60,7 @@ def _fit(
     tol: float = 1e-10,
     scale: str = "X2",
     beta0: Array | None = None,
+    per_row: bool = False,
 ) -> BatchFit:
     """Fit log-linear Poisson models to each row of ``y`` (T, n) with design ``x``.
 
@@ -67,6 +68,12 @@ def _fit(
     ``x`` is (n, p), shared by every response, or (T, n, p), one design per response (the
     randomisation test swaps the treatment column). ``scale`` is "X2" (Pearson, quasi-Poisson)
     or "1" (pure Poisson).
+
+    A design that cannot be solved (X'WX singular: a column constant or duplicated) raises an
+    InputError, unless ``per_row``: then only the responses whose own system is singular fail
+    (not converged, coefficients and covariance NaN) and the rest of the batch is fitted as
+    usual. Simulated trials and randomisation re-draws use this: one trial's singular design must
+    not sink the others.
     """
     y = np.atleast_2d(np.asarray(y, dtype=float))
     t_n, n = y.shape
@@ -92,6 +99,7 @@ def _fit(
     beta = np.zeros((t_n, p))
     dev_old = np.full(t_n, np.inf)
     converged = np.zeros(t_n, dtype=bool)
+    failed = np.zeros(t_n, dtype=bool)  # singular at some step (per_row only): no fit
     xtwx = np.zeros((t_n, p, p))
     for _ in range(max_iter):
         z = eta - off + (y - mu) / mu
@@ -99,12 +107,22 @@ def _fit(
         xtwx = _xtwx(xx, w)
         xtwz = np.einsum("tnp,tn->tp", xx, w * z)
         try:
-            beta = np.linalg.solve(xtwx, xtwz[..., None])[..., 0]
+            new_beta = np.linalg.solve(xtwx, xtwz[..., None])[..., 0]
         except np.linalg.LinAlgError as exc:
-            raise InputError(
-                "the model cannot be fitted: a column of the design is constant or duplicated "
-                "(for example every day treated, or a hot spot with no crime at all)"
-            ) from exc
+            if not per_row:
+                raise InputError(
+                    "the model cannot be fitted: a column of the design is constant or "
+                    "duplicated (for example every day treated, or a hot spot with no crime at all)"
+                ) from exc
+            # solve response by response: a singular one fails alone, frozen where it stood
+            new_beta = beta.copy()
+            for r in np.flatnonzero(~failed).tolist():
+                try:
+                    new_beta[r] = np.linalg.solve(xtwx[r], xtwz[r])
+                except np.linalg.LinAlgError:
+                    failed[r] = True
+        new_beta[failed] = beta[failed]
+        beta = new_beta
         eta = np.einsum("tnp,tp->tn", xx, beta) + off
         eta = np.clip(eta, -30, 30)
         mu = np.exp(eta)
@@ -112,6 +130,7 @@ def _fit(
             term = np.where(y > 0, y * np.log(y / mu), 0.0)
         dev = 2 * np.sum(term - (y - mu), axis=1)
         converged = np.abs(dev - dev_old) <= tol * (np.abs(dev) + 0.1)
+        converged[failed] = True  # nothing more to do for them (reported as failed below)
         dev_old = dev
         if converged.all():
             break
@@ -130,4 +149,27 @@ def _fit(
             except np.linalg.LinAlgError:
                 converged[i] = False
     cov = inv * phi[:, None, None]
+    if failed.any():
+        converged[failed] = False
+        beta[failed] = np.nan
+        cov[failed] = np.nan
+        phi[failed] = np.nan
     return BatchFit(beta=beta, cov=cov, scale=phi, converged=converged, df_resid=df_resid)
+
+
+def identified(x: Array, t: Array, j: int = 1, tol: float = 1e-8) -> NDArray[np.bool_]:
+    """Whether each row of ``t`` (T, n), put in column ``j`` of the shared design ``x`` (n, p),
+    is estimable: not a linear combination of the other columns.
+
+    A re-drawn or simulated assignment can be confounded with the other terms (over two weeks,
+    patrol on every day of the first week is the trend plus weekday effects). Its coefficient is
+    then not estimable; the IRLS may or may not find the system exactly singular, and when it does
+    not, it returns an arbitrary coefficient with a huge standard error. This checks the design
+    itself (fitting weights are positive, so they do not change the rank).
+    """
+    rest = np.delete(np.asarray(x, float), j, axis=1)
+    q, _ = np.linalg.qr(rest)
+    tt = np.atleast_2d(np.asarray(t, float))
+    resid = tt - (tt @ q) @ q.T
+    scale = np.maximum(np.linalg.norm(tt, axis=1), 1.0)
+    return np.asarray(np.linalg.norm(resid, axis=1) > tol * scale * np.sqrt(tt.shape[1]))

@@ -30,7 +30,7 @@ from scipy import stats
 from ..errors import InputError
 from ..timeutil import parse_window, to_local
 from .estimates import Estimate, _clean
-from .glm import fit_quasi_poisson
+from .glm import fit_quasi_poisson, identified
 from .periods import dated_days, in_areas
 
 DOSE_BINS = (0.0, 1.0, 20.0, 40.0, np.inf)
@@ -285,7 +285,24 @@ def randomisation_p(
     rng: np.random.Generator,
     chunk: int = 50,
 ) -> float:
-    """Two-sided randomisation p-value: re-draw treatment (column 1) within blocks, refit, compare |z|.
+    """The p-value of :func:`randomisation_test` (without its count of failed re-draws)."""
+    return randomisation_test(
+        y, x, blocks, z_obs, units=units, n_perm=n_perm, rng=rng, chunk=chunk
+    )[0]
+
+
+def randomisation_test(
+    y: np.ndarray,
+    x: np.ndarray,
+    blocks: np.ndarray,
+    z_obs: float,
+    *,
+    units: np.ndarray | None = None,
+    n_perm: int = 500,
+    rng: np.random.Generator,
+    chunk: int = 50,
+) -> tuple[float, int]:
+    """(p, failed): two-sided randomisation p-value: re-draw treatment (column 1) within blocks, refit, compare |z|.
 
     Re-drawing the way the assignment was drawn reproduces its reference distribution, so the
     p-value needs no model for the errors and no large number of clusters. ``units`` labels each
@@ -293,6 +310,13 @@ def randomisation_p(
     unit share one draw, so for unit='day' the day-level values are shuffled among days of the
     same weekday and applied to every hot spot on that day. ``blocks`` (per row, constant within
     a unit) are the strata the draw was balanced within.
+
+    A re-draw that cannot be fitted (its treatment confounded with the other terms, e.g. over
+    two weeks every weekday's patrol day in the first week; no outcome on its patrol or its
+    no-patrol rows; a singular or non-converged refit) fails alone, without sinking the others.
+    It is no evidence against the null, so it counts as at least as extreme as the observed one
+    (conservative) and stays in the denominator: p = (1 + exceeding + failed) / (1 + n_perm);
+    ``failed`` says how many there were.
     """
     n = len(y)
     u_idx = np.arange(n) if units is None else np.unique(np.asarray(units), return_inverse=True)[1]
@@ -315,6 +339,7 @@ def randomisation_p(
     start[1] = 0.0  # re-drawn treatments are null on average
     order0 = np.argsort(b_u, kind="stable")
     exceed = 0
+    failed = 0
     done = 0
     while done < n_perm:
         k = min(chunk, n_perm - done)
@@ -323,17 +348,37 @@ def randomisation_p(
         tn = np.empty((k, len(t_u)))
         rows = np.arange(k)[:, None]
         tn[rows, orders] = t_u[order0][None, :]
+        tk = tn[:, u_idx]
         xb = np.broadcast_to(x, (k, *x.shape)).copy()
-        xb[:, :, 1] = tn[:, u_idx]
-        fit = fit_quasi_poisson(np.broadcast_to(y, (k, len(y))), xb, beta0=start)
-        z = fit.beta[:, 1] / fit.se(1)
-        # a re-draw equal to the observed one is a tie, however its refit rounds; a refit with
-        # no standard error is no evidence against the null: it counts as extreme (conservative)
+        xb[:, :, 1] = tk
+        fit = fit_quasi_poisson(np.broadcast_to(y, (k, len(y))), xb, beta0=start, per_row=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            z = fit.beta[:, 1] / fit.se(1)
+        # a refit that failed (or has no standard error) is no evidence against the null: it
+        # counts as extreme (conservative); a re-draw equal to the observed one is a tie, however
+        # its refit rounds
+        bad = (
+            ~fit.converged
+            | ~np.isfinite(z)
+            | ~identified(x, tk)
+            | ((tk * y).sum(1) <= 0)
+            | (((1 - tk) * y).sum(1) <= 0)
+        )
         with np.errstate(invalid="ignore"):
-            extreme = ~np.isfinite(z) | (np.abs(z) >= abs(z_obs) * (1 - 1e-7) - 1e-12)
+            extreme = bad | (np.abs(z) >= abs(z_obs) * (1 - 1e-7) - 1e-12)
         exceed += int(np.sum(extreme))
+        failed += int(np.sum(bad))
         done += k
-    return (1 + exceed) / (1 + n_perm)
+    return (1 + exceed) / (1 + n_perm), failed
+
+
+def _failed_draws(failed: int, draws: int) -> str:
+    return (
+        f"{failed} of {draws} randomisation re-draws could not be fitted (the re-drawn "
+        "assignment confounded with the trend and weekday terms, or no outcome on its patrol or "
+        "no-patrol days): each counts as at least as extreme as observed, so the randomisation "
+        "p-value is conservative"
+    )
 
 
 def _draw_layout(p: pd.DataFrame, unit: str) -> tuple[np.ndarray, np.ndarray | None]:
@@ -526,11 +571,15 @@ def patrol_day_effects(
         if treat_col == "assigned" and n_perm > 0:
             blocks, units = _draw_layout(p, unit)
             try:
-                e.extra["randomisation_p"] = randomisation_p(
+                rp, nf = randomisation_test(
                     y, x, blocks, e.extra["z"], units=units, n_perm=n_perm, rng=rng
                 )
+                e.extra["randomisation_p"] = rp
                 e.extra["randomisation_draws"] = n_perm
+                e.extra["randomisation_failed"] = nf
                 e.extra["randomisation_unit"] = unit
+                if nf:
+                    notes.append(f"{label}: {_failed_draws(nf, n_perm)}")
             except InputError as exc:
                 notes.append(f"{label}: no randomisation p-value: {exc}")
         ests.append(e)
@@ -625,9 +674,14 @@ def patrol_day_effects(
                 if treat_col == "assigned" and n_perm > 0:
                     bh, uh = _draw_layout(ph, unit)
                     try:
-                        eh.extra["randomisation_p"] = randomisation_p(
+                        rp, nf = randomisation_test(
                             yh, xh, bh, eh.extra["z"], units=uh, n_perm=n_perm, rng=rng
                         )
+                        eh.extra["randomisation_p"] = rp
+                        eh.extra["randomisation_draws"] = n_perm
+                        eh.extra["randomisation_failed"] = nf
+                        if nf:
+                            notes.append(f"harm, {label}: {_failed_draws(nf, n_perm)}")
                     except InputError as exc:
                         notes.append(f"harm, {label}: no randomisation p-value: {exc}")
                 ests.append(eh)

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from .validate import patrol_day_trials
+from .validate import failed_line, patrol_day_trials
 
 
 def estimate_dispersion(panel: pd.DataFrame, outcome: str = "crimes") -> float:
@@ -49,19 +49,44 @@ class Power:
             "weeks_needed": self.weeks_needed,
             "curve": self.curve.to_dict(orient="records"),
             "inputs": self.inputs,
+            "notes": [self.failures()] if self.failures() else [],
         }
+
+    def failures(self) -> str:
+        """Which trial lengths had simulated trials that could not be fitted ('' if none)."""
+        if "failed" not in self.curve.columns:
+            return ""
+        parts = [
+            f"at {w} weeks {failed_line(f, n)}"
+            for w, f, n in zip(
+                self.curve["weeks"].astype(int),
+                self.curve["failed"].astype(int),
+                self.curve["sims"].astype(int),
+                strict=True,
+            )
+            if f
+        ]
+        if not parts:
+            return ""
+        return (
+            "; ".join(parts)
+            + ": each counts as not detecting the reduction (a real trial like it gives no estimate)"
+        )
 
     def statement(self) -> str:
         if self.weeks_needed is None:
             top = int(self.curve["weeks"].max())
-            return (
+            line = (
                 f"a {100 * self.reduction:.0f}% reduction is not detected with "
                 f"{100 * self.target:.0f}% power within {top} weeks at these crime levels"
             )
-        return (
-            f"about {self.weeks_needed} weeks of randomised patrol days give "
-            f"{100 * self.target:.0f}% power to detect a {100 * self.reduction:.0f}% reduction"
-        )
+        else:
+            line = (
+                f"about {self.weeks_needed} weeks of randomised patrol days give "
+                f"{100 * self.target:.0f}% power to detect a {100 * self.reduction:.0f}% reduction"
+            )
+        fail = self.failures()
+        return f"{line} ({fail})" if fail else line
 
 
 def weeks_needed(
@@ -100,8 +125,21 @@ def weeks_needed(
             dispersion=dispersion,
             chunk=max(1, min(sims, 20_000 // len(days) + 1)),
         )
-        pw = float(np.mean((r[3] < 0.05) & (r[0] < 1)))
-        rows.append({"weeks": int(w), "power": pw, "sims": sims})
+        # a trial that cannot be fitted detects nothing: it stays in the denominator as a miss
+        # (excluding it would credit the design with trials it could not analyse), and is counted
+        failed = r.failed
+        detected = ~failed & (r.p < 0.05) & (r.ratio < 1)
+        pw = float(np.sum(detected) / sims)
+        n_fit = int(sims - failed.sum())
+        rows.append(
+            {
+                "weeks": int(w),
+                "power": pw,
+                "sims": sims,
+                "failed": int(failed.sum()),
+                "power_fitted": float(np.sum(detected) / n_fit) if n_fit else None,
+            }
+        )
         if pw >= target and need is None:
             need = int(w)
             break

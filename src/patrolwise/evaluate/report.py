@@ -145,7 +145,13 @@ def patrol_days_section(pd_: PatrolDays, planted: float | None = None) -> Sectio
     rp = prim.extra.get("randomisation_p")
     body = "".join(f"<p>{esc(s)}</p>" for s in lines)
     if rp is not None:
-        body += f"<p>Randomisation inference ({prim.extra.get('randomisation_draws')} re-draws of the blocked assignment): p = {rp:.3g}.</p>"
+        nf = int(prim.extra.get("randomisation_failed") or 0)
+        failed = (
+            f"; {nf} could not be fitted and count as at least as extreme (conservative)"
+            if nf
+            else ""
+        )
+        body += f"<p>Randomisation inference ({prim.extra.get('randomisation_draws')} re-draws of the blocked assignment{failed}): p = {rp:.3g}.</p>"
     body += forest_plot(pd_.estimates, planted) + _est_table(pd_.estimates)
     if pd_.dose is not None and not pd_.dose.empty:
         body += "<h3>Dose-response by outreach minutes</h3>" + table_html(

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from .before_after import did_ratio
-from .glm import fit_quasi_poisson
+from .glm import fit_quasi_poisson, identified
 from .patrol_days import design
 
 COVERAGE_TARGET = (0.93, 0.97)
@@ -38,25 +38,56 @@ def default_base_rates() -> np.ndarray:
     return np.asarray(416.0 / (334 * level.size * sv_share) * level)
 
 
+class Trials(NamedTuple):
+    """(ratio, lo, hi, p) per simulated trial; NaN in all four where the trial could not be
+    fitted (see :attr:`failed`)."""
+
+    ratio: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    p: np.ndarray
+
+    @property
+    def failed(self) -> np.ndarray:
+        return np.asarray(~np.isfinite(self.p) | ~np.isfinite(self.ratio))
+
+
+def failed_line(failed: int, trials: int, what: str = "simulated trials") -> str:
+    """'3 of 500 simulated trials could not be fitted' ('' when none failed)."""
+    if not failed:
+        return ""
+    return (
+        f"{failed} of {trials} {what} could not be fitted (no crime on patrol or on no-patrol "
+        "days, a drawn assignment confounded with the other terms, or no convergence)"
+    )
+
+
 @dataclass
 class Scenario:
     name: str
-    trials: int
+    trials: int  # simulated; the rates below are over the trials - failed that could be fitted
     truth: float
     coverage: float
     rejection: float
     mean_ratio: float
     target: str  # coverage | rejection
     ok: bool
+    failed: int = 0
 
     def line(self) -> str:
         t = COVERAGE_TARGET if self.target == "coverage" else REJECTION_TARGET
-        return (
+        txt = (
             f"{self.name:<44} trials {self.trials:>4}  true ratio {self.truth:.2f}  "
             f"mean estimate {self.mean_ratio:.3f}  95% CI covers truth {100 * self.coverage:5.1f}%  "
             f"rejects no-change {100 * self.rejection:5.1f}%  "
             f"[{self.target} target {100 * t[0]:.0f}-{100 * t[1]:.0f}%: {'ok' if self.ok else 'OUTSIDE'}]"
         )
+        if self.failed:
+            txt += (
+                f"  ({failed_line(self.failed, self.trials)}: left out of these rates, "
+                f"which are over the {self.trials - self.failed} fitted)"
+            )
+        return txt
 
 
 @dataclass
@@ -89,19 +120,27 @@ def _score(
     p: np.ndarray,
     target: str,
 ) -> Scenario:
-    cov = float(np.mean((lo <= truth) & (truth <= hi)))
-    rej = float(np.mean(p < 0.05))
+    # a trial that could not be fitted is neither a covering interval nor a missed one, neither a
+    # rejection nor an acceptance: it is left out of the rates and counted
+    ok_fit = np.isfinite(p) & np.isfinite(ratio)
+    n_fit = int(ok_fit.sum())
+    lo, hi, ratio, p = lo[ok_fit], hi[ok_fit], ratio[ok_fit], p[ok_fit]
+    cov = float(np.mean((lo <= truth) & (truth <= hi))) if n_fit else float("nan")
+    rej = float(np.mean(p < 0.05)) if n_fit else float("nan")
     t = COVERAGE_TARGET if target == "coverage" else REJECTION_TARGET
     val = cov if target == "coverage" else rej
+    with np.errstate(divide="ignore"):
+        mean_ratio = float(np.exp(np.mean(np.log(ratio)))) if n_fit else float("nan")
     return Scenario(
         name=name,
-        trials=len(ratio),
+        trials=len(ok_fit),
         truth=truth,
         coverage=cov,
         rejection=rej,
-        mean_ratio=float(np.exp(np.mean(np.log(ratio)))),
+        mean_ratio=mean_ratio,
         target=target,
-        ok=bool(t[0] <= val <= t[1]),
+        ok=bool(n_fit and t[0] <= val <= t[1]),
+        failed=len(ok_fit) - n_fit,
     )
 
 
@@ -115,8 +154,14 @@ def patrol_day_trials(
     dispersion: float,
     chunk: int = 50,
     tick: Callable[[int], None] | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(ratio, lo, hi, p) of the primary patrol-day estimate over ``trials`` simulated trials."""
+) -> Trials:
+    """(ratio, lo, hi, p) of the primary patrol-day estimate over ``trials`` simulated trials.
+
+    A trial the evaluation could not estimate fails (NaN in all four, :attr:`Trials.failed`)
+    without sinking the others: no crime on its patrol days or on its no-patrol days (the
+    evaluation refuses such a contrast), an assignment confounded with the other terms (a
+    one-week trial can patrol a hot spot on exactly the days another is not), a singular or
+    non-converged fit, or no finite standard error."""
     from ..synth.crimes import make_assignment, simulate_hotspot_days
 
     n_a = len(base_rates)
@@ -136,25 +181,38 @@ def patrol_day_trials(
             rng, np.tile(base_rates, k), days, patrol, effect, dispersion, area_ids=ids
         )
         y = panel.counts.reshape(k, n_a * len(days)).astype(float)
+        tk = patrol.reshape(k, n_a * len(days)).astype(float)
         xb = np.broadcast_to(x0, (k, *x0.shape)).copy()
-        xb[:, :, 1] = patrol.reshape(k, n_a * len(days))
-        fit = fit_quasi_poisson(y, xb)
+        xb[:, :, 1] = tk
+        fit = fit_quasi_poisson(y, xb, per_row=True)
         b, se = fit.beta[:, 1], fit.se(1)
-        out.append(
-            np.column_stack(
-                [
-                    np.exp(b),
-                    np.exp(b - q * se),
-                    np.exp(b + q * se),
-                    2 * stats.norm.sf(np.abs(b / se)),
-                ]
+        with np.errstate(invalid="ignore"):
+            ok = (
+                fit.converged
+                & identified(x0, tk)
+                & ((y * tk).sum(1) > 0)
+                & ((y * (1 - tk)).sum(1) > 0)
+                & np.isfinite(b)
+                & np.isfinite(se)
+                & (se > 0)
             )
-        )
+        b, se = np.where(ok, b, np.nan), np.where(ok, se, np.nan)
+        with np.errstate(invalid="ignore", over="ignore"):
+            out.append(
+                np.column_stack(
+                    [
+                        np.exp(b),
+                        np.exp(b - q * se),
+                        np.exp(b + q * se),
+                        2 * stats.norm.sf(np.abs(b / se)),
+                    ]
+                )
+            )
         done += k
         if tick:
             tick(k)
     r = np.vstack(out)
-    return r[:, 0], r[:, 1], r[:, 2], r[:, 3]
+    return Trials(r[:, 0], r[:, 1], r[:, 2], r[:, 3])
 
 
 def did_trials(
@@ -168,9 +226,10 @@ def did_trials(
     dispersion: float,
     comparison_scale: float = 3.0,
     tick: Callable[[int], None] | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> Trials:
     """(ratio, lo, hi, p) of the weekly DiD ratio: hot spots (whole during period treated) against
-    comparison areas drawn by the same process at ``comparison_scale`` times the hot spots' level."""
+    comparison areas drawn by the same process at ``comparison_scale`` times the hot spots' level.
+    A trial with no hot spot crime before or during fails (NaN), as in :func:`patrol_day_trials`."""
     from ..synth.crimes import simulate_hotspot_days
 
     days = pd.DatetimeIndex(before.append(during))
@@ -205,10 +264,12 @@ def did_trials(
         y[:, u] = y_day[:, sel].sum(1)
         c[:, u] = c_day[:, sel].sum(1)
     c = np.maximum(c, 0.5)  # a week with no comparison crime (rare) cannot be an offset of zero
-    res = did_ratio(y, c, unit_during)
+    ratio, lo, hi, p = did_ratio(y, c, unit_during)
+    bad = (y[:, unit_during].sum(1) <= 0) | (y[:, ~unit_during].sum(1) <= 0)
+    bad |= ~(np.isfinite(ratio) & np.isfinite(lo) & np.isfinite(hi) & np.isfinite(p))
     if tick:
         tick(trials)
-    return res
+    return Trials(*(np.where(bad, np.nan, v) for v in (ratio, lo, hi, p)))
 
 
 def validate(
