@@ -422,6 +422,39 @@ def test_negative_binomial_without_standard_errors_is_a_note_not_nan_bounds() ->
     assert any("negative binomial" in n for n in res.notes)
 
 
+def test_negative_binomial_that_did_not_converge_is_a_note_not_an_estimate() -> None:
+    """Four weeks of sparse counts (0.05 crimes per hot spot-day, no overdispersion to speak of):
+    the negative binomial's maximum likelihood did not converge (alpha creeping towards 0;
+    statsmodels warns 'failed to converge' and says so in mle_retvals), yet its standard error
+    was finite and the estimate was reported beside the primary. As the quasi-Poisson primary
+    refuses a fit that did not converge, the negative binomial is now a note saying so."""
+    import statsmodels.api as sm
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning
+
+    crimes, asg, days = simulated(0.3, seed=2, rate=0.05, n_days=28)
+    panel = build_panel(crimes, hotspots(), days[0].date(), days[-1].date(), assignment=asg)
+    # the fits as patrol_day_effects makes them do not converge, though the SE is finite
+    p, _ = _usable(panel, "assigned", "crimes")
+    _, y, x = _qp_estimate(p, "assigned", "crimes", (), "ITT", "qp")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        nb = sm.NegativeBinomial(y, x).fit(disp=0, maxiter=300, method="bfgs")
+        nb = sm.NegativeBinomial(y, x).fit(start_params=nb.params, disp=0, maxiter=100)
+    assert not nb.mle_retvals["converged"]
+    assert any(issubclass(w.category, ConvergenceWarning) for w in caught)
+    assert np.isfinite(nb.bse[1]) and nb.bse[1] > 0  # the old check let it through
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = patrol_day_effects(panel, n_perm=0)
+    assert not any("negative binomial" in e.name for e in res.estimates)
+    note = next(n for n in res.notes if "negative binomial" in n)
+    assert "did not converge" in note
+    assert not any(issubclass(w.category, ConvergenceWarning) for w in caught)
+    prim = res.primary()
+    assert "intention to treat" in prim.name and np.isfinite([prim.lo, prim.hi]).all()
+
+
 def test_an_as_delivered_contrast_that_cannot_be_made_does_not_sink_the_randomised_one() -> None:
     """The dosage names another team than --team (or the threshold makes every tracked day
     patrolled): the as-delivered contrast has nothing to compare, and its InputError, raised

@@ -18,6 +18,7 @@ they are a post-treatment variable for the randomised (as-assigned) comparison.
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -484,6 +485,7 @@ def patrol_day_effects(
 ) -> PatrolDays:
     """All patrol-day estimates for a panel from :func:`build_panel`."""
     import statsmodels.api as sm
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
     rng = np.random.default_rng(seed)
     notes: list[str] = []
@@ -614,9 +616,23 @@ def patrol_day_effects(
             except (np.linalg.LinAlgError, ValueError) as exc:
                 notes.append(f"cluster-robust Poisson could not be fitted: {exc}")
             try:
-                nb = sm.NegativeBinomial(y, x).fit(disp=0, maxiter=300, method="bfgs")
-                nb = sm.NegativeBinomial(y, x).fit(start_params=nb.params, disp=0, maxiter=100)
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    nb = sm.NegativeBinomial(y, x).fit(disp=0, maxiter=300, method="bfgs")
+                    # the Newton polish from the BFGS point decides: its convergence is checked
+                    caught.clear()
+                    nb = sm.NegativeBinomial(y, x).fit(start_params=nb.params, disp=0, maxiter=100)
                 b, se = float(nb.params[1]), float(nb.bse[1])
+                if not nb.mle_retvals.get("converged", True) or any(
+                    issubclass(w.category, ConvergenceWarning) for w in caught
+                ):
+                    # as the quasi-Poisson primary: a fit that did not converge is not reported
+                    # (on sparse counts alpha creeps towards its boundary at 0)
+                    raise ValueError(
+                        "the maximum likelihood fit did not converge (alpha "
+                        f"{float(nb.params[-1]):.3g}; near 0 the counts show no overdispersion "
+                        "and the quasi-Poisson estimate stands): no estimate is reported"
+                    )
                 if not (np.isfinite(b) and np.isfinite(se) and se > 0):
                     # e.g. no overdispersion: alpha on its boundary (0) leaves the information
                     # matrix singular, and every bound and p would be NaN
