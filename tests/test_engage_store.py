@@ -533,3 +533,30 @@ def test_each_agency_writes_only_its_own_debriefs(store_url: str) -> None:
         add_debrief(st, DebriefInput("police", T0.date(), "PC Lee"), who="PC Lee", role="police")
         add_debrief(st, DebriefInput("outreach", T0.date(), "Sam"), **W)
         assert sorted(list_debriefs(st, **W)["team"]) == ["outreach", "police"]
+
+
+def test_refused_reads_are_audited_without_content(store_url: str) -> None:
+    # a police or analyst login asking for case records was refused with no trace in the audit
+    # log, so repeated attempts to read records about vulnerable people went unseen
+    with _store(store_url) as st:
+        log_engagement(st, _e(consent=True, reference="Abena Mensah", notes=NOTE), **W)
+        before = len(load_audit(st))
+        with pytest.raises(AuthError):
+            list_engagements(st, who="PC Lee", role="police", with_notes=True)
+        with pytest.raises(AuthError):
+            list_engagements(st, who="Ana", role="analyst", start=T0)
+        with pytest.raises(AuthError, match="below 5"):
+            engagement_summary(st, who="Ana", role="analyst", threshold=None)
+        new = load_audit(st).iloc[before:]
+        assert list(new["action"]) == ["refused"] * 3
+        assert list(new["who"]) == ["PC Lee", "Ana", "Ana"]
+        assert list(new["role"]) == ["police", "analyst", "analyst"]
+        assert list(new["object"]) == [
+            "read_notes engagements",
+            f"list_engagements from {T0}",
+            "summary threshold None",
+        ]
+        logged = " ".join(new["object"])
+        assert pseudonym("Abena Mensah") not in logged and "Ghana" not in logged
+        # a refused read leaves nothing else behind: no read_notes or listing entries
+        assert not load_audit(st)["action"].isin(["read_notes", "list_engagements"]).any()

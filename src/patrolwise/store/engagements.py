@@ -69,6 +69,18 @@ def _audit(s: Session, who: str, role: str, action: str, obj: str) -> None:
     s.add(AuditEntry(who=who, role=role, action=action, object=obj[:200], at=utcnow()))
 
 
+def _refused(store: Store, who: str, role: str, asked: str, exc: AuthError) -> AuthError:
+    """Audit a refused request (who, role, what was asked; no content) and return ``exc`` to raise.
+
+    A refusal is written in its own transaction, so it stays on record although the request fails:
+    repeated attempts by a police or analyst login to read case records are what an auditor looks
+    for.
+    """
+    with store.session() as s, s.begin():
+        _audit(s, who, role, "refused", asked)
+    return exc
+
+
 def _resolve(s: Session, pseud: str) -> str:
     """Follow merges: a placeholder merged into a real pseudonym resolves to the latter."""
     seen = set()
@@ -233,14 +245,25 @@ def list_engagements(
     location and outcome decrypted (each record read audited as ``read_text``); with ``with_notes`` the decrypted notes too (``read_notes``).
     Police and analysts get counts from :func:`engagement_summary` instead."""
     check_role(role)
+    span = f" from {start}" if start is not None else ""
+    span += f" to {end}" if end is not None else ""
     if with_notes:
-        require_notes_access(role)
+        try:
+            require_notes_access(role)
+        except AuthError as exc:
+            raise _refused(store, who, role, f"read_notes engagements{span}", exc) from None
     else:
         try:
             require_write(role)
         except AuthError as exc:
-            raise AuthError(
-                f"role {role!r} cannot list engagement records; use `patrolwise engage summary`"
+            raise _refused(
+                store,
+                who,
+                role,
+                f"list_engagements{span}",
+                AuthError(
+                    f"role {role!r} cannot list engagement records; use `patrolwise engage summary`"
+                ),
             ) from exc
     enc = [f"{c}_encrypted" for c in ENCRYPTED_ENGAGEMENT_TEXT]
     cols = [getattr(Engagement, c) for c in [*ENGAGEMENT_COLUMNS, *enc]]
@@ -255,8 +278,6 @@ def list_engagements(
         df = pd.DataFrame(rows, columns=[*ENGAGEMENT_COLUMNS, *enc, "notes_encrypted"])
         # the records themselves (pseudonyms, age, gender, safeguarding) are personal data:
         # one entry per listing, whether or not any record holds free text
-        span = f" from {start}" if start is not None else ""
-        span += f" to {end}" if end is not None else ""
         _audit(s, who, role, "list_engagements", f"engagements:{len(df)}{span}")
         has_text = df[enc].notna().any(axis=1)
         for c in ENCRYPTED_ENGAGEMENT_TEXT:
@@ -313,9 +334,15 @@ def engagement_summary(
     """
     check_role(role)
     if role not in OUTREACH_ROLES and (threshold is None or threshold < DEFAULT_THRESHOLD):
-        raise AuthError(
-            f"role {role!r} cannot see counts below {DEFAULT_THRESHOLD} (threshold {threshold}); "
-            f"only outreach roles ({', '.join(sorted(OUTREACH_ROLES))}) can"
+        raise _refused(
+            store,
+            who,
+            role,
+            f"summary threshold {threshold}",
+            AuthError(
+                f"role {role!r} cannot see counts below {DEFAULT_THRESHOLD} (threshold "
+                f"{threshold}); only outreach roles ({', '.join(sorted(OUTREACH_ROLES))}) can"
+            ),
         )
     e, r = engagement_tables(store)
     out = summarise(e, r, area_names=e.attrs.get("area_names"), threshold=threshold, tz=tz)
