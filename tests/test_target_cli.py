@@ -84,6 +84,16 @@ def test_cli_find_on_empty_store_is_a_clear_error(sqlite_url: str) -> None:
     assert isinstance(res.exception, InputError) and "not a date" in str(res.exception)
 
 
+def test_cli_find_top_below_one_is_refused(sqlite_url: str) -> None:
+    """'hotspots find --top 0' skipped the selection ('if top:') and exited 0 having selected and
+    stored nothing, without a word; --top 0 or -2 is now one clear line, before any crime is read
+    (so even on an empty store the error is about --top)."""
+    for bad in ("0", "-2"):
+        res = _run(sqlite_url, "hotspots", "find", "--top", bad)
+        assert isinstance(res.exception, InputError), res.output
+        assert f"--top must be at least 1, not {bad}" in str(res.exception)
+
+
 def test_cli_import_list_retire_replace(city, store_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     src = tmp_path / "leicester.geojson"
     city.hotspots.to_crs("EPSG:4326").to_file(src)

@@ -164,6 +164,9 @@ def find_cmd(
     from ..target.surface import find_surface
     from ..target.units import read_units
 
+    if top is not None and top < 1:
+        # 'if top:' below would skip the selection and store nothing without a word
+        raise InputError(f"--top must be at least 1, not {top}: how many hot spots to select")
     settings = get_settings()
     notes: list[str] = []
     crimes, d0, d1 = _crimes(start, end, hours, weekdays, category, offence, notes, force)
