@@ -120,18 +120,37 @@ def test_placeholder_merged_later(store_url: str) -> None:
         dst, moved = merge_people(st, placeholder="red jacket", reference="Kofi", **W)
         assert dst == pseudonym("Kofi") and moved == 2
         log_engagement(st, _e(consent=True, reference="kofi", at=T0 + dt.timedelta(days=5)), **W)
-        # a later contact logged under the old placeholder lands on the merged person
-        log_engagement(st, _e(placeholder="red jacket", at=T0 + dt.timedelta(days=6)), **W)
+        # A later contact typed with the same placeholder is a new, unnamed person. Placeholders
+        # describe what a worker saw that day ("red jacket"), not who someone is: plenty of
+        # people wear a red jacket, and linking a stranger's contacts (needs, safeguarding,
+        # notes) to Kofi's record would be a privacy breach. So a merge retires the placeholder.
+        e_new = log_engagement(st, _e(placeholder="red jacket", at=T0 + dt.timedelta(days=6)), **W)
         people = load_people(st).set_index("pseudonym")
         ph = placeholder_pseudonym("red jacket")
-        assert people.loc[ph, "status"] == "merged" and people.loc[ph, "merged_into"] == dst
+        assert people.loc[ph, "status"] == "open" and people.loc[ph, "placeholder"]
+        assert pd.isna(people.loc[ph, "merged_into"])
+        assert people.loc[ph, "first_contact"] == T0 + dt.timedelta(days=6)
+        retired = people[people["status"] == "merged"]
+        assert len(retired) == 1 and list(retired["merged_into"]) == [dst]
         assert people.loc[dst, "first_contact"] == T0
-        assert people.loc[dst, "last_contact"] == T0 + dt.timedelta(days=6)
+        assert people.loc[dst, "last_contact"] == T0 + dt.timedelta(days=5)
         with st.engine.connect() as c:
-            persons = [r[0] for r in c.execute(text("select person from engagements"))]
-        assert persons == [dst] * 4 and e1 == ids[0]
+            persons = [r[0] for r in c.execute(text("select person from engagements order by id"))]
+        assert persons == [dst] * 3 + [ph] and e1 == ids[0]
         s = engagement_summary(st, who="Ana", role="outreach_manager", threshold=None)
-        assert s["repeat_contacts"].set_index("contacts").loc["3-4", "people"] == 1
+        repeat = s["repeat_contacts"].set_index("contacts")["people"]
+        assert repeat["3-4"] == 1 and repeat["1"] == 1
+        # the new placeholder person can be merged in its turn (here into someone else)
+        record_consent(st, e_new, **W)
+        dst2, moved2 = merge_people(st, placeholder="red jacket", reference="Ama", **W)
+        assert dst2 == pseudonym("Ama") and moved2 == 1
+        with pytest.raises(InputError, match="no person recorded under the placeholder"):
+            merge_people(st, placeholder="red jacket", reference="Kofi", **W)
+        people = load_people(st)
+        assert ph not in set(people["pseudonym"])
+        assert sorted(people.loc[people["status"] == "merged", "merged_into"]) == sorted(
+            [dst, dst2]
+        )
 
 
 def test_roles_and_audit(store_url: str) -> None:

@@ -81,16 +81,14 @@ def _refused(store: Store, who: str, role: str, asked: str, exc: AuthError) -> A
     return exc
 
 
-def _resolve(s: Session, pseud: str) -> str:
-    """Follow merges: a placeholder merged into a real pseudonym resolves to the latter."""
-    seen = set()
-    while pseud not in seen:
-        seen.add(pseud)
-        nxt = s.scalar(select(Person.merged_into).where(Person.pseudonym == pseud))
-        if not nxt:
-            return pseud
-        pseud = nxt
-    return pseud
+def retired_placeholder(person_id: int) -> str:
+    """The pseudonym a placeholder person keeps once merged: its row id, nothing typed.
+
+    Retiring frees the placeholder's keyed hash, so the next contact typed as "red jacket" is a
+    new person; the ``ph_`` prefix keeps it a placeholder, ``retired`` (not hex) can never be a
+    hash.
+    """
+    return f"ph_retired_{person_id}"
 
 
 def _touch_person(s: Session, pseud: str, placeholder: bool, at: dt.datetime) -> None:
@@ -151,7 +149,8 @@ def log_engagements(
             if rec["area_id"] is not None and rec["area_id"] not in known_areas:
                 raise InputError(f"no hot spot with area_id {rec['area_id']}")
             if rec["person"] is not None:
-                rec["person"] = _resolve(s, rec["person"])
+                # no merge is followed: a placeholder merged into a named person was retired, so
+                # the same description typed again starts a new person
                 _touch_person(
                     s, rec["person"], placeholder and is_placeholder(rec["person"]), rec["at"]
                 )
@@ -178,6 +177,10 @@ def merge_people(
     """Merge the placeholder person ("red jacket") into the person with typed ``reference``.
 
     Both are typed as the worker knows them; returns (real pseudonym, engagements moved).
+    The placeholder is then retired (its row renamed by :func:`retired_placeholder`, marked
+    merged into the real pseudonym): a placeholder describes what a worker saw that day, not who
+    someone is, so a later contact typed as "red jacket" starts a new placeholder person instead
+    of landing on the named one (linking a stranger's contacts to them would be a breach).
     Linking earlier contacts to a named person needs consent for them: ``consent_given``
     records that the person has now consented (audited); without it, contacts lacking consent
     stop the merge.
@@ -188,9 +191,10 @@ def merge_people(
     with store.session() as s, s.begin():
         p = s.scalars(select(Person).where(Person.pseudonym == src)).first()
         if p is None:
-            raise InputError(f"no person recorded under the placeholder {placeholder!r}")
-        if p.status == "merged":
-            raise InputError(f"placeholder {placeholder!r} was already merged")
+            raise InputError(
+                f"no person recorded under the placeholder {placeholder!r} (since any earlier "
+                "merge of it: a merged placeholder is retired)"
+            )
         if consent_given:
             s.execute(
                 update(Engagement)
@@ -211,6 +215,7 @@ def merge_people(
         first, last = p.first_contact, p.last_contact
         p.status = "merged"
         p.merged_into = dst
+        p.pseudonym = retired_placeholder(p.id)
         s.flush()
         if first is not None:
             _touch_person(s, dst, False, first)

@@ -26,7 +26,11 @@ from .base import Base, JSONType
 
 
 class Person(Base):
-    """A pseudonymous person; a placeholder ("red jacket") until merged into a real reference."""
+    """A pseudonymous person; a placeholder ("red jacket") until merged into a real reference.
+
+    A merged placeholder is retired: its pseudonym becomes ``ph_retired_<id>`` with
+    ``merged_into`` the real pseudonym, so the description typed again starts a new person.
+    """
 
     __tablename__ = "people"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
