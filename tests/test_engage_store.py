@@ -579,3 +579,34 @@ def test_refused_reads_are_audited_without_content(store_url: str) -> None:
         assert pseudonym("Abena Mensah") not in logged and "Ghana" not in logged
         # a refused read leaves nothing else behind: no read_notes or listing entries
         assert not load_audit(st)["action"].isin(["read_notes", "list_engagements"]).any()
+
+
+def test_migration_maps_free_text_gender_to_the_vocabulary(store_url: str) -> None:
+    # rows stored before the vocabulary could hold any text up to 32 characters in clear
+    from alembic import command
+
+    from patrolwise.store.db import alembic_config, init_db, make_engine
+
+    eng = make_engine(store_url)
+    with eng.begin() as conn:
+        cfg = alembic_config(store_url)
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0007")
+    typed = ["Female", "m", "not stated", "Abena's sister", "NB", None, ""]
+    with eng.begin() as conn:
+        for g in typed:
+            conn.execute(
+                text(
+                    "insert into engagements (team, at, staff, gender, consent, safeguarding, "
+                    "created_at) values ('outreach', '2024-06-10', 'Sam', :g, true, false, "
+                    "'2024-06-10')"
+                ),
+                {"g": g},
+            )
+    eng.dispose()
+    init_db(store_url)
+    eng = make_engine(store_url)
+    with eng.connect() as c:
+        got = [r[0] for r in c.execute(text("select gender from engagements order by id"))]
+    eng.dispose()
+    assert got == ["female", "male", "not stated", "other", "non-binary", None, None]

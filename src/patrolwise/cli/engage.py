@@ -70,7 +70,9 @@ def log_cmd(
         None, help="description at first contact, e.g. 'red jacket'"
     ),
     age_band: str | None = typer.Option(None),
-    gender: str | None = typer.Option(None),
+    gender: str | None = typer.Option(
+        None, help="female, male, non-binary, other or 'not stated' (needs --consent)"
+    ),
     need: list[str] = typer.Option([], "--need", help="repeatable: housing, food, ..."),
     referral: list[str] = typer.Option([], "--referral", help="repeatable: 'agency:type[:yes|no]'"),
     safeguarding: bool = typer.Option(False, "--safeguarding"),

@@ -3,7 +3,8 @@
 The worker types what they know (a name, a nickname, or only "red jacket"); this module turns it
 into a pseudonym, refuses identifying details (including a free-text location, which is often an
 address) when consent is not recorded, checks needs and referrals against a shared vocabulary (so
-summaries add up), and encrypts every free-text field (location, outcome, notes). The store only
+summaries add up) and gender against a fixed vocabulary (it is stored in clear, so nothing typed
+freely may go there), and encrypts every free-text field (location, outcome, notes). The store only
 ever sees the output of :func:`prepare_engagement`.
 """
 
@@ -57,12 +58,27 @@ AGE_BANDS = (
     "55+",
     "unknown",
 )
+#: genders a worker may record: a fixed vocabulary, because anything typed freely ends up holding
+#: names and addresses, and gender is stored in clear for the counts
+GENDERS = ("female", "male", "non-binary", "other", "not stated")
+#: other words for the same values (matched after folding case and spacing)
+GENDER_ALIASES = {
+    "f": "female",
+    "woman": "female",
+    "m": "male",
+    "man": "male",
+    "nb": "non-binary",
+    "nonbinary": "non-binary",
+    "non binary": "non-binary",
+    "not given": "not stated",
+    "prefer not to say": "not stated",
+    "unknown": "not stated",
+}
 REFERRAL_TYPES = ("signpost", "warm_handover", "emergency", "safeguarding")
 #: how far ahead of the clock a contact time may be (clocks and typing drift a little)
 FUTURE_TOLERANCE = dt.timedelta(hours=1)
-#: longest staff name, gender and agency the store keeps (their column lengths)
+#: longest staff name and agency the store keeps (their column lengths)
 MAX_STAFF = 100
-MAX_GENDER = 32
 MAX_AGENCY = 100
 
 
@@ -114,6 +130,24 @@ def normalise_need(need: str) -> str:
     return n
 
 
+def normalise_gender(gender: str | None) -> str | None:
+    """A gender in :data:`GENDERS` ('Female', ' F ', 'nonbinary' ...); empty is None.
+
+    Anything else is refused rather than stored: the column is in clear.
+    """
+    if gender is None or not gender.strip():
+        return None
+    low = " ".join(gender.strip().lower().split())
+    g = GENDER_ALIASES.get(low, low)
+    if g not in GENDERS:
+        shown = gender.strip() if len(gender.strip()) <= 40 else gender.strip()[:40] + "..."
+        raise InputError(
+            f"gender {shown!r} is not one of {', '.join(GENDERS)} (any case); "
+            "anything else belongs in the encrypted notes"
+        )
+    return g
+
+
 def parse_referral(text: str) -> ReferralInput:
     """'agency:type[:yes|no]' (e.g. 'Shelter:emergency:yes') to a referral."""
     parts = [p.strip() for p in text.split(":")]
@@ -140,7 +174,7 @@ def prepare_engagement(e: EngagementInput, key: str | None = None) -> dict[str, 
     if e.area_id is None and not (e.location and e.location.strip()) and e.consent:
         raise InputError("engagement needs a hot spot (area_id) or a location")
     check_length(e.staff, MAX_STAFF, "staff")
-    check_length(e.gender, MAX_GENDER, "gender")
+    gender = normalise_gender(e.gender)
     for r in e.referrals:
         check_length(r.agency, MAX_AGENCY, f"referral agency {r.agency[:20]!r}...")
     if e.reference and e.placeholder:
@@ -150,7 +184,7 @@ def prepare_engagement(e: EngagementInput, key: str | None = None) -> dict[str, 
             name
             for name, v in (
                 ("person reference", e.reference),
-                ("gender", e.gender),
+                ("gender", gender),
                 ("location", e.location),
                 ("notes", e.notes),
             )
@@ -194,7 +228,7 @@ def prepare_engagement(e: EngagementInput, key: str | None = None) -> dict[str, 
         "person": person,
         "placeholder": placeholder,
         "age_band": e.age_band,
-        "gender": e.gender,
+        "gender": gender,
         "consent": bool(e.consent),
         "needs": sorted({normalise_need(n) for n in e.needs}),
         "safeguarding": bool(e.safeguarding),
