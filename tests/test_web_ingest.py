@@ -441,3 +441,41 @@ def test_a_device_not_yet_in_service_cannot_post(server: Server) -> None:
     r = httpx.post(f"{server.url}/ingest/osmand", params=q)
     assert r.status_code == 403 and "service" in r.json()["detail"]
     assert len(server.pings()) == 0
+
+
+def test_concurrent_phones_each_ping_stored_once(server: Server) -> None:
+    # eight phones posting at once (the server answers from a thread pool, so SQLite sees
+    # concurrent writers and PostgreSQL concurrent transactions), every tenth fix resent as a
+    # phone does after a lost answer, and one phone trying to post as another
+    import concurrent.futures as cf
+
+    phones = {f"p{i:02d}": str(add_device(server.store, f"p{i:02d}", "outreach")) for i in range(8)}
+
+    def post_all(phone: str) -> list[int]:
+        codes = []
+        with httpx.Client(timeout=60) as c:
+            for k in range(20):
+                q = {
+                    "id": phone,
+                    "timestamp": str(T0 + 10 * k),
+                    "lat": f"{52.6369 + 1e-5 * k:.6f}",
+                    "lon": "-1.1398",
+                    "token": phones[phone],
+                }
+                for _ in range(2 if k % 10 == 0 else 1):
+                    codes.append(c.post(f"{server.url}/ingest/osmand", params=q).status_code)
+            other = {**q, "id": "p00" if phone != "p00" else "p01"}
+            codes.append(c.post(f"{server.url}/ingest/osmand", params=other).status_code)
+        return codes
+
+    with cf.ThreadPoolExecutor(len(phones)) as ex:
+        results = dict(zip(phones, ex.map(post_all, phones), strict=True))
+    for phone, codes in results.items():
+        assert codes[:-1] == [200] * 22, (phone, codes)
+        assert codes[-1] in (401, 403), (phone, codes[-1])
+    got = server.pings()
+    assert len(got) == 8 * 20
+    per = got.groupby("device_id")["t"].agg(["count", "nunique", "min", "max"])
+    assert (per["count"] == 20).all() and (per["nunique"] == 20).all()
+    assert (per["min"] == T0_UTC).all()
+    assert (per["max"] == T0_UTC + pd.Timedelta(seconds=190)).all()
