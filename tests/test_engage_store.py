@@ -610,3 +610,139 @@ def test_migration_maps_free_text_gender_to_the_vocabulary(store_url: str) -> No
         got = [r[0] for r in c.execute(text("select gender from engagements order by id"))]
     eng.dispose()
     assert got == ["female", "male", "not stated", "other", "non-binary", None, None]
+
+
+def _retention_log(st: Store) -> None:
+    """Abena (notes, outcome, location) and Kofi (once 'red jacket') closed on 1 June 2023;
+    Recent still in contact. Referrals on both sides so the agency counts are exercised."""
+    log_engagement(
+        st,
+        _e(
+            consent=True,
+            reference="Abena Mensah",
+            at=dt.datetime(2023, 1, 10, 15),
+            age_band="16-17",
+            gender="female",
+            needs=["housing", "exploitation_risk"],
+            referrals=[ReferralInput("Housing Options", "emergency", True)],
+            safeguarding=True,
+            outcome="Kwame's shelter place",
+            location="doorway of 14 Elm Road",
+            area_id=None,
+            notes=NOTE,
+            follow_up=dt.date(2023, 1, 17),
+        ),
+        **W,
+    )
+    log_engagement(st, _e(placeholder="red jacket", at=dt.datetime(2023, 1, 11, 15)), **W)
+    merge_people(st, placeholder="red jacket", reference="Kofi", consent_given=True, **W)
+    log_engagement(
+        st,
+        _e(
+            consent=True,
+            reference="Kofi",
+            at=dt.datetime(2023, 1, 12, 15),
+            needs=["food"],
+            referrals=[ReferralInput("Food bank")],
+            notes="sleeps behind the Ashdown Court stairwell",
+        ),
+        **W,
+    )
+    assert close_inactive(st, today=dt.date(2023, 6, 1), **W) == 2
+    log_engagement(
+        st,
+        _e(consent=True, reference="Recent", at=dt.datetime(2024, 3, 20, 15), notes="keep me"),
+        **W,
+    )
+
+
+def test_purge_erases_people_closed_for_a_year_and_keeps_the_counts(store_url: str) -> None:
+    # close-inactive only changed a status: notes, outcome, location and the pseudonym link of
+    # people closed years ago stayed readable forever
+    from patrolwise.store.engagements import purge_closed
+
+    M = {"who": "Ana", "role": "outreach_manager"}
+    with _store(store_url) as st:
+        _retention_log(st)
+        before = engagement_summary(st, threshold=None, **M)
+        abena, kofi = pseudonym("Abena Mensah"), pseudonym("Kofi")
+        ph = placeholder_pseudonym("red jacket")
+        # only an outreach manager purges; the refusal is audited
+        for role in ("outreach_worker", "police", "analyst", "admin"):
+            with pytest.raises(AuthError, match="outreach_manager"):
+                purge_closed(st, who="X", role=role, today=dt.date(2024, 6, 1))
+        assert list(load_audit(st)["action"]).count("refused") == 4
+        # 366 days closed on 1 June 2024; a dry run says what would go and changes nothing
+        dry = purge_closed(st, today=dt.date(2024, 6, 1), dry_run=True, **M)
+        assert (dry.people, dry.engagements, dry.texts) == (2, 3, 4)
+        assert len(list_engagements(st, with_notes=True, **M)["notes"].dropna()) == 3
+        assert purge_closed(st, today=dt.date(2024, 5, 31), days=366, **M).people == 0
+        done = purge_closed(st, today=dt.date(2024, 6, 1), **M)
+        assert (done.people, done.engagements, done.texts) == (2, 3, 4)
+        # the counts every report uses do not change
+        after = engagement_summary(st, threshold=None, **M)
+        for k, v in before.items():
+            pd.testing.assert_frame_equal(v, after[k], check_dtype=False)
+        df = list_engagements(st, with_notes=True, **M).set_index("id")
+        gone = df.loc[[1, 2, 3]]
+        assert gone[["notes", "outcome", "location", "age_band", "gender"]].isna().all().all()
+        assert gone["follow_up"].isna().all() and gone["person"].str.startswith("anon_").all()
+        assert gone.loc[2, "person"] == gone.loc[3, "person"] != gone.loc[1, "person"]
+        assert df.loc[4, "notes"] == "keep me" and df.loc[4, "person"] == pseudonym("Recent")
+        assert list(load_people(st)["pseudonym"]) == [pseudonym("Recent")]
+        audit = load_audit(st)
+        assert not audit["object"].str.contains(abena).any()
+        assert not audit["object"].str.contains(kofi).any()
+        assert not audit["object"].str.contains(ph).any()
+        p = audit[audit["action"] == "purge"]
+        assert list(p["object"]) == [
+            "people:0 engagements:0 texts:0 (closed >366 days)",
+            "people:2 engagements:3 texts:4 (closed >365 days)",
+        ]
+        assert list(audit.loc[audit["action"] == "purge_dry_run", "object"]) == [
+            "people:2 engagements:3 texts:4 (closed >365 days)"
+        ]
+        # re-purging is a no-op; a later contact typed with the same name is a new person
+        assert purge_closed(st, today=dt.date(2024, 6, 1), **M).people == 0
+        log_engagement(
+            st, _e(consent=True, reference="Abena Mensah", at=dt.datetime(2024, 6, 1, 15)), **W
+        )
+        people = load_people(st).set_index("pseudonym")
+        assert people.loc[abena, "first_contact"] == dt.datetime(2024, 6, 1, 15)
+
+
+def test_purged_text_and_pseudonyms_are_not_in_the_sqlite_file(sqlite_url: str) -> None:
+    from patrolwise.store.engagements import purge_closed
+
+    with _store(sqlite_url) as st:
+        _retention_log(st)
+        with st.engine.connect() as c:
+            rows = c.execute(
+                text(
+                    "select notes_encrypted, outcome_encrypted, location_encrypted from "
+                    "engagements where id < 4"
+                )
+            ).all()
+        tokens = [bytes(t) for r in rows for t in r if t is not None]
+        assert len(tokens) == 4
+        purge_closed(st, who="Ana", role="outreach_manager", today=dt.date(2024, 6, 1))
+    path = Path(sqlite_url.removeprefix("sqlite:///"))
+    blob = b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+    for t in tokens:
+        assert t not in blob and t[:40] not in blob
+    for p in (pseudonym("Abena Mensah"), pseudonym("Kofi"), placeholder_pseudonym("red jacket")):
+        assert p.encode() not in blob, p
+    assert pseudonym("Recent").encode() in blob  # the grep finds what is still stored
+
+
+def test_engage_purge_cli(sqlite_url: str) -> None:
+    with _store(sqlite_url):
+        pass
+    db = ["--db", sqlite_url, "engage", "purge"]
+    r = CliRunner().invoke(app, [*db, "--dry-run", "--role", "outreach_manager"])
+    assert r.exit_code == 0, r.output
+    assert "would erase 0 people closed for more than 365 days" in r.output
+    r = CliRunner().invoke(app, [*db, "--closed-for", "30", "--role", "outreach_manager"])
+    assert r.exit_code == 0 and "erased 0 people closed for more than 30 days" in r.output
+    r = CliRunner().invoke(app, [*db, "--role", "outreach_worker"])
+    assert isinstance(r.exception, AuthError)

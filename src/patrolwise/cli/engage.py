@@ -162,6 +162,31 @@ def close_cmd(
     out.print(f"closed {n} people with no contact in {days} days")
 
 
+@engage_app.command("purge")
+def purge_cmd(
+    closed_for: int = typer.Option(
+        365, "--closed-for", help="erase people closed for more than this many days"
+    ),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="say what would be erased, erase nothing"
+    ),
+    who: str | None = _WHO,
+    role: str | None = _ROLE,
+) -> None:
+    """Irreversibly erase people closed for more than --closed-for days (outreach_manager only).
+
+    Their encrypted notes, outcome and location, age band, gender and follow-up date are deleted
+    and the link from their name to the records is cut; the counts in summaries stay.
+    """
+    from ..store.engagements import purge_closed
+
+    with open_store() as store:
+        counts = purge_closed(
+            store, who=_who(who), role=_role(role), days=closed_for, dry_run=dry_run
+        )
+    out.print(counts.line())
+
+
 @engage_app.command("summary")
 def summary_cmd(
     threshold: int = typer.Option(

@@ -1,7 +1,10 @@
-"""Retention: people with no contact for a set period are closed (default 90 days).
+"""Retention: people with no contact for a set period are closed (default 90 days), and people
+closed for longer than a second period are erased (default 365 days).
 
 Keeping case records open only while there is a relationship is what data-protection law and
-outreach practice both ask; closing is a status change, counts in summaries stay.
+outreach practice both ask; closing is a status change, counts in summaries stay. Erasing (the
+purge) is irreversible: the free text, age band, gender and follow-up date go, and the link from
+a typed name to the records (the keyed pseudonym) is cut, while the counts reports use stay.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ import datetime as dt
 import pandas as pd
 
 DEFAULT_INACTIVE_DAYS = 90
+#: people closed for longer than this are erased by the purge
+DEFAULT_PURGE_DAYS = 365
 
 
 def inactive(people: pd.DataFrame, today: dt.date, days: int = DEFAULT_INACTIVE_DAYS) -> pd.Series:
@@ -22,3 +27,17 @@ def inactive(people: pd.DataFrame, today: dt.date, days: int = DEFAULT_INACTIVE_
     cutoff = pd.Timestamp(today) - pd.Timedelta(days=days)
     last = pd.to_datetime(people["last_contact"])
     return (people["status"] == "open") & (last.isna() | (last < cutoff))
+
+
+def purgeable(people: pd.DataFrame, today: dt.date, days: int = DEFAULT_PURGE_DAYS) -> pd.Series:
+    """Boolean mask of closed people whose ``closed_on`` is more than ``days`` days before ``today``.
+
+    A closed person without a closing date is never purged (it cannot be told how long ago).
+    """
+    if days < 1:
+        from ..errors import InputError
+
+        raise InputError(f"the period closed before a purge must be at least 1 day, got {days}")
+    cutoff = today - dt.timedelta(days=days)
+    closed = pd.to_datetime(people["closed_on"])
+    return (people["status"] == "closed") & closed.notna() & (closed < pd.Timestamp(cutoff))

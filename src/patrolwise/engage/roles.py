@@ -10,6 +10,8 @@ from __future__ import annotations
 from ..errors import AuthError
 
 OUTREACH_ROLES = frozenset({"outreach_worker", "outreach_manager"})
+#: who may irreversibly erase closed people (retention): the charity's managers, not its workers
+PURGE_ROLES = frozenset({"outreach_manager"})
 ROLES = OUTREACH_ROLES | {"police", "analyst", "admin"}
 
 
@@ -36,3 +38,11 @@ def require_write(role: str) -> None:
     """Only outreach roles log engagements (they are the ones who met the person)."""
     if check_role(role) not in OUTREACH_ROLES:
         raise AuthError(f"role {role!r} cannot log or change engagements; outreach roles only")
+
+
+def require_purge(role: str) -> None:
+    """Only an outreach manager erases people at the end of retention (it cannot be undone)."""
+    if check_role(role) not in PURGE_ROLES:
+        raise AuthError(
+            f"role {role!r} cannot purge closed people; only {', '.join(sorted(PURGE_ROLES))} can"
+        )

@@ -9,17 +9,25 @@ through :func:`engagement_summary`, never below the small-count threshold.
 from __future__ import annotations
 
 import datetime as dt
+import secrets
+from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from ..engage.crypto import decrypt_optional
 from ..engage.debrief import DebriefInput, prepare_debrief
 from ..engage.log import EngagementInput, prepare_engagement
 from ..engage.pseudonym import is_placeholder, placeholder_pseudonym, pseudonym
-from ..engage.retention import DEFAULT_INACTIVE_DAYS, inactive
-from ..engage.roles import OUTREACH_ROLES, check_role, require_notes_access, require_write
+from ..engage.retention import DEFAULT_INACTIVE_DAYS, DEFAULT_PURGE_DAYS, inactive, purgeable
+from ..engage.roles import (
+    OUTREACH_ROLES,
+    check_role,
+    require_notes_access,
+    require_purge,
+    require_write,
+)
 from ..engage.summary import DEFAULT_THRESHOLD, summarise
 from ..errors import AuthError, InputError
 from ..timeutil import local_today
@@ -108,6 +116,7 @@ def _touch_person(s: Session, pseud: str, placeholder: bool, at: dt.datetime) ->
         return
     if p.status == "closed":
         p.status = "open"
+        p.closed_on = None
     p.first_contact = min(p.first_contact or at, at)
     p.last_contact = max(p.last_contact or at, at)
 
@@ -374,9 +383,139 @@ def close_inactive(
         )
         ids = [int(i) for i in people.loc[inactive(people, today, days), "id"]]
         if ids:
-            s.execute(update(Person).where(Person.id.in_(ids)).values(status="closed"))
+            s.execute(
+                update(Person).where(Person.id.in_(ids)).values(status="closed", closed_on=today)
+            )
         _audit(s, who, role, "close_inactive", f"people:{len(ids)} (>{days} days)")
     return len(ids)
+
+
+#: prefix of the random token that replaces an erased person's pseudonym on their engagements
+ANON_PREFIX = "anon_"
+#: what an erased pseudonym becomes in the audit log
+ERASED = "[erased]"
+
+
+@dataclass(frozen=True)
+class PurgeCounts:
+    """What a purge erased (or, in a dry run, would erase): counts only."""
+
+    people: int
+    engagements: int
+    texts: int
+    days: int
+    dry_run: bool = False
+
+    def line(self) -> str:
+        verb = "would erase" if self.dry_run else "erased"
+        return (
+            f"{verb} {self.people} people closed for more than {self.days} days: "
+            f"{self.engagements} engagement(s) anonymised, {self.texts} encrypted text(s) deleted"
+        )
+
+
+def purge_closed(
+    store: Store,
+    *,
+    who: str,
+    role: str,
+    days: int = DEFAULT_PURGE_DAYS,
+    today: dt.date | None = None,
+    dry_run: bool = False,
+) -> PurgeCounts:
+    """Irreversibly erase people closed for more than ``days`` days (outreach managers only).
+
+    For each such person: the encrypted location, outcome and notes, the age band, gender and
+    follow-up date of their engagements are deleted; the pseudonym on those engagements becomes a
+    random token (``anon_...``, derived from nothing, so their contacts still count as one
+    person's but no typed name leads to them: the same name typed later starts a new person);
+    their people row and any placeholder merged into them are deleted, and their pseudonyms are
+    replaced by ``[erased]`` in the audit log. Hot spot, time, needs, safeguarding flag and
+    referrals stay, so every summary and the evaluation are unchanged.
+
+    On SQLite the file is then vacuumed (and the WAL truncated) so the erased bytes do not
+    linger in free pages; on PostgreSQL the engagement tables are rewritten (VACUUM FULL).
+    Audited as ``purge`` (or ``purge_dry_run``) with counts, never content; a refusal as
+    ``refused``. Purging again is a no-op.
+    """
+    check_role(role)
+    try:
+        require_purge(role)
+    except AuthError as exc:
+        raise _refused(store, who, role, f"purge closed >{days} days", exc) from None
+    today = today or local_today()
+    enc = [Engagement.location_encrypted, Engagement.outcome_encrypted, Engagement.notes_encrypted]
+    with store.session() as s, s.begin():
+        people = pd.DataFrame(
+            s.execute(select(Person.id, Person.pseudonym, Person.status, Person.closed_on)).all(),
+            columns=["id", "pseudonym", "status", "closed_on"],
+        )
+        gone = people[purgeable(people, today, days)]
+        pseuds = [str(p) for p in gone["pseudonym"]]
+        n_eng = n_text = 0
+        if pseuds:
+            n_eng = int(s.scalar(select(func.count()).where(Engagement.person.in_(pseuds))) or 0)
+            n_text = int(
+                sum(
+                    s.scalar(
+                        select(func.count()).where(Engagement.person.in_(pseuds), c.is_not(None))
+                    )
+                    or 0
+                    for c in enc
+                )
+            )
+        counts = PurgeCounts(len(pseuds), n_eng, n_text, days, dry_run)
+        obj = f"people:{counts.people} engagements:{n_eng} texts:{n_text} (closed >{days} days)"
+        if dry_run:
+            _audit(s, who, role, "purge_dry_run", obj)
+            return counts
+        erased_names = list(pseuds)
+        for pseud in pseuds:
+            s.execute(
+                update(Engagement)
+                .where(Engagement.person == pseud)
+                .values(
+                    person=ANON_PREFIX + secrets.token_hex(16),
+                    location_encrypted=None,
+                    outcome_encrypted=None,
+                    notes_encrypted=None,
+                    age_band=None,
+                    gender=None,
+                    follow_up=None,
+                )
+            )
+            # a merge entry 'person:ph_...->p_...' names the placeholder's hash too
+            for (o,) in s.execute(
+                select(AuditEntry.object).where(
+                    AuditEntry.action == "merge_people", AuditEntry.object.like(f"%->{pseud}")
+                )
+            ).all():
+                erased_names.append(o.removeprefix("person:").split("->")[0])
+        if pseuds:
+            s.execute(
+                delete(Person).where(Person.pseudonym.in_(pseuds) | Person.merged_into.in_(pseuds))
+            )
+        for name in erased_names:
+            s.execute(
+                update(AuditEntry)
+                .where(AuditEntry.object.like(f"%{name}%"))
+                .values(object=func.replace(AuditEntry.object, name, ERASED))
+            )
+        _audit(s, who, role, "purge", obj)
+    if pseuds:
+        _compact(store)
+    return counts
+
+
+def _compact(store: Store) -> None:
+    """Rewrite storage so erased bytes do not survive in free space (best effort per back end)."""
+    auto = store.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    with auto as c:
+        if store.dialect == "sqlite":
+            c.exec_driver_sql("VACUUM")
+            c.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        elif store.dialect == "postgresql":
+            c.exec_driver_sql("VACUUM FULL engagements, people, audit_log")
 
 
 def load_people(store: Store) -> pd.DataFrame:
@@ -529,5 +668,6 @@ __all__ = [
     "log_engagement",
     "log_engagements",
     "merge_people",
+    "purge_closed",
     "record_consent",
 ]

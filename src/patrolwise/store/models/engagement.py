@@ -40,6 +40,8 @@ class Person(Base):
     status: Mapped[str] = mapped_column(String(16), default="open")  # open | closed | merged
     first_contact: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     last_contact: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    #: local day the person was closed (retention); cleared when they are met again
+    closed_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
 
 
