@@ -359,3 +359,16 @@ def test_plan_outputs_in_a_missing_folder_are_one_line_and_store_nothing(
         app, [*db, "plan", "brief", "1", "--date", "2024-06-03", "--out", str(afile / "sub")]
     )
     assert isinstance(r.exception, InputError), r.exception
+
+
+@pytest.mark.parametrize("cmd", [["export", "--csv", "p.csv"], ["brief", "--date", "2024-06-10"]])
+@pytest.mark.parametrize(
+    "pid", ["99999999999999999999", "9223372036854775808", "-9223372036854775809"]
+)
+def test_plan_id_out_of_range_is_no_such_plan(sqlite_url: str, cmd: list[str], pid: str) -> None:
+    # SQLite refused to bind the id with an OverflowError traceback
+    with _store_with_hotspots(sqlite_url):
+        pass
+    r = CliRunner().invoke(app, ["--db", sqlite_url, "plan", *cmd, "--", pid])
+    assert isinstance(r.exception, InputError), r.exception
+    assert str(r.exception).startswith(f"no plan with id {pid}")

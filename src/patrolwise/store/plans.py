@@ -56,8 +56,15 @@ def save_plan(
         return plan.id
 
 
+#: plan ids are 64-bit integers on every back end; anything outside cannot be bound (SQLite
+#: raises OverflowError) and cannot be a plan
+_ID_MIN, _ID_MAX = -(2**63), 2**63 - 1
+
+
 def get_plan(store: Store, plan_id: int) -> dict[str, Any]:
     """A plan's metadata (team, seed, params, created_at, visit count)."""
+    if not _ID_MIN <= plan_id <= _ID_MAX:
+        raise InputError(f"no plan with id {plan_id}: see `patrolwise plan list`")
     with store.session() as s:
         p = s.get(Plan, plan_id)
         if p is None:
