@@ -372,3 +372,16 @@ def test_plan_id_out_of_range_is_no_such_plan(sqlite_url: str, cmd: list[str], p
     r = CliRunner().invoke(app, ["--db", sqlite_url, "plan", *cmd, "--", pid])
     assert isinstance(r.exception, InputError), r.exception
     assert str(r.exception).startswith(f"no plan with id {pid}")
+
+
+@pytest.mark.parametrize("window", ["22:00-02:00", "20-14"])
+def test_window_across_midnight_is_refused_in_one_clear_line(sqlite_url: str, window: str) -> None:
+    # it was refused as 'ends before it starts', which reads like a typo in a valid window
+    with _store_with_hotspots(sqlite_url):
+        pass
+    args = ["--db", sqlite_url, "plan", "make", "--team", "police", "--from", "2024-06-10"]
+    r = CliRunner().invoke(app, [*args, "--to", "2024-06-10", "--window", window])
+    assert isinstance(r.exception, InputError), r.exception
+    msg = str(r.exception)
+    assert "\n" not in msg and "ends before it starts" not in msg
+    assert "same day" in msg and "cross-midnight windows are not supported" in msg

@@ -48,7 +48,10 @@ def parse_window(text: str) -> tuple[dt.time, dt.time]:
     except (ValueError, TypeError) as exc:
         raise InputError(f"time window {text!r} is not like 14:00-20:00") from exc
     if end <= start:
-        raise InputError(f"time window {text!r} ends before it starts")
+        raise InputError(
+            f"time window {text!r} must end later the same day it starts "
+            "(cross-midnight windows are not supported)"
+        )
     return start, end
 
 
