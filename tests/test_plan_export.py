@@ -228,3 +228,33 @@ def test_plan_csv_cells_cannot_start_a_spreadsheet_formula(tmp_path: Path) -> No
     assert len(names) == 4
     assert all(n.startswith("'") for n in names), list(names)
     assert set(names.str[1:]) == set(hs["name"])
+
+
+def test_briefing_lookback_starts_at_local_midnight_on_a_clock_change_day() -> None:
+    # 28 April 2024: the 28-day lookback starts on Sunday 31 March, when clocks go forward at
+    # 01:00 GMT; the lookback runs from local midnight that day (00:00 GMT) to local midnight
+    # of the briefing day (27 April 23:00 UTC), whatever the offset at either end
+    day = dt.date(2024, 4, 28)
+    utc = [
+        "2024-03-30 23:59",  # 30 March local: before the lookback
+        "2024-03-31 00:00",  # local midnight starting 31 March
+        "2024-03-31 00:30",  # 00:30 GMT
+        "2024-03-31 01:00",  # 02:00 BST, the first BST minute
+        "2024-03-31 01:30",  # 02:30 BST
+        "2024-04-27 22:59",  # 23:59 BST on 27 April, the last day of the lookback
+        "2024-04-27 23:00",  # 00:00 BST on 28 April: the briefing day, not the lookback
+    ]
+    crimes = pd.DataFrame(
+        {
+            "crime_id": [str(i) for i in range(len(utc))],
+            "occurred_at": pd.to_datetime(utc),
+            "x": X0,
+            "y": Y0,
+            "category": "Violence",
+            "offence": "Common assault",
+            "harm": 5.0,
+        }
+    )
+    inc = incidents_near(line_of_hotspots(1), crimes, day)
+    assert sorted(inc["time_of_day"]) == ["00:00", "00:30", "02:00", "02:30", "23:59"]
+    assert min(inc["date"]) == dt.date(2024, 3, 31) and max(inc["date"]) == dt.date(2024, 4, 27)
