@@ -181,7 +181,7 @@ def test_date_only_crimes_count_on_their_day_and_longer_windows_are_said() -> No
     """A force extract's crime with a date and no time is stored as the window of that local day
     (never an invented time): a daily series counts it on that day, 23-hour DST days included; a
     weekend burglary known only to a two-day window has no day and is left out, with a note."""
-    from patrolwise.evaluate.periods import dated_days
+    from patrolwise.timeutil import dated_days
 
     london = "Europe/London"
 

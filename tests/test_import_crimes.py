@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import zipfile
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from sqlalchemy import func, select
 
+from patrolwise.config import reset_settings
 from patrolwise.errors import FatalImportError
 from patrolwise.harm import HarmRules
 from patrolwise.store import Store
@@ -919,3 +921,34 @@ def test_overlong_fields_are_rejected_rows_on_every_back_end(
             len(load_crimes(store).loc[lambda d: d["crime_key"] == "ok3", "location"].iloc[0])
             > 5000
         )
+
+
+def test_load_crimes_keeps_dated_crimes_by_their_local_day(
+    store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a date without a time is stored as the window of its local day: it has a day, so a date
+    # range keeps it by that day, not by its month (the 5th is not in "from the 20th")
+    p = tmp_path / "inc.csv"
+    p.write_text(
+        "Incident ID,Date Committed,Offence,HO Code,Easting,Northing\n"
+        "I1,2023-07-05,Common assault,105A,458600,304300\n"
+        "I2,2023-07-25,Common assault,105A,458600,304300\n"
+        "I3,2023-07-20 00:30,Common assault,105A,458600,304300\n"  # 19 Jul 23:30 UTC
+    )
+    with Store(store_url) as store:
+        import_crimes(store, [p], mapping={"occurred": "Date Committed"}, rejects_dir=tmp_path)
+        ids = lambda df: sorted(df["crime_id"])  # noqa: E731
+        assert ids(load_crimes(store, start=dt.date(2023, 7, 20))) == ["I2", "I3"]
+        assert ids(load_crimes(store, end=dt.date(2023, 7, 19))) == ["I1"]
+        assert ids(load_crimes(store, start=dt.date(2023, 7, 6), end=dt.date(2023, 7, 24))) == [
+            "I3"
+        ]
+        # days are the configured zone's: in New York I3 happened on the 19th (and I1's London
+        # day spans two New York days, so it has no single day there: kept by its month)
+        monkeypatch.setenv("PATROLWISE_TIMEZONE", "America/New_York")
+        reset_settings()
+        assert ids(load_crimes(store, start=dt.date(2023, 7, 20))) == ["I1", "I2"]
+        assert ids(load_crimes(store, start=dt.date(2023, 7, 20), tz="Europe/London")) == [
+            "I2",
+            "I3",
+        ]

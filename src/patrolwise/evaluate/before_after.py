@@ -20,6 +20,7 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import InputError
+from ..timeutil import dated_days
 from .displacement import wdd
 from .estimates import Estimate, _clean
 from .glm import fit_quasi_poisson
@@ -27,7 +28,6 @@ from .periods import (
     Period,
     check_no_overlap,
     check_periods,
-    dated_days,
     in_areas,
     is_month_precision,
     whole_months,

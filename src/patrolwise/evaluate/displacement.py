@@ -20,12 +20,12 @@ import shapely
 from scipy import stats
 
 from ..errors import InputError
+from ..timeutil import dated_days
 from .estimates import _clean
 from .periods import (
     Period,
     check_no_overlap,
     check_periods,
-    dated_days,
     in_areas,
     is_month_precision,
     snap_months,

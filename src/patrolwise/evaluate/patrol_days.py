@@ -29,10 +29,10 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import InputError
-from ..timeutil import parse_window, to_local
+from ..timeutil import dated_days, parse_window, to_local
 from .estimates import Estimate, _clean
 from .glm import fit_quasi_poisson, identified
-from .periods import dated_days, in_areas
+from .periods import in_areas
 
 DOSE_BINS = (0.0, 1.0, 20.0, 40.0, np.inf)
 RANDOMISATION_UNITS = ("hotspot-day", "day")

@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..timeutil import local_days
 
 
 @dataclass(frozen=True)
@@ -100,40 +99,6 @@ def snap_months(p: Period) -> Period:
     first = pd.Timestamp(months[0] + "-01")
     last = pd.Timestamp(months[-1] + "-01") + pd.offsets.MonthEnd(0)
     return Period(p.name, first.date(), last.date())
-
-
-def crime_days(crimes: pd.DataFrame, tz: str = "Europe/London") -> pd.Series:
-    """Local calendar day (datetime64, midnight) of each dated crime."""
-    if crimes.empty:
-        return pd.Series([], dtype="datetime64[ns]")
-    d = local_days(crimes["occurred_at"].to_numpy(), tz)
-    return pd.to_datetime(pd.Series(d.to_numpy(), index=crimes.index))
-
-
-def dated_days(crimes: pd.DataFrame, tz: str = "Europe/London") -> pd.Series:
-    """Local calendar day (datetime64, midnight) of each crime that has one: the day of its time,
-    or for a crime known only to a window within one local day (an extract giving a date and no
-    time), that day; NaT for the rest (a window across days, month precision), which a daily
-    series cannot place and must leave out, saying how many."""
-    if crimes.empty:
-        return pd.Series([], dtype="datetime64[ns]")
-    out = pd.Series(pd.NaT, index=crimes.index, dtype="datetime64[ns]")
-    if "occurred_at" in crimes.columns:
-        has = crimes["occurred_at"].notna()
-        if has.any():
-            out[has] = crime_days(crimes[has], tz)
-    if {"occurred_from", "occurred_to"} <= set(crimes.columns):
-        win = out.isna() & crimes["occurred_from"].notna() & crimes["occurred_to"].notna()
-        if win.any():
-            w = crimes[win]
-            d0 = pd.to_datetime(pd.Series(local_days(w["occurred_from"].to_numpy(), tz).to_numpy()))
-            # the window's last instant: a day's window ends at the next midnight
-            last = pd.to_datetime(w["occurred_to"]) - pd.Timedelta(milliseconds=1)
-            last = last.where(last >= pd.to_datetime(w["occurred_from"]), w["occurred_from"])
-            d1 = pd.to_datetime(pd.Series(local_days(last.to_numpy(), tz).to_numpy()))
-            one = (d0 == d1).to_numpy()
-            out[w.index[one]] = d0[one].to_numpy()
-    return out
 
 
 def in_areas(crimes: pd.DataFrame, areas: gpd.GeoDataFrame) -> pd.Series:

@@ -45,9 +45,12 @@ def load_crimes(
     force: str | None = None,
     mappable_only: bool = False,
     limit: int | None = None,
+    tz: str | None = None,
 ) -> pd.DataFrame:
-    """Crimes between ``start`` and ``end`` (inclusive local dates; month-precision rows are kept
-    when their month overlaps the range). Times are naive UTC.
+    """Crimes between ``start`` and ``end``, inclusive local dates in ``tz`` (default: the
+    configured zone). A crime with a day (its time's, or a window within one local day: an
+    extract's date without a time) is kept by that day; the rest (month precision, windows
+    across days) are kept when their month overlaps the range. Times are naive UTC.
     """
     from sqlalchemy import func
 
@@ -75,18 +78,15 @@ def load_crimes(
     for c in ("occurred_at", "occurred_from", "occurred_to"):
         df[c] = pd.to_datetime(df[c])
     if start is not None or end is not None:
-        # rows with a time are filtered on their local date; month-precision rows stay
-        from ..timeutil import local_days
+        from ..config import get_settings
+        from ..timeutil import dated_days
 
-        has_t = df["occurred_at"].notna().to_numpy()
-        if has_t.any():
-            days = pd.to_datetime(pd.Series(local_days(df.loc[has_t, "occurred_at"]).to_numpy()))
-            ok = np.ones(int(has_t.sum()), dtype=bool)
-            if start is not None:
-                ok &= (days >= pd.Timestamp(start)).to_numpy()
-            if end is not None:
-                ok &= (days <= pd.Timestamp(end)).to_numpy()
-            keep = ~has_t
-            keep[np.flatnonzero(has_t)[ok]] = True
-            df = df[keep]
+        days = dated_days(df, tz or get_settings().timezone)
+        has = days.notna().to_numpy()
+        ok = np.ones(len(df), dtype=bool)
+        if start is not None:
+            ok &= ~has | (days >= pd.Timestamp(start)).to_numpy()
+        if end is not None:
+            ok &= ~has | (days <= pd.Timestamp(end)).to_numpy()
+        df = df[ok]
     return df.reset_index(drop=True)
