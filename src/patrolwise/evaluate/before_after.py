@@ -170,7 +170,10 @@ def did_ratio(
     se = fit.se(1)
     q = stats.t.ppf(0.5 + level / 2, fit.df_resid)
     p = 2 * stats.t.sf(np.abs(b / se), fit.df_resid)
-    return np.exp(b), np.exp(b - q * se), np.exp(b + q * se), p
+    # a series with (almost) no crime in one period runs the estimate off towards the boundary
+    # with a huge standard error: its upper bound is infinite, which reports read as unbounded
+    with np.errstate(over="ignore"):
+        return np.exp(b), np.exp(b - q * se), np.exp(b + q * se), p
 
 
 @dataclass
