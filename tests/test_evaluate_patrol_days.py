@@ -321,8 +321,10 @@ def test_no_treatment_at_all_and_month_precision_are_refused() -> None:
     with pytest.raises(InputError, match="no treatment"):
         patrol_day_effects(panel)
     monthly = crimes.assign(occurred_at=pd.NaT)
-    with pytest.raises(InputError, match="known only to the month"):
+    with pytest.raises(InputError, match="known only to the month") as refused:
         build_panel(monthly, hotspots(), days[0].date(), days[-1].date())
+    # the way out it names is a real command (there is no 'patrolwise import incidents')
+    assert "patrolwise import crimes --format incidents" in str(refused.value)
 
 
 def test_date_only_crimes_fill_whole_days_and_are_said_when_a_window_is_set() -> None:

@@ -97,7 +97,8 @@ def build_panel(
     if (timed is None or not timed.any()) and (day is None or day.isna().all()):
         raise InputError(
             "a patrol-day analysis needs crimes with dates and times; these are known only to the "
-            "month (police.uk): use a force extract with offence dates (patrolwise import incidents)"
+            "month (police.uk): use a force extract with offence dates "
+            "(patrolwise import crimes --format incidents)"
         )
     days = pd.date_range(pd.Timestamp(start), pd.Timestamp(end), freq="D")
     ids = np.sort(hotspots["area_id"].to_numpy())
