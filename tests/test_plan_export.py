@@ -258,3 +258,33 @@ def test_briefing_lookback_starts_at_local_midnight_on_a_clock_change_day() -> N
     inc = incidents_near(line_of_hotspots(1), crimes, day)
     assert sorted(inc["time_of_day"]) == ["00:00", "00:30", "02:00", "02:30", "23:59"]
     assert min(inc["date"]) == dt.date(2024, 3, 31) and max(inc["date"]) == dt.date(2024, 4, 27)
+
+
+def test_incidents_known_to_their_date_are_in_the_briefing() -> None:
+    # a force extract's date without a time is stored as the window of its local day (as
+    # load_crimes, hot spot selection and the evaluation read it); the briefing kept only crimes
+    # with a time, so an extract without times gave 'no incidents' at every hot spot
+    day = dt.date(2024, 6, 10)
+    # local days in BST: 00:00 BST is 23:00 UTC the evening before
+    frm = [pd.Timestamp("2024-06-04 23:00"), pd.Timestamp("2024-05-01 23:00")]
+    crimes = pd.DataFrame(
+        {
+            "crime_id": ["f", "g"],
+            "occurred_at": [pd.NaT, pd.NaT],
+            "occurred_from": frm,
+            "occurred_to": [t + pd.Timedelta(days=1) for t in frm],
+            "x": [X0, X0],
+            "y": [Y0, Y0],
+            "category": ["Burglary", "Burglary"],
+            "offence": [None, None],
+            "harm": [40.0, 40.0],
+        }
+    )
+    inc = incidents_near(line_of_hotspots(2), crimes, day)
+    assert list(inc["date"]) == [dt.date(2024, 6, 5)]  # the 1 May one is too old
+    assert inc.iloc[0]["time_of_day"] == "" and inc.iloc[0]["type"] == "Burglary"
+    mixed = incidents_near(line_of_hotspots(2), pd.concat([_crimes(), crimes]), day)
+    assert len(mixed) == len(incidents_near(line_of_hotspots(2), _crimes(), day)) + 1
+    res = make_plan(line_of_hotspots(2), PlanRequest("outreach", day, day))
+    b = build_briefing(day, "outreach", res.visits, line_of_hotspots(2), crimes)
+    assert "Burglary" in b.html and b.pdf.startswith(b"%PDF")

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ..timeutil import local_days, to_local
+from ..timeutil import dated_days, to_local
 
 LOOKBACK_DAYS = 28
 #: minutes short of plan before a visit counts as a breach
@@ -44,14 +44,23 @@ def incidents_near(
     tz: str = "Europe/London",
     days: int = LOOKBACK_DAYS,
 ) -> pd.DataFrame:
-    """Crimes inside each hot spot in the ``days`` local days before ``day``: type, harm, time."""
+    """Crimes inside each hot spot in the ``days`` local days before ``day``: type, harm, time.
+
+    A crime known only to its date (a window within one local day) is listed on that day with a
+    blank time; month-precision crimes (police.uk) have no day and are left out."""
     cols = ["area_id", "date", "time_of_day", "type", "harm", "x", "y"]
     if crimes is None or crimes.empty:
         return pd.DataFrame(columns=cols)
-    c = crimes[crimes["occurred_at"].notna() & crimes["x"].notna()].copy()
+    c = crimes[crimes["x"].notna()].reset_index(drop=True)
+    if "occurred_at" not in c.columns:
+        c["occurred_at"] = pd.NaT
+    # the local day of a crime's time, or of a window within one local day (an extract's date
+    # without a time), as load_crimes and the evaluation read it; month precision has no day
+    day_of = dated_days(c, tz)
+    c = c[day_of.notna()].copy()
     if c.empty:
         return pd.DataFrame(columns=cols)
-    c["date"] = local_days(c["occurred_at"], tz).to_numpy()
+    c["date"] = day_of[c.index].dt.date.to_numpy()
     lo = day - dt.timedelta(days=days)
     c = c[(c["date"] >= lo) & (c["date"] < day)]
     out = []
@@ -66,7 +75,11 @@ def incidents_near(
                 {
                     "area_id": int(a),
                     "date": sub["date"].to_numpy(),
-                    "time_of_day": to_local(sub["occurred_at"], tz).dt.strftime("%H:%M").to_numpy(),
+                    # a crime known only to its date has no time of day: blank
+                    "time_of_day": to_local(sub["occurred_at"], tz)
+                    .dt.strftime("%H:%M")
+                    .fillna("")
+                    .to_numpy(),
                     "type": typ.fillna("unknown").astype(str).to_numpy(),
                     "harm": pd.to_numeric(sub.get("harm"), errors="coerce").to_numpy(),
                     "x": sub["x"].to_numpy(),
