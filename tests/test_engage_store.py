@@ -300,20 +300,31 @@ def test_free_text_readable_only_by_outreach_roles_audited(store_url: str) -> No
         assert df.loc[0, "location"] == "by the bins" and pd.isna(df.loc[1, "location"])
         reads = load_audit(st).query("action == 'read_text'")
         assert list(reads["object"]) == ["engagement:1"] and set(reads["who"]) == {"Manager"}
-        # debriefs: police write them and see problems and minutes, but not the free text
+        # debriefs: each agency reads its own shifts' free text and not the other's (least
+        # privilege between agencies: a police debrief naming someone is the force's record,
+        # not the charity's, and the police read their own); everyone sees problems and minutes
         add_debrief(
             st,
             DebriefInput("police", T0.date(), "PC Lee", "spoke to Kofi", ["weather"], "earlier"),
             who="PC Lee",
             role="police",
         )
-        pol = list_debriefs(st, who="PC Lee", role="police")
-        assert "summary" not in pol and "suggestions" not in pol
-        assert list(pol["problems"]) == [["weather"]]
-        assert len(load_audit(st).query("action == 'read_debrief'")) == 0
-        out = list_debriefs(st, who="Manager", role="outreach_worker")
-        assert out.loc[0, "summary"] == "spoke to Kofi" and out.loc[0, "suggestions"] == "earlier"
-        assert list(load_audit(st).query("action == 'read_debrief'")["object"]) == ["debrief:1"]
+        add_debrief(st, DebriefInput("outreach", T0.date(), "Sam", "quiet shift", [], "later"), **W)
+        out = list_debriefs(st, who="Manager", role="outreach_worker").set_index("team")
+        assert out.loc["police", "problems"] == ["weather"]
+        assert out.loc[["police"], ["summary", "suggestions"]].isna().all(axis=None)
+        assert out.loc["outreach", "summary"] == "quiet shift"
+        assert list(load_audit(st).query("action == 'read_debrief'")["object"]) == ["debrief:2"]
+        pol = list_debriefs(st, who="PC Lee", role="police").set_index("team")
+        assert pol.loc["police", "summary"] == "spoke to Kofi"
+        assert pol.loc["police", "suggestions"] == "earlier"
+        assert pd.isna(pol.loc["outreach", "summary"])
+        reads = load_audit(st).query("action == 'read_debrief'")
+        assert list(reads["object"]) == ["debrief:2", "debrief:1"]
+        assert list(reads["who"]) == ["Manager", "PC Lee"]
+        for role in ("analyst", "admin"):
+            assert "summary" not in list_debriefs(st, who="X", role=role)
+        assert len(load_audit(st).query("action == 'read_debrief'")) == 2
         # counts still work for everyone
         assert (
             engagement_summary(st, who="Ana", role="analyst")["by_hotspot"].loc[0, "engagements"]

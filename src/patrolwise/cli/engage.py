@@ -250,7 +250,7 @@ def debrief_list(
     who: str | None = _WHO,
     role: str | None = _ROLE,
 ) -> None:
-    """Stored debriefs (summary and suggestions decrypted for outreach roles only; audited)."""
+    """Stored debriefs (summary and suggestions decrypted for the agency that wrote them; audited)."""
     from ..store.engagements import list_debriefs
 
     with open_store() as store:

@@ -2,7 +2,8 @@
 
 Only outreach roles read free-text notes (they wrote them, under a duty of confidence); police and
 analysts see counts and pseudonyms, never notes. Administrators run the system but do not read
-case notes either.
+case notes either. A shift debrief's free text is read by the agency that wrote it only (outreach
+roles for outreach debriefs, the police role for police ones).
 """
 
 from __future__ import annotations

@@ -623,10 +623,13 @@ def list_debriefs(
     key: str | None = None,
 ) -> pd.DataFrame:
     """Debriefs: problems and minutes for every role; the decrypted summary and suggestions only
-    for outreach roles (each debrief read audited as ``read_debrief``)."""
+    to the agency that wrote them (outreach roles for outreach debriefs, the police role for
+    police ones; each read audited as ``read_debrief``). Least privilege between agencies: a
+    shift's own account is its agency's, so police debrief text is not the charity's to read,
+    nor outreach text the force's; analysts and administrators read neither."""
     check_role(role)
-    text_ok = role in OUTREACH_ROLES
-    enc = [f"{c}_encrypted" for c in ENCRYPTED_DEBRIEF_TEXT] if text_ok else []
+    agency = "outreach" if role in OUTREACH_ROLES else "police" if role == "police" else None
+    enc = [f"{c}_encrypted" for c in ENCRYPTED_DEBRIEF_TEXT] if agency else []
     cols = [*DEBRIEF_COLUMNS, *enc]
     q = select(*[getattr(Debrief, c) for c in cols]).order_by(Debrief.date, Debrief.id)
     if team:
@@ -637,11 +640,15 @@ def list_debriefs(
         q = q.where(Debrief.date <= end)
     with store.session() as s, s.begin():
         df = pd.DataFrame(s.execute(q).all(), columns=cols)
-        if not text_ok:
+        if agency is None:
             return df
+        own = (df["team"] == agency).to_numpy()
         for c in ENCRYPTED_DEBRIEF_TEXT:
-            df[c] = [decrypt_optional(t, key) for t in df[f"{c}_encrypted"]]
-        for i in df.loc[df[enc].notna().any(axis=1), "id"]:
+            df[c] = [
+                decrypt_optional(t, key) if mine else None
+                for t, mine in zip(df[f"{c}_encrypted"], own, strict=True)
+            ]
+        for i in df.loc[own & df[enc].notna().any(axis=1).to_numpy(), "id"]:
             _audit(s, who, role, "read_debrief", f"debrief:{int(i)}")
     return df.drop(columns=enc)
 
