@@ -288,3 +288,30 @@ def test_incidents_known_to_their_date_are_in_the_briefing() -> None:
     res = make_plan(line_of_hotspots(2), PlanRequest("outreach", day, day))
     b = build_briefing(day, "outreach", res.visits, line_of_hotspots(2), crimes)
     assert "Burglary" in b.html and b.pdf.startswith(b"%PDF")
+
+
+def test_csv_and_briefing_name_the_zone_in_the_repeated_hour() -> None:
+    # 27 Oct 2024: a visit from 01:44 BST to 01:04 GMT read "01:44-01:04" on the sheet and in
+    # the CSV's local columns; in the repeated hour the zone is now said, and only there
+    hs = line_of_hotspots(3)
+    visits = pd.DataFrame(
+        {
+            "team": ["outreach"] * 3,
+            "date": [dt.date(2024, 10, 27)] * 3,
+            "area_id": [1, 2, 3],
+            "name": ["A", "B", "C"],
+            "start": pd.to_datetime(["2024-10-26 23:10", "2024-10-27 00:44", "2024-10-27 01:20"]),
+            "end": pd.to_datetime(["2024-10-26 23:30", "2024-10-27 01:04", "2024-10-27 02:40"]),
+            "order": [1, 2, 3],
+        }
+    )
+    t = plan_table(visits)
+    assert list(t["start_local"]) == [
+        "2024-10-27 00:10",
+        "2024-10-27 01:44 BST",
+        "2024-10-27 01:20 GMT",
+    ]
+    assert list(t["end_local"]) == ["2024-10-27 00:30", "2024-10-27 01:04 GMT", "2024-10-27 02:40"]
+    b = build_briefing(dt.date(2024, 10, 27), "outreach", visits, hs, _crimes())
+    assert "<td>01:44 BST</td><td>01:04 GMT</td>" in b.html
+    assert "<td>00:10</td><td>00:30</td>" in b.html and "<td>01:20 GMT</td><td>02:40</td>" in b.html

@@ -86,6 +86,21 @@ def to_local(t_utc: pd.Series, tz: str = "Europe/London") -> pd.Series:
     return pd.Series(pd.to_datetime(t_utc)).dt.tz_localize("UTC").dt.tz_convert(tz)
 
 
+def local_clock(t_utc: pd.Series, fmt: str = "%H:%M", tz: str = "Europe/London") -> pd.Series:
+    """Local wall-clock text for naive-UTC times, with the zone's abbreviation added where the
+    wall clock alone is ambiguous: in the hour repeated when the clocks go back, 01:20 happens
+    twice, so a staff sheet says "01:50 BST" and "01:20 GMT" (a visit would otherwise read as
+    ending before it starts); every other time stays as ``fmt`` gives it."""
+    local = to_local(t_utc, tz)
+    text = local.dt.strftime(fmt)
+    wall = local.dt.tz_localize(None)
+    again = wall.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
+    amb = (again.isna() & local.notna()).to_numpy()
+    if amb.any():
+        text = text.where(~amb, text + " " + local.dt.strftime("%Z"))
+    return text
+
+
 def crime_days(crimes: pd.DataFrame, tz: str = "Europe/London") -> pd.Series:
     """Local calendar day (datetime64, midnight) of each dated crime."""
     if crimes.empty:

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ..timeutil import dated_days, to_local
+from ..timeutil import dated_days, local_clock, to_local
 
 LOOKBACK_DAYS = 28
 #: minutes short of plan before a visit counts as a breach
@@ -182,8 +182,8 @@ def build_briefing(
 
     r = route.sort_values("order").reset_index(drop=True)
     r = r.assign(
-        start_local=to_local(r["start"], tz).dt.strftime("%H:%M").to_numpy(),
-        end_local=to_local(r["end"], tz).dt.strftime("%H:%M").to_numpy(),
+        start_local=local_clock(r["start"], "%H:%M", tz).to_numpy(),
+        end_local=local_clock(r["end"], "%H:%M", tz).to_numpy(),
     )
     hs = hotspots.set_index("area_id")
     inc = incidents_near(

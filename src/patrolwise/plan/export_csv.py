@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..timeutil import to_local
+from ..timeutil import local_clock
 
 PLAN_COLUMNS = [
     "team",
@@ -38,8 +38,6 @@ def defuse_formulas(col: pd.Series) -> pd.Series:
 def plan_table(visits: pd.DataFrame, tz: str = "Europe/London") -> pd.DataFrame:
     """Visits as a flat table with local and UTC times."""
     v = visits.reset_index(drop=True)
-    start_l = to_local(v["start"], tz)
-    end_l = to_local(v["end"], tz)
     out = pd.DataFrame(
         {
             "team": v["team"],
@@ -47,8 +45,8 @@ def plan_table(visits: pd.DataFrame, tz: str = "Europe/London") -> pd.DataFrame:
             "order": v["order"].astype(int),
             "area_id": v["area_id"].astype(int),
             "name": v["name"] if "name" in v else v["area_id"].astype(str),
-            "start_local": start_l.dt.strftime("%Y-%m-%d %H:%M"),
-            "end_local": end_l.dt.strftime("%Y-%m-%d %H:%M"),
+            "start_local": local_clock(v["start"], "%Y-%m-%d %H:%M", tz),
+            "end_local": local_clock(v["end"], "%Y-%m-%d %H:%M", tz),
             "start_utc": pd.to_datetime(v["start"]).dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "end_utc": pd.to_datetime(v["end"]).dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "minutes": (
