@@ -191,3 +191,48 @@ def test_before_after_and_patrol_days_commands(city, sqlite_url: str, tmp_path: 
         ],
     )
     assert isinstance(r.exception, InputError) and "row 2, field patrol" in str(r.exception)
+
+
+def test_evaluate_commands_count_days_in_the_configured_zone(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # load_crimes picks the crimes of a period by their local day in PATROLWISE_TIMEZONE, but the
+    # evaluate commands then binned them into days (and the 14:00-20:00 window) in the library
+    # default, Europe/London: a deployment elsewhere counted a crime at 23:30 local on the wrong
+    # day, and a patrol-day window against the wrong clock
+    from patrolwise.config import reset_settings
+    from patrolwise.evaluate import before_after, displacement, patrol_days
+
+    monkeypatch.setenv("PATROLWISE_TIMEZONE", "Asia/Tokyo")
+    reset_settings()
+    seen: list[tuple[str, object]] = []
+
+    def spy(name: str):  # type: ignore[no-untyped-def]
+        def f(*a: object, **kw: object) -> None:
+            seen.append((name, kw.get("tz")))
+            raise InputError("stop")
+
+        return f
+
+    with Store(sqlite_url) as st:
+        add_areas(st, _two_squares(), kind="hotspot")
+    monkeypatch.setattr(before_after, "before_after", spy("before_after"))
+    monkeypatch.setattr(displacement, "displacement", spy("displacement"))
+    monkeypatch.setattr(patrol_days, "build_panel", spy("build_panel"))
+    db = ["--db", sqlite_url, "evaluate"]
+    periods = ["--before", "2024-01-01:2024-01-31", "--during", "2024-02-01:2024-02-29"]
+    days = ["--start", "2024-02-01", "--end", "2024-02-29"]
+    for cmd in (
+        ["before-after", *periods],
+        ["displacement", *periods],
+        ["patrol-days", *days],
+        ["power", *days],
+    ):
+        r = CliRunner().invoke(app, [*db, *cmd, "--out", str(tmp_path)])
+        assert "stop" in str(r.exception), (cmd, r.output)
+    assert seen == [
+        ("before_after", "Asia/Tokyo"),
+        ("displacement", "Asia/Tokyo"),
+        ("build_panel", "Asia/Tokyo"),
+        ("build_panel", "Asia/Tokyo"),
+    ]

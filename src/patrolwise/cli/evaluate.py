@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 import typer
 
+from ..config import get_settings
 from ..errors import InputError
 from .common import console, open_store, out, print_json
 
@@ -102,6 +103,7 @@ def before_after_cmd(
         comparison_crimes=comp,
         comparison_areas=areas,
         comparison_label=comparison_force or "comparison areas",
+        tz=get_settings().timezone,
     )
     _write(
         "before_after",
@@ -167,6 +169,7 @@ def patrol_days_cmd(
         window=window or None,
         treatment_team=team,
         threshold=threshold,
+        tz=get_settings().timezone,
     )
     res = patrol_day_effects(panel, n_perm=permutations, seed=seed)
     _write(
@@ -224,7 +227,9 @@ def displacement_cmd(
             st, start=b.start, end=d.end, categories=list(category) or None, mappable_only=True
         )
         areas = load_areas(st, "comparison") if comparison_areas else None
-    res = displacement(crimes, hs, b, d, comparison_areas=areas, distances=dists)
+    res = displacement(
+        crimes, hs, b, d, comparison_areas=areas, distances=dists, tz=get_settings().timezone
+    )
     _write(
         "displacement",
         res.to_dict(),
@@ -257,7 +262,7 @@ def power_cmd(
         crimes = load_crimes(
             st, start=a, end=b, categories=list(category) or None, mappable_only=True
         )
-    panel = build_panel(crimes, hs, a, b, window=window or None)
+    panel = build_panel(crimes, hs, a, b, window=window or None, tz=get_settings().timezone)
     rates = panel.groupby("area_id")["crimes"].mean()
     if (rates <= 0).any():
         raise InputError(
