@@ -173,3 +173,23 @@ def test_peaks_on_month_only_crimes_print_no_nan(city, sqlite_url: str, tmp_path
     assert data["summary"][0]["window_share"] is None
     res = _run(sqlite_url, "hotspots", "peaks")
     assert res.exit_code == 0 and "nan" not in res.stdout.lower()
+
+
+def test_concentration_title_counts_places(city, sqlite_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """With --places with_crime only units with a crime are ranked, but the table's title gave
+    every cell of the grid ('concentration over 3,977,799 places' for Leicestershire's violence,
+    where 9,505 cells hold a crime). The title now counts the places the shares are taken over."""
+    files = city.write(tmp_path / "city")
+    csv = sorted(Path(files["police_uk"]).rglob("*street*.csv"))[0]
+    assert _run(sqlite_url, "import", "crimes", str(csv)).exit_code == 0
+    res = _run(sqlite_url, "hotspots", "concentration", "--cell", "100", "--json")
+    assert res.exit_code == 0, res.output
+    every = json.loads(res.stdout)["table"][-1]["places"]  # top 10 % of every cell
+    res = _run(sqlite_url, "hotspots", "concentration", "--cell", "100", "--places", "with_crime", "--json")  # fmt: skip
+    assert res.exit_code == 0, res.output
+    some = json.loads(res.stdout)["table"][-1]["places"]  # top 10 % of cells with a crime
+    assert some < every
+    res = _run(sqlite_url, "hotspots", "concentration", "--cell", "100", "--places", "with_crime")  # fmt: skip
+    assert res.exit_code == 0, res.output
+    n = int(res.stdout.split("concentration over ")[1].split(" places")[0].replace(",", ""))
+    assert -(-n * 10 // 100) == some  # ceil(10 % of the places counted)

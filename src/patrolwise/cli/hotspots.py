@@ -379,7 +379,8 @@ def concentration_cmd(
     shown = tab.assign(
         crime_share=(tab.crime_share * 100).round(1), harm_share=(tab.harm_share * 100).round(1)
     )
-    out.print(_table(shown, f"concentration over {len(s.table):,} places (%)", "{:,.1f}"))
+    n_places = len(s.table) if places == "all" else int((s.table["count"] > 0).sum())
+    out.print(_table(shown, f"concentration over {n_places:,} places (%)", "{:,.1f}"))
 
 
 @app.command("peaks")
