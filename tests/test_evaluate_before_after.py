@@ -410,3 +410,29 @@ def test_before_after_on_monthly_data_uses_the_month_harm_interval() -> None:
     res0 = before_after(crimes.assign(harm=np.where(is_d, 0.0, crimes["harm"])), hs, b, d)
     assert not any(e.outcome == "harm" for e in res0.estimates)
     assert any("no harm recorded in the during period" in n for n in res0.notes)
+
+
+def test_zero_harm_in_one_period_is_said_not_a_100_percent_fall() -> None:
+    """Harm known but zero for every during-period hot spot crime (offences a table scores 0):
+    the weekly bootstrap said '100% less harm (interval -100% to -100%)', a significant
+    reduction, and the harm DiD against the comparison ran its coefficient off to -27 and
+    reported ratio 1e-12 with an interval of 0 to unbounded. As for crimes (an empty period is
+    refused) and for harm with no value at all, no harm change is estimated from a period
+    with no harm; the crime estimates stand."""
+    rng = np.random.default_rng(2)
+    days = pd.date_range("2022-01-03", periods=2 * 140, freq="D")
+    crimes = pd.concat(
+        [
+            _daily_crimes(rng.poisson(2.0, len(days)), days, 30.0),
+            _daily_crimes(rng.poisson(3.0, len(days)), days, 5030.0),
+        ],
+        ignore_index=True,
+    )
+    hs, comp = _two_areas()
+    in_hs = (crimes["x"] < 1000).to_numpy()
+    crimes.loc[(crimes["occurred_at"] >= days[140]).to_numpy() & in_hs, "harm"] = 0.0
+    b = Period("before", days[0].date(), days[139].date())
+    d = Period("during", days[140].date(), days[-1].date())
+    res = before_after(crimes, hs, b, d, comparison_areas=comp)
+    assert [e.outcome for e in res.estimates] == ["crimes", "crimes"]
+    assert any("no harm" in n and "during" in n for n in res.notes), res.notes

@@ -370,14 +370,19 @@ def before_after(
         if missing:
             notes.append(f"{missing} hot spot crimes have no harm value and count zero harm")
         counts.update(hotspot_harm_before=hb, hotspot_harm_during=hd)
-        if hb > 0 and month_precision:
+        zero = [n for n, v in ((before.name, hb), (during.name, hd)) if not v > 0]
+        if zero:
+            # harm values known but all 0 (offences a table scores 0): a ratio of 0 (or infinity)
+            # has no interval, alone or against the comparison, as an empty period for crimes
+            notes.append(
+                f"no harm recorded in the {' or '.join(zero)} period (the hot spot crimes' harm "
+                "values are all 0): harm change not estimated, alone or against the comparison"
+            )
+            has_harm = False
+        elif month_precision:
             # few units (months): a percentile bootstrap over them is too narrow (91-92% over
             # 11 and 10 months); the quasi-Poisson t interval on the month totals covers 95%
             try:
-                if hd <= 0:
-                    raise InputError(
-                        "no harm recorded in the during period: a ratio of 0 has no interval"
-                    )
                 hr, hlo, hhi, hp = (
                     float(v[0])
                     for v in quasi_poisson_harm_ratio(
@@ -419,7 +424,7 @@ def before_after(
                         ],
                     )
                 )
-        elif hb > 0:
+        else:
             hr, hlo, hhi = bootstrap_harm_ratio(
                 ser.loc[is_b, "harm"].to_numpy(float),
                 ser.loc[is_b, "days"].to_numpy(float),
@@ -448,8 +453,6 @@ def before_after(
                     ),
                 )
             )
-        else:
-            notes.append("no harm recorded in the before period: harm change not estimated")
     # comparison
     comp_rows: pd.DataFrame | None = None
     if comparison_areas is not None and not comparison_areas.empty:
