@@ -952,3 +952,22 @@ def test_load_crimes_keeps_dated_crimes_by_their_local_day(
             "I2",
             "I3",
         ]
+
+
+def test_an_id_repeated_in_a_later_chunk_cites_its_first_row() -> None:
+    # d1 first at row 2 (chunk 1), twice more in chunk 2 (rows 4 and 5) and once in chunk 3,
+    # beside d2 whose first row is in chunk 2: every repeat names the very first row
+    import io as _io
+
+    from patrolwise.io import police_uk
+
+    row = "{},2022-10," + LEI + ",-1.13,52.63,On or near B,E01,L,Robbery,,"
+    ids = ["d1", "x1", "d1", "d1", "d2", "d2", "d1"]
+    raw = ("\r\n".join([HEADER, *[row.format(i) for i in ids]]) + "\r\n").encode()
+    kw = {"crs": "EPSG:27700", "bbox": (-8.7, 49.8, 1.9, 60.95)}
+    for size in (2, 3, 100):
+        parts = list(police_uk.parse_file(lambda: _io.BytesIO(raw), "f.csv", chunksize=size, **kw))
+        rej = pd.concat([p.rejects for p in parts])
+        assert list(rej["row"]) == [4, 5, 7, 8], size
+        assert [r.rsplit(" ", 1)[1] for r in rej["reason"]] == ["2", "2", "6", "2"], size
+        assert sorted(k for p in parts for k in p.rows["crime_id"]) == ["d1", "d2", "x1"]

@@ -199,7 +199,11 @@ def project(
     x = np.full(len(lon), np.nan)
     y = np.full(len(lon), np.nan)
     if has.any():
-        x[has], y[has] = to_projected(lon[has], lat[has], crs)
+        # each distinct point once: police.uk snaps a force's crimes to a few thousand map
+        # points, and PROJ per row was ~0.6 s of a million-row import
+        codes, uniq = pd.factorize(lon[has] + 1j * lat[has])
+        ux, uy = to_projected(uniq.real, uniq.imag, crs)
+        x[has], y[has] = ux[codes], uy[codes]
     return x, y
 
 
