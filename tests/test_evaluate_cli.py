@@ -40,7 +40,13 @@ def test_rates_and_cost_commands(store_url: str, tmp_path: Path) -> None:
     # the CLI's main() turns this error into one line and exit 2
     assert isinstance(r.exception, InputError) and "shift length" in str(r.exception)
     r = CliRunner().invoke(app, [*db, "rates", "list"])
-    rows = json.loads(r.stdout)
+
+    def strict(token: str) -> None:
+        raise ValueError(f"not JSON: {token}")
+
+    # a rate with no note and no end printed 'note': NaN (not JSON) and 'effective_to': 'NaT'
+    rows = json.loads(r.stdout, parse_constant=strict)
+    assert all(x["note"] is None and x["effective_to"] is None for x in rows)
     assert {x["team"]: round(x["per_minute"], 2) for x in rows} == {
         "outreach": 2.28,
         "police": 3.38,

@@ -387,7 +387,8 @@ def rates_list() -> None:
 
     with open_store() as st:
         df = load_rates(st)
-    print_json(df.to_dict(orient="records"))
+    # no note or no end is null, not NaN (which is not JSON) or 'NaT'
+    print_json(df.astype(object).where(df.notna(), None).to_dict(orient="records"))
 
 
 def register(root: typer.Typer) -> None:
