@@ -163,9 +163,13 @@ def reject_overlong(parsed: Parsed, fmt: str) -> Parsed:
             codes = v.cat.codes.to_numpy()
             over = long_cat[np.where(codes < 0, len(cats), codes)]
         else:
-            lens = pc.utf8_length(
-                pa.array(v.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+            # an Arrow-backed text column hands over its buffers as they are (no Python strings)
+            strings = (
+                pa.array(v.array)
+                if isinstance(v.dtype, pd.StringDtype) and v.dtype.storage == "pyarrow"
+                else pa.array(v.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
             )
+            lens = pc.utf8_length(strings)
             over = pc.fill_null(pc.greater(lens, limit), False).to_numpy(zero_copy_only=False)
         over = over & ~bad
         if over.any():

@@ -32,8 +32,11 @@ def as_objects(s: pd.Series) -> np.ndarray:
         cats = np.empty(len(s.cat.categories) + 1, dtype=object)  # code -1 picks the None
         cats[:-1] = s.cat.categories.to_numpy(dtype=object)
         return cats[s.cat.codes.to_numpy()]  # type: ignore[no-any-return]
+    # the Series' own missing mask: a bitmap for Arrow-backed text, where pd.isna over the
+    # object array tested every string (~0.9 s of a million-row import)
+    missing = s.isna().to_numpy(dtype=bool)
     arr = s.to_numpy(dtype=object, copy=True)
-    arr[pd.isna(arr)] = None
+    arr[missing] = None
     return arr  # type: ignore[no-any-return]
 
 
