@@ -746,6 +746,40 @@ def test_purged_text_and_pseudonyms_are_not_in_the_sqlite_file(sqlite_url: str) 
     assert pseudonym("Recent").encode() in blob  # the grep finds what is still stored
 
 
+def test_a_purge_blocked_by_a_reader_says_so_and_the_next_one_finishes(sqlite_url: str) -> None:
+    # with another connection reading (the web service, say), SQLite can neither rewrite the
+    # file nor truncate its log: the purge reported the people erased while their pseudonyms
+    # and ciphertexts were still in the .db/-wal files, and a second purge did nothing
+    import sqlite3
+
+    from patrolwise.store.engagements import purge_closed
+
+    path = Path(sqlite_url.removeprefix("sqlite:///"))
+
+    def blob() -> bytes:
+        return b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+
+    M = {"who": "Ana", "role": "outreach_manager"}
+    with _store(sqlite_url) as st:
+        _retention_log(st)
+        kofi = pseudonym("Kofi").encode()
+        reader = sqlite3.connect(path)
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM people").fetchone()  # holds its snapshot
+        done = purge_closed(st, today=dt.date(2024, 6, 1), **M)
+        assert done.people == 2 and done.compacted is False
+        assert "still holds the erased bytes" in done.line()
+        assert kofi in blob()  # what the message says is true
+        reader.rollback()
+        reader.close()
+        again = purge_closed(st, today=dt.date(2024, 6, 1), **M)
+        assert again.people == 0 and again.compacted is True
+        assert kofi not in blob()
+        assert purge_closed(st, today=dt.date(2024, 6, 1), **M).compacted is None  # nothing left
+        actions = list(load_audit(st)["action"])
+        assert actions[-5:] == ["purge", "purge_incomplete", "purge", "purge_compacted", "purge"]
+
+
 def test_engage_purge_cli(sqlite_url: str) -> None:
     with _store(sqlite_url):
         pass

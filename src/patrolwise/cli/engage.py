@@ -185,6 +185,8 @@ def purge_cmd(
             store, who=_who(who), role=_role(role), days=closed_for, dry_run=dry_run
         )
     out.print(counts.line())
+    if counts.compacted is False:  # a scheduled purge must not pass silently
+        raise typer.Exit(1)
 
 
 @engage_app.command("summary")

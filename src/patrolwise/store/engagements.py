@@ -8,12 +8,14 @@ through :func:`engagement_summary`, never below the small-count threshold.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import secrets
 from dataclasses import dataclass
 
 import pandas as pd
 from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from ..engage.crypto import decrypt_optional
@@ -405,13 +407,23 @@ class PurgeCounts:
     texts: int
     days: int
     dry_run: bool = False
+    #: whether the erased bytes are out of the database files too: None when there was nothing
+    #: to compact, False when other connections kept the old pages (run the purge again later)
+    compacted: bool | None = None
 
     def line(self) -> str:
         verb = "would erase" if self.dry_run else "erased"
-        return (
+        text = (
             f"{verb} {self.people} people closed for more than {self.days} days: "
             f"{self.engagements} engagement(s) anonymised, {self.texts} encrypted text(s) deleted"
         )
+        if self.compacted is False:
+            text += (
+                "; the database file still holds the erased bytes because other connections "
+                "are open (the web service, another command): run this purge again when they "
+                "have closed"
+            )
+        return text
 
 
 def purge_closed(
@@ -502,20 +514,46 @@ def purge_closed(
                 .values(object=func.replace(AuditEntry.object, name, ERASED))
             )
         _audit(s, who, role, "purge", obj)
-    if pseuds:
-        _compact(store)
+        # a purge whose compaction could not finish is finished by the next one
+        pending = pseuds or _compaction_pending(s)
+    if pending:
+        counts = dataclasses.replace(counts, compacted=_compact(store))
+        with store.session() as s, s.begin():
+            _audit(s, who, role, "purge_compacted" if counts.compacted else "purge_incomplete", "")
     return counts
 
 
-def _compact(store: Store) -> None:
-    """Rewrite storage so erased bytes do not survive in free space (best effort per back end)."""
+def _compaction_pending(s: Session) -> bool:
+    last = s.scalar(
+        select(AuditEntry.action)
+        .where(AuditEntry.action.in_(["purge_compacted", "purge_incomplete"]))
+        .order_by(AuditEntry.id.desc())
+        .limit(1)
+    )
+    return last == "purge_incomplete"
+
+
+def _compact(store: Store) -> bool:
+    """Rewrite storage so erased bytes do not survive in free space or the write-ahead log;
+    False when other connections prevent it (SQLite cannot rewrite or truncate while a reader
+    holds old pages), so the caller says so instead of reporting the bytes gone."""
     auto = store.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
     with auto as c:
         if store.dialect == "sqlite":
-            c.exec_driver_sql("VACUUM")
-            c.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-        elif store.dialect == "postgresql":
+            # a reader would hold these for the store's 30 s busy timeout: 2 s is enough to
+            # tell, and the purge says what is left instead of hanging
+            c.exec_driver_sql("PRAGMA busy_timeout=2000")
+            try:
+                c.exec_driver_sql("VACUUM")
+                busy = c.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()[0]
+            except OperationalError:
+                return False
+            finally:
+                c.exec_driver_sql("PRAGMA busy_timeout=30000")
+            return int(busy) == 0
+        if store.dialect == "postgresql":
             c.exec_driver_sql("VACUUM FULL engagements, people, audit_log")
+    return True
 
 
 def load_people(store: Store) -> pd.DataFrame:
