@@ -125,6 +125,7 @@ def run(ctx: Any) -> list[Section]:
         during,
         comparison_crimes=comparison,
         comparison_label="the rest of the city (beyond 250 m)",
+        tz=tz,
     )
     sec = before_after_section(ba)
     sec.html = (
@@ -154,6 +155,7 @@ def run(ctx: Any) -> list[Section]:
         assignment=assignment,
         window=WINDOW,
         tracked_days=tracked if dosage is not None else None,
+        tz=tz,
     )
     pdres = patrol_day_effects(panel, n_perm=500, seed=0)
     pdres.notes += notes
@@ -165,7 +167,7 @@ def run(ctx: Any) -> list[Section]:
 
     # 3. displacement round the corner
     try:
-        disp = displacement(_in_window(crimes, tz), hs, before, during)
+        disp = displacement(_in_window(crimes, tz), hs, before, during, tz=tz)
         sections.append(displacement_section(disp))
         write_json(disp.to_dict(), out, "displacement")
     except InputError as exc:
@@ -174,7 +176,7 @@ def run(ctx: Any) -> list[Section]:
         )
 
     # 4. power for a future trial, from the before period
-    bpanel = build_panel(crimes, hs, before.start, before.end, window=WINDOW)
+    bpanel = build_panel(crimes, hs, before.start, before.end, window=WINDOW, tz=tz)
     rates_b = bpanel.groupby("area_id")["crimes"].mean()
     pw = weeks_needed(
         rates_b.to_numpy().tolist(),
