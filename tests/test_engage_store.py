@@ -623,6 +623,49 @@ def test_migration_maps_free_text_gender_to_the_vocabulary(store_url: str) -> No
     assert got == ["female", "male", "not stated", "other", "non-binary", None, None]
 
 
+def test_migrations_retire_merged_placeholders_and_date_closed_people(store_url: str) -> None:
+    # 0007: a placeholder merged before it kept its keyed hash, so the next 'red jacket' went
+    # to the named person; 0009: people closed before it get the upgrade day as closing day
+    from alembic import command
+
+    from patrolwise.store.db import alembic_config, init_db, make_engine
+
+    eng = make_engine(store_url)
+    with eng.begin() as conn:
+        cfg = alembic_config(store_url)
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0006")
+    rows = [
+        ("ph_" + "a" * 61, True, "p_" + "b" * 62, "merged"),
+        ("p_" + "b" * 62, False, None, "open"),
+        ("p_" + "c" * 62, False, None, "closed"),
+    ]
+    with eng.begin() as conn:
+        for pseud, ph, into, status in rows:
+            conn.execute(
+                text(
+                    "insert into people (pseudonym, placeholder, merged_into, status, created_at) "
+                    "values (:p, :ph, :into, :st, '2023-06-01')"
+                ),
+                {"p": pseud, "ph": ph, "into": into, "st": status},
+            )
+    eng.dispose()
+    before = dt.datetime.now(dt.UTC).date()
+    init_db(store_url)
+    after = dt.datetime.now(dt.UTC).date()
+    eng = make_engine(store_url)
+    with eng.connect() as c:
+        got = c.execute(
+            text("select id, pseudonym, merged_into, status, closed_on from people order by id")
+        ).all()
+    eng.dispose()
+    (i1, p1, m1, s1, c1), (_, p2, _, _, c2), (_, p3, _, _, c3) = got
+    assert (p1, m1, s1, c1) == (f"ph_retired_{i1}", "p_" + "b" * 62, "merged", None)
+    assert p2 == "p_" + "b" * 62 and c2 is None
+    closed = c3 if isinstance(c3, dt.date) else dt.date.fromisoformat(str(c3))
+    assert p3 == "p_" + "c" * 62 and before <= closed <= after
+
+
 def _retention_log(st: Store) -> None:
     """Abena (notes, outcome, location) and Kofi (once 'red jacket') closed on 1 June 2023;
     Recent still in contact. Referrals on both sides so the agency counts are exercised."""
