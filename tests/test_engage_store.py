@@ -731,8 +731,22 @@ def test_purge_erases_people_closed_for_a_year_and_keeps_the_counts(store_url: s
         assert (dry.people, dry.engagements, dry.texts) == (2, 3, 4)
         assert len(list_engagements(st, with_notes=True, **M)["notes"].dropna()) == 3
         assert purge_closed(st, today=dt.date(2024, 5, 31), days=366, **M).people == 0
+        # a debrief's free text may name people but is linked to no one: it goes by its date
+        for day, summary in (
+            (dt.date(2023, 5, 15), "Abena by the bins again"),
+            (dt.date(2024, 5, 20), "quiet"),
+        ):
+            add_debrief(
+                st, DebriefInput("outreach", day, "Sam", summary, ["weather"], "later"), **W
+            )
         done = purge_closed(st, today=dt.date(2024, 6, 1), **M)
-        assert (done.people, done.engagements, done.texts) == (2, 3, 4)
+        assert (done.people, done.engagements, done.texts, done.debriefs) == (2, 3, 4, 1)
+        assert "free text of 1 debrief(s) older than 365 days deleted" in done.line()
+        deb = list_debriefs(st, **M).set_index("date")
+        assert pd.isna(deb.loc[dt.date(2023, 5, 15), "summary"])
+        assert pd.isna(deb.loc[dt.date(2023, 5, 15), "suggestions"])
+        assert deb.loc[dt.date(2023, 5, 15), "problems"] == ["weather"]
+        assert deb.loc[dt.date(2024, 5, 20), "summary"] == "quiet"
         # the counts every report uses do not change
         after = engagement_summary(st, threshold=None, **M)
         for k, v in before.items():
@@ -751,7 +765,7 @@ def test_purge_erases_people_closed_for_a_year_and_keeps_the_counts(store_url: s
         p = audit[audit["action"] == "purge"]
         assert list(p["object"]) == [
             "people:0 engagements:0 texts:0 (closed >366 days)",
-            "people:2 engagements:3 texts:4 (closed >365 days)",
+            "people:2 engagements:3 texts:4 (closed >365 days) debrief_texts:1 (older than 365 days)",
         ]
         assert list(audit.loc[audit["action"] == "purge_dry_run", "object"]) == [
             "people:2 engagements:3 texts:4 (closed >365 days)"

@@ -176,7 +176,8 @@ def purge_cmd(
     """Irreversibly erase people closed for more than --closed-for days (outreach_manager only).
 
     Their encrypted notes, outcome and location, age band, gender and follow-up date are deleted
-    and the link from their name to the records is cut; the counts in summaries stay.
+    and the link from their name to the records is cut; the counts in summaries stay. Debriefs
+    older than the same period lose their free text (problems and minutes stay).
     """
     from ..store.engagements import purge_closed
 

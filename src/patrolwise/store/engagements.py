@@ -407,6 +407,8 @@ class PurgeCounts:
     texts: int
     days: int
     dry_run: bool = False
+    #: debriefs older than the period whose free text was (or would be) deleted
+    debriefs: int = 0
     #: whether the erased bytes are out of the database files too: None when there was nothing
     #: to compact, False when other connections kept the old pages (run the purge again later)
     compacted: bool | None = None
@@ -417,6 +419,8 @@ class PurgeCounts:
             f"{verb} {self.people} people closed for more than {self.days} days: "
             f"{self.engagements} engagement(s) anonymised, {self.texts} encrypted text(s) deleted"
         )
+        if self.debriefs:
+            text += f"; free text of {self.debriefs} debrief(s) older than {self.days} days deleted"
         if self.compacted is False:
             text += (
                 "; the database file still holds the erased bytes because other connections "
@@ -443,7 +447,9 @@ def purge_closed(
     person's but no typed name leads to them: the same name typed later starts a new person);
     their people row and any placeholder merged into them are deleted, and their pseudonyms are
     replaced by ``[erased]`` in the audit log. Hot spot, time, needs, safeguarding flag and
-    referrals stay, so every summary and the evaluation are unchanged.
+    referrals stay, so every summary and the evaluation are unchanged. Debriefs dated more than
+    ``days`` days ago lose their free text (summary, suggestions), which may name people but is
+    linked to no one; their problems and minutes stay.
 
     On SQLite the file is then vacuumed (and the WAL truncated) so the erased bytes do not
     linger in free pages; on PostgreSQL the engagement tables are rewritten (VACUUM FULL).
@@ -476,8 +482,15 @@ def purge_closed(
                     for c in enc
                 )
             )
-        counts = PurgeCounts(len(pseuds), n_eng, n_text, days, dry_run)
+        # a debrief is linked to no person but its free text may name one: it goes by its date
+        old_debrief = (Debrief.date < today - dt.timedelta(days=days)) & (
+            Debrief.summary_encrypted.is_not(None) | Debrief.suggestions_encrypted.is_not(None)
+        )
+        n_deb = int(s.scalar(select(func.count()).select_from(Debrief).where(old_debrief)) or 0)
+        counts = PurgeCounts(len(pseuds), n_eng, n_text, days, dry_run, n_deb)
         obj = f"people:{counts.people} engagements:{n_eng} texts:{n_text} (closed >{days} days)"
+        if n_deb:
+            obj += f" debrief_texts:{n_deb} (older than {days} days)"
         if dry_run:
             _audit(s, who, role, "purge_dry_run", obj)
             return counts
@@ -513,9 +526,15 @@ def purge_closed(
                 .where(AuditEntry.object.like(f"%{name}%"))
                 .values(object=func.replace(AuditEntry.object, name, ERASED))
             )
+        if n_deb:
+            s.execute(
+                update(Debrief)
+                .where(old_debrief)
+                .values(summary_encrypted=None, suggestions_encrypted=None)
+            )
         _audit(s, who, role, "purge", obj)
         # a purge whose compaction could not finish is finished by the next one
-        pending = pseuds or _compaction_pending(s)
+        pending = pseuds or n_deb or _compaction_pending(s)
     if pending:
         counts = dataclasses.replace(counts, compacted=_compact(store))
         with store.session() as s, s.begin():
