@@ -26,6 +26,24 @@ def test_contact_away_from_hot_spots_without_consent_is_counted_without_place() 
         )
 
 
+def test_free_text_outcome_needs_consent_like_the_notes() -> None:
+    # the outcome is typed freely ('bed at St Mungo's for Kwame') and was stored without consent,
+    # though notes, location, reference and gender were refused
+    from patrolwise.engage.log import EngagementInput, prepare_engagement
+
+    at = dt.datetime(2023, 5, 1, 15, 0)
+    with pytest.raises(InputError, match=r"consent is not recorded.*\(outcome\)"):
+        prepare_engagement(
+            EngagementInput(at=at, staff="A", area_id=1, outcome="bed for Kwame", consent=False),
+            key="k" * 32,
+        )
+    rec = prepare_engagement(
+        EngagementInput(at=at, staff="A", area_id=1, outcome="bed for Kwame", consent=True),
+        key="k" * 32,
+    )
+    assert rec["outcome_encrypted"] is not None and b"Kwame" not in rec["outcome_encrypted"]
+
+
 def test_a_contact_dated_in_the_future_is_refused() -> None:
     # a typo like 2204 for 2024 made a person's last contact lie in the future, so retention
     # (close after 90 days without contact) could never close them

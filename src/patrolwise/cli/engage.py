@@ -76,7 +76,7 @@ def log_cmd(
     need: list[str] = typer.Option([], "--need", help="repeatable: housing, food, ..."),
     referral: list[str] = typer.Option([], "--referral", help="repeatable: 'agency:type[:yes|no]'"),
     safeguarding: bool = typer.Option(False, "--safeguarding"),
-    outcome: str | None = typer.Option(None, help="free text; encrypted at rest"),
+    outcome: str | None = typer.Option(None, help="free text; encrypted at rest; needs --consent"),
     follow_up: str | None = typer.Option(None, help="follow-up date YYYY-MM-DD"),
     notes: str | None = typer.Option(None, help="free text; encrypted at rest"),
     who: str | None = _WHO,

@@ -167,7 +167,8 @@ def prepare_engagement(e: EngagementInput, key: str | None = None) -> dict[str, 
 
     Without consent a contact away from a hot spot cannot be logged with a typed location (it is
     often an address): it is logged with no location, so it still counts in the totals, and the
-    worker records consent first if the place matters.
+    worker records consent first if the place matters. Nor can it carry a reference, gender,
+    outcome or notes: anything typed freely may identify the person.
     """
     if not e.staff or not e.staff.strip():
         raise InputError("engagement needs the staff member who made it")
@@ -186,6 +187,9 @@ def prepare_engagement(e: EngagementInput, key: str | None = None) -> dict[str, 
                 ("person reference", e.reference),
                 ("gender", gender),
                 ("location", e.location),
+                # free text like the notes: workers type names into any box ("bed at St Mungo's
+                # for Kwame"); what happened without consent is said by needs and referrals
+                ("outcome", e.outcome),
                 ("notes", e.notes),
             )
             if v
