@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
 from patrolwise.cli import app
@@ -592,17 +592,25 @@ def test_refused_reads_are_audited_without_content(store_url: str) -> None:
         assert not load_audit(st)["action"].isin(["read_notes", "list_engagements"]).any()
 
 
-def test_migration_maps_free_text_gender_to_the_vocabulary(store_url: str) -> None:
-    # rows stored before the vocabulary could hold any text up to 32 characters in clear
+def _downgraded(store_url: str, revision: str) -> Engine:
+    """An engine on the store taken back to an earlier schema revision (to plant old rows)."""
     from alembic import command
 
-    from patrolwise.store.db import alembic_config, init_db, make_engine
+    from patrolwise.store.db import alembic_config, make_engine
 
     eng = make_engine(store_url)
     with eng.begin() as conn:
         cfg = alembic_config(store_url)
         cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0007")
+        command.downgrade(cfg, revision)
+    return eng
+
+
+def test_migration_maps_free_text_gender_to_the_vocabulary(store_url: str) -> None:
+    # rows stored before the vocabulary could hold any text up to 32 characters in clear
+    from patrolwise.store.db import init_db, make_engine
+
+    eng = _downgraded(store_url, "0007")
     typed = ["Female", "m", "not stated", "Abena's sister", "NB", None, ""]
     with eng.begin() as conn:
         for g in typed:
@@ -626,15 +634,9 @@ def test_migration_maps_free_text_gender_to_the_vocabulary(store_url: str) -> No
 def test_migrations_retire_merged_placeholders_and_date_closed_people(store_url: str) -> None:
     # 0007: a placeholder merged before it kept its keyed hash, so the next 'red jacket' went
     # to the named person; 0009: people closed before it get the upgrade day as closing day
-    from alembic import command
+    from patrolwise.store.db import init_db, make_engine
 
-    from patrolwise.store.db import alembic_config, init_db, make_engine
-
-    eng = make_engine(store_url)
-    with eng.begin() as conn:
-        cfg = alembic_config(store_url)
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0006")
+    eng = _downgraded(store_url, "0006")
     rows = [
         ("ph_" + "a" * 61, True, "p_" + "b" * 62, "merged"),
         ("p_" + "b" * 62, False, None, "open"),

@@ -374,6 +374,35 @@ def randomisation_test(
     return (1 + exceed) / (1 + n_perm), failed
 
 
+def _randomisation_p(
+    e: Estimate,
+    y: np.ndarray,
+    x: np.ndarray,
+    panel: pd.DataFrame,
+    unit: str,
+    n_perm: int,
+    rng: np.random.Generator,
+    label: str,
+    notes: list[str],
+) -> None:
+    """Put the randomisation-inference p-value of ``e`` (re-drawing the assignment as it was
+    drawn) in its extras, or say in ``notes`` why there is none."""
+    blocks, units = _draw_layout(panel, unit)
+    try:
+        rp, nf = randomisation_test(y, x, blocks, e.extra["z"], units=units, n_perm=n_perm, rng=rng)
+    except InputError as exc:
+        notes.append(f"{label}: no randomisation p-value: {exc}")
+        return
+    e.extra.update(
+        randomisation_p=rp,
+        randomisation_draws=n_perm,
+        randomisation_failed=nf,
+        randomisation_unit=unit,
+    )
+    if nf:
+        notes.append(f"{label}: {_failed_draws(nf, n_perm)}")
+
+
 def _failed_draws(failed: int, draws: int) -> str:
     return (
         f"{failed} of {draws} randomisation re-draws could not be fitted (the re-drawn "
@@ -572,19 +601,7 @@ def patrol_day_effects(
         e.period = period
         e.notes.append(wtxt)
         if treat_col == "assigned" and n_perm > 0:
-            blocks, units = _draw_layout(p, unit)
-            try:
-                rp, nf = randomisation_test(
-                    y, x, blocks, e.extra["z"], units=units, n_perm=n_perm, rng=rng
-                )
-                e.extra["randomisation_p"] = rp
-                e.extra["randomisation_draws"] = n_perm
-                e.extra["randomisation_failed"] = nf
-                e.extra["randomisation_unit"] = unit
-                if nf:
-                    notes.append(f"{label}: {_failed_draws(nf, n_perm)}")
-            except InputError as exc:
-                notes.append(f"{label}: no randomisation p-value: {exc}")
+            _randomisation_p(e, y, x, p, unit, n_perm, rng, label, notes)
         ests.append(e)
         if first and secondary:
             first = False
@@ -689,18 +706,7 @@ def patrol_day_effects(
                 )
                 eh.period = period
                 if treat_col == "assigned" and n_perm > 0:
-                    bh, uh = _draw_layout(ph, unit)
-                    try:
-                        rp, nf = randomisation_test(
-                            yh, xh, bh, eh.extra["z"], units=uh, n_perm=n_perm, rng=rng
-                        )
-                        eh.extra["randomisation_p"] = rp
-                        eh.extra["randomisation_draws"] = n_perm
-                        eh.extra["randomisation_failed"] = nf
-                        if nf:
-                            notes.append(f"harm, {label}: {_failed_draws(nf, n_perm)}")
-                    except InputError as exc:
-                        notes.append(f"harm, {label}: no randomisation p-value: {exc}")
+                    _randomisation_p(eh, yh, xh, ph, unit, n_perm, rng, f"harm, {label}", notes)
                 ests.append(eh)
             except InputError as exc:
                 notes.append(f"harm, {label}: {exc}")
