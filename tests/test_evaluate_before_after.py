@@ -295,10 +295,9 @@ def test_harm_bootstrap_keeps_resamples_with_no_harm_before() -> None:
     assert lo2 < r2 < hi2 < np.inf
 
 
-def test_no_harm_values_in_one_period_is_said_not_a_100_percent_fall() -> None:
-    """Harm missing for every during-period crime (offence codes the harm table lacks) counted as
-    zero harm: the report said '100.0% less harm (95% interval -100.0% to -100.0%) ... a
-    statistically significant reduction'. A period with no harm value gives no harm estimate."""
+def _twenty_weeks_each_side() -> tuple[pd.DataFrame, pd.DatetimeIndex]:
+    """Daily crimes in the hot spot (x 30) and the comparison (x 5030), 140 days before and 140
+    during (seeded): the setting of the 'no harm in one period' tests."""
     rng = np.random.default_rng(2)
     days = pd.date_range("2022-01-03", periods=2 * 140, freq="D")
     crimes = pd.concat(
@@ -308,6 +307,14 @@ def test_no_harm_values_in_one_period_is_said_not_a_100_percent_fall() -> None:
         ],
         ignore_index=True,
     )
+    return crimes, days
+
+
+def test_no_harm_values_in_one_period_is_said_not_a_100_percent_fall() -> None:
+    """Harm missing for every during-period crime (offence codes the harm table lacks) counted as
+    zero harm: the report said '100.0% less harm (95% interval -100.0% to -100.0%) ... a
+    statistically significant reduction'. A period with no harm value gives no harm estimate."""
+    crimes, days = _twenty_weeks_each_side()
     crimes.loc[crimes["occurred_at"] >= days[140], "harm"] = np.nan
     hs, comp = _two_areas()
     b = Period("before", days[0].date(), days[139].date())
@@ -419,15 +426,7 @@ def test_zero_harm_in_one_period_is_said_not_a_100_percent_fall() -> None:
     reported ratio 1e-12 with an interval of 0 to unbounded. As for crimes (an empty period is
     refused) and for harm with no value at all, no harm change is estimated from a period
     with no harm; the crime estimates stand."""
-    rng = np.random.default_rng(2)
-    days = pd.date_range("2022-01-03", periods=2 * 140, freq="D")
-    crimes = pd.concat(
-        [
-            _daily_crimes(rng.poisson(2.0, len(days)), days, 30.0),
-            _daily_crimes(rng.poisson(3.0, len(days)), days, 5030.0),
-        ],
-        ignore_index=True,
-    )
+    crimes, days = _twenty_weeks_each_side()
     hs, comp = _two_areas()
     in_hs = (crimes["x"] < 1000).to_numpy()
     crimes.loc[(crimes["occurred_at"] >= days[140]).to_numpy() & in_hs, "harm"] = 0.0

@@ -258,8 +258,9 @@ def list_engagements(
     key: str | None = None,
 ) -> pd.DataFrame:
     """Engagement records for outreach roles (each listing audited as ``list_engagements``), with
-    location and outcome decrypted (each record read audited as ``read_text``); with ``with_notes`` the decrypted notes too (``read_notes``).
-    Police and analysts get counts from :func:`engagement_summary` instead."""
+    location and outcome decrypted (each record read audited as ``read_text``); with
+    ``with_notes`` the decrypted notes too (``read_notes``). Police and analysts get counts from
+    :func:`engagement_summary` instead; their refused attempts are audited as ``refused``."""
     check_role(role)
     span = f" from {start}" if start is not None else ""
     span += f" to {end}" if end is not None else ""
