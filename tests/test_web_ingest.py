@@ -479,3 +479,41 @@ def test_concurrent_phones_each_ping_stored_once(server: Server) -> None:
     assert (per["count"] == 20).all() and (per["nunique"] == 20).all()
     assert (per["min"] == T0_UTC).all()
     assert (per["max"] == T0_UTC + pd.Timedelta(seconds=190)).all()
+
+
+def test_hostile_json_bodies_are_refused_not_crashed(server: Server) -> None:
+    # found by QA: a deeply nested body raised RecursionError (500, connection reset) on every
+    # endpoint, a 5,000-digit number hit Python's integer-string limit (500), and the
+    # non-standard literals NaN / Infinity (and 1e400, which Python reads as infinity) were
+    # taken: an infinite speed was stored, a NaN attribute broke PostgreSQL (500)
+    s1, s2, sa = server.secrets["phone1"], server.secrets["phone2"], server.secrets["alice/iphone"]
+    deep = b"[" * 100_000 + b"]" * 100_000
+    posts = [
+        (f"{server.url}/ingest/osmand", {"token": s1}, {}),
+        (f"{server.url}/ingest/owntracks", {"u": "alice", "d": "iphone", "token": sa}, {}),
+        (f"{server.url}/ingest/batch", {}, {"Authorization": f"Bearer {s2}"}),
+    ]
+    for url, params, headers in posts:
+        r = httpx.post(url, params=params, headers=headers, content=deep)
+        assert r.status_code == 400, (url, r.status_code, r.text)
+        assert "nested" in r.json()["detail"]
+    bodies = [
+        (0, '[{"id":"phone1","lat":52.6,"lon":-1.1,"timestamp":@T,"hdop":NaN}]'),
+        (
+            0,
+            '{"device_id":"phone1","location":{"timestamp":@T,"coords":{"latitude":52.6,'
+            '"longitude":-1.1},"odometer":Infinity}}',
+        ),
+        (1, '{"_type":"location","lat":52.6,"lon":-1.1,"tst":@T,"x":-Infinity}'),
+        (2, '{"pings":[{"t":@T,"lat":52.6,"lon":-1.1,"speed":1e400}]}'),
+        (2, '{"pings":[{"t":@T,"lat":52.6,"lon":-1.1,"accuracy":Infinity}]}'),
+        (2, '{"pings":[{"t":@T,"lat":52.6,"lon":-1.1,"altitude":' + "9" * 5000 + "}]}"),
+    ]
+    for k, body in bodies:
+        url, params, headers = posts[k]
+        body = body.replace("@T", str(T0))
+        r = httpx.post(url, params=params, headers=headers, content=body)
+        assert r.status_code == 400, (body[:80], r.status_code, r.text)
+        detail = r.json()["detail"]
+        assert "not a finite number" in detail or "too many digits" in detail, detail
+    assert len(server.pings()) == 0

@@ -7,6 +7,7 @@ write never stalls other phones' posts.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -33,11 +34,37 @@ def _params(query: str, body: bytes) -> list[tuple[str, str]]:
     return out
 
 
+def _finite(text: str) -> float:
+    """A JSON number that must be finite: '1e400' reads as infinity in Python."""
+    v = float(text)
+    if not math.isfinite(v):
+        raise IngestError(400, f"body is not valid JSON: {text[:40]} is not a finite number")
+    return v
+
+
+def _no_constant(text: str) -> Any:
+    """NaN and Infinity are not JSON (RFC 8259); Python's reader would take them as numbers."""
+    raise IngestError(400, f"body is not valid JSON: {text} is not a finite number")
+
+
 def _json(body: bytes) -> Any:
+    """The body as strict JSON, or a 400 naming what is wrong.
+
+    Beyond syntax errors, three things a hostile or broken client can send must not reach the
+    decoders (where they crashed the handler or stored a wrong value): nesting deeper than
+    Python's recursion limit, a number too long for ``int`` (4,300 digits), and the
+    non-standard ``NaN`` / ``Infinity`` literals (and overflowing numbers such as ``1e400``).
+    """
     try:
-        return json.loads(body)
+        return json.loads(body, parse_constant=_no_constant, parse_float=_finite)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise IngestError(400, f"body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise IngestError(400, "body is not valid JSON: nested too deeply") from None
+    except ValueError as exc:  # a number past the int-string conversion limit
+        raise IngestError(
+            400, f"body is not valid JSON: a number has too many digits ({exc})"
+        ) from None
 
 
 def create_app(store_url: str | None = None) -> FastAPI:
