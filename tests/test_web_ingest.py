@@ -517,3 +517,21 @@ def test_hostile_json_bodies_are_refused_not_crashed(server: Server) -> None:
         detail = r.json()["detail"]
         assert "not a finite number" in detail or "too many digits" in detail, detail
     assert len(server.pings()) == 0
+
+
+def test_batch_refuses_non_finite_numbers_written_as_strings(server: Server) -> None:
+    # found by QA: the batch schema read "Infinity", "inf" or "1e400" (strings, so valid JSON)
+    # as infinity and stored an infinite altitude, speed or accuracy (200)
+    h = {"Authorization": f"Bearer {server.secrets['phone2']}"}
+    for field, value in (
+        ("altitude", "Infinity"),
+        ("speed", "inf"),
+        ("accuracy", "1e400"),
+        ("easting", "NaN"),
+    ):
+        ping = {"t": T0, "lat": 52.6, "lon": -1.1, field: value}
+        r = httpx.post(f"{server.url}/ingest/batch", json={"pings": [ping]}, headers=h)
+        assert r.status_code == 422, (field, r.text)
+        (err,) = r.json()["errors"]
+        assert err["index"] == 0 and err["field"] == field and "finite" in err["reason"]
+    assert len(server.pings()) == 0

@@ -17,7 +17,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import (
+    AllowInfNan,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+)
 
 from ...geo import to_wgs84
 from . import IngestError, check_position, parse_time
@@ -30,7 +37,10 @@ def _not_bool(value: Any) -> Any:
     return value
 
 
-Num = Annotated[float, BeforeValidator(_not_bool)]
+#: a finite number: pydantic reads the strings "Infinity", "inf", "NaN" and "1e400" (valid JSON)
+#: as non-finite floats, and the fields without bounds (altitude, easting, northing) or with one
+#: bound (accuracy, speed) would store them
+Num = Annotated[float, BeforeValidator(_not_bool), AllowInfNan(False)]
 
 
 class BatchPing(BaseModel):
