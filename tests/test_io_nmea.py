@@ -114,3 +114,40 @@ def test_rmc_date_rolls_over(tmp_path: Path) -> None:
         pd.Timestamp("2025-01-01 00:00:00"),
         pd.Timestamp("2025-01-01 00:00:01"),
     ]
+
+
+def test_gga_only_small_step_back_is_not_midnight(tmp_path: Path) -> None:
+    # found by QA: one fix repeated 5 s late (235945 after 235950) rolled the date forward, so
+    # that fix and every fix after it were dated a day late (midnight landed on the 5th)
+    lines = [
+        sentence(f"GPGGA,{tod},5236.000,N,00107.800,W,1,08,0.9,60.0,M,47.0,M,,")
+        for tod in ("235940", "235950", "235945", "000000", "000010")
+    ]
+    p = tmp_path / "glitch.nmea"
+    p.write_text("\r\n".join(lines))
+    d = read_track_file(p, date=dt.date(2024, 6, 3), now=NOW)
+    assert list(d.points["t"]) == [
+        pd.Timestamp("2024-06-03 23:59:40"),
+        pd.Timestamp("2024-06-03 23:59:50"),
+        pd.Timestamp("2024-06-03 23:59:45"),
+        pd.Timestamp("2024-06-04 00:00:00"),
+        pd.Timestamp("2024-06-04 00:00:10"),
+    ]
+
+
+def test_truncated_rmc_date_is_rejected_not_misdated(tmp_path: Path) -> None:
+    # found by QA: a log cut off mid-sentence (no checksum left to fail) ended '...,03062', read
+    # as 3 June 2002 and imported 22 years early
+    lines = [
+        sentence("GPRMC,120000,A,5237.800,N,00107.800,W,0.0,,030624,,,A"),
+        sentence("GPRMC,120010,A,5237.801,N,00107.800,W,0.0,,030624,,,A"),
+        "$GPRMC,120020,A,5237.802,N,00107.800,W,0.0,,03062",
+    ]
+    p = tmp_path / "cut.nmea"
+    p.write_text("\n".join(lines))
+    d = read_track_file(p, now=NOW)
+    assert list(d.points["t"]) == [
+        pd.Timestamp("2024-06-03 12:00:00"),
+        pd.Timestamp("2024-06-03 12:00:10"),
+    ]
+    assert list(d.rejects["field"]) == ["date"] and list(d.rejects["value"]) == ["03062"]

@@ -8,8 +8,11 @@ valid sentence left, a malformed time field (``222515.x``, ``.1``), no fix (RMC 
 GGA quality 0) or an unreadable position is rejected with the reason.
 
 Dates: GGA carries no date. Fixes take the date of the latest RMC sentence, rolling over to the
-next day when the time of day goes backwards (midnight). A GGA-only log needs the UTC date of its
-first fix (``--date``); without one nothing can be dated and the file is refused.
+next day when the time of day goes backwards by more than :data:`MIDNIGHT_STEP` (midnight); a
+smaller step back is a fix repeated or written late, not a new day. A GGA-only log needs the UTC
+date of its first fix (``--date``); without one nothing can be dated and the file is refused. An
+RMC date must be six digits (``ddmmyy``): a log cut off mid-sentence (no checksum left to fail)
+can end in a shorter one, which is rejected rather than read as another year.
 """
 
 from __future__ import annotations
@@ -26,6 +29,16 @@ from .tabular import decode
 from .tracks import HDOP_METRES, KNOTS, rejects_frame
 
 _TIME = re.compile(r"^(\d{2})(\d{2})(\d{2})(?:\.(\d*))?$")
+_DATE = re.compile(r"^\d{6}$")
+
+#: how far the time of day of a GGA-only fix must go back to mean midnight passed: receivers and
+#: multiplexers repeat or delay a sentence by seconds, which must not date every later fix a day
+#: late; a device off overnight resumes hours earlier in the day, and midnight is ~24 h back
+MIDNIGHT_STEP = dt.timedelta(minutes=10)
+
+
+def _seconds(t: dt.time) -> float:
+    return t.hour * 3600 + t.minute * 60 + t.second + t.microsecond / 1e6
 
 
 def checksum_ok(body: str, given: str) -> bool:
@@ -125,6 +138,8 @@ def read_nmea_points(
         if rmc is not None and len(rmc) >= 10:
             d = rmc[9].strip()
             try:
+                if not _DATE.match(d):
+                    raise ValueError(d)
                 cur_date = dt.date(
                     2000 + int(d[4:6]) if int(d[4:6]) < 80 else 1900 + int(d[4:6]),
                     int(d[2:4]),
@@ -133,7 +148,11 @@ def read_nmea_points(
             except ValueError:
                 reject(g, "date", d, "RMC date is not ddmmyy")
                 continue
-        elif cur_date is not None and prev_tod is not None and tod < prev_tod:
+        elif (
+            cur_date is not None
+            and prev_tod is not None
+            and _seconds(prev_tod) - _seconds(tod) > MIDNIGHT_STEP.total_seconds()
+        ):
             cur_date = cur_date + dt.timedelta(days=1)  # midnight passed between GGA fixes
         prev_tod = tod
         pos: dict[str, Any] = {}
