@@ -160,8 +160,14 @@ def check_lonlat_values(
         pair,
         "only one of longitude/latitude given: give both, or neither for no location",
     )
-    rej.reject(~lon_blank & np.isnan(lon), rownos, lon_field, lon_text, "longitude is not a number")
-    rej.reject(~lat_blank & np.isnan(lat), rownos, "Latitude", lat_text, "latitude is not a number")
+    # not finite, not just NaN: 'inf' and '1e999' parse as floats but are no position, and
+    # would otherwise pass as "no location" (kept unmappable, the given position dropped)
+    rej.reject(
+        ~lon_blank & ~np.isfinite(lon), rownos, lon_field, lon_text, "longitude is not a number"
+    )
+    rej.reject(
+        ~lat_blank & ~np.isfinite(lat), rownos, "Latitude", lat_text, "latitude is not a number"
+    )
     has = ~both_blank & np.isfinite(lon) & np.isfinite(lat)
     zero = has & (lon == 0) & (lat == 0)
     rej.reject(

@@ -378,7 +378,8 @@ def parse(
                 x[fin], y[fin] = t.transform(x[fin], y[fin])
         blank = e_s.str.strip().eq("").to_numpy() & n_s.str.strip().eq("").to_numpy()
         rej.reject(
-            ~blank & (np.isnan(x) | np.isnan(y)),
+            # 'inf' parses as a float but is no position (else kept as "no location")
+            ~blank & ~(np.isfinite(x) & np.isfinite(y)),
             rownos,
             cols["easting"],
             e_s.str.cat(n_s, sep=","),
