@@ -149,3 +149,14 @@ def test_bad_dosage_options_are_one_line_and_store_nothing(sqlite_url: str, tmp_
         assert word in str(r.exception), (args, str(r.exception))
     with Store(sqlite_url) as st:
         assert len(load_visits(st)) == 0
+
+
+def test_daily_distance_must_be_a_number(sqlite_url: str) -> None:
+    # found by QA: --distance nan silently switched the distance rule off (NaN > 0 is False)
+    _setup(sqlite_url)
+    for bad in ("nan", "-5", "inf"):
+        r = CliRunner().invoke(
+            app, ["--db", sqlite_url, "dosage", "daily", "--date", "2024-06-03", "--distance", bad]
+        )
+        assert isinstance(r.exception, PatrolwiseError), (bad, repr(r.exception))
+        assert "--distance" in str(r.exception)

@@ -208,6 +208,22 @@ def test_breach_within_distance_of_a_nearby_hot_spot() -> None:
     assert (near.iloc[0].area_id, near.iloc[0].other_area_id) == (22, 11)
 
 
+def test_breach_distance_is_strictly_closer_than_and_must_be_a_number() -> None:
+    # found by QA: hot spots exactly --distance apart breached (shapely's dwithin is <=) though
+    # the option says "closer than", as the plan's --gap does (a visit exactly the gap away is
+    # fine); and NaN or a negative distance silently turned the distance rule off
+    p = track(
+        leg("OUT-1", "outreach", "2024-06-03 14:00", "2024-06-03 14:40", INSIDE[11]),
+        leg("POL-1", "police", "2024-06-03 14:10", "2024-06-03 14:50", INSIDE[22]),
+    )
+    v = compute_dosage(p, HOTSPOTS).visits
+    assert breaches(v, areas=HOTSPOTS, distance_m=900).empty  # the hot spots are 900 m apart
+    assert len(breaches(v, areas=HOTSPOTS, distance_m=900.5)) == 1
+    for bad in (float("nan"), -5.0, float("inf")):
+        with pytest.raises(InputError, match="distance"):
+            breaches(v, areas=HOTSPOTS, distance_m=bad)
+
+
 def test_phone_silent_20_minutes_inside_a_visit_is_unknown_not_absent() -> None:
     silent = track(
         leg("A", "outreach", "2024-06-03 14:00", "2024-06-03 14:10", INSIDE[11]),

@@ -181,8 +181,10 @@ def daily_cmd(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """The coordinator's summary of one day: minutes by hot spot and team, plan, breaches."""
+    from ..track.separation import check_distance
     from ..track.summary import daily_summary
 
+    distance = check_distance(distance)  # before any work: NaN would switch the rule off
     day = _date(date, "--date") or (local_today() - dt.timedelta(days=1))
     with open_store() as store:
         res, hs, _, _ = _run(store, day, day, buffer, max_gap, min_visit)

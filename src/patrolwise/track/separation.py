@@ -1,17 +1,21 @@
 """Never-together breaches: police and outreach in the same hot spot at the same time.
 
 The two services must be seen as separate: a breach is any time when both teams were present in
-one hot spot (or in two hot spots closer than ``distance_m``). Each team's presence is first
+one hot spot (or in two hot spots closer than ``distance_m``: strictly, as the plan's gap between
+the teams, so hot spots exactly that far apart do not breach). Each team's presence is first
 merged over its devices (two officers together make one presence), so one overlap is one breach
 however many staff were there; the breach carries the overlap in minutes and who was there.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import shapely
 
+from ..errors import InputError
 from .dosage import MIN_MS, union_minutes
 
 BREACH_COLUMNS = [
@@ -26,14 +30,32 @@ BREACH_COLUMNS = [
 ]
 
 
+def check_distance(distance_m: float) -> float:
+    """The breach distance as a float, refusing NaN, infinity and negatives: NaN compares False
+    with every distance, so it would switch the rule off silently, and infinity makes every pair
+    of hot spots one place."""
+    d = float(distance_m)
+    if not math.isfinite(d) or d < 0:
+        raise InputError(f"--distance must be a number of metres, 0 or more; got {distance_m}")
+    return d
+
+
 def near_pairs(area_ids: np.ndarray, geoms: np.ndarray, distance_m: float) -> pd.DataFrame:
-    """Pairs of hot spots (a, b) that count as one place: a == b, or within ``distance_m``."""
+    """Pairs of hot spots (a, b) that count as one place: a == b, or closer than ``distance_m``.
+
+    Strictly closer: shapely's ``dwithin`` also takes pairs exactly ``distance_m`` apart, which
+    the option's "closer than" (and the plan's gap rule) leave out, so those are dropped.
+    """
+    distance_m = check_distance(distance_m)
     ids = np.asarray(area_ids, dtype=np.int64)
     pairs = [(int(a), int(a)) for a in ids]
     if distance_m > 0 and len(ids) > 1:
         tree = shapely.STRtree(geoms)
         i, j = tree.query(geoms, predicate="dwithin", distance=distance_m)
-        pairs += [(int(ids[a]), int(ids[b])) for a, b in zip(i, j, strict=True) if a != b]
+        other = i != j
+        i, j = i[other], j[other]
+        close = shapely.distance(geoms[i], geoms[j]) < distance_m
+        pairs += [(int(ids[a]), int(ids[b])) for a, b in zip(i[close], j[close], strict=True)]
     return pd.DataFrame(pairs, columns=["area_id", "other_area_id"]).drop_duplicates()
 
 
@@ -50,6 +72,7 @@ def breaches(
     ``area_id`` is where the police were, ``other_area_id`` where outreach were (the same hot spot
     unless ``distance_m`` > 0 and ``areas`` [area_id, geometry] are given).
     """
+    distance_m = check_distance(distance_m)
     if visits.empty:
         return pd.DataFrame(columns=BREACH_COLUMNS)
     keys = ["local_day", "area_id", "team"]
