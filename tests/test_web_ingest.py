@@ -535,3 +535,58 @@ def test_batch_refuses_non_finite_numbers_written_as_strings(server: Server) -> 
         (err,) = r.json()["errors"]
         assert err["index"] == 0 and err["field"] == field and "finite" in err["reason"]
     assert len(server.pings()) == 0
+
+
+def test_nul_characters_and_non_finite_attributes(server: Server) -> None:
+    # found by QA: PostgreSQL text and jsonb cannot hold a NUL character and jsonb has no NaN,
+    # so an id, OwnTracks user or attribute with "\x00", or an attribute "hdop=nan", gave 500
+    # there; SQLite stored the NaN as invalid JSON. Attributes "nan"/"inf" are kept as the
+    # strings the client sent; a NUL is refused (400 / 422) and nothing is stored
+    s1, sa = server.secrets["phone1"], server.secrets["alice/iphone"]
+    url = f"{server.url}/ingest/osmand"
+    q = {"id": "phone1", "lat": "52.6", "lon": "-1.1", "timestamp": str(T0), "token": s1}
+    for extra in ({"id": "phone1\x00"}, {"note": "a\x00b"}, {"no\x00te": "ab"}):
+        r = httpx.post(url, params={**q, **extra})
+        assert r.status_code == 400, (extra, r.text)
+    doc = {
+        "device_id": "phone1",
+        "location": {"timestamp": T0, "coords": {"latitude": 52.6, "longitude": -1.1}},
+    }
+    r = httpx.post(url, params={"token": s1}, json={**doc, "device_id": "ph\x00"})
+    assert r.status_code in (400, 404), r.text
+    bad = {**doc, "location": {**doc["location"], "extras": {"k": "v\x00"}}}
+    r = httpx.post(url, params={"token": s1}, json=bad)
+    assert r.status_code == 400 and "NUL" in r.json()["detail"], r.text
+    ot = f"{server.url}/ingest/owntracks"
+    msg = {"_type": "location", "lat": 52.6, "lon": -1.1, "tst": T0}
+    r = httpx.post(ot, params={"u": "al\x00ice", "d": "iphone"}, json=msg, auth=("alice", sa))
+    assert r.status_code == 400, r.text
+    r = httpx.post(
+        ot, params={"u": "alice", "d": "iphone"}, json={**msg, "t": "\x00"}, auth=("x", sa)
+    )
+    assert r.status_code == 400 and "NUL" in r.json()["detail"], r.text
+    h = {"Authorization": f"Bearer {server.secrets['phone2']}"}
+    ping = {"t": T0, "lat": 52.6, "lon": -1.1, "attrs": {"a": ["x", {"b": "\x00"}]}}
+    r = httpx.post(f"{server.url}/ingest/batch", json={"pings": [ping]}, headers=h)
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["field"] == "attrs"
+    assert len(server.pings()) == 0
+    r = httpx.post(url, params={**q, "hdop": "nan", "x": "inf", "n": "87.0"})
+    assert r.status_code == 200, r.text
+    assert server.pings("phone1")["attrs"].iloc[0] == {"hdop": "nan", "x": "inf", "n": 87.0}
+
+
+def test_device_ids_with_control_characters_are_refused(store_url: str) -> None:
+    # found by QA: `devices add $'ph\nx'` registered an id that breaks the device list and
+    # every log line; one with a NUL cannot be stored by PostgreSQL at all
+    from patrolwise.errors import InputError
+
+    with Store(store_url) as st:
+        for bad in ("ph\nx", "ph\x01x", "ph\x00x", "ph\tx"):
+            with pytest.raises(InputError, match="control character"):
+                add_device(st, bad, "police")
+        assert add_device(st, "  Ph One/iPhone ", "police")
+        from patrolwise.store.devices import get_device
+
+        assert get_device(st, "Ph One/iPhone") is not None
+        assert get_device(st, "Ph One/iPhone\x00") is None

@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
+import unicodedata
 from dataclasses import dataclass
 
 import pandas as pd
@@ -52,9 +53,17 @@ def check_team(team: str) -> str:
 
 
 def check_device_id(device_id: str) -> str:
+    """The id stripped, 1 to 100 characters and none of them a control character.
+
+    A newline or tab in an id breaks the device list and every log line that names it, and
+    PostgreSQL cannot store a NUL at all; phones and trackers never send such ids.
+    """
     d = (device_id or "").strip()
     if not d or len(d) > 100:
         raise InputError("a device id needs 1 to 100 characters")
+    bad = next((c for c in d if unicodedata.category(c) == "Cc"), None)
+    if bad is not None:
+        raise InputError(f"device id {d!r} contains the control character {bad!r}")
     return d
 
 
@@ -183,6 +192,14 @@ def assign_device(
 
 
 def get_device(store: Store, device_id: str) -> DeviceInfo | None:
+    """The registered device ``device_id``, or None.
+
+    An id with a NUL character is never registered (:func:`check_device_id`), and PostgreSQL
+    refuses it even in a query, so it is answered here: an ingest request naming one is an
+    unknown device (400/404), not a server error.
+    """
+    if "\x00" in device_id:
+        return None
     with store.session() as s:
         d = s.scalars(select(Device).where(Device.device_id == device_id)).first()
         return _info(d) if d is not None else None

@@ -9,6 +9,7 @@ writes them in one transaction, so a malformed request stores nothing.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Any
 
 import numpy as np
@@ -84,6 +85,30 @@ def parse_time(value: Any, name: str = "timestamp") -> dt.datetime:
     return t
 
 
+def check_attrs(value: Any, where: str = "attrs") -> None:
+    """Refuse (400) attributes the store cannot keep as they were sent.
+
+    PostgreSQL text and jsonb cannot hold a NUL character, and JSON has no NaN or infinity:
+    either made the insert fail with a 500 (and SQLite kept invalid JSON). Decoders turn
+    non-finite readings into strings or refuse them; this is the last check, walking nested
+    objects and arrays (keys too).
+    """
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise IngestError(400, f"{where} contains a NUL character")
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise IngestError(400, f"{where}={value} is not a finite number")
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            if "\x00" in str(k):
+                raise IngestError(400, f"{where}: an attribute name contains a NUL character")
+            check_attrs(v, f"{where}.{k}")
+    elif isinstance(value, list | tuple):
+        for i, v in enumerate(value):
+            check_attrs(v, f"{where}[{i}]")
+
+
 def check_position(p: dict[str, Any], where: str = "") -> None:
     """Reject positions no cleaning could rescue (400): impossible coordinates or clock.
 
@@ -96,6 +121,8 @@ def check_position(p: dict[str, Any], where: str = "") -> None:
     pre = f"{where}: " if where else ""
     if lat is None or lon is None:
         raise IngestError(400, f"{pre}no position: send lat and lon (or location=lat,lon)")
+    if p.get("attrs"):
+        check_attrs(p["attrs"], f"{pre}attribute")
     if not -90 <= lat <= 90:
         raise IngestError(400, f"{pre}lat={lat} is outside -90..90")
     if not -180 <= lon <= 180:

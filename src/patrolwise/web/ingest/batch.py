@@ -27,7 +27,7 @@ from pydantic import (
 )
 
 from ...geo import to_wgs84
-from . import IngestError, check_position, parse_time
+from . import IngestError, check_attrs, check_position, parse_time
 
 
 def _not_bool(value: Any) -> Any:
@@ -102,6 +102,12 @@ def decode(doc: Any, device_id: str, crs: str) -> list[dict[str, Any]]:
             raise IngestError(
                 403, f"item {i}: device {device_id!r} cannot post for {p.device_id!r}"
             )
+        if p.attrs:
+            try:
+                check_attrs(p.attrs)
+            except IngestError as exc:
+                problems.append({"index": i, "field": "attrs", "reason": exc.reason})
+                continue
         lat, lon = p.lat, p.lon
         if (lat is None or lon is None) and p.easting is not None and p.northing is not None:
             lo, la = to_wgs84([p.easting], [p.northing], crs)

@@ -20,6 +20,7 @@ Answers: 200 with an empty body; 400 for a missing or unknown ``id``, 404 for an
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from ...io.tracks import KNOTS
@@ -44,8 +45,16 @@ KNOWN = {
 
 
 def _attr(value: str) -> Any:
+    """An attribute as a number, a boolean or the text sent.
+
+    Only finite numbers become numbers: ``hdop=nan`` or ``x=inf`` stay the strings the client
+    sent, since JSON (and PostgreSQL's jsonb, which refused the insert with a 500) has no NaN.
+    """
     try:
-        return float(value)
+        v = float(value)
+        if math.isfinite(v):
+            return v
+        return value
     except ValueError:
         if value in ("true", "false"):
             return value == "true"
