@@ -160,3 +160,38 @@ def test_daily_distance_must_be_a_number(sqlite_url: str) -> None:
         )
         assert isinstance(r.exception, PatrolwiseError), (bad, repr(r.exception))
         assert "--distance" in str(r.exception)
+
+
+def test_daily_on_a_planned_day_without_any_fix_says_missed_and_unknown(sqlite_url: str) -> None:
+    # found by QA: the morning after a day when every tracker was flat, 'dosage daily' stopped
+    # with "no pings stored for those dates" instead of showing the planned patrols as missed
+    # and their minutes as unknown (not absent: nobody was being tracked)
+    from patrolwise.store.areas import load_areas
+    from patrolwise.store.plans import save_plan
+
+    _setup(sqlite_url)
+    with Store(sqlite_url) as st:
+        market = int(load_areas(st, "hotspot").set_index("name").loc["Market", "area_id"])
+        plan = pd.DataFrame(
+            {
+                "team": ["police"],
+                "area_id": [market],
+                "date": [pd.Timestamp("2024-06-10")],
+                "start": [pd.Timestamp("2024-06-10 13:00")],
+                "end": [pd.Timestamp("2024-06-10 13:15")],
+                "order": [0],
+            }
+        )
+        save_plan(st, "police", 1, {}, plan)
+    r = CliRunner().invoke(
+        app, ["--db", sqlite_url, "dosage", "daily", "--date", "2024-06-10", "--json"]
+    )
+    assert r.exit_code == 0, r.output
+    s = json.loads(r.stdout)
+    assert s["by_hotspot"] == [] and s["breaches"] == []
+    (slot,) = s["compliance"]
+    assert slot["status"] == "missed" and slot["abstracted_minutes"] == 15.0
+    assert slot["unknown_minutes"] == 15.0 and slot["absent_minutes"] == 0.0
+    table = CliRunner().invoke(app, ["--db", sqlite_url, "dosage", "daily", "--date", "2024-06-10"])
+    assert table.exit_code == 0, table.output
+    assert "missed" in table.stdout

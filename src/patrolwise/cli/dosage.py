@@ -37,9 +37,15 @@ def _run(
     buffer: float,
     max_gap: float,
     min_visit: float,
+    *,
+    allow_empty: bool = False,
 ) -> tuple[Any, Any, pd.DataFrame, tuple[dt.date, dt.date]]:
     """Load pings (a day either side, so visits crossing midnight are whole), clean, measure;
-    returns the result, the hot spots, the cleaned pings and the local days measured."""
+    returns the result, the hot spots, the cleaned pings and the local days measured.
+
+    No pings at all is an error (nothing imported yet?) unless ``allow_empty``: the daily
+    summary of a day whose trackers all stayed silent still has a plan to report on, every
+    slot missed and its minutes unknown."""
     from ..config import get_settings
     from ..store.areas import load_areas
     from ..store.devices import list_devices
@@ -58,7 +64,7 @@ def _run(
     hi = end + dt.timedelta(days=1) if end else None
     with console.status("loading pings"):
         pings = load_pings(store, lo, hi)
-    if pings.empty:
+    if pings.empty and not allow_empty:
         raise InputError("no pings stored for those dates: run `patrolwise track import` first")
     with console.status(f"cleaning and measuring {len(pings):,} pings"):
         # the registry's start dates: a fix from before a device existed is a broken clock
@@ -187,7 +193,7 @@ def daily_cmd(
     distance = check_distance(distance)  # before any work: NaN would switch the rule off
     day = _date(date, "--date") or (local_today() - dt.timedelta(days=1))
     with open_store() as store:
-        res, hs, _, _ = _run(store, day, day, buffer, max_gap, min_visit)
+        res, hs, pings, _ = _run(store, day, day, buffer, max_gap, min_visit, allow_empty=True)
         plan = None
         try:
             from ..store.plans import load_plan_visits
@@ -198,6 +204,8 @@ def daily_cmd(
             plan = None
     names = dict(zip(hs["area_id"].astype(int), hs["name"], strict=True))
     s = daily_summary(res, day, names=names, plan=plan, areas=hs, distance_m=distance)
+    if pings.empty:
+        s.lines.append(f"no GPS fixes stored around {day}: every planned minute is unknown")
     if as_json:
         print_json(
             {
