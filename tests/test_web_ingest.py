@@ -590,3 +590,28 @@ def test_device_ids_with_control_characters_are_refused(store_url: str) -> None:
 
         assert get_device(st, "Ph One/iPhone") is not None
         assert get_device(st, "Ph One/iPhone\x00") is None
+
+
+def test_multipart_form_post(server: Server) -> None:
+    # found by QA: a multipart/form-data body was also read as a query string, so the raw MIME
+    # text ('--boundary\r\nContent-Disposition: form-data; name') was stored as an attribute,
+    # and a file part was stored as the text "UploadFile(filename=...)"
+    s1 = server.secrets["phone1"]
+    url = f"{server.url}/ingest/osmand"
+    fields = {"id": "phone1", "lat": "52.6", "lon": "-1.1", "timestamp": str(T0), "charge": "true"}
+    r = httpx.post(url, params={"token": s1}, files={k: (None, v) for k, v in fields.items()})
+    assert r.status_code == 200, r.text
+    p = server.pings("phone1").iloc[0]
+    assert p["t"] == T0_UTC and (p["lat"], p["lon"]) == (52.6, -1.1)
+    assert p["attrs"] == {"charge": True}
+    later = {**fields, "timestamp": str(T0 + 60)}
+    r = httpx.post(url, params={"token": s1}, data=later, files={"log": ("a.txt", b"x")})
+    assert r.status_code == 400 and "file" in r.json()["detail"], r.text
+    r = httpx.post(
+        url,
+        params={"token": s1},
+        content=b'--zz\r\nContent-Disposition: form-data; name="id"\r\n\r\nphone1',
+        headers={"Content-Type": "multipart/form-data; boundary=zz"},
+    )
+    assert r.status_code == 400, r.text
+    assert len(server.pings()) == 1

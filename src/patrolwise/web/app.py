@@ -34,6 +34,22 @@ def _params(query: str, body: bytes) -> list[tuple[str, str]]:
     return out
 
 
+async def _multipart_params(request: Request) -> list[tuple[str, str]]:
+    """Query parameters, then the text fields of a multipart/form-data body.
+
+    The body is not also read as a query string (that stored the raw MIME text as an
+    attribute), and a file part is refused: it is no position parameter, and its
+    ``UploadFile(...)`` repr was stored as an attribute's value.
+    """
+    pairs = parse_qsl(request.url.query, keep_blank_values=True)
+    form = await request.form()
+    for k, v in form.multi_items():
+        if not isinstance(v, str):
+            raise IngestError(400, f"form field {k!r} is a file: send positions as text fields")
+        pairs.append((k, v))
+    return pairs
+
+
 def _finite(text: str) -> float:
     """A JSON number that must be finite: '1e400' reads as infinity in Python."""
     v = float(text)
@@ -91,10 +107,10 @@ def create_app(store_url: str | None = None) -> FastAPI:
             qid = qp.get("id") or qp.get("deviceid")
             positions = await run_in_threadpool(osmand.decode_json, store, doc, qid)
         else:
-            pairs = _params(query, body)
-            if "multipart/form-data" in request.headers.get("content-type", ""):
-                form = await request.form()
-                pairs += [(k, str(v)) for k, v in form.multi_items()]
+            if "multipart/form-data" in request.headers.get("content-type", "").lower():
+                pairs = await _multipart_params(request)
+            else:
+                pairs = _params(query, body)
             tokens = [v for k, v in pairs if k == "token"]
             secret = find_secret(request, {"token": tokens} if tokens else None)
             positions = [await run_in_threadpool(osmand.decode_params, store, pairs)]
