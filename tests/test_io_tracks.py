@@ -255,3 +255,31 @@ def test_geojson_with_odd_features_rejects_them_one_by_one(tmp_path: Path) -> No
     p.write_text(json.dumps({"type": "FeatureCollection", "features": {"a": 1}}))
     with pytest.raises(FatalImportError, match="features"):
         read_track_file(p, now=NOW)
+
+
+def _fallback_csv(path: Path, descending: bool = False) -> list[pd.Timestamp]:
+    """Two callsigns every 10 minutes across the October clock change, written in UK local
+    time (01:00-01:59 happens twice), interleaved; returns the true UTC times of PC1's rows."""
+    utc = pd.date_range("2024-10-27 00:20", "2024-10-27 02:10", freq="10min")
+    wall = utc.tz_localize("UTC").tz_convert("Europe/London").strftime("%d/%m/%Y %H:%M:%S")
+    rows = [f"{cs},{w},458000,304000" for w in wall for cs in ("PC1", "PC2")]
+    if descending:
+        rows = rows[::-1]
+    path.write_text("Callsign,Time,Easting,Northing\n" + "\n".join(rows) + "\n")
+    return sorted(utc)
+
+
+@pytest.mark.parametrize("descending", [False, True])
+def test_local_times_across_the_october_clock_change_keep_both_hours(
+    tmp_path: Path, descending: bool
+) -> None:
+    # found by QA: every wall time between 01:00 and 02:00 was read as summer time, so the hour
+    # after the clocks went back was moved an hour early onto the hour before it: its fixes
+    # collided with real ones (dropped as duplicates) and 01:00-02:00 UTC had none
+    p = tmp_path / "radio.csv"
+    want = _fallback_csv(p, descending)
+    d = read_track_file(p, tz="Europe/London", now=NOW)
+    assert d.rejects.empty
+    for cs in ("PC1", "PC2"):
+        got = sorted(d.points.loc[d.points["device"] == cs, "t"])
+        assert got == want, cs

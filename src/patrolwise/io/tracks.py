@@ -345,12 +345,53 @@ _ZONE = re.compile(r"(?:Z|[+-]\d\d(?::?\d\d)?)$", re.IGNORECASE)
 _NUMERIC = re.compile(r"^-?\d+(\.\d+)?$")
 
 
-def parse_times(values: pd.Series, tz: str | None = None) -> tuple[pd.Series, int]:
+def _summer_time(wall: pd.Series, tz: str, groups: pd.Series | None) -> np.ndarray:
+    """For local wall times (no NaT), whether each is read as the first (summer time) of the
+    two instants it names when the clocks go back; the others do not care.
+
+    A track written in local time says 01:10 twice on the October Sunday. Reading every such
+    time as summer time moved the hour after the change onto the hour before it (its fixes
+    collided with real ones and were dropped as duplicates). Within each group (a device), in
+    file order, the ambiguous times of one night run forwards, step back when the clocks go
+    back, and run forwards again: those before the first step back are summer time, those after
+    it winter time. A file listed newest first is read the other way round (its direction is
+    what most of the group's steps do). With no step the times stay summer time: nothing tells.
+    """
+    dst = np.ones(len(wall), dtype=bool)
+    amb = wall.dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward").isna()
+    amb = amb.to_numpy()
+    if not amb.any():
+        return dst
+    g = (
+        pd.Series(0, index=wall.index)
+        if groups is None
+        else groups.reindex(wall.index).fillna("").astype(str)
+    )
+    diffs = wall.groupby(g.to_numpy(), sort=False).diff()
+    ups = (diffs > pd.Timedelta(0)).groupby(g.to_numpy(), sort=False).transform("sum")
+    downs = (diffs < pd.Timedelta(0)).groupby(g.to_numpy(), sort=False).transform("sum")
+    forwards = (ups >= downs).to_numpy()[amb]
+    w = wall[amb]
+    key = [g[amb].to_numpy(), w.dt.normalize().to_numpy()]
+    step = w.groupby(key, sort=False).diff()
+    back = (step < pd.Timedelta(0)).to_numpy()
+    ahead = (step > pd.Timedelta(0)).to_numpy()
+    switch = np.where(forwards, back, ahead)
+    after = pd.Series(switch).groupby(key, sort=False).cumsum().to_numpy() > 0
+    dst[amb] = np.where(forwards, ~after, after)
+    return dst
+
+
+def parse_times(
+    values: pd.Series, tz: str | None = None, groups: pd.Series | None = None
+) -> tuple[pd.Series, int]:
     """Text times to naive UTC; returns (times, how many had no zone).
 
     Accepts ISO 8601 (with or without a zone, any fraction), ``yyyy-mm-dd HH:MM:SS``, UK
     ``dd/mm/yyyy HH:MM(:SS)`` and epoch seconds or milliseconds. Times without a zone are taken as
-    UTC (what GPS receivers record) unless ``tz`` names the zone they were written in.
+    UTC (what GPS receivers record) unless ``tz`` names the zone they were written in. ``groups``
+    (the device of each row) lets the hour repeated when the clocks go back be told apart by
+    file order (see :func:`_summer_time`).
     """
     s = values.fillna("").astype(str).str.strip()
     out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
@@ -378,9 +419,8 @@ def parse_times(values: pd.Series, tz: str | None = None) -> tuple[pd.Series, in
         n = n.astype("datetime64[ns]")
         if tz and tz.upper() != "UTC":
             ok = n.notna()
-            loc = n[ok].dt.tz_localize(
-                tz, ambiguous=np.ones(int(ok.sum()), dtype=bool), nonexistent="shift_forward"
-            )
+            summer = _summer_time(n[ok], tz, None if groups is None else groups[naive][ok])
+            loc = n[ok].dt.tz_localize(tz, ambiguous=summer, nonexistent="shift_forward")
             n[ok] = loc.dt.tz_convert("UTC").dt.tz_localize(None)
         out[naive] = n
     return out, int(naive.sum())
@@ -417,7 +457,8 @@ def table_to_raw(
     if "date" in cols:
         t_text = df[cols["date"]].astype(str).str.strip() + " " + t_text.str.strip()
     raw["t_raw"] = t_text
-    raw["t"], naive = parse_times(t_text, tz)
+    dev = df[cols["device"]].astype(str).str.strip() if "device" in cols else None
+    raw["t"], naive = parse_times(t_text, tz, dev)
     for fld in ("device", "team", "staff"):
         if fld in cols:
             v = df[cols[fld]].astype(str).str.strip()
