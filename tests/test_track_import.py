@@ -292,3 +292,18 @@ def test_cli_fatal_file_after_good_ones_still_reports_what_was_imported(
         [*cmd, str(a), str(b), *rj], capture_output=True, text=True, env=env, timeout=120
     )
     assert proc.returncode == 2 and "pc7.csv" in proc.stdout
+
+
+def test_a_rejects_folder_that_cannot_be_written_is_one_fatal_line(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    # found by QA: --rejects naming a file (or a folder without write permission) ended in a
+    # FileExistsError traceback from mkdir
+    src = tmp_path / "OUT-9-2024-05-01.csv"
+    src.write_text(CSV.format(dev="OUT-9"))
+    not_a_folder = tmp_path / "notes.txt"
+    not_a_folder.write_text("x")
+    with Store(sqlite_url) as st:
+        with pytest.raises(FatalImportError, match="rejects"):
+            import_track_file(st, src, team="outreach", rejects_dir=not_a_folder)
+        assert count(st, Ping) == 0 and count(st, ImportBatch) == 0 and count(st, Device) == 0

@@ -82,6 +82,26 @@ def _rejects_path(src: Path, rejects_dir: Path | None) -> Path:
     return out / name
 
 
+def _write_rejects(rej: pd.DataFrame, src: Path, rejects_dir: Path | None) -> str:
+    """Write one file's rejects report; returns its path.
+
+    Called inside the file's transaction, so a report that cannot be written (the folder is a
+    file, or not writable) is a fatal error for that file, one line naming the folder, and
+    nothing of the file is stored, rather than an OSError traceback.
+    """
+    try:
+        rp = _rejects_path(src, rejects_dir)
+        rej.assign(file=str(src))[["file", *REJECT_COLUMNS]].to_csv(rp, index=False)
+    except OSError as exc:
+        where = rejects_dir if rejects_dir is not None else Path.cwd() / "rejects"
+        raise FatalImportError(
+            str(src),
+            f"cannot write its rejects report in {where} ({exc.strerror or exc}): "
+            "pass --rejects FOLDER naming a folder you can write to",
+        ) from exc
+    return str(rp)
+
+
 def import_track_file(store: Store, path: str | Path, **kw: Any) -> dict[str, Any]:
     """Import one track file in one transaction; returns its summary (see module docstring)."""
     return import_track_files(store, [path], **kw)[0]
@@ -274,10 +294,7 @@ def _import_chunk(
                 "details": r.details,
             }
             if n_rej and write_rejects:
-                rp = _rejects_path(src, rejects_dir)
-                frej = rejects.iloc[ra:rb]
-                frej.assign(file=str(src))[["file", *REJECT_COLUMNS]].to_csv(rp, index=False)
-                summary["rejects_file"] = str(rp)
+                summary["rejects_file"] = _write_rejects(rejects.iloc[ra:rb], src, rejects_dir)
             keep = ("format", "devices", "registered", "reject_reasons", "notes", "rejects_file")
             conn.execute(
                 update(ImportBatch)
