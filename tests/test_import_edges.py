@@ -61,3 +61,50 @@ def test_infinite_coordinates_in_an_incident_extract_are_rejected(
         assert (s2.imported, s2.rejected, s2.unmappable) == (1, 1, 0)
         assert pd.read_csv(s2.rejects_file).loc[0, "reason"] == "easting/northing is not a number"
         assert sorted(load_crimes(store)["crime_key"]) == ["A", "C"]
+
+
+def test_a_year_outside_pandas_range_is_a_rejected_row_not_a_crash(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """A typed year (0022, 2300) in a British date made pandas parse at a coarser unit and the
+    whole import stop with OutOfBoundsDatetime; it is one unreadable date, its row rejected."""
+    p = tmp_path / "inc.csv"
+    p.write_text(
+        "id,occurred,offence,lat,lon\n"
+        "A,01/07/2023 14:30,Assault,52.63,-1.13\n"
+        "B,01/07/0023 14:30,Assault,52.63,-1.13\n"
+        "C,01/07/2300,Assault,52.63,-1.13\n"
+        "D,2300/07/01 14:00,Assault,52.63,-1.13\n"
+    )
+    with Store(sqlite_url) as store:
+        (s,) = import_crimes(store, [p], rejects_dir=tmp_path / "rej")
+        assert (s.rows_read, s.imported, s.rejected) == (4, 1, 3)
+        rej = pd.read_csv(s.rejects_file)
+        assert list(rej["row"]) == [3, 4, 5] and set(rej["field"]) == {"occurred"}
+        assert rej["reason"].str.startswith("date-time not understood").all()
+        df = load_crimes(store)
+        assert df["occurred_at"].tolist() == [pd.Timestamp("2023-07-01 13:30")]
+
+
+def test_british_dates_parse_without_dateutil_per_row() -> None:
+    """Day-first dates, the layout of most force extracts, went through dateutil one value at a
+    time (~3,000 rows a second: minutes for a year of incidents). They now parse by exact
+    formats in pandas' compiled parser, with the same results as before."""
+    import time
+
+    from patrolwise.io.incidents import _parse_times
+
+    stamps = pd.Timestamp("2021-01-01") + pd.to_timedelta(range(0, 70_000 * 37, 37), unit="min")
+    stamps = stamps[~stamps.hour.isin([1, 2])]  # clear of the clock changes' missing hour
+    s = pd.Series(stamps.strftime("%d/%m/%Y %H:%M"))
+    s[::7] = pd.Series(stamps.strftime("%d/%m/%Y"))[::7]
+    t0 = time.perf_counter()
+    start, bad, kind, _ = _parse_times(s, "Europe/London")
+    took = time.perf_counter() - t0
+    assert not bad.any()
+    assert set(kind) == {"datetime", "day"}
+    local = start.dt.tz_localize("UTC").dt.tz_convert("Europe/London").dt.tz_localize(None)
+    timed = kind == "datetime"
+    assert (local[timed].to_numpy() == stamps[timed]).all()
+    assert (local[~timed].to_numpy() == stamps.normalize()[~timed]).all()
+    assert took < 5, f"{len(s):,} day-first dates took {took:.1f} s"
