@@ -108,3 +108,26 @@ def test_british_dates_parse_without_dateutil_per_row() -> None:
     assert (local[timed].to_numpy() == stamps[timed]).all()
     assert (local[~timed].to_numpy() == stamps.normalize()[~timed]).all()
     assert took < 5, f"{len(s):,} day-first dates took {took:.1f} s"
+
+
+def test_a_day_first_date_with_dashes_is_not_read_as_a_utc_offset(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """'01-07-2023' ends like an offset ('-2023' as -20:23), so it was taken as a zoned time,
+    failed the zoned parse and was rejected as not understood; it is 1 July 2023, a day."""
+    p = tmp_path / "inc.csv"
+    p.write_text(
+        "id,occurred,offence,lat,lon\n"
+        "A,01-07-2023,Assault,52.63,-1.13\n"
+        "B,01-07-2023 14:30,Assault,52.63,-1.13\n"
+        "C,2023-07-01T14:30:00-01:00,Assault,52.63,-1.13\n"
+    )
+    with Store(sqlite_url) as store:
+        (s,) = import_crimes(store, [p], rejects_dir=tmp_path / "rej")
+        assert (s.rows_read, s.imported, s.rejected) == (3, 3, 0)
+        df = load_crimes(store).set_index("crime_key")
+        assert df.loc["A", "precision"] == "window"
+        assert df.loc["A", "occurred_from"] == pd.Timestamp("2023-06-30 23:00")
+        assert df.loc["A", "occurred_to"] == pd.Timestamp("2023-07-01 23:00")
+        assert df.loc["B", "occurred_at"] == pd.Timestamp("2023-07-01 13:30")
+        assert df.loc["C", "occurred_at"] == pd.Timestamp("2023-07-01 15:30")

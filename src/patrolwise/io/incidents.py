@@ -169,9 +169,11 @@ def _parse_times(s: pd.Series, tz: str) -> tuple[pd.Series, np.ndarray, np.ndarr
     """
     s = s.astype(str).str.strip()
     blank = s.eq("").to_numpy()
-    zoned = s.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True).to_numpy() & ~blank
+    # an offset only follows a time: a date alone such as 01-07-2023 ends like one ('-2023')
+    has_time = s.str.contains(_HAS_TIME, regex=True).to_numpy()
+    zoned = s.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True).to_numpy() & has_time & ~blank
     month_only = s.str.fullmatch(_MONTH_ONLY).to_numpy() & ~blank & ~zoned
-    day_only = ~s.str.contains(_HAS_TIME, regex=True).to_numpy() & ~blank & ~zoned & ~month_only
+    day_only = ~has_time & ~blank & ~zoned & ~month_only
     out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
     end = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
     if zoned.any():
