@@ -615,3 +615,40 @@ def test_multipart_form_post(server: Server) -> None:
     )
     assert r.status_code == 400, r.text
     assert len(server.pings()) == 1
+
+
+def test_oversized_bodies_are_refused(server: Server) -> None:
+    # found by QA: no endpoint limited the body, so a 30 MB form value was read into memory and
+    # stored as one ping's attribute (200) and 200,000 form keys became 200,000 attributes
+    s1, s2 = server.secrets["phone1"], server.secrets["phone2"]
+    url = f"{server.url}/ingest/osmand"
+    form = f"id=phone1&lat=52.6&lon=-1.1&timestamp={T0}&note=" + "a" * (2 << 20)
+    r = httpx.post(
+        url,
+        params={"token": s1},
+        content=form,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert r.status_code == 413, r.status_code
+    many = "&".join(f"k{i}=v" for i in range(200_000))
+    r = httpx.post(url, params={"token": s1}, content=f"id=phone1&lat=52.6&lon=-1.1&{many}")
+    assert r.status_code == 413, r.status_code
+    msg = {"_type": "location", "lat": 52.6, "lon": -1.1, "tst": T0, "x": "a" * (2 << 20)}
+    r = httpx.post(
+        f"{server.url}/ingest/owntracks?u=alice&d=iphone",
+        json=msg,
+        auth=("alice", server.secrets["alice/iphone"]),
+    )
+    assert r.status_code == 413, r.status_code
+    h = {"Authorization": f"Bearer {s2}"}
+    r = httpx.post(f"{server.url}/ingest/batch", content=b" " * (40 << 20), headers=h)
+    assert r.status_code == 413, r.status_code
+    assert len(server.pings()) == 0
+    # a full batch still fits: 50,000 pings as a feed writes them
+    pings = [
+        {"t": T0 + i, "lat": 52.6 + i * 1e-6, "lon": -1.1, "accuracy": 8.0, "speed": 1.4}
+        for i in range(50_000)
+    ]
+    r = httpx.post(f"{server.url}/ingest/batch", json={"pings": pings}, headers=h, timeout=300)
+    assert r.status_code == 200, r.text[:200]
+    assert r.json()["imported"] == 50_000

@@ -21,6 +21,13 @@ from ..store.devices import device_for_secret
 from .ingest import IngestError, batch, osmand, owntracks, store_positions
 from .ingest.auth import basic_credentials, find_secret
 
+#: largest body a phone app's request may have: one position, or a few thousand queued ones
+#: (a Traccar or OwnTracks message is a few hundred bytes). Without a limit a client could
+#: make the server read any size into memory and store it as one ping's attribute.
+MAX_APP_BODY = 1 << 20
+#: largest /ingest/batch body: room for the schema's 50,000 pings with all their fields
+MAX_BATCH_BODY = 32 << 20
+
 
 def _params(query: str, body: bytes) -> list[tuple[str, str]]:
     out = parse_qsl(query, keep_blank_values=True)
@@ -124,15 +131,22 @@ def create_app(store_url: str | None = None) -> FastAPI:
         methods=["POST"],
         tags=["ingest"],
         summary="OsmAnd / Traccar Client protocol (query, form or JSON; any HTTP method)",
+        max_body_size=MAX_APP_BODY,
     )
     app.add_api_route(
         "/ingest/osmand",
         ingest_osmand,
         methods=["GET", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
         include_in_schema=False,
+        max_body_size=MAX_APP_BODY,
     )
 
-    @app.post("/ingest/owntracks", tags=["ingest"], summary="OwnTracks HTTP mode")
+    @app.post(
+        "/ingest/owntracks",
+        tags=["ingest"],
+        summary="OwnTracks HTTP mode",
+        max_body_size=MAX_APP_BODY,
+    )
     async def ingest_owntracks(request: Request) -> Response:
         body = await request.body()
         user, _ = basic_credentials(request)
@@ -152,6 +166,7 @@ def create_app(store_url: str | None = None) -> FastAPI:
         "/ingest/batch",
         tags=["ingest"],
         summary="JSON batch for radio and telematics feeds",
+        max_body_size=MAX_BATCH_BODY,
         openapi_extra={
             "requestBody": {
                 "content": {"application/json": {"schema": batch.Batch.model_json_schema()}}
