@@ -131,3 +131,22 @@ def test_a_day_first_date_with_dashes_is_not_read_as_a_utc_offset(
         assert df.loc["A", "occurred_to"] == pd.Timestamp("2023-07-01 23:00")
         assert df.loc["B", "occurred_at"] == pd.Timestamp("2023-07-01 13:30")
         assert df.loc["C", "occurred_at"] == pd.Timestamp("2023-07-01 15:30")
+
+
+def test_a_zoned_time_in_an_impossible_year_is_a_rejected_row(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """The same OutOfBoundsDatetime stopped the import for a time with an offset (ISO 8601 with
+    Z or +01:00) in year 0022 or 2300."""
+    p = tmp_path / "inc.csv"
+    p.write_text(
+        "id,occurred,offence,lat,lon\n"
+        "A,2023-07-01T14:30:00+01:00,Assault,52.63,-1.13\n"
+        "B,0023-07-01T14:30:00Z,Assault,52.63,-1.13\n"
+        "C,2300-07-01T14:30:00+01:00,Assault,52.63,-1.13\n"
+    )
+    with Store(sqlite_url) as store:
+        (s,) = import_crimes(store, [p], rejects_dir=tmp_path / "rej")
+        assert (s.rows_read, s.imported, s.rejected) == (3, 1, 2)
+        assert list(pd.read_csv(s.rejects_file)["row"]) == [3, 4]
+        assert load_crimes(store)["occurred_at"].tolist() == [pd.Timestamp("2023-07-01 13:30")]

@@ -178,7 +178,7 @@ def _parse_times(s: pd.Series, tz: str) -> tuple[pd.Series, np.ndarray, np.ndarr
     end = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
     if zoned.any():
         tz_t = pd.to_datetime(s[zoned], format="ISO8601", errors="coerce", utc=True)
-        out[zoned] = tz_t.dt.tz_localize(None).to_numpy()
+        out[zoned] = _ns(tz_t.dt.tz_localize(None)).to_numpy()
     local = ~blank & ~zoned
     if local.any():
         sl = s[local].where(
