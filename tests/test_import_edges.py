@@ -150,3 +150,49 @@ def test_a_zoned_time_in_an_impossible_year_is_a_rejected_row(
         assert (s.rows_read, s.imported, s.rejected) == (3, 1, 2)
         assert list(pd.read_csv(s.rejects_file)["row"]) == [3, 4]
         assert load_crimes(store)["occurred_at"].tolist() == [pd.Timestamp("2023-07-01 13:30")]
+
+
+def test_home_office_codes_match_however_their_zeros_are_written(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """'8/1', '008/01' and '8/01' are one Home Office classification, as are '28A' and '028A':
+    a table keyed '008/01' left a force's '8/1' crimes with harm missing."""
+    from patrolwise.harm import read_table_file
+    from patrolwise.store.harm_tables import save_table
+
+    t = tmp_path / "cchi.csv"
+    t.write_text("HO code,CCHI days\n008/01,365\n028A,273.5\n105A,10\n")
+    table = read_table_file(
+        t, name="cchi", version="2026", key_column="HO code", harm_column="CCHI days"
+    )
+    p = tmp_path / "inc.csv"
+    p.write_text(
+        "id,occurred,offence,ho_code,lat,lon\n"
+        "A,2023-07-01 14:30,Assault,8/1,52.63,-1.13\n"
+        "B,2023-07-01 14:30,Assault,8/01,52.63,-1.13\n"
+        "C,2023-07-01 14:30,Assault,008 / 001,52.63,-1.13\n"
+        "D,2023-07-01 14:30,Burglary,28A,52.63,-1.13\n"
+        "E,2023-07-01 14:30,Assault, 105a ,52.63,-1.13\n"
+        "F,2023-07-01 14:30,Assault,8/10,52.63,-1.13\n"
+        "G,2023-07-01 14:30,Assault,80/1,52.63,-1.13\n"
+    )
+    with Store(sqlite_url) as store:
+        save_table(store, table, make_default=True)
+        (s,) = import_crimes(store, [p], rejects_dir=tmp_path / "rej")
+        df = load_crimes(store).set_index("crime_key")
+        assert df.loc[["A", "B", "C"], "harm"].tolist() == [365, 365, 365]
+        assert df.loc["D", "harm"] == 273.5 and df.loc["E", "harm"] == 10
+        assert df.loc[["F", "G"], "harm_status"].tolist() == ["missing", "missing"]
+        assert sum(s.harm_missing.values()) == 2
+
+
+def test_one_home_office_code_written_two_ways_with_two_values_is_refused(
+    tmp_path: Path,
+) -> None:
+    from patrolwise.errors import FatalImportError
+    from patrolwise.harm import read_table_file
+
+    t = tmp_path / "cchi.csv"
+    t.write_text("HO code,CCHI days\n008/01,365\n8/1,30\n")
+    with pytest.raises(FatalImportError, match=r"row 3: key '8/1' is already in row 2"):
+        read_table_file(t, name="x", version="1", key_column="HO code", harm_column="CCHI days")

@@ -16,6 +16,7 @@ Rules, explicit and recorded with each table:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -84,12 +85,12 @@ class HarmTable:
 
     def _lookup(self, kind: str, keys: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         v = self.values[self.values["key_kind"] == kind]
-        norm = v["key"].map(normalise_key)
+        norm = v["key"].map(lambda k: normalise_key(k, kind))
         harm_map = dict(zip(norm, v["harm"].astype(float), strict=True))
         pro_map = dict(zip(norm, v["proactive"].astype(bool), strict=True))
         # normalise each distinct key once: a million rows hold a few hundred offences
         codes, uniques = _distinct_keys(keys)
-        u = pd.Series(uniques).map(normalise_key)
+        u = pd.Series(uniques).map(lambda k: normalise_key(k, kind))
         u_found = (u.isin(harm_map.keys()) & (u != "")).to_numpy()
         u_harm = u.map(harm_map).astype(float).to_numpy()
         u_pro = u.map(pro_map).astype(object).fillna(False).astype(bool).to_numpy()
@@ -150,8 +151,20 @@ def _distinct_keys(keys: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return codes, np.asarray(uniques, dtype=object)
 
 
-def normalise_key(k: object) -> str:
-    return " ".join(str(k).strip().lower().split())
+_DIGITS = re.compile(r"\d+")
+
+
+def normalise_key(k: object, kind: str = "description") -> str:
+    """A key as lookups compare it: case and repeated spaces aside.
+
+    A Home Office code (``kind='ho_code'``) also drops its spaces and each number's leading
+    zeros: '8/1', '008/01' and '8 / 01' are one classification (forces and the CCHI workbook
+    write them differently), as are '28A' and '028A'; '8/10' and '80/1' stay distinct.
+    """
+    text = " ".join(str(k).strip().lower().split())
+    if kind == "ho_code":
+        text = _DIGITS.sub(lambda m: str(int(m.group())), text.replace(" ", ""))
+    return text
 
 
 def default_table(rules: HarmRules | None = None) -> HarmTable:
@@ -248,7 +261,7 @@ def read_table_file(
     )
     # a key given twice must mean one thing: the same key (as lookups match it: case and spaces
     # aside) with two harm values or proactive flags is an error in the table, not a choice
-    norm = values["key"].map(normalise_key).to_numpy()
+    norm = values["key"].map(lambda k: normalise_key(k, key_kind)).to_numpy()
     seen: dict[str, int] = {}
     for i, k in enumerate(norm):
         j = seen.setdefault(k, i)
