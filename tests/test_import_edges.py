@@ -196,3 +196,21 @@ def test_one_home_office_code_written_two_ways_with_two_values_is_refused(
     t.write_text("HO code,CCHI days\n008/01,365\n8/1,30\n")
     with pytest.raises(FatalImportError, match=r"row 3: key '8/1' is already in row 2"):
         read_table_file(t, name="x", version="1", key_column="HO code", harm_column="CCHI days")
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [("-5", "is negative"), ("inf", "is not a finite number"), ("1e400", "is not a finite number")],
+)
+def test_harm_table_refuses_negative_and_infinite_values(
+    tmp_path: Path, value: str, why: str
+) -> None:
+    """A harm of -5 days or infinity was stored as given: a negative value subtracts from a
+    hot spot's harm, an infinite one makes every sum over it infinite."""
+    from patrolwise.errors import FatalImportError
+    from patrolwise.harm import read_table_file
+
+    t = tmp_path / "t.csv"
+    t.write_text(f"code,days\n8N,365\n105A,{value}\n")
+    with pytest.raises(FatalImportError, match=rf"row 3, column 'days': '{value}' {why}"):
+        read_table_file(t, name="x", version="1", key_column="code", harm_column="days")

@@ -200,8 +200,9 @@ def read_table_file(
     """A user-supplied table (CSV or XLSX), e.g. the official CCHI workbook or ONS severity scores.
 
     ``key_kind`` says what the key column holds: ``ho_code``, ``description`` or ``category``.
-    Rows with an empty key are skipped; a non-numeric harm is an error naming the row, and so is
-    a key given twice with two values. A key longer than the crime field it is matched against
+    Rows with an empty key are skipped; a harm that is not a number, not finite or negative is an
+    error naming the row, and so is a key given twice with two values. A key longer than the
+    crime field it is matched against
     (:data:`KEY_MAX_LENGTH`: an offence of more than 300 characters, say) could never match a
     stored crime, as crime imports reject such values: its row is left out and listed in
     ``rejects`` (row, field, value, reason), as crime imports list over-long rows, and the rest
@@ -245,6 +246,16 @@ def read_table_file(
             str(path),
             f"row {df.index[i] + 2}, column {harm_column!r}: {df[harm_column].iloc[i]!r} is not a number",
         )
+    # harm is days of imprisonment or a severity weight: a negative value would subtract from a
+    # place's harm and an infinite one ('inf', '1e400') make every sum over it infinite
+    for wrong, why in ((np.isinf(harm), "is not a finite number"), (harm < 0, "is negative")):
+        if wrong.any():
+            i = int(np.flatnonzero(wrong.to_numpy())[0])
+            raise FatalImportError(
+                str(path),
+                f"row {df.index[i] + 2}, column {harm_column!r}: {df[harm_column].iloc[i]!r} "
+                f"{why}: give harm as a number of 0 or more, or leave it blank for no value",
+            )
     pro = (
         df[proactive_column].fillna("").str.lower().isin(["1", "true", "yes", "y"])
         if proactive_column
