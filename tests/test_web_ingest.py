@@ -652,3 +652,39 @@ def test_oversized_bodies_are_refused(server: Server) -> None:
     r = httpx.post(f"{server.url}/ingest/batch", json={"pings": pings}, headers=h, timeout=300)
     assert r.status_code == 200, r.text[:200]
     assert r.json()["imported"] == 50_000
+
+
+def test_readings_out_of_range_are_refused(server: Server) -> None:
+    # found by QA: Traccar Client 9 sends battery.level as a fraction 0..1; a level of 87 was
+    # stored as 8,700 %, and OsmAnd batt=150 or bearing=720 were stored as sent, while the
+    # batch endpoint refuses the same readings (battery 0..100, heading 0..360)
+    s1 = server.secrets["phone1"]
+    url = f"{server.url}/ingest/osmand"
+    doc = {
+        "device_id": "phone1",
+        "location": {
+            "timestamp": T0,
+            "coords": {"latitude": 52.6, "longitude": -1.1},
+            "battery": {"level": 87},
+        },
+    }
+    r = httpx.post(url, params={"token": s1}, json=doc)
+    assert r.status_code == 400 and "battery.level" in r.json()["detail"], r.text
+    q = {"id": "phone1", "lat": "52.6", "lon": "-1.1", "timestamp": str(T0), "token": s1}
+    for extra in ({"batt": "150"}, {"bearing": "720"}, {"heading": "361"}):
+        r = httpx.post(url, params={**q, **extra})
+        assert r.status_code == 400, (extra, r.text)
+    msg = {"_type": "location", "lat": 52.6, "lon": -1.1, "tst": T0, "batt": 101}
+    r = httpx.post(
+        f"{server.url}/ingest/owntracks?u=alice&d=iphone",
+        json=msg,
+        auth=("alice", server.secrets["alice/iphone"]),
+    )
+    assert r.status_code == 400 and "batt" in r.json()["detail"], r.text
+    assert len(server.pings()) == 0
+    # the edges are readings: an empty battery, a full one, due north written as 360
+    doc["location"]["battery"] = {"level": 1}
+    assert httpx.post(url, params={"token": s1}, json=doc).status_code == 200
+    r = httpx.post(url, params={**q, "timestamp": str(T0 + 1), "batt": "0", "bearing": "360"})
+    assert r.status_code == 200
+    assert list(server.pings("phone1")["battery"]) == [100.0, 0.0]

@@ -109,8 +109,20 @@ def check_attrs(value: Any, where: str = "attrs") -> None:
             check_attrs(v, f"{where}[{i}]")
 
 
+#: (field, lowest, highest, how to say it): readings outside these are a wrong unit or a broken
+#: sensor, refused by every endpoint alike (the batch schema has the same bounds). Negative
+#: speed, heading and accuracy never get here: the decoders read them as unknown (-1).
+READINGS = [
+    ("battery", 0.0, 100.0, "0..100 %"),
+    ("heading", 0.0, 360.0, "0..360 degrees"),
+    ("accuracy", 0.0, math.inf, "0 m and above"),
+    ("speed", 0.0, math.inf, "0 m/s and above"),
+]
+
+
 def check_position(p: dict[str, Any], where: str = "") -> None:
-    """Reject positions no cleaning could rescue (400): impossible coordinates or clock.
+    """Reject positions no cleaning could rescue (400): impossible coordinates or clock, a
+    reading outside its range (:data:`READINGS`), attributes the store cannot keep.
 
     Latitude and longitude swapped is the track and crime imports' rule
     (:func:`patrolwise.geo.swapped_lonlat`): with a force area configured (``force_bbox``), a
@@ -121,6 +133,10 @@ def check_position(p: dict[str, Any], where: str = "") -> None:
     pre = f"{where}: " if where else ""
     if lat is None or lon is None:
         raise IngestError(400, f"{pre}no position: send lat and lon (or location=lat,lon)")
+    for key, lo, hi, what in READINGS:
+        v = p.get(key)
+        if v is not None and not lo <= v <= hi:
+            raise IngestError(400, f"{pre}{key}={v:g} is outside {what}")
     if p.get("attrs"):
         check_attrs(p["attrs"], f"{pre}attribute")
     if not -90 <= lat <= 90:

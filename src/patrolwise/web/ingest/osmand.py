@@ -120,6 +120,9 @@ def decode_json_location(
     pos["altitude"] = None if alt in (None, -1) else number(alt, "coords.altitude")
     battery: dict[str, Any] = loc["battery"] if isinstance(loc.get("battery"), dict) else {}
     level = optional(battery.get("level"), "battery.level")
+    if level is not None and level > 1:
+        # the SDK sends a fraction; 87 would be stored as 8,700 %
+        raise IngestError(400, f"battery.level={level:g} is not a fraction 0..1 (-1 unknown)")
     pos["battery"] = level * 100.0 if level is not None else None
     attrs: dict[str, Any] = {}
     if "is_charging" in battery:
