@@ -16,9 +16,8 @@ import shapely.affinity
 
 from patrolwise.track import prepared
 from patrolwise.track.dosage import DosageParams, compute_dosage
-from patrolwise.track.locate import locate
+from patrolwise.track.locate import build_index, locate
 from patrolwise.track.prepared import (
-    buffer_all,
     cache_info,
     clear_cache,
     content_key,
@@ -180,15 +179,18 @@ def test_dosage_leaves_the_shared_index_as_it_was_and_equals_a_fresh_build() -> 
         np.testing.assert_array_equal(getattr(hs.index, name), arr, err_msg=name)
 
 
-def test_buffer_on_several_threads_equals_one_call() -> None:
+def test_index_built_on_several_threads_equals_one_thread() -> None:
     a = areas(300, seed=6)
     g = np.asarray(a.geometry.values)
-    want = shapely.buffer(g, 7.5)
-    for workers in (1, 2, 3):
-        got = buffer_all(g, 7.5, workers)
-        assert len(got) == len(g)
-        assert shapely.equals_identical(got, want).all()
-    assert buffer_all(g, 0.0, 2) is g
+    want = build_index(g, 7.5, workers=1)
+    for workers in (2, 3):
+        got = build_index(g, 7.5, workers=workers)
+        for f in fields(want):
+            v = getattr(want, f.name)
+            if isinstance(v, np.ndarray) and v.dtype != object:
+                np.testing.assert_array_equal(getattr(got, f.name), v, err_msg=f.name)
+            elif not isinstance(v, np.ndarray):
+                assert getattr(got, f.name) == v, f.name
 
 
 def test_threads_preparing_at_once_all_get_the_right_set() -> None:

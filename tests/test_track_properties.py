@@ -183,17 +183,22 @@ def test_locate_matches_shapely_on_vertices_edges_and_lattice(seed: int, cell: f
     assert (np.lexsort((ping, poly)) == np.arange(len(ping))).all()
 
 
-def test_exact_test_known_answers_on_a_triangle() -> None:
-    """Hand-checked: vertices and points on the horizontal and slanted edges count as inside;
-    points level with the apex or the base but beyond them are outside."""
-    from patrolwise.track.locate import _inside_exact
-
+def test_known_answers_on_a_triangle_with_and_without_an_allowance() -> None:
+    """Hand-checked: with no allowance, vertices and points on the horizontal and slanted edges
+    count as in, points level with the apex or the base but beyond them as out. With 1 m, a
+    point exactly 1 m beyond a vertex or below the base is in, 1.01 m out; (4, 9) is 1 m above
+    the apex (4, 8); (-1, 4) is 4/sqrt(5) ~ 1.79 m from the left edge, out."""
     tri = shapely.Polygon([(0, 0), (8, 0), (4, 8)])
-    idx = build_index([tri], cell=1.0)
     pts = np.array(
         [[0, 0], [8, 0], [4, 8], [3, 0], [2, 4], [6, 4], [4, 4], [4, 8.5], [9, 0], [-1, 4], [1, 1]]
     )
-    row = np.floor((pts[:, 1] - idx.y0) / idx.cell).astype(np.int64)
-    got = _inside_exact(idx, pts[:, 0], pts[:, 1], np.zeros(len(pts), np.int64), row)
+    ping, _ = locate(build_index([tri], cell=1.0), pts[:, 0], pts[:, 1])
+    got = np.isin(np.arange(len(pts)), ping)
     assert got.tolist() == [True] * 7 + [False] * 3 + [True]
     assert got.tolist() == shapely.intersects_xy(tri, pts[:, 0], pts[:, 1]).tolist()
+    near = np.array([[9, 0], [9.01, 0], [4, -1], [4, -1.01], [4, 9], [4, 9.01], [-1, 4], [4, 4]])
+    for cell in (0.3, 1.0, 2.5):
+        ping, _ = locate(build_index([tri], 1.0, cell=cell), near[:, 0], near[:, 1])
+        got = np.isin(np.arange(len(near)), ping)
+        assert got.tolist() == [True, False, True, False, True, False, False, True]
+        assert got.tolist() == shapely.dwithin(tri, shapely.points(near), 1.0).tolist()

@@ -4,8 +4,9 @@ The engine is array code in three steps, so the same answer comes from one proce
 streamed in chunks, or from Dask partitions (see :mod:`patrolwise.track.scaleout`):
 
 1. :func:`scan_chunk` takes a slice of pings sorted by device and time and finds *runs*: maximal
-   sequences of consecutive fixes of one device inside one (buffered) hot spot with no gap longer
-   than ``max_gap``; and *spans*: the same over any place (time the device was being tracked).
+   sequences of consecutive fixes of one device in one hot spot (or within ``buffer_m`` of it)
+   with no gap longer than ``max_gap``; and *spans*: the same over any place (time the device
+   was being tracked).
 2. :func:`stitch` joins runs and spans that were cut at chunk boundaries.
 3. :func:`finalise` drops runs shorter than ``min_visit`` (drive-through passes), splits what is
    left at local midnight, and names devices, teams and hot spots.
@@ -17,7 +18,9 @@ where the device was, so those minutes count as *unknown*, never as present.
 Defaults and why:
 
 - ``buffer_m = 10``: smartphone and tracker fixes in streets are typically within 5-10 m of the
-  truth, so an officer standing on a hot spot's edge should not drop in and out of it.
+  truth, so an officer standing on a hot spot's edge should not drop in and out of it. A fix
+  counts when it is within that distance of the polygon, exactly (``shapely.dwithin``), not in
+  a GEOS buffer of it (whose round corners are chords: up to ~5 cm short at 10 m).
 - ``max_gap_s = 300``: trackers report every 5-60 s; five silent minutes mean the phone stopped,
   not that the fixes were merely sparse. Raise it to twice the reporting interval for apps set to
   report less often (Traccar Client defaults to every 300 s: use 600).

@@ -1,19 +1,19 @@
-"""Hot spots ready for dosage: buffered by the GPS error allowance and indexed, built once.
+"""Hot spots ready for dosage: indexed for the GPS error allowance, built once.
 
-Preparing 1,000 street-scale hot spots (GEOS buffers, then the raster index of
-:mod:`patrolwise.track.locate`) takes ~35 ms, about as long as measuring a million pings in
-them. A hot spot set changes rarely (a force re-targets monthly or quarterly) while dosage over it
+Preparing 1,000 street-scale hot spots (the raster index of :mod:`patrolwise.track.locate`)
+takes a large part of the time of measuring a million pings in them. A hot spot set changes
+rarely (a force re-targets monthly or quarterly) while dosage over it
 is asked for often: every morning's coordinator summary, each dashboard refresh as live pings
 arrive, each day of a year-long evaluation. So prepared sets are kept, as geopandas keeps a
 frame's spatial index: :func:`prepare_hotspots` returns the kept set when the same geometries,
-ids and buffer come again, and builds (buffers on every core) otherwise.
+ids and allowance come again, and builds (on every core) otherwise.
 
 The key is the content, not the frame object: a hash of the coordinates and of each geometry's
-structure (type, coordinate count, holes, parts) and precision grid with the ids and the buffer,
+structure (type, coordinate count, holes, parts) and precision grid with the ids and the allowance,
 and a hit is only taken after :func:`shapely.equals_identical` and the precision grids confirm
 every geometry, so a collision or an edited frame can never return another set's index
-(``equals_identical`` ignores the grid a geometry was snapped to by ``set_precision``, but GEOS
-buffers on that grid). A prepared set holds its own copy of the geometries, never the caller's
+(``equals_identical`` ignores the grid a geometry was snapped to by ``set_precision``, and the
+closest calls are settled by GEOS on the geometry as given, grid and all). A prepared set holds its own copy of the geometries, never the caller's
 frame's storage, and is shared between callers and threads, so its arrays are read-only: a write
 into one fails instead of changing the next caller's answer.
 """
@@ -24,7 +24,6 @@ import hashlib
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, fields
-from functools import partial
 
 import geopandas as gpd
 import numpy as np
@@ -34,22 +33,19 @@ from numpy.typing import NDArray
 
 from ..errors import InputError
 from .locate import AreaIndex, build_index
-from .parallel import check_workers, run_threaded
+from .parallel import check_workers
 
 #: prepared sets kept (least recently used dropped first), and the bytes they may hold together
 CACHE_ENTRIES = 8
 CACHE_BYTES = 256 * 2**20
-#: fewer hot spots than this are buffered in one thread (a thread's start costs more than GEOS
-#: takes for a few dozen buffers)
-SPLIT_BUFFER = 64
 
 
 @dataclass(frozen=True)
 class HotSpots:
-    """Buffered hot spots with their ids and a point-in-polygon index."""
+    """Hot spots with their ids and an index of the pings within the allowance of each."""
 
     area_ids: NDArray[np.int64]
-    geoms: NDArray[np.object_]  # unbuffered, for distances between hot spots
+    geoms: NDArray[np.object_]  # as given, for distances between hot spots
     index: AreaIndex
 
     @property
@@ -92,27 +88,16 @@ def content_key(geoms: NDArray[np.object_], area_ids: NDArray[np.int64]) -> byte
     return h.digest()
 
 
-def buffer_all(geoms: NDArray[np.object_], buffer_m: float, workers: int = 1) -> NDArray:
-    """``shapely.buffer`` of every geometry, in ``workers`` slices side by side (GEOS releases the
-    GIL: two cores halve the ~20 ms of 1,000 hot spots)."""
-    if buffer_m <= 0:
-        return geoms
-    parts = min(workers, max(1, len(geoms) // SPLIT_BUFFER))
-    cuts = np.linspace(0, len(geoms), parts + 1).astype(int)
-    slices = [geoms[a:b] for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
-    done = run_threaded([partial(shapely.buffer, s, buffer_m) for s in slices], parts)
-    return np.concatenate(done) if len(done) > 1 else done[0]
-
-
 def prepare_hotspots(
     areas: gpd.GeoDataFrame | pd.DataFrame,
     buffer_m: float = 10.0,
     workers: int | None = None,
     cache: bool = True,
 ) -> HotSpots:
-    """Buffer each hot spot by the GPS error allowance and index it, or return the set prepared
-    before from the same geometries, ids and buffer (``cache=False``: always build, keep
-    nothing). ``workers`` threads buffer (default: every core)."""
+    """Index the hot spots for pings within ``buffer_m`` metres (the GPS error allowance), or
+    return the set prepared before from the same geometries, ids and allowance
+    (``cache=False``: always build, keep nothing). ``workers`` threads build (default: every
+    core)."""
     if "area_id" not in areas.columns or "geometry" not in areas.columns:
         raise InputError("hot spots need 'area_id' and 'geometry' columns")
     # a copy: np.asarray would share the frame's storage, which an edit of the frame changes
@@ -136,8 +121,8 @@ def prepare_hotspots(
             with _lock:
                 _stats["hits"] += 1
             return kept
-    buffered = buffer_all(geoms, buffer_m, check_workers(workers))
-    hs = _read_only(HotSpots(area_ids=area_ids, geoms=geoms, index=build_index(buffered)))
+    index = build_index(geoms, buffer_m, workers=check_workers(workers))
+    hs = _read_only(HotSpots(area_ids=area_ids, geoms=geoms, index=index))
     if cache:
         _keep(key, hs)
     return hs
