@@ -214,3 +214,37 @@ def test_harm_table_refuses_negative_and_infinite_values(
     t.write_text(f"code,days\n8N,365\n105A,{value}\n")
     with pytest.raises(FatalImportError, match=rf"row 3, column 'days': '{value}' {why}"):
         read_table_file(t, name="x", version="1", key_column="code", harm_column="days")
+
+
+def test_harm_table_csv_saved_by_excel_in_windows_1252(sqlite_url: str, tmp_path: Path) -> None:
+    """Crime files in Windows-1252 (Excel's 'CSV') import; a harm table saved the same way (an
+    ONS offence list with an en dash or a curly apostrophe) failed: 'utf-8' codec can't decode."""
+    from patrolwise.harm import read_table_file
+
+    t = tmp_path / "ons.csv"
+    t.write_bytes(
+        "Offence,Severity\r\nAssault \u2013 with injury,100\r\nPublic order\u2019s,2\r\n".encode(
+            "cp1252"
+        )
+    )
+    table = read_table_file(
+        t,
+        name="ons",
+        version="1",
+        key_column="Offence",
+        harm_column="Severity",
+        key_kind="description",
+    )
+    assert table.values["key"].tolist() == ["Assault \u2013 with injury", "Public order\u2019s"]
+    assert table.values["harm"].tolist() == [100, 2]
+    b = tmp_path / "bom.csv"
+    b.write_bytes(b"\xef\xbb\xbf" + "Offence,Severity\nTheft \u2013 other,2\n".encode())
+    table = read_table_file(
+        b,
+        name="ons",
+        version="2",
+        key_column="Offence",
+        harm_column="Severity",
+        key_kind="description",
+    )
+    assert table.values["key"].tolist() == ["Theft \u2013 other"]

@@ -16,6 +16,7 @@ Rules, explicit and recorded with each table:
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass, field
 from importlib import resources
@@ -25,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import FatalImportError, InputError
+from .io.tabular import decode
 
 DEFAULT_NAME = "cchi-police-uk"
 DEFAULT_VERSION = "2026.1"
@@ -214,9 +216,13 @@ def read_table_file(
         if path.suffix.lower() in (".xlsx", ".xlsm"):
             df = pd.read_excel(path, sheet_name=sheet or 0, dtype=str)
         else:
-            df = pd.read_csv(path, dtype=str, encoding="utf-8-sig")
+            # as crime files: UTF-8 (with or without BOM), UTF-16, or Excel's Windows-1252
+            text = decode(path.read_bytes(), str(path))
+            df = pd.read_csv(io.StringIO(text), dtype=str)
     except FileNotFoundError as exc:
         raise FatalImportError(str(path), "file not found") from exc
+    except FatalImportError:
+        raise
     except Exception as exc:
         raise FatalImportError(str(path), f"cannot read harm table: {exc}") from exc
     for col in (key_column, harm_column):
