@@ -248,3 +248,75 @@ def test_harm_table_csv_saved_by_excel_in_windows_1252(sqlite_url: str, tmp_path
         key_kind="description",
     )
     assert table.values["key"].tolist() == ["Theft \u2013 other"]
+
+
+def _polygons(path: Path, rings: dict[str, list[tuple[float, float]]]) -> Path:
+    import json
+
+    feats = [
+        {
+            "type": "Feature",
+            "properties": {"name": name},
+            "geometry": {"type": "Polygon", "coordinates": [[list(c) for c in [*ring, ring[0]]]]},
+        }
+        for name, ring in rings.items()
+    ]
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": feats}))
+    return path
+
+
+CLOCK_TOWER = [(-1.136, 52.634), (-1.134, 52.634), (-1.134, 52.636), (-1.136, 52.636)]
+
+
+def test_hot_spot_files_outside_the_force_area_or_swapped_are_refused(tmp_path: Path) -> None:
+    """Crimes and GPS fixes outside the force area, or with latitude and longitude swapped, are
+    refused; a hot spot drawn that way was stored (a polygon in the Indian Ocean, 7,700 km east
+    in British National Grid) and then matched no crime and no patrol."""
+    from patrolwise.errors import InputError
+    from patrolwise.io.areas_io import read_areas
+
+    bbox = (-8.7, 49.8, 1.9, 60.95)
+    good = _polygons(tmp_path / "good.geojson", {"Clock Tower": CLOCK_TOWER})
+    assert read_areas(good, "EPSG:27700", bbox=bbox)["name"].tolist() == ["Clock Tower"]
+    swapped = [(lat, lon) for lon, lat in CLOCK_TOWER]
+    p = _polygons(tmp_path / "swap.geojson", {"Clock Tower": CLOCK_TOWER, "Market": swapped})
+    with pytest.raises(InputError, match=r"feature 2 \('Market'\): longitude and latitude look "):
+        read_areas(p, "EPSG:27700", bbox=bbox)
+    paris = [(lon + 3.5, lat - 3.8) for lon, lat in CLOCK_TOWER]
+    q = _polygons(tmp_path / "paris.geojson", {"Paris": paris})
+    with pytest.raises(InputError, match=r"feature 1 \('Paris'\): outside the force area"):
+        read_areas(q, "EPSG:27700", bbox=bbox)
+
+
+def test_a_self_intersecting_hot_spot_is_refused(tmp_path: Path) -> None:
+    """A bow-tie polygon (edges crossing) was stored as drawn; its area and which crimes it
+    holds are undefined, and overlay operations on it fail later."""
+    from patrolwise.errors import InputError
+    from patrolwise.io.areas_io import read_areas
+
+    a, b, c, d = CLOCK_TOWER
+    p = _polygons(tmp_path / "bow.geojson", {"Clock Tower": CLOCK_TOWER, "Bow": [a, c, b, d]})
+    with pytest.raises(InputError, match=r"feature 2 \('Bow'\) is not a valid polygon \(Self-"):
+        read_areas(p, "EPSG:27700")
+
+
+def test_hotspots_import_checks_the_force_area(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    swapped = [(lat, lon) for lon, lat in CLOCK_TOWER]
+    p = _polygons(tmp_path / "swap.geojson", {"Market": swapped})
+    db = f"sqlite:///{tmp_path / 'a.db'}"
+    r = subprocess.run(
+        [sys.executable, "-m", "patrolwise.cli", "--db", db, "hotspots", "import", str(p)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert r.returncode != 0
+    assert "longitude and latitude look swapped" in r.stderr
+    with Store(db) as store:
+        from patrolwise.store.areas import load_areas
+
+        assert load_areas(store, kind=None).empty

@@ -273,7 +273,8 @@ def import_cmd(
     from ..io.areas_io import read_areas
     from ..store.areas import add_areas
 
-    gdf = read_areas(path, get_settings().crs, name_field=name_field)
+    settings = get_settings()
+    gdf = read_areas(path, settings.crs, name_field=name_field, bbox=settings.force_bbox)
     ids = add_areas(
         open_store(),
         gdf,
@@ -339,7 +340,8 @@ def replace_cmd(
 
     day = _date(on, "--on")
     assert day is not None
-    new = read_areas(path, get_settings().crs, name_field=name_field)
+    settings = get_settings()
+    new = read_areas(path, settings.crs, name_field=name_field, bbox=settings.force_bbox)
     new_id = replace_area(open_store(), area_id, new, day, source=str(path))
     console.print(f"area {area_id} replaced by area {new_id} from {day}")
 

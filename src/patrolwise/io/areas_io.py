@@ -15,6 +15,7 @@ import pandas as pd
 import shapely
 
 from ..errors import InputError
+from ..geo import in_bbox, swapped_lonlat
 
 FORMATS = {
     ".geojson": "geojson",
@@ -64,11 +65,20 @@ def write_areas(gdf: gpd.GeoDataFrame, path: str | Path, *, layer: str = "hotspo
     return p
 
 
-def read_areas(path: str | Path, crs: str, *, name_field: str | None = None) -> gpd.GeoDataFrame:
+def read_areas(
+    path: str | Path,
+    crs: str,
+    *,
+    name_field: str | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+) -> gpd.GeoDataFrame:
     """Areas drawn by hand (GeoJSON or GeoPackage), reprojected to ``crs``: ``name, geometry``.
 
     Names come from ``name_field``, else a ``name``/``Name``/``NAME`` column; features without a
-    name are called "area N" (their position in the file).
+    name are called "area N" (their position in the file). A polygon that is not valid (edges
+    crossing) is refused, naming the feature and why. With ``bbox`` (the force area in WGS84,
+    as for crimes and GPS fixes), a polygon outside it, or inside it only with latitude and
+    longitude swapped, is refused too: it would match no crime and no patrol.
     """
     p = Path(path)
     if not p.exists():
@@ -110,4 +120,30 @@ def read_areas(path: str | Path, crs: str, *, name_field: str | None = None) -> 
         dup = sorted({n for n in names if names.count(n) > 1})
         raise InputError(f"{p}: names must be unique; repeated: {', '.join(dup)}")
     out = gpd.GeoDataFrame({"name": names}, geometry=gdf.geometry.to_numpy(), crs=gdf.crs)
+    geoms = np.asarray(out.geometry.to_numpy())
+    invalid = ~shapely.is_valid(geoms)
+    if invalid.any():
+        i = int(np.flatnonzero(invalid)[0])
+        raise InputError(
+            f"{p}: feature {i + 1} ({names[i]!r}) is not a valid polygon "
+            f"({shapely.is_valid_reason(geoms[i])}): redraw it, or repair it (QGIS: Fix Geometries)"
+        )
+    if bbox is not None:
+        _check_force_area(p, out, names, bbox)
     return out.to_crs(crs)
+
+
+def _check_force_area(
+    p: Path, gdf: gpd.GeoDataFrame, names: list[str], bbox: tuple[float, float, float, float]
+) -> None:
+    """Refuse the first polygon not wholly inside ``bbox`` (WGS84), naming a lat/lon swap."""
+    b = gdf.to_crs("EPSG:4326").bounds.to_numpy()
+    inside = in_bbox(b[:, 0], b[:, 1], bbox) & in_bbox(b[:, 2], b[:, 3], bbox)
+    if inside.all():
+        return
+    i = int(np.flatnonzero(~inside)[0])
+    if (swapped_lonlat(b[i, 0], b[i, 1], bbox) & swapped_lonlat(b[i, 2], b[i, 3], bbox)).all():
+        why = "longitude and latitude look swapped: swap the coordinates of each point"
+    else:
+        why = f"outside the force area {bbox} (wrong coordinate system, or another force's?)"
+    raise InputError(f"{p}: feature {i + 1} ({names[i]!r}): {why}")
