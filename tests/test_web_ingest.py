@@ -688,3 +688,51 @@ def test_readings_out_of_range_are_refused(server: Server) -> None:
     r = httpx.post(url, params={**q, "timestamp": str(T0 + 1), "batt": "0", "bearing": "360"})
     assert r.status_code == 200
     assert list(server.pings("phone1")["battery"]) == [100.0, 0.0]
+
+
+def test_loose_numbers_and_dates_without_a_time_are_refused(server: Server) -> None:
+    # found by QA: numbers were read with Python's float(), which takes '5_2.6' as 52.6,
+    # full-width digits and '1_714_572_120' as a time; and a timestamp that is a date only
+    # ('2024-05-01') was stored as midnight UTC, a time the device never reported
+    s1 = server.secrets["phone1"]
+    url = f"{server.url}/ingest/osmand"
+    q = {"id": "phone1", "lat": "52.6", "lon": "-1.1", "timestamp": str(T0), "token": s1}
+    for extra in (
+        {"lat": "5_2.6"},
+        {"lon": "-１.1"},
+        {"speed": "1_0"},
+        {"location": "52.6,-1_1"},
+        {"timestamp": "1_714_572_120"},
+        {"timestamp": "１７１４５７２１２０"},
+        {"timestamp": "2024-05-01"},
+        {"timestamp": "2024-W18-3"},
+    ):
+        r = httpx.post(url, params={**q, **extra})
+        assert r.status_code == 400, (extra, r.text)
+        assert next(iter(extra)) in r.json()["detail"], r.text
+    msg = {"_type": "location", "lat": 52.6, "lon": -1.1, "tst": "2024-05-01"}
+    r = httpx.post(
+        f"{server.url}/ingest/owntracks?u=alice&d=iphone",
+        json=msg,
+        auth=("alice", server.secrets["alice/iphone"]),
+    )
+    assert r.status_code == 400 and "tst" in r.json()["detail"], r.text
+    h = {"Authorization": f"Bearer {server.secrets['phone2']}"}
+    r = httpx.post(
+        f"{server.url}/ingest/batch",
+        json={"pings": [{"t": "2024-05-01", "lat": 52.6, "lon": -1.1}]},
+        headers=h,
+    )
+    assert r.status_code == 422 and "time of day" in r.json()["errors"][0]["reason"], r.text
+    assert len(server.pings()) == 0
+    # what clients really write still reads: spaces around, signs, exponents, an hour only
+    for k, extra in enumerate(
+        (
+            {"lat": " 52.6 ", "lon": "-1.1e0"},
+            {"lat": "+52.6", "lon": "-.5"},
+            {"timestamp": "2024-05-01T14"},
+        )
+    ):
+        r = httpx.post(url, params={**q, "timestamp": str(T0 + k), **extra})
+        assert r.status_code == 200, (extra, r.text)
+    assert sorted(server.pings("phone1")["lon"]) == [-1.1, -1.1, -0.5]

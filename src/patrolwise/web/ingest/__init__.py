@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -33,9 +34,17 @@ class IngestError(Exception):
         self.reason = reason
 
 
+#: a decimal number as clients write it (ASCII digits, optional sign, point and exponent).
+#: Python's float() also takes '5_2.6' (52.6), full-width or Arabic-Indic digits and 'nan':
+#: text no GPS client writes, so reading it would store a place or time nobody sent.
+_DECIMAL = re.compile(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*", re.ASCII)
+
+
 def number(value: Any, name: str) -> float:
     """'87.0', '87', 87 -> 87.0; anything else (JSON true/false too) is a 400 naming the parameter."""
     if isinstance(value, bool):
+        raise IngestError(400, f"{name}={value!r} is not a number")
+    if isinstance(value, str) and not _DECIMAL.fullmatch(value):
         raise IngestError(400, f"{name}={value!r} is not a number")
     try:
         v = float(value)
@@ -60,10 +69,7 @@ def parse_time(value: Any, name: str = "timestamp") -> dt.datetime:
     if isinstance(value, bool) or value is None or value == "":
         raise IngestError(400, f"{name} is empty")
     text = str(value).strip()
-    try:
-        n = float(text)
-    except ValueError:
-        n = None
+    n = float(text) if _DECIMAL.fullmatch(text) else None
     if n is not None and np.isfinite(n):
         secs = n if abs(n) < 2**31 else n / 1000.0
         try:
@@ -77,6 +83,8 @@ def parse_time(value: Any, name: str = "timestamp") -> dt.datetime:
             400,
             f"{name}={text!r} is not epoch seconds/milliseconds, ISO 8601 or yyyy-MM-dd HH:mm:ss",
         ) from None
+    if _is_date(text):  # fromisoformat reads '2024-05-01' as midnight: a time never sent
+        raise IngestError(400, f"{name}={text!r} is a date without a time of day")
     if t.tzinfo is not None:
         try:
             t = t.astimezone(dt.UTC).replace(tzinfo=None)
@@ -118,6 +126,15 @@ READINGS = [
     ("accuracy", 0.0, math.inf, "0 m and above"),
     ("speed", 0.0, math.inf, "0 m/s and above"),
 ]
+
+
+def _is_date(text: str) -> bool:
+    """True for an ISO 8601 date alone ('2024-05-01', '20240501', '2024-W18-3')."""
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def check_position(p: dict[str, Any], where: str = "") -> None:
