@@ -114,18 +114,23 @@ def build_index(
     w, h = max(x1 - x0, cell), max(y1 - y0, cell)
     while (w / cell + 1) * (h / cell + 1) > max_cells:
         cell *= 1.25
-    # two spare rings: windows reach one ring beyond the grown boxes, and the outer ring, where
-    # locate clips far-away pings, lies in no window (always OUTSIDE)
+    # two spare rings: the outer ring, where locate clips far-away pings, lies in no window
+    # (always OUTSIDE)
     x0, y0 = x0 - 2 * cell, y0 - 2 * cell
     nx = int(np.floor(w / cell)) + 5
     ny = int(np.floor(h / cell)) + 5
     a, b, owner = _ring_edges(g)
+    # each polygon's window: the cells meeting its box grown by the allowance and a micrometre,
+    # found as locate finds a ping's cell (float subtraction and scaling are monotone, so a ping
+    # within the allowance never lands outside its polygon's window)
+    inv = 1.0 / cell
+    grown = bounds + np.array([-1.0, -1.0, 1.0, 1.0]) * _lk.SLACK
     win = np.stack(
         [
-            np.clip((bounds[:, 0] - x0) // cell - 1, 1, nx - 2),
-            np.clip((bounds[:, 1] - y0) // cell - 1, 1, ny - 2),
-            np.clip((bounds[:, 2] - x0) // cell + 1, 1, nx - 2),
-            np.clip((bounds[:, 3] - y0) // cell + 1, 1, ny - 2),
+            np.clip(np.floor((grown[:, 0] - x0) * inv), 1, nx - 2),
+            np.clip(np.floor((grown[:, 1] - y0) * inv), 1, ny - 2),
+            np.clip(np.floor((grown[:, 2] - x0) * inv), 1, nx - 2),
+            np.clip(np.floor((grown[:, 3] - y0) * inv), 1, ny - 2),
         ],
         axis=1,
     ).astype(np.int64)

@@ -109,8 +109,8 @@ def near_pairs(
     them run on several threads.
 
     Polygon k's ring edges are ``ea/eb[e_ptr[k]:e_ptr[k+1]]`` (start and end points) and its
-    window ``win[k] = (i0, j0, i1, j1)``: the cells of its bounding box grown by ``buf``, plus one
-    ring. Each edge is filed under the window rows whose centre line lies within ``buf + h`` of
+    window ``win[k] = (i0, j0, i1, j1)``: the cells meeting its bounding box grown by ``buf``
+    (no other cell holds a point within ``buf`` of it). Each edge is filed under the window rows whose centre line lies within ``buf + h`` of
     its y-range, so a cell looks at its row's few edges: those within reach of its centre (by
     distance) and those spanning the centre line (for the crossing parity of a ray to the right).
     """
