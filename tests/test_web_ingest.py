@@ -736,3 +736,17 @@ def test_loose_numbers_and_dates_without_a_time_are_refused(server: Server) -> N
         r = httpx.post(url, params={**q, "timestamp": str(T0 + k), **extra})
         assert r.status_code == 200, (extra, r.text)
     assert sorted(server.pings("phone1")["lon"]) == [-1.1, -1.1, -0.5]
+
+
+def test_batch_position_given_twice_is_refused(server: Server) -> None:
+    # found by QA: a ping with lat/lon and easting/northing that disagree was stored at
+    # lat/lon, the grid reference silently dropped (and with lat alone, at the grid reference)
+    h = {"Authorization": f"Bearer {server.secrets['phone2']}"}
+    both = {"t": T0, "lat": 52.6, "lon": -1.1, "easting": 100000, "northing": 100000}
+    half = {"t": T0 + 1, "lat": 52.6, "easting": 458000, "northing": 304000}
+    r = httpx.post(f"{server.url}/ingest/batch", json={"pings": [both, half]}, headers=h)
+    assert r.status_code == 422, r.text
+    errs = r.json()["errors"]
+    assert [e["index"] for e in errs] == [0, 1]
+    assert all("not both" in e["reason"] for e in errs)
+    assert len(server.pings()) == 0

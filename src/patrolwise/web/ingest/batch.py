@@ -7,8 +7,8 @@ Schema (also in the OpenAPI page at ``/docs``)::
                 "accuracy": 8, "speed": 1.4, "heading": 90, "altitude": 60, "battery": 80,
                 "attrs": {...}}]}
 
-``t`` is ISO 8601 (no zone = UTC) or epoch seconds (milliseconds above 2**31); ``speed`` is m/s;
-``device_id`` defaults to the authenticated device and may not name another (403). The batch is
+A ping gives lat/lon or easting/northing, never both (422). ``t`` is ISO 8601 (no zone = UTC)
+or epoch seconds (milliseconds above 2**31); ``speed`` is m/s; ``device_id`` defaults to the authenticated device and may not name another (403). The batch is
 all or nothing: any bad item gives 422 with ``errors: [{index, field, reason}]`` and stores
 nothing; success answers ``{"received", "imported", "already_present"}``.
 """
@@ -109,7 +109,19 @@ def decode(doc: Any, device_id: str, crs: str) -> list[dict[str, Any]]:
                 problems.append({"index": i, "field": "attrs", "reason": exc.reason})
                 continue
         lat, lon = p.lat, p.lon
-        if (lat is None or lon is None) and p.easting is not None and p.northing is not None:
+        # one place per ping: with both, one would be dropped unseen (and they may disagree)
+        if (lat is not None or lon is not None) and (
+            p.easting is not None or p.northing is not None
+        ):
+            problems.append(
+                {
+                    "index": i,
+                    "field": "lat/lon/easting/northing",
+                    "reason": "send lat and lon, or easting and northing, not both",
+                }
+            )
+            continue
+        if p.easting is not None and p.northing is not None:
             lo, la = to_wgs84([p.easting], [p.northing], crs)
             lon, lat = float(lo[0]), float(la[0])
         try:
