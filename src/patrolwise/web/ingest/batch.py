@@ -8,9 +8,10 @@ Schema (also in the OpenAPI page at ``/docs``)::
                 "attrs": {...}}]}
 
 A ping gives lat/lon or easting/northing, never both (422). ``t`` is ISO 8601 (no zone = UTC)
-or epoch seconds (milliseconds above 2**31); ``speed`` is m/s; ``device_id`` defaults to the authenticated device and may not name another (403). The batch is
-all or nothing: any bad item gives 422 with ``errors: [{index, field, reason}]`` and stores
-nothing; success answers ``{"received", "imported", "already_present"}``.
+or epoch seconds (milliseconds above 2**31); ``speed`` is m/s; ``device_id`` defaults to the
+authenticated device and may not name another (403). The batch is all or nothing: any bad item
+gives 422 with ``errors: [{index, field, reason}]`` and stores nothing; success answers
+``{"received", "imported", "already_present"}``.
 """
 
 from __future__ import annotations
