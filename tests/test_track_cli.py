@@ -195,3 +195,27 @@ def test_daily_on_a_planned_day_without_any_fix_says_missed_and_unknown(sqlite_u
     table = CliRunner().invoke(app, ["--db", sqlite_url, "dosage", "daily", "--date", "2024-06-10"])
     assert table.exit_code == 0, table.output
     assert "missed" in table.stdout
+
+
+def test_parquet_panel_of_a_day_without_visits_keeps_its_column_types(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    # found by QA: an empty panel was written with every column of Arrow type null, so a folder
+    # of daily exports with one quiet day could not be read back as one dataset
+    # (ArrowNotImplementedError: Unsupported cast from date32[day] to null)
+    import pyarrow.parquet as pq
+
+    _setup(sqlite_url)
+    days = tmp_path / "panels"
+    days.mkdir()
+    for name, extra in (("a-quiet.parquet", ["--min-visit", "999"]), ("b.parquet", [])):
+        r = CliRunner().invoke(
+            app,
+            ["--db", sqlite_url, "dosage", "--from", "2024-06-03", "--to", "2024-06-03"]
+            + ["--out", str(days / name), *extra],
+        )
+        assert r.exit_code == 0, r.output
+    quiet, busy = pq.read_schema(days / "a-quiet.parquet"), pq.read_schema(days / "b.parquet")
+    assert quiet.remove_metadata() == busy.remove_metadata()
+    both = pd.read_parquet(days)
+    assert len(both) == 3 and both["visits"].sum() == 3

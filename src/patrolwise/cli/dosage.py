@@ -86,6 +86,31 @@ def _run(
     return res, hs, cleaned, (start or days.min(), end or days.max())
 
 
+def _panel_schema(tz: str) -> Any:
+    """The Arrow schema of the daily panel file, the same whether or not it has rows.
+
+    Left to inference, a panel without visits (a quiet day, strict rules) was written with every
+    column of type null, and a folder of daily files holding one could not be read back as one
+    dataset (pandas / pyarrow: "Unsupported cast from date32[day] to null").
+    """
+    import pyarrow as pa
+
+    return pa.schema(
+        [
+            ("local_day", pa.date32()),
+            ("area_id", pa.int64()),
+            ("name", pa.large_string()),
+            ("team", pa.large_string()),
+            ("visits", pa.int64()),
+            ("devices", pa.int64()),
+            ("officer_minutes", pa.float64()),
+            ("patrol_minutes", pa.float64()),
+            ("first", pa.timestamp("ms", tz=tz)),
+            ("last", pa.timestamp("ms", tz=tz)),
+        ]
+    )
+
+
 @dosage_app.callback()
 def dosage_cmd(
     ctx: typer.Context,
@@ -126,7 +151,7 @@ def dosage_cmd(
                 export[c] = to_local(export[c], res.params.tz).to_numpy()
             try:
                 if out_file.suffix.lower() == ".parquet":
-                    export.to_parquet(out_file, index=False)
+                    export.to_parquet(out_file, index=False, schema=_panel_schema(res.params.tz))
                 else:
                     export.to_csv(out_file, index=False)
             except OSError as exc:
