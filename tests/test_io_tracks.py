@@ -283,3 +283,22 @@ def test_local_times_across_the_october_clock_change_keep_both_hours(
     for cs in ("PC1", "PC2"):
         got = sorted(d.points.loc[d.points["device"] == cs, "t"])
         assert got == want, cs
+
+
+def test_eastings_and_northings_in_the_lat_lon_columns_are_named_as_such(tmp_path: Path) -> None:
+    # found by QA: a radio export whose lat/lon columns held British National Grid metres was
+    # rejected "latitude outside -90..90 (lat and lon swapped?)": swapping them fails again;
+    # the fix is to read them as easting/northing
+    p = tmp_path / "radio.csv"
+    p.write_text(
+        "callsign,time,lat,lon\n"
+        "PC9,2024-06-03T13:00:00Z,304000,458000\n"
+        "PC9,2024-06-03T13:00:30Z,95.5,-1.13\n"
+    )
+    d = read_track_file(p, now=NOW)
+    assert d.points.empty
+    metres, wrong_lat = d.rejects.to_dict("records")
+    assert metres["field"] == "lat/lon" and metres["value"] == "304000.0,458000.0"
+    assert "easting/northing" in metres["reason"] and "--map x=" in metres["reason"]
+    assert "swapped" not in metres["reason"]
+    assert wrong_lat["field"] == "lat"  # one bad latitude is still just that

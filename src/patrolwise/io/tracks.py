@@ -111,7 +111,9 @@ def finish_points(
 
     Rules, in order (a row is rejected for the first rule it breaks):
     time missing or unreadable; time before ``min_time`` or more than a day after ``now``
-    (a broken device clock); no position; latitude/longitude out of range or exactly 0,0 (the
+    (a broken device clock); no position; latitude and longitude both beyond 180 (metres, not
+    degrees: eastings and northings in the lat/lon columns); latitude/longitude out of range or
+    exactly 0,0 (the
     "no fix" placeholder of many trackers); latitude and longitude swapped; projected coordinates
     not finite.
 
@@ -188,6 +190,16 @@ def finish_points(
         df["lat"].isna() | df["lon"].isna(),
         "lat/lon",
         "no position (latitude/longitude or easting/northing)",
+    )
+    # metres, not degrees, in both: projected coordinates in the lat/lon columns (a radio
+    # export's eastings and northings); "swapped?" would send the analyst the wrong way
+    mark(
+        given_ll & (df["lat"].abs() > 180) & (df["lon"].abs() > 180),
+        "lat/lon",
+        "latitude and longitude look like metres, not degrees (easting/northing in the lat/lon "
+        "columns?): name the columns easting and northing, or map them with "
+        "--map x=COLUMN --map y=COLUMN",
+        df["lat"].astype(str) + "," + df["lon"].astype(str),
     )
     mark(df["lat"].abs() > 90, "lat", "latitude outside -90..90 (lat and lon swapped?)", df["lat"])
     mark(df["lon"].abs() > 180, "lon", "longitude outside -180..180", df["lon"])
