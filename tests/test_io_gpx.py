@@ -145,3 +145,20 @@ def test_broken_xml_and_wrong_root_are_fatal(tmp_path: Path) -> None:
         read(write(tmp_path, '<gpx version="1.1">\n<trk><trkseg></trk></gpx>'))
     with pytest.raises(FatalImportError, match="not <gpx>"):
         read(write(tmp_path, "<kml></kml>", name="k.gpx"))
+
+
+def test_unreadable_times_are_not_counted_as_read_without_zone(tmp_path: Path) -> None:
+    # found by QA: the note said "2 point times had no zone: read as UTC" for one time without a
+    # zone and one unreadable time (rejected, so not read as anything)
+    p = write(
+        tmp_path,
+        '<gpx version="1.1" creator="t"><trk><trkseg>'
+        '<trkpt lat="52.63" lon="-1.13"><time>2024-06-03T13:00:00Z</time></trkpt>'
+        '<trkpt lat="52.63" lon="-1.13"><time>2024-06-03T13:00:30</time></trkpt>'
+        '<trkpt lat="52.63" lon="-1.13"><time>garbage</time></trkpt>'
+        "</trkseg></trk></gpx>",
+    )
+    d = read(p)
+    assert len(d.points) == 2 and list(d.rejects["value"]) == ["garbage"]
+    assert d.details["times_without_zone"] == 1
+    assert any(n.startswith("1 point times had no zone") for n in d.notes), d.notes

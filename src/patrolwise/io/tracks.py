@@ -397,7 +397,7 @@ def _summer_time(wall: pd.Series, tz: str, groups: pd.Series | None) -> np.ndarr
 def parse_times(
     values: pd.Series, tz: str | None = None, groups: pd.Series | None = None
 ) -> tuple[pd.Series, int]:
-    """Text times to naive UTC; returns (times, how many had no zone).
+    """Text times to naive UTC; returns (times, how many were read without a zone).
 
     Accepts ISO 8601 (with or without a zone, any fraction), ``yyyy-mm-dd HH:MM:SS``, UK
     ``dd/mm/yyyy HH:MM(:SS)`` and epoch seconds or milliseconds. Times without a zone are taken as
@@ -435,7 +435,8 @@ def parse_times(
             loc = n[ok].dt.tz_localize(tz, ambiguous=summer, nonexistent="shift_forward")
             n[ok] = loc.dt.tz_convert("UTC").dt.tz_localize(None)
         out[naive] = n
-    return out, int(naive.sum())
+    # only times read count: an unreadable one is rejected, not read as UTC (or as ``tz``)
+    return out, int((naive & out.notna()).sum())
 
 
 def _speed(df: pd.DataFrame, cols: dict[str, str]) -> pd.Series:
