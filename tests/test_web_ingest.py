@@ -750,3 +750,33 @@ def test_batch_position_given_twice_is_refused(server: Server) -> None:
     assert [e["index"] for e in errs] == [0, 1]
     assert all("not both" in e["reason"] for e in errs)
     assert len(server.pings()) == 0
+
+
+def test_position_zero_zero_is_refused_as_no_fix(server: Server) -> None:
+    # found by QA: the track import rejects 0,0 (a tracker's 'no fix' placeholder), but live
+    # ingest stored it, putting a patrol in the Gulf of Guinea
+    s1 = server.secrets["phone1"]
+    url = f"{server.url}/ingest/osmand"
+    for extra in ({"lat": "0", "lon": "0"}, {"location": "0.0,0.0"}, {"lat": "-0.0", "lon": "0"}):
+        r = httpx.post(url, params={"id": "phone1", "timestamp": str(T0), "token": s1, **extra})
+        assert r.status_code == 400 and "no fix" in r.json()["detail"], (extra, r.text)
+    msg = {"_type": "location", "lat": 0, "lon": 0, "tst": T0}
+    r = httpx.post(
+        f"{server.url}/ingest/owntracks?u=alice&d=iphone",
+        json=msg,
+        auth=("alice", server.secrets["alice/iphone"]),
+    )
+    assert r.status_code == 400 and "no fix" in r.json()["detail"], r.text
+    h = {"Authorization": f"Bearer {server.secrets['phone2']}"}
+    r = httpx.post(
+        f"{server.url}/ingest/batch",
+        json={"pings": [{"t": T0, "lat": 0.0, "lon": 0.0}]},
+        headers=h,
+    )
+    assert r.status_code == 422 and "no fix" in r.json()["errors"][0]["reason"], r.text
+    assert len(server.pings()) == 0
+    # the equator and the prime meridian are places: only both at once is the placeholder
+    r = httpx.post(
+        url, params={"id": "phone1", "timestamp": str(T0), "token": s1, "lat": "51.5", "lon": "0"}
+    )
+    assert r.status_code == 200, r.text

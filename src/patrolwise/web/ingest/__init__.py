@@ -138,8 +138,8 @@ def _is_date(text: str) -> bool:
 
 
 def check_position(p: dict[str, Any], where: str = "") -> None:
-    """Reject positions no cleaning could rescue (400): impossible coordinates or clock, a
-    reading outside its range (:data:`READINGS`), attributes the store cannot keep.
+    """Reject positions no cleaning could rescue (400): impossible coordinates or clock, the
+    'no fix' placeholder 0,0, a reading outside its range (:data:`READINGS`), attributes the store cannot keep.
 
     Latitude and longitude swapped is the track and crime imports' rule
     (:func:`patrolwise.geo.swapped_lonlat`): with a force area configured (``force_bbox``), a
@@ -160,6 +160,8 @@ def check_position(p: dict[str, Any], where: str = "") -> None:
         raise IngestError(400, f"{pre}lat={lat} is outside -90..90")
     if not -180 <= lon <= 180:
         raise IngestError(400, f"{pre}lon={lon} is outside -180..180")
+    if lat == 0 and lon == 0:  # as the track import: trackers send 0,0 when they have no fix
+        raise IngestError(400, f"{pre}position 0,0 is a tracker's 'no fix' placeholder")
     bbox = get_settings().force_bbox
     if bbox is not None and bool(swapped_lonlat([lon], [lat], bbox)[0]):
         raise IngestError(
