@@ -320,3 +320,37 @@ def test_hotspots_import_checks_the_force_area(tmp_path: Path) -> None:
         from patrolwise.store.areas import load_areas
 
         assert load_areas(store, kind=None).empty
+
+
+def test_a_nul_character_is_a_rejected_row_on_every_back_end(
+    store_url: str, tmp_path: Path
+) -> None:
+    """A NUL byte in a field (a corrupt export) was stored on SQLite, while PostgreSQL, whose
+    text holds no NUL, failed the whole file's COPY with a CharacterNotInRepertoire traceback.
+    Both back ends now reject the row naming the field."""
+    p = tmp_path / "nul.csv"
+    p.write_text(
+        f"{HEADER}\n"
+        f"n1,2022-10,{LEI},-1.13,52.63,On or near X\x00Y,E01,L,Robbery,,\n"
+        f"n2,2022-10,{LEI},-1.13,52.63,On or near Z,E01,L,Robbery,Under\x00way,\n"
+        f"n3,2022-10,{LEI},-1.13,52.63,On or near Z,E01,L,Robbery,,\n"
+        f"n4,2022-10,{LEI},-1.13,52.63,On or near Z,E01,L,Robb\x00ery,,\n"
+    )
+    inc = tmp_path / "inc.csv"
+    inc.write_text(
+        "id,occurred,offence,lat,lon,beat\n"
+        "A,2023-07-01 14:30,Ass\x00ault,52.63,-1.13,C1\n"
+        "B,2023-07-01 14:30,Assault,52.63,-1.13,C\x002\n"
+        "C,2023-07-01 14:30,Assault,52.63,-1.13,C3\n"
+    )
+    with Store(store_url) as store:
+        s, si = import_crimes(store, [p, inc], rejects_dir=tmp_path / "rej")
+        assert (s.rows_read, s.imported, s.rejected) == (4, 1, 3)
+        rej = pd.read_csv(s.rejects_file)
+        assert list(rej["row"]) == [2, 3, 5]
+        assert list(rej["field"]) == ["Location", "Last outcome category", "Crime type"]
+        assert rej["reason"].str.contains("NUL character").all()
+        assert (si.rows_read, si.imported, si.rejected) == (3, 1, 2)
+        rej = pd.read_csv(si.rejects_file)
+        assert list(rej["row"]) == [2, 3] and list(rej["field"]) == ["offence", "beat"]
+        assert sorted(load_crimes(store)["crime_key"]) == ["C", "n3"]

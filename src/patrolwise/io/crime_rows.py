@@ -42,6 +42,10 @@ COLUMNS = [
     "attrs",
 ]
 REJECT_COLUMNS = ["file", "row", "field", "value", "reason"]
+#: a NUL character: SQLite stores it, PostgreSQL text cannot hold it (its COPY fails the whole
+#: file), so readers reject a row holding one, naming the field, on every back end alike
+NUL = "\x00"
+NUL_REASON = "contains a NUL character (a damaged export?): no database text can hold it"
 
 
 @dataclass

@@ -18,7 +18,16 @@ import pyarrow as pa
 from ..errors import FatalImportError, InputError
 from ..geo import to_projected, to_wgs84
 from ..timeutil import to_utc_naive
-from .crime_rows import COLUMNS, Parsed, Rejector, check_lonlat, content_hash, synthetic_keys
+from .crime_rows import (
+    COLUMNS,
+    NUL,
+    NUL_REASON,
+    Parsed,
+    Rejector,
+    check_lonlat,
+    content_hash,
+    synthetic_keys,
+)
 from .tabular import iter_csv_tables, read_bytes
 
 #: canonical field -> names we recognise (lower case, spaces/underscores ignored)
@@ -337,6 +346,10 @@ def parse(
     cols = resolve_columns(list(df.columns), mapping, name)
     n = len(df)
     rej = Rejector(name, n)
+    for c in df.columns:
+        v = df[c].astype(str)
+        if NUL in "".join(v.tolist()):  # one C-speed scan; rows are looked at only on a hit
+            rej.reject(v.str.contains(NUL, regex=False).to_numpy(), rownos, c, v, NUL_REASON)
     get = lambda f: df[cols[f]].astype(str) if f in cols else pd.Series("", index=df.index)  # noqa: E731
 
     occ_s = get("occurred")

@@ -23,6 +23,8 @@ import pyarrow.compute as pc
 from ..errors import FatalImportError
 from .crime_rows import (
     COLUMNS,
+    NUL,
+    NUL_REASON,
     Parsed,
     Rejector,
     check_lonlat_values,
@@ -194,6 +196,14 @@ def _parse_chunk(
     rownos = chunk.rows
     rej = Rejector(name, n)
     raw = {c: _distinct(col[c]) for c in HEADER if c != "Crime ID"}
+    for c in HEADER:
+        nul = (
+            pc.fill_null(pc.match_substring(col[c], NUL), False).to_numpy(zero_copy_only=False)
+            if c == "Crime ID"
+            else np.array([NUL in v for v in raw[c][1]], dtype=bool)[raw[c][0]]
+        )
+        if nul.any():
+            rej.reject(nul, rownos, c, col[c].to_numpy(zero_copy_only=False), NUL_REASON)
 
     m_codes, m_vals = _distinct(col["Month"], strip=True)
     month = m_vals[m_codes] if n else np.empty(0, dtype=object)
