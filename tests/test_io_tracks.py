@@ -302,3 +302,28 @@ def test_eastings_and_northings_in_the_lat_lon_columns_are_named_as_such(tmp_pat
     assert "easting/northing" in metres["reason"] and "--map x=" in metres["reason"]
     assert "swapped" not in metres["reason"]
     assert wrong_lat["field"] == "lat"  # one bad latitude is still just that
+
+
+@pytest.mark.parametrize("ragged", [False, True])
+def test_rows_after_blank_lines_keep_their_line_numbers(tmp_path: Path, ragged: bool) -> None:
+    # found by QA: blank lines (an export's separators, a trailing CRLF pasted twice) were
+    # skipped before rows were numbered, so every row after one was reported a line too early:
+    # the bad latitude on line 7 was reported as row 4
+    extra = "PC7,2024-06-03T13:02:00Z,52.63,-1.13,oops\n" if ragged else ""
+    p = tmp_path / "blank.csv"
+    p.write_text(
+        "\n"
+        "callsign,time,lat,lon\n"
+        "PC7,2024-06-03T13:00:00Z,52.63,-1.13\n"
+        "\n"
+        "PC7,2024-06-03T13:00:30Z,52.63,-1.13\n"
+        "   \r\n"
+        "PC7,2024-06-03T13:01:00Z,abc,-1.13\n"
+        '"PC7","2024-06-03T13:01:30Z","52.63","-1.13"\n' + extra,
+        newline="",
+    )
+    d = read_track_file(p, now=NOW)
+    assert list(d.points["row"]) == [3, 5, 8]
+    bad = d.rejects.set_index("row")
+    assert bad.loc[7, "field"] == "lat" and bad.loc[7, "value"] == "abc"
+    assert list(bad.index) == ([7, 9] if ragged else [7])

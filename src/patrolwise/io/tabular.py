@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import csv
 import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -62,6 +63,26 @@ def read_csv_text(raw: bytes, name: str) -> pd.DataFrame:
     return df
 
 
+def data_row_lines(text: str, n_rows: int) -> np.ndarray:
+    """The line number of each of the ``n_rows`` data rows pandas read from ``text``.
+
+    pandas skips blank (and whitespace-only) lines, before the header and between rows, so
+    numbering rows by position put every row after a blank line a line too early in a rejects
+    report. Counting line ends is enough when there is no blank line (the usual case); else the
+    non-blank lines are numbered. If that does not give one line per row (a quoted value spans
+    lines), rows are numbered by position after the header, as before.
+    """
+    flat = text if "\r" not in text else text.replace("\r\n", "\n").replace("\r", "\n")
+    n_lines = flat.count("\n") + (0 if not flat or flat.endswith("\n") else 1)
+    by_position = np.arange(n_rows, dtype=np.int64) + 2
+    if n_lines == n_rows + 1:
+        return by_position
+    nonblank = [i for i, line in enumerate(flat.split("\n"), start=1) if line.strip()]
+    if len(nonblank) == n_rows + 1:
+        return np.asarray(nonblank[1:], dtype=np.int64)
+    return by_position
+
+
 def read_bytes(path: Path) -> bytes:
     try:
         return path.read_bytes()
@@ -74,6 +95,31 @@ def read_bytes(path: Path) -> bytes:
 
 
 Opener = Callable[[], IO[bytes]]
+
+
+def read_header(open_fn: Opener, name: str) -> list[str]:
+    """The header row's column names (stripped), from the start of the stream only.
+
+    For checking every input of a run before any is written; an empty stream has none.
+    """
+    with open_fn() as fh:
+        head = fh.read(1 << 16)
+    if not head.strip():
+        return []
+    text = decode(head, name) if _utf16(head) else _decode_head(head, name)
+    row = next(csv.reader(io.StringIO(text.lstrip("\ufeff"))), [])
+    return [c.strip() for c in row]
+
+
+def _decode_head(head: bytes, name: str) -> str:
+    """The first bytes of a UTF-8 or Windows-1252 stream as text; a multi-byte character cut at
+    the end of the block is left out rather than taken for Windows-1252."""
+    try:
+        return head.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(head) - 3:
+            return head[: exc.start].decode("utf-8-sig")
+    return decode(head, name)
 
 
 def _decode_error(open_fn: Opener, codec: str) -> UnicodeDecodeError | None:

@@ -26,7 +26,7 @@ import pandas as pd
 
 from ..errors import FatalImportError, InputError
 from ..geo import swapped_lonlat, to_projected, to_wgs84
-from .tabular import decode, read_bytes, read_csv_text
+from .tabular import data_row_lines, decode, read_bytes, read_csv_text
 
 #: columns of a raw points table (readers may leave optional ones out; ``finish_points`` adds them)
 RAW_COLUMNS = [
@@ -519,7 +519,7 @@ def read_csv_points(
     """
     try:
         df = read_csv_text(raw_bytes, name)
-        rows, ragged = np.arange(len(df)) + 2, empty_rejects()
+        rows, ragged = data_row_lines(decode(raw_bytes, name), len(df)), empty_rejects()
     except FatalImportError as exc:
         if not isinstance(exc.__cause__, pd.errors.ParserError):
             raise  # empty, or not text
@@ -544,15 +544,23 @@ def _csv_with_ragged_rows(
 ) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
     """(cells, row numbers, rejects) for a CSV some of whose rows have more fields than the
     header: those rows are rejected, shorter rows padded (as the fast parser does)."""
+    # (line a record starts on, record); blank and whitespace-only lines are skipped, as pandas
+    # skips them, but still counted, so rows keep their line numbers
+    records: list[tuple[int, list[str]]] = []
+    reader = csv.reader(io.StringIO(decode(raw_bytes, name)))
+    line = 1
     try:
-        records = [r for r in csv.reader(io.StringIO(decode(raw_bytes, name))) if r]
+        for r in reader:
+            if r and not (len(r) == 1 and not r[0].strip()):
+                records.append((line, r))
+            line = reader.line_num + 1
     except csv.Error as exc:
         raise FatalImportError(name, f"not a readable CSV file: {exc}") from exc
-    header = [c.strip() for c in records[0]] if records else []
+    header = [c.strip() for c in records[0][1]] if records else []
     good: list[list[str]] = []
     rows: list[int] = []
     bad: list[dict[str, Any]] = []
-    for i, rec in enumerate(records[1:], start=2):
+    for i, rec in records[1:]:
         if len(rec) > len(header):
             bad.append(
                 {
