@@ -780,3 +780,24 @@ def test_position_zero_zero_is_refused_as_no_fix(server: Server) -> None:
         url, params={"id": "phone1", "timestamp": str(T0), "token": s1, "lat": "51.5", "lon": "0"}
     )
     assert r.status_code == 200, r.text
+
+
+def test_osmand_text_attributes_keep_their_text(server: Server) -> None:
+    # found by QA: every attribute that float() could read became a number, so Traccar's
+    # driverUniqueId=007 (a driver's key fob, kept as text by Traccar) was stored as 7.0 and
+    # a value like '12_34' as 1234.0
+    q = {
+        "id": "phone1",
+        "lat": "52.6",
+        "lon": "-1.1",
+        "timestamp": str(T0),
+        "token": server.secrets["phone1"],
+        "driverUniqueId": "007",
+        "ref": "12_34",
+        "hdop": "0.9",
+        "charge": "false",
+    }
+    r = httpx.post(f"{server.url}/ingest/osmand", params=q)
+    assert r.status_code == 200, r.text
+    attrs = server.pings("phone1")["attrs"].iloc[0]
+    assert attrs == {"driverUniqueId": "007", "ref": "12_34", "hdop": 0.9, "charge": False}

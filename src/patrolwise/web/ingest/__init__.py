@@ -37,14 +37,14 @@ class IngestError(Exception):
 #: a decimal number as clients write it (ASCII digits, optional sign, point and exponent).
 #: Python's float() also takes '5_2.6' (52.6), full-width or Arabic-Indic digits and 'nan':
 #: text no GPS client writes, so reading it would store a place or time nobody sent.
-_DECIMAL = re.compile(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*", re.ASCII)
+DECIMAL = re.compile(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*", re.ASCII)
 
 
 def number(value: Any, name: str) -> float:
     """'87.0', '87', 87 -> 87.0; anything else (JSON true/false too) is a 400 naming the parameter."""
     if isinstance(value, bool):
         raise IngestError(400, f"{name}={value!r} is not a number")
-    if isinstance(value, str) and not _DECIMAL.fullmatch(value):
+    if isinstance(value, str) and not DECIMAL.fullmatch(value):
         raise IngestError(400, f"{name}={value!r} is not a number")
     try:
         v = float(value)
@@ -69,7 +69,7 @@ def parse_time(value: Any, name: str = "timestamp") -> dt.datetime:
     if isinstance(value, bool) or value is None or value == "":
         raise IngestError(400, f"{name} is empty")
     text = str(value).strip()
-    n = float(text) if _DECIMAL.fullmatch(text) else None
+    n = float(text) if DECIMAL.fullmatch(text) else None
     if n is not None and np.isfinite(n):
         secs = n if abs(n) < 2**31 else n / 1000.0
         try:

@@ -25,7 +25,7 @@ from typing import Any
 
 from ...io.tracks import KNOTS
 from ...store.db import Store, utcnow
-from . import IngestError, known_device, number, optional, parse_time
+from . import DECIMAL, IngestError, known_device, number, optional, parse_time
 
 KNOWN = {
     "id",
@@ -44,21 +44,25 @@ KNOWN = {
 }
 
 
-def _attr(value: str) -> Any:
+#: attributes that are identifiers, kept as text as Traccar keeps them ('007' is not 7.0)
+TEXT_ATTRS = {"driverUniqueId"}
+
+
+def _attr(key: str, value: str) -> Any:
     """An attribute as a number, a boolean or the text sent.
 
-    Only finite numbers become numbers: ``hdop=nan`` or ``x=inf`` stay the strings the client
-    sent, since JSON (and PostgreSQL's jsonb, which refused the insert with a 500) has no NaN.
+    Only plain finite decimals become numbers (:data:`TEXT_ATTRS` never do): ``hdop=nan`` or
+    ``x=inf`` stay the strings sent, since JSON (and PostgreSQL's jsonb, which refused the
+    insert with a 500) has no NaN, and '12_34' (which Python's float() reads as 1234) too.
     """
-    try:
+    if key in TEXT_ATTRS:
+        return value
+    if DECIMAL.fullmatch(value):
         v = float(value)
-        if math.isfinite(v):
-            return v
-        return value
-    except ValueError:
-        if value in ("true", "false"):
-            return value == "true"
-        return value
+        return v if math.isfinite(v) else value
+    if value in ("true", "false"):
+        return value == "true"
+    return value
 
 
 def decode_params(store: Store, params: list[tuple[str, str]]) -> dict[str, Any]:
@@ -88,7 +92,7 @@ def decode_params(store: Store, params: list[tuple[str, str]]) -> dict[str, Any]
     pos["altitude"] = optional(p.get("altitude"), "altitude", unknown_negative=False)
     pos["accuracy"] = optional(p.get("accuracy"), "accuracy")
     pos["battery"] = optional(p.get("batt"), "batt")
-    attrs = {k: _attr(v) for k, v in p.items() if k not in KNOWN}
+    attrs = {k: _attr(k, v) for k, v in p.items() if k not in KNOWN}
     if not p.get("timestamp"):
         attrs["time_source"] = "server"
     pos["attrs"] = attrs or None
