@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pyproj import Transformer
 
-from patrolwise.errors import FatalImportError
+from patrolwise.errors import FatalImportError, InputError
 from patrolwise.io.tracks import KMH, TrackData, detect_format, parse_times, read_track_file
 
 NOW = dt.datetime(2026, 1, 1)
@@ -327,3 +327,17 @@ def test_rows_after_blank_lines_keep_their_line_numbers(tmp_path: Path, ragged: 
     bad = d.rejects.set_index("row")
     assert bad.loc[7, "field"] == "lat" and bad.loc[7, "value"] == "abc"
     assert list(bad.index) == ([7, 9] if ragged else [7])
+
+
+def test_the_mapping_the_messages_suggest_works(tmp_path: Path) -> None:
+    # found by QA: the missing-column error and `track import --help` say "--map time=Timestamp",
+    # but the field was only known as 't': following the advice failed with "unknown field 'time'"
+    p = tmp_path / "x.csv"
+    p.write_text("who,when,where,e,n\na,2024-06-03T13:00:00Z,52.63,458000,304000\n")
+    d = read_track_file(
+        p, mapping={"time": "when", "device": "who", "easting": "e", "northing": "n"}, now=NOW
+    )
+    assert len(d.points) == 1 and d.points["device"].iloc[0] == "a"
+    assert d.points["x"].iloc[0] == 458000.0
+    with pytest.raises(InputError, match="unknown field 'tim'.*time"):
+        read_track_file(p, mapping={"tim": "when"}, now=NOW)

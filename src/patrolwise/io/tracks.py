@@ -306,7 +306,17 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "battery": ("battery", "batt", "batterylevel", "bat"),
 }
 
-MAPPABLE = tuple(ALIASES)
+#: names a person may give a field in ``--map FIELD=COLUMN``: the messages and ``--help`` say
+#: ``--map time=Timestamp``, and eastings are easier to recognise than ``x``
+FIELD_NAMES: dict[str, str] = {
+    "time": "t",
+    "easting": "x",
+    "northing": "y",
+    "latitude": "lat",
+    "longitude": "lon",
+}
+
+MAPPABLE = ("time", *(f for f in ALIASES if f != "t"))
 
 
 def _norm(name: str) -> str:
@@ -314,8 +324,13 @@ def _norm(name: str) -> str:
 
 
 def map_columns(columns: list[str], mapping: dict[str, str] | None, name: str) -> dict[str, str]:
-    """Our field -> the file's column. An explicit ``mapping`` wins; otherwise known aliases."""
-    mapping = dict(mapping or {})
+    """Our field -> the file's column. An explicit ``mapping`` wins; otherwise known aliases.
+
+    Mapping keys may be our field names or the plainer names of :data:`FIELD_NAMES` (``time``
+    for ``t``, ``easting``/``northing`` for ``x``/``y``).
+    """
+    keys = {k: k.strip().lower() for k in mapping or {}}
+    mapping = {FIELD_NAMES.get(keys[k], keys[k]): v for k, v in (mapping or {}).items()}
     for k, col in mapping.items():
         if k not in ALIASES:
             raise InputError(
