@@ -354,3 +354,39 @@ def test_a_nul_character_is_a_rejected_row_on_every_back_end(
         rej = pd.read_csv(si.rejects_file)
         assert list(rej["row"]) == [2, 3] and list(rej["field"]) == ["offence", "beat"]
         assert sorted(load_crimes(store)["crime_key"]) == ["C", "n3"]
+
+
+def test_a_later_file_missing_a_column_stops_the_run_before_anything_is_written(
+    store_url: str, tmp_path: Path
+) -> None:
+    """'import crimes good.csv bad.csv' imported good.csv, then stopped on bad.csv's missing
+    column with one error line and exit 2 (no summary): the user was told of an error and not
+    that half the run was in the database. Missing columns, unmapped columns and unreadable
+    archives are now found in every file before any is written, as empty files already were."""
+    from sqlalchemy import func, select
+
+    from patrolwise.errors import FatalImportError
+    from patrolwise.store.models import ImportBatch
+
+    good = tmp_path / "good.csv"
+    good.write_text(f"{HEADER}\ng1,2022-10,{LEI},-1.13,52.63,On or near B,E01,L,Robbery,,\n")
+    nocol = tmp_path / "nocol.csv"
+    nocol.write_text("Crime ID,Month,Falls within,Longitude,Latitude\r\nx,2022-10,L,-1.1,52.6\r\n")
+    badzip = tmp_path / "broken.zip"
+    badzip.write_bytes(b"PK\x03\x04 not really a zip")
+    inc = tmp_path / "inc.csv"
+    inc.write_text("id,when,offence,lat,lon\nA,2023-07-01 14:30,Assault,52.63,-1.13\n")
+    with Store(store_url) as store:
+        with pytest.raises(FatalImportError, match=r"nocol\.csv: missing column\(s\) Crime type"):
+            import_crimes(store, [good, nocol])
+        with pytest.raises(FatalImportError, match=r"broken\.zip: not a readable zip archive"):
+            import_crimes(store, [good, badzip])
+        with pytest.raises(FatalImportError, match=r"inc\.csv: mapped column 'When'"):
+            import_crimes(store, [good, inc], fmt=None, mapping={"occurred": "When"})
+        with pytest.raises(FatalImportError, match=r"inc\.csv: missing column for the occurrence"):
+            import_crimes(store, [good, inc])
+        with store.session() as s:
+            assert s.scalar(select(func.count()).select_from(ImportBatch)) == 0
+        assert load_crimes(store).empty
+        (s1, s2) = import_crimes(store, [good, inc], mapping={"occurred": "when"})
+        assert (s1.imported, s2.imported) == (1, 1)

@@ -102,23 +102,28 @@ def read_header(open_fn: Opener, name: str) -> list[str]:
 
     For checking every input of a run before any is written; an empty stream has none.
     """
+    block = 1 << 16
     with open_fn() as fh:
-        head = fh.read(1 << 16)
+        head = fh.read(block)
     if not head.strip():
         return []
-    text = decode(head, name) if _utf16(head) else _decode_head(head, name)
+    if _utf16(head):  # only the header line is wanted: a character cut at the end is no matter
+        text = head.decode("utf-16", errors="replace")
+    else:
+        text = _decode_head(head, name, cut=len(head) == block)
     row = next(csv.reader(io.StringIO(text.lstrip("\ufeff"))), [])
     return [c.strip() for c in row]
 
 
-def _decode_head(head: bytes, name: str) -> str:
-    """The first bytes of a UTF-8 or Windows-1252 stream as text; a multi-byte character cut at
-    the end of the block is left out rather than taken for Windows-1252."""
+def _decode_head(head: bytes, name: str, *, cut: bool) -> str:
+    """The first bytes of a UTF-8 or Windows-1252 stream as text. When the block was ``cut``
+    from a longer stream, a multi-byte character split at its end is left out rather than
+    taken as a sign of Windows-1252."""
     try:
         return head.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        if exc.start >= len(head) - 3:
-            return head[: exc.start].decode("utf-8-sig")
+        if cut and exc.start >= len(head) - 3:
+            return _decode_head(head[: exc.start], name, cut=False)
     return decode(head, name)
 
 

@@ -37,7 +37,7 @@ from ..harm import HarmRules, HarmTable
 from ..io import incidents, police_uk
 from ..io.crime_rows import COLUMNS as CRIME_COLUMNS
 from ..io.crime_rows import REJECT_COLUMNS, Parsed, place_hashes
-from ..io.tabular import decode
+from ..io.tabular import decode, read_header
 from .crime_places import PLACE_COLUMNS, as_objects, store_places
 from .db import Store, utcnow
 from .harm_tables import default_table_id, load_table
@@ -696,12 +696,41 @@ def import_crime_file(
     return summary
 
 
+def check_columns(path: Path, fmt: str, mapping: dict[str, str] | None) -> None:
+    """Raise the fatal error a file's header (each member's, for an archive) would raise in the
+    import: a missing required column, a mapped column not in the file, an unreadable archive.
+
+    Reads only the start of each CSV (GeoJSON properties are only known from the whole file, so
+    those are checked as they are imported).
+    """
+    if fmt == "police_uk":
+        for name, opener in police_uk.iter_sources(path):
+            cols = read_header(opener, name)
+            missing = [c for c in police_uk.REQUIRED if c not in cols]
+            if cols and missing:
+                raise FatalImportError(
+                    name,
+                    f"missing column(s) {', '.join(missing)}: is this a police.uk street-level "
+                    f"file? (expected {', '.join(police_uk.HEADER)})",
+                )
+    elif fmt == "incidents" and path.suffix.lower() not in (".geojson", ".json"):
+        cols = read_header(lambda: path.open("rb"), str(path))
+        if cols:
+            incidents.resolve_columns(cols, mapping, str(path))
+
+
 def import_crimes(
     store: Store,
     paths: list[Path],
     **kwargs: Any,
 ) -> list[ImportSummary]:
-    """Import several files; every file is checked for readability and format before any is written."""
+    """Import several files, one transaction each.
+
+    Every file is checked before any is written: that it exists, is not empty, and that its
+    header (each archive member's) has the columns the import needs. A run such as
+    ``good.csv bad.csv`` otherwise imported ``good.csv`` and then stopped with one error line
+    and no summary, leaving half the run in the database unannounced.
+    """
     fmt = kwargs.get("fmt")
     for p in paths:
         p = Path(p)
@@ -709,6 +738,5 @@ def import_crimes(
             raise FatalImportError(str(p), "file not found")
         if p.stat().st_size == 0:
             raise FatalImportError(str(p), "file is empty (0 bytes): nothing imported")
-        if fmt is None:
-            sniff_format(p)
+        check_columns(p, fmt or sniff_format(p), kwargs.get("mapping"))
     return [import_crime_file(store, Path(p), **kwargs) for p in paths]
