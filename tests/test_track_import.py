@@ -307,3 +307,15 @@ def test_a_rejects_folder_that_cannot_be_written_is_one_fatal_line(
         with pytest.raises(FatalImportError, match="rejects"):
             import_track_file(st, src, team="outreach", rejects_dir=not_a_folder)
         assert count(st, Ping) == 0 and count(st, ImportBatch) == 0 and count(st, Device) == 0
+
+
+def test_an_unknown_time_zone_is_one_clear_error(sqlite_url: str, tmp_path: Path) -> None:
+    # found by QA: 'track import --tz Europe/Londn' ended in a ZoneInfoNotFoundError traceback
+    from patrolwise.errors import InputError
+
+    src = tmp_path / "OUT-9-2024-05-01.csv"
+    src.write_text(CSV.format(dev="OUT-9"))
+    with Store(sqlite_url) as st:
+        with pytest.raises(InputError, match="Europe/Londn"):
+            import_track_files(st, [src], team="outreach", tz="Europe/Londn")
+        assert count(st, Ping) == 0 and count(st, ImportBatch) == 0

@@ -35,7 +35,7 @@ from sqlalchemy import insert, update
 
 from .config import get_settings
 from .errors import FatalImportError, PatrolwiseError
-from .io.tracks import REJECT_COLUMNS, RawTrack, finish_points, read_raw_track
+from .io.tracks import REJECT_COLUMNS, RawTrack, check_zone, finish_points, read_raw_track
 from .store.db import Store, utcnow
 from .store.devices import check_device_id, check_team, device_teams, ensure_devices
 from .store.models import ImportBatch
@@ -131,6 +131,7 @@ def import_track_files(
         device = check_device_id(device)
     if team is not None:
         team = check_team(team)
+    tz = check_zone(tz)  # before any file: an unknown zone must not import half the files
     files = expand_paths(paths)
     out: list[dict[str, Any]] = []
     for i in range(0, len(files), CHUNK):

@@ -454,6 +454,25 @@ def parse_times(
     return out, int((naive & out.notna()).sum())
 
 
+def check_zone(tz: str | None) -> str | None:
+    """``tz`` if it names a time zone the system knows (None passes), else an InputError.
+
+    Checked before any file is read: an unknown zone otherwise surfaced as a
+    ZoneInfoNotFoundError traceback at the first file with a time written without a zone.
+    """
+    if tz is None:
+        return None
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise InputError(
+            f"--tz {tz!r} is not a time zone: use a name like Europe/London or UTC"
+        ) from exc
+    return tz
+
+
 def _speed(df: pd.DataFrame, cols: dict[str, str]) -> pd.Series:
     for key, factor in (
         ("speed", 1.0),
@@ -715,6 +734,7 @@ def read_raw_track(
     from .gpx import read_gpx_points
     from .nmea import read_nmea_points
 
+    check_zone(tz)
     p = Path(path)
     name = str(p)
     data = read_bytes(p)
