@@ -104,7 +104,7 @@ def near_pairs(
 ]:
     """The (cell, polygon) pairs of polygons ``k0 <= k < k1`` that are *sure* or *tested*, in
     polygon order: ``(cell, poly, flag, ref, kept)`` where ``flag`` is ``1`` for sure, else
-    ``ref_inside << 1 | number of kept edges << 2``, ``ref`` the reference points (rx, ry) and
+    ``ref_inside << 1 | number of kept edges << 2``, ``ref`` the reference points and radii (rx, ry, out2, in2) and
     ``kept`` the kept edges' indices, pair after pair. Polygons are independent, so slices of
     them run on several threads.
 
@@ -122,7 +122,7 @@ def near_pairs(
     p_cell = np.empty(cap, dtype=np.int64)
     p_poly = np.empty(cap, dtype=np.int64)
     p_flag = np.empty(cap, dtype=np.int64)
-    p_ref = np.empty((cap, 2), dtype=np.float64)
+    p_ref = np.empty((cap, 4), dtype=np.float64)
     kcap = 4096
     kept = np.empty(kcap, dtype=np.int64)
     np_ = 0
@@ -228,6 +228,16 @@ def near_pairs(
                     inside = 0
                 elif s:
                     inside = _ray_parity(ea, eb, bucket, blo, bhi, rx, ry)
+                    dmin2 = np.inf
+                    for t in range(nn):
+                        e = near[t]
+                        dmin2 = min(dmin2, _seg_d2(ea[e, 0], ea[e, 1], eb[e, 0], eb[e, 1], rx, ry))
+                # g: the reference point's distance to the hot spot (0 inside), over the kept
+                # edges: never below the true distance, and equal to it wherever a ping of this
+                # cell is within the allowance (its nearest edge is kept)
+                gr = 0.0 if inside else np.sqrt(dmin2)
+                far = gr - buf - SLACK
+                near_in = buf - SLACK - gr
                 if nk + nn > kcap:
                     kcap = 2 * (nk + nn)
                     kept = _grow_i(kept, kcap)
@@ -236,6 +246,8 @@ def near_pairs(
                 p_flag[np_] = (inside << 1) | (nn << 2)
                 p_ref[np_, 0] = rx
                 p_ref[np_, 1] = ry
+                p_ref[np_, 2] = far * far if far > 0.0 else -1.0
+                p_ref[np_, 3] = near_in * near_in if near_in > 0.0 else -1.0
                 np_ += 1
     return p_cell[:np_], p_poly[:np_], p_flag[:np_], p_ref[:np_], kept[:nk]
 
@@ -258,7 +270,8 @@ def near_records(
     cell in no pair stays -1; any other is ambiguous: label ``-2 - offset`` of its record in
     ``rec`` (float64; header words int64 in the same memory): ``ncand | slot << 32``, then per
     candidate (ascending polygon) ``poly | sure << 32 | ref_inside << 33``, ``nn``, and for a
-    tested candidate its reference point (rx, ry) and ``nn`` edges (ax, ay, bx, by).
+    tested candidate its reference point (rx, ry), the squared radii around it surely beyond and
+    surely within the allowance, and ``nn`` edges (ax, ay, bx, by).
     ``cand_ptr``/``cand_idx`` list each slot's candidates.
 
     Cells in one polygon's window only (most of them) are written in pair order, which walks
@@ -275,7 +288,7 @@ def near_records(
             acc += p_flag[p] >> 2
     for p in range(np_):  # label counts pairs per cell meanwhile: -1, then -2, -3, ...
         label[p_cell[p]] -= 1
-    rec = np.empty(5 * np_ + 4 * len(kept) + 1, dtype=np.float64)
+    rec = np.empty(7 * np_ + 4 * len(kept) + 1, dtype=np.float64)
     ri = rec.view(np.int64)
     cand_ptr = np.zeros(np_ + 1, dtype=np.int64)
     cand_idx = np.empty(np_, dtype=np.int32)
@@ -350,7 +363,9 @@ def _put_cand(
     ri[o + 1] = nn
     rec[o + 2] = p_ref[u, 0]
     rec[o + 3] = p_ref[u, 1]
-    o += 4
+    rec[o + 4] = p_ref[u, 2]
+    rec[o + 5] = p_ref[u, 3]
+    o += 6
     for z in range(nn):
         e = kept[e0[u] + z]
         rec[o] = ea[e, 0]
@@ -370,7 +385,7 @@ def _grow_i(a: NDArray[np.int64], cap: int) -> NDArray[np.int64]:
 
 @njit(cache=True, nogil=True)
 def _grow_f2(a: NDArray[np.float64], cap: int) -> NDArray[np.float64]:
-    out = np.empty((cap, 2), dtype=np.float64)
+    out = np.empty((cap, a.shape[1]), dtype=np.float64)
     out[: len(a)] = a
     return out
 
@@ -386,33 +401,62 @@ def near_test(
     lo2: float,
     hi2: float,
 ) -> int:
-    """One tested candidate of a cell record (reference point at ``rec[o:o+2]``, then ``nn``
-    edges): 1 in, 0 out, -1 doubt (for GEOS). ``lo2``/``hi2``: squared distances at or below
-    which a ping is surely within the allowance, above which it surely is not.
+    """One tested candidate of a cell record (at ``rec[o:]``: the reference point, the squared
+    radii around it within which every point is surely beyond or surely within the allowance
+    (-1: none), then ``nn`` edges): 1 in, 0 out, -1 doubt (for GEOS). ``lo2``/``hi2``: squared
+    distances at or below which a ping is surely within the allowance, above which it surely is
+    not.
 
-    Distances first, stopping at the first edge surely within the allowance (most tested pings
-    near a hot spot are in it). Crossings are only counted when some edge is nearer the ping
-    than the reference point is: a crossing of ``r -> q`` lies on an edge at most ``|q - r|``
-    from ``q``. In the outer band of a hot spot, where the reference point is the cell's centre
-    and the allowance is at least the half-diagonal, that never happens.
+    First the radii: distance to the hot spot changes by at most ``|q - r|`` between the
+    reference point and the ping. Then each edge's squared distance as a fraction
+    ``num / den`` compared by multiplying (no division), stopping at the first edge surely
+    within the allowance. Crossings are only counted when some edge is nearer the ping than the
+    reference point is: a crossing of ``r -> q`` lies on an edge at most ``|q - r|`` from ``q``
+    (less by the reference point's clearance, far above rounding).
     """
     rx = rec[o]
     ry = rec[o + 1]
     if not np.isfinite(rx):
         return -1
-    o += 2
-    dmin2 = np.inf
-    for t in range(nn):
-        p = o + 4 * t
-        d2 = _seg_d2(rec[p], rec[p + 1], rec[p + 2], rec[p + 3], qx, qy)
-        if d2 <= lo2:
-            return 1
-        dmin2 = min(dmin2, d2)
-    if dmin2 <= hi2:
-        return -1
     ux = qx - rx
     uy = qy - ry
-    if dmin2 > ux * ux + uy * uy:
+    u2 = ux * ux + uy * uy
+    if u2 < rec[o + 2]:
+        return 0
+    if u2 <= rec[o + 3]:
+        return 1
+    o += 4
+    doubt = False
+    near = False
+    for t in range(nn):
+        p = o + 4 * t
+        ax = rec[p]
+        ay = rec[p + 1]
+        ex = rec[p + 2] - ax
+        ey = rec[p + 3] - ay
+        wx = qx - ax
+        wy = qy - ay
+        s = wx * ex + wy * ey
+        l2 = ex * ex + ey * ey
+        if s <= 0.0:
+            num = wx * wx + wy * wy
+            den = 1.0
+        elif s >= l2:
+            vx = wx - ex
+            vy = wy - ey
+            num = vx * vx + vy * vy
+            den = 1.0
+        else:
+            c = wx * ey - wy * ex
+            num = c * c
+            den = l2
+        if num <= lo2 * den:
+            return 1
+        doubt |= num <= hi2 * den
+        near |= num <= u2 * den
+    if doubt:
+        return -1
+    if not near:
         return ref_in
     cross = 0
     for t in range(nn):
@@ -494,7 +538,7 @@ def _locate(
                 ans = 1
             else:
                 ans = near_test(rec, o, int(nn), qx, qy, int((w0 >> 33) & 1), lo2, hi2)
-                o += 2 + 4 * nn
+                o += 4 + 4 * nn
             if ans == 1:
                 if found < 0:
                     found = k
