@@ -801,3 +801,30 @@ def test_osmand_text_attributes_keep_their_text(server: Server) -> None:
     assert r.status_code == 200, r.text
     attrs = server.pings("phone1")["attrs"].iloc[0]
     assert attrs == {"driverUniqueId": "007", "ref": "12_34", "hdop": 0.9, "charge": False}
+
+
+def test_positions_without_their_time(server: Server) -> None:
+    # found by QA: in a JSON array of queued positions without timestamps, every fix was
+    # stamped with the server's clock (microseconds apart), though they were taken at different
+    # times; 'timestamp=' (present but empty, which Traccar refuses) or "timestamp": null also
+    # gave the receive time; and a nested JSON attribute was stored as a Python repr
+    s1 = server.secrets["phone1"]
+    url = f"{server.url}/ingest/osmand"
+    queued = [{"id": "phone1", "lat": 52.6, "lon": -1.1 + i / 100} for i in range(3)]
+    r = httpx.post(url, params={"token": s1}, json=queued)
+    assert r.status_code == 400 and "timestamp" in r.json()["detail"], r.text
+    r = httpx.post(url, params={"token": s1}, json=[{**queued[0], "timestamp": None}])
+    assert r.status_code == 400 and "timestamp" in r.json()["detail"], r.text
+    q = {"id": "phone1", "lat": "52.6", "lon": "-1.1", "token": s1}
+    r = httpx.post(url, params={**q, "timestamp": ""})
+    assert r.status_code == 400 and "timestamp" in r.json()["detail"], r.text
+    assert len(server.pings()) == 0
+    # one position without a timestamp is the OsmAnd rule: the server's receive time
+    r = httpx.post(url, params=q)
+    assert r.status_code == 200
+    assert server.pings("phone1")["attrs"].iloc[0] == {"time_source": "server"}
+    item = {**queued[0], "timestamp": T0, "extra": {"a": [1, 2]}, "tags": ["x"], "n": None}
+    r = httpx.post(url, params={"token": s1}, json=[item])
+    assert r.status_code == 200, r.text
+    got = server.pings("phone1")
+    assert got[got["t"] == T0_UTC]["attrs"].iloc[0] == {"extra": {"a": [1, 2]}, "tags": ["x"]}

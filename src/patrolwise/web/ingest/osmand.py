@@ -3,7 +3,8 @@
 Form / query flavour (``OsmAndProtocolDecoder`` in Traccar): any HTTP method; parameters in the
 query string, a form body, or both (read together); ``id`` or ``deviceid``; ``lat``/``lon`` or
 ``location=lat,lon``; ``timestamp`` as epoch seconds, epoch milliseconds, ISO 8601 or
-``yyyy-MM-dd HH:mm:ss`` (UTC; the server's receive time when absent); ``speed`` in **knots**
+``yyyy-MM-dd HH:mm:ss`` (UTC; the server's receive time when absent, but never for the
+positions of a JSON array, and an empty ``timestamp=`` is a 400); ``speed`` in **knots**
 (stored as m/s); ``bearing``/``heading``; ``altitude``; ``accuracy``; ``hdop``; ``batt``
 (percent); every other key (``charge``, ``valid``, ``driverUniqueId``...) kept as an attribute
 (numbers as numbers, true/false as booleans).
@@ -75,7 +76,8 @@ def decode_params(store: Store, params: list[tuple[str, str]]) -> dict[str, Any]
         raise IngestError(400, "missing id (or deviceid) parameter")
     known_device(store, device, 400)
     pos: dict[str, Any] = {"device_id": device}
-    pos["t"] = parse_time(p["timestamp"]) if p.get("timestamp") else utcnow()
+    # absent: the server's receive time (Traccar's rule); present but empty is malformed (400)
+    pos["t"] = parse_time(p["timestamp"]) if "timestamp" in p else utcnow()
     if "location" in p:
         parts = p["location"].split(",")
         if len(parts) < 2:
@@ -93,7 +95,7 @@ def decode_params(store: Store, params: list[tuple[str, str]]) -> dict[str, Any]
     pos["accuracy"] = optional(p.get("accuracy"), "accuracy")
     pos["battery"] = optional(p.get("batt"), "batt")
     attrs = {k: _attr(k, v) for k, v in p.items() if k not in KNOWN}
-    if not p.get("timestamp"):
+    if "timestamp" not in p:
         attrs["time_source"] = "server"
     pos["attrs"] = attrs or None
     return pos
@@ -152,11 +154,24 @@ def decode_json(store: Store, doc: Any, query_id: str | None) -> list[dict[str, 
         if "location" in item and isinstance(item["location"], dict):
             out.append(decode_json_location(store, item, query_id))
         else:
+            if len(items) > 1 and item.get("timestamp") in (None, ""):
+                # queued fixes were taken at different times: the receive time fits none
+                raise IngestError(400, f"item {i}: a position in an array needs its timestamp")
             flat = [
                 (str(k), "" if v is None else str(v).lower() if isinstance(v, bool) else str(v))
                 for k, v in item.items()
+                if v is not None or k in KNOWN
             ]
             if query_id and not any(k in ("id", "deviceid") for k, _ in flat):
                 flat.insert(0, ("id", query_id))
-            out.append(decode_params(store, flat))
+            pos = decode_params(store, flat)
+            # JSON objects and arrays stay themselves, not their Python repr as text
+            nested = {
+                str(k): v
+                for k, v in item.items()
+                if isinstance(v, dict | list) and str(k) not in KNOWN
+            }
+            if nested:
+                pos["attrs"] = {**(pos["attrs"] or {}), **nested}
+            out.append(pos)
     return out
