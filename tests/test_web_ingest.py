@@ -828,3 +828,40 @@ def test_positions_without_their_time(server: Server) -> None:
     assert r.status_code == 200, r.text
     got = server.pings("phone1")
     assert got[got["t"] == T0_UTC]["attrs"].iloc[0] == {"extra": {"a": [1, 2]}, "tags": ["x"]}
+
+
+def test_serve_does_not_log_device_secrets(sqlite_url: str, tmp_path: object) -> None:
+    # found by QA: `patrolwise serve` wrote every request line to its access log with the
+    # query string, so the ?token= secret Traccar Client keeps in its server URL landed in the
+    # log on every ping ("POST /ingest/osmand?id=phone1&...&token=<secret>")
+    import os
+    import subprocess
+    import sys
+
+    with Store(sqlite_url) as st:
+        secret = str(add_device(st, "phone1", "outreach"))
+    port = free_port()
+    env = {**os.environ, "PATROLWISE_DATABASE_URL": sqlite_url}
+    cmd = [sys.executable, "-m", "patrolwise.cli", "serve", "--port", str(port)]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None and time.monotonic() < deadline, "serve did not start"
+                time.sleep(0.2)
+        q = {"id": "phone1", "lat": "52.6", "lon": "-1.1", "timestamp": str(T0)}
+        r = httpx.post(f"http://127.0.0.1:{port}/ingest/osmand", params={**q, "token": secret})
+        assert r.status_code == 200
+        r = httpx.post(f"http://127.0.0.1:{port}/ingest/osmand?token={secret}&token=x")
+        assert r.status_code == 400
+        url = f"http://127.0.0.1:{port}/ingest/osmand?id=phone1&lat=52.6&lon=-1.1&%74oken={secret}"
+        assert httpx.post(url).status_code == 200  # the name encoded is still the secret
+    finally:
+        proc.terminate()
+        out = proc.communicate(timeout=30)[0].decode()
+    assert "/ingest/osmand?" in out  # the request is logged...
+    assert secret not in out and "token=[redacted]" in out  # ...without its secret
