@@ -118,6 +118,8 @@ def near_pairs(
     reach = buf + h + SLACK
     reach2 = reach * reach
     clear2 = REF_CLEAR * REF_CLEAR
+    # every cell whose centre is inside lies wholly within the allowance: no distances needed
+    always_sure = buf - h - SLACK >= 0.0
     cap = 1024
     p_cell = np.empty(cap, dtype=np.int64)
     p_poly = np.empty(cap, dtype=np.int64)
@@ -138,6 +140,7 @@ def near_pairs(
     bucket = np.empty(4 * most_e + 16, dtype=np.int64)
     e_r0 = np.empty(most_e, dtype=np.int64)
     e_r1 = np.empty(most_e, dtype=np.int64)
+    xs = np.empty(most_e, dtype=np.float64)
     for k in range(k0, k1):
         i0, j0, i1, j1 = win[k, 0], win[k, 1], win[k, 2], win[k, 3]
         nrow = j1 - j0 + 1
@@ -164,27 +167,53 @@ def near_pairs(
             blo = r_cnt[j - j0]
             bhi = r_cnt[j - j0 + 1]
             cy = y0 + (j + 0.5) * cell
+            # the row's centre line: where the boundary crosses it (sorted), and the x-range
+            # within reach of any of the row's edges
+            ncr = 0
+            rlo = np.inf
+            rhi = -np.inf
+            for t in range(blo, bhi):
+                e = bucket[t]
+                ax = ea[e, 0]
+                ay = ea[e, 1]
+                bx = eb[e, 0]
+                by = eb[e, 1]
+                if (ay > cy) != (by > cy):
+                    xc = ax + (cy - ay) * (bx - ax) / (by - ay)
+                    q = ncr
+                    while q > 0 and xs[q - 1] > xc:
+                        xs[q] = xs[q - 1]
+                        q -= 1
+                    xs[q] = xc
+                    ncr += 1
+                rlo = min(rlo, min(ax, bx) - reach)
+                rhi = max(rhi, max(ax, bx) + reach)
+            left = 0  # crossings at or left of the cell's centre
             for i in range(i0, i1 + 1):
                 cx = x0 + (i + 0.5) * cell
+                while left < ncr and xs[left] <= cx:
+                    left += 1
+                # crossing parity of a ray to the right: exact for a centre clear of every edge
+                # (a crossing's x is off by ~1e-10 m at most); one that is not is re-tested
+                # below or lies in a sure cell
+                inside = (ncr - left) & 1
                 nn = 0
                 dmin2 = np.inf
-                inside = 0
-                for t in range(blo, bhi):
-                    e = bucket[t]
-                    ax = ea[e, 0]
-                    ay = ea[e, 1]
-                    bx = eb[e, 0]
-                    by = eb[e, 1]
-                    if (ay > cy) != (by > cy):
-                        det = (ax - cx) * (by - cy) - (ay - cy) * (bx - cx)
-                        inside ^= (det > 0.0) == (by > ay)
-                    if min(ax, bx) - reach > cx or max(ax, bx) + reach < cx:
-                        continue
-                    d2 = _seg_d2(ax, ay, bx, by, cx, cy)
-                    if d2 <= reach2:
-                        near[nn] = e
-                        nn += 1
-                        dmin2 = min(dmin2, d2)
+                if (inside and always_sure) or cx < rlo or cx > rhi:
+                    if not inside:
+                        continue  # no edge within reach: out
+                else:
+                    for t in range(blo, bhi):
+                        e = bucket[t]
+                        ax = ea[e, 0]
+                        bx = eb[e, 0]
+                        if min(ax, bx) - reach > cx or max(ax, bx) + reach < cx:
+                            continue
+                        d2 = _seg_d2(ax, ea[e, 1], bx, eb[e, 1], cx, cy)
+                        if d2 <= reach2:
+                            near[nn] = e
+                            nn += 1
+                            dmin2 = min(dmin2, d2)
                 clear = dmin2 > clear2
                 if clear:
                     dmin = np.sqrt(dmin2)
