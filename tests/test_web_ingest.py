@@ -865,3 +865,20 @@ def test_serve_does_not_log_device_secrets(sqlite_url: str, tmp_path: object) ->
         out = proc.communicate(timeout=30)[0].decode()
     assert "/ingest/osmand?" in out  # the request is logged...
     assert secret not in out and "token=[redacted]" in out  # ...without its secret
+
+
+def test_json_with_a_byte_order_mark(server: Server) -> None:
+    # found by QA: a JSON body starting with a UTF-8 byte order mark (as Windows tools and some
+    # gateways write it) was read as a form and refused with the misleading 'missing id'
+    doc = {
+        "device_id": "phone1",
+        "location": {"timestamp": T0, "coords": {"latitude": 52.6, "longitude": -1.1}},
+    }
+    r = httpx.post(
+        f"{server.url}/ingest/osmand",
+        params={"token": server.secrets["phone1"]},
+        content=b"\xef\xbb\xbf" + json.dumps(doc).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    assert r.status_code == 200, r.text
+    assert server.pings("phone1")["t"].iloc[0] == T0_UTC

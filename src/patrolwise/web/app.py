@@ -142,7 +142,8 @@ def create_app(store_url: str | None = None) -> FastAPI:
     async def ingest_osmand(request: Request) -> Response:
         body = await request.body()
         query = request.url.query
-        if body.strip()[:1] in (b"{", b"["):
+        # a UTF-8 byte order mark (Windows tools write one) does not make JSON a form
+        if body.removeprefix(b"\xef\xbb\xbf").strip()[:1] in (b"{", b"["):
             doc = _json(body)
             qp = dict(parse_qsl(query, keep_blank_values=True))
             secret = find_secret(request, {"token": [qp["token"]]} if qp.get("token") else None)
