@@ -219,3 +219,43 @@ def test_parquet_panel_of_a_day_without_visits_keeps_its_column_types(
     assert quiet.remove_metadata() == busy.remove_metadata()
     both = pd.read_parquet(days)
     assert len(both) == 3 and both["visits"].sum() == 3
+
+
+def test_a_replaced_hot_spot_counts_only_on_its_active_days(sqlite_url: str) -> None:
+    # found by QA: after 'hotspots replace', dosage measured every hot spot ever stored, so a
+    # patrol at the redrawn hot spot counted at the retired one too: the day's summary listed
+    # the place twice and its patrol-minutes and visits were double counted
+    from patrolwise.store.areas import load_areas, replace_area
+
+    _setup(sqlite_url)
+    with Store(sqlite_url) as st:
+        station = int(load_areas(st, "hotspot").set_index("name").loc["Station", "area_id"])
+        redrawn = gpd.GeoDataFrame(
+            {"name": ["Station"]}, geometry=[shapely.box(990, -10, 1110, 110)], crs="EPSG:27700"
+        )
+        new_id = replace_area(st, station, redrawn, pd.Timestamp("2024-06-04").date())
+    r = CliRunner().invoke(app, ["--db", sqlite_url, "dosage", "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["visits"] == 4  # not 5: OUT-1's 4 June visit counts once
+    with Store(sqlite_url) as st:
+        v = load_visits(st).set_index(["local_day", "team"])
+    assert v.loc[(pd.Timestamp("2024-06-03").date(), "police")].shape[0] == 2
+    june4 = v.loc[pd.Timestamp("2024-06-04").date()]
+    assert list(june4["area_id"]) == [new_id] and list(june4["minutes"]) == [30.0]
+    # a plan made before the redraw names the old hot spot: it is the new one on 4 June
+    from patrolwise.store.plans import save_plan
+
+    with Store(sqlite_url) as st:
+        slot = {"team": "outreach", "area_id": station, "date": pd.Timestamp("2024-06-04")}
+        times = {"start": pd.Timestamp("2024-06-04 13:00"), "end": pd.Timestamp("2024-06-04 13:30")}
+        save_plan(st, "outreach", 1, {}, pd.DataFrame([{**slot, **times, "order": 0}]))
+    d = CliRunner().invoke(
+        app, ["--db", sqlite_url, "dosage", "daily", "--date", "2024-06-04", "--json"]
+    )
+    assert d.exit_code == 0, d.output
+    s = json.loads(d.stdout)
+    rows = s["by_hotspot"]
+    assert [(x["area_id"], x["patrol_minutes"]) for x in rows] == [(new_id, 30.0)]
+    (planned,) = s["compliance"]
+    assert planned["area_id"] == new_id and planned["status"] == "delivered"
+    assert planned["delivered_minutes"] == 30.0

@@ -51,7 +51,7 @@ def _run(
     from ..store.devices import list_devices
     from ..store.pings import load_pings
     from ..track.cleaning import clean_pings, device_start_dates
-    from ..track.dosage import DosageParams, compute_dosage
+    from ..track.dosage import DosageParams, compute_dosage, on_active_days
 
     tz = get_settings().timezone
     params = DosageParams(
@@ -76,7 +76,9 @@ def _run(
         keep &= res.visits["local_day"] >= start
     if end:
         keep &= res.visits["local_day"] <= end
-    res.visits = res.visits[keep].reset_index(drop=True)
+    # a retired hot spot's visits count only on its active days (else a redrawn one doubles)
+    res.visits = on_active_days(res.visits[keep].reset_index(drop=True), hs)
+    res.unknown = on_active_days(res.unknown, hs)
     res.stats["cleaning"] = cleaned.attrs.get("cleaning", {})
     # the local days measured: the dates asked for, else every day with pings (a day whose
     # visits all drop out under new rules was still measured, and its old visits must go)
@@ -227,6 +229,10 @@ def daily_cmd(
             plan = p if len(p) else None
         except Exception:  # the plan stage's tables may be absent in an older database
             plan = None
+    if plan is not None:
+        from ..track.compliance import to_successors
+
+        plan = to_successors(plan, hs)  # a plan made before a hot spot was redrawn names the old
     names = dict(zip(hs["area_id"].astype(int), hs["name"], strict=True))
     s = daily_summary(res, day, names=names, plan=plan, areas=hs, distance_m=distance)
     if pings.empty:

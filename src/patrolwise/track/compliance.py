@@ -21,6 +21,8 @@ emergencies. Outreach shortfalls are reported too but are not called abstraction
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pandas as pd
 
@@ -111,6 +113,39 @@ def compliance(
         cov = window_coverage(out[[*keys, "start", "end"]], visits, tracked, tz)
         for c in ("present_minutes", "absent_minutes", "unknown_minutes"):
             out[c] = cov[c].to_numpy()
+    return out
+
+
+def to_successors(plan: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame:
+    """The plan with each slot's hot spot replaced by its successor when it was retired before
+    the slot's day (``areas``: ``area_id``, ``active_to``, ``replaced_by``).
+
+    A plan made before ``hotspots replace`` names the old polygon; dosage counts visits only at
+    hot spots active on the day (:func:`patrolwise.track.dosage.on_active_days`), so without
+    this a patrol delivered at the redrawn hot spot was reported missed.
+    """
+    need = {"area_id", "active_to", "replaced_by"}
+    if plan.empty or not need <= set(areas.columns):
+        return plan
+    a = areas.drop_duplicates("area_id")
+    ids = a["area_id"].astype(np.int64).tolist()
+    succ = {k: int(v) for k, v in zip(ids, a["replaced_by"], strict=True) if pd.notna(v)}
+    end = {
+        k: pd.Timestamp(v).date() for k, v in zip(ids, a["active_to"], strict=True) if pd.notna(v)
+    }
+
+    def current(area: int, day: dt.date) -> int:
+        for _ in range(len(succ) + 1):  # a chain of redraws, never a loop
+            if not (area in end and day > end[area]) or area not in succ:
+                return area
+            area = succ[area]
+        return area
+
+    days = pd.to_datetime(plan["date"]).dt.date
+    pairs = {(int(x), d) for x, d in zip(plan["area_id"], days, strict=True)}
+    now = {k: current(*k) for k in pairs}
+    out = plan.copy()
+    out["area_id"] = [now[(int(x), d)] for x, d in zip(plan["area_id"], days, strict=True)]
     return out
 
 

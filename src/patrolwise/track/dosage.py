@@ -941,6 +941,27 @@ def union_minutes(
     return out
 
 
+def on_active_days(frame: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``frame`` (``area_id``, ``local_day``: visits or unknown gaps) that fall on
+    days their hot spot was active (``areas``: ``area_id``, ``active_from``, ``active_to``;
+    a missing date is open-ended).
+
+    The engine measures every hot spot it is given, retired ones included. When a hot spot is
+    redrawn (``hotspots replace``) the old and new polygons cover the same street, so without
+    this a patrol there counted at both: the place listed twice and its minutes and visits
+    double counted in the day's totals.
+    """
+    if frame.empty or not {"active_from", "active_to"} <= set(areas.columns):
+        return frame
+    dates = areas.drop_duplicates("area_id").set_index("area_id")
+    ids = frame["area_id"]
+    day = pd.to_datetime(frame["local_day"])
+    lo = pd.to_datetime(ids.map(dates["active_from"]))
+    hi = pd.to_datetime(ids.map(dates["active_to"]))
+    keep = (lo.isna() | (day >= lo)) & (hi.isna() | (day <= hi))
+    return frame[keep.to_numpy()].reset_index(drop=True)
+
+
 def daily_dosage(visits: pd.DataFrame) -> pd.DataFrame:
     """The daily panel: per local day, hot spot and team, visits, devices, officer-minutes
     (summed over devices) and patrol-minutes (time with at least one of the team present)."""
