@@ -341,3 +341,39 @@ def test_the_mapping_the_messages_suggest_works(tmp_path: Path) -> None:
     assert d.points["x"].iloc[0] == 458000.0
     with pytest.raises(InputError, match="unknown field 'tim'.*time"):
         read_track_file(p, mapping={"tim": "when"}, now=NOW)
+
+
+def test_geojson_in_british_national_grid_is_reprojected(tmp_path: Path) -> None:
+    # found by QA: GDAL and QGIS write a 'crs' member when a layer is not in WGS84 (a radio
+    # export saved in British National Grid); it was ignored, the metres read as degrees and
+    # every fix rejected, with advice (--map x=) a GeoJSON file cannot follow
+    fc = {
+        "type": "FeatureCollection",
+        "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::27700"}},
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [458000.0, 304000.0]},
+                "properties": {"callsign": "PC5", "time": "2024-06-03T13:00:00Z"},
+            }
+        ],
+    }
+    p = tmp_path / "bng.geojson"
+    p.write_text(json.dumps(fc))
+    d = read_track_file(p, now=NOW)
+    assert d.rejects.empty and len(d.points) == 1
+    pt = d.points.iloc[0]
+    assert pt["x"] == pytest.approx(458000.0, abs=0.01)
+    assert pt["y"] == pytest.approx(304000.0, abs=0.01)
+    assert pt["lon"] == pytest.approx(-1.1445, abs=1e-3)
+    assert pt["lat"] == pytest.approx(52.6307, abs=1e-3)
+    # WGS84 named explicitly (as GDAL writes CRS84) is read as it always was
+    fc["crs"] = {"type": "name", "properties": {"name": "urn:ogc:def:crs:OGC:1.3:CRS84"}}
+    fc["features"][0]["geometry"]["coordinates"] = [-1.13, 52.63]  # type: ignore[index]
+    p.write_text(json.dumps(fc))
+    pt = read_track_file(p, now=NOW).points.iloc[0]
+    assert (pt["lon"], pt["lat"]) == (-1.13, 52.63)
+    fc["crs"] = {"type": "name", "properties": {"name": "EPSG:99999999"}}
+    p.write_text(json.dumps(fc))
+    with pytest.raises(FatalImportError, match="crs"):
+        read_track_file(p, now=NOW)

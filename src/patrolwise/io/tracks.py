@@ -680,7 +680,45 @@ def read_geojson_points(
     )
     raw, bad, details = table_to_raw(table, np.array(rows), mapping=m, name=name, tz=tz)
     all_rejects = pd.concat([rejects_frame(rejects), bad], ignore_index=True)
-    return raw, all_rejects, [], details
+    notes: list[str] = []
+    src = _geojson_crs(doc, name)
+    if src is not None and "lon" in raw and len(raw):
+        # coordinates in a projected CRS: x/y in metres, to longitude/latitude here
+        lon, lat = to_wgs84(raw["lon"], raw["lat"], src)
+        raw["lon"], raw["lat"] = lon, lat
+        notes.append(f"coordinates are in {src} (the file's crs member): reprojected")
+    return raw, all_rejects, notes, details
+
+
+_WGS84_NAMES = ("CRS84", "EPSG::4326", "EPSG:4326", "CRS:84")
+
+
+def _geojson_crs(doc: dict[str, Any], name: str) -> str | None:
+    """The CRS a GeoJSON file's old-style ``crs`` member names, when it is not WGS84.
+
+    RFC 7946 dropped ``crs`` (coordinates are WGS84 longitude, latitude), but GDAL and QGIS still
+    write one for a layer in another CRS, such as a radio export in British National Grid:
+    ignored, its metres were read as degrees and every fix rejected. None for WGS84 or no member;
+    a CRS pyproj does not know is fatal.
+    """
+    crs = doc.get("crs")
+    props = crs.get("properties") if isinstance(crs, dict) else None
+    text = props.get("name") if isinstance(props, dict) else None
+    if not isinstance(text, str) or not text.strip():
+        return None
+    if text.strip().upper().endswith(_WGS84_NAMES):
+        return None
+    import pyproj
+
+    try:
+        found = pyproj.CRS.from_user_input(text.strip())
+    except pyproj.exceptions.CRSError as exc:
+        raise FatalImportError(
+            name, f"its crs member {text!r} is not a coordinate system pyproj knows"
+        ) from exc
+    if found.is_geographic and found.equals(pyproj.CRS("EPSG:4326"), ignore_axis_order=True):
+        return None
+    return found.to_string()
 
 
 # --------------------------------------------------------------------------------------------
