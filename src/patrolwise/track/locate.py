@@ -180,6 +180,12 @@ def _ring_edges(
     """Every ring edge of every polygon: start points, end points (n, 2) and owning polygon
     (ascending)."""
     if (shapely.get_type_id(g) == shapely.GeometryType.POLYGON).all():
+        if not shapely.get_num_interior_rings(g).any():
+            # one ring each (hot spots rarely have holes): its coordinates are the polygon's,
+            # without making ring objects (~4x faster at 1,000 hot spots)
+            xy, ring_of = shapely.get_coordinates(g, return_index=True)
+            at = np.flatnonzero(ring_of[1:] == ring_of[:-1])
+            return np.take(xy, at, axis=0), np.take(xy, at + 1, axis=0), ring_of[at]
         parts, part_owner = g, np.arange(len(g))  # get_parts would copy every polygon
     else:
         parts, part_owner = shapely.get_parts(g, return_index=True)
