@@ -390,3 +390,42 @@ def test_a_later_file_missing_a_column_stops_the_run_before_anything_is_written(
         assert load_crimes(store).empty
         (s1, s2) = import_crimes(store, [good, inc], mapping={"occurred": "when"})
         assert (s1.imported, s2.imported) == (1, 1)
+
+
+def test_rows_after_blank_lines_keep_their_row_numbers(sqlite_url: str, tmp_path: Path) -> None:
+    """Blank lines (an export's separators, files pasted together, Excel's empty rows written
+    as ',,,') were skipped before rows were numbered, so every rejected row after one was
+    reported rows too early: the bad month on line 5 was row 3. Blank rows are still not
+    records (not read, not rejected), but they keep their numbers."""
+    p = tmp_path / "blank.csv"
+    p.write_bytes(
+        (
+            f"{HEADER}\r\n"
+            f"g1,2022-10,{LEI},-1.13,52.63,On or near B,E01,L,Robbery,,\r\n"
+            "\r\n"
+            ",,,,,,,,,,,\r\n"
+            f"g2,2022-13,{LEI},-1.13,52.63,On or near B,E01,L,Robbery,,\r\n"
+            f"g3,2022-10,{LEI},-1.13,52.63,On or near B,E01,L,Robbery,,,extra\r\n"
+            "\r\n"
+            f"g4,2022-10,{LEI},west,52.63,On or near B,E01,L,Robbery,,\r\n"
+            f"g5,2022-10,{LEI},-1.13,52.63,On or near B,E01,L,Robbery,,\r\n"
+            "\r\n"
+        ).encode()
+    )
+    inc = tmp_path / "inc.csv"
+    inc.write_text(
+        "id,occurred,offence,lat,lon\n"
+        "A,2023-07-01 14:30,Assault,52.63,-1.13\n"
+        "\n"
+        ",,,,\n"
+        "B,2023-13-01 14:30,Assault,52.63,-1.13\n"
+        "C,2023-07-01 14:30,Assault,52.63,-1.13\n"
+    )
+    with Store(sqlite_url) as store:
+        s, si = import_crimes(store, [p, inc], rejects_dir=tmp_path / "rej")
+        assert (s.rows_read, s.imported, s.rejected) == (5, 2, 3)
+        rej = pd.read_csv(s.rejects_file)
+        assert list(rej["row"]) == [5, 6, 8]
+        assert list(rej["field"]) == ["Month", "(row)", "Longitude"]
+        assert (si.rows_read, si.imported, si.rejected) == (3, 2, 1)
+        assert list(pd.read_csv(si.rejects_file)["row"]) == [5]

@@ -13,6 +13,7 @@ from typing import IO
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from ..errors import FatalImportError
@@ -158,6 +159,16 @@ def detect_encoding(open_fn: Opener, name: str) -> str:
     return "cp1252"
 
 
+def _blank_rows(table: pa.Table) -> np.ndarray:
+    """Rows whose every field is empty (all columns are non-null text)."""
+    blank = pc.equal(table.column(0), "")
+    for i in range(1, table.num_columns):
+        if not pc.any(blank).as_py():
+            break
+        blank = pc.and_(blank, pc.equal(table.column(i), ""))
+    return np.asarray(blank.to_numpy(zero_copy_only=False), dtype=bool)
+
+
 @dataclass
 class CsvChunk:
     """Rows of a CSV as an Arrow table of strings, their row numbers, and rows too broken to read.
@@ -202,7 +213,9 @@ def iter_csv_tables(open_fn: Opener, name: str, chunk_rows: int) -> Iterator[Csv
         broken.append((int(row.number), why))
         return "skip"
 
-    parse = pacsv.ParseOptions(invalid_row_handler=on_invalid)
+    # empty lines are read as rows (of blank fields), not skipped unseen, so the rows after them
+    # keep their numbers; blank rows are then dropped in ``numbered``
+    parse = pacsv.ParseOptions(invalid_row_handler=on_invalid, ignore_empty_lines=False)
     try:
         with open_fn() as fh:
             names = pacsv.open_csv(
@@ -228,7 +241,12 @@ def iter_csv_tables(open_fn: Opener, name: str, chunk_rows: int) -> Iterator[Csv
         skipped: set[int] = set()
 
         def numbered(table: pa.Table) -> CsvChunk:
-            """Number the chunk's rows past the broken rows reported so far, and hand those on."""
+            """Number the chunk's rows past the broken rows reported so far, and hand those on.
+
+            Blank rows (an empty line, or only separators: a spreadsheet's empty row) are no
+            record: they take their row number, so the rows after them keep theirs, and are
+            dropped (neither read nor rejected).
+            """
             nonlocal next_row
             new = [b for b in broken if b[0] not in skipped]
             skipped.update(r for r, _ in new)
@@ -237,6 +255,9 @@ def iter_csv_tables(open_fn: Opener, name: str, chunk_rows: int) -> Iterator[Csv
             rows = span[~np.isin(span, np.fromiter(skipped, dtype=np.int64))][:n]
             if n:
                 next_row = int(rows[-1]) + 1
+                blank = _blank_rows(table)
+                if blank.any():
+                    table, rows = table.filter(pa.array(~blank)), rows[~blank]
             return CsvChunk(table, rows, new)
 
         with open_fn() as fh:
