@@ -9,6 +9,7 @@ from typing import Any
 import typer
 from rich.progress import Progress
 from rich.table import Table
+from rich.text import Text
 
 from ..errors import PatrolwiseError
 from .common import console, fail, open_store, out, print_json
@@ -142,8 +143,11 @@ def add_cmd(
     active_to: str | None = typer.Option(None, "--to", help="last day in service"),
 ) -> None:
     """Register a device and print its secret (shown once: only a hash is stored)."""
-    from ..store.devices import add_device
+    from ..store.devices import add_device, check_device_id, check_team
 
+    # ids and teams as stored; printed without Rich markup, since an id such as 'ph[/x]' made
+    # the print fail after the device was registered, and its secret was never shown
+    device_id, team = check_device_id(device_id), check_team(team)
     secret = add_device(
         open_store(),
         device_id,
@@ -153,9 +157,11 @@ def add_cmd(
         active_to=_date(active_to, "--to"),
     )
     console.print(
-        f"device {device_id} registered to {team}; its secret (shown once):", highlight=False
+        f"device {device_id} registered to {team}; its secret (shown once):",
+        highlight=False,
+        markup=False,
     )
-    out.print(secret, highlight=False, soft_wrap=True)
+    out.print(secret, highlight=False, soft_wrap=True, markup=False)
 
 
 @devices_app.command("secret")
@@ -180,7 +186,9 @@ def assign_cmd(
     d0 = _date(start, "--from")
     assert d0 is not None
     assign_device(open_store(), device_id, team, d0, _date(end, "--to"), staff)
-    console.print(f"device {device_id} assigned to {team} from {start}", highlight=False)
+    console.print(
+        f"device {device_id} assigned to {team} from {start}", highlight=False, markup=False
+    )
 
 
 @devices_app.command("list")
@@ -194,7 +202,8 @@ def list_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
         return
     table = Table(*df.columns)
     for row in df.itertuples(index=False):
-        table.add_row(*("" if v is None else str(v) for v in row))
+        # Text, not str: a cell is never read as Rich markup ('ph[/x]' crashed the whole list)
+        table.add_row(*(Text("" if v is None else str(v)) for v in row))
     out.print(table)
 
 
@@ -204,7 +213,7 @@ def revoke_cmd(device_id: str = typer.Argument(...)) -> None:
     from ..store.devices import revoke_device
 
     revoke_device(open_store(), device_id)
-    console.print(f"device {device_id} revoked", highlight=False)
+    console.print(f"device {device_id} revoked", highlight=False, markup=False)
 
 
 def register(root: typer.Typer) -> None:
