@@ -429,3 +429,28 @@ def test_rows_after_blank_lines_keep_their_row_numbers(sqlite_url: str, tmp_path
         assert list(rej["field"]) == ["Month", "(row)", "Longitude"]
         assert (si.rows_read, si.imported, si.rejected) == (3, 2, 1)
         assert list(pd.read_csv(si.rejects_file)["row"]) == [5]
+
+
+def test_an_incident_whose_first_row_was_bad_is_not_lost_with_it(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """An extract that repeats an incident after a bad first row (a mistyped date, corrected
+    further down) lost it: the first row was rejected for its date and the good one as a
+    duplicate of a row never imported. As in police.uk files, the first row that is not
+    rejected for another reason now wins, and a duplicate names the row it repeats."""
+    p = tmp_path / "inc.csv"
+    p.write_text(
+        "id,occurred,offence,lat,lon\n"
+        "A,2023-13-01 14:30,Assault,52.63,-1.13\n"
+        "A,2023-07-01 14:30,Assault,52.63,-1.13\n"
+        "B,2023-07-01 15:30,Assault,52.63,-1.13\n"
+        "A,2023-07-02 14:30,Assault,52.63,-1.13\n"
+    )
+    with Store(sqlite_url) as store:
+        (s,) = import_crimes(store, [p], rejects_dir=tmp_path / "rej")
+        assert (s.rows_read, s.imported, s.rejected) == (4, 2, 2)
+        rej = pd.read_csv(s.rejects_file)
+        assert list(rej["row"]) == [2, 5]
+        assert rej.loc[1, "reason"] == "duplicate incident ID in this file: first seen at row 3"
+        df = load_crimes(store).set_index("crime_key")
+        assert df.loc["A", "occurred_at"] == pd.Timestamp("2023-07-01 13:30")

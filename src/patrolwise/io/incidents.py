@@ -474,14 +474,21 @@ def parse(
     month = month_ref.dt.tz_localize("UTC").dt.tz_convert(tz).dt.strftime("%Y-%m").fillna("")
     iid = get("incident_id").str.strip()
     has_id = iid.ne("").to_numpy()
-    dup = has_id & iid.duplicated(keep="first").to_numpy()
-    rej.reject(
-        dup & good,
-        rownos,
-        cols.get("incident_id", "incident_id"),
-        iid,
-        "duplicate incident ID in this file",
-    )
+    # the first row of an ID not rejected for another reason wins, so an incident whose first
+    # row was bad (a mistyped date corrected further down) is not lost with it
+    elig = np.flatnonzero(has_id & good)
+    ids = iid.iloc[elig]
+    repeat = ids.duplicated(keep="first").to_numpy()
+    if repeat.any():
+        first_row = dict(zip(ids[~repeat], rownos[elig[~repeat]], strict=True))
+        dup = np.zeros(n, dtype=bool)
+        dup[elig[repeat]] = True
+        reasons = np.full(n, "", dtype=object)
+        reasons[dup] = [
+            f"duplicate incident ID in this file: first seen at row {first_row[k]}"
+            for k in ids[repeat]
+        ]
+        rej.reject(dup, rownos, cols.get("incident_id", "incident_id"), iid, reasons)
     good = ~rej.bad
     h = content_hash(df)
     key = ("i:" + iid).where(has_id, "")
