@@ -377,3 +377,19 @@ def test_geojson_in_british_national_grid_is_reprojected(tmp_path: Path) -> None
     p.write_text(json.dumps(fc))
     with pytest.raises(FatalImportError, match="crs"):
         read_track_file(p, now=NOW)
+
+
+def test_uk_dates_with_fractional_seconds_are_read(tmp_path: Path) -> None:
+    # found by QA: a radio export of UK dates with milliseconds ('03/06/2024 13:00:00.250')
+    # crashed the import with a pandas TypeError (a datetime64[s] column cannot take .250)
+    p = tmp_path / "ms.csv"
+    p.write_text(
+        "callsign,time,easting,northing\n"
+        "PC1,03/06/2024 13:00:00.250,458000,304000\n"
+        "PC1,03/06/2024 13:00:30.5,458000,304000\n"
+    )
+    d = read_track_file(p, now=NOW)
+    assert list(d.points["t"]) == [
+        pd.Timestamp("2024-06-03 13:00:00.250"),
+        pd.Timestamp("2024-06-03 13:00:30.500"),
+    ]

@@ -436,14 +436,16 @@ def parse_times(
         z = pd.to_datetime(s[zoned], format="ISO8601", utc=True, errors="coerce")
         out[zoned] = z.dt.tz_localize(None).astype("datetime64[ns]")
     if naive.any():
-        n = pd.to_datetime(s[naive], format="ISO8601", errors="coerce")
+        # nanoseconds throughout: pandas infers a unit per parse (seconds for all-ISO times
+        # without fraction), and a UK time with milliseconds could not then be put in
+        n = pd.to_datetime(s[naive], format="ISO8601", errors="coerce").astype("datetime64[ns]")
         bad = n.isna()
         for fmt in ("%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S.%f"):
             if not bad.any():
                 break
-            n[bad] = pd.to_datetime(s[naive][bad], format=fmt, errors="coerce")
+            got = pd.to_datetime(s[naive][bad], format=fmt, errors="coerce")
+            n[bad] = got.astype("datetime64[ns]")
             bad = n.isna()
-        n = n.astype("datetime64[ns]")
         if tz and tz.upper() != "UTC":
             ok = n.notna()
             summer = _summer_time(n[ok], tz, None if groups is None else groups[naive][ok])
