@@ -393,3 +393,25 @@ def test_uk_dates_with_fractional_seconds_are_read(tmp_path: Path) -> None:
         pd.Timestamp("2024-06-03 13:00:00.250"),
         pd.Timestamp("2024-06-03 13:00:30.500"),
     ]
+
+
+def test_times_ending_in_utc_gmt_or_a_small_z_are_utc(tmp_path: Path) -> None:
+    # found by QA: database and telematics exports write '2024-06-03 13:00:00 UTC'; those rows,
+    # and ISO times ending in a lower-case 'z', were rejected as unreadable
+    p = tmp_path / "utc.csv"
+    p.write_text(
+        "callsign,time,easting,northing\n"
+        "PC1,2024-06-03 13:00:00 UTC,458000,304000\n"
+        "PC1,2024-06-03 13:00:30 GMT,458000,304000\n"
+        "PC1,2024-06-03T13:01:00z,458000,304000\n"
+        "PC1,2024-06-03 13:01:30.5 utc,458000,304000\n"
+    )
+    d = read_track_file(p, tz="Europe/London", now=NOW)  # a zone given: not used for these
+    assert d.rejects.empty, d.rejects.to_dict("records")
+    assert list(d.points["t"]) == [
+        pd.Timestamp("2024-06-03 13:00:00"),
+        pd.Timestamp("2024-06-03 13:00:30"),
+        pd.Timestamp("2024-06-03 13:01:00"),
+        pd.Timestamp("2024-06-03 13:01:30.5"),
+    ]
+    assert d.details["times_without_zone"] == 0
