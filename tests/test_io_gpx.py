@@ -162,3 +162,23 @@ def test_unreadable_times_are_not_counted_as_read_without_zone(tmp_path: Path) -
     assert len(d.points) == 2 and list(d.rejects["value"]) == ["garbage"]
     assert d.details["times_without_zone"] == 1
     assert any(n.startswith("1 point times had no zone") for n in d.notes), d.notes
+
+
+def test_an_impossible_date_is_a_rejected_point_not_a_crash(tmp_path: Path) -> None:
+    # found by QA: a point dated 30 February (or a 23:59:60 leap second) in an otherwise
+    # ordinary file ended the import in a numpy ValueError traceback ('Day out of range')
+    p = write(
+        tmp_path,
+        '<gpx version="1.1" creator="t"><trk><trkseg>'
+        '<trkpt lat="52.63" lon="-1.13"><time>2024-06-03T13:00:00Z</time></trkpt>'
+        '<trkpt lat="52.63" lon="-1.13"><time>2024-02-30T13:00:00Z</time></trkpt>'
+        '<trkpt lat="52.63" lon="-1.13"><time>2024-06-03T13:01:00Z</time></trkpt>'
+        "</trkseg></trk></gpx>",
+    )
+    d = read(p)
+    assert list(d.points["t"]) == [
+        pd.Timestamp("2024-06-03 13:00:00"),
+        pd.Timestamp("2024-06-03 13:01:00"),
+    ]
+    assert list(d.rejects["value"]) == ["2024-02-30T13:00:00Z"]
+    assert "unreadable time" in d.rejects["reason"].iloc[0]

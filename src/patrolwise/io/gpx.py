@@ -206,9 +206,14 @@ def _gpx_times(times: list[str]) -> tuple[np.ndarray, int]:
     """GPX times to naive-UTC datetime64[ns]; (times, how many had no zone).
 
     Nearly every GPX file writes ``...Z`` times, which numpy parses directly; anything else
-    (offsets, no zone, junk) goes through the general parser.
+    (offsets, no zone, junk) goes through the general parser. So does a file one of whose
+    well-shaped times is no instant (30 February, a 23:59:60 leap second): numpy raises on it,
+    which ended the import in a traceback; the general parser makes it one unreadable point.
     """
     if times and all(_UTC_ISO.match(s) for s in times):
-        return np.array([s[:-1] for s in times], dtype="datetime64[ns]"), 0
+        try:
+            return np.array([s[:-1] for s in times], dtype="datetime64[ns]"), 0
+        except ValueError:
+            pass
     t, naive = parse_times(pd.Series(times, dtype=object))
     return t.to_numpy(dtype="datetime64[ns]"), naive
