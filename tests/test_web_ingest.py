@@ -882,3 +882,30 @@ def test_json_with_a_byte_order_mark(server: Server) -> None:
     )
     assert r.status_code == 200, r.text
     assert server.pings("phone1")["t"].iloc[0] == T0_UTC
+
+
+def test_conflicting_repeated_parameters_are_refused(server: Server) -> None:
+    # found by QA: a parameter given twice with different values (in the query, or once in the
+    # query and once in the form body) was silently settled by 'the last one wins', so
+    # ?lat=52.6 with a body lat=51.0 stored 51.0 (Traccar itself would have read the query)
+    s1 = server.secrets["phone1"]
+    url = f"{server.url}/ingest/osmand"
+    r = httpx.post(
+        f"{url}?id=phone1&lat=52.6&lon=-1.1&timestamp={T0}&token={s1}",
+        content="lat=51.0",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert r.status_code == 400 and "lat" in r.json()["detail"], r.text
+    r = httpx.post(f"{url}?id=phone1&id=phone2&lat=52.6&lon=-1.1&timestamp={T0}&token={s1}")
+    assert r.status_code == 400 and "id" in r.json()["detail"], r.text
+    r = httpx.post(f"{url}?id=phone1&lat=52.6&lon=-1.1&timestamp={T0}&token={s1}&token=other")
+    assert r.status_code == 400 and "token" in r.json()["detail"], r.text
+    assert s1 not in r.text and "other" not in r.text  # secrets are not echoed
+    assert len(server.pings()) == 0
+    # the same value twice (a server URL that already names the device) is no conflict
+    r = httpx.post(
+        f"{url}?id=phone1&token={s1}",
+        content=f"id=phone1&lat=52.6&lon=-1.1&timestamp={T0}&token={s1}",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert r.status_code == 200, r.text

@@ -1,9 +1,9 @@
 """The OsmAnd protocol as the Traccar server reads it (Traccar Client, OsmAnd, many trackers).
 
 Form / query flavour (``OsmAndProtocolDecoder`` in Traccar): any HTTP method; parameters in the
-query string, a form body, or both (read together); ``id`` or ``deviceid``; ``lat``/``lon`` or
-``location=lat,lon``; ``timestamp`` as epoch seconds, epoch milliseconds, ISO 8601 or
-``yyyy-MM-dd HH:mm:ss`` (UTC; the server's receive time when absent, but never for the
+query string, a form body, or both (read together; a parameter given twice must have the same
+value); ``id`` or ``deviceid``; ``lat``/``lon`` or ``location=lat,lon``; ``timestamp`` as epoch
+seconds, epoch milliseconds, ISO 8601 or ``yyyy-MM-dd HH:mm:ss`` (UTC; the server's receive time when absent, but never for the
 positions of a JSON array, and an empty ``timestamp=`` is a 400); ``speed`` in **knots**
 (stored as m/s); ``bearing``/``heading``; ``altitude``; ``accuracy``; ``hdop``; ``batt``
 (percent); every other key (``charge``, ``valid``, ``driverUniqueId``...) kept as an attribute
@@ -67,9 +67,17 @@ def _attr(key: str, value: str) -> Any:
 
 
 def decode_params(store: Store, params: list[tuple[str, str]]) -> dict[str, Any]:
-    """Form/query parameters (repeats allowed; the last value wins) to one position."""
+    """Form/query parameters to one position.
+
+    A parameter may repeat with the same value (a server URL that already names the device),
+    but two different values are refused (400): which one the client meant cannot be told, and
+    'the last one wins' silently stored a body's lat over the query's.
+    """
     p: dict[str, str] = {}
     for k, v in params:
+        if k in p and p[k] != v:
+            values = "" if k == "token" else f" ({p[k]!r}, {v!r})"  # never echo secrets
+            raise IngestError(400, f"{k} is given twice with different values{values}")
         p[k] = v
     device = p.get("id") or p.get("deviceid")
     if not device:
