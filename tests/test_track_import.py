@@ -319,3 +319,18 @@ def test_an_unknown_time_zone_is_one_clear_error(sqlite_url: str, tmp_path: Path
         with pytest.raises(InputError, match="Europe/Londn"):
             import_track_files(st, [src], team="outreach", tz="Europe/Londn")
         assert count(st, Ping) == 0 and count(st, ImportBatch) == 0
+
+
+def test_a_bad_team_after_a_good_file_keeps_the_good_file(sqlite_url: str, tmp_path: Path) -> None:
+    # found by QA: a team column holding 'traffic' stopped the whole batch with "team 'traffic'
+    # is not one of outreach, police", naming neither file nor row, and the good file before it
+    # was not imported though the contract says files before a fatal one are
+    good = tmp_path / "a.csv"
+    good.write_text("callsign,time,lat,lon,team\nPC1,2024-06-03T13:00:00Z,52.63,-1.13,outreach\n")
+    bad = tmp_path / "b.csv"
+    bad.write_text("callsign,time,lat,lon,team\nPC4,2024-06-03T13:00:00Z,52.63,-1.13,traffic\n")
+    with Store(sqlite_url) as st:
+        with pytest.raises(FatalImportError, match=r"b\.csv.*row 2.*'traffic'"):
+            import_track_files(st, [good, bad], write_rejects=False)
+        pings = load_pings(st)
+        assert list(pings["device_id"]) == ["PC1"] and count(st, Device) == 1

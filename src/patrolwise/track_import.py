@@ -34,7 +34,7 @@ import pandas as pd
 from sqlalchemy import insert, update
 
 from .config import get_settings
-from .errors import FatalImportError, PatrolwiseError
+from .errors import FatalImportError, InputError, PatrolwiseError
 from .io.tracks import REJECT_COLUMNS, RawTrack, check_zone, finish_points, read_raw_track
 from .store.db import Store, utcnow
 from .store.devices import check_device_id, check_team, device_teams, ensure_devices
@@ -193,10 +193,26 @@ def _import_chunk(
         pts["device_id"] = col.astype(str)
     # the team each device would be registered with: --team, else the file's team column
     wanted: dict[str, str | None] = dict.fromkeys(pts["device_id"].unique().tolist(), team)
+    # the first file with a team that is neither outreach nor police is fatal, naming the row
+    # (files before it still import, as for any fatal file)
+    fatal: list[tuple[int, FatalImportError]] = []
     if team is None and pts["team"].notna().any():
         first = pts.dropna(subset=["team"]).drop_duplicates("device_id")
-        for d, t in zip(first["device_id"], first["team"], strict=True):
-            wanted[d] = check_team(str(t))
+        for d, t, k, row in zip(
+            first["device_id"], first["team"], first["_f"], first["row"], strict=True
+        ):
+            try:
+                wanted[d] = check_team(str(t))
+            except InputError as exc:
+                fatal.append(
+                    (
+                        int(k),
+                        FatalImportError(
+                            reads[int(k)].path,
+                            f"row {row}: {exc}: fix the team column or pass --team",
+                        ),
+                    )
+                )
     with store.engine.connect() as conn:
         known, assigns = device_teams(conn, list(wanted))
     # the first file with a device nobody can place in a team is fatal
@@ -204,13 +220,19 @@ def _import_chunk(
     if orphans:
         bad = pts["device_id"].isin(orphans).to_numpy()
         k = int(fidx[bad].min())
-        d0 = str(pts.loc[bad, "device_id"].iloc[0])
-        pending = FatalImportError(
-            reads[k].path,
-            f"device {d0!r} is not registered and no team is known for it: run "
-            f"`patrolwise devices add {d0} --team outreach|police` or pass --team",
+        d0 = str(pts.loc[bad & (fidx == k), "device_id"].iloc[0])
+        fatal.append(
+            (
+                k,
+                FatalImportError(
+                    reads[k].path,
+                    f"device {d0!r} is not registered and no team is known for it: run "
+                    f"`patrolwise devices add {d0} --team outreach|police` or pass --team",
+                ),
+            )
         )
-        n = k
+    if fatal:
+        n, pending = min(fatal, key=lambda kv: kv[0])
     # team per ping: registry (with dated assignments) or the team it will be registered with
     default = {d: known.get(d) or wanted[d] for d in wanted}
     pts["team"] = pts["device_id"].map(default)
