@@ -137,23 +137,45 @@ def build_index(
     e_ptr = np.zeros(len(g) + 1, dtype=np.int64)
     np.cumsum(np.bincount(owner, minlength=len(g)), out=e_ptr[1:])
     parts = max(1, min(int(workers), len(g) // SPLIT_BUILD))
-    # slices with about equal window cells each
+    # slices of polygons with about equal window cells each, each writing its pairs into its own
+    # rows of shared arrays (room for every window cell; rows never written cost no memory)
     area = (win[:, 2] - win[:, 0] + 1) * (win[:, 3] - win[:, 1] + 1)
-    cuts = np.searchsorted(np.cumsum(area), np.linspace(0, area.sum(), parts + 1)[1:-1])
-    ks = [0, *cuts.tolist(), len(g)]
+    room = np.concatenate([[0], np.cumsum(area)])
+    cuts = np.searchsorted(room[1:], np.linspace(0, room[-1], parts + 1)[1:-1])
+    ks = [0, *(cuts + 1).tolist(), len(g)]
+    ks = sorted(set(ks))
+    p_cell = np.empty(room[-1], dtype=np.int32)
+    p_poly = np.empty(room[-1], dtype=np.int32)
+    p_flag = np.empty(room[-1], dtype=np.int32)
+    p_ref = np.empty((room[-1], 4), dtype=np.float64)
     pairs = partial(_lk.near_pairs, a, b, e_ptr, win)
     done = run_threaded(
         [
-            partial(pairs, k0, k1, float(x0), float(y0), float(cell), nx, buf)
+            partial(
+                pairs,
+                k0,
+                k1,
+                float(x0),
+                float(y0),
+                float(cell),
+                nx,
+                buf,
+                p_cell,
+                p_poly,
+                p_flag,
+                p_ref,
+                int(room[k0]),
+            )  # fmt: skip
             for k0, k1 in zip(ks[:-1], ks[1:], strict=True)
         ],
-        parts,
+        len(ks) - 1,
     )
-    p_cell, p_poly, p_flag, p_ref, kept = (
-        np.concatenate(col) if len(done) > 1 else col[0] for col in zip(*done, strict=True)
-    )
+    got = np.array([[room[k0], n] for k0, (n, _) in zip(ks[:-1], done, strict=True)])
+    kept = np.concatenate([k for _, k in done]) if len(done) > 1 else done[0][1]
     label = np.full(nx * ny, OUTSIDE, dtype=np.int32)
-    rec, cand_ptr, cand_idx = _lk.near_records(p_cell, p_poly, p_flag, p_ref, kept, a, b, label)
+    rec, cand_ptr, cand_idx = _lk.near_records(
+        p_cell, p_poly, p_flag, p_ref, got.reshape(-1, 2).astype(np.int64), kept, a, b, label
+    )
     return AreaIndex(
         geoms=g,
         buffer_m=buf,

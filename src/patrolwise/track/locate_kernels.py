@@ -99,20 +99,27 @@ def near_pairs(
     cell: float,
     nx: int,
     buf: float,
-) -> tuple[
-    NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.float64], NDArray[np.int64]
-]:
+    p_cell: NDArray[np.int32],
+    p_poly: NDArray[np.int32],
+    p_flag: NDArray[np.int32],
+    p_ref: NDArray[np.float64],
+    at: int,
+) -> tuple[int, NDArray[np.int32]]:
     """The (cell, polygon) pairs of polygons ``k0 <= k < k1`` that are *sure* or *tested*, in
-    polygon order: ``(cell, poly, flag, ref, kept)`` where ``flag`` is ``1`` for sure, else
-    ``ref_inside << 1 | number of kept edges << 2``, ``ref`` the reference points and radii (rx, ry, out2, in2) and
-    ``kept`` the kept edges' indices, pair after pair. Polygons are independent, so slices of
-    them run on several threads.
+    polygon order, written from row ``at`` of the caller's arrays (room for every window cell
+    of these polygons: slices of polygons run on several threads, each into its own rows, and
+    rows never written cost no memory). Returns the number of pairs and the kept edges.
+
+    ``p_flag`` is ``1`` for sure, else ``ref_inside << 1 | number of kept edges << 2``; the
+    tested pairs' reference points and radii (rx, ry, out2, in2) fill ``p_ref`` from row ``at``
+    in the same order, and their kept edges' indices follow one another in the returned array.
 
     Polygon k's ring edges are ``ea/eb[e_ptr[k]:e_ptr[k+1]]`` (start and end points) and its
     window ``win[k] = (i0, j0, i1, j1)``: the cells meeting its bounding box grown by ``buf``
-    (no other cell holds a point within ``buf`` of it). Each edge is filed under the window rows whose centre line lies within ``buf + h`` of
-    its y-range, so a cell looks at its row's few edges: those within reach of its centre (by
-    distance) and those spanning the centre line (for the crossing parity of a ray to the right).
+    (no other cell holds a point within ``buf`` of it). Each edge is filed under the window rows
+    whose centre line lies within ``buf + h`` of its y-range, so a cell looks at its row's few
+    edges: the boundary's crossings of the row's centre line (found once a row) and the edges
+    within reach of its centre.
     """
     h = 0.5 * cell * np.sqrt(2.0)
     reach = buf + h + SLACK
@@ -120,14 +127,10 @@ def near_pairs(
     clear2 = REF_CLEAR * REF_CLEAR
     # every cell whose centre is inside lies wholly within the allowance: no distances needed
     always_sure = buf - h - SLACK >= 0.0
-    cap = 1024
-    p_cell = np.empty(cap, dtype=np.int64)
-    p_poly = np.empty(cap, dtype=np.int64)
-    p_flag = np.empty(cap, dtype=np.int64)
-    p_ref = np.empty((cap, 4), dtype=np.float64)
     kcap = 4096
-    kept = np.empty(kcap, dtype=np.int64)
-    np_ = 0
+    kept = np.empty(kcap, dtype=np.int32)
+    np_ = at
+    nt = at
     nk = 0
     most_rows = 1
     most_e = 1
@@ -225,12 +228,6 @@ def near_pairs(
                         sure = dmin <= buf - h - SLACK
                 else:
                     sure = buf - h - SLACK >= 0.0  # the centre is on the boundary
-                if np_ == cap:
-                    cap *= 2
-                    p_cell = _grow_i(p_cell, cap)
-                    p_poly = _grow_i(p_poly, cap)
-                    p_flag = _grow_i(p_flag, cap)
-                    p_ref = _grow_f2(p_ref, cap)
                 p_cell[np_] = j * nx + i
                 p_poly[np_] = k
                 if sure:
@@ -273,27 +270,30 @@ def near_pairs(
                 kept[nk : nk + nn] = near[:nn]
                 nk += nn
                 p_flag[np_] = (inside << 1) | (nn << 2)
-                p_ref[np_, 0] = rx
-                p_ref[np_, 1] = ry
-                p_ref[np_, 2] = far * far if far > 0.0 else -1.0
-                p_ref[np_, 3] = near_in * near_in if near_in > 0.0 else -1.0
+                p_ref[nt, 0] = rx
+                p_ref[nt, 1] = ry
+                p_ref[nt, 2] = far * far if far > 0.0 else -1.0
+                p_ref[nt, 3] = near_in * near_in if near_in > 0.0 else -1.0
+                nt += 1
                 np_ += 1
-    return p_cell[:np_], p_poly[:np_], p_flag[:np_], p_ref[:np_], kept[:nk]
+    return np_ - at, kept[:nk]
 
 
 @njit(cache=True, nogil=True)
 def near_records(
-    p_cell: NDArray[np.int64],
-    p_poly: NDArray[np.int64],
-    p_flag: NDArray[np.int64],
+    p_cell: NDArray[np.int32],
+    p_poly: NDArray[np.int32],
+    p_flag: NDArray[np.int32],
     p_ref: NDArray[np.float64],
-    kept: NDArray[np.int64],
+    parts: NDArray[np.int64],
+    kept: NDArray[np.int32],
     ea: NDArray[np.float64],
     eb: NDArray[np.float64],
     label: NDArray[np.int32],
 ) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.int32]]:
-    """Fill ``label`` (all -1 on entry) from the pairs of :func:`near_pairs` (all polygons, in
-    polygon order) and return ``(rec, cand_ptr, cand_idx)``.
+    """Fill ``label`` (all -1 on entry) from the pairs of :func:`near_pairs` and return
+    ``(rec, cand_ptr, cand_idx)``. Part ``i`` wrote ``parts[i, 1]`` pairs from row
+    ``parts[i, 0]`` (parts in polygon order), and ``kept`` is their kept edges, part after part.
 
     A cell *sure* in exactly one polygon and out of every other gets that polygon's number; a
     cell in no pair stays -1; any other is ambiguous: label ``-2 - offset`` of its record in
@@ -305,19 +305,41 @@ def near_records(
 
     Cells in one polygon's window only (most of them) are written in pair order, which walks
     the pairs and edges in memory order; only the cells several windows share are grouped by a
-    sort (a sort of every pair by cell made each later read a cache miss: ~10 ms at 1,000 hot
-    spots against ~2 ms).
+    sort (a sort of every pair by cell made each later read a cache miss). Memory is allocated
+    to fit: on this kind of machine a fresh page costs more to fault in than to fill.
     """
-    np_ = len(p_cell)
+    np_ = 0
+    for i in range(parts.shape[0]):
+        np_ += parts[i, 1]
+    row = np.empty(np_, dtype=np.int64)  # the pairs' rows, in order
     e0 = np.empty(np_, dtype=np.int64)  # each pair's first kept edge
+    r0 = np.empty(np_, dtype=np.int64)  # each tested pair's row in p_ref
+    q = 0
     acc = 0
-    for p in range(np_):
-        e0[p] = acc
-        if p_flag[p] & 1 == 0:
-            acc += p_flag[p] >> 2
-    for p in range(np_):  # label counts pairs per cell meanwhile: -1, then -2, -3, ...
-        label[p_cell[p]] -= 1
-    rec = np.empty(7 * np_ + 4 * len(kept) + 1, dtype=np.float64)
+    for i in range(parts.shape[0]):
+        t = parts[i, 0]
+        for u in range(parts[i, 0], parts[i, 0] + parts[i, 1]):
+            row[q] = u
+            e0[q] = acc
+            r0[q] = t
+            f = p_flag[u]
+            if f & 1 == 0:
+                acc += f >> 2
+                t += 1
+            q += 1
+    for q in range(np_):  # label counts pairs per cell meanwhile: -1, then -2, -3, ...
+        label[p_cell[row[q]]] -= 1
+    # the records' size: a header per single tested cell, one per shared pair at most, and the
+    # candidates
+    size = 0
+    for q in range(np_):
+        f = p_flag[row[q]]
+        single = label[p_cell[row[q]]] == -2
+        if f & 1:
+            size += 0 if single else 3
+        else:
+            size += 7 + 4 * (f >> 2)
+    rec = np.empty(size, dtype=np.float64)
     ri = rec.view(np.int64)
     cand_ptr = np.zeros(np_ + 1, dtype=np.int64)
     cand_idx = np.empty(np_, dtype=np.int32)
@@ -325,19 +347,20 @@ def near_records(
     nsh = 0
     o = 0
     s = 0
-    for p in range(np_):
-        c = p_cell[p]
+    for q in range(np_):
+        u = row[q]
+        c = p_cell[u]
         if label[c] != -2:
-            shared[nsh] = p
+            shared[nsh] = q
             nsh += 1
             continue
-        if p_flag[p] == 1:
-            label[c] = p_poly[p]
+        if p_flag[u] == 1:
+            label[c] = p_poly[u]
             continue
         label[c] = -2 - o
         ri[o] = 1 | (s << 32)
-        o = _put_cand(rec, ri, o + 1, p, p_poly, p_flag, p_ref, kept, e0, ea, eb)
-        cand_idx[s] = p_poly[p]
+        o = _put_cand(rec, ri, o + 1, u, p_poly, p_flag, p_ref, r0[q], kept, e0[q], ea, eb)
+        cand_idx[s] = p_poly[u]
         s += 1
         cand_ptr[s] = s
     m = s
@@ -345,20 +368,26 @@ def near_records(
         sh = shared[:nsh]
         # by cell, then polygon: unique keys, so numba's quicksort (its mergesort took ~5 ms
         # for 15,000 pairs)
-        npoly = p_poly.max() + 1
-        sh = sh[np.argsort(p_cell[sh] * npoly + p_poly[sh])]
+        npoly = np.int64(p_poly.max()) + 1
+        key = np.empty(nsh, dtype=np.int64)
+        for t in range(nsh):
+            u = row[sh[t]]
+            key[t] = np.int64(p_cell[u]) * npoly + p_poly[u]
+        sh = sh[np.argsort(key)]
         q0 = 0
         while q0 < nsh:
-            c = p_cell[sh[q0]]
+            c = p_cell[row[sh[q0]]]
             q1 = q0 + 1
-            while q1 < nsh and p_cell[sh[q1]] == c:
+            while q1 < nsh and p_cell[row[sh[q1]]] == c:
                 q1 += 1
             label[c] = -2 - o
             ri[o] = (q1 - q0) | (s << 32)
             o += 1
             for t in range(q0, q1):
-                o = _put_cand(rec, ri, o, sh[t], p_poly, p_flag, p_ref, kept, e0, ea, eb)
-                cand_idx[m] = p_poly[sh[t]]
+                q = sh[t]
+                u = row[q]
+                o = _put_cand(rec, ri, o, u, p_poly, p_flag, p_ref, r0[q], kept, e0[q], ea, eb)
+                cand_idx[m] = p_poly[u]
                 m += 1
             s += 1
             cand_ptr[s] = m
@@ -372,17 +401,19 @@ def _put_cand(
     ri: NDArray[np.int64],
     o: int,
     u: int,
-    p_poly: NDArray[np.int64],
-    p_flag: NDArray[np.int64],
+    p_poly: NDArray[np.int32],
+    p_flag: NDArray[np.int32],
     p_ref: NDArray[np.float64],
-    kept: NDArray[np.int64],
-    e0: NDArray[np.int64],
+    r: int,
+    kept: NDArray[np.int32],
+    e0: int,
     ea: NDArray[np.float64],
     eb: NDArray[np.float64],
 ) -> int:
-    """Write pair ``u`` as a candidate at ``rec[o:]``; returns the offset after it."""
-    k = p_poly[u]
-    f = p_flag[u]
+    """Write pair ``u`` (reference row ``r``, kept edges from ``e0``) as a candidate at
+    ``rec[o:]``; returns the offset after it."""
+    k = np.int64(p_poly[u])
+    f = np.int64(p_flag[u])
     if f & 1:
         ri[o] = k | (1 << 32)
         ri[o + 1] = 0
@@ -390,13 +421,13 @@ def _put_cand(
     nn = f >> 2
     ri[o] = k | (((f >> 1) & 1) << 33)
     ri[o + 1] = nn
-    rec[o + 2] = p_ref[u, 0]
-    rec[o + 3] = p_ref[u, 1]
-    rec[o + 4] = p_ref[u, 2]
-    rec[o + 5] = p_ref[u, 3]
+    rec[o + 2] = p_ref[r, 0]
+    rec[o + 3] = p_ref[r, 1]
+    rec[o + 4] = p_ref[r, 2]
+    rec[o + 5] = p_ref[r, 3]
     o += 6
     for z in range(nn):
-        e = kept[e0[u] + z]
+        e = kept[e0 + z]
         rec[o] = ea[e, 0]
         rec[o + 1] = ea[e, 1]
         rec[o + 2] = eb[e, 0]
@@ -406,15 +437,8 @@ def _put_cand(
 
 
 @njit(cache=True, nogil=True)
-def _grow_i(a: NDArray[np.int64], cap: int) -> NDArray[np.int64]:
-    out = np.empty(cap, dtype=np.int64)
-    out[: len(a)] = a
-    return out
-
-
-@njit(cache=True, nogil=True)
-def _grow_f2(a: NDArray[np.float64], cap: int) -> NDArray[np.float64]:
-    out = np.empty((cap, a.shape[1]), dtype=np.float64)
+def _grow_i(a: NDArray[np.int32], cap: int) -> NDArray[np.int32]:
+    out = np.empty(cap, dtype=np.int32)
     out[: len(a)] = a
     return out
 
