@@ -909,3 +909,23 @@ def test_conflicting_repeated_parameters_are_refused(server: Server) -> None:
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
     assert r.status_code == 200, r.text
+
+
+def test_conflicting_aliases_are_refused(server: Server) -> None:
+    # found by QA: id and deviceid, location and lat/lon, bearing and heading name the same
+    # thing; given both with different values, one was dropped unseen (lat/lon over location)
+    s1 = server.secrets["phone1"]
+    url = f"{server.url}/ingest/osmand"
+    q = {"id": "phone1", "lat": "52.6", "lon": "-1.1", "timestamp": str(T0), "token": s1}
+    for extra, name in (
+        ({"deviceid": "phone2"}, "deviceid"),
+        ({"location": "51.0,-1.1"}, "location"),
+        ({"bearing": "90", "heading": "180"}, "heading"),
+    ):
+        r = httpx.post(url, params={**q, **extra})
+        assert r.status_code == 400 and name in r.json()["detail"], (extra, r.text)
+    assert len(server.pings()) == 0
+    agree = {"deviceid": "phone1", "location": "52.60,-1.10", "bearing": "90", "heading": "90.0"}
+    r = httpx.post(url, params={**q, **agree})
+    assert r.status_code == 200, r.text
+    assert server.pings("phone1")["heading"].iloc[0] == 90.0

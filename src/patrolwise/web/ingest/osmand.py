@@ -71,7 +71,8 @@ def decode_params(store: Store, params: list[tuple[str, str]]) -> dict[str, Any]
 
     A parameter may repeat with the same value (a server URL that already names the device),
     but two different values are refused (400): which one the client meant cannot be told, and
-    'the last one wins' silently stored a body's lat over the query's.
+    'the last one wins' silently stored a body's lat over the query's. The same holds for two
+    names of one thing (id/deviceid, location/lat+lon, bearing/heading).
     """
     p: dict[str, str] = {}
     for k, v in params:
@@ -79,6 +80,8 @@ def decode_params(store: Store, params: list[tuple[str, str]]) -> dict[str, Any]
             values = "" if k == "token" else f" ({p[k]!r}, {v!r})"  # never echo secrets
             raise IngestError(400, f"{k} is given twice with different values{values}")
         p[k] = v
+    if p.get("id") and p.get("deviceid") and p["id"] != p["deviceid"]:
+        raise IngestError(400, f"id={p['id']!r} and deviceid={p['deviceid']!r} name two devices")
     device = p.get("id") or p.get("deviceid")
     if not device:
         raise IngestError(400, "missing id (or deviceid) parameter")
@@ -92,13 +95,19 @@ def decode_params(store: Store, params: list[tuple[str, str]]) -> dict[str, Any]
             raise IngestError(400, f"location={p['location']!r} is not lat,lon")
         pos["lat"] = number(parts[0], "location latitude")
         pos["lon"] = number(parts[1], "location longitude")
-    if "lat" in p:
-        pos["lat"] = number(p["lat"], "lat")
-    if "lon" in p:
-        pos["lon"] = number(p["lon"], "lon")
+    for key in ("lat", "lon"):
+        if key in p:
+            v = number(p[key], key)
+            if pos.get(key) is not None and pos[key] != v:
+                raise IngestError(400, f"location={p['location']!r} and {key}={p[key]!r} disagree")
+            pos[key] = v
     kn = optional(p.get("speed"), "speed")
     pos["speed"] = kn * KNOTS if kn is not None else None
-    pos["heading"] = optional(p.get("bearing", p.get("heading")), "bearing")
+    bearing = optional(p.get("bearing"), "bearing")
+    heading = optional(p.get("heading"), "heading")
+    if bearing is not None and heading is not None and bearing != heading:
+        raise IngestError(400, f"bearing={p['bearing']!r} and heading={p['heading']!r} disagree")
+    pos["heading"] = bearing if bearing is not None else heading
     pos["altitude"] = optional(p.get("altitude"), "altitude", unknown_negative=False)
     pos["accuracy"] = optional(p.get("accuracy"), "accuracy")
     pos["battery"] = optional(p.get("batt"), "batt")
