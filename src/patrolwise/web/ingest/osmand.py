@@ -97,10 +97,10 @@ def decode_params(store: Store, params: list[tuple[str, str]]) -> dict[str, Any]
         pos["lon"] = number(parts[1], "location longitude")
     for key in ("lat", "lon"):
         if key in p:
-            v = number(p[key], key)
-            if pos.get(key) is not None and pos[key] != v:
+            coord = number(p[key], key)
+            if pos.get(key) is not None and pos[key] != coord:
                 raise IngestError(400, f"location={p['location']!r} and {key}={p[key]!r} disagree")
-            pos[key] = v
+            pos[key] = coord
     kn = optional(p.get("speed"), "speed")
     pos["speed"] = kn * KNOTS if kn is not None else None
     bearing = optional(p.get("bearing"), "bearing")
