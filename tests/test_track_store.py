@@ -98,3 +98,21 @@ def test_ping_before_registered_start_is_flagged_not_counted(store_url: str) -> 
     assert v["minutes"].tolist() == [20.0]
     assert v["start"].tolist() == [pd.Timestamp("2024-06-03 23:00")]
     assert v["local_day"].tolist() == [dt.date(2024, 6, 4)]
+
+
+def test_insert_pings_stores_zoned_times_in_utc(store_url: str) -> None:
+    # found by QA: insert_pings formatted each time's wall clock, so a zone-aware time
+    # (14:02 BST) was stored as 14:02 UTC, an hour late, though the store holds UTC
+    from patrolwise.store.devices import ensure_devices
+    from patrolwise.store.pings import insert_pings, load_pings
+
+    t = pd.DatetimeIndex(["2024-05-01 15:02", "2024-05-01 15:03"]).tz_localize("Europe/London")
+    df = pd.DataFrame(
+        {"device_id": "P1", "team": "police", "t": t, "x": 1.0, "y": 2.0, "lon": -1.1, "lat": 52.6}
+    )
+    with Store(store_url) as st:
+        with st.engine.begin() as conn:
+            ensure_devices(conn, {"P1": "police"})
+            assert insert_pings(conn, df, source="test") == 2
+        got = load_pings(st)
+    assert list(got["t"]) == [pd.Timestamp("2024-05-01 14:02"), pd.Timestamp("2024-05-01 14:03")]

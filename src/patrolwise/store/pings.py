@@ -88,10 +88,15 @@ def _frame(
     # pandas, which was most of the time of a live ingest request carrying a single ping
     n = len(df)
     attrs = df["attrs"] if "attrs" in df else pd.Series(None, index=df.index, dtype=object)
+    t = pd.to_datetime(df["t"])
+    if isinstance(t.dtype, pd.DatetimeTZDtype):
+        # the store holds naive UTC: a zone-aware time formatted as is kept its wall clock
+        # (14:02 BST stored as 14:02 UTC, an hour late)
+        t = t.dt.tz_convert("UTC").dt.tz_localize(None)
     cols: dict[str, object] = {
         "device_id": df["device_id"].astype(str).to_numpy(dtype=object),
         "team": df["team"].astype(str).to_numpy(dtype=object),
-        "t": pd.to_datetime(df["t"]).dt.strftime(_TFMT).to_numpy(dtype=object),
+        "t": t.dt.strftime(_TFMT).to_numpy(dtype=object),
     }
     for c in FLOATS:
         cols[c] = (
@@ -122,8 +127,9 @@ def insert_pings(
     batch_id: int | None = None,
     received_at: dt.datetime | None = None,
 ) -> int:
-    """Insert pings (device_id, team, t naive UTC, lon, lat, x, y, optional accuracy, speed m/s,
-    heading, altitude, battery, attrs dict) in the caller's transaction; returns rows written.
+    """Insert pings (device_id, team, t naive UTC or zone-aware, lon, lat, x, y, optional
+    accuracy, speed m/s, heading, altitude, battery, attrs dict) in the caller's transaction;
+    returns rows written.
 
     Rows whose (device_id, t) is already stored, or repeated within ``df``, are skipped.
     """
