@@ -116,3 +116,30 @@ def test_insert_pings_stores_zoned_times_in_utc(store_url: str) -> None:
             assert insert_pings(conn, df, source="test") == 2
         got = load_pings(st)
     assert list(got["t"]) == [pd.Timestamp("2024-05-01 14:02"), pd.Timestamp("2024-05-01 14:03")]
+
+
+def test_load_pings_reads_zoned_bounds_in_utc(store_url: str) -> None:
+    # found by QA: load_pings compared a zone-aware start/end with the stored naive UTC times
+    # by their wall clock (SQLite) or the session's zone (PostgreSQL): 15:00 BST selected
+    # from 15:00 UTC, an hour late
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from patrolwise.store.devices import ensure_devices
+    from patrolwise.store.pings import insert_pings, load_pings
+
+    t = pd.date_range("2024-05-01 13:30", "2024-05-01 15:30", freq="30min")
+    df = pd.DataFrame(
+        {"device_id": "P1", "team": "police", "t": t, "x": 1.0, "y": 2.0, "lon": -1.1, "lat": 52.6}
+    )
+    bst = ZoneInfo("Europe/London")
+    with Store(store_url) as st:
+        with st.engine.begin() as conn:
+            ensure_devices(conn, {"P1": "police"})
+            insert_pings(conn, df, source="test")
+        got = load_pings(
+            st,
+            dt.datetime(2024, 5, 1, 15, 0, tzinfo=bst),
+            dt.datetime(2024, 5, 1, 16, 0, tzinfo=bst),
+        )
+    assert list(got["t"]) == [pd.Timestamp("2024-05-01 14:00"), pd.Timestamp("2024-05-01 14:30")]

@@ -224,18 +224,23 @@ def _insert_pg(conn: Connection, rows: pd.DataFrame, batch_id: int | None) -> in
 def _bounds(
     start: dt.date | dt.datetime | None, end: dt.date | dt.datetime | None, tz: str
 ) -> tuple[dt.datetime | None, dt.datetime | None]:
-    """Dates are local days (inclusive); datetimes are naive UTC (start inclusive, end exclusive)."""
+    """Dates are local days (inclusive); datetimes are naive UTC or zone-aware (start inclusive,
+    end exclusive). A zone-aware bound is converted to naive UTC here: SQLite compared it with
+    the stored times by its wall clock, an hour off in summer."""
     from ..timeutil import local_window_utc
+
+    def utc(t: dt.datetime) -> dt.datetime:
+        return t.astimezone(dt.UTC).replace(tzinfo=None) if t.tzinfo is not None else t
 
     lo = hi = None
     if start is not None:
         if isinstance(start, dt.datetime):
-            lo = start
+            lo = utc(start)
         else:
             lo = local_window_utc(start, dt.time(0), dt.time(0, 0, 1), tz)[0].replace(tzinfo=None)
     if end is not None:
         if isinstance(end, dt.datetime):
-            hi = end
+            hi = utc(end)
         else:
             nxt = end + dt.timedelta(days=1)
             hi = local_window_utc(nxt, dt.time(0), dt.time(0, 0, 1), tz)[0].replace(tzinfo=None)
@@ -255,7 +260,8 @@ def load_pings(
     """Pings as a table sorted by device and time (``t`` naive UTC; x/y in the store's CRS).
 
     ``start``/``end`` as dates select whole local days (inclusive, in the force's zone, right
-    across clock changes); as datetimes they are naive UTC bounds, start inclusive, end exclusive.
+    across clock changes); as datetimes they are naive UTC (or zone-aware) bounds, start
+    inclusive, end exclusive.
     """
     from ..config import get_settings
 
