@@ -178,3 +178,26 @@ def test_a_long_log_is_read_without_holding_every_sentence(tmp_path: Path) -> No
     assert len(raw) == 20_000 and rejects.empty and details["fixes"] == 20_000
     assert raw["t"].iloc[-1] == pd.Timestamp("2024-06-03 05:33:19")
     assert peak < 12 * len(data), peak / len(data)
+
+
+def test_sentences_behind_a_logger_prefix_are_read(tmp_path: Path) -> None:
+    # found by QA: Android's GnssLogger (and loggers that stamp each line) write
+    # 'NMEA,$GPRMC,...*hh,1717419600000'; every line was skipped as not a sentence and the log
+    # refused as 'not an NMEA position log'
+    lines = ["# Version: v3.0.0.1", "Fix,GPS,52.63,-1.13,60.0,0.0,5.0,0.0,1717419600000"]
+    for i, tod in enumerate(("130000", "130010")):
+        rmc = sentence(f"GPRMC,{tod},A,5237.800,N,00107.800,W,0.0,,030624,,,A")
+        lines.append(f"NMEA,{rmc},{1717419600000 + i * 10000}")
+    lines.append("NMEA,$GPRMC,130020,A,5237.800,N,00107.800,W,0.0,,030624,,,A*00,1717419620000")
+    p = tmp_path / "gnss_log.nmea"
+    p.write_text("\n".join(lines) + "\n")
+    d = read_track_file(p, now=NOW)
+    assert list(d.points["t"]) == [
+        pd.Timestamp("2024-06-03 13:00:00"),
+        pd.Timestamp("2024-06-03 13:00:10"),
+    ]
+    assert d.details["checksum_failed"] == 1 and d.details["other_lines"] == 2
+    # GnssLogger names its files gnss_log_<date>.txt: the sentences inside tell the format
+    txt = tmp_path / "gnss_log_2024_06_03.txt"
+    txt.write_text("\n".join(lines) + "\n")
+    assert read_track_file(txt, now=NOW).format == "nmea"

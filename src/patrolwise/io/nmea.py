@@ -2,7 +2,8 @@
 
 A *fix* is the run of consecutive sentences that share one time field (a receiver writes RMC and
 GGA for each epoch); each fix is one row of the import, numbered by the line of its first
-sentence. RMC gives the date, speed (knots, stored as m/s) and course; GGA the altitude, HDOP (accuracy is
+sentence (which may follow a logger's prefix on its line, as Android's GnssLogger writes
+``NMEA,$GPRMC,...``). RMC gives the date, speed (knots, stored as m/s) and course; GGA the altitude, HDOP (accuracy is
 estimated as HDOP x 5 m) and satellites. Sentences with a wrong checksum are dropped (counted in the details); a fix with no
 valid sentence left, a malformed time field (``222515.x``, ``.1``), no fix (RMC status ``V`` or
 GGA quality 0) or an unreadable position is rejected with the reason.
@@ -107,8 +108,13 @@ def _fixes(text: str, stats: dict[str, int]) -> Iterator[dict[str, Any]]:
         if not s:
             continue
         if not s.startswith("$") and not s.startswith("!"):
-            stats["other_lines"] += 1
-            continue
+            # a logger's prefix ('NMEA,$GPRMC,...*hh,<epoch ms>' from Android's GnssLogger):
+            # the sentence is read from its '$' (its checksum still guards it)
+            at = s.find("$")
+            if at < 0 or "*" not in s[at:]:
+                stats["other_lines"] += 1
+                continue
+            s = s[at:]
         body, star, cks = s[1:].partition("*")
         fields = body.split(",")
         kind = fields[0][-3:].upper()

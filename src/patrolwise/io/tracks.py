@@ -757,6 +757,11 @@ def detect_format(path: Path, head: bytes) -> str:
         return "geojson"
     if text.startswith(b"$") or b"\n$GP" in text or b"\n$GN" in text:
         return "nmea"
+    # sentences behind a logger's prefix on each line (Android's GnssLogger: 'NMEA,$GPRMC,...')
+    if any(
+        b"$" + talker + kind in text for talker in (b"GP", b"GN") for kind in (b"RMC,", b"GGA,")
+    ):
+        return "nmea"
     if ext in ("csv", "txt", "tsv", ""):
         return "csv"
     raise FatalImportError(
