@@ -454,3 +454,36 @@ def test_an_incident_whose_first_row_was_bad_is_not_lost_with_it(
         assert rej.loc[1, "reason"] == "duplicate incident ID in this file: first seen at row 3"
         df = load_crimes(store).set_index("crime_key")
         assert df.loc["A", "occurred_at"] == pd.Timestamp("2023-07-01 13:30")
+
+
+def test_incident_extracts_are_read_in_chunks_with_the_whole_file_results(
+    tmp_path: Path,
+) -> None:
+    """An extract was read, validated and held whole, so peak memory grew with the file (1.74
+    GB for 600,000 incidents) and years of a force's incidents did not fit in memory. It is now
+    read in chunks; repeated IDs across chunks, keys of rows without an ID (occurrence numbers)
+    and row numbers come out as for the whole file."""
+    from patrolwise.io.incidents import parse_chunks
+
+    lines = ["id,occurred,offence,lat,lon,beat"]
+    for i in range(23):
+        ident = "" if i % 5 == 0 else f"I{i % 9}"  # IDs repeat, some rows have none
+        when = "2023-13-01 10:00" if i == 2 else f"0{1 + i % 9}/07/2023 14:30"
+        lines.append(f"{ident},{when},Assault,52.63,-1.13,C{i % 2}")
+    lines.insert(9, "")  # a blank line mid-file
+    p = tmp_path / "inc.csv"
+    p.write_text("\n".join(lines) + "\n")
+    kw = {"crs": "EPSG:27700", "tz": "Europe/London", "bbox": None}
+    whole = list(parse_chunks(p, **kw))
+    assert len(whole) == 1
+    parts = list(parse_chunks(p, chunk_rows=4, **kw))
+    assert len(parts) >= 5 and max(len(x.rows) for x in parts) <= 4
+    rows = pd.concat([x.rows for x in parts], ignore_index=True)
+    rej = pd.concat([x.rejects for x in parts], ignore_index=True)
+    pd.testing.assert_frame_equal(rows, whole[0].rows)
+    pd.testing.assert_frame_equal(
+        rej.reset_index(drop=True).astype(object),
+        whole[0].rejects.reset_index(drop=True).astype(object),
+    )
+    assert sum(x.read for x in parts) == whole[0].read == 23
+    assert "first seen at row 3" in rej.loc[rej["value"] == "I1", "reason"].iloc[0]

@@ -112,7 +112,7 @@ def _sources(path: Path, fmt: str, mapping: dict[str, str] | None) -> Iterator[P
         for name, opener in police_uk.iter_sources(path):
             yield from police_uk.parse_file(opener, name, crs=s.crs, bbox=s.force_bbox)
     else:
-        yield incidents.parse(
+        yield from incidents.parse_chunks(
             path, crs=s.crs, tz=s.timezone, bbox=s.force_bbox, mapping=mapping, force=s.force
         )
 
