@@ -487,3 +487,37 @@ def test_incident_extracts_are_read_in_chunks_with_the_whole_file_results(
     )
     assert sum(x.read for x in parts) == whole[0].read == 23
     assert "first seen at row 3" in rej.loc[rej["value"] == "I1", "reason"].iloc[0]
+
+
+@pytest.mark.parametrize("floor", [-1.0, float("inf"), float("nan")])
+def test_asb_floor_must_be_a_harm(floor: float) -> None:
+    """'--asb-floor -1' gave every anti-social behaviour row a negative harm, subtracting from
+    its place's harm (and inf or nan made every sum over it meaningless); refused, as such
+    values in a harm table are."""
+    from patrolwise.errors import InputError
+    from patrolwise.harm import HarmRules
+
+    with pytest.raises(InputError, match=r"--asb-floor .* must be a number of 0 or more"):
+        HarmRules(asb_floor=floor)
+    assert HarmRules(asb_floor=0.0).asb_floor == 0.0
+
+
+def test_import_crimes_refuses_a_negative_asb_floor_in_one_line(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    p = tmp_path / "a.csv"
+    p.write_text(
+        f"{HEADER}\n,2022-10,{LEI},-1.13,52.63,On or near B,E01,L,Anti-social behaviour,,\n"
+    )
+    db = f"sqlite:///{tmp_path / 'a.db'}"
+    r = subprocess.run(
+        [sys.executable, "-m", "patrolwise.cli", "--db", db, "import", "crimes", str(p)]
+        + ["--asb-floor", "-1"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert r.returncode != 0 and "Traceback" not in r.stderr
+    assert "--asb-floor -1.0 must be a number of 0 or more" in r.stderr

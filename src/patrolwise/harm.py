@@ -62,6 +62,16 @@ class HarmRules:
     asb_floor: float | None = None
     exclude_proactive: bool = False
 
+    def __post_init__(self) -> None:
+        # a negative floor would subtract from every place with anti-social behaviour, and an
+        # infinite or NaN one make its harm sums meaningless (as such values in a table would)
+        f = self.asb_floor
+        if f is not None and not (np.isfinite(f) and f >= 0):
+            raise InputError(
+                f"--asb-floor {f} must be a number of 0 or more (the harm given to each "
+                "anti-social behaviour row), or left out for no harm"
+            )
+
     def as_dict(self) -> dict[str, object]:
         return {"asb_floor": self.asb_floor, "exclude_proactive": self.exclude_proactive}
 
