@@ -521,3 +521,30 @@ def test_import_crimes_refuses_a_negative_asb_floor_in_one_line(tmp_path: Path) 
     )
     assert r.returncode != 0 and "Traceback" not in r.stderr
     assert "--asb-floor -1.0 must be a number of 0 or more" in r.stderr
+
+
+def test_harm_workbook_missing_column_names_the_sheet_that_has_it(tmp_path: Path) -> None:
+    """A workbook whose first sheet is a cover page (as published workbooks often are) failed
+    with "missing column 'HO Offence Code' (columns are: About this workbook)", leaving the user
+    to guess that --sheet was the way; the error now names the sheets that have the column."""
+    import openpyxl
+
+    from patrolwise.errors import FatalImportError
+    from patrolwise.harm import read_table_file
+
+    wb = openpyxl.Workbook()
+    assert wb.active is not None
+    wb.active.title = "Cover"
+    wb.active.append(["About this workbook"])
+    ws = wb.create_sheet("CCHI 2026 values sheet")
+    ws.append(["HO Offence Code", "CCHI Days"])
+    ws.append(["8N", 365])
+    p = tmp_path / "cchi.xlsx"
+    wb.save(p)
+    kw = {"name": "c", "version": "1", "key_column": "HO Offence Code", "harm_column": "CCHI Days"}
+    with pytest.raises(
+        FatalImportError, match=r"sheet 'CCHI 2026 values sheet' has it: pass --sheet"
+    ):
+        read_table_file(p, **kw)  # type: ignore[arg-type]
+    t = read_table_file(p, sheet="CCHI 2026 values sheet", **kw)  # type: ignore[arg-type]
+    assert t.values["key"].tolist() == ["8N"]

@@ -197,6 +197,26 @@ def default_table(rules: HarmRules | None = None) -> HarmTable:
     )
 
 
+def _is_workbook(path: Path) -> bool:
+    return path.suffix.lower() in (".xlsx", ".xlsm")
+
+
+def _sheets_with(path: Path, column: str) -> str:
+    """Which other sheets of a workbook have ``column`` in their first row, as advice.
+
+    Published workbooks often open on a cover or notes sheet; without this the error only
+    listed that sheet's 'columns' and left --sheet to be guessed.
+    """
+    try:
+        sheets = pd.read_excel(path, sheet_name=None, nrows=0)
+    except Exception:  # the first sheet read; any other trouble is no reason to hide the error
+        return ""
+    found = [str(n) for n, d in sheets.items() if column in map(str, d.columns)]
+    if found:
+        return f"; sheet {found[0]!r} has it: pass --sheet {found[0]!r}"
+    return f"; the workbook's sheets are {', '.join(repr(str(n)) for n in sheets)}"
+
+
 def read_table_file(
     path: Path,
     *,
@@ -239,7 +259,8 @@ def read_table_file(
         if col not in df.columns:
             raise FatalImportError(
                 str(path),
-                f"missing column {col!r} (columns are: {', '.join(map(str, df.columns))})",
+                f"missing column {col!r} (columns are: {', '.join(map(str, df.columns))})"
+                + (_sheets_with(path, col) if sheet is None and _is_workbook(path) else ""),
             )
     df = df[df[key_column].fillna("").str.strip() != ""]
     key_len = df[key_column].str.strip().str.len()
