@@ -70,6 +70,11 @@ class AreaIndex:
     cand_idx: NDArray[np.int32]
 
     @property
+    def depth(self) -> int:
+        """The most candidate polygons any cell has (at least 1)."""
+        return int(np.diff(self.cand_ptr).max(initial=1))
+
+    @property
     def sure_d2(self) -> float:
         """Squared distance at or below which a ping is surely within the allowance."""
         b = self.buffer_m - _lk.DOUBT
@@ -246,6 +251,7 @@ def locate_labels(
         index.rec.view(np.int64),
         index.sure_d2,
         index.doubt_d2,
+        index.depth,
     )
     e_ping, e_poly = extra[0], extra[1]
     if doubt.shape[1]:
