@@ -446,3 +446,23 @@ def test_a_column_of_unreadable_numbers_is_not_read_row_by_row(tmp_path: Path) -
     assert set(rejects["reason"]) == {"accuracy is not a number"}
     assert list(rejects["row"][:2]) == [2, 3] and rejects["value"].iloc[0] == "N/A"
     assert best(na) < 4 * best(clean)
+
+
+def test_a_date_column_beside_full_timestamps_is_not_prepended(tmp_path: Path) -> None:
+    # found by QA: a file with both a date column and a full date-time column had the date put
+    # in front of every timestamp ('2024-06-03 2024-06-03T13:00:00Z'): every row rejected
+    p = tmp_path / "dd.csv"
+    p.write_text(
+        "callsign,date,datetime,lat,lon\n"
+        "PC1,2024-06-03,2024-06-03T13:00:00Z,52.63,-1.13\n"
+        "PC1,2024-06-03,1717419630,52.63,-1.13\n"
+    )
+    d = read_track_file(p, now=NOW)
+    assert d.rejects.empty, d.rejects.to_dict("records")
+    assert list(d.points["t"]) == [
+        pd.Timestamp("2024-06-03 13:00:00"),
+        pd.Timestamp("2024-06-03 13:00:30"),
+    ]
+    # a bare time of day still takes its date from the date column
+    p.write_text("callsign,date,time,lat,lon\nPC1,03/06/2024,13:00:00,52.63,-1.13\n")
+    assert list(read_track_file(p, now=NOW).points["t"]) == [pd.Timestamp("2024-06-03 13:00")]

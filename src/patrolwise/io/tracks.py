@@ -373,6 +373,7 @@ _ZONE = re.compile(r"(?:Z|[+-]\d\d(?::?\d\d)?)$", re.IGNORECASE)
 #: '2024-06-03 13:00:00 UTC', which ISO 8601 parsing refuses; read as 'Z'
 _UTC_WORD = re.compile(r"(?:\s*(?:UTC|GMT)|z)$", re.IGNORECASE)
 _NUMERIC = re.compile(r"^-?\d+(\.\d+)?$")
+_TIME_OF_DAY = re.compile(r"^\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?$")
 
 
 def _summer_time(wall: pd.Series, tz: str, groups: pd.Series | None) -> np.ndarray:
@@ -514,7 +515,11 @@ def table_to_raw(
     rejects: list[pd.DataFrame] = []
     t_text = df[cols["t"]].astype(str)
     if "date" in cols:
-        t_text = df[cols["date"]].astype(str).str.strip() + " " + t_text.str.strip()
+        # only a bare time of day takes the date column's date: a full timestamp (or epoch)
+        # beside a date column stays as it is (prefixing it made every row unreadable)
+        bare = t_text.str.strip().str.match(_TIME_OF_DAY)
+        dated = df[cols["date"]].astype(str).str.strip() + " " + t_text.str.strip()
+        t_text = t_text.where(~bare, dated)
     raw["t_raw"] = t_text
     dev = df[cols["device"]].astype(str).str.strip() if "device" in cols else None
     raw["t"], naive = parse_times(t_text, tz, dev)
