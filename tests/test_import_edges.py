@@ -548,3 +548,22 @@ def test_harm_workbook_missing_column_names_the_sheet_that_has_it(tmp_path: Path
         read_table_file(p, **kw)  # type: ignore[arg-type]
     t = read_table_file(p, sheet="CCHI 2026 values sheet", **kw)  # type: ignore[arg-type]
     assert t.values["key"].tolist() == ["8N"]
+
+
+def test_two_files_of_one_name_keep_their_own_rejects_reports(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """Reports were named after the file and the second: two files called street.csv (two
+    forces' folders) imported in one run wrote one report, the second overwriting the first,
+    and the first summary pointed at the second file's rejected rows."""
+    paths = []
+    for force, month in (("a", "2022-13"), ("b", "2022-14")):
+        (tmp_path / force).mkdir()
+        p = tmp_path / force / "street.csv"
+        p.write_text(f"{HEADER}\n{force}1,{month},{LEI},-1.13,52.63,On or near B,E01,L,Robbery,,\n")
+        paths.append(p)
+    with Store(sqlite_url) as store:
+        sa, sb = import_crimes(store, paths, rejects_dir=tmp_path / "rej")
+        assert sa.rejects_file != sb.rejects_file
+        assert pd.read_csv(sa.rejects_file)["value"].tolist() == ["2022-13"]
+        assert pd.read_csv(sb.rejects_file)["value"].tolist() == ["2022-14"]

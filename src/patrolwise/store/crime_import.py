@@ -585,6 +585,25 @@ def _write_chunk(
             summary.harm_missing[str(k)] = summary.harm_missing.get(str(k), 0) + v
 
 
+def _write_rejects(rej: pd.DataFrame, out_dir: Path, path: Path) -> Path:
+    """Write a rejects report named after the file and the second, never over another one.
+
+    Two files of one name (``street.csv`` in two forces' folders) imported within a second
+    wrote one report, the second overwriting the first; a taken name now gets ``-1``, ``-2``...
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
+    n = 0
+    while True:
+        rpath = out_dir / f"{path.name}.{stamp}{f'-{n}' if n else ''}.rejects.csv"
+        try:
+            with rpath.open("x", newline="", encoding="utf-8") as fh:
+                rej.to_csv(fh, index=False)
+            return rpath
+        except FileExistsError:
+            n += 1
+
+
 def import_crime_file(
     store: Store,
     path: Path,
@@ -660,12 +679,7 @@ def import_crime_file(
             else pd.DataFrame(columns=REJECT_COLUMNS)
         )
         if len(rej):
-            out_dir = rejects_dir or Path("rejects")
-            out_dir.mkdir(parents=True, exist_ok=True)
-            stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
-            rpath = out_dir / f"{path.name}.{stamp}.rejects.csv"
-            rej.to_csv(rpath, index=False)
-            summary.rejects_file = str(rpath)
+            summary.rejects_file = str(_write_rejects(rej, rejects_dir or Path("rejects"), path))
         assert summary.rows_read == summary.imported + summary.already_present + summary.rejected, (
             summary
         )
