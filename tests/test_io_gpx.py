@@ -182,3 +182,22 @@ def test_an_impossible_date_is_a_rejected_point_not_a_crash(tmp_path: Path) -> N
     ]
     assert list(d.rejects["value"]) == ["2024-02-30T13:00:00Z"]
     assert "unreadable time" in d.rejects["reason"].iloc[0]
+
+
+def test_a_windows_1252_file_without_a_declaration_is_read(tmp_path: Path) -> None:
+    # found by QA: a GPX saved by a Windows tool in Windows-1252 with no encoding declaration
+    # (a track named 'Café') was refused whole as 'not well-formed XML ... invalid token',
+    # which does not say the problem is the encoding; the CSV reader falls back to it already
+    text = (
+        '<?xml version="1.0"?><gpx version="1.1" creator="t"><trk><name>Café</name><trkseg>'
+        '<trkpt lat="52.63" lon="-1.13"><time>2024-06-03T13:00:00Z</time></trkpt>'
+        "</trkseg></trk></gpx>"
+    )
+    p = tmp_path / "cp.gpx"
+    p.write_bytes(text.encode("cp1252"))
+    d = read(p)
+    assert len(d.points) == 1
+    assert any("Windows-1252" in n for n in d.notes), d.notes
+    # a file that declares another encoding is read in it, as before
+    p.write_bytes(text.replace("?>", ' encoding="ISO-8859-1"?>', 1).encode("latin-1"))
+    assert len(read(p).points) == 1

@@ -43,6 +43,10 @@ def read_gpx_points(
     ``row`` is the point's number in the file (1-based, waypoints, route and track points in file
     order) and ``line`` the line its element starts on (files written on one line have line 1).
     """
+    notes: list[str] = []
+    if _needs_cp1252(data):
+        data = data.decode("cp1252", errors="replace").encode("utf-8")
+        notes.append("not valid UTF-8 and no encoding declared: read as Windows-1252")
     parser = expat.ParserCreate(namespace_separator=" ")
 
     def forbid(*_args: object) -> None:
@@ -174,7 +178,6 @@ def read_gpx_points(
             ),
         }
     )
-    notes = []
     if naive:
         notes.append(f"{naive} point times had no zone: read as UTC, as the GPX standard says")
     details = {
@@ -189,6 +192,23 @@ def read_gpx_points(
         "times_without_zone": naive,
     }
     return raw, rejects_frame(rejects), notes, details
+
+
+_DECLARED = re.compile(rb"^(?:\xef\xbb\xbf)?\s*<\?xml[^>]*encoding\s*=", re.IGNORECASE)
+
+
+def _needs_cp1252(data: bytes) -> bool:
+    """UTF-8 is XML's default, but Windows tools save GPX in Windows-1252 without saying so: a
+    track named 'Café' then made the whole file 'not well-formed XML (invalid token)'. True for
+    bytes that are not UTF-8 (nor UTF-16, which has its byte order mark) and declare no encoding
+    (a declared one is expat's to honour)."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or _DECLARED.match(data[:200]):
+        return False
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
 
 
 _UTC_ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$")
