@@ -567,3 +567,48 @@ def test_two_files_of_one_name_keep_their_own_rejects_reports(
         assert sa.rejects_file != sb.rejects_file
         assert pd.read_csv(sa.rejects_file)["value"].tolist() == ["2022-13"]
         assert pd.read_csv(sb.rejects_file)["value"].tolist() == ["2022-14"]
+
+
+def test_a_geojson_incident_that_is_not_a_point_is_rejected_not_unmapped(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """A feature whose geometry was a polygon or line (or several points) was imported with no
+    location and counted unmappable, its position dropped without a word. It is now a
+    rejected row naming the geometry; a MultiPoint of one point (as some GIS exports write
+    every point) is that point. A null geometry is still a crime with no location."""
+    import json
+
+    props = {"occurred": "2023-07-01 10:00", "offence": "Assault"}
+    geoms = {
+        "P": {"type": "Point", "coordinates": [-1.13, 52.63]},
+        "M1": {"type": "MultiPoint", "coordinates": [[-1.13, 52.63]]},
+        "POLY": {
+            "type": "Polygon",
+            "coordinates": [[[-1.13, 52.63], [-1.12, 52.63], [-1.12, 52.64], [-1.13, 52.63]]],
+        },
+        "M2": {"type": "MultiPoint", "coordinates": [[-1.13, 52.63], [-1.12, 52.63]]},
+        "NULL": None,
+    }
+    feats = [
+        {"type": "Feature", "geometry": g, "properties": {"id": k, **props}}
+        for k, g in geoms.items()
+    ]
+    p = tmp_path / "inc.geojson"
+    p.write_text(json.dumps({"type": "FeatureCollection", "features": feats}))
+    with Store(sqlite_url) as store:
+        (s,) = import_crimes(store, [p], rejects_dir=tmp_path / "rej")
+        assert (s.rows_read, s.imported, s.rejected, s.unmappable) == (5, 3, 2, 1)
+        rej = pd.read_csv(s.rejects_file)
+        assert list(rej["row"]) == [4, 5] and set(rej["field"]) == {"geometry"}
+        assert rej["reason"].tolist() == [
+            "geometry is a Polygon, not a Point: give each crime's location as a point",
+            "geometry is a MultiPoint of 2 points, not a Point: give each crime's location "
+            "as a point",
+        ]
+        df = load_crimes(store).set_index("crime_key")
+        assert df.loc["M1", "mappable"] and df.loc["M1", "lon"] == -1.13
+        assert not df.loc["NULL", "mappable"]
+    from patrolwise.io.incidents import parse
+
+    rows = parse(p, crs="EPSG:27700", tz="Europe/London", bbox=None).rows
+    assert rows["attrs"].isna().all()  # nothing of the check leaks into the attributes

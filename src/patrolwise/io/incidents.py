@@ -288,6 +288,7 @@ def _read_geojson(path: Path) -> tuple[pd.DataFrame, np.ndarray, list[tuple[int,
         raise FatalImportError(str(path), "GeoJSON has no 'features' list")
     file_crs = _geojson_crs(doc, str(path))
     recs = []
+    not_point: list[str] = []
     for i, f in enumerate(feats, start=1):
         if not isinstance(f, dict) or not isinstance(f.get("properties") or {}, dict):
             raise FatalImportError(
@@ -296,7 +297,16 @@ def _read_geojson(path: Path) -> tuple[pd.DataFrame, np.ndarray, list[tuple[int,
             )
         props = dict(f.get("properties") or {})
         g = f.get("geometry") or {}
-        coords = g.get("coordinates") if isinstance(g, dict) and g.get("type") == "Point" else None
+        kind = g.get("type") if isinstance(g, dict) else None
+        coords = g.get("coordinates") if isinstance(g, dict) else None
+        if kind == "MultiPoint" and isinstance(coords, list | tuple) and len(coords) == 1:
+            kind, coords = "Point", coords[0]  # some GIS exports write every point so
+        if kind == "Point" or not g:
+            not_point.append("")
+        else:  # a polygon, a line, several points: no one place, and not to be dropped unsaid
+            n = len(coords) if kind == "MultiPoint" and isinstance(coords, list) else 0
+            not_point.append(f"{kind} of {n} points" if n else str(kind))
+            coords = None
         coords = list(coords) if isinstance(coords, list | tuple) else []
         # a short coordinate list keeps what it has, and the row is rejected by the checks
         props["lon"] = str(coords[0]) if len(coords) > 0 else ""
@@ -312,6 +322,8 @@ def _read_geojson(path: Path) -> tuple[pd.DataFrame, np.ndarray, list[tuple[int,
             df.attrs["crs"] = file_crs
         else:  # another datum's longitude/latitude (e.g. ETRS89): to WGS84
             _lonlat_from(df, file_crs)
+    # not a column: the row hash (and so the keys of rows without an ID) stays as it was
+    df.attrs["not_point"] = np.asarray(not_point, dtype=object)
     return df, np.arange(2, len(df) + 2), []
 
 
@@ -426,6 +438,21 @@ def _parse_frame(
 ) -> Parsed:
     n = len(df)
     rej = Rejector(name, n)
+    not_point = df.attrs.get("not_point")
+    if not_point is not None and len(not_point) == n:
+        rej.reject(
+            not_point != "",
+            rownos,
+            "geometry",
+            not_point,
+            np.array(
+                [
+                    f"geometry is a {k}, not a Point: give each crime's location as a point"
+                    for k in not_point
+                ],
+                dtype=object,
+            ),
+        )
     for c in df.columns:
         v = df[c].astype(str)
         if NUL in "".join(v.tolist()):  # one C-speed scan; rows are looked at only on a hit
