@@ -929,3 +929,29 @@ def test_conflicting_aliases_are_refused(server: Server) -> None:
     r = httpx.post(url, params={**q, **agree})
     assert r.status_code == 200, r.text
     assert server.pings("phone1")["heading"].iloc[0] == 90.0
+
+
+def test_owntracks_device_chosen_by_its_secret(server: Server) -> None:
+    # found by QA: the OwnTracks device was the first registered of 'user/device', 'device',
+    # 'user', whoever's secret came with it; with bob's phone registered as 'iphone' (the
+    # apps' default device name) alice, registered as 'alice', was refused with 403
+    bob = str(add_device(server.store, "iphone", "police"))
+    alice = str(add_device(server.store, "alice", "outreach"))
+    msg = {"_type": "location", "lat": 52.6, "lon": -1.1, "tst": T0}
+    url = f"{server.url}/ingest/owntracks"
+    r = httpx.post(url, params={"u": "alice", "d": "iphone"}, json=msg, auth=("alice", alice))
+    assert r.status_code == 200, r.text
+    r = httpx.post(url, params={"u": "bob", "d": "iphone"}, json=msg, auth=("bob", bob))
+    assert r.status_code == 200, r.text
+    # 'alice/iphone' is registered too: its own secret posts for it, as before
+    s = server.secrets["alice/iphone"]
+    r = httpx.post(url, params={"u": "alice", "d": "iphone"}, json=msg, auth=("alice", s))
+    assert r.status_code == 200, r.text
+    got = server.pings()
+    assert sorted(got["device_id"]) == ["alice", "alice/iphone", "iphone"]
+    assert dict(zip(got["device_id"], got["team"], strict=True))["alice"] == "outreach"
+    # a secret of none of the candidates is still refused
+    r = httpx.post(
+        url, params={"u": "alice", "d": "iphone"}, json=msg, auth=("x", server.secrets["phone1"])
+    )
+    assert r.status_code == 403

@@ -191,10 +191,10 @@ def create_app(store_url: str | None = None) -> FastAPI:
         if not body.strip():
             return JSONResponse([])
         doc = _json(body)
-        device_id = await run_in_threadpool(owntracks.device_for, store, u, d)
+        secret = find_secret(request)
+        device_id = await run_in_threadpool(owntracks.device_for, store, u, d, secret)
         positions = owntracks.decode(doc, device_id)
         if positions:
-            secret = find_secret(request)
             await run_in_threadpool(store_positions, store, positions, secret, "owntracks")
         return JSONResponse([])
 
