@@ -339,6 +339,8 @@ def near_records(
             size += 0 if single else 3
         else:
             size += 7 + 4 * (f >> 2)
+    if size > 2**31 - 3:
+        raise ValueError("cell records too large for int32 labels: use a larger cell")
     rec = np.empty(size, dtype=np.float64)
     ri = rec.view(np.int64)
     cand_ptr = np.zeros(np_ + 1, dtype=np.int64)
