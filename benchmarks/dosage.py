@@ -11,9 +11,9 @@ Peers, as a user would write them:
   once, on a small sample (labelled), with 7 hot spots only, and its rate is compared.
 
 patrolwise runs the full dosage (exact geometry, visits with minutes, gaps and midnight splits,
-streamed in 1M-ping chunks) on the same pings: on one thread, and with the buffers and chunks on
-every core by Dask's threaded scheduler (GEOS and the compiled kernels release the GIL); each
-*cold* (the hot spots buffered and indexed inside the timed call) and *warm* (the hot spot set
+streamed in 1M-ping chunks) on the same pings: on one thread, and with the index build and the
+chunks on every core by Dask's threaded scheduler (the compiled kernels release the GIL); each
+*cold* (the hot spots indexed inside the timed call) and *warm* (the hot spot set
 prepared by an earlier call is reused: :mod:`patrolwise.track.prepared` keeps it by content, as
 a dashboard refreshing, or the next day's run over the same hot spots, finds it). geopandas'
 ``within`` join builds its STRtree over the points, which are new each day, so it has no warm
@@ -26,8 +26,8 @@ kernels and every later process loads them from ``__pycache__``. Timed runs are 
 (a small dosage run before the clock); the one-off costs are printed once at the start: compiling
 from scratch (a fresh cache directory) and loading from the cache in a new process.
 
-Peak memory is tracemalloc's peak of Python and numpy allocations during the call (GEOS memory
-is not seen by tracemalloc). Usage::
+Peak memory is tracemalloc's peak of Python and numpy allocations during the call (GEOS memory,
+and the working buffers numba's kernels allocate, are not seen by tracemalloc). Usage::
 
     python benchmarks/dosage.py           # 1M and 10M pings x 7, 100, 1000 hot spots, Dask on 10M
     python benchmarks/dosage.py --quick   # 1M pings, Dask on 1M
@@ -137,8 +137,8 @@ def patrolwise_dosage(  # type: ignore[no-untyped-def]
     workers: int = 1,
     cold: bool = True,
 ):
-    """The full dosage; ``workers`` > 1 buffers and scans chunks on Dask's threaded scheduler.
-    ``cold``: the hot spots' buffers and index are built in the call (the prepared-set cache is
+    """The full dosage; ``workers`` > 1 builds the index and scans chunks on Dask's threaded
+    scheduler. ``cold``: the hot spots' index is built in the call (the prepared-set cache is
     emptied first); else the set prepared by an earlier call is taken, as a service answering
     again, or the next day's run over the same hot spots, does."""
     params = DosageParams()
@@ -241,8 +241,8 @@ def bench_engine(sizes: list[int], spots: list[int], mp_pings: int) -> None:
     cores = max(2, default_workers())  # on a 1-core machine the "2 threads" rows share it
     print("patrolwise full dosage vs geopandas sjoin counts (ratio = geopandas s / patrolwise s)")
     print(
-        f"patrolwise on 1 thread, then on all {cores} cores (buffers and chunks on Dask's threaded"
-        " scheduler);\ncold: hot spots buffered and indexed in the timed call; warm: the set"
+        f"patrolwise on 1 thread, then on all {cores} cores (index build and chunks on Dask's"
+        " threaded scheduler);\ncold: hot spots indexed in the timed call; warm: the set"
         " prepared by an earlier call is reused (a service, or the next day's run)\n"
     )
     warm = make_hotspots(7)
