@@ -110,3 +110,32 @@ def test_summary_and_errors() -> None:
     assert s.loc["A", "accuracy"] == 1 and s.loc["A", "kept"] == 19
     with pytest.raises(InputError, match="'x'"):
         clean_pings(p.drop(columns=["x"]))
+
+
+def test_pings_already_in_order_are_not_sorted_again() -> None:
+    # found by QA: pings come from the store sorted by device and time, yet every call sorted
+    # them again on four keys, over half of cleaning a year's pings (2M: 3.8 s, now 1.6 s); in
+    # order, the identity is that sort. Same answer for sorted and shuffled input.
+    import time
+
+    sorted_ = pd.concat(
+        [walk(f"D{d}", n=60_000, start="2024-06-03 00:00") for d in range(5)], ignore_index=True
+    )
+    noise = np.random.default_rng(0).normal(0.0, 1.0, (2, len(sorted_)))  # GPS scatter
+    sorted_["x"] += noise[0]
+    sorted_["y"] += noise[1]
+    shuffled = sorted_.sample(frac=1, random_state=1).reset_index(drop=True)
+
+    def best(p: pd.DataFrame) -> tuple[float, pd.DataFrame]:
+        runs = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            out = clean_pings(p, now=NOW)
+            runs.append(time.perf_counter() - t0)
+        return min(runs), out
+
+    t_sorted, a = best(sorted_)
+    t_shuffled, b = best(shuffled)
+    pd.testing.assert_frame_equal(a, b)
+    assert a.attrs["cleaning"]["out_of_order"] == 0
+    assert t_sorted < 0.75 * t_shuffled, (t_sorted, t_shuffled)  # was ~0.9 (measured 0.53)

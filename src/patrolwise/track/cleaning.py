@@ -75,6 +75,22 @@ def _speeds(t: np.ndarray, x: np.ndarray, y: np.ndarray, dev: np.ndarray) -> np.
     return v
 
 
+def _sort_order(dev: np.ndarray, t: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``np.lexsort((y, x, t, dev))``, skipped when the rows are in that order already.
+
+    Pings come from the store sorted by device and time; sorting them again on four keys was
+    over half of cleaning them (2M pings of 20 devices: 3.8 s, 1.6 s without). Strictly
+    increasing (device, time) means no ties, so position cannot reorder anything and the
+    identity is the sort.
+    """
+    n = len(t)
+    if n > 1:
+        d_up = dev[1:] > dev[:-1]
+        if (d_up | ((dev[1:] == dev[:-1]) & (t[1:] > t[:-1]))).all():
+            return np.arange(n)
+    return np.lexsort((y, x, t, dev))
+
+
 def device_start_dates(devices: pd.DataFrame) -> dict[str, dt.date]:
     """``device_id -> active_from`` for registered devices that have a start date.
 
@@ -129,7 +145,7 @@ def clean_pings(
     dev_codes, _ = pd.factorize(df["device_id"].astype(str), sort=True)
     x = df["x"].to_numpy(np.float64)
     y = df["y"].to_numpy(np.float64)
-    order = np.lexsort((y, x, t, dev_codes))
+    order = _sort_order(dev_codes, t, x, y)
     ooo = int((np.diff(order) < 0).sum()) if len(order) > 1 else 0
     df = df.iloc[order].reset_index(drop=True)
     t, dev, x, y = t[order], dev_codes[order], x[order], y[order]
