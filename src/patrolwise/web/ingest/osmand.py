@@ -66,7 +66,9 @@ def _attr(key: str, value: str) -> Any:
     return value
 
 
-def decode_params(store: Store, params: list[tuple[str, str]]) -> dict[str, Any]:
+def decode_params(
+    store: Store, params: list[tuple[str, str]], seen: set[str] | None = None
+) -> dict[str, Any]:
     """Form/query parameters to one position.
 
     A parameter may repeat with the same value (a server URL that already names the device),
@@ -85,7 +87,7 @@ def decode_params(store: Store, params: list[tuple[str, str]]) -> dict[str, Any]
     device = p.get("id") or p.get("deviceid")
     if not device:
         raise IngestError(400, "missing id (or deviceid) parameter")
-    known_device(store, device, 400)
+    known_device(store, device, 400, seen)
     pos: dict[str, Any] = {"device_id": device}
     # absent: the server's receive time (Traccar's rule); present but empty is malformed (400)
     pos["t"] = parse_time(p["timestamp"]) if "timestamp" in p else utcnow()
@@ -119,13 +121,13 @@ def decode_params(store: Store, params: list[tuple[str, str]]) -> dict[str, Any]
 
 
 def decode_json_location(
-    store: Store, doc: dict[str, Any], fallback_id: str | None
+    store: Store, doc: dict[str, Any], fallback_id: str | None, seen: set[str] | None = None
 ) -> dict[str, Any]:
     """One Traccar Client 9 object ``{"location": {...}, "device_id": ...}`` to a position."""
     device = doc.get("device_id") or fallback_id
     if not device:
         raise IngestError(400, "missing device_id")
-    known_device(store, str(device), 404)
+    known_device(store, str(device), 404, seen)
     loc = doc.get("location")
     if not isinstance(loc, dict):
         raise IngestError(400, "location is not an object")
@@ -165,11 +167,12 @@ def decode_json(store: Store, doc: Any, query_id: str | None) -> list[dict[str, 
     """A Traccar Client 9 object, or an array of them or of flat positions."""
     items = doc if isinstance(doc, list) else [doc]
     out = []
+    seen: set[str] = set()  # devices found registered: each looked up once per request
     for i, item in enumerate(items):
         if not isinstance(item, dict):
             raise IngestError(400, f"item {i} is not a JSON object")
         if "location" in item and isinstance(item["location"], dict):
-            out.append(decode_json_location(store, item, query_id))
+            out.append(decode_json_location(store, item, query_id, seen))
         else:
             if len(items) > 1 and item.get("timestamp") in (None, ""):
                 # queued fixes were taken at different times: the receive time fits none
@@ -181,7 +184,7 @@ def decode_json(store: Store, doc: Any, query_id: str | None) -> list[dict[str, 
             ]
             if query_id and not any(k in ("id", "deviceid") for k, _ in flat):
                 flat.insert(0, ("id", query_id))
-            pos = decode_params(store, flat)
+            pos = decode_params(store, flat, seen)
             # JSON objects and arrays stay themselves, not their Python repr as text
             nested = {
                 str(k): v
