@@ -612,3 +612,39 @@ def test_a_geojson_incident_that_is_not_a_point_is_rejected_not_unmapped(
 
     rows = parse(p, crs="EPSG:27700", tz="Europe/London", bbox=None).rows
     assert rows["attrs"].isna().all()  # nothing of the check leaks into the attributes
+
+
+def test_crimes_dated_in_the_future_are_rejected(sqlite_url: str, tmp_path: Path) -> None:
+    """A crime dated 2099 (a typed year), or a police.uk month still to come, was imported as
+    it stood: counted in a period no one can have patrolled, and pulled into 'the last 28 days'
+    of every briefing until then. A date after today is now a rejected row."""
+    import datetime as dt
+
+    nxt = (dt.date.today().replace(day=1) + dt.timedelta(days=40)).strftime("%Y-%m")
+    p = tmp_path / "p.csv"
+    p.write_text(
+        f"{HEADER}\n"
+        f"g1,2022-10,{LEI},-1.13,52.63,On or near B,E01,L,Robbery,,\n"
+        f"f1,{nxt},{LEI},-1.13,52.63,On or near B,E01,L,Robbery,,\n"
+        f"f2,2099-01,{LEI},-1.13,52.63,On or near B,E01,L,Robbery,,\n"
+    )
+    inc = tmp_path / "inc.csv"
+    inc.write_text(
+        "id,occurred,occurred_from,offence,lat,lon\n"
+        "A,2023-07-01 14:30,,Assault,52.63,-1.13\n"
+        "B,01/07/2099 14:30,,Assault,52.63,-1.13\n"
+        "C,2099-07,,Assault,52.63,-1.13\n"
+        "D,,2099-07-01 10:00,Assault,52.63,-1.13\n"
+        "E,01/07/2099,,Assault,52.63,-1.13\n"
+    )
+    with Store(sqlite_url) as store:
+        s, si = import_crimes(store, [p, inc], rejects_dir=tmp_path / "rej")
+        assert (s.rows_read, s.imported, s.rejected) == (3, 1, 2)
+        rej = pd.read_csv(s.rejects_file)
+        assert list(rej["row"]) == [3, 4] and set(rej["field"]) == {"Month"}
+        assert rej["reason"].str.startswith("Month is in the future").all()
+        assert (si.rows_read, si.imported, si.rejected) == (5, 1, 4)
+        rej = pd.read_csv(si.rejects_file)
+        assert list(rej["row"]) == [3, 4, 5, 6]
+        assert list(rej["field"]) == ["occurred", "occurred", "occurred_from", "occurred"]
+        assert rej["reason"].str.contains("is in the future").all()

@@ -505,6 +505,21 @@ def _parse_frame(
         occ_s,
         "no occurrence date",
     )
+    # a crime cannot have happened after today (a typed year: 01/07/2099); a day of leeway
+    # for a clock or zone set wrong at the force
+    latest = pd.Timestamp.now(tz="UTC").tz_localize(None) + pd.Timedelta(days=1)
+    future = (month_ref > latest).to_numpy()
+    if future.any():
+        later = f"date is in the future (after {latest:%Y-%m-%d}): no crime has happened then"
+        given = occ.notna().to_numpy() | (occ_kind != "")  # the date came from 'occurred'
+        rej.reject(future & given, rownos, cols.get("occurred", "occurred"), occ_s, later)
+        rej.reject(
+            future & ~given,
+            rownos,
+            cols.get("occurred_from", "occurred_from"),
+            get("occurred_from"),
+            later,
+        )
     backwards = (t_from.notna() & t_to.notna() & (t_to < t_from)).to_numpy()
     rej.reject(
         backwards,

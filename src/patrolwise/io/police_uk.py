@@ -8,6 +8,7 @@ map points, and month precision only. We never invent a day or time.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 import zipfile
@@ -209,6 +210,16 @@ def _parse_chunk(
     month = m_vals[m_codes] if n else np.empty(0, dtype=object)
     ok_u = np.array([bool(MONTH.fullmatch(v)) for v in m_vals], dtype=bool)
     rej.reject(~ok_u[m_codes], rownos, "Month", month, "Month is not a YYYY-MM month")
+    # a month still to come is no month a crime was recorded in (a typed year: 2099-01); a day
+    # of leeway so no zone's date is refused
+    latest = (dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).strftime("%Y-%m")
+    rej.reject(
+        (ok_u & (m_vals > latest))[m_codes] if len(m_vals) else np.zeros(n, dtype=bool),
+        rownos,
+        "Month",
+        month,
+        f"Month is in the future (after {latest}): no crime was recorded then",
+    )
     t_codes, t_vals = _distinct(col["Crime type"], strip=True)
     rej.reject(
         (t_vals == "")[t_codes],
