@@ -466,3 +466,27 @@ def test_a_date_column_beside_full_timestamps_is_not_prepended(tmp_path: Path) -
     # a bare time of day still takes its date from the date column
     p.write_text("callsign,date,time,lat,lon\nPC1,03/06/2024,13:00:00,52.63,-1.13\n")
     assert list(read_track_file(p, now=NOW).points["t"]) == [pd.Timestamp("2024-06-03 13:00")]
+
+
+@pytest.mark.parametrize("ragged", [False, True])
+def test_semicolon_and_tab_separated_exports_are_read(tmp_path: Path, ragged: bool) -> None:
+    # found by QA: Excel in most of Europe saves 'CSV' with semicolons and decimal commas, and
+    # .tsv files are detected as CSV; both were read as one column and refused ('no time and no
+    # lat/lon column among Callsign;Time;Lat;Lon'), a message that does not name the separator
+    extra = "PC1;03/06/2024 14:01:00;52,63;-1,13;oops\r\n" if ragged else ""
+    semi = tmp_path / "semi.csv"
+    semi.write_bytes(
+        (
+            "Callsign;Time;Lat;Lon\r\n"
+            "PC1;03/06/2024 14:00:00;52,63;-1,13\r\n"
+            "PC1;03/06/2024 14:00:30;52,6301;-1,1301\r\n" + extra
+        ).encode("cp1252")
+    )
+    d = read_track_file(semi, now=NOW)
+    assert list(d.points["lat"]) == [52.63, 52.6301]
+    assert list(d.points["lon"]) == [-1.13, -1.1301]
+    assert list(d.rejects["row"]) == ([4] if ragged else [])
+    tab = tmp_path / "radio.tsv"
+    tab.write_text("callsign\ttime\tlat\tlon\nPC1\t2024-06-03T13:00:00Z\t52.63\t-1.13\n")
+    d = read_track_file(tab, now=NOW)
+    assert d.format == "csv" and list(d.points["device"]) == ["PC1"]

@@ -41,7 +41,7 @@ from .store.devices import check_device_id, check_team, device_teams, ensure_dev
 from .store.models import ImportBatch
 from .store.pings import insert_prepared, prepare_rows, sqlite_params
 
-TRACK_SUFFIXES = {".gpx", ".nmea", ".nma", ".csv", ".geojson", ".json", ".txt", ".log"}
+TRACK_SUFFIXES = {".gpx", ".nmea", ".nma", ".csv", ".tsv", ".geojson", ".json", ".txt", ".log"}
 CHUNK = 256  # files checked together
 
 

@@ -43,14 +43,36 @@ def decode(raw: bytes, name: str) -> str:
             ) from exc
 
 
+def sniff_delimiter(text: str) -> str:
+    """The field separator of a delimited text: ',' unless the header line (the first that is
+    not blank) holds more semicolons or tabs than commas.
+
+    Excel in most of Europe saves 'CSV' with semicolons (and decimal commas), and .tsv exports
+    use tabs; read with commas either became one column and the file was refused for lacking
+    columns it had.
+    """
+    for line in text.splitlines():
+        if line.strip():
+            counts = {sep: line.count(sep) for sep in (",", ";", "\t")}
+            best = max(counts, key=lambda k: counts[k])
+            return best if counts[best] > counts[","] else ","
+    return ","
+
+
 def read_csv_text(raw: bytes, name: str) -> pd.DataFrame:
-    """Every cell as a string ('' for blank), header kept verbatim (stripped of spaces)."""
+    """Every cell as a string ('' for blank), header kept verbatim (stripped of spaces); the
+    separator is sniffed (:func:`sniff_delimiter`)."""
     if not raw.strip():
         raise FatalImportError(name, "file is empty (0 rows, no header): nothing imported")
     text = decode(raw, name)
     try:
         df = pd.read_csv(
-            io.StringIO(text), dtype=object, keep_default_na=False, na_filter=False, engine="c"
+            io.StringIO(text),
+            sep=sniff_delimiter(text[:65536]),
+            dtype=object,
+            keep_default_na=False,
+            na_filter=False,
+            engine="c",
         )
     except pd.errors.ParserError as exc:
         raise FatalImportError(name, f"not a readable CSV file: {exc}") from exc

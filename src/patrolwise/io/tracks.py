@@ -26,7 +26,7 @@ import pandas as pd
 
 from ..errors import FatalImportError, InputError
 from ..geo import swapped_lonlat, to_projected, to_wgs84
-from .tabular import data_row_lines, decode, read_bytes, read_csv_text
+from .tabular import data_row_lines, decode, read_bytes, read_csv_text, sniff_delimiter
 
 #: columns of a raw points table (readers may leave optional ones out; ``finish_points`` adds them)
 RAW_COLUMNS = [
@@ -373,6 +373,7 @@ _ZONE = re.compile(r"(?:Z|[+-]\d\d(?::?\d\d)?)$", re.IGNORECASE)
 #: '2024-06-03 13:00:00 UTC', which ISO 8601 parsing refuses; read as 'Z'
 _UTC_WORD = re.compile(r"(?:\s*(?:UTC|GMT)|z)$", re.IGNORECASE)
 _NUMERIC = re.compile(r"^-?\d+(\.\d+)?$")
+_DECIMAL_COMMA = re.compile(r"-?\d+,\d+")
 _TIME_OF_DAY = re.compile(r"^\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?$")
 
 
@@ -531,6 +532,11 @@ def table_to_raw(
         if fld in cols:
             text = df[cols[fld]].astype(str).str.strip()
             num = pd.to_numeric(text, errors="coerce")
+            unread = num.isna() & (text != "")
+            if unread.any():  # '52,63': a decimal comma (semicolon-separated European exports)
+                t_bad = text[unread]
+                comma = t_bad[t_bad.str.fullmatch(_DECIMAL_COMMA)]
+                num[comma.index] = pd.to_numeric(comma.str.replace(",", "."), errors="coerce")
             bad = (num.isna() & (text != "")).to_numpy()
             if bad.any():
                 rows_bad = raw["row"].to_numpy()[bad]
@@ -602,7 +608,8 @@ def _csv_with_ragged_rows(
     # (line a record starts on, record); blank and whitespace-only lines are skipped, as pandas
     # skips them, but still counted, so rows keep their line numbers
     records: list[tuple[int, list[str]]] = []
-    reader = csv.reader(io.StringIO(decode(raw_bytes, name)))
+    text = decode(raw_bytes, name)
+    reader = csv.reader(io.StringIO(text), delimiter=sniff_delimiter(text[:65536]))
     line = 1
     try:
         for r in reader:
