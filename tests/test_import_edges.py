@@ -648,3 +648,23 @@ def test_crimes_dated_in_the_future_are_rejected(sqlite_url: str, tmp_path: Path
         assert list(rej["row"]) == [3, 4, 5, 6]
         assert list(rej["field"]) == ["occurred", "occurred", "occurred_from", "occurred"]
         assert rej["reason"].str.contains("is in the future").all()
+
+
+def test_hot_spots_written_to_geoparquet_import_back(tmp_path: Path) -> None:
+    """'hotspots find --out hs.parquet' writes GeoParquet, but 'hotspots import hs.parquet'
+    refused it ('hot spots are imported from GeoJSON or GeoPackage files'); it now reads back
+    with its names and geometry, in the file's CRS."""
+    import geopandas as gpd
+    import shapely
+
+    from patrolwise.io.areas_io import read_areas, write_areas
+
+    cells = gpd.GeoDataFrame(
+        {"name": ["HS1 Clock Tower", "HS2 Market"], "count": [12, 7]},
+        geometry=[shapely.box(458600, 304300, 458700, 304400), shapely.box(0, 0, 100, 100)],
+        crs="EPSG:27700",
+    ).iloc[:1]
+    p = write_areas(cells, tmp_path / "hs.parquet")
+    back = read_areas(p, "EPSG:27700", bbox=(-8.7, 49.8, 1.9, 60.95))
+    assert back["name"].tolist() == ["HS1 Clock Tower"]
+    assert shapely.equals_exact(back.geometry.iloc[0], cells.geometry.iloc[0], tolerance=1e-6)

@@ -261,7 +261,7 @@ def find_cmd(
 
 @app.command("import")
 def import_cmd(
-    path: Path = typer.Argument(..., help="GeoJSON or GeoPackage of polygons"),
+    path: Path = typer.Argument(..., help="GeoJSON, GeoPackage or GeoParquet of polygons"),
     name_field: str | None = typer.Option(None, help="field holding the names (default: name)"),
     kind: str = typer.Option("hotspot", help="hotspot, comparison, buffer or exclusion"),
     active_from: str | None = typer.Option(None, help="active from (YYYY-MM-DD)"),

@@ -72,7 +72,8 @@ def read_areas(
     name_field: str | None = None,
     bbox: tuple[float, float, float, float] | None = None,
 ) -> gpd.GeoDataFrame:
-    """Areas drawn by hand (GeoJSON or GeoPackage), reprojected to ``crs``: ``name, geometry``.
+    """Areas drawn by hand (GeoJSON, GeoPackage or GeoParquet), reprojected to ``crs``:
+    ``name, geometry``.
 
     Names come from ``name_field``, else a ``name``/``Name``/``NAME`` column; features without a
     name are called "area N" (their position in the file). A polygon that is not valid (edges
@@ -83,10 +84,13 @@ def read_areas(
     p = Path(path)
     if not p.exists():
         raise InputError(f"{p}: file not found")
-    if p.suffix.lower() not in (".geojson", ".json", ".gpkg"):
-        raise InputError(f"{p}: hot spots are imported from GeoJSON or GeoPackage files")
+    if p.suffix.lower() not in (".geojson", ".json", ".gpkg", ".parquet"):
+        raise InputError(
+            f"{p}: hot spots are imported from GeoJSON, GeoPackage or GeoParquet files"
+        )
     try:
-        gdf = gpd.read_file(p)
+        # GeoParquet too: it is what ``write_areas`` (``hotspots find --out x.parquet``) writes
+        gdf = gpd.read_parquet(p) if p.suffix.lower() == ".parquet" else gpd.read_file(p)
     except Exception as exc:
         raise InputError(f"{p}: cannot read ({exc})") from exc
     if gdf.empty:
