@@ -668,3 +668,23 @@ def test_hot_spots_written_to_geoparquet_import_back(tmp_path: Path) -> None:
     back = read_areas(p, "EPSG:27700", bbox=(-8.7, 49.8, 1.9, 60.95))
     assert back["name"].tolist() == ["HS1 Clock Tower"]
     assert shapely.equals_exact(back.geometry.iloc[0], cells.geometry.iloc[0], tolerance=1e-6)
+
+
+def test_a_harm_key_with_a_nul_character_is_a_left_out_row_on_every_back_end(
+    store_url: str, tmp_path: Path
+) -> None:
+    """A key holding a NUL character (a damaged export) loaded on SQLite, while PostgreSQL
+    refused the whole table with a DataError traceback; it is a left-out row, as an overlong
+    key is (no crime field can hold it, so it could never match)."""
+    from patrolwise.harm import read_table_file
+    from patrolwise.store.harm_tables import load_table, save_table
+
+    t = tmp_path / "t.csv"
+    t.write_text("code,days\n8N,365\n10\x005A,10\n")
+    table = read_table_file(t, name="n", version="1", key_column="code", harm_column="days")
+    assert table.values["key"].tolist() == ["8N"]
+    assert table.rejects["row"].tolist() == [3]
+    assert "NUL character" in table.rejects["reason"].iloc[0]
+    with Store(store_url) as store:
+        tid = save_table(store, table)
+        assert load_table(store, tid).values["key"].tolist() == ["8N"]

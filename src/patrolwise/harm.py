@@ -265,16 +265,24 @@ def read_table_file(
     df = df[df[key_column].fillna("").str.strip() != ""]
     key_len = df[key_column].str.strip().str.len()
     long = (key_len > KEY_MAX_LENGTH[key_kind]).to_numpy()
+    # a NUL character (a damaged export): no crime field holds one, and PostgreSQL refused the
+    # whole table over it with a DataError
+    nul = df[key_column].str.contains("\x00", regex=False).to_numpy() & ~long
     rejects = pd.DataFrame(
         {
-            "row": df.index[long] + 2,
+            "row": np.concatenate([df.index[long], df.index[nul]]) + 2,
             "field": key_column,
-            "value": df[key_column][long].str.strip().str.slice(0, 60) + "...",
-            "reason": [overlong_reason(key_kind, int(n)) for n in key_len[long]],
+            "value": [
+                *(df[key_column][long].str.strip().str.slice(0, 60) + "..."),
+                *df[key_column][nul].str.replace("\x00", "\\x00", regex=False),
+            ],
+            "reason": [overlong_reason(key_kind, int(n)) for n in key_len[long]]
+            + ["key contains a NUL character (a damaged export?): it could never match"]
+            * int(nul.sum()),
         },
         columns=REJECT_COLUMNS,
-    )
-    df = df[~long]
+    ).sort_values("row", kind="stable")
+    df = df[~long & ~nul]
     harm = pd.to_numeric(df[harm_column].str.replace(",", ""), errors="coerce")
     bad = harm.isna() & df[harm_column].fillna("").str.strip().ne("")
     if bad.any():
