@@ -982,3 +982,23 @@ def test_an_array_of_positions_looks_the_device_up_once(server: Server) -> None:
     assert len(server.pings("phone1")) == 500
     lookups = [s for s in statements if "FROM devices" in s]
     assert len(lookups) <= 5, len(lookups)
+
+
+def test_traccar_client_9_is_charging_must_be_a_boolean(server: Server) -> None:
+    # found by QA: battery.is_charging was read with bool(), so the string "false" (or "0")
+    # was stored as charge=True
+    doc = {
+        "device_id": "phone1",
+        "location": {
+            "timestamp": T0,
+            "coords": {"latitude": 52.6, "longitude": -1.1},
+            "battery": {"level": 0.5, "is_charging": "false"},
+        },
+    }
+    url = f"{server.url}/ingest/osmand"
+    r = httpx.post(url, params={"token": server.secrets["phone1"]}, json=doc)
+    assert r.status_code == 400 and "is_charging" in r.json()["detail"], r.text
+    assert len(server.pings()) == 0
+    doc["location"]["battery"]["is_charging"] = False
+    assert httpx.post(url, params={"token": server.secrets["phone1"]}, json=doc).status_code == 200
+    assert server.pings("phone1")["attrs"].iloc[0] == {"charge": False}

@@ -151,7 +151,10 @@ def decode_json_location(
     pos["battery"] = level * 100.0 if level is not None else None
     attrs: dict[str, Any] = {}
     if "is_charging" in battery:
-        attrs["charge"] = bool(battery["is_charging"])
+        charging = battery["is_charging"]
+        if not isinstance(charging, bool):  # bool("false") is True
+            raise IngestError(400, f"battery.is_charging={charging!r} is not true or false")
+        attrs["charge"] = charging
     for k in ("is_moving", "odometer", "event", "uuid", "mock"):
         if k in loc:
             attrs[k] = loc[k]
