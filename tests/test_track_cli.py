@@ -259,3 +259,25 @@ def test_a_replaced_hot_spot_counts_only_on_its_active_days(sqlite_url: str) -> 
     (planned,) = s["compliance"]
     assert planned["area_id"] == new_id and planned["status"] == "delivered"
     assert planned["delivered_minutes"] == 30.0
+
+
+def test_a_loan_recorded_after_the_pings_counts_for_the_team_borrowing(sqlite_url: str) -> None:
+    # found by QA: dosage took each ping's team as stored when it arrived, so a loan recorded
+    # afterwards ('devices assign', as the import's own note advises) changed nothing: the
+    # borrowed tracker's minutes stayed with its old team (here a false never-together breach)
+    # and re-importing adds nothing (the pings are already present)
+    from patrolwise.store.devices import assign_device
+
+    _setup(sqlite_url)
+    with Store(sqlite_url) as st:
+        assign_device(st, "POL-1", "outreach", pd.Timestamp("2024-06-03").date())
+    r = CliRunner().invoke(
+        app, ["--db", sqlite_url, "dosage", "daily", "--date", "2024-06-03", "--json"]
+    )
+    assert r.exit_code == 0, r.output
+    s = json.loads(r.stdout)
+    assert s["breaches"] == []
+    by = {(x["name"], x["team"]): x for x in s["by_hotspot"]}
+    assert set(by) == {("Market", "outreach"), ("Station", "outreach")}
+    assert by[("Market", "outreach")]["patrol_minutes"] == 45.0
+    assert by[("Market", "outreach")]["officer_minutes"] == 80.0

@@ -74,6 +74,37 @@ def device_from_name(stem: str) -> str:
     return m.group(1) if m and m.group(1) else stem
 
 
+def apply_assignments(pings: pd.DataFrame, assigns: pd.DataFrame, tz: str) -> pd.Series:
+    """Each ping's team (``pings``: device_id, t naive UTC, team) with the device's dated
+    assignments (``assigns``: device_id, team, start, end; local days, inclusive; later rows
+    win) laid over it.
+
+    Shared by the import and by dosage, which applies the registry again when it measures: a
+    loan recorded after its pings arrived (as the import's note advises) must still move them.
+    Only the pings of assigned devices are looked at, so a year of pings costs one pass.
+    """
+    team = pings["team"].copy()
+    if not len(assigns) or pings.empty:
+        return team
+    from .timeutil import local_days
+
+    dev = pings["device_id"].to_numpy(dtype=object)
+    lent = np.flatnonzero(pd.Series(dev).isin(set(assigns["device_id"])).to_numpy())
+    if not len(lent):
+        return team
+    days = local_days(pings["t"].iloc[lent], tz).to_numpy()
+    sub_dev = dev[lent]
+    sub_team = team.to_numpy(dtype=object)[lent]
+    for asg in assigns.itertuples(index=False):
+        m = (sub_dev == asg.device_id) & (days >= asg.start)
+        if isinstance(asg.end, dt.date):  # None (or NaT): open-ended
+            m &= days <= asg.end
+        sub_team[m] = str(asg.team)
+    out = team.to_numpy(dtype=object)
+    out[lent] = sub_team
+    return pd.Series(out, index=pings.index, dtype=object)
+
+
 def _rejects_path(src: Path, rejects_dir: Path | None) -> Path:
     name = f"{src.stem}.rejects.csv"
     # never beside the input: input folders are often shared or read-only (and are evidence)
@@ -236,15 +267,7 @@ def _import_chunk(
     # team per ping: registry (with dated assignments) or the team it will be registered with
     default = {d: known.get(d) or wanted[d] for d in wanted}
     pts["team"] = pts["device_id"].map(default)
-    if len(assigns):
-        from .timeutil import local_days
-
-        days = pd.Series(local_days(pts["t"], settings.timezone).to_numpy(), index=pts.index)
-        for asg in assigns.itertuples(index=False):
-            m = (pts["device_id"] == asg.device_id) & (days >= asg.start)
-            if asg.end is not None:
-                m &= days <= asg.end
-            pts.loc[m, "team"] = str(asg.team)
+    pts["team"] = apply_assignments(pts, assigns, settings.timezone)
     dup = pts.duplicated(["_f", "device_id", "t"], keep="first").to_numpy()
     fmts = np.array([r.format for r in reads] or ["csv"], dtype=object)
     rows = prepare_rows(pts, pd.Series(fmts[fidx], dtype=object))

@@ -66,6 +66,7 @@ def _run(
         pings = load_pings(store, lo, hi)
     if pings.empty and not allow_empty:
         raise InputError("no pings stored for those dates: run `patrolwise track import` first")
+    pings = _registry_teams(store, pings, tz)
     with console.status(f"cleaning and measuring {len(pings):,} pings"):
         # the registry's start dates: a fix from before a device existed is a broken clock
         since = device_start_dates(list_devices(store))
@@ -111,6 +112,27 @@ def _panel_schema(tz: str) -> Any:
             ("last", pa.timestamp("ms", tz=tz)),
         ]
     )
+
+
+def _registry_teams(store: Any, pings: pd.DataFrame, tz: str) -> pd.DataFrame:
+    """Pings with their teams as the device registry has them now: the device's team, and its
+    dated assignments over it.
+
+    A ping's team is stored when it arrives; a loan recorded later (``devices assign``, as the
+    import's note advises) left the borrowed tracker's minutes with its old team, which could
+    also show as a never-together breach. Pings of devices the registry does not know keep
+    their stored team.
+    """
+    if pings.empty:
+        return pings
+    from ..store.devices import device_teams
+    from ..track_import import apply_assignments
+
+    with store.engine.connect() as conn:
+        known, assigns = device_teams(conn, pings["device_id"].unique().tolist())
+    base = pings["device_id"].map(known)
+    pings = pings.assign(team=base.where(base.notna(), pings["team"]))
+    return pings.assign(team=apply_assignments(pings, assigns, tz))
 
 
 @dosage_app.callback()
