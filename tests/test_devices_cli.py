@@ -46,3 +46,14 @@ def test_device_ids_with_brackets(sqlite_url: str) -> None:
     with Store(sqlite_url) as st:
         info = get_device(st, "ph[/x]")
         assert info is not None and info.revoked
+
+
+def test_error_lines_print_what_the_user_typed(sqlite_url: str) -> None:
+    """Error lines are plain text: revoking an unknown 'x[/y]' printed a MarkupError traceback
+    (every command's error line went through Rich markup), and '[bold]q' lost its brackets."""
+    for dev in ("x[/y]", "[bold]q"):
+        r = _run(sqlite_url, "revoke", dev)
+        assert r.returncode == 2, r.stderr
+        assert "Traceback" not in r.stderr
+        lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+        assert len(lines) == 1 and lines[0].startswith("error: ") and dev in lines[0], r.stderr

@@ -10,7 +10,7 @@ import typer
 from ..config import reset_settings
 from ..errors import PatrolwiseError
 from . import demo, dosage, engage, evaluate, hotspots, imports, plan, serve, track
-from .common import console
+from .common import console, error_line
 
 app = typer.Typer(
     name="patrolwise",
@@ -51,5 +51,5 @@ def main() -> None:
     try:
         app()
     except PatrolwiseError as exc:
-        console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        error_line(exc)
         sys.exit(2)

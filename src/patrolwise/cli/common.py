@@ -8,6 +8,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from ..store import Store
 
@@ -25,6 +26,15 @@ def print_json(obj: Any) -> None:
     sys.stdout.flush()
 
 
+def error_line(message: object) -> None:
+    """One ``error: ...`` line on stderr. The message is plain text, never Rich markup: it
+    carries what the user typed (a device id ``x[/y]``, a file name ``[draft].csv``), and
+    markup in it raised MarkupError in place of the one-line error."""
+    console.print(
+        Text.assemble(("error:", "red"), " ", str(message)), highlight=False, soft_wrap=True
+    )
+
+
 def fail(message: str, code: int = 2) -> None:
-    console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    error_line(message)
     raise typer.Exit(code)
