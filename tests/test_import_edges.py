@@ -688,3 +688,28 @@ def test_a_harm_key_with_a_nul_character_is_a_left_out_row_on_every_back_end(
     with Store(store_url) as store:
         tid = save_table(store, table)
         assert load_table(store, tid).values["key"].tolist() == ["8N"]
+
+
+def test_a_header_naming_a_column_twice_imports(sqlite_url: str, tmp_path: Path) -> None:
+    """A header naming a column twice (two 'Notes' columns from a spreadsheet, a police.uk file
+    with 'Location' pasted again at the end) stopped the import with a traceback (Arrow's
+    'Field exists 2 times', pandas' DataFrame-for-a-column). As pandas reads such files, the
+    first keeps the name and later ones are 'Notes.1', ...; an incident's extra columns are
+    kept as its attributes."""
+    inc = tmp_path / "inc.csv"
+    inc.write_text(
+        "id,occurred,offence,lat,lon,Notes,Notes\nA,2023-07-01 14:30,Assault,52.63,-1.13,x,y\n"
+    )
+    p = tmp_path / "p.csv"
+    p.write_text(
+        f"{HEADER},Location\na1,2022-10,{LEI},-1.13,52.63,On or near B,E01,L,Robbery,,,x\n"
+    )
+    with Store(sqlite_url) as store:
+        si, s = import_crimes(store, [inc, p], rejects_dir=tmp_path / "rej")
+        assert (si.imported, s.imported) == (1, 1)
+        df = load_crimes(store).set_index("crime_key")
+        assert df.loc["a1", "location"] == "On or near B"
+    from patrolwise.io.incidents import parse
+
+    rows = parse(inc, crs="EPSG:27700", tz="Europe/London", bbox=None).rows
+    assert rows["attrs"].iloc[0] == {"Notes": "x", "Notes.1": "y"}

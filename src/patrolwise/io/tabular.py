@@ -181,6 +181,26 @@ def detect_encoding(open_fn: Opener, name: str) -> str:
     return "cp1252"
 
 
+def unique_names(names: list[str]) -> list[str]:
+    """Header names made unique as pandas makes them: a name's second use becomes ``name.1``.
+
+    A header naming a column twice (two 'Notes' columns of a spreadsheet) stopped Arrow's
+    reader ('Field exists 2 times') and made a column lookup return a frame; the first use keeps
+    the name, so required columns are found as before.
+    """
+    out: list[str] = []
+    given, used = set(names), set()
+    for n in names:
+        name, k = n, 0
+        # a made-up name never takes one the header itself uses ('Notes.1' given later on)
+        while name in used or (k and name in given):
+            k += 1
+            name = f"{n}.{k}"
+        used.add(name)
+        out.append(name)
+    return out
+
+
 def _blank_rows(table: pa.Table) -> np.ndarray:
     """Rows whose every field is empty (all columns are non-null text)."""
     blank = pc.equal(table.column(0), "")
@@ -246,7 +266,7 @@ def iter_csv_tables(open_fn: Opener, name: str, chunk_rows: int) -> Iterator[Csv
                 # only the header is wanted here; broken rows are reported by the real read
                 parse_options=pacsv.ParseOptions(invalid_row_handler=lambda _row: "skip"),
             ).schema.names
-        stripped = [str(c).strip() for c in names]
+        stripped = unique_names([str(c).strip() for c in names])
         read = pacsv.ReadOptions(
             encoding=arrow_enc,
             block_size=1 << 22,
