@@ -334,3 +334,20 @@ def test_a_bad_team_after_a_good_file_keeps_the_good_file(sqlite_url: str, tmp_p
             import_track_files(st, [good, bad], write_rejects=False)
         pings = load_pings(st)
         assert list(pings["device_id"]) == ["PC1"] and count(st, Device) == 1
+
+
+def test_a_downloaded_copy_of_a_file_names_the_same_device(sqlite_url: str, tmp_path: Path) -> None:
+    # found by QA: a browser saves a second download as 'OUT-1-2024-05-01 (1).csv' and Windows
+    # a copy as '... - Copy.csv'; the device id taken from that name was 'OUT-1-2024-05-01 (1)',
+    # so re-importing the same track registered a new device and counted every minute twice
+    from patrolwise.track_import import device_from_name
+
+    for stem in ("OUT-1-2024-05-01 (1)", "OUT-1-2024-05-01 - Copy", "OUT-1 (2)", "OUT-1_copy"):
+        assert device_from_name(stem) == "OUT-1", stem
+    body = "time,lat,lon\n2024-05-01T13:02:00Z,52.63,-1.13\n"
+    (tmp_path / "OUT-1-2024-05-01.csv").write_text(body)
+    (tmp_path / "OUT-1-2024-05-01 (1).csv").write_text(body)
+    with Store(sqlite_url) as st:
+        a, b = import_track_files(st, [tmp_path], team="outreach", write_rejects=False)
+        assert (a["imported"], b["imported"], b["already_present"]) == (1, 0, 1)
+        assert count(st, Device) == 1

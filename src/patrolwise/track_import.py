@@ -67,11 +67,23 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
 _DATED = re.compile(r"^(.*?)[-_ .]*\d{4}-?\d{2}-?\d{2}(?:[T_ -]?\d{4,6})?$")
 
 
+#: what browsers and file managers add to a second copy: ' (1)', ' - Copy', '_copy', ' copy 2'
+_COPY = re.compile(
+    r"(?:\s*\(\d+\)|\s*-\s*copy(?:\s*\(\d+\))?|[_ ]copy(?:[_ ]?\d+)?)$", re.IGNORECASE
+)
+
+
 def device_from_name(stem: str) -> str:
     """A device id from a file name: the name without a trailing date (and time), so
-    'OR03-2024-05-01.gpx' and 'OR03_20240501_1402.gpx' both belong to device 'OR03'."""
-    m = _DATED.match(stem)
-    return m.group(1) if m and m.group(1) else stem
+    'OR03-2024-05-01.gpx' and 'OR03_20240501_1402.gpx' both belong to device 'OR03'.
+
+    A copy's suffix goes first ('OR03-2024-05-01 (1).gpx', '... - Copy.gpx'): a track
+    downloaded twice otherwise named a new device, and importing it again counted every
+    minute twice instead of finding its pings already present.
+    """
+    base = _COPY.sub("", stem) or stem
+    m = _DATED.match(base)
+    return m.group(1) if m and m.group(1) else base
 
 
 def apply_assignments(pings: pd.DataFrame, assigns: pd.DataFrame, tz: str) -> pd.Series:
