@@ -713,3 +713,14 @@ def test_a_header_naming_a_column_twice_imports(sqlite_url: str, tmp_path: Path)
 
     rows = parse(inc, crs="EPSG:27700", tz="Europe/London", bbox=None).rows
     assert rows["attrs"].iloc[0] == {"Notes": "x", "Notes.1": "y"}
+
+
+def test_an_empty_geojson_extract_reads_zero_rows(sqlite_url: str, tmp_path: Path) -> None:
+    """A FeatureCollection with no features (an export of a week with no incidents) failed
+    with 'missing column for the occurrence date-time', as if its layout were wrong; like a
+    header-only CSV it reads zero rows."""
+    p = tmp_path / "none.geojson"
+    p.write_text('{"type": "FeatureCollection", "features": []}')
+    with Store(sqlite_url) as store:
+        (s,) = import_crimes(store, [p])
+        assert (s.rows_read, s.imported, s.rejected) == (0, 0, 0)

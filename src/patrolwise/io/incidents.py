@@ -24,6 +24,7 @@ from .crime_rows import (
     COLUMNS,
     NUL,
     NUL_REASON,
+    REJECT_COLUMNS,
     Parsed,
     Rejector,
     check_lonlat,
@@ -396,11 +397,20 @@ def parse_chunks(
     state = _FileState()
     cols: dict[str, str] | None = None
     for df, rownos, broken in read_frames(path, chunk_rows):
+        if not len(df.columns) and not len(df) and not broken:
+            # a GeoJSON FeatureCollection with no features: no layout to check, zero rows (as a
+            # header-only CSV), not 'missing column for the occurrence date-time'
+            yield Parsed(pd.DataFrame(columns=[*COLUMNS, "_row"]), _no_rejects(), 0, [], name)
+            continue
         if cols is None:
             cols = resolve_columns(list(df.columns), mapping, name)
         yield _parse_frame(
             df, rownos, broken, cols, name, crs=crs, tz=tz, bbox=bbox, force=force, state=state
         )
+
+
+def _no_rejects() -> pd.DataFrame:
+    return pd.DataFrame(columns=REJECT_COLUMNS)
 
 
 def parse(
