@@ -351,3 +351,17 @@ def test_a_downloaded_copy_of_a_file_names_the_same_device(sqlite_url: str, tmp_
         a, b = import_track_files(st, [tmp_path], team="outreach", write_rejects=False)
         assert (a["imported"], b["imported"], b["already_present"]) == (1, 0, 1)
         assert count(st, Device) == 1
+
+
+def test_hidden_files_in_a_folder_are_not_tracks(sqlite_url: str, tmp_path: Path) -> None:
+    # found by QA: a folder copied from a Mac holds '._OUT-1-2024-05-01.csv' (AppleDouble
+    # metadata, binary) beside each file; it sorts first, was read as a track and, being
+    # unreadable, stopped the import of the whole folder before anything was stored
+    (tmp_path / "OUT-1-2024-05-01.csv").write_text(
+        "time,lat,lon\n2024-05-01T13:02:00Z,52.63,-1.13\n"
+    )
+    (tmp_path / "._OUT-1-2024-05-01.csv").write_bytes(b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X")
+    (tmp_path / ".hidden.gpx").write_text("not a track")
+    with Store(sqlite_url) as st:
+        (only,) = import_track_files(st, [tmp_path], team="outreach", write_rejects=False)
+        assert Path(only["file"]).name == "OUT-1-2024-05-01.csv" and only["imported"] == 1

@@ -46,7 +46,12 @@ CHUNK = 256  # files checked together
 
 
 def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
-    """Files as given; folders become their track files (sorted, not recursive)."""
+    """Files as given; folders become their track files (sorted, not recursive).
+
+    Hidden files in a folder are left out: a folder copied from a Mac holds an AppleDouble
+    '._NAME.gpx' beside each file, binary, which sorted first and, unreadable, stopped the
+    import of the whole folder. A hidden file named on its own is still read.
+    """
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
@@ -55,6 +60,7 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
                     f
                     for f in p.iterdir()
                     if f.is_file()
+                    and not f.name.startswith(".")
                     and f.suffix.lower() in TRACK_SUFFIXES
                     and ".rejects" not in f.name
                 )
