@@ -365,3 +365,24 @@ def test_hidden_files_in_a_folder_are_not_tracks(sqlite_url: str, tmp_path: Path
     with Store(sqlite_url) as st:
         (only,) = import_track_files(st, [tmp_path], team="outreach", write_rejects=False)
         assert Path(only["file"]).name == "OUT-1-2024-05-01.csv" and only["imported"] == 1
+
+
+def test_two_files_of_one_name_keep_their_own_rejects_reports(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    # found by QA: reports were named after the file alone, so OUT-1.csv from two days' folders
+    # imported in one run wrote one report, the second overwriting the first, and the first
+    # summary pointed at the second file's rejected rows
+    paths = []
+    for day, bad in (("d1", "abc"), ("d2", "xyz")):
+        (tmp_path / day).mkdir()
+        p = tmp_path / day / "OUT-1.csv"
+        p.write_text(
+            f"time,lat,lon\n2024-05-0{day[1]}T13:02:00Z,52.63,-1.13\n2024-05-01T13:03:00Z,{bad},-1.13\n"
+        )
+        paths.append(p)
+    with Store(sqlite_url) as st:
+        a, b = import_track_files(st, paths, team="outreach", rejects_dir=tmp_path / "rej")
+    assert a["rejects_file"] != b["rejects_file"]
+    assert pd.read_csv(a["rejects_file"])["value"].tolist() == ["abc"]
+    assert pd.read_csv(b["rejects_file"])["value"].tolist() == ["xyz"]

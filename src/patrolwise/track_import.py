@@ -124,11 +124,11 @@ def apply_assignments(pings: pd.DataFrame, assigns: pd.DataFrame, tz: str) -> pd
 
 
 def _rejects_path(src: Path, rejects_dir: Path | None) -> Path:
-    name = f"{src.stem}.rejects.csv"
+    """The folder for rejects reports, made if need be: ``rejects_dir``, else ./rejects."""
     # never beside the input: input folders are often shared or read-only (and are evidence)
     out = rejects_dir if rejects_dir is not None else Path.cwd() / "rejects"
     out.mkdir(parents=True, exist_ok=True)
-    return out / name
+    return out
 
 
 def _write_rejects(rej: pd.DataFrame, src: Path, rejects_dir: Path | None) -> str:
@@ -137,10 +137,25 @@ def _write_rejects(rej: pd.DataFrame, src: Path, rejects_dir: Path | None) -> st
     Called inside the file's transaction, so a report that cannot be written (the folder is a
     file, or not writable) is a fatal error for that file, one line naming the folder, and
     nothing of the file is stored, rather than an OSError traceback.
+
+    Named after the file and the second, as the crime import's, and never over another report
+    (a taken name gets -1, -2 ...: created exclusively): named after the file alone, OUT-1.csv
+    from two days' folders imported in one run wrote one report, the second overwriting the
+    first, and the first summary pointed at the other file's rejected rows.
     """
+    table = rej.assign(file=str(src))[["file", *REJECT_COLUMNS]]
+    stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
     try:
-        rp = _rejects_path(src, rejects_dir)
-        rej.assign(file=str(src))[["file", *REJECT_COLUMNS]].to_csv(rp, index=False)
+        out = _rejects_path(src, rejects_dir)
+        n = 0
+        while True:
+            rp = out / f"{src.stem}.{stamp}{f'-{n}' if n else ''}.rejects.csv"
+            try:
+                with rp.open("x", newline="", encoding="utf-8") as fh:
+                    table.to_csv(fh, index=False)
+                break
+            except FileExistsError:
+                n += 1
     except OSError as exc:
         where = rejects_dir if rejects_dir is not None else Path.cwd() / "rejects"
         raise FatalImportError(
