@@ -724,3 +724,43 @@ def test_an_empty_geojson_extract_reads_zero_rows(sqlite_url: str, tmp_path: Pat
     with Store(sqlite_url) as store:
         (s,) = import_crimes(store, [p])
         assert (s.rows_read, s.imported, s.rejected) == (0, 0, 0)
+
+
+def test_a_police_uk_file_resaved_by_excel_is_already_present(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """Excel drops trailing zeros when it saves a CSV ('52.619800' -> '52.6198'). Opening a
+    police.uk file and saving it, then importing it beside the original (or the archive after
+    it), rejected every crime whose coordinates changed text as 'already imported with
+    different details' and imported its anti-social behaviour rows a second time (160 of 994
+    in a real month): double counting. Coordinates police.uk writes with six decimals are now
+    hashed as six decimals however many trailing zeros a save kept, so the hashes of files as
+    police.uk publishes them (all six decimals) are unchanged."""
+    rows = [
+        f"a1,2022-10,{LEI},-1.217900,52.619800,On or near B,E01,L,Robbery,,",
+        f",2022-10,{LEI},-1.217900,52.619800,On or near B,E01,L,Anti-social behaviour,,",
+        f",2022-10,{LEI},-1.217900,52.619800,On or near B,E01,L,Anti-social behaviour,,",
+        f",2022-10,{LEI},-1.100000,52.600000,On or near C,E01,L,Anti-social behaviour,,",
+        f",2022-10,{LEI},,,No Location,,,Anti-social behaviour,,",
+    ]
+    orig = tmp_path / "orig.csv"
+    orig.write_text(HEADER + "\r\n" + "\r\n".join(rows) + "\r\n")
+    saved = tmp_path / "saved.csv"
+    saved.write_text(
+        HEADER
+        + "\n"
+        + "\n".join(
+            r.replace("-1.217900", "-1.2179")
+            .replace("52.619800", "52.6198")
+            .replace("-1.100000", "-1.1")
+            .replace("52.600000", "52.6")
+            for r in rows
+        )
+        + "\n"
+    )
+    with Store(sqlite_url) as store:
+        (s1,) = import_crimes(store, [orig])
+        assert s1.imported == 5
+        (s2,) = import_crimes(store, [saved])
+        assert (s2.imported, s2.already_present, s2.rejected) == (0, 5, 0)
+        assert len(load_crimes(store)) == 5

@@ -101,6 +101,26 @@ def _category(codes: np.ndarray, values: np.ndarray, *, blank_is_null: bool) -> 
     return pd.Categorical.from_codes(codes, categories=pd.Index(values, dtype=object))
 
 
+#: a coordinate with fewer decimals than police.uk's six: trailing zeros dropped by a save
+_TRIMMED = re.compile(r"-?\d+(\.\d{0,5})?")
+
+
+def _six_decimals(distinct: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Coordinate texts as police.uk writes them (six decimals) before they are hashed.
+
+    Excel drops trailing zeros when it saves a CSV ('52.619800' -> '52.6198'), so a police.uk
+    file opened and saved hashed differently from the original: its crimes were rejected as
+    'already imported with different details' and its anti-social behaviour rows, keyed by
+    that hash, imported twice. Only texts with fewer than six decimals change, so every file
+    as police.uk publishes it hashes exactly as before.
+    """
+    codes, values = distinct
+    canon = np.array(
+        [f"{float(v):.6f}" if _TRIMMED.fullmatch(v) else v for v in values], dtype=object
+    )
+    return codes, canon
+
+
 def _hash_column(arr: pa.Array, distinct: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
     """pandas' 64-bit hash of each raw value (what ``hash_pandas_object`` gives the column)."""
     if distinct is None:
@@ -276,7 +296,14 @@ def _parse_chunk(
     good = ~rej.bad
 
     h = combine_hashes(
-        [raw_id_hash if c == "Crime ID" else _hash_column(col[c], raw[c]) for c in HEADER]
+        [
+            raw_id_hash
+            if c == "Crime ID"
+            else _hash_column(
+                col[c], _six_decimals(raw[c]) if c in ("Longitude", "Latitude") else raw[c]
+            )
+            for c in HEADER
+        ]
     ).view(np.int64)
     key = cid.astype(object)
     key_hash = id_key.copy()
