@@ -133,7 +133,7 @@ def test_cell_centres_on_edges_take_another_reference_point(buf: float) -> None:
     assert set(zip(ping.tolist(), poly.tolist(), strict=True)) == _dwithin(polys, px, py, buf)
     _, _, doubt = locate_kernels.locate_labels(
         px, py, idx.x0, idx.y0, 1.0 / idx.cell, idx.nx, idx.ny, idx.label, idx.rec,
-        idx.rec.view(np.int64), idx.sure_d2, idx.doubt_d2, idx.depth,
+        idx.rec.view(np.int64), idx.sure_d2, idx.doubt_d2,
     )  # fmt: skip
     # only pairs on the allowance's edge itself (to a nanometre) may go to GEOS
     g = np.asarray(polys, dtype=object)[doubt[1]]

@@ -16,12 +16,10 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-from .locate_kernels import locate_one
-
 #: columns of the run table :func:`scan_runs` returns (all int64)
 RUN_COLS = ("unit", "poly", "t0", "t1", "n", "at_first", "at_last", "p0", "p1")
-#: status codes of :func:`scan_runs` and :func:`scan_located`
-SORTED, UNSORTED, DOUBT = 0, 1, 2
+#: status codes of :func:`scan_runs`
+SORTED, UNSORTED = 0, 1
 
 
 @njit(cache=True, nogil=True)
@@ -57,9 +55,8 @@ def scan_runs(
         spans = np.empty((6, cap_s), dtype=np.int64)
         edges = np.empty((3, cap_u), dtype=np.int64)
         status, nr, ns, nu, n_dup = _scan(
-            unit, t, first, extra_ping, extra_poly, max_gap, max_depth, runs, spans, edges,
-            False, _NO_F, _NO_F, 0.0, 0.0, 1.0, 1, 1, _NO_LABEL, _NO_F, _NO_I, 0.0, 0.0,
-        )  # fmt: skip
+            unit, t, first, extra_ping, extra_poly, max_gap, max_depth, runs, spans, edges
+        )
         if status != SORTED:
             return status, runs[:, :0].copy(), spans[:, :0].copy(), edges[:, :0].copy(), 0
         if nr <= cap_r and ns <= cap_s and nu <= cap_u:
@@ -67,59 +64,6 @@ def scan_runs(
         cap_r = max(cap_r, nr)
         cap_s = max(cap_s, ns)
         cap_u = max(cap_u, nu)
-
-
-@njit(cache=True, nogil=True)
-def scan_located(
-    unit: NDArray[np.int64],
-    t: NDArray[np.int64],
-    x: NDArray[np.float64],
-    y: NDArray[np.float64],
-    x0: float,
-    y0: float,
-    inv: float,
-    nx: int,
-    ny: int,
-    label: NDArray[np.int32],
-    rec: NDArray[np.float64],
-    ri: NDArray[np.int64],
-    lo2: float,
-    hi2: float,
-    max_gap: int,
-    max_depth: int,
-) -> tuple[int, NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], int]:
-    """:func:`scan_runs` with each ping located as it is reached
-    (:func:`patrolwise.track.locate_kernels.locate_one` over the index arrays), so no label per
-    ping is written and read back (4 bytes a ping of fresh memory, and the overlap pairs).
-    Status :data:`DOUBT` (tables empty) when a ping lies too close to the allowance for float
-    arithmetic: the caller then locates with GEOS settling those pairs and runs
-    :func:`scan_runs`. Duplicates are not located at all."""
-    n = len(t)
-    cap_r = n // 16 + 256
-    cap_s = n // 64 + 64
-    cap_u = n // 1024 + 16
-    no = np.empty(0, dtype=np.int64)
-    while True:
-        runs = np.empty((9, cap_r), dtype=np.int64)
-        spans = np.empty((6, cap_s), dtype=np.int64)
-        edges = np.empty((3, cap_u), dtype=np.int64)
-        status, nr, ns, nu, n_dup = _scan(
-            unit, t, _NO_LABEL, no, no, max_gap, max_depth, runs, spans, edges,
-            True, x, y, x0, y0, inv, nx, ny, label, rec, ri, lo2, hi2,
-        )  # fmt: skip
-        if status != SORTED:
-            return status, runs[:, :0].copy(), spans[:, :0].copy(), edges[:, :0].copy(), 0
-        if nr <= cap_r and ns <= cap_s and nu <= cap_u:
-            return status, runs[:, :nr].copy(), spans[:, :ns].copy(), edges[:, :nu].copy(), n_dup
-        cap_r = max(cap_r, nr)
-        cap_s = max(cap_s, ns)
-        cap_u = max(cap_u, nu)
-
-
-#: placeholders for the arguments one kind of scan does not read
-_NO_F = np.empty(0, dtype=np.float64)
-_NO_I = np.empty(0, dtype=np.int64)
-_NO_LABEL = np.empty(0, dtype=np.int32)
 
 
 @njit(cache=True, nogil=True)
@@ -134,24 +78,9 @@ def _scan(
     runs: NDArray[np.int64],
     spans: NDArray[np.int64],
     edges: NDArray[np.int64],
-    fused: bool,
-    x: NDArray[np.float64],
-    y: NDArray[np.float64],
-    x0: float,
-    y0: float,
-    inv: float,
-    nx: int,
-    ny: int,
-    label: NDArray[np.int32],
-    rec: NDArray[np.float64],
-    ri: NDArray[np.int64],
-    lo2: float,
-    hi2: float,
 ) -> tuple[int, int, int, int, int]:
-    """:func:`scan_runs` (``fused`` false: labels given) or :func:`scan_located` (``fused``:
-    each kept ping located here) into caller's buffers; returns (status, runs, spans, edges,
-    duplicates) counts. Rows beyond a buffer's capacity are counted, not written (the caller
-    retries)."""
+    """:func:`scan_runs` into caller's buffers; returns (status, runs, spans, edges, duplicates)
+    counts. Rows beyond a buffer's capacity are counted, not written (the caller retries)."""
     n = len(t)
     nr = 0
     ns = 0
@@ -165,7 +94,6 @@ def _scan(
     a_p0 = np.empty(max_depth, dtype=np.int64)
     na = 0
     here = np.empty(max_depth, dtype=np.int64)  # polygons holding the current ping
-    dk = np.empty(max_depth, dtype=np.int64)  # fused: polygons float arithmetic cannot decide
     s_t0 = 0
     s_n = 0
     s_first = 0
@@ -207,44 +135,28 @@ def _scan(
             s_t0 = ti
             s_first = newdev
         s_n += 1
-        # fast paths (most pings): in at most one polygon, and outside with no run open, or
-        # inside the one polygon whose run is open
-        if fused:
-            nh, ndi = locate_one(
-                x[i], y[i], x0, y0, inv, nx, ny, label, rec, ri, lo2, hi2, here, dk
-            )
-            if ndi:
-                return DOUBT, 0, 0, 0, 0
-            if nh <= 1:
-                fi = here[0] if nh else -1
-                if fi < 0 and na == 0:
-                    prev = i
-                    continue
-                if na == 1 and fi == a_poly[0]:
-                    a_n[0] += 1
-                    prev = i
-                    continue
-        else:
-            if j >= ne or extra_ping[j] > i:
-                fi = first[i]
-                if fi < 0 and na == 0:
-                    prev = i
-                    continue
-                if na == 1 and fi == a_poly[0]:
-                    a_n[0] += 1
-                    prev = i
-                    continue
-            # polygons holding this ping
-            nh = 0
-            if first[i] >= 0:
-                here[0] = first[i]
-                nh = 1
-            while j < ne and extra_ping[j] < i:
-                j += 1
-            while j < ne and extra_ping[j] == i:
-                here[nh] = extra_poly[j]
-                nh += 1
-                j += 1
+        # fast paths (most pings): no extra pair, and outside with no run open, or inside the
+        # one polygon whose run is open
+        if j >= ne or extra_ping[j] > i:
+            fi = first[i]
+            if fi < 0 and na == 0:
+                prev = i
+                continue
+            if na == 1 and fi == a_poly[0]:
+                a_n[0] += 1
+                prev = i
+                continue
+        # polygons holding this ping
+        nh = 0
+        if first[i] >= 0:
+            here[0] = first[i]
+            nh = 1
+        while j < ne and extra_ping[j] < i:
+            j += 1
+        while j < ne and extra_ping[j] == i:
+            here[nh] = extra_poly[j]
+            nh += 1
+            j += 1
         # close open runs whose polygon does not hold this ping; extend the others
         keep = 0
         for a in range(na):

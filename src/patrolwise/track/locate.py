@@ -251,7 +251,6 @@ def locate_labels(
         index.rec.view(np.int64),
         index.sure_d2,
         index.doubt_d2,
-        index.depth,
     )
     e_ping, e_poly = extra[0], extra[1]
     if doubt.shape[1]:

@@ -530,68 +530,6 @@ def near_test(
     return ref_in ^ cross
 
 
-@njit(cache=True, nogil=True, inline="always")
-def locate_one(
-    qx: float,
-    qy: float,
-    x0: float,
-    y0: float,
-    inv: float,
-    nx: int,
-    ny: int,
-    label: NDArray[np.int32],
-    rec: NDArray[np.float64],
-    ri: NDArray[np.int64],
-    lo2: float,
-    hi2: float,
-    here: NDArray[np.int64],
-    dk: NDArray[np.int64],
-) -> tuple[int, int]:
-    """The polygons holding one ping, ascending, into ``here``, and those too close to the
-    allowance for float arithmetic into ``dk`` (both as long as a cell's candidate list):
-    returns how many of each. NaN and infinite coordinates are in no polygon; far-away pings
-    clip into the grid's outer ring, which no polygon's window reaches (always -1)."""
-    if not (np.isfinite(qx) and np.isfinite(qy)):
-        return 0, 0
-    fx = (qx - x0) * inv
-    fy = (qy - y0) * inv
-    if not fx >= 0.0:
-        fx = 0.0
-    elif fx > nx - 1.0:
-        fx = nx - 1.0
-    if not fy >= 0.0:
-        fy = 0.0
-    elif fy > ny - 1.0:
-        fy = ny - 1.0
-    lab = label[np.int64(fy) * nx + np.int64(fx)]
-    if lab >= 0:
-        here[0] = lab
-        return 1, 0
-    if lab == -1:
-        return 0, 0
-    o = -2 - int(lab)
-    nc = ri[o] & 0xFFFFFFFF
-    o += 1
-    nh = 0
-    nd = 0
-    for _ in range(nc):
-        w0 = ri[o]
-        nn = ri[o + 1]
-        o += 2
-        if (w0 >> 32) & 1:
-            ans = 1
-        else:
-            ans = near_test(rec, o, int(nn), qx, qy, int((w0 >> 33) & 1), lo2, hi2)
-            o += 4 + 4 * nn
-        if ans == 1:
-            here[nh] = w0 & 0xFFFFFFFF
-            nh += 1
-        elif ans < 0:
-            dk[nd] = w0 & 0xFFFFFFFF
-            nd += 1
-    return nh, nd
-
-
 @njit(cache=True, nogil=True)
 def _locate(
     x: NDArray[np.float64],
@@ -606,7 +544,6 @@ def _locate(
     ri: NDArray[np.int64],
     lo2: float,
     hi2: float,
-    depth: int,
     first: NDArray[np.int32],
     extra: NDArray[np.int64],
     doubt: NDArray[np.int64],
@@ -614,24 +551,63 @@ def _locate(
     """:func:`locate_labels` into the caller's buffers: returns how many extra and doubt pairs
     there are (only those that fit are written; the caller retries with room for all). Buffers
     are never reallocated in the loop: a reassigned array costs reference-count traffic per
-    ping."""
+    ping. NaN and infinite coordinates are in no polygon; far-away pings clip into the grid's
+    outer ring, which no polygon's window reaches (always -1)."""
+    n = len(x)
     ne = 0
     nd = 0
-    here = np.empty(depth, dtype=np.int64)
-    dk = np.empty(depth, dtype=np.int64)
-    for i in range(len(x)):
-        nh, ndi = locate_one(x[i], y[i], x0, y0, inv, nx, ny, label, rec, ri, lo2, hi2, here, dk)
-        first[i] = here[0] if nh else -1
-        for h in range(1, nh):
-            if ne < extra.shape[1]:
-                extra[0, ne] = i
-                extra[1, ne] = here[h]
-            ne += 1
-        for h in range(ndi):
-            if nd < doubt.shape[1]:
-                doubt[0, nd] = i
-                doubt[1, nd] = dk[h]
-            nd += 1
+    xmax = nx - 1.0
+    ymax = ny - 1.0
+    for i in range(n):
+        qx = x[i]
+        qy = y[i]
+        first[i] = -1
+        if not (np.isfinite(qx) and np.isfinite(qy)):
+            continue
+        fx = (qx - x0) * inv
+        fy = (qy - y0) * inv
+        if not fx >= 0.0:
+            fx = 0.0
+        elif fx > xmax:
+            fx = xmax
+        if not fy >= 0.0:
+            fy = 0.0
+        elif fy > ymax:
+            fy = ymax
+        lab = label[np.int64(fy) * nx + np.int64(fx)]
+        if lab >= 0:
+            first[i] = lab
+            continue
+        if lab == -1:
+            continue
+        o = -2 - int(lab)
+        nc = ri[o] & 0xFFFFFFFF
+        o += 1
+        found = -1
+        for _ in range(nc):
+            w0 = ri[o]
+            nn = ri[o + 1]
+            o += 2
+            k = w0 & 0xFFFFFFFF
+            if (w0 >> 32) & 1:
+                ans = 1
+            else:
+                ans = near_test(rec, o, int(nn), qx, qy, int((w0 >> 33) & 1), lo2, hi2)
+                o += 4 + 4 * nn
+            if ans == 1:
+                if found < 0:
+                    found = k
+                    first[i] = k
+                else:
+                    if ne < extra.shape[1]:
+                        extra[0, ne] = i
+                        extra[1, ne] = k
+                    ne += 1
+            elif ans < 0:
+                if nd < doubt.shape[1]:
+                    doubt[0, nd] = i
+                    doubt[1, nd] = k
+                nd += 1
     return ne, nd
 
 
@@ -649,14 +625,12 @@ def locate_labels(
     ri: NDArray[np.int64],
     lo2: float,
     hi2: float,
-    depth: int,
 ) -> tuple[NDArray[np.int32], NDArray[np.int64], NDArray[np.int64]]:
     """The polygon holding each ping, in one pass: ``(first, extra, doubt)``.
 
     ``first[i]`` is the lowest-numbered polygon found to hold ping i (-1: none); ``extra``
     (2, m) holds further (ping, polygon) pairs, in ping order, for pings in overlapping
     polygons; ``doubt`` (2, d) the pairs too close to the allowance for float arithmetic.
-    ``depth``: the most candidates any cell has.
     """
     n = len(x)
     first = np.empty(n, dtype=np.int32)
@@ -666,7 +640,7 @@ def locate_labels(
         extra = np.empty((2, cap_e), dtype=np.int64)
         doubt = np.empty((2, cap_d), dtype=np.int64)
         ne, nd = _locate(
-            x, y, x0, y0, inv, nx, ny, label, rec, ri, lo2, hi2, depth, first, extra, doubt
+            x, y, x0, y0, inv, nx, ny, label, rec, ri, lo2, hi2, first, extra, doubt
         )  # fmt: skip
         if ne <= cap_e and nd <= cap_d:
             return first, extra[:, :ne].copy(), doubt[:, :nd].copy()
