@@ -111,9 +111,14 @@ def test_sure_cells_are_wholly_within_and_outside_cells_wholly_beyond(
         else:
             o = AMBIGUOUS - lab
             ri = idx.rec.view(np.int64)
-            s = int(ri[o] >> 32)
-            cand = idx.cand_idx[idx.cand_ptr[s] : idx.cand_ptr[s + 1]]
-            assert (np.diff(cand) > 0).all() and int(ri[o] & 0xFFFFFFFF) == len(cand)
+            nc = int(ri[o])
+            o += 1
+            cand = []
+            for _ in range(nc):  # decode the record: each candidate and the length of its block
+                cand.append(int(ri[o] & 0xFFFFFFFF))
+                sure, nn = (ri[o] >> 32) & 1, int(ri[o + 1])
+                o += 2 if sure else 6 + 4 * nn
+            assert (np.diff(cand) > 0).all() and 1 <= nc <= idx.depth
             # no polygon outside the candidates holds any point of the cell
             assert not np.delete(within, cand, axis=0).any()
 

@@ -64,15 +64,7 @@ class AreaIndex:
     # per ambiguous cell, one contiguous record (locate_kernels.near_records): its candidates,
     # each sure or with a reference point and the few edges the exact test needs
     rec: NDArray[np.float64]
-    # CSR over the ambiguous cells (slots): candidate polygons (a cell's slot is its record's
-    # first word >> 32)
-    cand_ptr: NDArray[np.int64]
-    cand_idx: NDArray[np.int32]
-
-    @property
-    def depth(self) -> int:
-        """The most candidate polygons any cell has (at least 1)."""
-        return int(np.diff(self.cand_ptr).max(initial=1))
+    depth: int  # the most candidate polygons any cell has (at least 1)
 
     @property
     def sure_d2(self) -> float:
@@ -178,7 +170,7 @@ def build_index(
     got = np.array([[room[k0], n] for k0, (n, _) in zip(ks[:-1], done, strict=True)])
     kept = np.concatenate([k for _, k in done]) if len(done) > 1 else done[0][1]
     label = np.full(nx * ny, OUTSIDE, dtype=np.int32)
-    rec, cand_ptr, cand_idx = _lk.near_records(
+    rec, depth = _lk.near_records(
         p_cell, p_poly, p_flag, p_ref, got.reshape(-1, 2).astype(np.int64), kept, a, b, label
     )
     return AreaIndex(
@@ -191,14 +183,8 @@ def build_index(
         ny=ny,
         label=label,
         rec=rec,
-        cand_ptr=cand_ptr,
-        cand_idx=cand_idx,
+        depth=int(depth),
     )
-
-
-def slot_of(index: AreaIndex, lab: NDArray[np.int32]) -> NDArray[np.int64]:
-    """The slots (rows of the candidate CSR) of ambiguous cells, from their labels."""
-    return index.rec.view(np.int64)[AMBIGUOUS - lab.astype(np.int64)] >> 32
 
 
 def _ring_edges(

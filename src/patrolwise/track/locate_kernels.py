@@ -290,111 +290,99 @@ def near_records(
     ea: NDArray[np.float64],
     eb: NDArray[np.float64],
     label: NDArray[np.int32],
-) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.int32]]:
+) -> tuple[NDArray[np.float64], int]:
     """Fill ``label`` (all -1 on entry) from the pairs of :func:`near_pairs` and return
-    ``(rec, cand_ptr, cand_idx)``. Part ``i`` wrote ``parts[i, 1]`` pairs from row
-    ``parts[i, 0]`` (parts in polygon order), and ``kept`` is their kept edges, part after part.
+    ``(rec, depth)``, ``depth`` the most candidates any cell has. Part ``i`` wrote
+    ``parts[i, 1]`` pairs from row ``parts[i, 0]`` (parts in polygon order), and ``kept`` is
+    their kept edges, part after part.
 
     A cell *sure* in exactly one polygon and out of every other gets that polygon's number; a
     cell in no pair stays -1; any other is ambiguous: label ``-2 - offset`` of its record in
-    ``rec`` (float64; header words int64 in the same memory): ``ncand | slot << 32``, then per
-    candidate (ascending polygon) ``poly | sure << 32 | ref_inside << 33``, ``nn``, and for a
-    tested candidate its reference point (rx, ry), the squared radii around it surely beyond and
-    surely within the allowance, and ``nn`` edges (ax, ay, bx, by).
-    ``cand_ptr``/``cand_idx`` list each slot's candidates.
+    ``rec`` (float64; header words int64 in the same memory): ``ncand``, then per candidate
+    (ascending polygon) ``poly | sure << 32 | ref_inside << 33``, ``nn``, and for a tested
+    candidate its reference point (rx, ry), the squared radii around it surely beyond and surely
+    within the allowance, and ``nn`` edges (ax, ay, bx, by).
 
     Cells in one polygon's window only (most of them) are written in pair order, which walks
     the pairs and edges in memory order; only the cells several windows share are grouped by a
-    sort (a sort of every pair by cell made each later read a cache miss). Memory is allocated
-    to fit: on this kind of machine a fresh page costs more to fault in than to fill.
+    sort (a sort of every pair by cell made each later read a cache miss). Nothing is kept per
+    pair but for those shared ones: on this kind of machine a fresh page costs more to fault in
+    than to fill.
     """
     np_ = 0
     for i in range(parts.shape[0]):
         np_ += parts[i, 1]
-    row = np.empty(np_, dtype=np.int64)  # the pairs' rows, in order
-    e0 = np.empty(np_, dtype=np.int64)  # each pair's first kept edge
-    r0 = np.empty(np_, dtype=np.int64)  # each tested pair's row in p_ref
-    q = 0
-    acc = 0
+    # label counts pairs per cell meanwhile: -1, then -2, -3, ...
+    depth = 1
     for i in range(parts.shape[0]):
-        t = parts[i, 0]
         for u in range(parts[i, 0], parts[i, 0] + parts[i, 1]):
-            row[q] = u
-            e0[q] = acc
-            r0[q] = t
-            f = p_flag[u]
-            if f & 1 == 0:
-                acc += f >> 2
-                t += 1
-            q += 1
-    for q in range(np_):  # label counts pairs per cell meanwhile: -1, then -2, -3, ...
-        label[p_cell[row[q]]] -= 1
+            c = p_cell[u]
+            label[c] -= 1
+            depth = max(depth, -1 - label[c])
     # the records' size: a header per single tested cell, one per shared pair at most, and the
     # candidates
     size = 0
-    for q in range(np_):
-        f = p_flag[row[q]]
-        single = label[p_cell[row[q]]] == -2
-        if f & 1:
-            size += 0 if single else 3
-        else:
-            size += 7 + 4 * (f >> 2)
+    for i in range(parts.shape[0]):
+        for u in range(parts[i, 0], parts[i, 0] + parts[i, 1]):
+            f = p_flag[u]
+            if f & 1:
+                size += 0 if label[p_cell[u]] == -2 else 3
+            else:
+                size += 7 + 4 * (f >> 2)
     if size > 2**31 - 3:
         raise ValueError("cell records too large for int32 labels: use a larger cell")
     rec = np.empty(size, dtype=np.float64)
     ri = rec.view(np.int64)
-    cand_ptr = np.zeros(np_ + 1, dtype=np.int64)
-    cand_idx = np.empty(np_, dtype=np.int32)
-    shared = np.empty(np_, dtype=np.int64)
+    # shared pairs: row, first kept edge, reference row (only these few are kept)
+    sh_u = np.empty(np_, dtype=np.int64)
+    sh_e = np.empty(np_, dtype=np.int64)
+    sh_r = np.empty(np_, dtype=np.int64)
     nsh = 0
     o = 0
-    s = 0
-    for q in range(np_):
-        u = row[q]
-        c = p_cell[u]
-        if label[c] != -2:
-            shared[nsh] = q
-            nsh += 1
-            continue
-        if p_flag[u] == 1:
-            label[c] = p_poly[u]
-            continue
-        label[c] = -2 - o
-        ri[o] = 1 | (s << 32)
-        o = _put_cand(rec, ri, o + 1, u, p_poly, p_flag, p_ref, r0[q], kept, e0[q], ea, eb)
-        cand_idx[s] = p_poly[u]
-        s += 1
-        cand_ptr[s] = s
-    m = s
+    acc = 0  # the pair's first kept edge
+    for i in range(parts.shape[0]):
+        t = parts[i, 0]  # the pair's reference row, if tested
+        for u in range(parts[i, 0], parts[i, 0] + parts[i, 1]):
+            f = p_flag[u]
+            c = p_cell[u]
+            if label[c] != -2:
+                sh_u[nsh] = u
+                sh_e[nsh] = acc
+                sh_r[nsh] = t
+                nsh += 1
+            elif f == 1:
+                label[c] = p_poly[u]
+            else:
+                label[c] = -2 - o
+                ri[o] = 1
+                o = _put_cand(rec, ri, o + 1, u, p_poly, p_flag, p_ref, t, kept, acc, ea, eb)
+            if f & 1 == 0:
+                acc += f >> 2
+                t += 1
     if nsh:
-        sh = shared[:nsh]
         # by cell, then polygon: unique keys, so numba's quicksort (its mergesort took ~5 ms
         # for 15,000 pairs)
         npoly = np.int64(p_poly.max()) + 1
         key = np.empty(nsh, dtype=np.int64)
-        for t in range(nsh):
-            u = row[sh[t]]
-            key[t] = np.int64(p_cell[u]) * npoly + p_poly[u]
-        sh = sh[np.argsort(key)]
+        for q in range(nsh):
+            key[q] = np.int64(p_cell[sh_u[q]]) * npoly + p_poly[sh_u[q]]
+        order = np.argsort(key)
         q0 = 0
         while q0 < nsh:
-            c = p_cell[row[sh[q0]]]
+            c = p_cell[sh_u[order[q0]]]
             q1 = q0 + 1
-            while q1 < nsh and p_cell[row[sh[q1]]] == c:
+            while q1 < nsh and p_cell[sh_u[order[q1]]] == c:
                 q1 += 1
             label[c] = -2 - o
-            ri[o] = (q1 - q0) | (s << 32)
+            ri[o] = q1 - q0
             o += 1
-            for t in range(q0, q1):
-                q = sh[t]
-                u = row[q]
-                o = _put_cand(rec, ri, o, u, p_poly, p_flag, p_ref, r0[q], kept, e0[q], ea, eb)
-                cand_idx[m] = p_poly[u]
-                m += 1
-            s += 1
-            cand_ptr[s] = m
+            for q in range(q0, q1):
+                v = order[q]
+                o = _put_cand(
+                    rec, ri, o, sh_u[v], p_poly, p_flag, p_ref, sh_r[v], kept, sh_e[v], ea, eb
+                )
             q0 = q1
-    return rec[:o], cand_ptr[: s + 1], cand_idx[:m]
+    return rec[:o], depth
 
 
 @njit(cache=True, nogil=True, inline="always")
