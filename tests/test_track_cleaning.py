@@ -139,3 +139,36 @@ def test_pings_already_in_order_are_not_sorted_again() -> None:
     pd.testing.assert_frame_equal(a, b)
     assert a.attrs["cleaning"]["out_of_order"] == 0
     assert t_sorted < 0.75 * t_shuffled, (t_sorted, t_shuffled)  # was ~0.9 (measured 0.53)
+
+
+def test_fixes_the_device_does_not_vouch_for() -> None:
+    """Mock locations and OsmAnd's valid=false (as JSON booleans, text in any case, or the
+    numbers an app may send) are set aside; everything else about them counts as usual."""
+    t0 = pd.Timestamp("2024-06-03 14:00")
+    attrs = [
+        {"mock": True},
+        {"mock": False},
+        {"valid": "FALSE"},
+        {"valid": 1.0},
+        None,
+        {"valid": 0.0},
+        {"mock": "1", "batt": 80},
+        {},
+    ]
+    df = pd.DataFrame(
+        {
+            "device_id": "d1",
+            "t": [t0 + pd.Timedelta(seconds=10 * i) for i in range(len(attrs))],
+            "x": 450_000.0 + np.arange(len(attrs)),
+            "y": 300_000.0,
+            "attrs": attrs,
+        }
+    )
+    out = clean_pings(df, now=dt.datetime(2024, 6, 4))
+    flagged = [0, 2, 5, 6]
+    assert out.index[out["flag"] == "device_flagged"].tolist() == flagged
+    assert out.attrs["cleaning"]["flags"] == {"device_flagged": 4}
+    assert out.attrs["cleaning"]["rules"]["trust_device_flags"] is True
+    # a store-computed column wins over the attributes
+    df["device_flag"] = False
+    assert clean_pings(df, now=dt.datetime(2024, 6, 4))["flag"].isna().all()

@@ -1002,3 +1002,45 @@ def test_traccar_client_9_is_charging_must_be_a_boolean(server: Server) -> None:
     doc["location"]["battery"]["is_charging"] = False
     assert httpx.post(url, params={"token": server.secrets["phone1"]}, json=doc).status_code == 200
     assert server.pings("phone1")["attrs"].iloc[0] == {"charge": False}
+
+
+def test_fixes_the_device_does_not_vouch_for_are_set_aside(server: Server) -> None:
+    """A mock location (Traccar Client 9's ``mock: true``) and OsmAnd's ``valid=false`` are
+    stored as sent, flagged by the store without decoding attributes, and set aside by cleaning
+    so they never count as patrol presence; ``valid=true``, ``mock: false`` and no flag count."""
+    from patrolwise.track.cleaning import CleaningRules, clean_pings
+
+    url = f"{server.url}/ingest/osmand"
+    tok = {"token": server.secrets["phone1"]}
+
+    def tc9(ts: int, mock: bool) -> int:
+        doc = {
+            "device_id": "phone1",
+            "location": {
+                "timestamp": dt.datetime.fromtimestamp(ts, dt.UTC).isoformat(),
+                "coords": {"latitude": 52.6369, "longitude": -1.1398, "accuracy": 5},
+                "mock": mock,
+            },
+        }
+        return httpx.post(url, params=tok, json=doc).status_code
+
+    def osmand(ts: int, **extra: str) -> int:
+        q = {"id": "phone1", "lat": "52.6369", "lon": "-1.1398", "timestamp": str(ts)}
+        return httpx.post(url, params=tok, data={**q, **extra}).status_code
+
+    assert tc9(T0, True) == 200
+    assert tc9(T0 + 10, False) == 200
+    assert osmand(T0 + 20, valid="false") == 200
+    assert osmand(T0 + 30, valid="true") == 200
+    assert osmand(T0 + 40) == 200
+    assert osmand(T0 + 50, valid="False") == 200
+    p = load_pings(server.store, devices=["phone1"], with_flags=True)
+    assert p["device_flag"].tolist() == [True, False, True, False, False, True]
+    cleaned = clean_pings(p, now=dt.datetime(2024, 5, 2))
+    assert cleaned["flag"].tolist() == ["device_flagged", None, "device_flagged", None, None,
+                                        "device_flagged"]  # fmt: skip
+    kept = clean_pings(p, CleaningRules(trust_device_flags=False), now=dt.datetime(2024, 5, 2))
+    assert kept["flag"].isna().all()
+    # the same from the attributes themselves, for frames loaded with them
+    a = server.pings("phone1")
+    assert clean_pings(a, now=dt.datetime(2024, 5, 2))["flag"].tolist() == cleaned["flag"].tolist()

@@ -63,7 +63,7 @@ def _run(
     lo = start - dt.timedelta(days=1) if start else None
     hi = end + dt.timedelta(days=1) if end else None
     with console.status("loading pings"):
-        pings = load_pings(store, lo, hi)
+        pings = load_pings(store, lo, hi, with_flags=True)
     if pings.empty and not allow_empty:
         raise InputError("no pings stored for those dates: run `patrolwise track import` first")
     pings = _registry_teams(store, pings, tz)

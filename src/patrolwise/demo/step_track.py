@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 def _ensure_pings(ctx: DemoContext) -> pd.DataFrame:
     """Stored pings; if the demo store has none yet, import the city's through the repository."""
-    pings = load_pings(ctx.store)
+    pings = load_pings(ctx.store, with_flags=True)
     if len(pings):
         return pings
     from ..store.devices import ensure_devices
@@ -43,7 +43,7 @@ def _ensure_pings(ctx: DemoContext) -> pd.DataFrame:
     with ctx.store.engine.begin() as conn:
         ensure_devices(conn, dict(zip(cp["device_id"], cp["team"], strict=True)))
         insert_pings(conn, cp, source="synthetic city")
-    return load_pings(ctx.store)
+    return load_pings(ctx.store, with_flags=True)
 
 
 def _chart(panel: pd.DataFrame) -> str:

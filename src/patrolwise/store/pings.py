@@ -16,7 +16,8 @@ from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, String, cast, select
+from sqlalchemy import Connection, String, case, cast, func, or_, select
+from sqlalchemy.sql.elements import ColumnElement
 
 from ..timeutil import local_days
 from .db import Store
@@ -256,12 +257,14 @@ def load_pings(
     *,
     tz: str | None = None,
     with_attrs: bool = False,
+    with_flags: bool = False,
 ) -> pd.DataFrame:
     """Pings as a table sorted by device and time (``t`` naive UTC; x/y in the store's CRS).
 
     ``start``/``end`` as dates select whole local days (inclusive, in the force's zone, right
     across clock changes); as datetimes they are naive UTC (or zone-aware) bounds, start
-    inclusive, end exclusive.
+    inclusive, end exclusive. ``with_flags`` adds ``device_flag``: the device itself marked the
+    fix unreliable (:func:`device_flag`), read in the database without decoding attributes.
     """
     from ..config import get_settings
 
@@ -275,6 +278,9 @@ def load_pings(
     if with_attrs:
         cols.append(Ping.attrs)
         names.append("attrs")
+    if with_flags:
+        cols.append(device_flag().label("device_flag"))
+        names.append("device_flag")
     q = select(*cols)
     if lo is not None:
         q = q.where(Ping.t >= lo)
@@ -295,4 +301,23 @@ def load_pings(
         df[c] = pd.to_numeric(df[c]).astype(float)
     if with_attrs and sqlite:
         df["attrs"] = [json.loads(a) if isinstance(a, str) else a for a in df["attrs"]]
+    if with_flags:
+        df["device_flag"] = df["device_flag"].fillna(0).astype(bool)
     return df
+
+
+#: what a device writes in a fix it does not vouch for: Traccar Client 9's ``mock`` (the phone's
+#: location came from a mock-location app) and OsmAnd's ``valid`` (false: no fix, the last
+#: position repeated), as stored attributes (JSON booleans, or the text an app sent)
+MOCK_TRUE = ("true", "1", "1.0")
+VALID_FALSE = ("false", "0", "0.0")
+
+
+def device_flag() -> ColumnElement[int]:
+    """SQL for 1 when a stored fix's attributes say the device does not vouch for it (a mock
+    location, or ``valid=false``), else 0. Such a fix must not count as patrol presence: a mock
+    location is exactly what a tracker is there to rule out."""
+    # SQLite's json_extract gives 1/0 for JSON booleans, PostgreSQL's ->> 'true'/'false'
+    mock = func.lower(Ping.attrs["mock"].as_string())
+    valid = func.lower(Ping.attrs["valid"].as_string())
+    return case((or_(mock.in_(MOCK_TRUE), valid.in_(VALID_FALSE)), 1), else_=0)

@@ -9,6 +9,12 @@ Rules, applied in this order (a row gets the first flag that applies):
 
 ``bad_coordinates``  x or y missing or not finite.
 ``bad_time``         no timestamp.
+``device_flagged``   the device itself did not vouch for the fix: a mock location (Traccar
+                     Client 9's ``mock``) or OsmAnd's ``valid=false`` (no fix: the last position
+                     repeated), from a ``device_flag`` column (``load_pings(with_flags=True)``) or
+                     the ``attrs`` of each ping. A mock location is what a tracker is there to
+                     rule out, so it never counts as presence (``trust_device_flags=False`` to
+                     ignore the flags).
 ``future``           later than ``now`` plus ``future_tolerance_s`` (a clock running ahead).
 ``too_old``          before ``earliest`` (default 2000-01-01: GPS week rollover and unset clocks
                      give 1980, 1999 or 1901).
@@ -41,6 +47,7 @@ from ..errors import InputError
 FLAGS = (
     "bad_coordinates",
     "bad_time",
+    "device_flagged",
     "future",
     "too_old",
     "before_device",
@@ -60,6 +67,7 @@ class CleaningRules:
     earliest: dt.datetime = dt.datetime(2000, 1, 1)
     future_tolerance_s: float = 300.0
     speed_passes: int = 3
+    trust_device_flags: bool = True
 
     def as_dict(self) -> dict[str, object]:
         return {k: str(v) if isinstance(v, dt.datetime) else v for k, v in asdict(self).items()}
@@ -73,6 +81,28 @@ def _speeds(t: np.ndarray, x: np.ndarray, y: np.ndarray, dev: np.ndarray) -> np.
         v = np.where(secs > 0, d / secs, np.inf)
     v[dev[1:] != dev[:-1]] = np.nan
     return v
+
+
+def _device_flags(df: pd.DataFrame) -> np.ndarray:
+    """Rows whose device did not vouch for the fix: the ``device_flag`` column if there is one
+    (the store computes it), else each ping's ``attrs`` dict (``mock`` true, ``valid`` false:
+    JSON booleans or the text an app sent)."""
+    if "device_flag" in df.columns:
+        return df["device_flag"].fillna(False).astype(bool).to_numpy()
+    out = np.zeros(len(df), dtype=bool)
+    if "attrs" not in df.columns:
+        return out
+
+    def said(a: object, key: str, values: tuple[str, ...]) -> bool:
+        v = a.get(key) if isinstance(a, dict) else None
+        return v is not None and str(v).strip().lower() in values
+
+    for i, a in enumerate(df["attrs"].tolist()):
+        if a:  # most pings carry no attributes
+            out[i] = said(a, "mock", ("true", "1", "1.0")) or said(
+                a, "valid", ("false", "0", "0.0")
+            )
+    return out
 
 
 def _sort_order(dev: np.ndarray, t: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -156,6 +186,8 @@ def clean_pings(
 
     mark(~(np.isfinite(x) & np.isfinite(y)), "bad_coordinates")
     mark(nat[order], "bad_time")
+    if rules.trust_device_flags:
+        mark(_device_flags(df), "device_flagged")
     now_ = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     limit = np.datetime64(now_, "ms").astype(np.int64) + int(rules.future_tolerance_s * 1000)
     mark(t > limit, "future")
