@@ -281,3 +281,30 @@ def test_a_loan_recorded_after_the_pings_counts_for_the_team_borrowing(sqlite_ur
     assert set(by) == {("Market", "outreach"), ("Station", "outreach")}
     assert by[("Market", "outreach")]["patrol_minutes"] == 45.0
     assert by[("Market", "outreach")]["officer_minutes"] == 80.0
+
+
+def test_a_visit_across_midnight_counts_once(sqlite_url: str) -> None:
+    """A patrol from 23:40 to 00:20 local time is one visit: its two local days each show their
+    minutes, but the run's visit count and the per hot spot totals count it once (they counted
+    its two day-parts as two visits)."""
+    with Store(sqlite_url) as st:
+        add_areas(
+            st,
+            gpd.GeoDataFrame(
+                {"name": ["Clock Tower"]}, geometry=[shapely.box(0, 0, 100, 100)], crs="EPSG:27700"
+            ),
+        )
+        with st.engine.begin() as conn:
+            ensure_devices(conn, {"POL-9": "police"})
+            # 22:40-23:20 UTC is 23:40-00:20 BST
+            insert_pings(conn, _leg("POL-9", "police", "2024-06-03 22:40", "2024-06-03 23:20", 50.0),
+                         source="test")  # fmt: skip
+    r = CliRunner().invoke(app, ["--db", sqlite_url, "dosage", "--json"])
+    assert r.exit_code == 0, r.output
+    res = json.loads(r.stdout)
+    assert res["visits"] == 1
+    (row,) = res["by_hotspot"]
+    assert row["visits"] == 1 and row["patrol_minutes"] == 40.0
+    with Store(sqlite_url) as st:
+        parts = load_visits(st)
+    assert sorted(parts["minutes"].tolist()) == [20.0, 20.0]  # one per local day

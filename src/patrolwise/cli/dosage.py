@@ -195,11 +195,17 @@ def dosage_cmd(
         .sum()
         .reset_index()
     )
+    # a visit across midnight is a row on each local day: over the whole run it is one visit
+    per = res.visits.groupby(["area_id", "team"])["visit_id"].nunique()
+    totals["visits"] = [
+        int(per.get((a, tm), 0)) for a, tm in zip(totals["area_id"], totals["team"], strict=True)
+    ]
+    n_visits = int(res.visits["visit_id"].nunique())
     if as_json:
         print_json(
             {
                 "run_id": run_id,
-                "visits": len(res.visits),
+                "visits": n_visits,
                 "stats": res.stats,
                 "params": res.params.as_dict(),
                 "by_hotspot": totals.to_dict(orient="records"),
@@ -207,7 +213,7 @@ def dosage_cmd(
             }
         )
         return
-    t = Table(title=f"Dosage run {run_id}: {len(res.visits)} visits")
+    t = Table(title=f"Dosage run {run_id}: {n_visits} visits")
     for c in ("hot spot", "team", "visits", "patrol-min", "officer-min"):
         t.add_column(c, justify="left" if c in ("hot spot", "team") else "right")
     for r in totals.to_dict("records"):
