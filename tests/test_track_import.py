@@ -386,3 +386,26 @@ def test_two_files_of_one_name_keep_their_own_rejects_reports(
     assert a["rejects_file"] != b["rejects_file"]
     assert pd.read_csv(a["rejects_file"])["value"].tolist() == ["abc"]
     assert pd.read_csv(b["rejects_file"])["value"].tolist() == ["xyz"]
+
+
+def test_a_device_id_the_registry_refuses_is_one_rejected_row(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """A callsign cell holding a tab or a line break (a damaged export) is that row's reject,
+    naming the device field; the file's other rows import. It stopped the whole file when the
+    devices were registered."""
+    p = tmp_path / "radio.csv"
+    p.write_text(
+        "callsign,time,lat,lon\n"
+        "R1,2024-05-01T13:02:00Z,52.6300,-1.1300\n"
+        '"R\t2",2024-05-01T13:03:00Z,52.6301,-1.1301\n'
+        '"R\n3",2024-05-01T13:04:00Z,52.6302,-1.1302\n'
+        "R1,2024-05-01T13:05:00Z,52.6303,-1.1303\n"
+    )
+    with Store(sqlite_url) as st:
+        s = import_track_file(st, p, team="police", rejects_dir=tmp_path)
+        assert (s["rows_read"], s["imported"], s["rejected"]) == (4, 2, 2)
+        rej = pd.read_csv(s["rejects_file"])
+        assert list(rej["row"]) == [3, 4] and set(rej["field"]) == {"device"}  # file lines
+        assert all("control character" in r for r in rej["reason"])
+        assert set(load_pings(st)["device_id"]) == {"R1"}

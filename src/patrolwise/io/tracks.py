@@ -111,7 +111,8 @@ def finish_points(
 
     Rules, in order (a row is rejected for the first rule it breaks):
     time missing or unreadable; time before ``min_time`` or more than a day after ``now``
-    (a broken device clock); no position; latitude and longitude both beyond 180 (metres, not
+    (a broken device clock); no position; a device id with a control character or over 100
+    characters; latitude and longitude both beyond 180 (metres, not
     degrees: eastings and northings in the lat/lon columns); latitude/longitude out of range or
     exactly 0,0 (the
     "no fix" placeholder of many trackers); latitude and longitude swapped; projected coordinates
@@ -191,6 +192,16 @@ def finish_points(
         "lat/lon",
         "no position (latitude/longitude or easting/northing)",
     )
+    # a device id the registry would refuse (store.devices.check_device_id) is this row's fault,
+    # not the file's: it stopped the whole file at registration
+    dev = df["device"].where(df["device"].notna(), "").astype(str).str.strip()
+    mark(
+        dev.str.contains("[\x00-\x1f\x7f-\x9f]", regex=True),
+        "device",
+        "device id contains a control character (a tab, line break or NUL)",
+        dev.map(repr),
+    )
+    mark(dev.str.len() > 100, "device", "device id longer than 100 characters", dev.str[:40])
     # metres, not degrees, in both: projected coordinates in the lat/lon columns (a radio
     # export's eastings and northings); "swapped?" would send the analyst the wrong way
     mark(
