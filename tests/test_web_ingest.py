@@ -1033,7 +1033,7 @@ def test_fixes_the_device_does_not_vouch_for_are_set_aside(server: Server) -> No
     assert osmand(T0 + 20, valid="false") == 200
     assert osmand(T0 + 30, valid="true") == 200
     assert osmand(T0 + 40) == 200
-    assert osmand(T0 + 50, valid="False") == 200
+    assert osmand(T0 + 50, valid=" False ") == 200
     p = load_pings(server.store, devices=["phone1"], with_flags=True)
     assert p["device_flag"].tolist() == [True, False, True, False, False, True]
     cleaned = clean_pings(p, now=dt.datetime(2024, 5, 2))

@@ -318,6 +318,6 @@ def device_flag() -> ColumnElement[int]:
     location, or ``valid=false``), else 0. Such a fix must not count as patrol presence: a mock
     location is exactly what a tracker is there to rule out."""
     # SQLite's json_extract gives 1/0 for JSON booleans, PostgreSQL's ->> 'true'/'false'
-    mock = func.lower(Ping.attrs["mock"].as_string())
-    valid = func.lower(Ping.attrs["valid"].as_string())
+    mock = func.lower(func.trim(Ping.attrs["mock"].as_string()))
+    valid = func.lower(func.trim(Ping.attrs["valid"].as_string()))
     return case((or_(mock.in_(MOCK_TRUE), valid.in_(VALID_FALSE)), 1), else_=0)
