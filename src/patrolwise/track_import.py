@@ -35,6 +35,7 @@ from sqlalchemy import insert, update
 
 from .config import get_settings
 from .errors import FatalImportError, InputError, PatrolwiseError
+from .io.rejects_report import write_report
 from .io.tracks import REJECT_COLUMNS, RawTrack, check_zone, finish_points, read_raw_track
 from .store.db import Store, utcnow
 from .store.devices import check_device_id, check_team, device_teams, ensure_devices
@@ -123,47 +124,25 @@ def apply_assignments(pings: pd.DataFrame, assigns: pd.DataFrame, tz: str) -> pd
     return pd.Series(out, index=pings.index, dtype=object)
 
 
-def _rejects_path(src: Path, rejects_dir: Path | None) -> Path:
-    """The folder for rejects reports, made if need be: ``rejects_dir``, else ./rejects."""
-    # never beside the input: input folders are often shared or read-only (and are evidence)
-    out = rejects_dir if rejects_dir is not None else Path.cwd() / "rejects"
-    out.mkdir(parents=True, exist_ok=True)
-    return out
-
-
 def _write_rejects(rej: pd.DataFrame, src: Path, rejects_dir: Path | None) -> str:
-    """Write one file's rejects report; returns its path.
+    """Write one file's rejects report (:func:`patrolwise.io.rejects_report.write_report`, in
+    ``rejects_dir``, else ./rejects: never beside the input, as input folders are often shared or
+    read-only, and are evidence); returns its path.
 
     Called inside the file's transaction, so a report that cannot be written (the folder is a
     file, or not writable) is a fatal error for that file, one line naming the folder, and
     nothing of the file is stored, rather than an OSError traceback.
-
-    Named after the file and the second, as the crime import's, and never over another report
-    (a taken name gets -1, -2 ...: created exclusively): named after the file alone, OUT-1.csv
-    from two days' folders imported in one run wrote one report, the second overwriting the
-    first, and the first summary pointed at the other file's rejected rows.
     """
     table = rej.assign(file=str(src))[["file", *REJECT_COLUMNS]]
-    stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
+    where = rejects_dir if rejects_dir is not None else Path.cwd() / "rejects"
     try:
-        out = _rejects_path(src, rejects_dir)
-        n = 0
-        while True:
-            rp = out / f"{src.stem}.{stamp}{f'-{n}' if n else ''}.rejects.csv"
-            try:
-                with rp.open("x", newline="", encoding="utf-8") as fh:
-                    table.to_csv(fh, index=False)
-                break
-            except FileExistsError:
-                n += 1
+        return str(write_report(table, where, src.stem))
     except OSError as exc:
-        where = rejects_dir if rejects_dir is not None else Path.cwd() / "rejects"
         raise FatalImportError(
             str(src),
             f"cannot write its rejects report in {where} ({exc.strerror or exc}): "
             "pass --rejects FOLDER naming a folder you can write to",
         ) from exc
-    return str(rp)
 
 
 def import_track_file(store: Store, path: str | Path, **kw: Any) -> dict[str, Any]:

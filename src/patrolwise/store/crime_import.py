@@ -13,7 +13,6 @@ existence check done only when the insert reports conflicts. Each distinct place
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import hashlib
 import json
 import queue
@@ -37,6 +36,7 @@ from ..harm import HarmRules, HarmTable
 from ..io import incidents, police_uk
 from ..io.crime_rows import COLUMNS as CRIME_COLUMNS
 from ..io.crime_rows import REJECT_COLUMNS, Parsed, place_hashes
+from ..io.rejects_report import write_report
 from ..io.tabular import decode, read_header
 from .crime_places import PLACE_COLUMNS, as_objects, store_places
 from .db import Store, utcnow
@@ -585,25 +585,6 @@ def _write_chunk(
             summary.harm_missing[str(k)] = summary.harm_missing.get(str(k), 0) + v
 
 
-def _write_rejects(rej: pd.DataFrame, out_dir: Path, path: Path) -> Path:
-    """Write a rejects report named after the file and the second, never over another one.
-
-    Two files of one name (``street.csv`` in two forces' folders) imported within a second
-    wrote one report, the second overwriting the first; a taken name now gets ``-1``, ``-2``...
-    """
-    out_dir.mkdir(parents=True, exist_ok=True)
-    stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
-    n = 0
-    while True:
-        rpath = out_dir / f"{path.name}.{stamp}{f'-{n}' if n else ''}.rejects.csv"
-        try:
-            with rpath.open("x", newline="", encoding="utf-8") as fh:
-                rej.to_csv(fh, index=False)
-            return rpath
-        except FileExistsError:
-            n += 1
-
-
 def import_crime_file(
     store: Store,
     path: Path,
@@ -679,7 +660,7 @@ def import_crime_file(
             else pd.DataFrame(columns=REJECT_COLUMNS)
         )
         if len(rej):
-            summary.rejects_file = str(_write_rejects(rej, rejects_dir or Path("rejects"), path))
+            summary.rejects_file = str(write_report(rej, rejects_dir or Path("rejects"), path.name))
         assert summary.rows_read == summary.imported + summary.already_present + summary.rejected, (
             summary
         )
