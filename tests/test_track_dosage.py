@@ -15,6 +15,7 @@ from patrolwise.track.compliance import abstraction, compliance
 from patrolwise.track.coverage import window_coverage
 from patrolwise.track.dosage import (
     DosageParams,
+    _Labels,
     chunk_bounds,
     compute_dosage,
     daily_dosage,
@@ -505,3 +506,31 @@ def test_cached_offset_tables_are_read_only() -> None:
         offsets[0] = 1
     with pytest.raises(ValueError):
         starts[0] = 1
+
+
+def test_device_and_team_columns_typed_as_pandas_types_them() -> None:
+    """Names are typed once per call and taken per row: each column must be what pandas makes
+    of the same names row by row, in the visits, the tracked spans and the silent gaps alike."""
+    p = track(
+        leg("A", "police", "2024-06-03 14:00", "2024-06-03 14:20", INSIDE[11]),
+        leg("A", "police", "2024-06-03 14:30", "2024-06-03 14:50", INSIDE[11]),
+        leg("B", "outreach", "2024-06-03 15:00", "2024-06-03 15:40", INSIDE[22]),
+    )
+    r = compute_dosage(p, HOTSPOTS)
+    for frame in (r.visits, r.tracked, r.unknown):
+        assert not frame.empty
+        for col in ("device_id", "team"):
+            expect = pd.Series(np.array(frame[col].tolist(), dtype=object)).dtype
+            assert frame[col].dtype == expect, (col, frame[col].dtype)
+    assert r.visits["device_id"].tolist() == ["A", "A", "B"]
+    assert r.unknown["team"].tolist() == ["police"]
+
+
+@pytest.mark.parametrize("names", [["A", "B", "C"], [7, 9, 11], ["A", 9, None], [1.5, 2.5, 3.5]])
+def test_names_taken_as_pandas_infers_them_from_the_rows(names: list[object]) -> None:
+    values = np.array(names, dtype=object)
+    col = _Labels(values)
+    for idx in ([0, 0, 2], [1], [2, 2], []):
+        got = pd.Series(col.take(np.array(idx, dtype=np.int64)))
+        want = pd.Series(values[np.array(idx, dtype=np.int64)])
+        pd.testing.assert_series_equal(got, want)
