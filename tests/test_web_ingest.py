@@ -1044,3 +1044,42 @@ def test_fixes_the_device_does_not_vouch_for_are_set_aside(server: Server) -> No
     # the same from the attributes themselves, for frames loaded with them
     a = server.pings("phone1")
     assert clean_pings(a, now=dt.datetime(2024, 5, 2))["flag"].tolist() == cleaned["flag"].tolist()
+
+
+def test_requests_without_positions_are_authenticated(server: Server) -> None:
+    # an empty JSON array answered 200 with no secret at all, and OwnTracks' empty body or
+    # non-location message too: a request that stores nothing must still come from a registered
+    # device with its secret, and gets the 400 / 401 / 403 a position would have got
+    s1, s2, sa = server.secrets["phone1"], server.secrets["phone2"], server.secrets["alice/iphone"]
+    url = f"{server.url}/ingest/osmand"
+    assert httpx.post(url, json=[]).status_code == 401
+    assert httpx.post(url, json=[], params={"token": "not-a-secret"}).status_code == 401
+    assert httpx.post(url, json=[], params={"id": "nobody", "token": s1}).status_code == 400
+    assert httpx.post(url, json=[], params={"id": "phone1", "token": s2}).status_code == 403
+    ok = httpx.post(url, json=[], params={"token": s1})
+    assert ok.status_code == 200 and ok.content == b""
+    assert httpx.post(url, json=[], params={"id": "phone1", "token": s1}).status_code == 200
+    ot = f"{server.url}/ingest/owntracks"
+    q = {"u": "alice", "d": "iphone"}
+    transition = {"_type": "transition", "event": "enter", "tst": T0}
+    for body in (b"", b"[]", json.dumps(transition).encode()):
+        assert httpx.post(ot, params=q, content=body).status_code == 401, body
+        r = httpx.post(ot, params=q, content=body, auth=("alice", "not-a-secret"))
+        assert r.status_code == 401, body
+        r = httpx.post(ot, params=q, content=body, auth=("alice", s2))
+        assert r.status_code == 403, body
+        r = httpx.post(ot, params={"u": "bob", "d": "x"}, content=body, auth=("bob", sa))
+        assert r.status_code == 400, body
+        r = httpx.post(ot, params=q, content=body, auth=("alice", sa))
+        assert r.status_code == 200 and r.json() == [], body
+    # a revoked device's empty batch is refused as its pings would be
+    h = {"Authorization": f"Bearer {s2}"}
+    r = httpx.post(f"{server.url}/ingest/batch", json={"pings": []}, headers=h)
+    assert r.status_code == 200 and r.json()["received"] == 0
+    revoke_device(server.store, "phone2")
+    r = httpx.post(f"{server.url}/ingest/batch", json={"pings": []}, headers=h)
+    assert r.status_code == 403 and "revoked" in r.json()["detail"]
+    revoke_device(server.store, "phone1")
+    r = httpx.post(url, json=[], params={"token": s1})
+    assert r.status_code == 403 and "revoked" in r.json()["detail"]
+    assert len(server.pings()) == 0

@@ -149,6 +149,7 @@ def create_app(store_url: str | None = None) -> FastAPI:
             secret = find_secret(request, {"token": [qp["token"]]} if qp.get("token") else None)
             qid = qp.get("id") or qp.get("deviceid")
             positions = await run_in_threadpool(osmand.decode_json, store, doc, qid)
+            claimed = qid
         else:
             if "multipart/form-data" in request.headers.get("content-type", "").lower():
                 pairs = await _multipart_params(request)
@@ -157,7 +158,9 @@ def create_app(store_url: str | None = None) -> FastAPI:
             tokens = [v for k, v in pairs if k == "token"]
             secret = find_secret(request, {"token": tokens} if tokens else None)
             positions = [await run_in_threadpool(osmand.decode_params, store, pairs)]
-        await run_in_threadpool(store_positions, store, positions, secret, "osmand")
+            claimed = None
+        # an empty array still authenticates (as ?id= when given, else by its secret)
+        await run_in_threadpool(store_positions, store, positions, secret, "osmand", claimed)
         return Response(status_code=200)
 
     # Traccar reads any method; the schema documents POST, the other methods share the handler
@@ -188,14 +191,13 @@ def create_app(store_url: str | None = None) -> FastAPI:
         user, _ = basic_credentials(request)
         u = request.headers.get("x-limit-u") or request.query_params.get("u") or user
         d = request.headers.get("x-limit-d") or request.query_params.get("d")
-        if not body.strip():
-            return JSONResponse([])
-        doc = _json(body)
+        # an empty body (the app deleting a friend) is no message, but the client must still be
+        # a registered device with its secret: every answer but a refusal is 200 []
+        doc = _json(body) if body.strip() else []
         secret = find_secret(request)
         device_id = await run_in_threadpool(owntracks.device_for, store, u, d, secret)
         positions = owntracks.decode(doc, device_id)
-        if positions:
-            await run_in_threadpool(store_positions, store, positions, secret, "owntracks")
+        await run_in_threadpool(store_positions, store, positions, secret, "owntracks", device_id)
         return JSONResponse([])
 
     @app.post(
@@ -221,7 +223,9 @@ def create_app(store_url: str | None = None) -> FastAPI:
             raise IngestError(401, "the secret is not valid for any device")
         doc = _json(body)
         positions = batch.decode(doc, owner.device_id, get_settings().crs)
-        n = await run_in_threadpool(store_positions, store, positions, secret, "batch")
+        n = await run_in_threadpool(
+            store_positions, store, positions, secret, "batch", owner.device_id
+        )
         return JSONResponse(
             {"received": len(positions), "imported": n, "already_present": len(positions) - n}
         )

@@ -21,7 +21,7 @@ from ...errors import AuthError
 from ...geo import swapped_lonlat, to_projected
 from ...io.tracks import MAX_AHEAD, MIN_TIME
 from ...store.db import Store, utcnow
-from ...store.devices import authorise, get_device
+from ...store.devices import authorise, device_for_secret, get_device
 from ...store.pings import insert_pings, resolve_teams
 
 
@@ -193,19 +193,56 @@ def known_device(
     return device_id
 
 
+def _authorise(store: Store, device_id: str, secret: str | None) -> None:
+    try:
+        authorise(store, device_id, secret)
+    except AuthError as exc:
+        raise IngestError(getattr(exc, "status", 401), str(exc)) from None
+
+
+def authenticate(store: Store, secret: str | None, claimed: str | None = None) -> None:
+    """Authenticate a request that carries no position, as one with positions would be.
+
+    ``claimed`` is the device the request names outside its positions (OsmAnd's ``?id=``,
+    OwnTracks' user and device, the batch's secret holder): unknown is a 400, then its secret
+    must be right (401 missing or nobody's, 403 another device's, revoked or out of service).
+    Without a claimed device the secret alone must belong to a device in service.
+    """
+    if claimed is None:
+        if not secret:
+            raise IngestError(
+                401, "no device secret: send it as HTTP Basic password, a bearer token or ?token="
+            )
+        owner = device_for_secret(store, secret)
+        if owner is None:
+            raise IngestError(401, "the secret is not valid for any device")
+        claimed = owner.device_id
+    else:
+        known_device(store, claimed, 400)
+    _authorise(store, claimed, secret)
+
+
 def store_positions(
-    store: Store, positions: list[dict[str, Any]], secret: str | None, source: str
+    store: Store,
+    positions: list[dict[str, Any]],
+    secret: str | None,
+    source: str,
+    claimed: str | None = None,
 ) -> int:
-    """Authorise each device, check every position, then write them all in one transaction."""
+    """Authorise each device, check every position, then write them all in one transaction.
+
+    A request with no position (an empty array, OwnTracks' empty body or its other message
+    types) is authenticated all the same (:func:`authenticate`, with ``claimed`` the device the
+    request names outside its positions): an unknown or unauthenticated client gets the 400,
+    401 or 403 a position would have got, never a 200.
+    """
     for i, p in enumerate(positions):
         check_position(p, f"position {i}" if len(positions) > 1 else "")
-    for d in sorted({p["device_id"] for p in positions}):
-        try:
-            authorise(store, d, secret)
-        except AuthError as exc:
-            raise IngestError(getattr(exc, "status", 401), str(exc)) from None
     if not positions:
+        authenticate(store, secret, claimed)
         return 0
+    for d in sorted({p["device_id"] for p in positions}):
+        _authorise(store, d, secret)
     df = pd.DataFrame.from_records(positions)
     for c in ("accuracy", "speed", "heading", "altitude", "battery"):
         if c not in df:

@@ -16,7 +16,9 @@ altitude}, "battery": {"level": 0..1, "is_charging"}, "is_moving", "odometer", "
 positions (each like the form parameters) or of such objects.
 
 Answers: 200 with an empty body; 400 for a missing or unknown ``id``, 404 for an unknown
-``device_id`` in JSON; 401/403 for a missing or wrong secret; 400 for anything malformed.
+``device_id`` in JSON; 401/403 for a missing or wrong secret; 400 for anything malformed. An
+empty JSON array is authenticated too: as the device ``?id=`` names, else as the device the
+secret belongs to (401 without a valid secret, 403 for a revoked device).
 """
 
 from __future__ import annotations

@@ -7,8 +7,9 @@ Our device id is ``user/device`` (OwnTracks' own topic naming), falling back to 
 one message or an array; ``_type: location`` carries ``lat``, ``lon``, ``tst`` (epoch seconds),
 ``acc`` (m), ``vel`` (**km/h**, stored as m/s), ``alt``, ``cog``, ``batt`` (percent) and ``tid``;
 every other type (transition, waypoint, lwt, card, status, encrypted...) and an empty body (the
-app deleting a friend) is accepted and ignored. The answer is always a JSON array (``[]``): the
-apps read it for commands.
+app deleting a friend) is accepted and ignored, once the device is authenticated like any other
+request (an unknown device is a 400, a missing or wrong secret 401 / 403). The answer to an
+accepted request is always a JSON array (``[]``): the apps read it for commands.
 """
 
 from __future__ import annotations
