@@ -45,6 +45,12 @@ def import_crimes_cmd(
     rejects: Path = typer.Option(
         Path("rejects"), "--rejects", help="folder for rejected-rows reports"
     ),
+    force: str | None = typer.Option(
+        None,
+        "--force",
+        help="force whose incident extract this is (default: the configured force); "
+        "police.uk files name their own",
+    ),
     asb_floor: float | None = typer.Option(
         None, help="harm given to anti-social behaviour (default: none)"
     ),
@@ -80,6 +86,7 @@ def import_crimes_cmd(
             rules=rules,
             rejects_dir=rejects,
             progress=tick,
+            force=force,
         )
     totals = {
         k: sum(getattr(r, k) for r in results)

@@ -367,6 +367,18 @@ def _lonlat_from(df: pd.DataFrame, file_crs: str) -> None:
     df.loc[idx, "lat"] = [repr(float(v)) for v in lat]
 
 
+def incident_key_prefix(force: str | None) -> str:
+    """The start of the key of every incident with an ID: ``i:<length of force>:<force>:``.
+
+    Incident IDs are a force's own numbering (two forces both have an ``INC-0001``), so a key of
+    the ID alone made the second force's extract count as "already present" and its rows were
+    lost. The force's name is in the key, led by its length so that no force name (one with a
+    colon in it) can run into the ID. Migration 0010 writes stored keys in this form.
+    """
+    f = force or ""
+    return f"i:{len(f)}:{f}:"
+
+
 @dataclass
 class _FileState:
     """What the chunks of one file share: each incident ID's first good row, and how often each
@@ -627,7 +639,7 @@ def _parse_frame(
     state.first_row.update(firsts)
     good = ~rej.bad
     h = content_hash(df)
-    key = ("i:" + iid).where(has_id, "")
+    key = (incident_key_prefix(force) + iid).where(has_id, "")
     if (~has_id).any():
         idx = np.flatnonzero(~has_id)
         key.iloc[idx] = synthetic_keys(  # type: ignore[call-overload]

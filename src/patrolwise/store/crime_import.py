@@ -1,8 +1,9 @@
 """Crime import: transactional, idempotent, with every rejected row reported.
 
 One transaction per input path (a zip archive is one path): a fatal error anywhere in it leaves the
-database as it was. Rows are keyed (police.uk ``Crime ID``; a content hash plus occurrence number
-for rows with no ID), so importing a file twice adds nothing. Counts always reconcile:
+database as it was. Rows are keyed (police.uk ``Crime ID``; an incident extract's force and
+incident ID; a content hash plus occurrence number for rows with no ID), so importing a file twice
+adds nothing. Counts always reconcile:
 ``read = imported + already_present + rejected``.
 
 Speed: rows go in by ``executemany`` on SQLite and ``COPY`` on PostgreSQL, in chunks, with the
@@ -106,14 +107,23 @@ def sniff_format(path: Path) -> str:
     return "police_uk" if police_uk.looks_like(cols) else "incidents"
 
 
-def _sources(path: Path, fmt: str, mapping: dict[str, str] | None) -> Iterator[Parsed]:
+def _sources(
+    path: Path, fmt: str, mapping: dict[str, str] | None, force: str | None = None
+) -> Iterator[Parsed]:
+    """Parsed chunks of one path. ``force`` names whose incident extract it is (default: the
+    configured force); a police.uk file names its own force on every row."""
     s = get_settings()
     if fmt == "police_uk":
         for name, opener in police_uk.iter_sources(path):
             yield from police_uk.parse_file(opener, name, crs=s.crs, bbox=s.force_bbox)
     else:
         yield from incidents.parse_chunks(
-            path, crs=s.crs, tz=s.timezone, bbox=s.force_bbox, mapping=mapping, force=s.force
+            path,
+            crs=s.crs,
+            tz=s.timezone,
+            bbox=s.force_bbox,
+            mapping=mapping,
+            force=force or s.force,
         )
 
 
@@ -555,7 +565,10 @@ def _write_chunk(
                         "file": name,
                         "row": d["_row"].to_numpy(),
                         "field": "Crime ID",
-                        "value": d["crime_key"].to_numpy(),
+                        # the ID as the file gives it, not the key (an incident's holds the force)
+                        "value": np.where(
+                            d["crime_id"].notna(), d["crime_id"], d["crime_key"]
+                        ).astype(object),
                         "reason": [
                             f"Crime ID already imported for {prev_month[h]} with different details"
                             for h in hashes[differ]
@@ -595,8 +608,14 @@ def import_crime_file(
     harm_table_id: int | None = None,
     rejects_dir: Path | None = None,
     progress: Callable[[str, int], None] | None = None,
+    force: str | None = None,
 ) -> ImportSummary:
-    """Import one file (or police.uk zip) in one transaction; see the module docstring."""
+    """Import one file (or police.uk zip) in one transaction; see the module docstring.
+
+    ``force`` is the force whose incident extract this is (default: the configured force). It is
+    stored with each row and is part of each incident's key, so two forces' extracts that both
+    number an incident ``INC-0001`` import as two crimes.
+    """
     path = Path(path)
     fmt = fmt or sniff_format(path)
     if fmt not in ("police_uk", "incidents"):
@@ -628,7 +647,7 @@ def import_crime_file(
         pg = conn.dialect.name == "postgresql"
 
         def prepared() -> Iterator[tuple[Parsed, list[_Chunk]]]:
-            for parsed in _sources(path, fmt, mapping):
+            for parsed in _sources(path, fmt, mapping, force):
                 parsed = reject_overlong(parsed, fmt)
                 rows = parsed.rows
                 yield (
