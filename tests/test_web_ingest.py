@@ -1083,3 +1083,35 @@ def test_requests_without_positions_are_authenticated(server: Server) -> None:
     r = httpx.post(url, json=[], params={"token": s1})
     assert r.status_code == 403 and "revoked" in r.json()["detail"]
     assert len(server.pings()) == 0
+
+
+def test_osmand_hdop_is_an_accuracy_when_none_is_sent(server: Server) -> None:
+    # hdop was kept only as an attribute, so a tracker sending hdop and no accuracy had none and
+    # cleaning's accuracy threshold never set its poor fixes aside. Accuracy = hdop x 5 m
+    # (the GPX and NMEA readers' rule); hdop stays an attribute; a sent accuracy always wins
+    from patrolwise.track.cleaning import clean_pings
+
+    url = f"{server.url}/ingest/osmand"
+    q = {"id": "phone1", "lat": "52.6369", "lon": "-1.1398", "token": server.secrets["phone1"]}
+    sent = [
+        {"hdop": "1.2"},  # 6 m
+        {"hdop": "30"},  # 150 m: worse than cleaning's 50 m
+        {"hdop": "30", "accuracy": "4"},  # the accuracy sent is kept
+        {"hdop": "2", "accuracy": "-1"},  # -1 is 'unknown': the hdop gives 10 m
+        {"hdop": "nan"},  # no number: no accuracy
+        {"hdop": "0"},  # no geometry factor is 0: no accuracy
+    ]
+    for i, extra in enumerate(sent):
+        r = httpx.post(url, params={**q, "timestamp": str(T0 + 10 * i), **extra})
+        assert r.status_code == 200, (extra, r.text)
+    # a flat JSON array (Traccar Client's queued positions) reads the same
+    item = {"id": "phone1", "lat": 52.6369, "lon": -1.1398, "hdop": 3, "timestamp": T0 + 60}
+    r = httpx.post(url, params={"token": q["token"]}, json=[item, {**item, "timestamp": T0 + 70}])
+    assert r.status_code == 200, r.text
+    df = server.pings("phone1")
+    assert df["accuracy"].iloc[:4].tolist() == pytest.approx([6.0, 150.0, 4.0, 10.0])
+    assert df["accuracy"].iloc[4:6].isna().all()
+    assert df["accuracy"].iloc[6:].tolist() == pytest.approx([15.0, 15.0])
+    assert [a["hdop"] for a in df["attrs"]] == [1.2, 30.0, 30.0, 2.0, "nan", 0.0, 3.0, 3.0]
+    flags = clean_pings(df, now=dt.datetime(2024, 5, 2))["flag"].tolist()
+    assert flags[1] == "accuracy" and flags.count("accuracy") == 1, flags

@@ -5,7 +5,8 @@ query string, a form body, or both (read together; a parameter given twice must 
 value); ``id`` or ``deviceid``; ``lat``/``lon`` or ``location=lat,lon``; ``timestamp`` as epoch
 seconds, epoch milliseconds, ISO 8601 or ``yyyy-MM-dd HH:mm:ss`` (UTC; the server's receive time when absent, but never for the
 positions of a JSON array, and an empty ``timestamp=`` is a 400); ``speed`` in **knots**
-(stored as m/s); ``bearing``/``heading``; ``altitude``; ``accuracy``; ``hdop``; ``batt``
+(stored as m/s); ``bearing``/``heading``; ``altitude``; ``accuracy``; ``hdop`` (kept as an
+attribute, and the accuracy when none is sent: see :func:`accuracy_from_hdop`); ``batt``
 (percent); every other key (``charge``, ``valid``, ``driverUniqueId``...) kept as an attribute
 (numbers as numbers, true/false as booleans).
 
@@ -26,7 +27,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ...io.tracks import KNOTS
+from ...io.tracks import HDOP_METRES, KNOTS
 from ...store.db import Store, utcnow
 from . import DECIMAL, IngestError, known_device, number, optional, parse_time
 
@@ -66,6 +67,25 @@ def _attr(key: str, value: str) -> Any:
     if value in ("true", "false"):
         return value == "true"
     return value
+
+
+def accuracy_from_hdop(accuracy: float | None, hdop: Any) -> float | None:
+    """The accuracy sent, else one estimated from ``hdop`` (metres), else None.
+
+    Traccar's ``OsmAndProtocolDecoder`` keeps ``hdop`` only as an attribute (``Position.KEY_HDOP``)
+    and sets the accuracy from ``accuracy`` alone, so a tracker that sends HDOP and no accuracy
+    has none there, and cleaning's accuracy threshold never saw its fixes here either. HDOP is a
+    unitless geometry factor: the horizontal error is about HDOP times the user-equivalent range
+    error (UERE), a few metres for a civil single-frequency receiver (R. B. Langley, "Dilution of
+    Precision", GPS World, May 1999). We take UERE = 5 m (:data:`patrolwise.io.tracks.HDOP_METRES`,
+    the GPX and NMEA readers' rule), so ``hdop=1.2`` is an accuracy of 6 m. An explicit accuracy is
+    never overridden; an HDOP that is not a positive finite number ('nan', 0) gives none.
+    """
+    if accuracy is not None:
+        return accuracy
+    if isinstance(hdop, float) and math.isfinite(hdop) and hdop > 0:
+        return hdop * HDOP_METRES
+    return None
 
 
 def decode_params(
@@ -116,6 +136,7 @@ def decode_params(
     pos["accuracy"] = optional(p.get("accuracy"), "accuracy")
     pos["battery"] = optional(p.get("batt"), "batt")
     attrs = {k: _attr(k, v) for k, v in p.items() if k not in KNOWN}
+    pos["accuracy"] = accuracy_from_hdop(pos["accuracy"], attrs.get("hdop"))
     if "timestamp" not in p:
         attrs["time_source"] = "server"
     pos["attrs"] = attrs or None
