@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from patrolwise.cli import app
 from patrolwise.errors import InputError
 from patrolwise.store import Store
-from patrolwise.store.areas import add_areas
+from patrolwise.store.areas import active_hotspots, add_areas
 from patrolwise.store.crime_import import import_crimes
 from patrolwise.store.visits import save_visits
 from patrolwise.synth import make_city
@@ -242,3 +242,72 @@ def test_evaluate_commands_count_days_in_the_configured_zone(
         ("build_panel", "Asia/Tokyo"),
         ("build_panel", "Asia/Tokyo"),
     ]
+
+
+def _leicester_square():  # type: ignore[no-untyped-def]
+    import geopandas as gpd
+    import shapely
+
+    return gpd.GeoDataFrame(
+        {"name": ["clock tower"]},
+        geometry=[shapely.box(458000, 304000, 458050, 304050)],
+        crs="EPSG:27700",
+    )
+
+
+def test_patrol_days_over_an_overnight_window_reads_the_last_morning(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With --window 22:00-02:00 the last day's night ends the next morning: its crimes and
+    patrol minutes after midnight must be loaded and counted on the last day, not dropped."""
+    from patrolwise.evaluate import patrol_days
+
+    extract = tmp_path / "night.csv"
+    extract.write_text(
+        "incident_id,occurred,offence,easting,northing\n"
+        "N1,2024-02-29 23:30,Assault with injury,458025,304025\n"
+        "N2,2024-03-01 00:30,Assault with injury,458025,304025\n"
+        "N3,2024-03-01 03:30,Assault with injury,458025,304025\n"
+    )
+    visits = pd.DataFrame(
+        {
+            "device_id": ["a", "a"],
+            "team": ["outreach", "outreach"],
+            "area_id": [1, 1],
+            "start": [dt.datetime(2024, 2, 29, 23, 30), dt.datetime(2024, 3, 1, 0, 0)],
+            "end": [dt.datetime(2024, 3, 1, 0, 0), dt.datetime(2024, 3, 1, 0, 20)],
+            "minutes": [30.0, 20.0],
+            "n_pings": [10, 8],
+            "local_day": [dt.date(2024, 2, 29), dt.date(2024, 3, 1)],
+            "visit_id": [5, 5],
+        }
+    )
+    with Store(sqlite_url) as st:
+        add_areas(st, _leicester_square(), kind="hotspot")
+        import_crimes(st, [extract], rejects_dir=tmp_path)
+        save_visits(st, visits)
+    seen: dict[str, pd.DataFrame] = {}
+
+    def spy(crimes: pd.DataFrame, *a: object, **kw: object) -> None:
+        seen["crimes"], seen["dosage"] = crimes, kw["dosage"]  # type: ignore[assignment]
+        raise InputError("stop")
+
+    monkeypatch.setattr(patrol_days, "build_panel", spy)
+    r = CliRunner().invoke(
+        app,
+        ["--db", sqlite_url, "evaluate", "patrol-days", "--start", "2024-02-01"]
+        + ["--end", "2024-02-29", "--window", "22:00-02:00", "--out", str(tmp_path / "o")],
+    )
+    assert "stop" in str(r.exception), r.output
+    assert sorted(seen["crimes"]["occurred_at"].dt.strftime("%H:%M")) == ["00:30", "03:30", "23:30"]
+    d = seen["dosage"]
+    assert d["local_day"].tolist() == [dt.date(2024, 2, 29)]
+    assert d["patrol_minutes"].tolist() == [50.0]
+    # and the library counts that night's two crimes (not 03:30) on the 29th
+    with Store(sqlite_url) as st:
+        spots = active_hotspots(st, dt.date(2024, 2, 1), dt.date(2024, 2, 29))
+    monkeypatch.undo()
+    panel = patrol_days.build_panel(
+        seen["crimes"], spots, dt.date(2024, 2, 1), dt.date(2024, 2, 29), window="22:00-02:00"
+    )
+    assert panel.groupby("date")["crimes"].sum().loc["2024-02-29"] == 2

@@ -327,6 +327,55 @@ def test_no_treatment_at_all_and_month_precision_are_refused() -> None:
     assert "patrolwise import crimes --format incidents" in str(refused.value)
 
 
+def test_overnight_window_counts_a_night_on_its_evening_by_hand() -> None:
+    """Window 22:00-02:00 local. Night of 28 Oct 2023 (clocks go back at 02:00 BST on the
+    29th): 21:30 UTC (22:30 BST) and 00:30 UTC (01:30 BST, the first 01:30) and 01:30 UTC
+    (01:30 GMT, the second) all belong to the evening of the 28th; 02:10 UTC (02:10 GMT)
+    and 20:30 UTC on the 28th (21:30 BST) are outside. 23:30 UTC on 31 Oct (23:30 GMT) is the
+    31st's night, the last day of the panel."""
+    hs = hotspots(1)
+    t = ["2023-10-28 21:30", "2023-10-29 00:30", "2023-10-29 01:30", "2023-10-29 02:10"]
+    t += ["2023-10-28 20:30", "2023-10-31 23:30", "2023-11-01 00:45"]
+    crimes = pd.DataFrame(
+        {"occurred_at": pd.to_datetime(t), "x": 1030.0, "y": 30.0, "harm": np.arange(1.0, 8.0)}
+    )
+    p = build_panel(
+        crimes, hs, dt.date(2023, 10, 27), dt.date(2023, 10, 31), window="22:00-02:00"
+    ).set_index("date")
+    assert p.loc["2023-10-28", "crimes"] == 3 and p.loc["2023-10-28", "harm"] == 1 + 2 + 3
+    # 00:45 GMT on 1 Nov is the 31st's night too
+    assert p.loc["2023-10-31", "crimes"] == 2 and p.loc["2023-10-31", "harm"] == 6 + 7
+    assert p["crimes"].sum() == 5
+
+
+def test_overnight_visits_join_the_evening_they_continue() -> None:
+    """A patrol from 23:20 to 00:40 BST is stored as two local days; for a 22:00-02:00
+    window both parts are the night that began on the 14th, and so are its 80 minutes."""
+    from patrolwise.evaluate.patrol_days import visits_by_window_day
+    from patrolwise.track.dosage import daily_dosage
+
+    visits = pd.DataFrame(
+        {
+            "device_id": "OUT-1",
+            "team": "outreach",
+            "area_id": 1,
+            "start": pd.to_datetime(["2024-06-14 22:20", "2024-06-14 23:00"]),
+            "end": pd.to_datetime(["2024-06-14 23:00", "2024-06-14 23:40"]),
+            "minutes": [40.0, 40.0],
+            "n_pings": 80,
+            "local_day": [dt.date(2024, 6, 14), dt.date(2024, 6, 15)],
+            "visit_id": 7,
+        }
+    )
+    night = visits_by_window_day(visits, "22:00-02:00", "Europe/London")
+    assert night["local_day"].tolist() == [dt.date(2024, 6, 14)] * 2
+    panel = daily_dosage(night)
+    assert panel["patrol_minutes"].tolist() == [80.0] and panel["visits"].tolist() == [1]
+    # a day window leaves the local days as they are
+    same = visits_by_window_day(visits, "14:00-20:00", "Europe/London")
+    pd.testing.assert_frame_equal(same, visits)
+
+
 def test_date_only_crimes_fill_whole_days_and_are_said_when_a_window_is_set() -> None:
     """A crime known only to its date (the window of that local day) is counted on its day when
     the panel covers whole days, and cannot be placed in a 14:00-20:00 window: it is then left

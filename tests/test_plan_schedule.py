@@ -119,6 +119,28 @@ def test_local_window_is_kept_across_the_spring_clock_change() -> None:
     assert (res.daily["window_minutes"] == 360).all()
 
 
+@pytest.mark.parametrize(
+    ("night", "utc_start", "minutes"),
+    [
+        (dt.date(2024, 6, 14), "2024-06-14 21:00", 240),  # BST throughout
+        (dt.date(2024, 10, 26), "2024-10-26 21:00", 300),  # clocks go back: 01:00 twice
+        (dt.date(2024, 3, 30), "2024-03-30 22:00", 180),  # clocks go forward: no 01:xx
+    ],
+)
+def test_overnight_window_is_measured_across_the_clock_changes(
+    night: dt.date, utc_start: str, minutes: int
+) -> None:
+    req = PlanRequest(
+        "police", night, night, window=(dt.time(22), dt.time(2)), visit_minutes=15, max_visits=3
+    )
+    res = make_plan(line_of_hotspots(3), req)
+    assert res.daily["window_minutes"].tolist() == [minutes]
+    v = res.visits
+    lo = pd.Timestamp(utc_start)
+    assert (v["date"] == night).all()
+    assert v["start"].min() >= lo and v["end"].max() <= lo + pd.Timedelta(minutes=minutes)
+
+
 def test_patrol_days_restrict_the_plan() -> None:
     hs = line_of_hotspots(4)
     a = randomise_days(hs["area_id"], D0, D0 + dt.timedelta(days=13), 0.5, seed=2)

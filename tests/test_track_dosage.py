@@ -285,6 +285,27 @@ def test_compliance_late_short_missed_and_abstraction() -> None:
     assert ab.abstracted_minutes.iloc[0] == 57.0 and ab.missed.iloc[0] == 1
 
 
+def test_overnight_slot_is_measured_across_midnight() -> None:
+    """A 23:30-00:30 (BST) police slot of the night of 14 June, met by a patrol from 23:40 to
+    00:30: the visit is stored as two local days but is one visit of 50 minutes, 10 late
+    (and short: under 90% of the hour)."""
+    p = track(leg("POL-1", "police", "2024-06-14 22:40", "2024-06-14 23:30", INSIDE[11]))
+    plan = pd.DataFrame(
+        {
+            "team": ["police"],
+            "area_id": [11],
+            "date": [dt.date(2024, 6, 14)],
+            "start": pd.to_datetime(["2024-06-14 22:30"]),
+            "end": pd.to_datetime(["2024-06-14 23:30"]),
+        }
+    )
+    r = compute_dosage(p, HOTSPOTS)
+    assert r.visits["local_day"].tolist() == [dt.date(2024, 6, 14), dt.date(2024, 6, 15)]
+    c = compliance(plan, r.visits, r.tracked)
+    assert c.delivered_minutes.tolist() == [50.0] and c.visits.tolist() == [1]
+    assert c.late_minutes.tolist() == [10.0] and c.status.tolist() == ["short"]  # 50 of 60
+
+
 def test_union_minutes_merges_touching_and_nested() -> None:
     f = pd.DataFrame(
         {

@@ -31,8 +31,12 @@ def local_today(tz: str | None = None) -> dt.date:
     return dt.datetime.now(zone(tz)).date()
 
 
-def parse_window(text: str) -> tuple[dt.time, dt.time]:
-    """'14:00-20:00' or '14-20' -> (time(14), time(20)). End may be 24 / 24:00 (midnight)."""
+def parse_window(text: str, overnight: bool = False) -> tuple[dt.time, dt.time]:
+    """'14:00-20:00' or '14-20' -> (time(14), time(20)). End may be 24 / 24:00 (midnight).
+
+    ``overnight``: an end before the start is the next morning ('22:00-02:00', the night-time
+    economy's peak), as :func:`local_window_utc` reads it; otherwise such a window is refused.
+    """
     try:
         a, b = text.replace(" ", "").split("-")
 
@@ -47,19 +51,29 @@ def parse_window(text: str) -> tuple[dt.time, dt.time]:
         start, end = one(a), one(b)
     except (ValueError, TypeError) as exc:
         raise InputError(f"time window {text!r} is not like 14:00-20:00") from exc
-    if end <= start:
+    if end == start:
+        raise InputError(f"time window {text!r} is empty: it ends when it starts")
+    if end < start and not overnight:
         raise InputError(
             f"time window {text!r} must end later the same day it starts "
-            "(cross-midnight windows are not supported)"
+            "(cross-midnight windows are not supported here)"
         )
     return start, end
 
 
+def crosses_midnight(start: dt.time, end: dt.time) -> bool:
+    """Does the local window ``start``-``end`` end the next morning?"""
+    return end <= start
+
+
 def local_window_utc(day: dt.date, start: dt.time, end: dt.time, tz: str = "Europe/London"):
-    """UTC (aware) bounds of a local wall-clock window on a local day."""
+    """UTC (aware) bounds of a local wall-clock window starting on a local day; an end at or
+    before the start is on the next day (an overnight window: 22:00-02:00 is four hours, five
+    on the night the clocks go back and three on the night they go forward)."""
     z = zone(tz)
     a = dt.datetime.combine(day, start, tzinfo=z).astimezone(UTC)
-    b = dt.datetime.combine(day, end, tzinfo=z).astimezone(UTC)
+    end_day = day + dt.timedelta(days=1) if crosses_midnight(start, end) else day
+    b = dt.datetime.combine(end_day, end, tzinfo=z).astimezone(UTC)
     return a, b
 
 

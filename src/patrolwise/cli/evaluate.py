@@ -119,7 +119,8 @@ def patrol_days_cmd(
     start: str = typer.Option(..., help="first local day of the trial (YYYY-MM-DD)"),
     end: str = typer.Option(..., help="last local day of the trial"),
     window: str = typer.Option(
-        "14:00-20:00", help="count crimes in this local window ('' = all day)"
+        "14:00-20:00",
+        help="count crimes in this local window ('' = all day; 22:00-02:00 runs overnight)",
     ),
     threshold: float = typer.Option(
         10.0, help="GPS minutes that make a day patrolled (as delivered)"
@@ -136,7 +137,7 @@ def patrol_days_cmd(
     out_dir: Path = OUT,
 ) -> None:
     """Hot spot x day panel: patrol days against no-patrol days (IRR, %, 95% CI, p)."""
-    from ..evaluate.patrol_days import build_panel, patrol_day_effects
+    from ..evaluate.patrol_days import build_panel, patrol_day_effects, visits_by_window_day
     from ..evaluate.report import patrol_days_section
     from ..store.areas import active_hotspots
     from ..store.crimes import load_crimes
@@ -145,12 +146,14 @@ def patrol_days_cmd(
     from ..track.dosage import daily_dosage
 
     a, b = _day(start, "start"), _day(end, "end")
+    # an overnight window's last night ends the morning after the last day
+    b_load = b + dt.timedelta(days=1) if _overnight(window) else b
     with open_store() as st:
         hs = active_hotspots(st, a, b)
         crimes = load_crimes(
-            st, start=a, end=b, categories=list(category) or None, mappable_only=True
+            st, start=a, end=b_load, categories=list(category) or None, mappable_only=True
         )
-        visits = load_visits(st, a, b)
+        visits = visits_by_window_day(load_visits(st, a, b_load), window, get_settings().timezone)
         if assignment is not None:
             asg = _read_assignment(assignment)
         else:
@@ -179,6 +182,13 @@ def patrol_days_cmd(
         out_dir,
         {"start": start, "end": end, "window": window, "threshold": threshold, "team": team},
     )
+
+
+def _overnight(window: str) -> bool:
+    """Does the patrol window run past midnight (checked as the analysis will parse it)?"""
+    from ..timeutil import crosses_midnight, parse_window
+
+    return bool(window) and crosses_midnight(*parse_window(window, overnight=True))
 
 
 def _read_assignment(path: Path) -> pd.DataFrame:
@@ -257,10 +267,11 @@ def power_cmd(
     from ..store.crimes import load_crimes
 
     a, b = _day(start, "start"), _day(end, "end")
+    b_load = b + dt.timedelta(days=1) if _overnight(window) else b
     with open_store() as st:
         hs = active_hotspots(st, a, b)
         crimes = load_crimes(
-            st, start=a, end=b, categories=list(category) or None, mappable_only=True
+            st, start=a, end=b_load, categories=list(category) or None, mappable_only=True
         )
     panel = build_panel(crimes, hs, a, b, window=window or None, tz=get_settings().timezone)
     rates = panel.groupby("area_id")["crimes"].mean()

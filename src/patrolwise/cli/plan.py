@@ -74,7 +74,9 @@ def make_cmd(
     team: str = typer.Option(..., help="outreach or police"),
     date_from: str = typer.Option(..., "--from", help="first local day, YYYY-MM-DD"),
     date_to: str = typer.Option(..., "--to", help="last local day, YYYY-MM-DD"),
-    window: str = typer.Option("14:00-20:00", help="local patrol window"),
+    window: str = typer.Option(
+        "14:00-20:00", help="local patrol window; 22:00-02:00 runs overnight into the next day"
+    ),
     visit: float | None = typer.Option(None, help="minutes per visit (outreach 40, police 15)"),
     hotspots: str | None = typer.Option(None, help="area ids, e.g. 1,2,3 (default: all)"),
     order: str = typer.Option("efficient", help="efficient or random"),
@@ -115,7 +117,7 @@ def make_cmd(
         team=team,
         start_date=start,
         end_date=end,
-        window=parse_window(window),
+        window=parse_window(window, overnight=True),
         visit_minutes=visit,
         order=order,  # type: ignore[arg-type]
         seed=seed,

@@ -29,7 +29,7 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import InputError
-from ..timeutil import dated_days, parse_window, to_local
+from ..timeutil import crosses_midnight, dated_days, parse_window, to_local
 from .estimates import Estimate, _clean
 from .glm import fit_quasi_poisson, identified
 from .periods import in_areas
@@ -63,6 +63,33 @@ def _dosage_frame(dosage: pd.DataFrame) -> pd.DataFrame:
     return d[["area_id", "date", "team", "minutes"]]
 
 
+def window_days(local: pd.Series, start: dt.time, end: dt.time) -> pd.Series:
+    """The day whose patrol window each local time belongs to: its own date, or for an
+    overnight window (22:00-02:00) the evening before for times before the window's end, so a
+    night's crimes and patrol minutes are one hot spot-day, as the plan makes one night's
+    visits."""
+    day = local.dt.date
+    if not crosses_midnight(start, end):
+        return day
+    early = (local.dt.time < end).to_numpy()
+    out = pd.Series(day.to_numpy(), index=local.index)
+    out[early] = (pd.to_datetime(day[early]) - pd.Timedelta(days=1)).dt.date.to_numpy()
+    return out
+
+
+def visits_by_window_day(visits: pd.DataFrame, window: str | None, tz: str) -> pd.DataFrame:
+    """``visits`` with ``local_day`` the day of the patrol window each visit part belongs to
+    (:func:`window_days` of its local start): unchanged unless the window runs overnight, when
+    the parts after midnight join the evening they continue."""
+    if not window or visits.empty:
+        return visits
+    a, b = parse_window(window, overnight=True)
+    if not crosses_midnight(a, b):
+        return visits
+    days = window_days(to_local(visits["start"], tz), a, b)
+    return visits.assign(local_day=days.to_numpy())
+
+
 def build_panel(
     crimes: pd.DataFrame,
     hotspots: gpd.GeoDataFrame,
@@ -80,7 +107,9 @@ def build_panel(
 ) -> pd.DataFrame:
     """One row per hot spot and local day: crimes, harm, minutes by team, delivered, assigned.
 
-    ``window`` keeps only crimes at local times inside the patrol window (None = the whole day).
+    ``window`` keeps only crimes at local times inside the patrol window (None = the whole day);
+    an overnight window (22:00-02:00) counts each night's crimes on the day it starts
+    (:func:`window_days`: the crimes need loading to the morning after ``end``).
     ``delivered`` is True when ``treatment_team`` minutes reach ``threshold``; ``police_minutes``
     sums every other team (background presence). Days outside ``tracked_days`` (default: the
     span of the dosage dates) have no delivered value: untracked is not the same as unpatrolled.
@@ -107,10 +136,11 @@ def build_panel(
         assert timed is not None
         c = crimes[timed].copy()
         loc = to_local(c["occurred_at"], tz)
-        c["date"] = pd.to_datetime(loc.dt.date.to_numpy())
-        a, b = parse_window(window)
+        a, b = parse_window(window, overnight=True)
         tod = loc.dt.time
-        c = c[((tod >= a) & (tod < b)).to_numpy()]
+        c["date"] = pd.to_datetime(window_days(loc, a, b).to_numpy())
+        inside = (tod >= a) & (tod < b) if not crosses_midnight(a, b) else (tod >= a) | (tod < b)
+        c = c[inside.to_numpy()]
         unplaced = int((~timed).sum())
     else:
         assert day is not None
