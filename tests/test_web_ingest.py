@@ -1115,3 +1115,56 @@ def test_osmand_hdop_is_an_accuracy_when_none_is_sent(server: Server) -> None:
     assert [a["hdop"] for a in df["attrs"]] == [1.2, 30.0, 30.0, 2.0, "nan", 0.0, 3.0, 3.0]
     flags = clean_pings(df, now=dt.datetime(2024, 5, 2))["flag"].tolist()
     assert flags[1] == "accuracy" and flags.count("accuracy") == 1, flags
+
+
+def test_implausible_speed_accuracy_and_altitude_are_refused(server: Server) -> None:
+    # a ping at 5,000 km/h, with an accuracy of 1e9 m or at an altitude of 1e7 m was stored as
+    # sent: every endpoint now refuses readings no patrol's GPS gives (ingest.READINGS), as it
+    # refused bearing=720, and says which reading and why
+    s1, s2, sa = server.secrets["phone1"], server.secrets["phone2"], server.secrets["alice/iphone"]
+    url = f"{server.url}/ingest/osmand"
+    q = {"id": "phone1", "lat": "52.6", "lon": "-1.1", "timestamp": str(T0), "token": s1}
+    kn_5000_kmh = str(5000 / 3.6 / KN)
+    for extra, field in (
+        ({"speed": kn_5000_kmh}, "speed"),
+        ({"accuracy": "1e9"}, "accuracy"),
+        ({"hdop": "1e6"}, "accuracy"),  # 5,000 km estimated from hdop
+        ({"altitude": "1e7"}, "altitude"),
+        ({"altitude": "-1000"}, "altitude"),
+    ):
+        r = httpx.post(url, params={**q, **extra})
+        assert r.status_code == 400, (extra, r.text)
+        assert r.json()["detail"].startswith(f"{field}="), r.text
+        assert "is outside" in r.json()["detail"], r.text
+    doc = {
+        "device_id": "phone1",
+        "location": {
+            "timestamp": T0,
+            "coords": {"latitude": 52.6, "longitude": -1.1, "speed": 5000 / 3.6},
+        },
+    }
+    r = httpx.post(url, params={"token": s1}, json=doc)
+    assert r.status_code == 400 and "speed=" in r.json()["detail"], r.text
+    ot = f"{server.url}/ingest/owntracks?u=alice&d=iphone"
+    msg = {"_type": "location", "lat": 52.6, "lon": -1.1, "tst": T0}
+    for extra, field in (({"vel": 5000}, "speed"), ({"acc": 1e9}, "accuracy"), ({"alt": 1e7}, "altitude")):  # fmt: skip
+        r = httpx.post(ot, json={**msg, **extra}, auth=("alice", sa))
+        assert r.status_code == 400 and f"{field}=" in r.json()["detail"], (extra, r.text)
+    h = {"Authorization": f"Bearer {s2}"}
+    for field, value in (("speed", 5000 / 3.6), ("accuracy", 1e9), ("altitude", 1e7), ("altitude", -1000)):  # fmt: skip
+        ping = {"t": T0, "lat": 52.6, "lon": -1.1, field: value}
+        r = httpx.post(f"{server.url}/ingest/batch", json={"pings": [ping]}, headers=h)
+        assert r.status_code == 422, (field, r.text)
+        (err,) = r.json()["errors"]
+        assert err["index"] == 0 and err["field"] == field, err
+    assert len(server.pings()) == 0
+    # the edges are readings: 1,000 km/h, an accuracy of 100 km, -500 m and 20,000 m
+    edges = {"speed": 1000 / 3.6 / KN, "accuracy": 100_000, "altitude": 20_000}
+    r = httpx.post(url, params={**q, **{k: str(v) for k, v in edges.items()}})
+    assert r.status_code == 200, r.text
+    r = httpx.post(ot, json={**msg, "vel": 1000, "acc": 100_000, "alt": -500}, auth=("alice", sa))
+    assert r.status_code == 200, r.text
+    ping = {"t": T0, "lat": 52.6, "lon": -1.1, "speed": 280, "accuracy": 1e5, "altitude": 2e4}
+    r = httpx.post(f"{server.url}/ingest/batch", json={"pings": [ping]}, headers=h)
+    assert r.status_code == 200, r.text
+    assert len(server.pings()) == 3

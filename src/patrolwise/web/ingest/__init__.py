@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -117,15 +117,37 @@ def check_attrs(value: Any, where: str = "attrs") -> None:
             check_attrs(v, f"{where}[{i}]")
 
 
-#: (field, lowest, highest, how to say it): readings outside these are a wrong unit or a broken
-#: sensor, refused by every endpoint alike (the batch schema has the same bounds). Negative
-#: speed, heading and accuracy never get here: the decoders read them as unknown (-1).
-READINGS = [
-    ("battery", 0.0, 100.0, "0..100 %"),
-    ("heading", 0.0, 360.0, "0..360 degrees"),
-    ("accuracy", 0.0, math.inf, "0 m and above"),
-    ("speed", 0.0, math.inf, "0 m/s and above"),
-]
+class Reading(NamedTuple):
+    """The range a reading must fall in (edges included), in the unit it is stored in."""
+
+    lo: float
+    hi: float
+    unit: str
+    what: str
+
+
+#: The one table of plausible readings, in stored units. A reading outside its range is a wrong
+#: unit or a broken sensor, and is refused (400; 422 naming the item and field in a batch, whose
+#: schema takes its bounds from here) by every ingest endpoint alike: cleaning could not rescue a
+#: position whose other readings are garbage. Negative speed, heading and accuracy never get
+#: here: the decoders read them as unknown (-1). The ceilings:
+#:
+#: - speed 280 m/s (about 1,000 km/h or 545 knots): above any road vehicle, a police
+#:   helicopter (~300 km/h) and an airliner's cruise (~900 km/h), so no patrol's fix; a civil
+#:   receiver reports up to 1,000 knots (COCOM), so a higher speed is no GPS reading either.
+#: - accuracy 100 km: a phone's coarsest fix (a cell tower's, in the country) is a few km;
+#:   100 km leaves every real estimate to cleaning's threshold (50 m by default) and refuses
+#:   only figures that mean nothing, such as 1e9 m (25 times round the Earth).
+#: - altitude -500..20,000 m: the lowest dry land is the Dead Sea shore (-430 m, and an
+#:   ellipsoidal height differs from sea level by at most ~110 m); airliners fly below 13 km
+#:   and civil receivers stop reporting at 18 km (COCOM). UK patrols are at -5..1,345 m.
+READINGS: dict[str, Reading] = {
+    "battery": Reading(0.0, 100.0, "%", "0..100 %"),
+    "heading": Reading(0.0, 360.0, "degrees", "0..360 degrees"),
+    "accuracy": Reading(0.0, 100_000.0, "m", "0..100,000 m (100 km)"),
+    "speed": Reading(0.0, 280.0, "m/s", "0..280 m/s (about 1,000 km/h)"),
+    "altitude": Reading(-500.0, 20_000.0, "m", "-500..20,000 m"),
+}
 
 
 def _is_date(text: str) -> bool:
@@ -150,10 +172,14 @@ def check_position(p: dict[str, Any], where: str = "") -> None:
     pre = f"{where}: " if where else ""
     if lat is None or lon is None:
         raise IngestError(400, f"{pre}no position: send lat and lon (or location=lat,lon)")
-    for key, lo, hi, what in READINGS:
+    for key, r in READINGS.items():
         v = p.get(key)
-        if v is not None and not lo <= v <= hi:
-            raise IngestError(400, f"{pre}{key}={v:g} is outside {what}")
+        if v is not None and not r.lo <= v <= r.hi:
+            raise IngestError(
+                400,
+                f"{pre}{key}={v:g} {r.unit} is outside {r.what}: no patrol's GPS reads that "
+                "(a wrong unit or a broken sensor?)",
+            )
     if p.get("attrs"):
         check_attrs(p["attrs"], f"{pre}attribute")
     if not -90 <= lat <= 90:

@@ -8,7 +8,9 @@ Schema (also in the OpenAPI page at ``/docs``)::
                 "attrs": {...}}]}
 
 A ping gives lat/lon or easting/northing, never both (422). ``t`` is ISO 8601 (no zone = UTC)
-or epoch seconds (milliseconds above 2**31); ``speed`` is m/s; ``device_id`` defaults to the
+or epoch seconds (milliseconds above 2**31); ``speed`` is m/s; readings must be plausible
+(accuracy 0..100 km, speed 0..280 m/s, altitude -500..20,000 m, heading 0..360, battery 0..100:
+``ingest.READINGS``, also the schema's bounds); ``device_id`` defaults to the
 authenticated device and may not name another (403). The batch is all or nothing: any bad item
 gives 422 with ``errors: [{index, field, reason}]`` and stores nothing; success answers
 ``{"received", "imported", "already_present"}``.
@@ -28,7 +30,7 @@ from pydantic import (
 )
 
 from ...geo import to_wgs84
-from . import IngestError, check_attrs, check_position, parse_time
+from . import READINGS, IngestError, check_attrs, check_position, parse_time
 
 
 def _not_bool(value: Any) -> Any:
@@ -54,11 +56,21 @@ class BatchPing(BaseModel):
     lon: Num | None = Field(None, ge=-180, le=180)
     easting: Num | None = None
     northing: Num | None = None
-    accuracy: Num | None = Field(None, ge=0, description="metres")
-    speed: Num | None = Field(None, ge=0, description="metres per second")
-    heading: Num | None = Field(None, ge=0, le=360)
-    altitude: Num | None = None
-    battery: Num | None = Field(None, ge=0, le=100, description="percent")
+    accuracy: Num | None = Field(
+        None, ge=READINGS["accuracy"].lo, le=READINGS["accuracy"].hi, description="metres"
+    )
+    speed: Num | None = Field(
+        None, ge=READINGS["speed"].lo, le=READINGS["speed"].hi, description="metres per second"
+    )
+    heading: Num | None = Field(
+        None, ge=READINGS["heading"].lo, le=READINGS["heading"].hi, description="degrees"
+    )
+    altitude: Num | None = Field(
+        None, ge=READINGS["altitude"].lo, le=READINGS["altitude"].hi, description="metres"
+    )
+    battery: Num | None = Field(
+        None, ge=READINGS["battery"].lo, le=READINGS["battery"].hi, description="percent"
+    )
     attrs: dict[str, Any] | None = None
 
 
