@@ -166,9 +166,9 @@ def test_no_location_rows_kept_unmappable_and_asb_keys(sqlite_url: str, tmp_path
             "Month is not a YYYY-MM month",
         ),
         (
-            f"x1,Oct 2022,{LEI},-1.1,52.6,On or near A,E01,L,Robbery,,",
+            f"x1,Oct 22,{LEI},-1.1,52.6,On or near A,E01,L,Robbery,,",
             "Month",
-            "Month is not a YYYY-MM month",
+            "Month is not a YYYY-MM month: Oct 22 has no year, or is a day",
         ),
         (
             f"x1,2022-10,{LEI},-1.1,,On or near A,E01,L,Robbery,,",

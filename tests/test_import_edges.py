@@ -764,3 +764,79 @@ def test_a_police_uk_file_resaved_by_excel_is_already_present(
         (s2,) = import_crimes(store, [saved])
         assert (s2.imported, s2.already_present, s2.rejected) == (0, 5, 0)
         assert len(load_crimes(store)) == 5
+
+
+@pytest.mark.parametrize(
+    "saved",
+    ["Aug-22", "Aug 2022", "01/08/2022", "aug-2022", "August 2022", "1/8/2022", "01/08/2022 00:00"],
+)
+def test_months_as_excel_saves_them_read_as_the_month(
+    sqlite_url: str, tmp_path: Path, saved: str
+) -> None:
+    """A police.uk file opened and saved in Excel has 'Aug-22' (or 'Aug 2022', '01/08/2022')
+    where police.uk wrote '2022-08', and every row was rejected. They read as that month, at
+    month precision (no day is kept from '01/08/2022'), and hash as the original: the saved copy
+    and the original are the same crimes, their anti-social behaviour rows too."""
+    rows = [
+        f"a1,{{m}},{LEI},-1.217946,52.619800,On or near B,E01,L,Robbery,,",
+        f",{{m}},{LEI},-1.217946,52.619800,On or near B,E01,L,Anti-social behaviour,,",
+        f",{{m}},{LEI},-1.217946,52.619800,On or near B,E01,L,Anti-social behaviour,,",
+    ]
+    excel = tmp_path / "excel.csv"
+    excel.write_text(HEADER + "\n" + "\n".join(r.format(m=saved) for r in rows) + "\n")
+    orig = tmp_path / "orig.csv"
+    orig.write_text(HEADER + "\r\n" + "\r\n".join(r.format(m="2022-08") for r in rows) + "\r\n")
+    with Store(sqlite_url) as store:
+        (s1,) = import_crimes(store, [excel], rejects_dir=tmp_path / "rej")
+        assert (s1.imported, s1.rejected, s1.months) == (3, 0, ["2022-08"])
+        df = load_crimes(store)
+        assert (df["month"] == "2022-08").all() and (df["precision"] == "month").all()
+        assert df[["occurred_at", "occurred_from", "occurred_to"]].isna().all().all()
+        (s2,) = import_crimes(store, [orig], rejects_dir=tmp_path / "rej")
+        assert (s2.imported, s2.already_present, s2.rejected) == (0, 3, 0)
+
+
+def test_a_real_month_resaved_by_excel_is_already_present(
+    sqlite_url: str, shared_data: Path, tmp_path: Path
+) -> None:
+    f = shared_data / "police-uk" / "2022-08-leicestershire-street.csv"
+    saved = tmp_path / "2022-08-saved.csv"
+    text = f.read_text(encoding="utf-8-sig")
+    saved.write_text(text.replace(",2022-08,", ",Aug-22,"), encoding="utf-8")
+    assert text.count(",2022-08,") == saved.read_text().count(",Aug-22,") > 10_000
+    with Store(sqlite_url) as store:
+        (s1,) = import_crimes(store, [f], rejects_dir=tmp_path / "rej")
+        (s2,) = import_crimes(store, [saved], rejects_dir=tmp_path / "rej")
+        assert (s2.imported, s2.already_present, s2.rejected) == (0, s1.imported, 0)
+        assert len(load_crimes(store)) == s1.imported
+
+
+def test_months_that_are_no_single_month_are_still_rejected(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    cases = [
+        ("Aug 22", "Aug 22 has no year, or is a day"),  # the 22nd of August, or 2022?
+        ("22-Aug", "22-Aug has no year, or is a day"),  # Excel's d-mmm: a day, no year
+        ("15/08/2022", "15/08/2022 is a day, not a month"),
+        ("08/01/2022", "08/01/2022 is a day, not a month"),  # 1 August only read month-first
+        ("01/13/2022", "Month is not a YYYY-MM month"),
+        ("Foo-22", "Month is not a YYYY-MM month"),
+        ("Sept 2022", "Month is not a YYYY-MM month"),
+        ("2022-8", "Month is not a YYYY-MM month"),
+        ("Aug-99", "Month is in the future"),
+    ]
+    body = [f"g1,Aug-22,{LEI},-1.13,52.63,On or near B,E01,L,Robbery,,"] + [
+        f"x{i},{m},{LEI},-1.13,52.63,On or near B,E01,L,Robbery,," for i, (m, _) in enumerate(cases)
+    ]
+    p = tmp_path / "bad.csv"
+    p.write_text(HEADER + "\n" + "\n".join(body) + "\n")
+    with Store(sqlite_url) as store:
+        (s,) = import_crimes(store, [p], rejects_dir=tmp_path / "rej")
+        assert (s.imported, s.rejected) == (1, len(cases))
+        rej = pd.read_csv(s.rejects_file, keep_default_na=False)
+        assert list(rej["row"]) == list(range(3, 3 + len(cases)))
+        assert set(rej["field"]) == {"Month"}
+        assert list(rej["value"]) == [m for m, _ in cases]
+        for reason, (_, why) in zip(rej["reason"], cases, strict=True):
+            assert why in reason
+        assert list(load_crimes(store)["month"]) == ["2022-08"]

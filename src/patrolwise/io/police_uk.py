@@ -52,6 +52,34 @@ HEADER = [
 ]
 REQUIRED = ["Month", "Longitude", "Latitude", "Crime type"]
 MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+MONTH_REASON = "Month is not a YYYY-MM month"
+#: English month names as Excel writes them (not the locale's: ``calendar`` follows the locale)
+_MONTH_NAMES = {
+    name: i
+    for i, full in enumerate(
+        (
+            "january",
+            "february",
+            "march",
+            "april",
+            "may",
+            "june",
+            "july",
+            "august",
+            "september",
+            "october",
+            "november",
+            "december",
+        ),
+        start=1,
+    )
+    for name in (full, full[:3])
+}
+#: what Excel makes of ``2022-08`` when a police.uk file is opened and saved: ``Aug-22`` (its
+#: mmm-yy), ``Aug-2022`` or ``August 2022``, or the first of the month as a British date
+#: (``01/08/2022``, perhaps with a midnight time)
+_NAMED_MONTH = re.compile(r"([A-Za-z]+)(?:-(\d{2}|\d{4})| (\d{4}))")
+_FIRST_OF_MONTH = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?: 00:00(?::00)?)?")
 MEMBER = re.compile(r"(^|/)\d{4}-\d{2}/\d{4}-\d{2}-[^/]+-street\.csv$")
 
 
@@ -119,6 +147,63 @@ def _six_decimals(distinct: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, 
         [f"{float(v):.6f}" if _TRIMMED.fullmatch(v) else v for v in values], dtype=object
     )
     return codes, canon
+
+
+def read_month(text: str) -> tuple[str | None, str]:
+    """A Month cell as ``(YYYY-MM, "")``, or ``(None, reason)`` when it is no month.
+
+    A police.uk file opened and saved in Excel has ``Aug-22``, ``Aug 2022`` or ``01/08/2022``
+    where police.uk wrote ``2022-08``, and every row of it was rejected. Those forms read as the
+    month they stand for, at month precision (a date's day is never kept). Anything that might
+    mean something else is still refused: ``Aug 22`` (the 22nd of August, or 2022?), ``22-Aug``
+    (no year), a date that is not the 1st (a day, not a month Excel saved), a month 13.
+    """
+    if MONTH.fullmatch(text):
+        return text, ""
+    named = _NAMED_MONTH.fullmatch(text)
+    if named:
+        m = _MONTH_NAMES.get(named[1].lower())
+        year = named[2] or named[3]
+        if m is None:
+            return None, MONTH_REASON
+        y = int(year) + 2000 if len(year) == 2 else int(year)  # police.uk begins in 2010
+        return f"{y:04d}-{m:02d}", ""
+    first = _FIRST_OF_MONTH.fullmatch(text)
+    if first:
+        d, m, y = int(first[1]), int(first[2]), int(first[3])
+        if not 1 <= m <= 12 or not 1 <= d <= 31:
+            return None, MONTH_REASON
+        if d != 1:
+            return None, (
+                f"{MONTH_REASON}: {text} is a day, not a month (Excel saves a month as its "
+                "first day, 01/MM/YYYY)"
+            )
+        return f"{y:04d}-{m:02d}", ""
+    if re.fullmatch(r"[A-Za-z]+ \d{1,2}|\d{1,2}[- ][A-Za-z]+", text):
+        return None, f"{MONTH_REASON}: {text} has no year, or is a day (use YYYY-MM)"
+    return None, MONTH_REASON
+
+
+def _read_months(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(each distinct Month text as YYYY-MM, its text where unreadable; reason, "" if read)."""
+    read = [read_month(v) for v in values]
+    canon = np.array([m if m is not None else v for v, (m, _) in zip(values, read, strict=True)])
+    return canon.astype(object), np.array([why for _, why in read], dtype=object)
+
+
+def _excel_months(distinct: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Month texts as police.uk writes them (``2022-08``) before they are hashed, as
+    :func:`_six_decimals` does for coordinates: an Excel-saved copy of an imported file then
+    hashes as the original, so its crimes are already present, not 'already imported with
+    different details', and its anti-social behaviour rows (keyed by the hash) are not imported
+    twice. Only texts Excel rewrote change, so every file as police.uk publishes it hashes as
+    before."""
+    codes, values = distinct
+    canon = []
+    for v in values:
+        m, _ = read_month(v.strip())
+        canon.append(m if m is not None and not MONTH.fullmatch(v.strip()) else v)
+    return codes, np.array(canon, dtype=object)
 
 
 def _hash_column(arr: pa.Array, distinct: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
@@ -226,10 +311,17 @@ def _parse_chunk(
         if nul.any():
             rej.reject(nul, rownos, c, col[c].to_numpy(zero_copy_only=False), NUL_REASON)
 
-    m_codes, m_vals = _distinct(col["Month"], strip=True)
-    month = m_vals[m_codes] if n else np.empty(0, dtype=object)
+    m_codes, m_text = _distinct(col["Month"], strip=True)
+    month_text = m_text[m_codes] if n else np.empty(0, dtype=object)
+    m_canon, m_why = _read_months(m_text)
+    ok_u = m_why == ""
+    rej.reject(~ok_u[m_codes], rownos, "Month", month_text, m_why[m_codes])
+    # one code per month: an Excel-saved 'Aug-22' and '2022-08' in one file are one month
+    # (an unreadable text is kept as it is, and no YYYY-MM text is unreadable)
+    uniq, inv = np.unique(m_canon.astype(str), return_inverse=True)
+    m_vals, m_codes = uniq.astype(object), inv.reshape(-1)[m_codes]
     ok_u = np.array([bool(MONTH.fullmatch(v)) for v in m_vals], dtype=bool)
-    rej.reject(~ok_u[m_codes], rownos, "Month", month, "Month is not a YYYY-MM month")
+    month = m_vals[m_codes] if n else np.empty(0, dtype=object)
     # a month still to come is no month a crime was recorded in (a typed year: 2099-01); a day
     # of leeway so no zone's date is refused
     latest = (dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).strftime("%Y-%m")
@@ -237,7 +329,7 @@ def _parse_chunk(
         (ok_u & (m_vals > latest))[m_codes] if len(m_vals) else np.zeros(n, dtype=bool),
         rownos,
         "Month",
-        month,
+        month_text,
         f"Month is in the future (after {latest}): no crime was recorded then",
     )
     t_codes, t_vals = _distinct(col["Crime type"], strip=True)
@@ -300,7 +392,12 @@ def _parse_chunk(
             raw_id_hash
             if c == "Crime ID"
             else _hash_column(
-                col[c], _six_decimals(raw[c]) if c in ("Longitude", "Latitude") else raw[c]
+                col[c],
+                _six_decimals(raw[c])
+                if c in ("Longitude", "Latitude")
+                else _excel_months(raw[c])
+                if c == "Month"
+                else raw[c],
             )
             for c in HEADER
         ]
