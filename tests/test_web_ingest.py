@@ -7,6 +7,7 @@ on SQLite and on PostgreSQL; requests go out with httpx exactly as the apps buil
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import socket
 import threading
@@ -1168,3 +1169,47 @@ def test_implausible_speed_accuracy_and_altitude_are_refused(server: Server) -> 
     r = httpx.post(f"{server.url}/ingest/batch", json={"pings": [ping]}, headers=h)
     assert r.status_code == 200, r.text
     assert len(server.pings()) == 3
+
+
+def test_batch_easting_northing_outside_the_grid_are_refused(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # an easting/northing beyond the British National Grid's extent was projected to a place no
+    # patrol goes (or to infinity) and stored, while lat/lon out of range are refused: they are
+    # now refused the same way (422 naming the item and field), from the CRS's area of use
+    from patrolwise.config import reset_settings
+
+    h = {"Authorization": f"Bearer {server.secrets['phone2']}"}
+    url = f"{server.url}/ingest/batch"
+    times = itertools.count(T0)  # each ping its own time: the same one is already present
+
+    def post(easting: float, northing: float) -> httpx.Response:
+        ping = {"t": next(times), "easting": easting, "northing": northing}
+        return httpx.post(url, json={"pings": [ping]}, headers=h)
+
+    for (e, n), field in (
+        ((800_000, 300_000), "easting"),  # the North Sea beyond the UK's sector
+        ((458_000, 2_000_000), "northing"),  # 2,000 km north of the grid's origin
+        ((-5_000_000, 3_000_000), "easting/northing"),
+        ((1e12, 304_000), "easting"),  # projects to infinity
+        ((458_000, 5_833_504), "northing"),  # Leicester in UTM zone 30N, not in this grid
+        ((52.6, -1.1), "easting/northing"),  # latitude and longitude in the grid's fields
+    ):
+        r = post(e, n)
+        assert r.status_code == 422, (e, n, r.text)
+        (err,) = r.json()["errors"]
+        assert err["index"] == 0 and err["field"] == field, err
+        assert "EPSG:27700" in err["reason"] or "degrees" in err["reason"], err
+    assert len(server.pings()) == 0
+    # the grid's own places, to its edges
+    assert post(458_000, 304_000).status_code == 200
+    assert post(688_000, 1_256_000).status_code == 200  # the edge of the area of use
+    # the extent is the configured CRS's: in UTM zone 30N Leicester is in, a BNG northing out
+    monkeypatch.setenv("PATROLWISE_CRS", "EPSG:32630")
+    reset_settings()
+    assert post(625_878, 5_833_504).status_code == 200
+    r = post(458_000, 10_000_000)
+    assert r.status_code == 422 and "EPSG:32630" in r.json()["errors"][0]["reason"], r.text
+    df = server.pings("phone2")
+    assert len(df) == 3
+    assert df["lat"].iloc[-1] == pytest.approx(52.6369, abs=1e-4)

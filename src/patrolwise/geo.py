@@ -52,6 +52,25 @@ def to_wgs84(
     return np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
 
 
+@lru_cache(maxsize=16)
+def projected_extent(crs: str) -> tuple[float, float, float, float] | None:
+    """The area of use of ``crs`` as (min x, min y, max x, max y) in its own units, or None when
+    pyproj knows none (a bare PROJ string).
+
+    The area of use is EPSG's extent of the CRS, given in degrees; its corners and edges are
+    projected (``transform_bounds``), so the box holds every place the CRS is meant for. For the
+    British National Grid (EPSG:27700: Great Britain, the Isle of Man and the UK offshore to
+    49.75..61.01 N, 9.01 W..2.01 E) it is easting -104,729..688,806 and northing
+    -16,628..1,256,616 m. A coordinate outside it is no place the grid describes: a wrong grid,
+    a unit or a digit out.
+    """
+    area = pyproj.CRS.from_user_input(crs).area_of_use
+    if area is None:
+        return None
+    x0, y0, x1, y1 = _transformer(WGS84, crs).transform_bounds(*area.bounds, densify_pts=21)
+    return float(x0), float(y0), float(x1), float(y1)
+
+
 def transform_geometry(geom, src: str, dst: str):  # type: ignore[no-untyped-def]
     """Reproject a shapely geometry (any type) between two CRS."""
     import shapely

@@ -7,7 +7,8 @@ Schema (also in the OpenAPI page at ``/docs``)::
                 "accuracy": 8, "speed": 1.4, "heading": 90, "altitude": 60, "battery": 80,
                 "attrs": {...}}]}
 
-A ping gives lat/lon or easting/northing, never both (422). ``t`` is ISO 8601 (no zone = UTC)
+A ping gives lat/lon or easting/northing, never both (422); easting/northing must lie in the
+configured CRS's area of use (422 otherwise, as lat/lon out of range). ``t`` is ISO 8601 (no zone = UTC)
 or epoch seconds (milliseconds above 2**31); ``speed`` is m/s; readings must be plausible
 (accuracy 0..100 km, speed 0..280 m/s, altitude -500..20,000 m, heading 0..360, battery 0..100:
 ``ingest.READINGS``, also the schema's bounds); ``device_id`` defaults to the
@@ -29,7 +30,7 @@ from pydantic import (
     ValidationError,
 )
 
-from ...geo import to_wgs84
+from ...geo import projected_extent, to_wgs84
 from . import READINGS, IngestError, check_attrs, check_position, parse_time
 
 
@@ -87,6 +88,40 @@ class BatchError(IngestError):
         self.errors = errors
 
 
+def grid_problem(easting: float, northing: float, crs: str) -> tuple[str, str] | None:
+    """(field, reason) when easting/northing cannot be a place in ``crs``, else None.
+
+    Outside the CRS's area of use (:func:`patrolwise.geo.projected_extent`; for the British
+    National Grid easting -104,729..688,806, northing -16,628..1,256,616 m) is refused as
+    latitude outside -90..90 is: such a ping was projected to somewhere no patrol goes, or to
+    infinity. Both within 180 are degrees sent as metres (a latitude and longitude in the
+    easting/northing fields: in the grid they fall in the sea off the Scillies).
+    """
+    if abs(easting) <= 180 and abs(northing) <= 180:
+        return (
+            "easting/northing",
+            f"easting={easting:g}, northing={northing:g} look like degrees, not metres: "
+            "send a latitude and longitude as lat and lon",
+        )
+    extent = projected_extent(crs)
+    if extent is None:
+        return None
+    x0, y0, x1, y1 = extent
+    out = [
+        name
+        for name, v, lo, hi in (("easting", easting, x0, x1), ("northing", northing, y0, y1))
+        if not lo <= v <= hi
+    ]
+    if not out:
+        return None
+    return (
+        "/".join(out),
+        f"easting={easting:g}, northing={northing:g} is outside the area of use of {crs} "
+        f"(easting {x0:,.0f}..{x1:,.0f}, northing {y0:,.0f}..{y1:,.0f} m): "
+        "a coordinate of another grid, or a digit too many or too few?",
+    )
+
+
 def decode(doc: Any, device_id: str, crs: str) -> list[dict[str, Any]]:
     """Validate the whole batch; positions for ``device_id`` or a BatchError listing every problem."""
     problems: list[dict[str, Any]] = []
@@ -135,6 +170,10 @@ def decode(doc: Any, device_id: str, crs: str) -> list[dict[str, Any]]:
             )
             continue
         if p.easting is not None and p.northing is not None:
+            bad = grid_problem(p.easting, p.northing, crs)
+            if bad is not None:
+                problems.append({"index": i, "field": bad[0], "reason": bad[1]})
+                continue
             lo, la = to_wgs84([p.easting], [p.northing], crs)
             lon, lat = float(lo[0]), float(la[0])
         try:
