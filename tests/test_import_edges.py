@@ -840,3 +840,77 @@ def test_months_that_are_no_single_month_are_still_rejected(
         for reason, (_, why) in zip(rej["reason"], cases, strict=True):
             assert why in reason
         assert list(load_crimes(store)["month"]) == ["2022-08"]
+
+
+def _delimited(path: Path, rows: list[list[str]], sep: str) -> Path:
+    import csv
+
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh, delimiter=sep, lineterminator="\r\n").writerows(rows)
+    return path
+
+
+INCIDENT_ROWS = [
+    ["Incident ID", "Occurred", "Offence", "Latitude", "Longitude", "Location", "Beat"],
+    ["I1", "01/07/2023 14:30", "Assault with injury", "52.63", "-1.13", "High St, Leicester", "C1"],
+    ["I2", "2023-07-02 09:00", "Robbery; street", "52.64", "-1.12", "Low St", "C2"],
+    ["", "2023-07-03", "Criminal damage", "52.62", "-1.14", "", "C1"],
+    ["", "2023-07-03", "Criminal damage", "52.62", "-1.14", "", "C1"],
+    ["I4", "yesterday", "Assault", "52.63", "-1.13", "Mill Lane", "C2"],
+    ["I5", "2023-07-05 10:00", "Theft", "", "", "No location", "C2"],
+]
+
+
+@pytest.mark.parametrize("sep", [";", "\t"])
+def test_an_extract_separated_by_semicolons_or_tabs_reads_as_its_comma_twin(
+    store_url: str, tmp_path: Path, sep: str
+) -> None:
+    """European Excel saves 'CSV' with semicolons: the header read as one column and the file
+    was refused for a missing occurrence column it had. The separator is sniffed from the
+    header, as for track files, so the file reads as the same rows as its comma twin."""
+    from patrolwise.io import incidents
+
+    comma = _delimited(tmp_path / "comma.csv", INCIDENT_ROWS, ",")
+    other = _delimited(tmp_path / "other.csv", INCIDENT_ROWS, sep)
+    assert sep in other.read_text().splitlines()[0] and "," not in other.read_text().splitlines()[0]
+    kw = {"crs": "EPSG:27700", "tz": "Europe/London", "bbox": None, "force": "F"}
+    a, b = incidents.parse(comma, **kw), incidents.parse(other, **kw)  # type: ignore[arg-type]
+    pd.testing.assert_frame_equal(a.rows, b.rows)
+    pd.testing.assert_frame_equal(
+        a.rejects.drop(columns="file").reset_index(drop=True),
+        b.rejects.drop(columns="file").reset_index(drop=True),
+    )
+    assert len(a.rows) == 5 and list(a.rejects["row"]) == [6]
+    assert set(a.rows["location"].dropna()) == {"High St, Leicester", "Low St", "No location"}
+    with Store(store_url) as store:
+        s1, s2 = import_crimes(store, [comma, other], rejects_dir=tmp_path / "rej")
+        assert (s1.rows_read, s1.imported, s1.rejected) == (6, 5, 1)
+        assert (s2.rows_read, s2.imported, s2.already_present, s2.rejected) == (6, 0, 5, 1)
+        assert len(load_crimes(store)) == 5
+
+
+def test_a_police_uk_file_separated_by_semicolons_imports(sqlite_url: str, tmp_path: Path) -> None:
+    rows = [HEADER.split(","), ["a1", "2022-10", *LEI.split(","), "-1.13", "52.63", "On or near B"]]
+    rows[1] += ["E01", "L", "Robbery", "", ""]
+    p = _delimited(tmp_path / "street.csv", rows, ";")
+    with Store(sqlite_url) as store:
+        (s,) = import_crimes(store, [p], rejects_dir=tmp_path / "rej")
+        assert (s.format, s.imported, s.rejected) == ("police_uk", 1, 0)
+
+
+@pytest.mark.parametrize("sep", [",", ";", "\t"])
+def test_an_extract_without_the_columns_still_says_which_are_missing(
+    sqlite_url: str, tmp_path: Path, sep: str
+) -> None:
+    from patrolwise.errors import FatalImportError
+
+    p = _delimited(tmp_path / "x.csv", [["Ref", "When?", "What"], ["1", "2023-07-01", "A"]], sep)
+    q = _delimited(
+        tmp_path / "y.csv", [["id", "occurred", "offence"], ["1", "2023-07-01", "A"]], sep
+    )
+    with Store(sqlite_url) as store:
+        with pytest.raises(FatalImportError, match="missing column for the occurrence date-time"):
+            import_crimes(store, [p], rejects_dir=tmp_path / "rej")
+        with pytest.raises(FatalImportError, match="missing location columns: need lon/lat"):
+            import_crimes(store, [q], rejects_dir=tmp_path / "rej")
+        assert len(load_crimes(store)) == 0

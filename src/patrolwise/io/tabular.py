@@ -130,12 +130,16 @@ def read_header(open_fn: Opener, name: str) -> list[str]:
         head = fh.read(block)
     if not head.strip():
         return []
-    if _utf16(head):  # only the header line is wanted: a character cut at the end is no matter
-        text = head.decode("utf-16", errors="replace")
-    else:
-        text = _decode_head(head, name, cut=len(head) == block)
-    row = next(csv.reader(io.StringIO(text.lstrip("\ufeff"))), [])
+    text = _head_text(head, name, cut=len(head) == block).lstrip("\ufeff")
+    row = next(csv.reader(io.StringIO(text), delimiter=sniff_delimiter(text)), [])
     return [c.strip() for c in row]
+
+
+def _head_text(head: bytes, name: str, *, cut: bool) -> str:
+    """The first bytes of a stream as text, for its header line (and separator)."""
+    if _utf16(head):  # only the header line is wanted: a character cut at the end is no matter
+        return head.decode("utf-16", errors="replace")
+    return _decode_head(head, name, cut=cut)
 
 
 def _decode_head(head: bytes, name: str, *, cut: bool) -> str:
@@ -233,12 +237,16 @@ def iter_csv_tables(open_fn: Opener, name: str, chunk_rows: int) -> Iterator[Csv
     then does it tell the line number of a broken row, which we need to report it. Header names
     are stripped of spaces. A header-only file gives one empty chunk (so its columns are still
     checked). Row numbers count records, so they equal line numbers unless a quoted value spans
-    lines.
+    lines. The separator (comma, semicolon or tab) is sniffed from the header line, as for track
+    files (:func:`sniff_delimiter`): a European Excel export with semicolons read as one column
+    and was refused for lacking every column it had.
     """
+    block = 1 << 16
     with open_fn() as fh:
-        head = fh.read(1 << 16)
+        head = fh.read(block)
     if not head.strip():
         raise FatalImportError(name, "file is empty (0 rows, no header): nothing imported")
+    delimiter = sniff_delimiter(_head_text(head, name, cut=len(head) == block))
     enc = detect_encoding(open_fn, name)
     arrow_enc = "utf8" if enc == "utf-8-sig" else enc
     broken: list[tuple[int, str]] = []
@@ -257,14 +265,18 @@ def iter_csv_tables(open_fn: Opener, name: str, chunk_rows: int) -> Iterator[Csv
 
     # empty lines are read as rows (of blank fields), not skipped unseen, so the rows after them
     # keep their numbers; blank rows are then dropped in ``numbered``
-    parse = pacsv.ParseOptions(invalid_row_handler=on_invalid, ignore_empty_lines=False)
+    parse = pacsv.ParseOptions(
+        delimiter=delimiter, invalid_row_handler=on_invalid, ignore_empty_lines=False
+    )
     try:
         with open_fn() as fh:
             names = pacsv.open_csv(
                 fh,
                 read_options=pacsv.ReadOptions(encoding=arrow_enc, use_threads=False),
                 # only the header is wanted here; broken rows are reported by the real read
-                parse_options=pacsv.ParseOptions(invalid_row_handler=lambda _row: "skip"),
+                parse_options=pacsv.ParseOptions(
+                    delimiter=delimiter, invalid_row_handler=lambda _row: "skip"
+                ),
             ).schema.names
         stripped = unique_names([str(c).strip() for c in names])
         read = pacsv.ReadOptions(

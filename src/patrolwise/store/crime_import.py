@@ -38,7 +38,7 @@ from ..io import incidents, police_uk
 from ..io.crime_rows import COLUMNS as CRIME_COLUMNS
 from ..io.crime_rows import REJECT_COLUMNS, Parsed, place_hashes
 from ..io.rejects_report import write_report
-from ..io.tabular import decode, read_header
+from ..io.tabular import decode, read_header, sniff_delimiter
 from .crime_places import PLACE_COLUMNS, as_objects, store_places
 from .db import Store, utcnow
 from .harm_tables import default_table_id, load_table
@@ -103,7 +103,7 @@ def sniff_format(path: Path) -> str:
     except OSError as exc:
         raise FatalImportError(str(path), f"cannot read: {exc}") from exc
     first = decode(head, str(path)).splitlines()[0] if head.strip() else ""
-    cols = [c.strip().strip('"') for c in first.split(",")]
+    cols = [c.strip().strip('"') for c in first.split(sniff_delimiter(first))]
     return "police_uk" if police_uk.looks_like(cols) else "incidents"
 
 
