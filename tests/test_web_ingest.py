@@ -1213,3 +1213,28 @@ def test_batch_easting_northing_outside_the_grid_are_refused(
     df = server.pings("phone2")
     assert len(df) == 3
     assert df["lat"].iloc[-1] == pytest.approx(52.6369, abs=1e-4)
+
+
+def test_api_pages_load_nothing_from_other_hosts(server: Server) -> None:
+    # /docs loaded Swagger UI's script and styles (and its favicon) from a CDN, so on the offline
+    # force networks the page stayed blank: it and /redoc now load them from this server only
+    import re
+    from urllib.parse import urljoin, urlsplit
+
+    for page, script in (("/docs", "SwaggerUIBundle"), ("/redoc", "Redoc")):
+        r = httpx.get(f"{server.url}{page}")
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+        html = r.text
+        assert "//" not in re.sub(r"<!--.*?-->", "", html, flags=re.S), html  # no URL with a host
+        refs = re.findall(r"""(?:src|href)\s*=\s*["']([^"']+)["']""", html)
+        assert refs, html
+        for ref in refs:
+            url = urljoin(f"{server.url}{page}", ref)
+            assert urlsplit(url).netloc == urlsplit(server.url).netloc, ref
+            asset = httpx.get(url)
+            assert asset.status_code == 200 and len(asset.content) > 1000, (ref, asset.status_code)
+        js = next(u for u in refs if u.endswith(".js"))
+        assert script in httpx.get(urljoin(server.url, js)).text
+    # Swagger UI's validator badge would ask validator.swagger.io about the schema
+    assert '"validatorUrl": null' in httpx.get(f"{server.url}/docs").text
+    assert "/ingest/batch" in httpx.get(f"{server.url}/openapi.json").json()["paths"]

@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl, unquote_plus
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
 
 from ..config import get_settings
@@ -127,7 +128,14 @@ def create_app(store_url: str | None = None) -> FastAPI:
     access = logging.getLogger("uvicorn.access")
     if not any(isinstance(f, RedactSecrets) for f in access.filters):
         access.addFilter(RedactSecrets())
-    app = FastAPI(title="patrolwise", version="0.1.0")
+    # the API pages load Swagger UI and ReDoc from this server (fastapi-offline ships them), not
+    # from a CDN: the force networks the service runs on are often offline. Swagger UI's
+    # validator badge (a request to validator.swagger.io) is off for the same reason.
+    app = FastAPIOffline(
+        title="patrolwise",
+        version="0.1.0",
+        swagger_ui_parameters={"validatorUrl": None},
+    )
     store = Store(store_url)
     app.state.store = store
 
