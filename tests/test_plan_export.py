@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -128,6 +129,24 @@ def test_yesterday_breaches() -> None:
     )
     assert y.loc[2, "delivered"] == 25.0
     assert yesterday_delivery(planned, None, "outreach") is None
+
+
+def test_briefing_pdf_prints_names_as_written() -> None:
+    """Hot spot names in Polish, Greek and Cyrillic, with a typographic dash and quotes, print
+    in the PDF as written (read back by a PDF reader); the core PDF fonts knew Latin-1 only and
+    printed "?" for them. A script the typeface lacks (Gujarati) is "?" in the PDF, and as
+    written in the HTML."""
+    from pypdf import PdfReader
+
+    hs = line_of_hotspots(2)
+    hs["name"] = ["Łódź Café – ‘Narborough’ Ωmega", "Привет / ગુજરાતી"]
+    day = dt.date(2024, 6, 10)
+    today = make_plan(hs, PlanRequest("outreach", day, day)).visits
+    b = build_briefing(day, "outreach", today, hs, _crimes())
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(b.pdf)).pages)
+    assert "Łódź Café – ‘Narborough’ Ωmega" in text
+    assert "Привет / " + "?" * len("ગુજરાતી") in text
+    assert "Привет / ગુજરાતી" in b.html
 
 
 def test_briefing_html_and_pdf() -> None:

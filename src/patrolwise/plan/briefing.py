@@ -9,9 +9,11 @@ its own geometry, no map tiles, so it prints offline), incidents there in the la
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import html
 import io
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -160,8 +162,31 @@ def _fmt_harm(v: object) -> str:
     return "" if np.isnan(f) else f"{f:g}"
 
 
-def _latin1(text: object) -> str:
-    return str(text).replace("\u2013", "-").encode("latin-1", "replace").decode("latin-1")
+#: the briefing's PDF typeface: DejaVu Sans, which matplotlib (a dependency, for the maps) ships,
+#: so Polish, Lithuanian, Romanian, Greek or Cyrillic names and typographic dashes and quotes
+#: print as written; the PDF core fonts knew Latin-1 only and printed "?" for them
+PDF_FONT = "DejaVu"
+
+
+@functools.cache
+def _font_files() -> tuple[Path, Path, frozenset[int]]:
+    """Regular and bold DejaVu Sans, and the characters they draw."""
+    import matplotlib
+    from fontTools.ttLib import TTFont
+
+    d = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+    regular, bold = d / "DejaVuSans.ttf", d / "DejaVuSans-Bold.ttf"
+    with TTFont(regular, lazy=True) as f:
+        drawn = frozenset(f.getBestCmap())
+    return regular, bold, drawn
+
+
+def _printable(text: object) -> str:
+    """``text`` with each character the typeface cannot draw (Indic and CJK scripts, emoji) as
+    "?", said plainly rather than left blank; the HTML briefing shows every character."""
+    drawn = _font_files()[2]
+    t = str(text)
+    return "".join(c if ord(c) in drawn or c in "\n\t" else "?" for c in t)
 
 
 def build_briefing(
@@ -199,7 +224,10 @@ def build_briefing(
     for a in r["area_id"].unique():
         a = int(a)
         maps[a] = hotspot_map_png(
-            hs.loc[a, "geometry"], inc[inc["area_id"] == a], str(hs.loc[a, "name"])
+            # the map's title in the same typeface (matplotlib's default): "?" for what it lacks
+            hs.loc[a, "geometry"],
+            inc[inc["area_id"] == a],
+            _printable(hs.loc[a, "name"]),
         )
 
     e = html.escape
@@ -258,18 +286,21 @@ def build_briefing(
     )
 
     pdf = FPDF(format="A4")
+    regular, bold, _ = _font_files()
+    pdf.add_font(PDF_FONT, "", str(regular))
+    pdf.add_font(PDF_FONT, "B", str(bold))
     pdf.set_auto_page_break(True, margin=15)
     pdf.add_page()
-    pdf.set_font("Helvetica", "B", 15)
-    _line(pdf, 9, _latin1(f"{team.capitalize()} patrol briefing, {day:%A %d %B %Y}"))
-    pdf.set_font("Helvetica", "B", 12)
+    pdf.set_font(PDF_FONT, "B", 15)
+    _line(pdf, 9, _printable(f"{team.capitalize()} patrol briefing, {day:%A %d %B %Y}"))
+    pdf.set_font(PDF_FONT, "B", 12)
     _line(pdf, 8, "Route")
-    pdf.set_font("Helvetica", "", 10)
+    pdf.set_font(PDF_FONT, "", 10)
     for v in r.itertuples():
-        _line(pdf, 6, _latin1(f"{v.order}. {v.start_local}-{v.end_local}  {v.name}"))
-    pdf.set_font("Helvetica", "B", 12)
+        _line(pdf, 6, _printable(f"{v.order}. {v.start_local}-{v.end_local}  {v.name}"))
+    pdf.set_font(PDF_FONT, "B", 12)
     _line(pdf, 8, "Yesterday")
-    pdf.set_font("Helvetica", "", 10)
+    pdf.set_font(PDF_FONT, "", 10)
     if yest is None:
         _line(pdf, 6, "no GPS data for yesterday: delivered minutes unknown")
     else:
@@ -278,20 +309,20 @@ def build_briefing(
             _line(
                 pdf,
                 6,
-                _latin1(
+                _printable(
                     f"{nm!s}: planned {y.planned:.0f} min, delivered {y.delivered:.0f} min {y.breach!s}"
                 ),
             )
     for a, png in maps.items():
         sub = inc[inc["area_id"] == a]
         pdf.add_page()
-        pdf.set_font("Helvetica", "B", 12)
-        _line(pdf, 8, _latin1(str(hs.loc[a, "name"])))
+        pdf.set_font(PDF_FONT, "B", 12)
+        _line(pdf, 8, _printable(str(hs.loc[a, "name"])))
         pdf.image(io.BytesIO(png), w=80)
-        pdf.set_font("Helvetica", "", 9)
+        pdf.set_font(PDF_FONT, "", 9)
         _line(pdf, 6, f"{len(sub)} incident(s) in the last {LOOKBACK_DAYS} days")
         for c in sub.head(40).itertuples():
             harm = "harm " + _fmt_harm(c.harm)
-            _line(pdf, 5, _latin1(f"{c.date} {c.time_of_day}  {c.type}  {harm}"))
+            _line(pdf, 5, _printable(f"{c.date} {c.time_of_day}  {c.type}  {harm}"))
     pdf_bytes = bytes(pdf.output())
     return Briefing(html=page, pdf=pdf_bytes, route=r, incidents=inc, yesterday=yest, maps=maps)
