@@ -39,54 +39,32 @@ def _run(
     min_visit: float,
     *,
     allow_empty: bool = False,
-) -> tuple[Any, Any, pd.DataFrame, tuple[dt.date, dt.date]]:
-    """Load pings (a day either side, so visits crossing midnight are whole), clean, measure;
-    returns the result, the hot spots, the cleaned pings and the local days measured.
+) -> tuple[Any, Any, int, tuple[dt.date | None, dt.date | None]]:
+    """Measure the stored pings (:func:`patrolwise.stored_dosage.measure_stored`: read a piece
+    of whole devices at a time, a day either side of the dates); returns the result, the hot
+    spots, the number of pings read and the local days measured.
 
     No pings at all is an error (nothing imported yet?) unless ``allow_empty``: the daily
     summary of a day whose trackers all stayed silent still has a plan to report on, every
     slot missed and its minutes unknown."""
     from ..config import get_settings
-    from ..store.areas import load_areas
-    from ..store.devices import list_devices
-    from ..store.pings import load_pings
-    from ..track.cleaning import clean_pings, device_start_dates
-    from ..track.dosage import DosageParams, compute_dosage, on_active_days
+    from ..stored_dosage import measure_stored
+    from ..track.dosage import DosageParams
 
     tz = get_settings().timezone
     params = DosageParams(
         buffer_m=buffer, max_gap_s=max_gap * 60, min_visit_s=min_visit * 60, tz=tz
     )
-    hs = load_areas(store, "hotspot")
-    if hs.empty:
-        raise InputError("no hot spots stored: import or detect hot spots first")
-    lo = start - dt.timedelta(days=1) if start else None
-    hi = end + dt.timedelta(days=1) if end else None
-    with console.status("loading pings"):
-        pings = load_pings(store, lo, hi, with_flags=True)
-    if pings.empty and not allow_empty:
-        raise InputError("no pings stored for those dates: run `patrolwise track import` first")
-    pings = _registry_teams(store, pings, tz)
-    with console.status(f"cleaning and measuring {len(pings):,} pings"):
-        # the registry's start dates: a fix from before a device existed is a broken clock
-        since = device_start_dates(list_devices(store))
-        cleaned = clean_pings(pings, device_since=since, tz=tz)
-        res = compute_dosage(cleaned, hs, params)
-    keep = pd.Series(True, index=res.visits.index)
-    if start:
-        keep &= res.visits["local_day"] >= start
-    if end:
-        keep &= res.visits["local_day"] <= end
-    # a retired hot spot's visits count only on its active days (else a redrawn one doubles)
-    res.visits = on_active_days(res.visits[keep].reset_index(drop=True), hs)
-    res.unknown = on_active_days(res.unknown, hs)
-    res.stats["cleaning"] = cleaned.attrs.get("cleaning", {})
-    # the local days measured: the dates asked for, else every day with pings (a day whose
-    # visits all drop out under new rules was still measured, and its old visits must go)
-    from ..timeutil import local_days
+    with console.status("loading pings") as status:
 
-    days = local_days(pings["t"], tz)
-    return res, hs, cleaned, (start or days.min(), end or days.max())
+        def progress(i: int, k: int, done: int, total: int) -> None:
+            status.update(
+                f"cleaning and measuring {total:,} pings"
+                + (f" (piece {i + 1} of {k})" if k > 1 and i < k else "")
+            )
+
+        m = measure_stored(store, start, end, params, allow_empty=allow_empty, progress=progress)
+    return m.result, m.hotspots, m.pings, m.days
 
 
 def _panel_schema(tz: str) -> Any:
@@ -112,27 +90,6 @@ def _panel_schema(tz: str) -> Any:
             ("last", pa.timestamp("ms", tz=tz)),
         ]
     )
-
-
-def _registry_teams(store: Any, pings: pd.DataFrame, tz: str) -> pd.DataFrame:
-    """Pings with their teams as the device registry has them now: the device's team, and its
-    dated assignments over it.
-
-    A ping's team is stored when it arrives; a loan recorded later (``devices assign``, as the
-    import's note advises) left the borrowed tracker's minutes with its old team, which could
-    also show as a never-together breach. Pings of devices the registry does not know keep
-    their stored team.
-    """
-    if pings.empty:
-        return pings
-    from ..store.devices import device_teams
-    from ..track_import import apply_assignments
-
-    with store.engine.connect() as conn:
-        known, assigns = device_teams(conn, pings["device_id"].unique().tolist())
-    base = pings["device_id"].map(known)
-    pings = pings.assign(team=base.where(base.notna(), pings["team"]))
-    return pings.assign(team=apply_assignments(pings, assigns, tz))
 
 
 @dosage_app.callback()
@@ -248,7 +205,7 @@ def daily_cmd(
     distance = check_distance(distance)  # before any work: NaN would switch the rule off
     day = _date(date, "--date") or (local_today() - dt.timedelta(days=1))
     with open_store() as store:
-        res, hs, pings, _ = _run(store, day, day, buffer, max_gap, min_visit, allow_empty=True)
+        res, hs, n_pings, _ = _run(store, day, day, buffer, max_gap, min_visit, allow_empty=True)
         plan = None
         try:
             from ..store.plans import load_plan_visits
@@ -263,7 +220,7 @@ def daily_cmd(
         plan = to_successors(plan, hs)  # a plan made before a hot spot was redrawn names the old
     names = dict(zip(hs["area_id"].astype(int), hs["name"], strict=True))
     s = daily_summary(res, day, names=names, plan=plan, areas=hs, distance_m=distance)
-    if pings.empty:
+    if n_pings == 0:
         s.lines.append(f"no GPS fixes stored around {day}: every planned minute is unknown")
     if as_json:
         print_json(

@@ -12,7 +12,9 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -321,3 +323,148 @@ def device_flag() -> ColumnElement[int]:
     mock = func.lower(func.trim(Ping.attrs["mock"].as_string()))
     valid = func.lower(func.trim(Ping.attrs["valid"].as_string()))
     return case((or_(mock.in_(MOCK_TRUE), valid.in_(VALID_FALSE)), 1), else_=0)
+
+
+#: columns :func:`ping_pieces` reads: what cleaning and dosage use, and nothing else (the
+#: position in degrees, speed, battery and source would double the memory of a piece)
+PIECE_COLUMNS = ["device_id", "team", "t", "x", "y", "accuracy"]
+#: rows turned into a frame at a time while a piece is read: the driver's row tuples cost
+#: ~400 bytes a ping, the frame's columns a sixth of that
+FETCH_ROWS = 100_000
+
+
+@contextmanager
+def snapshot(store: Store) -> Iterator[Connection]:
+    """One connection that sees the same pings for every query made on it.
+
+    The pieces of one dosage run are read by several queries; on PostgreSQL a repeatable-read
+    transaction keeps a tracker posting meanwhile from adding fixes to a device between the count
+    and the read. (SQLite readers see each statement's own snapshot: a fix arriving mid-run is
+    measured if its device's piece is read after it, as it would be by a later run.)
+    """
+    with store.engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        try:
+            yield conn
+        finally:
+            conn.rollback()  # read only: nothing to commit
+
+
+def device_ping_counts(
+    conn: Connection,
+    start: dt.date | dt.datetime | None = None,
+    end: dt.date | dt.datetime | None = None,
+    *,
+    tz: str | None = None,
+) -> pd.Series:
+    """Pings per device between ``start`` and ``end`` (as :func:`load_pings` reads them),
+    indexed by device id in sorted order: one aggregate over the ``(device_id, t)`` index, the
+    plan of a piecewise read (:func:`patrolwise.track.pieces.plan_pieces`)."""
+    from ..config import get_settings
+
+    lo, hi = _bounds(start, end, tz or get_settings().timezone)
+    q = select(Ping.device_id, func.count()).group_by(Ping.device_id)
+    if lo is not None:
+        q = q.where(Ping.t >= lo)
+    if hi is not None:
+        q = q.where(Ping.t < hi)
+    rows = conn.execute(q).all()
+    counts = pd.Series(
+        [int(n) for _, n in rows], index=[str(d) for d, _ in rows], dtype=np.int64, name="pings"
+    )
+    return counts.sort_index()
+
+
+def load_piece(
+    conn: Connection,
+    devices: list[str],
+    start: dt.date | dt.datetime | None = None,
+    end: dt.date | dt.datetime | None = None,
+    *,
+    tz: str | None = None,
+) -> pd.DataFrame:
+    """Every ping of ``devices`` between ``start`` and ``end``, with only what cleaning and
+    dosage read (:data:`PIECE_COLUMNS` and ``device_flag``), sorted by device and time.
+
+    The same values as :func:`load_pings` (``with_flags=True``) gives in those columns, turned
+    into columns :data:`FETCH_ROWS` rows at a time, so the driver's row tuples (~400 bytes a
+    ping) never hold the whole piece. (On PostgreSQL the driver receives the piece's result at
+    once, as compact text, about the size of the piece's columns.)
+    """
+    from ..config import get_settings
+
+    lo, hi = _bounds(start, end, tz or get_settings().timezone)
+    sqlite = conn.dialect.name == "sqlite"
+    cols = [getattr(Ping, c) for c in PIECE_COLUMNS]
+    if sqlite:
+        cols[PIECE_COLUMNS.index("t")] = cast(Ping.t, String).label("t")
+    names = [*PIECE_COLUMNS, "device_flag"]
+    q = select(*cols, device_flag().label("device_flag")).where(Ping.device_id.in_(devices))
+    if lo is not None:
+        q = q.where(Ping.t >= lo)
+    if hi is not None:
+        q = q.where(Ping.t < hi)
+    q = q.order_by(Ping.device_id, Ping.t)
+    parts = []
+    result = conn.execute(q)
+    try:
+        # raw DB-API rows, as load_pings reads them: SQLAlchemy's Row objects cost pandas a
+        # failed attribute lookup per row (slower by half)
+        cur = result.cursor
+        while rows := cur.fetchmany(FETCH_ROWS):  # type: ignore[union-attr]
+            parts.append(_piece_frame(rows, names))
+            del rows
+    finally:
+        result.close()
+    if not parts:
+        return _piece_frame([], names)
+    return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+
+
+def _piece_frame(rows: Sequence[Any], names: list[str]) -> pd.DataFrame:
+    """DB-API rows as typed columns, as :func:`load_pings` types them."""
+    df = pd.DataFrame.from_records(rows, columns=names)
+    df["t"] = pd.to_datetime(df["t"], format="ISO8601").astype("datetime64[ns]")
+    for c in ("x", "y", "accuracy"):
+        df[c] = pd.to_numeric(df[c]).astype(float)
+    df["device_flag"] = df["device_flag"].fillna(0).astype(bool)
+    return df
+
+
+def registry_teams(conn: Connection, pings: pd.DataFrame, tz: str) -> pd.DataFrame:
+    """Pings with their teams as the device registry has them now: the device's team, and its
+    dated assignments over it.
+
+    A ping's team is stored when it arrives; a loan recorded later (``devices assign``, as the
+    import's note advises) left the borrowed tracker's minutes with its old team, which could
+    also show as a never-together breach. Pings of devices the registry does not know keep
+    their stored team.
+    """
+    if pings.empty:
+        return pings
+    from ..track_import import apply_assignments
+
+    known, assigns = device_teams(conn, pings["device_id"].unique().tolist())
+    base = pings["device_id"].map(known)
+    pings = pings.assign(team=base.where(base.notna(), pings["team"]))
+    return pings.assign(team=apply_assignments(pings, assigns, tz))
+
+
+def ping_pieces(
+    conn: Connection,
+    pieces: list[list[str]],
+    start: dt.date | dt.datetime | None = None,
+    end: dt.date | dt.datetime | None = None,
+    *,
+    tz: str | None = None,
+) -> Iterator[pd.DataFrame]:
+    """Each group of devices' pings (:func:`load_piece`, teams from :func:`registry_teams`),
+    read only when the consumer asks for it, and let go before the next is read."""
+    from ..config import get_settings
+
+    zone = tz or get_settings().timezone
+    for devices in pieces:
+        piece = registry_teams(conn, load_piece(conn, devices, start, end, tz=zone), zone)
+        yield piece
+        del piece  # before the next read, so two pieces are never held here at once
