@@ -201,3 +201,69 @@ def test_a_windows_1252_file_without_a_declaration_is_read(tmp_path: Path) -> No
     # a file that declares another encoding is read in it, as before
     p.write_bytes(text.replace("?>", ' encoding="ISO-8859-1"?>', 1).encode("latin-1"))
     assert len(read(p).points) == 1
+
+
+def test_a_truncated_file_keeps_its_complete_points(shared_data: Path, tmp_path: Path) -> None:
+    # a tracker whose battery died mid-write leaves a file that stops inside a point or without
+    # its closing tags: it was refused whole as not well-formed XML, losing the patrol. Every
+    # point completed before the end is read; the end is one reject, the point after the last
+    # complete one
+    real = (shared_data / "gpx" / "gpxpy__around-visnjan-with-car.gpx").read_bytes()
+    assert len(read(write(tmp_path, real.decode(), "whole.gpx")).points) == 104
+    for cut in (len(real) // 2, len(real) // 3 + 7, len(real) - 30):
+        head = real[:cut]
+        done = head.count(b"</trkpt>")
+        inside = head.rfind(b"<trkpt") > head.rfind(b"</trkpt>")
+        p = tmp_path / f"cut{cut}.gpx"
+        p.write_bytes(head)
+        d = read(p)
+        assert len(d.points) == done, cut
+        (rej,) = d.rejects.to_dict("records")
+        assert rej["row"] == done + 1 and rej["field"] == "file"
+        assert rej["reason"].startswith("file truncated: ")
+        assert ("inside point" in rej["reason"]) == inside, rej
+        assert f"the {done} points before it are read" in rej["reason"]
+        assert d.details["truncated"] and any("truncated" in n for n in d.notes)
+    # cut inside the third point, with the NUL bytes a FAT card pads such a file with
+    text = (
+        '<?xml version="1.0"?>\n<gpx version="1.1" creator="t"><trk><trkseg>\n'
+        '<trkpt lat="52.630" lon="-1.13"><time>2024-06-03T13:00:00Z</time></trkpt>\n'
+        '<trkpt lat="52.631" lon="-1.13"><time>2024-06-03T13:01:00Z</time></trkpt>\n'
+        '<trkpt lat="52.632" lon="-1.13"><time>2024-06-03T13:0'
+    )
+    p = tmp_path / "padded.gpx"
+    p.write_bytes(text.encode() + b"\x00" * 512)
+    d = read(p)
+    assert list(d.points["lat"]) == [52.630, 52.631]
+    (rej,) = d.rejects.to_dict("records")
+    assert (rej["row"], rej["line"]) == (3, 5) and "inside point 3" in rej["reason"]
+    assert "\x00" not in rej["value"] and rej["value"].endswith("13:0")
+    assert any("512 NUL bytes" in n for n in d.notes), d.notes
+    # a complete file followed by padding is no truncation
+    d = read(write(tmp_path, text + "0:00Z</time></trkpt></trkseg></trk></gpx>\x00\x00", "ok.gpx"))
+    assert len(d.points) == 3 and d.rejects.empty and not d.details["truncated"]
+    # ends without its closing tags: every point is read, the end still reported
+    d = read(write(tmp_path, text[: text.rindex("<trkpt")], "open.gpx"))
+    assert len(d.points) == 2
+    assert list(d.rejects["row"]) == [3] and "without its closing tags" in d.rejects["reason"][0]
+    # a file cut inside a UTF-8 character is still UTF-8, not Windows-1252
+    named = (text + "2:00Z</time><name>Café</name></trkpt>").encode()
+    p = tmp_path / "cafe.gpx"
+    p.write_bytes(named[: named.index("é".encode()) + 1])
+    d = read(p)
+    assert len(d.points) == 2 and list(d.rejects["row"]) == [3]
+    assert not any("Windows-1252" in n for n in d.notes), d.notes
+
+
+def test_xml_broken_before_its_end_is_still_fatal(tmp_path: Path) -> None:
+    # truncation is only a file well-formed up to its end: a mismatched tag in the middle, a file
+    # that never opens <gpx>, or another document type still stop the file (nothing written)
+    head = '<gpx version="1.1"><trk><trkseg><trkpt lat="52.6" lon="-1.1"></trkpt>'
+    for text, match in (
+        (head + "</trk><trkpt lat=", "not well-formed"),
+        (head + "<trkpt lat='1' lon='1'>\x01", "not well-formed"),
+        ('<?xml version="1.0"?>\n<gp', "no <gpx>"),
+        ("<kml><Placemark>", "not <gpx>"),
+    ):
+        with pytest.raises(FatalImportError, match=match):
+            read(write(tmp_path, text))

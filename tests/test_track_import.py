@@ -409,3 +409,32 @@ def test_a_device_id_the_registry_refuses_is_one_rejected_row(
         assert list(rej["row"]) == [3, 4] and set(rej["field"]) == {"device"}  # file lines
         assert all("control character" in r for r in rej["reason"])
         assert set(load_pings(st)["device_id"]) == {"R1"}
+
+
+def test_a_truncated_gpx_imports_its_complete_points(sqlite_url: str, tmp_path: Path) -> None:
+    # a tracker whose battery died mid-write: the file stopped inside a point and was refused
+    # whole, so the patrol was lost. Its complete points are imported and the end is a reject
+    # in the report; a file that is not GPX at all is still fatal and writes nothing
+    points = "".join(
+        f'<trkpt lat="52.63{i}" lon="-1.13"><time>2024-05-01T13:0{i}:00Z</time></trkpt>\n'
+        for i in range(5)
+    )
+    text = '<?xml version="1.0"?>\n<gpx version="1.1" creator="t"><trk><trkseg>\n' + points
+    cut = tmp_path / "OR07-2024-05-01.gpx"
+    cut.write_text(text[: text.rindex("<time>") + 10])  # inside the fifth point
+    not_gpx = tmp_path / "OR08-2024-05-01.gpx"
+    not_gpx.write_text("<html><body>502 Bad Gateway")
+    with Store(sqlite_url) as st:
+        s = import_track_file(st, cut, team="outreach", rejects_dir=tmp_path / "rj")
+        assert (s["rows_read"], s["imported"], s["rejected"]) == (5, 4, 1)
+        assert s["rows_read"] == s["imported"] + s["already_present"] + s["rejected"]
+        (reason,) = s["reject_reasons"]
+        assert reason.startswith("file truncated: it ends inside point 5")
+        rej = pd.read_csv(s["rejects_file"])
+        assert list(rej["row"]) == [5] and list(rej["field"]) == ["file"]
+        pings = load_pings(st, devices=["OR07"])
+        assert list(pings["t"]) == [pd.Timestamp(f"2024-05-01 13:0{i}") for i in range(4)]
+        with pytest.raises(FatalImportError, match="not <gpx>"):
+            import_track_file(st, not_gpx, team="outreach", rejects_dir=tmp_path / "rj")
+        assert count(st, Ping) == 4 and count(st, ImportBatch) == 1
+        assert "OR08" not in set(list_devices(st)["device_id"])

@@ -8,10 +8,18 @@ ignored (GPX 1.0, 1.1 and files with no namespace read the same), attribute orde
 
 Times: per the GPX schema ``<time>`` is UTC; a time written without a zone is therefore read as
 UTC (and counted in the notes), and an offset such as ``+01:00`` is converted to UTC.
+
+Truncated files: a tracker whose battery dies mid-write leaves a file that stops inside a point
+or before its closing tags (and a FAT card may pad it with NUL bytes). expat reads the file as a
+stream, so every point completed before the end is kept, and the end is one reject (the point
+number after the last complete one, reason ``file truncated: ...``). Only a file whose bytes are
+well-formed up to the end counts as truncated: XML broken in the middle (a tag that does not
+match, a stray character) is still fatal, as is a file that never opens ``<gpx>``.
 """
 
 from __future__ import annotations
 
+import codecs
 import re
 from typing import Any
 from xml.parsers import expat
@@ -44,6 +52,10 @@ def read_gpx_points(
     order) and ``line`` the line its element starts on (files written on one line have line 1).
     """
     notes: list[str] = []
+    padding = 0
+    if not data.startswith((b"\xff\xfe", b"\xfe\xff")):  # in UTF-16 a NUL is half a character
+        written = data.rstrip(b"\x00")  # a FAT card pads a file cut short with NULs
+        padding, data = len(data) - len(written), written
     if _needs_cp1252(data):
         data = data.decode("cp1252", errors="replace").encode("utf-8")
         notes.append("not valid UTF-8 and no encoding declared: read as Windows-1252")
@@ -123,8 +135,15 @@ def read_gpx_points(
     parser.StartElementHandler = start
     parser.EndElementHandler = end
     parser.CharacterDataHandler = chars
+    truncated: expat.ExpatError | None = None
     try:
-        parser.Parse(data, True)
+        # not final: expat holds back a token the data ends inside, so an error here is XML
+        # broken before the end (fatal) and one only at the end is a file cut short
+        parser.Parse(data, False)
+        try:
+            parser.Parse(b"", True)
+        except expat.ExpatError as exc:
+            truncated = exc
     except _Forbidden as exc:
         raise FatalImportError(name, str(exc)) from exc
     except expat.ExpatError as exc:
@@ -133,6 +152,29 @@ def read_gpx_points(
         ) from exc
     if not meta:
         raise FatalImportError(name, "no <gpx> element: not a GPX file")
+    if truncated is not None:
+        started = counts["track"] + counts["route"] + counts["waypoint"]
+        at = f"line {truncated.lineno}, column {truncated.offset}"
+        what = (
+            f"it ends inside point {started}, which is not imported"
+            if cur is not None
+            else "it ends without its closing tags"
+        )
+        read = f"{len(recs)} point{'s' if len(recs) != 1 else ''}"
+        tail = data[-60:].decode("utf-8", errors="replace").replace("\x00", "").strip()
+        rejects.append(
+            {
+                "row": started if cur is not None else started + 1,
+                "line": cur["line"] if cur is not None else truncated.lineno,
+                "field": "file",
+                "value": tail[-40:],
+                "reason": f"file truncated: {what} ({at}; the tracker stopped writing: a flat "
+                f"battery?); the {read} before it are read",
+            }
+        )
+        notes.append(f"file truncated at {at}: the {read} before it read")
+    if padding:
+        notes.append(f"{padding} NUL bytes at the end ignored (space reserved but never written)")
 
     n = len(recs)
     row = np.fromiter((r["row"] for r in recs), dtype=np.int64, count=n)
@@ -190,6 +232,7 @@ def read_gpx_points(
         "segments": counts["segments"],
         "routes": counts["routes"],
         "times_without_zone": naive,
+        "truncated": truncated is not None,
     }
     return raw, rejects_frame(rejects), notes, details
 
@@ -205,7 +248,8 @@ def _needs_cp1252(data: bytes) -> bool:
     if data.startswith((b"\xff\xfe", b"\xfe\xff")) or _DECLARED.match(data[:200]):
         return False
     try:
-        data.decode("utf-8")
+        # not final: a file cut short inside a character is still UTF-8
+        codecs.getincrementaldecoder("utf-8")().decode(data, final=False)
     except UnicodeDecodeError:
         return True
     return False
