@@ -169,10 +169,10 @@ def read_gpx_points(
                 "field": "file",
                 "value": tail[-40:],
                 "reason": f"file truncated: {what} ({at}; the tracker stopped writing: a flat "
-                f"battery?); the {read} before it are read",
+                f"battery?); {read} before it read",
             }
         )
-        notes.append(f"file truncated at {at}: the {read} before it read")
+        notes.append(f"file truncated at {at}: {read} before it read")
     if padding:
         notes.append(f"{padding} NUL bytes at the end ignored (space reserved but never written)")
 
