@@ -1225,7 +1225,7 @@ def test_api_pages_load_nothing_from_other_hosts(server: Server) -> None:
         r = httpx.get(f"{server.url}{page}")
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
         html = r.text
-        assert "//" not in re.sub(r"<!--.*?-->", "", html, flags=re.S), html  # no URL with a host
+        assert "://" not in html, html  # no absolute URL; the references are checked below
         refs = re.findall(r"""(?:src|href)\s*=\s*["']([^"']+)["']""", html)
         assert refs, html
         for ref in refs:
