@@ -133,14 +133,14 @@ class Reading(NamedTuple):
 #: here: the decoders read them as unknown (-1). The ceilings:
 #:
 #: - speed 280 m/s (about 1,000 km/h or 545 knots): above any road vehicle, a police
-#:   helicopter (~300 km/h) and an airliner's cruise (~900 km/h), so no patrol's fix; a civil
-#:   receiver reports up to 1,000 knots (COCOM), so a higher speed is no GPS reading either.
+#:   helicopter (~300 km/h) and an airliner's cruise (~900 km/h), so no patrol's fix; export
+#:   rules (COCOM) let a civil receiver stop reporting above 1,000 knots anyway.
 #: - accuracy 100 km: a phone's coarsest fix (a cell tower's, in the country) is a few km;
 #:   100 km leaves every real estimate to cleaning's threshold (50 m by default) and refuses
 #:   only figures that mean nothing, such as 1e9 m (25 times round the Earth).
 #: - altitude -500..20,000 m: the lowest dry land is the Dead Sea shore (-430 m, and an
 #:   ellipsoidal height differs from sea level by at most ~110 m); airliners fly below 13 km
-#:   and civil receivers stop reporting at 18 km (COCOM). UK patrols are at -5..1,345 m.
+#:   and civil receivers may stop reporting above 18 km (COCOM). UK patrols are at -5..1,345 m.
 READINGS: dict[str, Reading] = {
     "battery": Reading(0.0, 100.0, "%", "0..100 %"),
     "heading": Reading(0.0, 360.0, "degrees", "0..360 degrees"),
