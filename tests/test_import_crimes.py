@@ -306,6 +306,78 @@ def test_crash_mid_import_leaves_database_unchanged(
         assert count(store) == 1
 
 
+def test_a_failed_commit_leaves_no_rejects_report(
+    store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rejects report was written inside the transaction, before the commit: a commit that
+    failed left a report of rejected rows for an import that never happened."""
+    from sqlalchemy import event
+
+    good = write(tmp_path, "g.csv", f"g1,2022-10,{LEI},-1.13,52.63,On or near B,E01,L,Robbery,,\n")
+    p = write(
+        tmp_path,
+        "mixed.csv",
+        f"m1,2022-10,{LEI},-1.13,52.63,On or near B,E01,L,Robbery,,\n"
+        f"m2,2022-13,{LEI},-1.13,52.63,On or near B,E01,L,Robbery,,\n"
+        f",2022-10,{LEI},-1.13,52.64,On or near C,E01,L,Anti-social behaviour,,\n",
+    )
+    rejects = tmp_path / "rej"
+    with Store(store_url) as store:
+        import_crimes(store, [good], rejects_dir=rejects)
+        assert not rejects.exists()  # nothing rejected: no report
+
+        def refuse(_conn: object) -> None:
+            raise RuntimeError("disk full at commit")
+
+        event.listen(store.engine, "commit", refuse)
+        with pytest.raises(RuntimeError, match="disk full at commit"):
+            import_crimes(store, [p], rejects_dir=rejects)
+        event.remove(store.engine, "commit", refuse)
+        assert not rejects.exists() or list(rejects.iterdir()) == []
+        assert list(load_crimes(store)["crime_key"]) == ["g1"]
+        with store.session() as ses:
+            assert ses.scalar(select(func.count()).select_from(ImportBatch)) == 1
+            assert (
+                int(pd.read_sql("SELECT count(*) FROM crime_places", ses.connection()).iloc[0, 0])
+                == 1
+            )
+        # committed, the same import writes its report and records it with its batch
+        s = one(import_crimes(store, [p], rejects_dir=rejects))
+        assert (s.imported, s.rejected) == (2, 1)
+        assert [f.name for f in rejects.iterdir()] == [Path(s.rejects_file).name]
+        rej = pd.read_csv(s.rejects_file)
+        assert list(rej["row"]) == [3] and rej.loc[0, "field"] == "Month"
+        with store.session() as ses:
+            details = ses.scalars(
+                select(ImportBatch.details).order_by(ImportBatch.id.desc())
+            ).first()
+        assert details["rejects_file"] == s.rejects_file
+
+
+def test_a_rejects_folder_that_cannot_be_written_is_said_after_the_import(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    p = write(
+        tmp_path,
+        "mixed.csv",
+        f"m1,2022-10,{LEI},-1.13,52.63,On or near B,E01,L,Robbery,,\n"
+        f"m2,2022-13,{LEI},-1.13,52.63,On or near B,E01,L,Robbery,,\n",
+    )
+    not_a_folder = tmp_path / "rej"
+    not_a_folder.write_text("a file where the folder should be")
+    with Store(sqlite_url) as store:
+        with pytest.raises(
+            FatalImportError,
+            match=r"mixed\.csv: imported \(batch \d+, 1 new row\(s\)\), but its rejects report "
+            r"could not be written in .*rej .*--rejects FOLDER",
+        ):
+            import_crimes(store, [p], rejects_dir=not_a_folder)
+        assert count(store) == 1
+        s = one(import_crimes(store, [p], rejects_dir=tmp_path / "rej2"))
+        assert (s.imported, s.already_present, s.rejected) == (0, 1, 1)
+        assert pd.read_csv(s.rejects_file)["row"].tolist() == [3]
+
+
 def test_incident_extract_times_and_dst(store_url: str, tmp_path: Path) -> None:
     p = tmp_path / "inc.csv"
     p.write_text(

@@ -4,7 +4,8 @@ One transaction per input path (a zip archive is one path): a fatal error anywhe
 database as it was. Rows are keyed (police.uk ``Crime ID``; an incident extract's force and
 incident ID; a content hash plus occurrence number for rows with no ID), so importing a file twice
 adds nothing. Counts always reconcile:
-``read = imported + already_present + rejected``.
+``read = imported + already_present + rejected``. The rejects report is written once the
+transaction has committed, so no report exists for an import that did not happen.
 
 Speed: rows go in by ``executemany`` on SQLite and ``COPY`` on PostgreSQL, in chunks, with the
 existence check done only when the insert reports conflicts. Each distinct place is stored once
@@ -678,8 +679,6 @@ def import_crime_file(
             if any(len(r) for r in rejects)
             else pd.DataFrame(columns=REJECT_COLUMNS)
         )
-        if len(rej):
-            summary.rejects_file = str(write_report(rej, rejects_dir or Path("rejects"), path.name))
         assert summary.rows_read == summary.imported + summary.already_present + summary.rejected, (
             summary
         )
@@ -696,18 +695,50 @@ def import_crime_file(
                 "j": summary.rejected,
                 "u": summary.unmappable,
                 "b": batch_id,
-                "d": json.dumps(
-                    {
-                        "format": fmt,
-                        "harm_table": summary.harm_table,
-                        "harm_rules": summary.harm_rules,
-                        "harm_missing": summary.harm_missing,
-                        "rejects_file": summary.rejects_file,
-                    }
-                ),
+                "d": json.dumps(_details(summary)),
             },
         )
+    # the report only once the rows are committed: written before, a commit that failed left a
+    # report of rejected rows for an import that never happened
+    if len(rej):
+        _write_rejects(store, summary, rej, rejects_dir or Path("rejects"), path)
     return summary
+
+
+def _details(summary: ImportSummary) -> dict[str, Any]:
+    """What ``import_batches.details`` records of an import."""
+    return {
+        "format": summary.format,
+        "harm_table": summary.harm_table,
+        "harm_rules": summary.harm_rules,
+        "harm_missing": summary.harm_missing,
+        "rejects_file": summary.rejects_file,
+    }
+
+
+def _write_rejects(
+    store: Store, summary: ImportSummary, rej: pd.DataFrame, where: Path, path: Path
+) -> None:
+    """Write a committed import's rejects report and record its path with the batch.
+
+    The rows are in by now, so a folder that cannot be written is said as such: the import
+    happened, and importing the file again (which adds nothing) writes the report.
+    """
+    try:
+        summary.rejects_file = str(write_report(rej, where, path.name))
+    except OSError as exc:
+        raise FatalImportError(
+            str(path),
+            f"imported (batch {summary.batch_id}, {summary.imported:,} new row(s)), but its "
+            f"rejects report could not be written in {where} ({exc.strerror or exc}): import "
+            "it again with --rejects FOLDER naming a folder you can write to (nothing is added "
+            "twice)",
+        ) from exc
+    with store.engine.begin() as conn:
+        conn.execute(
+            text("UPDATE import_batches SET details=:d WHERE id=:b"),
+            {"d": json.dumps(_details(summary)), "b": summary.batch_id},
+        )
 
 
 def check_columns(path: Path, fmt: str, mapping: dict[str, str] | None) -> None:
