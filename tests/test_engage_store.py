@@ -730,6 +730,7 @@ def test_purge_erases_people_closed_for_a_year_and_keeps_the_counts(store_url: s
         assert list(load_audit(st)["action"]).count("refused") == 4
         # 366 days closed on 1 June 2024; a dry run says what would go and changes nothing
         dry = purge_closed(st, today=dt.date(2024, 6, 1), dry_run=True, **M)
+        when = list_engagements(st, **M).set_index("id")["at"]
         assert (dry.people, dry.engagements, dry.texts) == (2, 3, 4)
         assert len(list_engagements(st, with_notes=True, **M)["notes"].dropna()) == 3
         assert purge_closed(st, today=dt.date(2024, 5, 31), days=366, **M).people == 0
@@ -758,6 +759,15 @@ def test_purge_erases_people_closed_for_a_year_and_keeps_the_counts(store_url: s
         assert gone[["notes", "outcome", "location", "age_band", "gender"]].isna().all().all()
         assert gone["follow_up"].isna().all() and gone["person"].str.startswith("anon_").all()
         assert gone.loc[2, "person"] == gone.loc[3, "person"] != gone.loc[1, "person"]
+        # the time of day goes (naive UTC of local midnight), the day stays; the kept contact
+        # keeps its time
+        assert (gone["at"].dt.tz_localize("UTC").dt.tz_convert("Europe/London").dt.hour == 0).all()
+        assert (gone["at"].dt.minute == 0).all() and df.loc[4, "at"] == dt.datetime(2024, 3, 20, 15)
+        local = {
+            k: v.dt.tz_localize("UTC").dt.tz_convert("Europe/London").dt.date
+            for k, v in (("before", when.loc[[1, 2, 3]]), ("after", gone["at"]))
+        }
+        assert local["before"].tolist() == local["after"].tolist()
         assert df.loc[4, "notes"] == "keep me" and df.loc[4, "person"] == pseudonym("Recent")
         assert list(load_people(st)["pseudonym"]) == [pseudonym("Recent")]
         audit = load_audit(st)

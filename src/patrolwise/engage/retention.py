@@ -5,6 +5,9 @@ Keeping case records open only while there is a relationship is what data-protec
 outreach practice both ask; closing is a status change, counts in summaries stay. Erasing (the
 purge) is irreversible: the free text, age band, gender and follow-up date go, and the link from
 a typed name to the records (the keyed pseudonym) is cut, while the counts reports use stay.
+The erased person's contacts keep one token between them (repeat contacts still count), so their
+times are cut to the local day: a trail of exact times and places is what could single out a
+person who is known to have been there.
 """
 
 from __future__ import annotations
@@ -41,3 +44,14 @@ def purgeable(people: pd.DataFrame, today: dt.date, days: int = DEFAULT_PURGE_DA
     cutoff = today - dt.timedelta(days=days)
     closed = pd.to_datetime(people["closed_on"])
     return (people["status"] == "closed") & closed.notna() & (closed < pd.Timestamp(cutoff))
+
+
+def local_day_start(t_utc: pd.Series, tz: str) -> pd.Series:
+    """Naive UTC of the local midnight that starts each naive-UTC time's local day: what an
+    erased person's contact times become (the day, and so the week every summary buckets them
+    by, is kept; the time of day goes). Clock-change days are right: 00:00 BST is 23:00 UTC the
+    day before."""
+    local = pd.to_datetime(t_utc).dt.tz_localize("UTC").dt.tz_convert(tz)
+    midnight = local.dt.tz_localize(None).dt.normalize()
+    again = midnight.dt.tz_localize(tz, ambiguous=True, nonexistent="shift_forward")
+    return again.dt.tz_convert("UTC").dt.tz_localize(None)

@@ -18,11 +18,18 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from ..config import get_settings
 from ..engage.crypto import decrypt_optional
 from ..engage.debrief import DebriefInput, prepare_debrief
 from ..engage.log import EngagementInput, prepare_engagement
 from ..engage.pseudonym import is_placeholder, placeholder_pseudonym, pseudonym
-from ..engage.retention import DEFAULT_INACTIVE_DAYS, DEFAULT_PURGE_DAYS, inactive, purgeable
+from ..engage.retention import (
+    DEFAULT_INACTIVE_DAYS,
+    DEFAULT_PURGE_DAYS,
+    inactive,
+    local_day_start,
+    purgeable,
+)
 from ..engage.roles import (
     OUTREACH_ROLES,
     check_role,
@@ -447,8 +454,10 @@ def purge_closed(
     random token (``anon_...``, derived from nothing, so their contacts still count as one
     person's but no typed name leads to them: the same name typed later starts a new person);
     their people row and any placeholder merged into them are deleted, and their pseudonyms are
-    replaced by ``[erased]`` in the audit log. Hot spot, time, needs, safeguarding flag and
-    referrals stay, so every summary and the evaluation are unchanged. Debriefs dated more than
+    replaced by ``[erased]`` in the audit log. Their contact and entry times are cut to the local
+    day (one token joining exact times and places could single out someone known to have been
+    there). Hot spot, day, needs, safeguarding flag and referrals stay, so every summary (by hot
+    spot, week, need, agency, repeat contacts) and the evaluation are unchanged. Debriefs dated more than
     ``days`` days ago lose their free text (summary, suggestions), which may name people but is
     linked to no one; their problems and minutes stay.
 
@@ -496,6 +505,27 @@ def purge_closed(
             _audit(s, who, role, "purge_dry_run", obj)
             return counts
         erased_names = list(pseuds)
+        # their contacts keep one token between them but lose the time of day (retention's
+        # local_day_start): by the row's id, in one bulk update
+        times = pd.DataFrame(
+            s.execute(
+                select(Engagement.id, Engagement.at, Engagement.created_at).where(
+                    Engagement.person.in_(pseuds)
+                )
+            ).all(),
+            columns=["id", "at", "created_at"],
+        )
+        if len(times):
+            tz = get_settings().timezone
+            day_at = local_day_start(times["at"], tz).dt.to_pydatetime()
+            day_made = local_day_start(times["created_at"], tz).dt.to_pydatetime()
+            s.execute(
+                update(Engagement),
+                [
+                    {"id": int(i), "at": a, "created_at": c}
+                    for i, a, c in zip(times["id"], day_at, day_made, strict=True)
+                ],
+            )
         for pseud in pseuds:
             s.execute(
                 update(Engagement)
