@@ -791,6 +791,32 @@ def test_purge_erases_people_closed_for_a_year_and_keeps_the_counts(store_url: s
         assert people.loc[abena, "first_contact"] == dt.datetime(2024, 6, 1, 15)
 
 
+def test_purge_cuts_the_times_an_earlier_purge_left(store_url: str) -> None:
+    """Contacts anonymised before times were cut (an earlier release) lose their time of day at
+    the next purge, even one with nobody new to erase; a person whose name merely starts like a
+    token ('anon' + any letter) keeps theirs."""
+    from sqlalchemy import update as sa_update
+
+    from patrolwise.store.engagements import purge_closed
+    from patrolwise.store.models.engagement import Engagement
+
+    M = {"who": "Ana", "role": "outreach_manager"}
+    with _store(store_url) as st:
+        log_engagement(
+            st, _e(consent=True, reference="Old", at=dt.datetime(2023, 7, 4, 16, 25)), **W
+        )
+        log_engagement(
+            st, _e(consent=True, reference="Now", at=dt.datetime(2023, 7, 4, 17, 5)), **W
+        )
+        with st.session() as s, s.begin():
+            s.execute(sa_update(Engagement).where(Engagement.id == 1).values(person="anon_0f3a"))
+            s.execute(sa_update(Engagement).where(Engagement.id == 2).values(person="anonXkeep"))
+        assert purge_closed(st, today=dt.date(2024, 6, 1), **M).people == 0
+        at = list_engagements(st, **M).set_index("id")["at"]
+        assert at.loc[1] == dt.datetime(2023, 7, 3, 23, 0)  # 4 July 00:00 BST
+        assert at.loc[2] == dt.datetime(2023, 7, 4, 17, 5)
+
+
 def test_purged_text_and_pseudonyms_are_not_in_the_sqlite_file(sqlite_url: str) -> None:
     from patrolwise.store.engagements import purge_closed
 

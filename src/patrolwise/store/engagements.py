@@ -506,24 +506,32 @@ def purge_closed(
             return counts
         erased_names = list(pseuds)
         # their contacts keep one token between them but lose the time of day (retention's
-        # local_day_start): by the row's id, in one bulk update
+        # local_day_start), as do contacts an earlier release's purge left with their times:
+        # by the row's id, in one bulk update of the rows that change
         times = pd.DataFrame(
             s.execute(
                 select(Engagement.id, Engagement.at, Engagement.created_at).where(
                     Engagement.person.in_(pseuds)
+                    | Engagement.person.startswith(ANON_PREFIX, autoescape=True)
                 )
             ).all(),
             columns=["id", "at", "created_at"],
         )
-        if len(times):
-            tz = get_settings().timezone
-            day_at = local_day_start(times["at"], tz).dt.to_pydatetime()
-            day_made = local_day_start(times["created_at"], tz).dt.to_pydatetime()
+        tz = get_settings().timezone
+        day_at = local_day_start(times["at"], tz)
+        day_made = local_day_start(times["created_at"], tz)
+        cut = ((day_at != times["at"]) | (day_made != times["created_at"])).to_numpy()
+        if cut.any():
             s.execute(
                 update(Engagement),
                 [
                     {"id": int(i), "at": a, "created_at": c}
-                    for i, a, c in zip(times["id"], day_at, day_made, strict=True)
+                    for i, a, c in zip(
+                        times["id"][cut],
+                        day_at[cut].dt.to_pydatetime(),
+                        day_made[cut].dt.to_pydatetime(),
+                        strict=True,
+                    )
                 ],
             )
         for pseud in pseuds:
@@ -565,7 +573,7 @@ def purge_closed(
             )
         _audit(s, who, role, "purge", obj)
         # a purge whose compaction could not finish is finished by the next one
-        pending = pseuds or n_deb or _compaction_pending(s)
+        pending = pseuds or n_deb or cut.any() or _compaction_pending(s)
     if pending:
         counts = dataclasses.replace(counts, compacted=_compact(store))
         with store.session() as s, s.begin():
