@@ -298,15 +298,55 @@ def test_a_rejects_folder_that_cannot_be_written_is_one_fatal_line(
     sqlite_url: str, tmp_path: Path
 ) -> None:
     # found by QA: --rejects naming a file (or a folder without write permission) ended in a
-    # FileExistsError traceback from mkdir
+    # FileExistsError traceback from mkdir. The report is written after the commit, so the line
+    # says the pings are in and how to get the report
     src = tmp_path / "OUT-9-2024-05-01.csv"
     src.write_text(CSV.format(dev="OUT-9"))
     not_a_folder = tmp_path / "notes.txt"
     not_a_folder.write_text("x")
     with Store(sqlite_url) as st:
-        with pytest.raises(FatalImportError, match="rejects"):
+        with pytest.raises(
+            FatalImportError,
+            match=r"OUT-9-2024-05-01\.csv: imported \(batch \d+, 3 new ping\(s\)\), but its "
+            r"rejects report could not be written in .*notes\.txt .*--rejects FOLDER",
+        ):
             import_track_file(st, src, team="outreach", rejects_dir=not_a_folder)
+        assert count(st, Ping) == 3 and count(st, ImportBatch) == 1 and count(st, Device) == 1
+        s = import_track_file(st, src, rejects_dir=tmp_path / "rj")
+        assert (s["imported"], s["already_present"], s["rejected"]) == (0, 3, 1)
+        assert pd.read_csv(s["rejects_file"])["row"].tolist() == [4]
+
+
+def test_a_failed_commit_leaves_no_rejects_report(store_url: str, tmp_path: Path) -> None:
+    """The rejects report was written inside the file's transaction, before the commit: a commit
+    that failed left a report of rejected rows for an import that never happened."""
+    from sqlalchemy import event
+
+    src = tmp_path / "OUT-9-2024-05-01.csv"
+    src.write_text(CSV.format(dev="OUT-9"))
+    rejects = tmp_path / "rej"
+    with Store(store_url) as st:
+
+        def refuse(_conn: object) -> None:
+            raise RuntimeError("disk full at commit")
+
+        event.listen(st.engine, "commit", refuse)
+        with pytest.raises(RuntimeError, match="disk full at commit"):
+            import_track_file(st, src, team="outreach", rejects_dir=rejects)
+        event.remove(st.engine, "commit", refuse)
+        assert not rejects.exists() or list(rejects.iterdir()) == []
         assert count(st, Ping) == 0 and count(st, ImportBatch) == 0 and count(st, Device) == 0
+        # committed, the same import writes one report and records it with its batch
+        s = import_track_file(st, src, team="outreach", rejects_dir=rejects)
+        assert (s["imported"], s["rejected"]) == (3, 1)
+        assert [f.name for f in rejects.iterdir()] == [Path(s["rejects_file"]).name]
+        rej = pd.read_csv(s["rejects_file"])
+        assert list(rej["row"]) == [4] and list(rej["value"]) == ["bad"]
+        with st.engine.connect() as c:
+            (details,) = c.execute(select(ImportBatch.details)).scalars().all()
+        assert details["rejects_file"] == s["rejects_file"]
+        assert details["reject_reasons"] == {"accuracy is not a number": 1}
+        assert count(st, Ping) == 3 and count(st, ImportBatch) == 1
 
 
 def test_an_unknown_time_zone_is_one_clear_error(sqlite_url: str, tmp_path: Path) -> None:

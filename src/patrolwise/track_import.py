@@ -124,25 +124,45 @@ def apply_assignments(pings: pd.DataFrame, assigns: pd.DataFrame, tz: str) -> pd
     return pd.Series(out, index=pings.index, dtype=object)
 
 
-def _write_rejects(rej: pd.DataFrame, src: Path, rejects_dir: Path | None) -> str:
-    """Write one file's rejects report (:func:`patrolwise.io.rejects_report.write_report`, in
-    ``rejects_dir``, else ./rejects: never beside the input, as input folders are often shared or
-    read-only, and are evidence); returns its path.
+def _write_rejects(
+    store: Store, summary: dict[str, Any], rej: pd.DataFrame, src: Path, rejects_dir: Path | None
+) -> None:
+    """Write a committed file's rejects report (:func:`patrolwise.io.rejects_report.write_report`,
+    in ``rejects_dir``, else ./rejects: never beside the input, as input folders are often shared
+    or read-only, and are evidence) and record its path with the file's import batch.
 
-    Called inside the file's transaction, so a report that cannot be written (the folder is a
-    file, or not writable) is a fatal error for that file, one line naming the folder, and
-    nothing of the file is stored, rather than an OSError traceback.
+    Called once the file's transaction has committed: written inside it, a commit that then
+    failed left a report of rejected rows for an import that never happened. The rows are in by
+    now, so a report that cannot be written (the folder is a file, or not writable) is one line
+    saying so, and that importing the file again (which adds nothing) writes the report.
     """
     table = rej.assign(file=str(src))[["file", *REJECT_COLUMNS]]
     where = rejects_dir if rejects_dir is not None else Path.cwd() / "rejects"
     try:
-        return str(write_report(table, where, src.stem))
+        summary["rejects_file"] = str(write_report(table, where, src.stem))
     except OSError as exc:
         raise FatalImportError(
             str(src),
-            f"cannot write its rejects report in {where} ({exc.strerror or exc}): "
-            "pass --rejects FOLDER naming a folder you can write to",
+            f"imported (batch {summary['batch_id']}, {summary['imported']:,} new ping(s)), but "
+            f"its rejects report could not be written in {where} ({exc.strerror or exc}): "
+            "import it again with --rejects FOLDER naming a folder you can write to (nothing is "
+            "added twice)",
         ) from exc
+    with store.engine.begin() as conn:
+        conn.execute(
+            update(ImportBatch)
+            .where(ImportBatch.id == summary["batch_id"])
+            .values(details=_details(summary))
+        )
+
+
+def _details(summary: dict[str, Any]) -> dict[str, Any]:
+    """What ``import_batches.details`` records of a file's import."""
+    keep = ("format", "devices", "registered", "reject_reasons", "notes", "rejects_file")
+    return {k: summary[k] for k in keep} | {
+        "first": str(summary["first"]),
+        "last": str(summary["last"]),
+    }
 
 
 def import_track_file(store: Store, path: str | Path, **kw: Any) -> dict[str, Any]:
@@ -168,7 +188,8 @@ def import_track_files(
     """Import many files (folders expand to their track files), one transaction each.
 
     Stops at the first fatal error (raised): files before it are imported, that file and the
-    ones after it write nothing.
+    ones after it write nothing. A rejects report that cannot be written stops the run just
+    after its file is imported (the error says so).
     """
     if device is not None:
         device = check_device_id(device)
@@ -351,9 +372,6 @@ def _import_chunk(
                 "notes": notes,
                 "details": r.details,
             }
-            if n_rej and write_rejects:
-                summary["rejects_file"] = _write_rejects(rejects.iloc[ra:rb], src, rejects_dir)
-            keep = ("format", "devices", "registered", "reject_reasons", "notes", "rejects_file")
             conn.execute(
                 update(ImportBatch)
                 .where(ImportBatch.id == batch_id)
@@ -362,10 +380,12 @@ def _import_chunk(
                     imported=imported,
                     already_present=already,
                     rejected=n_rej,
-                    details={k2: summary[k2] for k2 in keep}
-                    | {"first": str(summary["first"]), "last": str(summary["last"])},
+                    details=_details(summary),
                 )
             )
+        # the report only once the file's rows are committed (see _write_rejects)
+        if n_rej and write_rejects:
+            _write_rejects(store, summary, rejects.iloc[ra:rb], src, rejects_dir)
         out.append(summary)
         if progress is not None:
             progress(src)
