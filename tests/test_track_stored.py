@@ -12,7 +12,6 @@ import datetime as dt
 import gc
 import tracemalloc
 import weakref
-from collections.abc import Iterator
 from typing import Any
 
 import geopandas as gpd
@@ -202,24 +201,39 @@ def test_pieces_hold_whole_devices_and_no_more_than_the_budget(
     assert max(n for _, n in loads) < n_old / 2
 
 
-def test_only_one_piece_is_held_at_a_time(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_piece_is_let_go_once_cleaned(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No piece read from the store is alive when the next is read, nor while its own cleaned
+    pings are scanned."""
+    import patrolwise.track.pieces as pieces_mod
+
     _fill(sqlite_url)
-    real = store_pings.ping_pieces
-    alive_when_read: list[int] = []
+    refs: list[weakref.ref[pd.DataFrame]] = []
+    alive_at_read: list[int] = []
+    alive_at_scan: list[int] = []
+    real_pieces, real_scan = store_pings.ping_pieces, pieces_mod.scan_chunks
 
-    def spy(*a: Any, **k: Any) -> Iterator[pd.DataFrame]:
-        refs: list[weakref.ref[pd.DataFrame]] = []
-        for piece in real(*a, **k):
-            # the real reader has just read this piece: every earlier one must be gone
-            alive_when_read.append(sum(r() is not None for r in refs))
-            refs.append(weakref.ref(piece))
-            yield piece
-            del piece
+    def spy_pieces(*a: Any, **k: Any) -> list[Any]:
+        def spy(read: Any) -> Any:
+            def go() -> pd.DataFrame:
+                alive_at_read.append(sum(r() is not None for r in refs))
+                piece = read()
+                refs.append(weakref.ref(piece))
+                return piece
 
-    monkeypatch.setattr(store_pings, "ping_pieces", spy)
+            return go
+
+        return [spy(r) for r in real_pieces(*a, **k)]
+
+    def spy_scan(*a: Any, **k: Any) -> Any:
+        alive_at_scan.append(sum(r() is not None for r in refs))
+        return real_scan(*a, **k)
+
+    monkeypatch.setattr(store_pings, "ping_pieces", spy_pieces)
+    monkeypatch.setattr(pieces_mod, "scan_chunks", spy_scan)
     with Store(sqlite_url) as st:
         m = measure_stored(st, None, None, PARAMS, chunk_pings=3_000)
-    assert m.pieces >= 3 and alive_when_read == [0] * m.pieces
+    assert m.pieces >= 3 and len(refs) == m.pieces
+    assert alive_at_read == alive_at_scan == [0] * m.pieces
 
 
 def _peak(fn: Any) -> tuple[Any, int]:

@@ -18,7 +18,8 @@ library stays free of the database, the CLI and web stay thin.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,6 +102,8 @@ def measure_stored(
         if progress is not None:
             pieces = _reporting(pieces, sizes, total, progress)
         out = dosage_in_pieces(pieces, hs, params, device_since=since, workers=workers)
+    if progress is not None:
+        progress(len(groups), len(groups), total, total)
     res = keep_days(out.result, hs, start, end)
     cleaning: Any = out.cleaning  # stats are counts, and under "cleaning" the summary of them
     res.stats["cleaning"] = cleaning
@@ -113,16 +116,16 @@ def measure_stored(
 
 
 def _reporting(
-    pieces: Iterator[pd.DataFrame], sizes: list[int], total: int, progress: Progress
-) -> Iterator[pd.DataFrame]:
-    """The pieces, telling ``progress`` before each is read and when all are."""
-    done = 0
-    for i, size in enumerate(sizes):
-        progress(i, len(sizes), done, total)
-        piece = next(pieces, None)
-        if piece is None:
-            break
-        yield piece
-        del piece  # before the next is read
-        done += size
-    progress(len(sizes), len(sizes), done, total)
+    readers: list[Callable[[], pd.DataFrame]], sizes: list[int], total: int, progress: Progress
+) -> list[Callable[[], pd.DataFrame]]:
+    """The readers, each telling ``progress`` before it reads."""
+    before = [0, *itertools.accumulate(sizes)]
+
+    def told(i: int, read: Callable[[], pd.DataFrame]) -> Callable[[], pd.DataFrame]:
+        def go() -> pd.DataFrame:
+            progress(i, len(readers), before[i], total)
+            return read()
+
+        return go
+
+    return [told(i, r) for i, r in enumerate(readers)]

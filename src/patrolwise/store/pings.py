@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -455,13 +455,18 @@ def ping_pieces(
     end: dt.date | dt.datetime | None = None,
     *,
     tz: str | None = None,
-) -> Iterator[pd.DataFrame]:
-    """Each group of devices' pings (:func:`load_piece`, teams from :func:`registry_teams`),
-    read only when the consumer asks for it, and let go before the next is read."""
+) -> list[Callable[[], pd.DataFrame]]:
+    """A reader for each group of devices: called, it reads their pings (:func:`load_piece`,
+    teams from :func:`registry_teams`).
+
+    Readers, not a generator of frames: a generator holds the piece it yielded until asked for
+    the next, so the raw piece stayed in memory beside its cleaned copy all through its scan.
+    """
     from ..config import get_settings
 
     zone = tz or get_settings().timezone
-    for devices in pieces:
-        piece = registry_teams(conn, load_piece(conn, devices, start, end, tz=zone), zone)
-        yield piece
-        del piece  # before the next read, so two pieces are never held here at once
+
+    def reader(devices: list[str]) -> Callable[[], pd.DataFrame]:
+        return lambda: registry_teams(conn, load_piece(conn, devices, start, end, tz=zone), zone)
+
+    return [reader(devices) for devices in pieces]

@@ -14,14 +14,15 @@ pieces: unit codes are made global before stitching (they follow the sorted (dev
 order, as :func:`~patrolwise.track.dosage.unit_codes` numbers them), so runs, visit ids and
 their order are the same; the cleaning counts are summed.
 
-Pure library: the pieces come from any iterable (the store's reader is
-:func:`patrolwise.store.pings.ping_pieces`; :mod:`patrolwise.stored_dosage` ties them together).
+Pure library: the pieces come from any iterable of frames or of functions reading them (the
+store's readers are :func:`patrolwise.store.pings.ping_pieces`; :mod:`patrolwise.stored_dosage`
+ties them together).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -125,7 +126,7 @@ def _ms(t: pd.Series) -> NDArray[np.int64]:
 
 
 def dosage_in_pieces(
-    pieces: Iterable[pd.DataFrame],
+    pieces: Iterable[pd.DataFrame | Callable[[], pd.DataFrame]],
     hotspots: gpd.GeoDataFrame | HotSpots,
     params: DosageParams | None = None,
     *,
@@ -139,10 +140,10 @@ def dosage_in_pieces(
 
     Each piece (device_id, team, t, x, y and what cleaning reads: accuracy, device_flag or attrs)
     must hold *whole* devices, every fix of each in the period: a device seen in two pieces is an
-    InputError, as its cleaning would miss the fixes either side of the cut. Only one piece is
-    held at a time (plus its scan's runs), so the iterable should make each piece when asked
-    (a generator), not hold them all. ``now`` fixes the clock of the ``future`` rule for every
-    piece (default: when this is called).
+    InputError, as its cleaning would miss the fixes either side of the cut. A piece is a frame
+    or a function that reads it: given readers, only the piece being measured is in memory (with
+    the runs of those before it), and it is let go once cleaned. ``now`` fixes the clock of the
+    ``future`` rule for every piece (default: when this is called).
     """
     params = params or DosageParams()
     rules = rules or CleaningRules()
@@ -159,7 +160,9 @@ def dosage_in_pieces(
     rows = n_pieces = largest = 0
     first: pd.Timestamp | None = None
     last: pd.Timestamp | None = None
-    for piece in pieces:
+    for item in pieces:
+        piece = item() if callable(item) else item
+        del item  # a frame: held only here from now on
         n_pieces += 1
         rows += len(piece)
         largest = max(largest, len(piece))
@@ -172,7 +175,7 @@ def dosage_in_pieces(
             )
         seen |= devs
         cleaned = clean_pings(piece, rules, now=now, device_since=device_since, tz=params.tz)
-        del piece  # the caller's generator still holds its own reference until it resumes
+        del piece  # the cleaned copy is all that is needed from here
         cleaning.append(cleaned.attrs["cleaning"])
         t = cleaned["t"]
         if len(t) and t.notna().any():
