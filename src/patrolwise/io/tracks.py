@@ -2,7 +2,8 @@
 
 Every reader turns a file into one *raw points* table (one row per fix it found, good or bad) plus
 the rows it could not even read; :func:`finish_points` then applies the shared checks (time present
-and plausible, coordinates in range, projection) and splits good points from rejects. Each reject
+and plausible, coordinates in range, projection, readings within the live ingest's limits) and
+splits good points from rejects. Each reject
 names its row (the line number in the file for GPX, NMEA and CSV, the feature number for
 GeoJSON), the field and the reason, so an analyst can open the file and see what was wrong.
 
@@ -26,6 +27,7 @@ import pandas as pd
 
 from ..errors import FatalImportError, InputError
 from ..geo import swapped_lonlat, to_projected, to_wgs84
+from ..readings import READINGS, degrees_not_metres, outside_grid, outside_reading
 from .tabular import data_row_lines, decode, read_bytes, read_csv_text, sniff_delimiter
 
 #: columns of a raw points table (readers may leave optional ones out; ``finish_points`` adds them)
@@ -112,11 +114,19 @@ def finish_points(
     Rules, in order (a row is rejected for the first rule it breaks):
     time missing or unreadable; time before ``min_time`` or more than a day after ``now``
     (a broken device clock); no position; a device id with a control character or over 100
-    characters; latitude and longitude both beyond 180 (metres, not
+    characters; easting and northing both within 180 (degrees, not metres: latitudes and
+    longitudes in the easting/northing columns) or outside the area of use of ``crs``
+    (:func:`patrolwise.geo.projected_extent`); latitude and longitude both beyond 180 (metres, not
     degrees: eastings and northings in the lat/lon columns); latitude/longitude out of range or
-    exactly 0,0 (the
-    "no fix" placeholder of many trackers); latitude and longitude swapped; projected coordinates
-    not finite.
+    exactly 0,0 (the "no fix" placeholder of many trackers); latitude and longitude swapped;
+    projected coordinates not finite; a reading outside the live ingest's plausible range
+    (:data:`patrolwise.readings.READINGS`), checked as speed, accuracy, altitude, heading,
+    battery. A reading the file does not give is not checked; a negative speed,
+    accuracy, heading or battery is read as unknown, as the live clients mean it.
+
+    The easting/northing rules are the live batch endpoint's (:mod:`patrolwise.readings`) and
+    apply wherever the file gives both; with latitude and longitude beside them, projected
+    coordinates that cannot be a place in ``crs`` would otherwise be stored as the fix's x/y.
 
     Swapped is the crime import's rule (:func:`patrolwise.geo.swapped_lonlat`), checked only when
     ``bbox`` (the force area, ``force_bbox`` in the settings) is given: a fix whose (lon, lat) is
@@ -143,7 +153,8 @@ def finish_points(
     now_ts = pd.Timestamp(now) if now is not None else pd.Timestamp.now("UTC").tz_localize(None)
 
     # fill lon/lat from projected coordinates and vice versa
-    need_ll = df["lon"].isna() & df["lat"].isna() & df["x"].notna() & df["y"].notna()
+    given_xy = df["x"].notna() & df["y"].notna()
+    need_ll = df["lon"].isna() & df["lat"].isna() & given_xy
     given_ll = ~need_ll
     if need_ll.any():
         lon, lat = to_wgs84(df.loc[need_ll, "x"], df.loc[need_ll, "y"], crs)
@@ -154,8 +165,12 @@ def finish_points(
     fld = pd.Series(None, index=df.index, dtype=object)
     value = pd.Series(None, index=df.index, dtype=object)
 
-    def mark(mask: pd.Series, f: str, why: str | pd.Series, val: pd.Series | None = None) -> None:
-        m = mask & reason.isna()
+    def mark(
+        mask: pd.Series | np.ndarray, f: str, why: str | pd.Series, val: pd.Series | None = None
+    ) -> None:
+        """Reject the rows of ``mask`` not rejected yet; ``val`` (all rows, or only those of
+        ``mask``) is the value the report shows."""
+        m = pd.Series(mask, index=df.index, dtype=bool) & reason.isna()
         if not m.any():
             return
         reason[m] = why[m] if isinstance(why, pd.Series) else why
@@ -202,6 +217,40 @@ def finish_points(
         dev.map(repr),
     )
     mark(dev.str.len() > 100, "device", "device id longer than 100 characters", dev.str[:40])
+
+    def pair(a: str, b: str, m: pd.Series | np.ndarray) -> pd.Series:
+        """'a,b' as the report's value, for the rows of ``m`` only."""
+        sub = df.loc[m, [a, b]]
+        return sub[a].astype(str) + "," + sub[b].astype(str)
+
+    # easting/northing as the live batch endpoint checks them (patrolwise.readings): degrees
+    # in both, or no place the grid describes (to_wgs84 made such a fix a point in the sea, or
+    # an infinity the latitude rule below then called swapped)
+    degrees = given_xy.to_numpy() & degrees_not_metres(df["x"], df["y"])
+    mark(
+        degrees,
+        "easting/northing",
+        "easting and northing look like degrees, not metres (latitude/longitude in the "
+        "easting/northing columns?): name the columns lat and lon, or map them with "
+        "--map lat=COLUMN --map lon=COLUMN",
+        pair("x", "y", degrees),
+    )
+    if given_xy.any():
+        bad_x, bad_y, extent = outside_grid(df["x"], df["y"], crs)
+        if extent is not None and (bad_x | bad_y).any():
+            x0, y0, x1, y1 = extent
+            off_grid = (
+                f"outside the area of use of {crs} (easting {x0:,.0f}..{x1:,.0f}, northing "
+                f"{y0:,.0f}..{y1:,.0f} m): a coordinate of another grid, or a digit too many or "
+                "too few?"
+            )
+            for f, m in (
+                ("easting/northing", bad_x & bad_y),
+                ("easting", bad_x),
+                ("northing", bad_y),
+            ):
+                m = given_xy.to_numpy() & m
+                mark(m, f, f"{f} {off_grid}", pair("x", "y", m))
     # metres, not degrees, in both: projected coordinates in the lat/lon columns (a radio
     # export's eastings and northings); "swapped?" would send the analyst the wrong way
     mark(
@@ -241,11 +290,27 @@ def finish_points(
         "lat/lon",
         f"position cannot be projected to {crs}",
     )
-    ok = reason.isna()
     # negative accuracy, heading, speed, battery mean 'unknown' in most clients
-    for c in ("accuracy", "speed", "battery"):
+    for c in ("accuracy", "speed", "battery", "heading"):
         df.loc[df[c] < 0, c] = np.nan
-    df.loc[(df["heading"] < 0) | (df["heading"] > 360), "heading"] = np.nan
+    # the live ingest's limits (patrolwise.readings.READINGS), a column at a time; a reading
+    # the file does not give (NaN) is not checked
+    for c in ("speed", "accuracy", "altitude", "heading", "battery"):
+        r = READINGS[c]
+        out = outside_reading(c, df[c])
+        if out.any():
+            shown = pd.Series(
+                np.char.add(np.char.mod("%g", df.loc[out, c].to_numpy()), f" {r.unit}"),
+                index=df.index[out],
+            )
+            mark(
+                out,
+                c,
+                f"{c} outside {r.what}: no patrol's GPS reads that (a wrong unit or a broken "
+                "sensor?)",
+                shown,
+            )
+    ok = reason.isna()
 
     bad: pd.DataFrame = pd.DataFrame(
         {

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,6 +20,7 @@ from ...config import get_settings
 from ...errors import AuthError
 from ...geo import swapped_lonlat, to_projected
 from ...io.tracks import MAX_AHEAD, MIN_TIME
+from ...readings import READINGS
 from ...store.db import Store, utcnow
 from ...store.devices import authorise, device_for_secret, get_device
 from ...store.pings import insert_pings, resolve_teams
@@ -117,39 +118,6 @@ def check_attrs(value: Any, where: str = "attrs") -> None:
             check_attrs(v, f"{where}[{i}]")
 
 
-class Reading(NamedTuple):
-    """The range a reading must fall in (edges included), in the unit it is stored in."""
-
-    lo: float
-    hi: float
-    unit: str
-    what: str
-
-
-#: The one table of plausible readings, in stored units. A reading outside its range is a wrong
-#: unit or a broken sensor, and is refused (400; 422 naming the item and field in a batch, whose
-#: schema takes its bounds from here) by every ingest endpoint alike: cleaning could not rescue a
-#: position whose other readings are garbage. Negative speed, heading and accuracy never get
-#: here: the decoders read them as unknown (-1). The ceilings:
-#:
-#: - speed 280 m/s (about 1,000 km/h or 545 knots): above any road vehicle, a police
-#:   helicopter (~300 km/h) and an airliner's cruise (~900 km/h), so no patrol's fix; export
-#:   rules (COCOM) let a civil receiver stop reporting above 1,000 knots anyway.
-#: - accuracy 100 km: a phone's coarsest fix (a cell tower's, in the country) is a few km;
-#:   100 km leaves every real estimate to cleaning's threshold (50 m by default) and refuses
-#:   only figures that mean nothing, such as 1e9 m (25 times round the Earth).
-#: - altitude -500..20,000 m: the lowest dry land is the Dead Sea shore (-430 m, and an
-#:   ellipsoidal height differs from sea level by at most ~110 m); airliners fly below 13 km
-#:   and civil receivers may stop reporting above 18 km (COCOM). UK patrols are at -5..1,345 m.
-READINGS: dict[str, Reading] = {
-    "battery": Reading(0.0, 100.0, "%", "0..100 %"),
-    "heading": Reading(0.0, 360.0, "degrees", "0..360 degrees"),
-    "accuracy": Reading(0.0, 100_000.0, "m", "0..100,000 m (100 km)"),
-    "speed": Reading(0.0, 280.0, "m/s", "0..280 m/s (about 1,000 km/h)"),
-    "altitude": Reading(-500.0, 20_000.0, "m", "-500..20,000 m"),
-}
-
-
 def _is_date(text: str) -> bool:
     """True for an ISO 8601 date alone ('2024-05-01', '20240501', '2024-W18-3')."""
     try:
@@ -161,7 +129,8 @@ def _is_date(text: str) -> bool:
 
 def check_position(p: dict[str, Any], where: str = "") -> None:
     """Reject positions no cleaning could rescue (400): impossible coordinates or clock, the
-    'no fix' placeholder 0,0, a reading outside its range (:data:`READINGS`), attributes the store cannot keep.
+    'no fix' placeholder 0,0, a reading outside its range (:data:`patrolwise.readings.READINGS`,
+    the limits track files are checked against too), attributes the store cannot keep.
 
     Latitude and longitude swapped is the track and crime imports' rule
     (:func:`patrolwise.geo.swapped_lonlat`): with a force area configured (``force_bbox``), a

@@ -11,7 +11,7 @@ A ping gives lat/lon or easting/northing, never both (422); easting/northing mus
 configured CRS's area of use (422 otherwise, as lat/lon out of range). ``t`` is ISO 8601 (no zone = UTC)
 or epoch seconds (milliseconds above 2**31); ``speed`` is m/s; readings must be plausible
 (accuracy 0..100 km, speed 0..280 m/s, altitude -500..20,000 m, heading 0..360, battery 0..100:
-``ingest.READINGS``, also the schema's bounds); ``device_id`` defaults to the
+``patrolwise.readings.READINGS``, also the schema's bounds); ``device_id`` defaults to the
 authenticated device and may not name another (403). The batch is all or nothing: any bad item
 gives 422 with ``errors: [{index, field, reason}]`` and stores nothing; success answers
 ``{"received", "imported", "already_present"}``.
@@ -30,8 +30,9 @@ from pydantic import (
     ValidationError,
 )
 
-from ...geo import projected_extent, to_wgs84
-from . import READINGS, IngestError, check_attrs, check_position, parse_time
+from ...geo import to_wgs84
+from ...readings import READINGS, degrees_not_metres, outside_grid
+from . import IngestError, check_attrs, check_position, parse_time
 
 
 def _not_bool(value: Any) -> Any:
@@ -91,29 +92,24 @@ class BatchError(IngestError):
 def grid_problem(easting: float, northing: float, crs: str) -> tuple[str, str] | None:
     """(field, reason) when easting/northing cannot be a place in ``crs``, else None.
 
-    Outside the CRS's area of use (:func:`patrolwise.geo.projected_extent`; for the British
+    The limits track files are checked against too (:mod:`patrolwise.readings`). Outside the
+    CRS's area of use (:func:`patrolwise.geo.projected_extent`; for the British
     National Grid easting -104,729..688,806, northing -16,628..1,256,616 m) is refused as
     latitude outside -90..90 is: such a ping was projected to somewhere no patrol goes, or to
     infinity. Both within 180 are degrees sent as metres (a latitude and longitude in the
     easting/northing fields: in the grid they fall in the sea off the Scillies).
     """
-    if abs(easting) <= 180 and abs(northing) <= 180:
+    if degrees_not_metres([easting], [northing])[0]:
         return (
             "easting/northing",
             f"easting={easting:g}, northing={northing:g} look like degrees, not metres: "
             "send a latitude and longitude as lat and lon",
         )
-    extent = projected_extent(crs)
-    if extent is None:
+    bad_x, bad_y, extent = outside_grid([easting], [northing], crs)
+    if extent is None or not (bad_x[0] or bad_y[0]):
         return None
     x0, y0, x1, y1 = extent
-    out = [
-        name
-        for name, v, lo, hi in (("easting", easting, x0, x1), ("northing", northing, y0, y1))
-        if not lo <= v <= hi
-    ]
-    if not out:
-        return None
+    out = [name for name, bad in (("easting", bad_x[0]), ("northing", bad_y[0])) if bad]
     return (
         "/".join(out),
         f"easting={easting:g}, northing={northing:g} is outside the area of use of {crs} "
