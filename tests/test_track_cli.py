@@ -308,3 +308,41 @@ def test_a_visit_across_midnight_counts_once(sqlite_url: str) -> None:
     with Store(sqlite_url) as st:
         parts = load_visits(st)
     assert sorted(parts["minutes"].tolist()) == [20.0, 20.0]  # one per local day
+
+
+def test_daily_measures_an_overnight_slot_through_the_next_morning(sqlite_url: str) -> None:
+    """A police slot of the night of 14 June, 23:30-00:30 BST, met from 23:40 to 00:30: the
+    summary of the 14th counts the 50 minutes, not only the 20 before midnight."""
+    from patrolwise.store.areas import load_areas
+    from patrolwise.store.plans import save_plan
+
+    _setup(sqlite_url)
+    with Store(sqlite_url) as st:
+        market = int(load_areas(st, "hotspot").set_index("name").loc["Market", "area_id"])
+        with st.engine.begin() as conn:
+            insert_pings(
+                conn,
+                _leg("POL-1", "police", "2024-06-14 22:40", "2024-06-14 23:30", 50.0),
+                source="test",
+            )
+        plan = pd.DataFrame(
+            {
+                "team": ["police"],
+                "area_id": [market],
+                "date": [pd.Timestamp("2024-06-14")],
+                "start": [pd.Timestamp("2024-06-14 22:30")],
+                "end": [pd.Timestamp("2024-06-14 23:30")],
+                "order": [0],
+            }
+        )
+        save_plan(st, "police", 1, {"window": ["23:30", "00:30"]}, plan)
+    r = CliRunner().invoke(
+        app, ["--db", sqlite_url, "dosage", "daily", "--date", "2024-06-14", "--json"]
+    )
+    assert r.exit_code == 0, r.output
+    s = json.loads(r.stdout)
+    (slot,) = s["compliance"]
+    assert slot["delivered_minutes"] == 50.0 and slot["late_minutes"] == 10.0
+    # the day's own table keeps to the 14th: the 20 minutes before midnight
+    (row,) = s["by_hotspot"]
+    assert row["patrol_minutes"] == 20.0

@@ -11,6 +11,7 @@ import pandas as pd
 import typer
 from rich.table import Table
 
+from ..config import get_settings
 from ..errors import InputError
 from ..timeutil import local_today, to_local
 from .common import console, open_store, out, print_json
@@ -205,7 +206,6 @@ def daily_cmd(
     distance = check_distance(distance)  # before any work: NaN would switch the rule off
     day = _date(date, "--date") or (local_today() - dt.timedelta(days=1))
     with open_store() as store:
-        res, hs, n_pings, _ = _run(store, day, day, buffer, max_gap, min_visit, allow_empty=True)
         plan = None
         try:
             from ..store.plans import load_plan_visits
@@ -214,6 +214,13 @@ def daily_cmd(
             plan = p if len(p) else None
         except Exception:  # the plan stage's tables may be absent in an older database
             plan = None
+        # an overnight plan's slots end the next morning: measure through their last day
+        last = day
+        if plan is not None:
+            from ..timeutil import local_days
+
+            last = max(day, max(local_days(plan["end"], get_settings().timezone)))
+        res, hs, n_pings, _ = _run(store, day, last, buffer, max_gap, min_visit, allow_empty=True)
     if plan is not None:
         from ..track.compliance import to_successors
 
@@ -263,7 +270,6 @@ def daily_cmd(
             )
         out.print(ct)
     if len(s.breaches):
-        from ..config import get_settings
         from ..timeutil import to_local
 
         tz = get_settings().timezone
