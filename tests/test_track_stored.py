@@ -410,3 +410,23 @@ def test_the_dosage_command_reads_in_pieces_and_answers_as_before(
         if x["officer_minutes"] > 0
     }
     assert got == want and any(team == "outreach" for _, team in want)
+
+
+@pytest.mark.slow
+def test_the_memory_benchmark_runs_small() -> None:
+    """``benchmarks/stored_dosage.py`` end to end on a small store: both paths run in their own
+    processes, give the same answer, and the table and ratios print."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "stored_dosage.py"
+    out = subprocess.run(
+        [sys.executable, str(script), "--copies", "2", "--chunk", "5000"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "all at once (peer)" in out.stdout and "patrolwise, pieces of 5,000" in out.stdout
+    assert "answers identical" in out.stdout and "memory peer / patrolwise =" in out.stdout
