@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..geo import in_bbox, swapped_lonlat, to_projected
+from .tabular import not_a_number, read_numbers
 
 COLUMNS = [
     "crime_key",
@@ -115,19 +116,31 @@ def check_lonlat(
     lat_s: pd.Series,
     bbox: tuple[float, float, float, float] | None,
     lon_field: str = "Longitude",
+    lat_field: str = "Latitude",
+    *,
+    decimal_comma: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Parse and check WGS84 coordinates given as text; see :func:`check_lonlat_values`."""
+    """Parse and check WGS84 coordinates given as text; see :func:`check_lonlat_values`.
+
+    ``decimal_comma``: the file is separated by semicolons or tabs, so ``52,6345`` is a number
+    (:func:`~patrolwise.io.tabular.read_numbers`)."""
+    lon = read_numbers(lon_s, decimal_comma=decimal_comma)
+    lat = read_numbers(lat_s, decimal_comma=decimal_comma)
     return check_lonlat_values(
         rej,
         rownos,
-        pd.to_numeric(lon_s, errors="coerce").to_numpy(dtype=float),
-        pd.to_numeric(lat_s, errors="coerce").to_numpy(dtype=float),
+        lon.values,
+        lat.values,
         lon_s.str.strip().eq("").to_numpy(),
         lat_s.str.strip().eq("").to_numpy(),
         lon_text=lambda: lon_s.to_numpy(dtype=object),
         lat_text=lambda: lat_s.to_numpy(dtype=object),
         bbox=bbox,
         lon_field=lon_field,
+        lat_field=lat_field,
+        lon_why=lon.why,
+        lat_why=lat.why,
+        pair_sep=";" if decimal_comma else ",",
     )
 
 
@@ -143,18 +156,24 @@ def check_lonlat_values(
     lat_text: Callable[[], np.ndarray],
     bbox: tuple[float, float, float, float] | None,
     lon_field: str = "Longitude",
+    lat_field: str = "Latitude",
+    lon_why: np.ndarray | None = None,
+    lat_why: np.ndarray | None = None,
+    pair_sep: str = ",",
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Check parsed WGS84 coordinates; returns lon, lat and a 'has location' mask.
 
     ``lon``/``lat`` are NaN where the text was not a number; ``*_blank`` say where it was blank;
-    ``*_text`` give the original text for rejects (only called when a row is rejected). Both blank
-    means no location (kept: a real crime, unmappable). Anything else must be a real position:
-    numbers, not (0, 0), inside the force area, and not latitude/longitude swapped.
+    ``*_text`` give the original text for rejects (only called when a row is rejected); ``*_why``
+    say more of a value that is no number (:func:`~patrolwise.io.tabular.read_numbers`). Both
+    blank means no location (kept: a real crime, unmappable). Anything else must be a real
+    position: numbers, not (0, 0), inside the force area, and not latitude/longitude swapped.
+    Rejects of the pair give both texts joined by ``pair_sep`` (';' where a comma is a decimal).
     """
 
     def pair() -> np.ndarray:
         lo, la = lon_text(), lat_text()
-        return np.array([f"{a},{b}" for a, b in zip(lo, la, strict=True)], dtype=object)
+        return np.array([f"{a}{pair_sep}{b}" for a, b in zip(lo, la, strict=True)], dtype=object)
 
     both_blank = lon_blank & lat_blank
     rej.reject(
@@ -167,10 +186,18 @@ def check_lonlat_values(
     # not finite, not just NaN: 'inf' and '1e999' parse as floats but are no position, and
     # would otherwise pass as "no location" (kept unmappable, the given position dropped)
     rej.reject(
-        ~lon_blank & ~np.isfinite(lon), rownos, lon_field, lon_text, "longitude is not a number"
+        ~lon_blank & ~np.isfinite(lon),
+        rownos,
+        lon_field,
+        lon_text,
+        not_a_number("longitude", lon_why),
     )
     rej.reject(
-        ~lat_blank & ~np.isfinite(lat), rownos, "Latitude", lat_text, "latitude is not a number"
+        ~lat_blank & ~np.isfinite(lat),
+        rownos,
+        lat_field,
+        lat_text,
+        not_a_number("latitude", lat_why),
     )
     has = ~both_blank & np.isfinite(lon) & np.isfinite(lat)
     zero = has & (lon == 0) & (lat == 0)

@@ -31,7 +31,14 @@ from .crime_rows import (
     content_hash,
     synthetic_keys,
 )
-from .tabular import iter_csv_tables, read_bytes
+from .tabular import (
+    has_decimal_comma,
+    iter_csv_tables,
+    not_a_number,
+    point_decimal_commas,
+    read_bytes,
+    read_numbers,
+)
 
 #: rows per chunk: memory stays bounded however many years an extract holds
 CHUNK_ROWS = 100_000
@@ -245,7 +252,9 @@ def read_frames(
     path: Path, chunk_rows: int = CHUNK_ROWS
 ) -> Iterator[tuple[pd.DataFrame, np.ndarray, list[tuple[int, str]]]]:
     """(rows as strings, each row's number, rows too broken to read as (number, reason)), in
-    chunks of about ``chunk_rows`` rows, so memory stays bounded on years of incidents.
+    chunks of about ``chunk_rows`` rows, so memory stays bounded on years of incidents. A CSV
+    frame's ``attrs["decimal_comma"]`` says whether its numbers may have a decimal comma (the
+    file is separated by semicolons or tabs).
 
     CSV goes through the same reader as police.uk files, so a row with more or fewer fields than
     the header is rejected by its row number instead of shifting the columns of every row. GeoJSON
@@ -274,6 +283,8 @@ def read_frames(
             },
             columns=c.table.column_names,
         )
+        # after ';' or a tab, coordinates may be written '52,6345' (European Excel)
+        df.attrs["decimal_comma"] = has_decimal_comma(c.delimiter)
         yield df, c.rows.astype(np.int64), c.broken
 
 
@@ -365,6 +376,16 @@ def _lonlat_from(df: pd.DataFrame, file_crs: str) -> None:
     idx = df.index[ok]
     df.loc[idx, "lon"] = [repr(float(v)) for v in lon]
     df.loc[idx, "lat"] = [repr(float(v)) for v in lat]
+
+
+def _points_for_hash(df: pd.DataFrame, cols: dict[str, str]) -> pd.DataFrame:
+    """The frame with each coordinate's decimal comma written as a point ('52,6345' ->
+    '52.6345'), for the row hash: a semicolon-separated copy of an extract (European Excel's)
+    then hashes as its comma-separated original, so its rows are already present, not 'already
+    imported with different details', and its rows without an ID (keyed by the hash) are not
+    imported twice. Other columns are hashed as written."""
+    coords = {cols[f] for f in ("lon", "lat", "easting", "northing") if f in cols}
+    return df.assign(**{c: point_decimal_commas(df[c]) for c in coords if c in df.columns})
 
 
 def incident_key_prefix(force: str | None) -> str:
@@ -560,9 +581,19 @@ def _parse_frame(
         "no offence given",
     )
 
+    # a semicolon- or tab-separated file may write its coordinates '52,6345' (European Excel)
+    comma = bool(df.attrs.get("decimal_comma", False))
+    pair_sep = ";" if comma else ","
     if {"lon", "lat"} <= cols.keys():
         lon, lat, has = check_lonlat(
-            rej, rownos, get("lon"), get("lat"), bbox, lon_field=cols["lon"]
+            rej,
+            rownos,
+            get("lon"),
+            get("lat"),
+            bbox,
+            lon_field=cols["lon"],
+            lat_field=cols["lat"],
+            decimal_comma=comma,
         )
         x = np.full(n, np.nan)
         y = np.full(n, np.nan)
@@ -571,8 +602,9 @@ def _parse_frame(
             x[ok], y[ok] = to_projected(lon[ok], lat[ok], crs)
     else:
         e_s, n_s = get("easting"), get("northing")
-        x = pd.to_numeric(e_s, errors="coerce").to_numpy(dtype=float)
-        y = pd.to_numeric(n_s, errors="coerce").to_numpy(dtype=float)
+        e_n = read_numbers(e_s, decimal_comma=comma)
+        n_n = read_numbers(n_s, decimal_comma=comma)
+        x, y = e_n.values, n_n.values
         grid = df.attrs.get("crs")
         if grid is not None:  # a GeoJSON file's own grid: to the configured one (exact if same)
             import pyproj
@@ -582,19 +614,22 @@ def _parse_frame(
                 t = pyproj.Transformer.from_crs(grid, crs, always_xy=True)
                 x[fin], y[fin] = t.transform(x[fin], y[fin])
         blank = e_s.str.strip().eq("").to_numpy() & n_s.str.strip().eq("").to_numpy()
+        # a comma that is no decimal comma ('458.123,5', '458,123,5'): the field and why
+        for field, num, text in (("easting", e_n, e_s), ("northing", n_n, n_s)):
+            rej.reject(num.why != "", rownos, cols[field], text, not_a_number(field, num.why))
         rej.reject(
             # 'inf' parses as a float but is no position (else kept as "no location")
             ~blank & ~(np.isfinite(x) & np.isfinite(y)),
             rownos,
             cols["easting"],
-            e_s.str.cat(n_s, sep=","),
+            e_s.str.cat(n_s, sep=pair_sep),
             "easting/northing is not a number",
         )
         rej.reject(
             ~blank & (x == 0) & (y == 0),
             rownos,
             cols["easting"],
-            e_s.str.cat(n_s, sep=","),
+            e_s.str.cat(n_s, sep=pair_sep),
             "coordinates are (0, 0): leave blank for no location",
         )
         has = ~blank & np.isfinite(x) & np.isfinite(y)
@@ -610,7 +645,7 @@ def _parse_frame(
                     outside,
                     rownos,
                     cols["easting"],
-                    e_s.str.cat(n_s, sep=","),
+                    e_s.str.cat(n_s, sep=pair_sep),
                     "location outside the force area (easting/northing swapped or wrong grid?)",
                 )
     good = ~rej.bad
@@ -638,7 +673,7 @@ def _parse_frame(
         rej.reject(dup, rownos, cols.get("incident_id", "incident_id"), iid, reasons)
     state.first_row.update(firsts)
     good = ~rej.bad
-    h = content_hash(df)
+    h = content_hash(_points_for_hash(df, cols) if comma else df)
     key = (incident_key_prefix(force) + iid).where(has_id, "")
     if (~has_id).any():
         idx = np.flatnonzero(~has_id)

@@ -34,7 +34,14 @@ from .crime_rows import (
     project,
     synthetic_keys,
 )
-from .tabular import CsvChunk, Opener, iter_csv_tables
+from .tabular import (
+    CsvChunk,
+    Opener,
+    has_decimal_comma,
+    iter_csv_tables,
+    point_decimal_commas,
+    read_numbers,
+)
 
 HEADER = [
     "Crime ID",
@@ -133,16 +140,22 @@ def _category(codes: np.ndarray, values: np.ndarray, *, blank_is_null: bool) -> 
 _TRIMMED = re.compile(r"-?\d+(\.\d{0,5})?")
 
 
-def _six_decimals(distinct: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+def _six_decimals(
+    distinct: tuple[np.ndarray, np.ndarray], *, decimal_comma: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """Coordinate texts as police.uk writes them (six decimals) before they are hashed.
 
     Excel drops trailing zeros when it saves a CSV ('52.619800' -> '52.6198'), so a police.uk
     file opened and saved hashed differently from the original: its crimes were rejected as
     'already imported with different details' and its anti-social behaviour rows, keyed by
     that hash, imported twice. Only texts with fewer than six decimals change, so every file
-    as police.uk publishes it hashes exactly as before.
+    as police.uk publishes it hashes exactly as before. With ``decimal_comma`` (a file separated
+    by semicolons or tabs, as European Excel saves one) a decimal comma is first written as a
+    point ('52,6198' -> '52.6198' -> '52.619800'), so that copy hashes as the original too.
     """
     codes, values = distinct
+    if decimal_comma:
+        values = point_decimal_commas(values)
     canon = np.array(
         [f"{float(v):.6f}" if _TRIMMED.fullmatch(v) else v for v in values], dtype=object
     )
@@ -343,19 +356,24 @@ def _parse_chunk(
 
     lon_c, lon_u = _distinct(col["Longitude"], strip=True)
     lat_c, lat_u = _distinct(col["Latitude"], strip=True)
-    lon_f = pd.to_numeric(pd.Series(lon_u, dtype=object), errors="coerce").to_numpy(dtype=float)
-    lat_f = pd.to_numeric(pd.Series(lat_u, dtype=object), errors="coerce").to_numpy(dtype=float)
+    # '52,6345' after ';' or a tab (European Excel); each distinct text read once
+    comma = has_decimal_comma(chunk.delimiter)
+    lon_n = read_numbers(lon_u, decimal_comma=comma)
+    lat_n = read_numbers(lat_u, decimal_comma=comma)
     lon_raw, lat_raw = raw["Longitude"], raw["Latitude"]
     lon, lat, has = check_lonlat_values(
         rej,
         rownos,
-        lon_f[lon_c],
-        lat_f[lat_c],
+        lon_n.values[lon_c],
+        lat_n.values[lat_c],
         (lon_u == "")[lon_c],
         (lat_u == "")[lat_c],
         lon_text=lambda: lon_raw[1][lon_raw[0]],
         lat_text=lambda: lat_raw[1][lat_raw[0]],
         bbox=bbox,
+        lon_why=lon_n.why[lon_c] if (lon_n.why != "").any() else None,
+        lat_why=lat_n.why[lat_c] if (lat_n.why != "").any() else None,
+        pair_sep=";" if comma else ",",
     )
 
     cid_arr = pc.utf8_trim_whitespace(col["Crime ID"])
@@ -393,7 +411,7 @@ def _parse_chunk(
             if c == "Crime ID"
             else _hash_column(
                 col[c],
-                _six_decimals(raw[c])
+                _six_decimals(raw[c], decimal_comma=comma)
                 if c in ("Longitude", "Latitude")
                 else _excel_months(raw[c])
                 if c == "Month"

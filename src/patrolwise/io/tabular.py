@@ -59,6 +59,126 @@ def sniff_delimiter(text: str) -> str:
     return ","
 
 
+#: separators of files whose numbers may have a decimal comma (``52,6345``): Excel in most of
+#: Europe saves 'CSV' with semicolons because the comma is its decimal separator, and a tab-separated
+#: export from such a locale writes its numbers the same way. In a comma-separated file a comma is
+#: the separator, so a number never has one (a quoted ``"52,63"`` there is not a number)
+DECIMAL_COMMA_SEPARATORS = (";", "\t")
+_DECIMAL_COMMA = r"^[+-]?\d+,\d+$"
+_MANY_COMMAS = "more than one ',' (a decimal comma is written once, as in 52,6345)"
+_POINT_AND_COMMA = (
+    "both '.' and ',' (a thousands separator?): write it with a decimal comma and no "
+    "thousands separator, as 1234,5"
+)
+
+
+def has_decimal_comma(delimiter: str) -> bool:
+    """Whether numbers in a file with this separator may be written with a decimal comma."""
+    return delimiter in DECIMAL_COMMA_SEPARATORS
+
+
+@dataclass
+class Numbers:
+    """Text read as numbers (see :func:`read_numbers`)."""
+
+    #: each value as a float, NaN where it is not a number (``inf`` is read: callers refuse it)
+    values: np.ndarray
+    #: why a value with a comma is no number ('' where read, or where nothing more can be said)
+    why: np.ndarray
+    #: the text with each decimal comma read written as a point (``52,6345`` -> ``52.6345``),
+    #: anything else as given: what a comma-separated twin of the file holds, for row hashes
+    text: np.ndarray
+
+
+def read_numbers(text: pd.Series | np.ndarray, *, decimal_comma: bool) -> Numbers:
+    """Numbers written as text, on whole columns (no Python per value).
+
+    Written as pandas reads them (``52.6345``, ``-1.13``, ``458123``; spaces around are
+    ignored). With ``decimal_comma`` (a file separated by semicolons or tabs,
+    :func:`has_decimal_comma`), a number with one comma between digits and no point is a decimal
+    (``52,6345`` is 52.6345, ``458123,5`` is 458123.5); a point alone is still a decimal point,
+    as such files written by other tools have it. Strict, so no value is read two ways: a
+    thousands separator (``1.234,5``, ``1,234,5``) is not read (a ``1.234`` in the same column
+    would be 1.234), nor a comma not between digits (``52,``, ``,5``); ``why`` says which of
+    these a value was.
+    """
+    given = np.asarray(text, dtype=object)  # text cells: object arrays of str, as readers hold
+    why = np.full(len(given), "", dtype=object)
+    scan = _scan_commas(given) if decimal_comma else None
+    if scan is None:
+        return Numbers(_to_floats(given), why, given)
+    arr, comma, sc, ok = scan
+    # pandas is slow on what it cannot read (an exception per value): it reads no comma
+    values = np.full(len(given), np.nan)
+    values[~comma] = _to_floats(given[~comma])
+    idx = np.flatnonzero(comma)
+    if ok.any():
+        pointed = pc.replace_substring(sc.filter(pa.array(ok)), ",", ".")
+        # pandas reads the pointed text, as it reads a comma-separated twin's: the same floats
+        values[idx[ok]] = _to_floats(pointed.to_numpy(zero_copy_only=False))
+    many = ~ok & (pc.count_substring(sc, ",").to_numpy(zero_copy_only=False) > 1)
+    point = ~ok & ~many & pc.match_substring(sc, ".").to_numpy(zero_copy_only=False)
+    why[idx[many]] = _MANY_COMMAS
+    why[idx[point]] = _POINT_AND_COMMA
+    return Numbers(values, why, _pointed(given, arr, comma, ok))
+
+
+def point_decimal_commas(text: pd.Series | np.ndarray) -> np.ndarray:
+    """The text with each decimal comma :func:`read_numbers` reads written as a point
+    (``52,6345`` -> ``52.6345``, spaces around kept), anything else as given: what the file's
+    comma-separated twin holds, for row hashes."""
+    given = np.asarray(text, dtype=object)
+    scan = _scan_commas(given)
+    return given if scan is None else _pointed(given, scan[0], scan[1], scan[3])
+
+
+def _scan_commas(
+    given: np.ndarray,
+) -> tuple[pa.Array, np.ndarray, pa.Array, np.ndarray] | None:
+    """(the text as Arrow, which values hold a comma, those values stripped, which of them are
+    a decimal comma), or None when none holds a comma. Arrow's string kernels: pandas' ``.str``
+    methods on object columns run Python per value."""
+    if not len(given):
+        return None
+    try:
+        arr = pa.array(given, type=pa.string(), from_pandas=True)
+    except (pa.ArrowTypeError, pa.ArrowInvalid):  # not all str: read as their text
+        arr = pa.array(pd.Series(given, dtype=object).astype(str), type=pa.string())
+    comma = pc.fill_null(pc.match_substring(arr, ","), False).to_numpy(zero_copy_only=False)
+    if not comma.any():
+        return None
+    sc = pc.utf8_trim_whitespace(arr.filter(comma))
+    ok = pc.match_substring_regex(sc, _DECIMAL_COMMA).to_numpy(zero_copy_only=False)
+    return arr, comma, sc, ok
+
+
+def _pointed(given: np.ndarray, arr: pa.Array, comma: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    if not ok.any():
+        return given
+    out = given.copy()
+    as_given = pc.replace_substring(arr.filter(comma).filter(pa.array(ok)), ",", ".")
+    out[np.flatnonzero(comma)[ok]] = as_given.to_numpy(zero_copy_only=False)
+    return out
+
+
+def _to_floats(text: np.ndarray) -> np.ndarray:
+    """Text as pandas reads it as numbers (NaN where it cannot), in a writable array."""
+    return np.array(pd.to_numeric(pd.Series(text, dtype=object), errors="coerce"), dtype=float)
+
+
+def not_a_number(noun: str, why: np.ndarray | None) -> str | np.ndarray:
+    """Reasons for rejecting values that are no number: '<noun> is not a number', followed by
+    what :func:`read_numbers` could say of a value with a comma (one reason when it has nothing
+    to say of any)."""
+    base = f"{noun} is not a number"
+    if why is None:
+        return base
+    said = why != ""
+    if not said.any():
+        return base
+    return np.where(said, base + ": " + why.astype(object), base).astype(object)
+
+
 def read_csv_text(raw: bytes, name: str) -> pd.DataFrame:
     """Every cell as a string ('' for blank), header kept verbatim (stripped of spaces); the
     separator is sniffed (:func:`sniff_delimiter`)."""
@@ -227,6 +347,9 @@ class CsvChunk:
     table: pa.Table
     rows: np.ndarray
     broken: list[tuple[int, str]]
+    #: the file's separator (sniffed from its header): after ';' or a tab a number may have a
+    #: decimal comma (:func:`has_decimal_comma`)
+    delimiter: str = ","
 
 
 def iter_csv_tables(open_fn: Opener, name: str, chunk_rows: int) -> Iterator[CsvChunk]:
@@ -312,7 +435,7 @@ def iter_csv_tables(open_fn: Opener, name: str, chunk_rows: int) -> Iterator[Csv
                 blank = _blank_rows(table)
                 if blank.any():
                     table, rows = table.filter(pa.array(~blank)), rows[~blank]
-            return CsvChunk(table, rows, new)
+            return CsvChunk(table, rows, new, delimiter)
 
         with open_fn() as fh:
             reader = pacsv.open_csv(
