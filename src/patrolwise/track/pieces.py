@@ -47,10 +47,11 @@ from .dosage import (
     unit_codes,
 )
 
-#: pings per piece by default. Measured on 1.35 M stored pings (SQLite, 71 devices): peak
-#: memory 0.43 GB above the libraries' own in pieces of at most 1 M pings (about 400 bytes a
-#: ping of the largest piece, plus ~0.1 GB for the hot spots' index and the runs), 0.19 GB in
-#: pieces of 250 k, against 1.3 GB all at once; smaller pieces were no slower
+#: pings per piece by default. Measured (benchmarks/stored_dosage.py: 1.35 M stored pings of
+#: 420 trackers) as peak memory above the libraries' own: 0.45 GB in pieces of at most 1 M
+#: (about 350 bytes a ping of the largest piece, plus ~0.1 GB for the hot spots' index and the
+#: runs) and 0.22 GB in pieces of 250 k, against 1.35 GB all at once (1.8 GB on PostgreSQL);
+#: smaller pieces were no slower
 CHUNK_PINGS = 1_000_000
 
 #: devices per piece at most: the store selects a piece's devices by name, and SQLite before
@@ -95,6 +96,7 @@ class PiecesDosage:
     - ``rows``: pings read, set-aside ones included; ``first``/``last``: the earliest and latest
       of their times (naive UTC; None without pings)
     - ``pieces``, ``largest``: how many pieces, and the rows of the largest (the memory bound)
+    - ``devices``: every device read, sorted
     """
 
     result: DosageResult
@@ -109,7 +111,14 @@ class PiecesDosage:
 
 def merge_cleaning(parts: list[dict[str, Any]], rules: CleaningRules) -> dict[str, Any]:
     """Cleaning summaries of pieces as the one summary of all their pings: counts summed, flags
-    listed in :data:`~patrolwise.track.cleaning.FLAGS` order and only when some row has them."""
+    listed in :data:`~patrolwise.track.cleaning.FLAGS` order and only when some row has them.
+
+    Every flag is decided within one device, so the flag counts are exact. ``out_of_order``
+    counts rows that came out of (device, time) order within each piece: stored pings come in
+    order, so it is 0 where the database orders device ids as Python does (SQLite; PostgreSQL
+    in the C collation); under another collation the all-at-once read counted each place its
+    device order differed, and pieces count those inside them.
+    """
     flags = {f: sum(int(p.get("flags", {}).get(f, 0)) for p in parts) for f in FLAGS}
     return {
         "rows": sum(int(p.get("rows", 0)) for p in parts),
