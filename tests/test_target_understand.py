@@ -149,3 +149,39 @@ def test_peak_hours_note_says_a_date_only_crime_has_a_date() -> None:
     assert len(notes) == 1
     assert "2 of 3 crimes have no time of day" in notes[0]
     assert "1 only a date" in notes[0] and "1 only a month" in notes[0]
+
+
+def test_peak_hours_keep_hot_spots_with_the_same_name_apart() -> None:
+    """'hotspots find --top 5' run for two quarters stores HS1 ... HS5 twice (another start
+    date), and 'hotspots peaks' (every stored hot spot by default) counted each 'HS1' crime
+    twice under one row; a hot spot called 'all' was merged into the overall row. Each area
+    keeps its own row: a repeated name (or 'all') is labelled with its area id."""
+    areas = gpd.GeoDataFrame(
+        {"area_id": [3, 8, 9], "name": ["HS1", "HS1", "all"]},
+        geometry=[
+            shapely.box(0, 0, 100, 100),
+            shapely.box(1000, 0, 1100, 100),
+            shapely.box(2000, 0, 2100, 100),
+        ],
+        crs="EPSG:27700",
+    )
+    crimes = pd.DataFrame(
+        {
+            "occurred_at": pd.to_datetime(
+                ["2023-01-06 18:15", "2023-01-06 19:15", "2023-01-07 20:15", "2023-01-08 21:15"]
+            ),
+            "x": [50.0, 1050.0, 2050.0, 5000.0],
+            "y": [50.0, 50.0, 50.0, 50.0],
+            "harm": [1.0, 2.0, 4.0, 8.0],
+        }
+    )
+    summ = peak_summary(peak_hours(crimes, areas)).set_index("area")
+    assert list(summ.index) == ["all", "HS1 (area 3)", "HS1 (area 8)", "all (area 9)"]
+    assert summ["crimes_with_time"].tolist() == [4, 1, 1, 1]
+    assert summ["harm"].tolist() == [15.0, 1.0, 2.0, 4.0]
+    assert summ.loc["HS1 (area 8)", "peak_hour"] == 19
+    no_ids = peak_hours(crimes, areas.drop(columns="area_id"))
+    assert set(no_ids["area"]) == {"all", "HS1 (area 1)", "HS1 (area 2)", "all (area 3)"}
+    assert no_ids.groupby("area")["count"].sum().to_dict() == {
+        "all": 4, "HS1 (area 1)": 1, "HS1 (area 2)": 1, "all (area 3)": 1
+    }  # fmt: skip

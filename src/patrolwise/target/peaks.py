@@ -19,12 +19,26 @@ WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 OVERALL = "all"
 
 
+def area_labels(areas: gpd.GeoDataFrame) -> pd.Series:
+    """One distinct label per area: its name, or ``"name (area ID)"`` when the name is repeated
+    or is ``"all"``. Hot spots found for two periods are both called HS1 (a new start date), and
+    keyed by name alone their crimes were summed into one row; ``"all"`` is the overall row."""
+    names = areas["name"].astype(str).reset_index(drop=True)
+    ids = (
+        areas["area_id"].astype(str).to_numpy()
+        if "area_id" in areas.columns
+        else np.arange(1, len(areas) + 1).astype(str)
+    )
+    clash = names.duplicated(keep=False) | (names == OVERALL)
+    return names.where(~clash, names + " (area " + pd.Series(ids) + ")")
+
+
 def crimes_in_areas(crimes: pd.DataFrame, areas: gpd.GeoDataFrame) -> pd.DataFrame:
-    """(crime row position, area name) pairs for crimes inside each area (projected CRS)."""
+    """(crime row position, area label) pairs for crimes inside each area (projected CRS)."""
     pts = shapely.points(crimes["x"].to_numpy(float), crimes["y"].to_numpy(float))
     geoms = np.asarray(areas.geometry.to_numpy())
     ci, ai = shapely.STRtree(geoms).query(pts, predicate="intersects")
-    return pd.DataFrame({"row": ci, "area": areas["name"].astype(str).to_numpy()[ai]})
+    return pd.DataFrame({"row": ci, "area": area_labels(areas).to_numpy()[ai]})
 
 
 def peak_hours(
@@ -35,7 +49,8 @@ def peak_hours(
     notes: list[str] | None = None,
 ) -> pd.DataFrame:
     """Long table ``area, weekday (0 = Monday), hour, count, harm`` with every weekday-hour
-    present (zeros included); ``area`` is a hot spot name or ``"all"`` for every crime given."""
+    present (zeros included); ``area`` is a hot spot's label (:func:`area_labels`: its name,
+    with its id when the name is not unique) or ``"all"`` for every crime given."""
     if "occurred_at" not in crimes.columns:
         raise InputError("crimes table has no 'occurred_at' column: peak hours need times")
     t = pd.to_datetime(crimes["occurred_at"])
@@ -78,7 +93,7 @@ def peak_hours(
         pairs["row"] = np.flatnonzero(timed)[pairs["row"].to_numpy()]
         parts.append(base.merge(pairs, on="row"))
     allrows = pd.concat(parts, ignore_index=True)
-    names = [OVERALL] + ([] if areas is None else list(areas["name"].astype(str)))
+    names = [OVERALL] + ([] if areas is None else list(area_labels(areas)))
     full = pd.MultiIndex.from_product(
         [names, range(7), range(24)], names=["area", "weekday", "hour"]
     )
