@@ -280,3 +280,21 @@ def test_patrol_days_must_cover_the_plan() -> None:
         hs.iloc[:2], PlanRequest("outreach", D0, D0 + dt.timedelta(days=2)), patrol_days=a
     )
     assert set(part.visits["area_id"]) <= {1, 2}
+
+
+def test_a_hot_spot_is_planned_only_on_its_active_days() -> None:
+    # a hot spot retired mid-plan (or starting mid-plan) was scheduled on every day of the plan:
+    # the CLI loads every hot spot active at some point in the period, with its active dates
+    hs = line_of_hotspots(3)
+    hs["active_from"] = [None, D0 + dt.timedelta(days=2), None]
+    hs["active_to"] = [None, None, D0 + dt.timedelta(days=1)]
+    res = make_plan(hs, PlanRequest("outreach", D0, D0 + dt.timedelta(days=3)))
+    days = res.visits.groupby("area_id")["date"].apply(set).to_dict()
+    span = [D0 + dt.timedelta(days=i) for i in range(4)]
+    assert days == {1: set(span), 2: set(span[2:]), 3: set(span[:2])}
+    # randomised patrol days need not cover a hot spot's days outside its active period
+    a = randomise_days([1, 2, 3], D0, D0 + dt.timedelta(days=3), 0.5, seed=4)
+    a = a[~((a["area_id"] == 3) & (a["date"] > D0 + dt.timedelta(days=1)))]
+    drawn = make_plan(hs, PlanRequest("outreach", D0, D0 + dt.timedelta(days=3)), patrol_days=a)
+    late = drawn.visits[drawn.visits["area_id"] == 3]
+    assert (late["date"] <= D0 + dt.timedelta(days=1)).all()

@@ -209,7 +209,8 @@ def make_plan(
 ) -> PlanResult:
     """A schedule for ``req.team`` over every local day from ``start_date`` to ``end_date``.
 
-    ``hotspots``: area_id, name, geometry (projected metres). ``travel``: walking minutes between
+    ``hotspots``: area_id, name, geometry (projected metres), optionally active_from and
+    active_to (a hot spot is planned only on its active days). ``travel``: walking minutes between
     them (default straight line at ``req.speed_m_per_min``). ``patrol_days``: area_id, date,
     patrol; only patrol hot spot-days are planned. ``avoid``: another team's visits (area_id,
     start, end) to keep ``req.separation_minutes`` away from.
@@ -235,6 +236,7 @@ def make_plan(
     r_lo, r_hi = rounds_range(req)
 
     days = pd.date_range(req.start_date, req.end_date, freq="D").date
+    active = _active_on(hs, days)
     on: dict[dt.date, list[int]]
     if patrol_days is not None:
         drawn = set(
@@ -244,7 +246,12 @@ def make_plan(
                 strict=True,
             )
         )
-        undrawn = [(int(a), d) for d in days for a in area_ids if (int(a), d) not in drawn]
+        undrawn = [
+            (int(area_ids[i]), d)
+            for d in days
+            for i in active[d]
+            if (int(area_ids[i]), d) not in drawn
+        ]
         if undrawn:
             udays = sorted({d for _, d in undrawn})
             uareas = sorted({a for a, _ in undrawn})
@@ -259,9 +266,9 @@ def make_plan(
         for a, d in zip(pdays["area_id"], pd.to_datetime(pdays["date"]).dt.date, strict=True):
             if d in on and int(a) in pos:
                 on[d].append(pos[int(a)])
-        on = {d: sorted(set(v)) for d, v in on.items()}
+        on = {d: sorted(set(v) & set(active[d])) for d, v in on.items()}
     else:
-        on = {d: list(range(len(hs))) for d in days}
+        on = active
 
     blocked_all: dict[dt.date, dict[int, list[tuple[float, float]]]] = {}
     if avoid is not None and len(avoid):
@@ -373,6 +380,23 @@ def make_plan(
     params = req.to_params()
     params["travel"] = req.extra.get("travel", "straight-line")
     return PlanResult(visits=visits, daily=pd.DataFrame(daily), seed=seed, params=params)
+
+
+def _active_on(hs: gpd.GeoDataFrame, days: Any) -> dict[dt.date, list[int]]:
+    """Positions of the hot spots active on each day: a hot spot retired (``active_to``) or
+    starting (``active_from``) inside the plan is planned only on its own days; without those
+    columns every hot spot is active every day."""
+
+    def dates(col: str) -> list[dt.date | None]:
+        if col not in hs:
+            return [None] * len(hs)
+        return [None if pd.isna(x) else pd.Timestamp(x).date() for x in hs[col]]
+
+    spans = list(zip(dates("active_from"), dates("active_to"), strict=True))
+    return {
+        d: [i for i, (a, b) in enumerate(spans) if (a is None or a <= d) and (b is None or d <= b)]
+        for d in days
+    }
 
 
 def _next_round(base: list[int], rng: np.random.Generator) -> list[int]:
