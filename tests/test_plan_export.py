@@ -334,3 +334,15 @@ def test_csv_and_briefing_name_the_zone_in_the_repeated_hour() -> None:
     b = build_briefing(dt.date(2024, 10, 27), "outreach", visits, hs, _crimes())
     assert "<td>01:44 BST</td><td>01:04 GMT</td>" in b.html
     assert "<td>00:10</td><td>00:30</td>" in b.html and "<td>01:20 GMT</td><td>02:40</td>" in b.html
+
+
+def test_briefing_maps_print_dollar_signs_in_names_as_written() -> None:
+    """A hot spot name with two dollar signs was read by matplotlib as TeX maths for the map's
+    title: "$5 & $6 Shop" printed in italics without its dollars, and "Cash $_$ Converters"
+    stopped the briefing with a mathtext parse error (a traceback)."""
+    hs = line_of_hotspots(3)
+    hs["name"] = ["Cash $_$ Converters", "Tom's $x^$ bar", "A $\\frac{$ B"]
+    day = dt.date(2024, 6, 10)
+    today = make_plan(hs, PlanRequest("outreach", day, day)).visits
+    b = build_briefing(day, "outreach", today, hs, _crimes())
+    assert set(b.maps) == {1, 2, 3} and "Cash $_$ Converters" in b.html
