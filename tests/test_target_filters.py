@@ -111,3 +111,34 @@ def test_date_only_crimes_are_filtered_by_their_day_not_their_month() -> None:
     both = pd.concat([c, timed], ignore_index=True)
     assert select_crimes(both, hours="14-20", notes=notes)["x"].tolist() == [1.0]
     assert "2 crimes with only a date or a month were left out" in notes[0]
+
+
+def test_overnight_hours_belong_to_the_night_they_start() -> None:
+    """'--weekdays Fri --hours 22-04' (Friday night) took the weekday of each crime's own clock
+    day: it kept 01:00 on Friday (Thursday night) and dropped 01:00 on Saturday (Friday night).
+    An overnight window belongs to the evening it starts, as patrol windows do; the clock change
+    on the last Sunday of October does not move a crime to another night."""
+    c = pd.DataFrame(
+        {
+            "occurred_at": pd.to_datetime(
+                [
+                    "2023-01-06 23:00",  # Fri 23:00 GMT: Friday night
+                    "2023-01-07 01:00",  # Sat 01:00 GMT: Friday night
+                    "2023-01-06 01:00",  # Fri 01:00 GMT: Thursday night
+                    "2023-01-07 12:00",  # Sat 12:00: not in the window
+                    "2023-10-28 23:30",  # Sun 00:30 BST, the clocks go back: Saturday night
+                    "2023-10-29 02:30",  # Sun 02:30 GMT: Saturday night
+                    "2023-10-29 22:30",  # Sun 22:30 GMT: Sunday night
+                ]
+            ),
+            "x": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0],
+            "y": 1.0,
+        }
+    )
+    assert select_crimes(c, hours="22-04", weekdays="Fri")["x"].tolist() == [1.0, 2.0]
+    assert select_crimes(c, hours="22-04", weekdays="Sat")["x"].tolist() == [5.0, 6.0]
+    assert select_crimes(c, hours="22-04", weekdays="Thu")["x"].tolist() == [3.0]
+    assert select_crimes(c, hours="22-04", weekdays="Sun")["x"].tolist() == [7.0]
+    # a daytime window and weekdays alone keep each crime's own day
+    assert select_crimes(c, hours="10-14", weekdays="Sat")["x"].tolist() == [4.0]
+    assert select_crimes(c, weekdays="Fri")["x"].tolist() == [1.0, 3.0]

@@ -106,7 +106,8 @@ def select_crimes(
     """The crimes matching every filter (a new frame; the input is not changed).
 
     ``categories`` match police.uk crime types exactly (case-insensitive); ``offences`` match
-    any part of the offence description or category (case-insensitive).
+    any part of the offence description or category (case-insensitive). With an overnight
+    ``hours`` window ('22-04') ``weekdays`` name the night: 01:00 on a Saturday is Friday night.
     """
     if notes is None:
         notes = []
@@ -176,6 +177,10 @@ def select_crimes(
                 ok &= (hh >= a) & (hh < b) if a < b else (hh >= a) | (hh < b)
             if weekdays:
                 wd = pd.to_datetime(day[need]).dt.day_of_week
+                if hours and a > b:
+                    # an overnight window belongs to the evening it starts (as patrol windows
+                    # do): 'Fri 22-04' is Friday night, so its small hours are Saturday's clock
+                    wd = wd.where(~(hh < b), (wd - 1) % 7)
                 ok &= wd.isin(parse_weekdays(weekdays))
             keep = pd.Series(False, index=df.index)
             keep[ok.index] = ok.to_numpy()
