@@ -2,8 +2,8 @@
 
 Counts: the exact Poisson rate ratio (conditional binomial: given k1 + k2 crimes, the during share
 is binomial; Clopper-Pearson on that share, scaled by exposure days). Harm has no Poisson law, so
-its ratio gets a percentile bootstrap over weeks; over months (month-precision data: too few units
-for a bootstrap) a quasi-Poisson t interval on the month totals. Against comparison areas
+its ratio gets a quasi-Poisson t interval on the week (or month) totals: a percentile bootstrap
+over so few units is too narrow (:func:`bootstrap_harm_ratio`, kept for comparison). Against comparison areas
 or a comparison force: a difference-in-differences ratio from a quasi-Poisson model of the hot
 spot series with the comparison series as offset, so shocks shared by both (seasons, lockdowns,
 recording changes) cancel, and overdispersion widens the interval (t on n_units - 2 df).
@@ -219,8 +219,9 @@ def quasi_poisson_harm_ratio(
     harm_d: np.ndarray,
     days_d: np.ndarray,
     level: float = 0.95,
+    unit: str = "months",
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Ratio of harm per day (during / before) over a few units (months), with a t interval.
+    """Ratio of harm per day (during / before) over time units (months or weeks), with a t interval.
 
     Quasi-Poisson model of harm per unit, log E[h_u] = a + d * during_u + log(days_u): its
     estimate is exactly the ratio of harm per day, its variance is Pearson-scaled (harm is a sum
@@ -236,7 +237,7 @@ def quasi_poisson_harm_ratio(
     n = hb.shape[1] + hd.shape[1]
     if n < 3:
         raise InputError(
-            f"{n} time units (months) are too few for a harm interval: at least three are needed"
+            f"{n} time units ({unit}) are too few for a harm interval: at least three are needed"
         )
     y = np.hstack([hb, hd])
     x = np.column_stack([np.ones(n), np.r_[np.zeros(hb.shape[1]), np.ones(hd.shape[1])]])
@@ -281,8 +282,6 @@ def before_after(
     comparison_crimes: pd.DataFrame | None = None,
     comparison_areas: gpd.GeoDataFrame | None = None,
     comparison_label: str = "comparison",
-    n_boot: int = 4000,
-    seed: int = 0,
     tz: str = "Europe/London",
 ) -> BeforeAfter:
     """Compare the hot spots' crimes and harm per day between two periods (and against a comparison).
@@ -303,7 +302,6 @@ def before_after(
         )
         before, during = _snap_months(before), _snap_months(during)
     notes += check_periods(before, during)
-    rng = np.random.default_rng(seed)
     c, undated = _prep(crimes, month_precision, tz)
     if undated:
         notes.append(
@@ -379,9 +377,11 @@ def before_after(
                 "values are all 0): harm change not estimated, alone or against the comparison"
             )
             has_harm = False
-        elif month_precision:
-            # few units (months): a percentile bootstrap over them is too narrow (91-92% over
-            # 11 and 10 months); the quasi-Poisson t interval on the month totals covers 95%
+        else:
+            # few units: a percentile bootstrap over them is too narrow (91-92% over 11 and 10
+            # months, 70% over 2 and 2 weeks, 92-93% over 12 to 20 weeks; over one week each
+            # side an interval of zero width); the quasi-Poisson t interval covers 95%
+            unit = "months" if month_precision else "weeks"
             try:
                 hr, hlo, hhi, hp = (
                     float(v[0])
@@ -390,21 +390,24 @@ def before_after(
                         ser.loc[is_b, "days"].to_numpy(float),
                         ser.loc[~is_b, "harm"].to_numpy(float),
                         ser.loc[~is_b, "days"].to_numpy(float),
+                        unit=unit,
                     )
                 )
                 if not np.isfinite([hr, hlo, hhi, hp]).all():
-                    raise InputError("the quasi-Poisson model of harm per month did not converge")
+                    raise InputError(
+                        f"the quasi-Poisson model of harm per {unit[:-1]} did not converge"
+                    )
             except InputError as exc:
                 notes.append(f"harm change not estimated: {exc}")
             else:
-                n_m = int(len(ser))
+                n_u = int(len(ser))
                 ests.append(
                     Estimate(
                         name="Hot spots, during vs before (harm per day)",
                         outcome="harm",
                         method=(
-                            "ratio of harm per day, quasi-Poisson model of harm per month "
-                            f"(Pearson scale); t interval on {n_m - 2} df"
+                            f"ratio of harm per day, quasi-Poisson model of harm per {unit[:-1]} "
+                            f"(Pearson scale); t interval on {n_u - 2} df"
                         ),
                         ratio=hr,
                         lo=hlo,
@@ -418,41 +421,12 @@ def before_after(
                         },
                         period=period,
                         notes=[
-                            f"{int(is_b.sum())} months before and {int((~is_b).sum())} during: "
-                            "months are taken as independent; a trend or season shared with the "
+                            f"{int(is_b.sum())} {unit} before and {int((~is_b).sum())} during: "
+                            f"{unit} are taken as independent; a trend or season shared with the "
                             "rest of the city is not removed"
                         ],
                     )
                 )
-        else:
-            hr, hlo, hhi = bootstrap_harm_ratio(
-                ser.loc[is_b, "harm"].to_numpy(float),
-                ser.loc[is_b, "days"].to_numpy(float),
-                ser.loc[~is_b, "harm"].to_numpy(float),
-                ser.loc[~is_b, "days"].to_numpy(float),
-                n_boot=n_boot,
-                rng=rng,
-            )
-            unit = "months" if month_precision else "weeks"
-            ests.append(
-                Estimate(
-                    name="Hot spots, during vs before (harm per day)",
-                    outcome="harm",
-                    method=f"ratio of harm per day, percentile bootstrap over {unit} ({n_boot} resamples)",
-                    ratio=hr,
-                    lo=hlo,
-                    hi=hhi,
-                    counts={"before": hb, "during": hd, "days_before": db, "days_during": dd},
-                    period=period,
-                    notes=(
-                        [
-                            f"only {int(is_b.sum())} months before: a bootstrap over so few units is rough"
-                        ]
-                        if month_precision
-                        else []
-                    ),
-                )
-            )
     # comparison
     comp_rows: pd.DataFrame | None = None
     if comparison_areas is not None and not comparison_areas.empty:
