@@ -37,3 +37,26 @@ def test_replace_is_atomic_and_dates_filter(store_url: str) -> None:
         assert list(load_areas(store, active_on=dt.date(2023, 6, 1))["area_id"]) == [new]
         both = load_areas(store, active_between=(dt.date(2023, 5, 1), dt.date(2023, 7, 1)))
         assert sorted(both["area_id"]) == sorted([old, new])
+
+
+def test_retire_refuses_a_successor_that_is_not_another_stored_area(store_url: str) -> None:
+    """'hotspots retire 1 --on D --replaced-by 999' (a mistyped id) ended in a FOREIGN KEY
+    traceback; '--replaced-by 1' (the area itself) was stored, a hot spot replaced by itself.
+    Both are one clear line and change nothing."""
+    from patrolwise.store.areas import retire_area
+
+    with Store(store_url) as store:
+        (a, b) = (
+            add_areas(store, gdf(n, Point(458600 + 200 * i, 304300).buffer(50)))[0]
+            for i, n in enumerate(("Clock Tower", "Haymarket"))
+        )
+        with pytest.raises(InputError, match=f"no area with id {b + 100}"):
+            retire_area(store, a, dt.date(2023, 6, 1), replaced_by=b + 100)
+        with pytest.raises(InputError, match="cannot be replaced by itself"):
+            retire_area(store, a, dt.date(2023, 6, 1), replaced_by=a)
+        assert (
+            load_areas(store).set_index("area_id").loc[a, ["active_to", "replaced_by"]].isna().all()
+        )
+        retire_area(store, a, dt.date(2023, 6, 1), replaced_by=b)
+        got = load_areas(store).set_index("area_id").loc[a]
+        assert got["active_to"] == dt.date(2023, 6, 1) and got["replaced_by"] == b

@@ -186,6 +186,14 @@ def retire_area(store: Store, area_id: int, on: dt.date, replaced_by: int | None
             raise InputError(
                 f"area {row.name!r} starts {row.active_from}; cannot retire it on {on}"
             )
+        # checked here, not left to the foreign key: a mistyped id is one clear line
+        if replaced_by == area_id:
+            raise InputError(f"area {area_id} cannot be replaced by itself: give its successor")
+        if replaced_by is not None and s.get(Area, replaced_by) is None:
+            raise InputError(
+                f"no area with id {replaced_by} to replace area {area_id}: "
+                "see `patrolwise hotspots list` for the ids"
+            )
         s.execute(
             update(Area).where(Area.id == area_id).values(active_to=on, replaced_by=replaced_by)
         )
