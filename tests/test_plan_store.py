@@ -410,3 +410,30 @@ def test_empty_window_is_refused_in_one_clear_line(sqlite_url: str, window: str)
     assert isinstance(r.exception, InputError), r.exception
     msg = str(r.exception)
     assert "\n" not in msg and "empty" in msg and window in msg
+
+
+def test_police_night_after_keeps_apart_from_the_next_mornings_outreach(sqlite_url: str) -> None:
+    """A police plan made --after an outreach plan keeps apart from every outreach visit its
+    nights run into: the last night (22:00-02:00) meets the outreach visits dated the next
+    morning (00:00-01:40), which --after did not load, so plan check found the police there."""
+    with _store_with_hotspots(sqlite_url, n=1):
+        pass
+    base = ["--db", sqlite_url, "plan", "make", "--hotspots", "1", "--from", "2025-06-01"]
+    r = CliRunner().invoke(
+        app,
+        [*base, "--to", "2025-06-05", "--team", "outreach", "--window", "00:00-02:00"]
+        + ["--visit", "100"],
+    )
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(
+        app,
+        [*base, "--to", "2025-06-03", "--team", "police", "--window", "22:00-02:00"]
+        + ["--min-visits", "6", "--after", "1"],
+    )
+    assert r.exit_code == 0, r.output
+    with Store(sqlite_url) as st:
+        police = load_plan_visits(st, 2)
+        assert (police["date"] == dt.date(2025, 6, 3)).sum() == 6  # the last night is planned
+        assert conflicts(police, load_plan_visits(st, 1), 30).empty
+    r = CliRunner().invoke(app, ["--db", sqlite_url, "plan", "check", "1", "2"])
+    assert r.exit_code == 0, r.output

@@ -154,7 +154,10 @@ def make_cmd(
                 raise InputError(
                     f"plan {after} is a {team} plan; --after takes the other team's plan"
                 )
-            avoid = load_plan_visits(store, after, start=start - dt.timedelta(days=1), end=end)
+            # the day before's nights run into this plan's first morning, and this plan's last
+            # night into the morning after its last day
+            day = dt.timedelta(days=1)
+            avoid = load_plan_visits(store, after, start=start - day, end=end + day)
             req.extra["after_plan"] = after
         res = make_plan(hs, req, travel=travel, patrol_days=patrol_days, avoid=avoid)
         res.params.update(req.extra)
