@@ -60,3 +60,25 @@ def test_retire_refuses_a_successor_that_is_not_another_stored_area(store_url: s
         retire_area(store, a, dt.date(2023, 6, 1), replaced_by=b)
         got = load_areas(store).set_index("area_id").loc[a]
         assert got["active_to"] == dt.date(2023, 6, 1) and got["replaced_by"] == b
+
+
+def test_areas_that_end_before_they_start_are_refused(store_url: str) -> None:
+    """'hotspots import f --active-from 2023-05-01 --active-to 2023-01-01' (the dates swapped)
+    stored hot spots that are active on no day at all, silently: every plan and evaluation then
+    left them out. An end before the start is one clear line, nothing stored."""
+    with Store(store_url) as store:
+        with pytest.raises(InputError, match="ends 2023-01-01, before it starts 2023-05-01"):
+            add_areas(
+                store,
+                gdf("Clock Tower", Point(458600, 304300).buffer(50)),
+                active_from=dt.date(2023, 5, 1),
+                active_to=dt.date(2023, 1, 1),
+            )
+        assert load_areas(store).empty
+        (one_day,) = add_areas(
+            store,
+            gdf("Clock Tower", Point(458600, 304300).buffer(50)),
+            active_from=dt.date(2023, 5, 1),
+            active_to=dt.date(2023, 5, 1),
+        )
+        assert list(load_areas(store, active_on=dt.date(2023, 5, 1))["area_id"]) == [one_day]

@@ -45,6 +45,12 @@ def add_areas(
         raise InputError(f"area kind {kind!r} is not one of {', '.join(KINDS)}")
     if "name" not in areas.columns:
         raise InputError("areas need a 'name' column")
+    if active_from is not None and active_to is not None and active_to < active_from:
+        # such an area is active on no day: every plan and evaluation would leave it out
+        raise InputError(
+            f"an area that ends {active_to}, before it starts {active_from}, is never active: "
+            "check --active-from and --active-to"
+        )
     crs = get_settings().crs
     g = areas.to_crs(crs) if areas.crs is not None else areas
     with store.session() as s, s.begin():
