@@ -139,3 +139,21 @@ def test_read_areas_names_and_errors(tmp_path: Path) -> None:
 
 def test_width() -> None:
     assert width(shapely.box(0, 0, 30, 40)) == pytest.approx(50.0)
+
+
+def test_read_areas_numeric_names_stay_as_written(tmp_path: Path) -> None:
+    """A GeoPackage of beats numbered 12, 7, (none) was imported as hot spots '12.0', '7.0' and
+    'area 3': a whole-number column with a gap reads as floats, and the names no longer matched
+    the force's own beat numbers. Whole numbers keep their integer spelling."""
+    p = tmp_path / "beats.gpkg"
+    gpd.GeoDataFrame(
+        {"beat": [12, 7, None], "score": [1.5, 2.0, None]},
+        geometry=[shapely.box(i * 20, 0, i * 20 + 10, 10) for i in range(3)],
+        crs="EPSG:27700",
+    ).to_file(p)
+    assert read_areas(p, "EPSG:27700", name_field="beat")["name"].tolist() == [
+        "12", "7", "area 3"
+    ]  # fmt: skip
+    assert read_areas(p, "EPSG:27700", name_field="score")["name"].tolist() == [
+        "1.5", "2.0", "area 3"
+    ]  # fmt: skip

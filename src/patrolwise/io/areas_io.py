@@ -116,9 +116,14 @@ def read_areas(
     if field is None:
         names = [f"area {i + 1}" for i in range(len(gdf))]
     else:
+        col = gdf[field]
+        known = col.dropna()
+        if pd.api.types.is_float_dtype(col) and np.isfinite(known).all() and (known % 1 == 0).all():
+            # whole numbers with a gap read as floats: beat 12 is named '12', not '12.0'
+            col = col.astype("Int64")
         names = [
-            str(v) if v is not None and str(v).strip() and str(v) != "nan" else f"area {i + 1}"
-            for i, v in enumerate(gdf[field].tolist())
+            f"area {i + 1}" if pd.isna(v) or not str(v).strip() or str(v) == "nan" else str(v)
+            for i, v in enumerate(col.tolist())
         ]
     if len(set(names)) < len(names):
         dup = sorted({n for n in names if names.count(n) > 1})
