@@ -437,3 +437,52 @@ def test_police_night_after_keeps_apart_from_the_next_mornings_outreach(sqlite_u
         assert conflicts(police, load_plan_visits(st, 1), 30).empty
     r = CliRunner().invoke(app, ["--db", sqlite_url, "plan", "check", "1", "2"])
     assert r.exit_code == 0, r.output
+
+
+def test_briefing_counts_last_nights_delivery_after_midnight(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """An overnight shift's briefing compares last night's plan (22:00-02:00) with what was
+    delivered all night: the visits after midnight are stored on the next local day, and were
+    left out, so a hot spot patrolled at 01:20 as planned was reported short. Tonight's own
+    visits (from 22:00 on the briefing's day) are not last night's."""
+    with _store_with_hotspots(sqlite_url, n=1):
+        pass
+    db = ["--db", sqlite_url]
+    r = CliRunner().invoke(
+        app,
+        [*db, "plan", "make", "--team", "outreach", "--from", "2025-06-10", "--to", "2025-06-11"]
+        + ["--window", "22:00-02:00", "--min-visits", "2"],
+    )
+    assert r.exit_code == 0, r.output
+    with Store(sqlite_url) as st:
+        planned = load_plan_visits(st, 1)
+        # BST: 22:00-22:40 and 01:20-02:00 local each night
+        assert sorted(planned["start"].dt.strftime("%d %H:%M")) == [
+            "10 21:00",
+            "11 00:20",
+            "11 21:00",
+            "12 00:20",
+        ]
+        starts = pd.to_datetime(["2025-06-10 21:00", "2025-06-11 00:20", "2025-06-11 21:00"])
+        save_visits(
+            st,
+            pd.DataFrame(
+                {
+                    "device_id": ["t1"] * 3,
+                    "team": ["outreach"] * 3,
+                    "area_id": [1] * 3,
+                    "start": starts,
+                    "end": starts + pd.Timedelta(minutes=40),
+                    "minutes": [40.0] * 3,
+                    "n_pings": [40] * 3,
+                    "local_day": [dt.date(2025, 6, d) for d in (10, 11, 11)],
+                }
+            ),
+        )
+    r = CliRunner().invoke(
+        app, [*db, "plan", "brief", "1", "--date", "2025-06-11", "--out", str(tmp_path)]
+    )
+    assert r.exit_code == 0, r.output
+    html = (tmp_path / "briefing-outreach-2025-06-11.html").read_text()
+    assert "planned 80 min, delivered 80 min, 0 breach(es)" in html

@@ -259,6 +259,7 @@ def brief_cmd(
     from ..store.areas import load_areas
     from ..store.crimes import load_crimes
     from ..store.plans import get_plan, load_delivered, load_plan_visits
+    from ..timeutil import crosses_midnight, local_window_utc, parse_window
 
     d = _date(day, "--date")
     tz = get_settings().timezone
@@ -271,7 +272,14 @@ def brief_cmd(
         hs = load_areas(store, "hotspot")
         crimes = load_crimes(store, start=d - dt.timedelta(days=28), end=d)
         y = d - dt.timedelta(days=1)
-        delivered = load_delivered(store, y)
+        # last night's shift, when the window runs overnight, ends on this morning
+        until = None
+        w = meta["params"].get("window")
+        if w:
+            w0, w1 = parse_window("-".join(w), overnight=True)
+            if crosses_midnight(w0, w1):
+                until = local_window_utc(y, w0, w1, tz)[1].replace(tzinfo=None)
+        delivered = load_delivered(store, y, until=until)
     b_ = build_briefing(
         d,
         meta["team"],

@@ -231,10 +231,15 @@ def load_assignment(store: Store, seed: int | None = None) -> pd.DataFrame:
     return df[["area_id", "date", "weekday", "patrol", "seed", "p", "unit"]]
 
 
-def load_delivered(store: Store, day: dt.date) -> pd.DataFrame | None:
+def load_delivered(
+    store: Store, day: dt.date, *, until: dt.datetime | None = None
+) -> pd.DataFrame | None:
     """Delivered visits (team, area_id, start, minutes) on local ``day`` from the dosage stage;
     None when no dosage run covers that day (no GPS data), as opposed to an empty frame (GPS
-    data, but nobody was in a hot spot)."""
+    data, but nobody was in a hot spot).
+
+    ``until`` (naive UTC): an overnight shift's end the next morning; the visits of the next
+    local day that start before it are that night's too."""
     from .models.dosage import DosageRun
     from .visits import load_visits
 
@@ -244,5 +249,9 @@ def load_delivered(store: Store, day: dt.date) -> pd.DataFrame | None:
         )
     if not covered:
         return None
-    v = load_visits(store, day, day)
+    if until is None:
+        v = load_visits(store, day, day)
+    else:
+        v = load_visits(store, day, day + dt.timedelta(days=1))
+        v = v[(v["local_day"] == day) | (v["start"] < pd.Timestamp(until))]
     return v[["team", "area_id", "start", "minutes"]].reset_index(drop=True)
