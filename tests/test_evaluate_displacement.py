@@ -129,6 +129,20 @@ def test_rings_exclude_hot_spots_and_have_the_right_area() -> None:
         catchment_rings(hs, (0, 100))
 
 
+@pytest.mark.parametrize(
+    "bad", [(100.0, math.nan), (50.0, math.nan, 100.0), (math.inf,), (100.0, 100.0)]
+)
+def test_ring_distances_that_are_not_finite_or_repeat_are_refused(bad: tuple[float, ...]) -> None:
+    """'--rings nan' or 'inf' died with shapely's traceback ('buffer distance must be finite');
+    '--rings 100,100' reported a ring '100-100 m' of no ground, its change '+0.0 (+0.0 to
+    +0.0)' stated as a finding. Each is one line naming the distances."""
+    hs = gpd.GeoDataFrame(
+        {"area_id": [1], "name": ["a"]}, geometry=[shapely.box(0, 0, 50, 50)], crs="EPSG:27700"
+    )
+    with pytest.raises(InputError, match="ring distances"):
+        catchment_rings(hs, bad)
+
+
 def _crimes(spec: list[tuple[float, float, str, int]]) -> pd.DataFrame:
     """(x, y, 'YYYY-MM', n) -> n crimes at a point in a month."""
     rows = [

@@ -151,8 +151,13 @@ def catchment_rings(
     Rings never include any hot spot, and a place near two hot spots is counted once.
     """
     d = sorted(float(v) for v in distances)
-    if not d or d[0] <= 0:
-        raise InputError("catchment ring distances must be positive metres, e.g. 100,250")
+    if not d or not all(v > 0 and math.isfinite(v) for v in d):
+        raise InputError(f"catchment ring distances must be positive metres, e.g. 100,250, got {d}")
+    if len(set(d)) < len(d):
+        # a repeated edge is a ring of no ground, whose 'no change' would read as a finding
+        raise InputError(
+            f"catchment ring distances repeat ({d}): give each edge once, e.g. 100,250"
+        )
     core = shapely.union_all(hotspots.geometry.to_numpy())
     rows = []
     inner = core
