@@ -346,3 +346,23 @@ def test_briefing_maps_print_dollar_signs_in_names_as_written() -> None:
     today = make_plan(hs, PlanRequest("outreach", day, day)).visits
     b = build_briefing(day, "outreach", today, hs, _crimes())
     assert set(b.maps) == {1, 2, 3} and "Cash $_$ Converters" in b.html
+
+
+def test_overnight_briefing_is_headed_with_both_days() -> None:
+    """An overnight shift's sheet was headed with its first day only ("Saturday 25 October"),
+    so a visit at 00:17 read as that Saturday's small hours; it is headed with the night, from
+    the first day to the next morning's, in the HTML and the PDF. A day shift keeps its day."""
+    from pypdf import PdfReader
+
+    hs = line_of_hotspots(3)
+    day = dt.date(2025, 10, 25)
+    night = (dt.time(22), dt.time(2))
+    today = make_plan(hs, PlanRequest("outreach", day, day, window=night)).visits
+    b = build_briefing(day, "outreach", today, hs, _crimes())
+    said = "night of Saturday 25 October to Sunday 26 October 2025"
+    assert f"patrol briefing, {said}</h1>" in b.html
+    first = PdfReader(io.BytesIO(b.pdf)).pages[0].extract_text()
+    assert said in first
+    late = make_plan(hs, PlanRequest("outreach", day, day, window=(dt.time(20), dt.time(0))))
+    b = build_briefing(day, "outreach", late.visits, hs, _crimes())  # ends at midnight
+    assert "patrol briefing, Saturday 25 October 2025</h1>" in b.html

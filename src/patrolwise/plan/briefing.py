@@ -190,6 +190,20 @@ def _printable(text: object) -> str:
     return "".join(c if ord(c) in drawn or c in "\n\t" else "?" for c in t)
 
 
+def shift_heading(day: dt.date, route: pd.DataFrame, tz: str = "Europe/London") -> str:
+    """The shift's day as a heading: "Saturday 25 October 2025", or for a shift that runs past
+    midnight (an overnight window) "night of Saturday 25 October to Sunday 26 October 2025", so
+    a visit at 00:17 is not read as the first day's small hours."""
+    if len(route):
+        # a visit ending at midnight exactly does not run into the next day
+        last = pd.concat([route["start"], pd.to_datetime(route["end"]) - pd.Timedelta(seconds=1)])
+        end_day = max(to_local(last, tz).dt.date)
+        if end_day > day:
+            first = f"{day:%A %d %B}" if end_day.year == day.year else f"{day:%A %d %B %Y}"
+            return f"night of {first} to {end_day:%A %d %B %Y}"
+    return f"{day:%A %d %B %Y}"
+
+
 def build_briefing(
     day: dt.date,
     team: str,
@@ -231,9 +245,10 @@ def build_briefing(
             _printable(hs.loc[a, "name"]),
         )
 
+    when = shift_heading(day, r, tz)
     e = html.escape
     parts = [
-        f"<h1>{e(team.capitalize())} patrol briefing, {day:%A %d %B %Y}</h1>",
+        f"<h1>{e(team.capitalize())} patrol briefing, {e(when)}</h1>",
         "<h2>Route</h2><table class=tbl><tr><th>#</th><th>Hot spot</th><th>From</th><th>To</th></tr>",
     ]
     for v in r.itertuples():
@@ -293,7 +308,7 @@ def build_briefing(
     pdf.set_auto_page_break(True, margin=15)
     pdf.add_page()
     pdf.set_font(PDF_FONT, "B", 15)
-    _line(pdf, 9, _printable(f"{team.capitalize()} patrol briefing, {day:%A %d %B %Y}"))
+    _line(pdf, 9, _printable(f"{team.capitalize()} patrol briefing, {when}"))
     pdf.set_font(PDF_FONT, "B", 12)
     _line(pdf, 8, "Route")
     pdf.set_font(PDF_FONT, "", 10)
