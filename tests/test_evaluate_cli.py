@@ -311,3 +311,26 @@ def test_patrol_days_over_an_overnight_window_reads_the_last_morning(
         seen["crimes"], spots, dt.date(2024, 2, 1), dt.date(2024, 2, 29), window="22:00-02:00"
     )
     assert panel.groupby("date")["crimes"].sum().loc["2024-02-29"] == 2
+
+
+@pytest.mark.parametrize("cmd", ["patrol-days", "power"])
+def test_a_trial_that_ends_before_it_starts_is_said_so(cmd: str, sqlite_url: str) -> None:
+    """'--start 2023-03-05 --end 2023-03-01' loaded no crimes, and the refusal blamed the data:
+    'these are known only to the month (police.uk): use a force extract', on a store of dated
+    crimes. The reversed dates are named instead, by the panel every patrol-day analysis builds."""
+    from patrolwise.evaluate.patrol_days import build_panel
+
+    hs = _two_squares()
+    hs["area_id"] = [1, 2]
+    crimes = pd.DataFrame(
+        {"occurred_at": [dt.datetime(2023, 3, 2, 15)], "x": [50.0], "y": [50.0], "harm": [1.0]}
+    )
+    with pytest.raises(InputError, match=r"ends \(2023-03-01\) before it starts \(2023-03-05\)"):
+        build_panel(crimes, hs, dt.date(2023, 3, 5), dt.date(2023, 3, 1))
+    with Store(sqlite_url) as st:
+        add_areas(st, _two_squares(), kind="hotspot")
+    r = CliRunner().invoke(
+        app, ["--db", sqlite_url, "evaluate", cmd, "--start", "2023-03-05", "--end", "2023-03-01"]
+    )
+    assert isinstance(r.exception, InputError), r.output
+    assert "before it starts" in str(r.exception) and "police.uk" not in str(r.exception)

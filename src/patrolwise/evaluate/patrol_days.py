@@ -117,6 +117,9 @@ def build_panel(
     'hotspot-day' or 'day' (one draw per day for every hot spot); None reads the assignment's
     ``unit`` column, else 'hotspot-day'. The randomisation p-value re-draws at this level.
     """
+    if end < start:
+        # said first: with no days nothing loads, and the refusal would blame the data
+        raise InputError(f"the trial ends ({end}) before it starts ({start}): swap the dates")
     if hotspots.empty:
         raise InputError("no hot spots: add hot spots before a patrol-day analysis")
     # a crime's day: its time's (and inside the patrol window, when one is set: then only timed
