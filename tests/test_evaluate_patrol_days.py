@@ -658,3 +658,25 @@ def test_weekday_effects_kept_when_the_panel_has_no_monday() -> None:
         "crimes ~ assigned + trend + C(area_id) + C(weekday)", data=df, family=Poisson()
     ).fit(scale="X2")
     assert np.log(res.primary().ratio) == pytest.approx(ref.params["assigned"], rel=1e-6)
+
+
+def test_crimes_without_a_harm_value_are_said_not_counted_as_zero_harm_silently() -> None:
+    """Harm missing (offences the harm table lacks) counted as zero harm on the panel without a
+    word, though before/after says it: a third of the crimes without harm gave a harm estimate
+    from the other two thirds with nothing in the notes, and with no harm value at all (no harm
+    table imported) the harm outcome vanished from the results without a note."""
+    crimes, asg, days = simulated(0.3, seed=8)
+    gone = np.arange(len(crimes)) % 3 == 0
+    part = crimes.assign(harm=np.where(gone, np.nan, crimes["harm"]))
+    panel = build_panel(part, hotspots(), days[0].date(), days[-1].date(), assignment=asg)
+    res = patrol_day_effects(panel, n_perm=0, secondary=False)
+    assert any(e.outcome == "harm" for e in res.estimates)
+    n = int(gone.sum())
+    assert any(
+        f"{n:,} of {len(crimes):,} crimes in the panel have no harm value" in m for m in res.notes
+    ), res.notes
+    none = crimes.assign(harm=np.nan)
+    panel0 = build_panel(none, hotspots(), days[0].date(), days[-1].date(), assignment=asg)
+    res0 = patrol_day_effects(panel0, n_perm=0, secondary=False)
+    assert not any(e.outcome == "harm" for e in res0.estimates)
+    assert any("no crime in the panel has a harm value" in m for m in res0.notes), res0.notes

@@ -163,6 +163,10 @@ def build_panel(
     panel = panel.join(g, on=["area_id", "date"]).fillna({"crimes": 0, "harm": 0.0})
     panel["crimes"] = panel["crimes"].astype(int)
     panel.attrs["crimes_unplaced"] = unplaced
+    # missing harm counts as zero on the panel: how many of its crimes that is, to be said
+    on = c["date"].between(days[0], days[-1]).to_numpy()
+    panel.attrs["harm_missing"] = int(harm.isna().to_numpy()[on].sum())
+    panel.attrs["crimes_in_panel"] = int(on.sum())
     panel["outreach_minutes"] = 0.0
     panel["police_minutes"] = 0.0
     panel["delivered"] = np.nan
@@ -581,6 +585,17 @@ def patrol_day_effects(
     if panel.attrs.get("unassigned"):
         notes.append(
             f"{panel.attrs['unassigned']} hot spot-days have no assignment and are left out of the ITT analysis"
+        )
+    missing, placed = panel.attrs.get("harm_missing", 0), panel.attrs.get("crimes_in_panel", 0)
+    if missing and missing == placed:
+        notes.append(
+            "no crime in the panel has a harm value: harm not estimated (import a harm table "
+            "covering these offences)"
+        )
+    elif missing:
+        notes.append(
+            f"{missing:,} of {placed:,} crimes in the panel have no harm value and count zero "
+            "harm (check the harm table covers those offences)"
         )
     unit = str(panel.attrs.get("randomisation_unit", "hotspot-day"))
     if has_assigned and unit == "day":
