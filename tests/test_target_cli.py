@@ -193,3 +193,29 @@ def test_concentration_title_counts_places(city, sqlite_url: str, tmp_path: Path
     assert res.exit_code == 0, res.output
     n = int(res.stdout.split("concentration over ")[1].split(" places")[0].replace(",", ""))
     assert -(-n * 10 // 100) == some  # ceil(10 % of the places counted)
+
+
+def test_cli_find_default_cell_fits_in_max_size(
+    sqlite_url: str, shared_data: Path, tmp_path: Path
+) -> None:
+    """A month of Leicestershire crimes: 'hotspots find --top 5' chose 120 m cells from the data
+    and stored hot spots 170 m across under the default --max-size of 150 m. The cell chosen
+    from the data is now at most the largest that fits in --max-size corner to corner (105 m),
+    said in a note; a --cell given explicitly that does not fit is one clear line."""
+    csv = shared_data / "police-uk" / "2022-08-leicestershire-street.csv"
+    assert _run(sqlite_url, "import", "crimes", str(csv), "--json").exit_code == 0
+    res = _run(sqlite_url, "hotspots", "find", "--method", "count", "--top", "5", "--no-store",
+               "--json")  # fmt: skip
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.stdout)
+    assert summary["params"]["grid"]["cell"] == 105.0
+    assert any("25-105 m, the largest cell within --max-size" in n for n in summary["notes"])
+    assert len(summary["hotspots"]) == 5
+    assert all(h["width_m"] <= 150.0 + 1e-6 for h in summary["hotspots"])
+    res = _run(sqlite_url, "hotspots", "find", "--method", "count", "--top", "5", "--no-store",
+               "--max-size", "200", "--json")  # fmt: skip
+    assert json.loads(res.stdout)["params"]["grid"]["cell"] == 120.0  # the data's own choice
+    res = _run(sqlite_url, "hotspots", "find", "--method", "count", "--top", "5", "--no-store",
+               "--cell", "120")  # fmt: skip
+    assert isinstance(res.exception, InputError)
+    assert "120 m cell is 170 m across" in str(res.exception)

@@ -157,3 +157,20 @@ def test_read_areas_numeric_names_stay_as_written(tmp_path: Path) -> None:
     assert read_areas(p, "EPSG:27700", name_field="score")["name"].tolist() == [
         "1.5", "2.0", "area 3"
     ]  # fmt: skip
+
+
+def test_a_single_cell_wider_than_max_size_is_refused() -> None:
+    """'hotspots find --top 5' on a month of a whole force chose 120 m cells and stored hot spots
+    170 m across (corner to corner) under the default --max-size of 150: the cell was compared
+    by its side, though a hot spot's size is its longest distance across, as merging and user
+    units measure it. A cell that alone is too wide is refused, saying which cell would fit."""
+    crimes = _crimes({(2, 2): 10, (6, 5): 9}, cell=120.0)
+    s = find_surface(crimes, method="count", weight="count", cell=120.0)
+    with pytest.raises(InputError, match=r"120 m cell is 170 m across.*--cell of at most 106 m"):
+        select_hotspots(s, 2)
+    ok = select_hotspots(s, 2, max_size=170.0)
+    assert (ok["width_m"] <= 170.0).all() and len(ok) == 2
+    hexes = find_surface(crimes, method="count", weight="count", cell=140.0, shape="hex")
+    with pytest.raises(InputError, match=r"140 m cell is 162 m across.*at most 129 m"):
+        select_hotspots(hexes, 1)
+    assert select_hotspots(hexes, 1, max_size=162.0)["width_m"].iloc[0] <= 162.0

@@ -160,7 +160,8 @@ def find_cmd(
     from ..config import get_settings
     from ..io.areas_io import read_areas, write_areas
     from ..store.areas import add_areas
-    from ..target.select import select_hotspots
+    from ..target.grid import MAX_DEFAULT_CELL
+    from ..target.select import largest_cell, select_hotspots
     from ..target.surface import find_surface
     from ..target.units import read_units
 
@@ -188,6 +189,10 @@ def find_cmd(
             fdr=fdr,
             alpha=alpha,
             max_cells=max_cells,
+            # a cell chosen from the data must fit in a hot spot, corner to corner
+            largest_default_cell=largest_cell(max_size, grid)
+            if top and max_size > 0
+            else MAX_DEFAULT_CELL,
             crs=settings.crs,
             notes=notes,
         )

@@ -166,13 +166,23 @@ def check_points(x: ArrayLike, y: ArrayLike, *, what: str = "crimes") -> None:
         )
 
 
-def choose_cell(x: ArrayLike, y: ArrayLike, *, max_cells: int = MAX_CELLS) -> float:
+def default_cell_cap(largest: float = MAX_DEFAULT_CELL) -> float:
+    """Upper bound of a cell chosen from the data: 150 m, or ``largest`` rounded down to 5 m
+    (never below 25 m)."""
+    return float(max(MIN_CELL, math.floor(min(largest, MAX_DEFAULT_CELL) / 5.0 + 1e-9) * 5.0))
+
+
+def choose_cell(
+    x: ArrayLike, y: ArrayLike, *, max_cells: int = MAX_CELLS, largest: float = MAX_DEFAULT_CELL
+) -> float:
     """Default cell size from the data (the rule is printed by the CLI and documented).
 
     The median distance from each distinct crime location to its nearest other location,
     rounded up to 5 m and kept within [25 m, 150 m]: a cell then holds about one street point,
     fine enough for micro places but never finer than police.uk's snapping. It is then enlarged
     (in 5 m steps) until the grid over the data extent has at most ``max_cells`` cells.
+    ``largest`` lowers the 150 m bound (to a multiple of 5 m, at least 25 m): the CLI passes the
+    largest cell that fits in ``--max-size`` corner to corner.
     """
     from scipy.spatial import cKDTree
 
@@ -185,7 +195,7 @@ def choose_cell(x: ArrayLike, y: ArrayLike, *, max_cells: int = MAX_CELLS) -> fl
         )
     d, _ = cKDTree(pts).query(pts, k=2)
     med = float(np.median(d[:, 1]))
-    cell = float(np.clip(math.ceil(med / 5.0) * 5.0, MIN_CELL, MAX_DEFAULT_CELL))
+    cell = float(np.clip(math.ceil(med / 5.0) * 5.0, MIN_CELL, default_cell_cap(largest)))
     w = float(pts[:, 0].max() - pts[:, 0].min())
     h = float(pts[:, 1].max() - pts[:, 1].min())
     while (math.floor(w / cell) + 1) * (math.floor(h / cell) + 1) > max_cells:
@@ -201,9 +211,11 @@ def make_grid(
     shape: str = "square",
     max_cells: int = MAX_CELLS,
     pad: int = 0,
+    largest_default: float = MAX_DEFAULT_CELL,
 ) -> Grid:
     """A grid covering every point, origin snapped to a multiple of ``cell`` (so the same cell
     size gives the same lattice for any period), with ``pad`` empty cells around the data.
+    With no ``cell``, :func:`choose_cell` picks one of at most ``largest_default`` metres.
     """
     if shape not in SHAPES:
         raise InputError(f"grid shape {shape!r} is not one of {', '.join(SHAPES)}")
@@ -213,7 +225,7 @@ def make_grid(
     ok = np.isfinite(xa) & np.isfinite(ya)
     xa, ya = xa[ok], ya[ok]
     if cell is None:
-        cell = choose_cell(xa, ya, max_cells=max_cells)
+        cell = choose_cell(xa, ya, max_cells=max_cells, largest=largest_default)
     if not (cell > 0 and math.isfinite(cell)):
         raise InputError(f"cell size must be a positive number of metres, not {cell}")
     xmin, xmax, ymin, ymax = xa.min(), xa.max(), ya.min(), ya.max()

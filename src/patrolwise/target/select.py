@@ -12,6 +12,7 @@ weight (count or harm) of the unit itself.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 
 import geopandas as gpd
@@ -34,6 +35,13 @@ def width(geom: shapely.Geometry) -> float:
         return 0.0
     d = pts[:, None, :] - pts[None, :, :]
     return float(np.sqrt((d**2).sum(-1)).max())
+
+
+def largest_cell(max_size: float, shape: str = "square") -> float:
+    """The largest whole-metre cell that fits in a hot spot ``max_size`` metres across, corner
+    to corner: a square's diagonal is sqrt(2) cells, a hexagon's 2 / sqrt(3) cells."""
+    fits = max_size / math.sqrt(2.0) if shape == "square" else max_size * math.sqrt(3.0) / 2
+    return float(math.floor(fits + 1e-9))
 
 
 def _street_name(locations: pd.Series) -> str | None:
@@ -75,11 +83,16 @@ def select_hotspots(
     eligible = np.isfinite(score) & (score > 0) & (t["count"].to_numpy() > 0)
     if surface.method == "gistar":
         eligible &= (t["class"] == "hot").to_numpy()
-    if surface.grid is not None and surface.grid.cell > max_size:
-        raise InputError(
-            f"a {surface.grid.cell:g} m cell is larger than the maximum hot spot size "
-            f"({max_size:g} m): use a smaller --cell or a larger --max-size"
-        )
+    if surface.grid is not None:
+        # measured as every hot spot is, corner to corner: a 120 m square is 170 m across
+        g = surface.grid
+        across = width(g.polygons(np.array([0]))[0])
+        if across > max_size + 1e-6:
+            raise InputError(
+                f"a {g.cell:g} m cell is {across:,.0f} m across (corner to corner), larger than "
+                f"the maximum hot spot size ({max_size:g} m): use a --cell of at most "
+                f"{largest_cell(max_size, g.shape):g} m or a larger --max-size"
+            )
     cand = np.flatnonzero(eligible)
     geoms = surface.geometries(cand)
     if exclude is not None and len(cand):

@@ -20,7 +20,15 @@ from numpy.typing import NDArray
 
 from ..errors import InputError
 from . import gistar as gs
-from .grid import MAX_CELLS, Grid, bin_points, check_points, make_grid
+from .grid import (
+    MAX_CELLS,
+    MAX_DEFAULT_CELL,
+    Grid,
+    bin_points,
+    check_points,
+    default_cell_cap,
+    make_grid,
+)
 from .kde import choose_bandwidth, kde_grid
 from .units import DEFAULT_SNAP, assign_points, neighbour_weights, sum_by_unit
 
@@ -120,6 +128,7 @@ def find_surface(
     fdr: str = "bh",
     alpha: float = 0.05,
     max_cells: int = MAX_CELLS,
+    largest_default_cell: float = MAX_DEFAULT_CELL,
     grid: Grid | None = None,
     crs: str = "EPSG:27700",
     notes: list[str] | None = None,
@@ -128,7 +137,8 @@ def find_surface(
 
     ``crimes`` needs projected ``x, y`` (metres) and, for ``weight="harm"``, ``harm``. Give
     ``units`` (polygons or street segments, projected) to use them instead of a grid; give
-    ``grid`` to reuse a grid from another period.
+    ``grid`` to reuse a grid from another period. ``largest_default_cell`` bounds the cell size
+    chosen from the data (``select.largest_cell(max_size)``: one cell fits in a hot spot).
     """
     if method not in METHODS:
         raise InputError(f"--method {method!r} is not one of {', '.join(METHODS)}")
@@ -169,11 +179,19 @@ def find_surface(
         params.update(units=len(geoms), snap=snap)
         g = None
     else:
-        g = grid or make_grid(x, y, cell, shape=shape, max_cells=max_cells)
+        g = grid or make_grid(
+            x, y, cell, shape=shape, max_cells=max_cells, largest_default=largest_default_cell
+        )
         if cell is None and grid is None:
+            top = (
+                "150 m"
+                if largest_default_cell >= MAX_DEFAULT_CELL
+                else f"{default_cell_cap(largest_default_cell):g} m, the largest cell within "
+                "--max-size"
+            )
             notes.append(
                 f"cell size {g.cell:g} m chosen from the data (median distance between "
-                f"neighbouring crime locations, 25-150 m): {g.nrows} x {g.ncols} = {g.n:,} cells"
+                f"neighbouring crime locations, 25-{top}): {g.nrows} x {g.ncols} = {g.n:,} cells"
             )
         counts = bin_points(g, x, y)
         harms = bin_points(g, x, y, harm)
