@@ -121,3 +121,27 @@ def test_crime_on_a_shared_edge_counts_once() -> None:
     crimes = pd.DataFrame({"x": [X0 + 100, X0 + 150], "y": [Y0 + 50, Y0 + 50], "harm": 1.0})
     s = find_surface(crimes, method="count", units=polys)
     assert s.table["count"].tolist() == [1, 1]
+
+
+def test_read_units_refuses_invalid_polygons_and_mixed_kinds(tmp_path: Path) -> None:
+    """A self-intersecting ('bow-tie') unit was used as drawn: shapely gives it an area of 0, so
+    its density was blank and the crimes in one of its lobes were judged against a shape that is
+    not the place; 'hotspots import' refuses the same polygon. Polygons and street segments in
+    one file were matched as if all were polygons, so crimes near a segment fell in no unit. Both
+    are one clear line naming the feature (or the kinds found)."""
+    bow = shapely.Polygon([(X0, Y0), (X0 + 100, Y0 + 100), (X0 + 100, Y0), (X0, Y0 + 100)])
+    p = tmp_path / "bow.gpkg"
+    gpd.GeoDataFrame(
+        {"name": ["ok", "bow"]}, geometry=[shapely.box(X0, Y0, X0 + 50, Y0 + 50), bow],
+        crs="EPSG:27700",
+    ).to_file(p)  # fmt: skip
+    with pytest.raises(InputError, match=r"feature 2 \('bow'\) is not a valid polygon"):
+        read_units(p, "EPSG:27700")
+    mixed = tmp_path / "mixed.gpkg"
+    gpd.GeoDataFrame(
+        {"name": ["street", "block"]},
+        geometry=[shapely.LineString([(X0, Y0), (X0 + 100, Y0)]), shapely.box(X0, Y0, X0 + 9, Y0 + 9)],
+        crs="EPSG:27700",
+    ).to_file(mixed)  # fmt: skip
+    with pytest.raises(InputError, match="all polygons or all lines"):
+        read_units(mixed, "EPSG:27700")

@@ -27,7 +27,8 @@ DEFAULT_SNAP = 50.0
 def read_units(path: str | Path, crs: str, *, id_field: str | None = None) -> gpd.GeoDataFrame:
     """Units from GeoJSON or GeoPackage, reprojected to ``crs``: ``unit_id, name, geometry``.
 
-    ``name`` is taken from a ``name`` column when there is one, else from ``id_field``.
+    ``name`` is taken from a ``name`` column when there is one, else from ``id_field``. Units
+    are all polygons or all street segments; an invalid one (edges crossing) is refused.
     """
     p = Path(path)
     if not p.exists():
@@ -56,6 +57,12 @@ def read_units(path: str | Path, crs: str, *, id_field: str | None = None) -> gp
         raise InputError(
             f"{p}: units must be polygons or lines (street segments), found {sorted(kinds)}"
         )
+    if kinds & {"Polygon", "MultiPolygon"} and kinds & {"LineString", "MultiLineString"}:
+        # crimes are matched to polygons by containment and to segments by distance, not both
+        raise InputError(
+            f"{p}: units must be all polygons or all lines (street segments), found "
+            f"{sorted(kinds)}: put them in two files"
+        )
     if id_field is not None and id_field not in gdf.columns:
         raise InputError(f"{p}: no column {id_field!r}; columns are {list(gdf.columns)}")
     if "name" in gdf.columns:
@@ -64,6 +71,17 @@ def read_units(path: str | Path, crs: str, *, id_field: str | None = None) -> gp
         names = gdf[id_field].astype(str)
     else:
         names = pd.Series([f"unit {i + 1}" for i in range(len(gdf))], index=gdf.index)
+    geoms = np.asarray(gdf.geometry.to_numpy())
+    invalid = ~shapely.is_valid(geoms)
+    if invalid.any():
+        # a bow-tie has area 0 and lobes that are not the place: refused, as hot spots are
+        i = int(np.flatnonzero(invalid)[0])
+        raise InputError(
+            f"{p}: feature {i + 1} ({names.iloc[i]!r}) is not a valid "
+            f"{'polygon' if gdf.geom_type.iloc[i].endswith('Polygon') else 'line'} "
+            f"({shapely.is_valid_reason(geoms[i])}): redraw it, or repair it "
+            "(QGIS: Fix Geometries)"
+        )
     return gpd.GeoDataFrame(
         {"unit_id": np.arange(len(gdf)), "name": names.to_numpy()},
         geometry=gdf.geometry.to_numpy(),
