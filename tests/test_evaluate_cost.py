@@ -179,3 +179,33 @@ def test_cost_per_crime_prevented_sets_costs_against_the_same_days() -> None:
     old = {"estimates": [{**effects["estimates"][0], "extra": {}}]}  # type: ignore[dict-item]
     with pytest.raises(InputError, match="rerun"):
         per_prevented_from_effects(old, v, rates(), "outreach")
+
+
+def test_a_rate_for_a_while_does_not_end_the_open_rate_for_good(store_url: str) -> None:
+    """Adding a June-only rate ('--from 2023-06-01 --to 2023-06-30') closed the team's open-ended
+    rate on 31 May, so from July the team had no rate at all: the user asked for one month and
+    lost every month after it (costing July's visits then failed with 'no rate in force'). Only
+    an open-ended rate closes an earlier open-ended one; a rate for a while inside an open rate
+    is refused, naming it and saying how to do it, and the open rate is left as it was."""
+    with Store(store_url) as st:
+        add_rate(st, "police", 3.38, effective_from=D(2023, 1, 1))
+        with pytest.raises(InputError, match="overlapping") as refused:
+            add_rate(st, "police", 4.0, effective_from=D(2023, 6, 1), effective_to=D(2023, 6, 30))
+        assert "open-ended" in str(refused.value)
+        r = load_rates(st)
+        assert len(r) == 1 and pd.isna(r["effective_to"].iloc[0])
+        # the way it names: the new rate open-ended, then the old one again from July
+        add_rate(st, "police", 4.0, effective_from=D(2023, 6, 1))
+        add_rate(st, "police", 3.38, effective_from=D(2023, 7, 1))
+        c = visit_costs(
+            pd.DataFrame(
+                {
+                    "team": ["police"] * 3,
+                    "area_id": [1, 1, 1],
+                    "local_day": [D(2023, 5, 31), D(2023, 6, 15), D(2023, 7, 1)],
+                    "minutes": [10.0, 10.0, 10.0],
+                }
+            ),
+            load_rates(st),
+        )
+        assert list(c["cost"]) == pytest.approx([33.8, 40.0, 33.8])

@@ -28,8 +28,10 @@ def add_rate(
 ) -> int:
     """Store a rate; refuses one whose dates overlap another rate of the same team.
 
-    A team's open-ended rate (no end date) is closed the day before a later rate starts, so
-    entering this year's rate does not require editing last year's.
+    A team's open-ended rate (no end date) is closed the day before a later open-ended rate
+    starts, so entering this year's rate does not require editing last year's. A rate for a
+    while (with an end) does not close it: that would leave the team with no rate after its end,
+    so it overlaps the open rate and is refused.
     """
     check_rate(unit, amount, shift_minutes, overhead, team)
     if effective_to is not None and effective_to < effective_from:
@@ -39,15 +41,26 @@ def add_rate(
     with store.session() as s, s.begin():
         rows = s.scalars(select(TeamRate).where(TeamRate.team == team)).all()
         for r in rows:
-            if r.effective_to is None and r.effective_from < effective_from:
+            if (
+                effective_to is None
+                and r.effective_to is None
+                and r.effective_from < effective_from
+            ):
                 r.effective_to = effective_from - dt.timedelta(days=1)
         new_end = effective_to or dt.date.max
         for r in rows:
             r_end = r.effective_to or dt.date.max
             if r.effective_from <= new_end and effective_from <= r_end:
+                how = (
+                    ": for a rate for a while, add it open-ended from its first day, then the "
+                    "earlier rate again from the day it resumes"
+                    if r.effective_to is None and effective_to is not None
+                    else ""
+                )
                 raise InputError(
                     f"team {team!r} already has a rate from {r.effective_from} to "
                     f"{r.effective_to or 'open'} overlapping {effective_from}..{effective_to or 'open'}"
+                    + how
                 )
         row = TeamRate(
             team=team,
