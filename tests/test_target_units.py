@@ -145,3 +145,22 @@ def test_read_units_refuses_invalid_polygons_and_mixed_kinds(tmp_path: Path) -> 
     ).to_file(mixed)  # fmt: skip
     with pytest.raises(InputError, match="all polygons or all lines"):
         read_units(mixed, "EPSG:27700")
+
+
+def test_crimes_outside_polygon_units_are_not_said_to_be_far_from_a_segment() -> None:
+    """With polygon units the note on crimes in no unit said they were 'more than 50 m from
+    every segment': --snap only applies to street segments, and an analyst with beat polygons
+    went looking for segments. Polygons say the crimes are outside every polygon."""
+    polys = gpd.GeoDataFrame(
+        {"name": ["a", "b"]},
+        geometry=[shapely.box(X0, Y0, X0 + 100, Y0 + 100), shapely.box(X0 + 100, Y0, X0 + 200, Y0 + 100)],
+        crs="EPSG:27700",
+    )  # fmt: skip
+    crimes = pd.DataFrame({"x": [X0 + 50, X0 + 150, X0 + 900], "y": [Y0 + 50] * 3, "harm": 1.0})
+    notes: list[str] = []
+    find_surface(crimes, method="count", units=polys, notes=notes)
+    assert "1 of 3 crimes fall in no unit (outside every polygon)" in notes
+    notes = []
+    crimes = pd.DataFrame({"x": [X0 + 50, X0 + 150], "y": [Y0 + 5, Y0 + 900], "harm": 1.0})
+    find_surface(crimes, method="count", units=_segments(), notes=notes)
+    assert "1 of 2 crimes fall in no unit (more than 50 m from every segment)" in notes

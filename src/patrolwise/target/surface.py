@@ -30,7 +30,7 @@ from .grid import (
     make_grid,
 )
 from .kde import choose_bandwidth, kde_grid
-from .units import DEFAULT_SNAP, assign_points, neighbour_weights, sum_by_unit
+from .units import DEFAULT_SNAP, assign_points, is_lines, neighbour_weights, sum_by_unit
 
 METHODS = ("count", "kde", "gistar")
 WEIGHTS = ("count", "harm")
@@ -164,10 +164,13 @@ def find_surface(
         harms = sum_by_unit(n_units, pairs, harm)
         unassigned = len(x) - len(np.unique(pairs[0]))
         if unassigned:
-            notes.append(
-                f"{unassigned:,} of {len(x):,} crimes fall in no unit"
-                + (f" (more than {snap:g} m from every segment)" if snap else "")
+            # --snap is for street segments only: polygons take the crimes inside them
+            why = (
+                f" (more than {snap:g} m from every segment)"
+                if is_lines(geoms)
+                else " (outside every polygon)"
             )
+            notes.append(f"{unassigned:,} of {len(x):,} crimes fall in no unit{why}")
         if counts.sum() == 0:
             raise InputError("no selected crime falls in any of the units: check the units file")
         crime_unit = np.full(len(x), -1, dtype=np.int64)
