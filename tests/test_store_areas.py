@@ -82,3 +82,22 @@ def test_areas_that_end_before_they_start_are_refused(store_url: str) -> None:
             active_to=dt.date(2023, 5, 1),
         )
         assert list(load_areas(store, active_on=dt.date(2023, 5, 1))["area_id"]) == [one_day]
+
+
+def test_retire_keeps_the_successor_of_a_replaced_area(store_url: str) -> None:
+    """Moving a replaced hot spot's last day ('hotspots retire 3 --on D' after 'replace 3')
+    set its successor to none: the replaced_by link, which evaluations follow from the old area
+    to the redrawn one, was lost without a word. Retiring without --replaced-by keeps it."""
+    from patrolwise.store.areas import retire_area
+
+    with Store(store_url) as store:
+        (old,) = add_areas(
+            store, gdf("Clock Tower", Point(458600, 304300).buffer(50)),
+            active_from=dt.date(2023, 1, 1),
+        )  # fmt: skip
+        new = replace_area(
+            store, old, gdf("Clock Tower v2", Point(458620, 304300).buffer(60)), dt.date(2023, 6, 1)
+        )
+        retire_area(store, old, dt.date(2023, 5, 20))
+        got = load_areas(store).set_index("area_id").loc[old]
+        assert got["active_to"] == dt.date(2023, 5, 20) and got["replaced_by"] == new

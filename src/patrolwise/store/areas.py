@@ -183,7 +183,8 @@ def load_areas(
 
 
 def retire_area(store: Store, area_id: int, on: dt.date, replaced_by: int | None = None) -> None:
-    """End an area's active period (the last active day is ``on``), optionally naming its successor."""
+    """End an area's active period (the last active day is ``on``), optionally naming its
+    successor (otherwise a successor already stored, by ``replace_area``, is kept)."""
     with store.session() as s, s.begin():
         row = s.get(Area, area_id)
         if row is None:
@@ -200,9 +201,12 @@ def retire_area(store: Store, area_id: int, on: dt.date, replaced_by: int | None
                 f"no area with id {replaced_by} to replace area {area_id}: "
                 "see `patrolwise hotspots list` for the ids"
             )
-        s.execute(
-            update(Area).where(Area.id == area_id).values(active_to=on, replaced_by=replaced_by)
-        )
+        # without a new successor the stored one stays: moving a replaced area's last day must
+        # not cut the link evaluations follow to the redrawn area
+        values: dict[str, Any] = {"active_to": on}
+        if replaced_by is not None:
+            values["replaced_by"] = replaced_by
+        s.execute(update(Area).where(Area.id == area_id).values(**values))
 
 
 def replace_area(
