@@ -174,3 +174,19 @@ def test_a_single_cell_wider_than_max_size_is_refused() -> None:
     with pytest.raises(InputError, match=r"140 m cell is 162 m across.*at most 129 m"):
         select_hotspots(hexes, 1)
     assert select_hotspots(hexes, 1, max_size=162.0)["width_m"].iloc[0] <= 162.0
+
+
+def test_read_areas_metres_in_a_degrees_file_are_refused(tmp_path: Path) -> None:
+    """A GeoJSON drawn in British National Grid metres without a 'crs' member (GeoJSON means
+    WGS84 degrees) was imported as a polygon of Infinity coordinates when no force area was
+    configured, and refused as 'outside the force area' when one was. It is refused saying the
+    coordinates are not degrees and how to save the file."""
+    p = tmp_path / "bng.geojson"
+    p.write_text(
+        '{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": '
+        '{"name": "Clock Tower"}, "geometry": {"type": "Polygon", "coordinates": [[[458000, '
+        "304000], [458100, 304000], [458100, 304100], [458000, 304100], [458000, 304000]]]}}]}"
+    )
+    for bbox in (None, (-8.7, 49.8, 1.9, 60.95)):
+        with pytest.raises(InputError, match=r"458000, 304000\) are not longitude/latitude"):
+            read_areas(p, "EPSG:27700", bbox=bbox)

@@ -164,3 +164,16 @@ def test_crimes_outside_polygon_units_are_not_said_to_be_far_from_a_segment() ->
     crimes = pd.DataFrame({"x": [X0 + 50, X0 + 150], "y": [Y0 + 5, Y0 + 900], "harm": 1.0})
     find_surface(crimes, method="count", units=_segments(), notes=notes)
     assert "1 of 2 crimes fall in no unit (more than 50 m from every segment)" in notes
+
+
+def test_read_units_metres_in_a_degrees_file_are_refused(tmp_path: Path) -> None:
+    """Street segments in metres in a GeoJSON without a 'crs' member became lines of Infinity
+    coordinates; every crime then fell in no unit. Refused, saying the coordinates are not
+    degrees."""
+    p = tmp_path / "segments.geojson"
+    p.write_text(
+        '{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {}, '
+        '"geometry": {"type": "LineString", "coordinates": [[458000, 304000], [458100, 304000]]}}]}'
+    )
+    with pytest.raises(InputError, match=r"458000, 304000\) are not longitude/latitude"):
+        read_units(p, "EPSG:27700")

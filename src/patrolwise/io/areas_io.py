@@ -103,6 +103,8 @@ def read_areas(
     kinds = set(gdf.geom_type)
     if not kinds <= {"Polygon", "MultiPolygon"}:
         raise InputError(f"{p}: hot spots must be polygons, found {sorted(kinds)}")
+    if gdf.crs is not None and gdf.crs.is_geographic:
+        _check_degrees(p, gdf.total_bounds, gdf.crs.to_string())
     if gdf.crs is None:
         b = gdf.total_bounds
         gdf = gdf.set_crs(
@@ -140,6 +142,18 @@ def read_areas(
     if bbox is not None:
         _check_force_area(p, out, names, bbox)
     return out.to_crs(crs)
+
+
+def _check_degrees(p: Path, b: np.ndarray, crs: str) -> None:
+    """Refuse metres in a file that says degrees (GeoJSON without a 'crs' member always does):
+    reprojected they become Infinity, or a polygon far outside the force area."""
+    if (np.abs(b[[0, 2]]) <= 180).all() and (np.abs(b[[1, 3]]) <= 90).all():
+        return
+    raise InputError(
+        f"{p}: coordinates like ({b[0]:.0f}, {b[1]:.0f}) are not longitude/latitude degrees, "
+        f"though the file says {crs} (a GeoJSON without a 'crs' always does): save it in its "
+        "own coordinate system (for example a GeoPackage in EPSG:27700) or as GeoJSON in EPSG:4326"
+    )
 
 
 def _check_force_area(

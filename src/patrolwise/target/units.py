@@ -45,6 +45,16 @@ def read_units(path: str | Path, crs: str, *, id_field: str | None = None) -> gp
             f"{p}: feature {int(np.flatnonzero(bad.to_numpy())[0]) + 1} has no geometry; "
             "remove it or draw it"
         )
+    if gdf.crs is not None and gdf.crs.is_geographic:
+        b = gdf.total_bounds
+        if not ((np.abs(b[[0, 2]]) <= 180).all() and (np.abs(b[[1, 3]]) <= 90).all()):
+            # metres in a file that says degrees: reprojected they become Infinity
+            raise InputError(
+                f"{p}: coordinates like ({b[0]:.0f}, {b[1]:.0f}) are not longitude/latitude "
+                f"degrees, though the file says {gdf.crs.to_string()} (a GeoJSON without a "
+                "'crs' always does): save it in its own coordinate system (for example a "
+                "GeoPackage in EPSG:27700) or as GeoJSON in EPSG:4326"
+            )
     if gdf.crs is None:
         b = gdf.total_bounds
         if abs(b[0]) <= 180 and abs(b[2]) <= 180 and abs(b[1]) <= 90 and abs(b[3]) <= 90:
