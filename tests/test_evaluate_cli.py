@@ -334,3 +334,38 @@ def test_a_trial_that_ends_before_it_starts_is_said_so(cmd: str, sqlite_url: str
     )
     assert isinstance(r.exception, InputError), r.output
     assert "before it starts" in str(r.exception) and "police.uk" not in str(r.exception)
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("area_id,date,patrol\n1,2023-03-01,1\n1,notadate,0\n", "row 3, field date: 'notadate'"),
+        # Excel's UK dates: pandas read 01/03/2023 as 3 January, not 1 March, without a word
+        ("area_id,date,patrol\n1,2023-03-01,1\n1,01/03/2023,0\n", "row 3, field date"),
+        ("", "is empty"),
+        ("area_id,date,patrol\nx,2023-03-01,1\n", "row 2, field area_id: 'x'"),
+        ("area_id,date,patrol\n1,2023-03-01,\n", "row 2, field patrol: empty"),
+    ],
+)
+def test_an_assignment_file_that_cannot_be_read_is_one_line(
+    text: str, said: str, sqlite_url: str, tmp_path: Path
+) -> None:
+    """--assignment FILE with a date that is not a date, no content at all or a hot spot id that
+    is not a number died with pandas' traceback (a date parse error, EmptyDataError, 'You are
+    trying to merge on int64 and str columns'); a UK date such as 01/03/2023 was silently read
+    as 3 January; an empty patrol cell was named as 'np.float64(nan)'. Each is one line naming
+    the row and field."""
+    path = tmp_path / "asg.csv"
+    path.write_text(text)
+    with Store(sqlite_url) as st:
+        add_areas(st, _two_squares(), kind="hotspot")
+    r = CliRunner().invoke(
+        app,
+        [
+            *("--db", sqlite_url, "evaluate", "patrol-days"),
+            *("--start", "2023-03-01", "--end", "2023-03-28", "--assignment", str(path)),
+            *("--out", str(tmp_path / "ev")),
+        ],
+    )
+    assert isinstance(r.exception, InputError), r.output
+    assert said in str(r.exception) and str(path) in str(r.exception)

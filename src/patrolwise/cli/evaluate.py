@@ -192,23 +192,45 @@ def _overnight(window: str) -> bool:
 
 
 def _read_assignment(path: Path) -> pd.DataFrame:
+    """The --assignment CSV (area_id,date,patrol), each field checked and the first bad row
+    named. Dates only as YYYY-MM-DD (as the plan writes them): pandas reads a UK 01/03/2023,
+    as Excel saves it, as 3 January without a word."""
     if not path.exists():
         raise InputError(f"{path}: no such file")
-    df = pd.read_csv(path)
+    try:
+        df = pd.read_csv(path, dtype=str)
+    except pd.errors.EmptyDataError as exc:
+        raise InputError(
+            f"{path}: the file is empty; need a header area_id,date,patrol and one row per "
+            "hot spot-day"
+        ) from exc
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: not a readable CSV: {exc}") from exc
     missing = {"area_id", "date", "patrol"} - set(df.columns)
     if missing:
         raise InputError(f"{path}: missing column(s) {sorted(missing)}; need area_id,date,patrol")
-    p = df["patrol"]
-    if not pd.api.types.is_bool_dtype(p):
-        low = p.astype(str).str.strip().str.lower()
-        bad = ~low.isin(["1", "0", "1.0", "0.0", "true", "false", "yes", "no"])
+
+    def refuse(bad: pd.Series, field: str, why: str) -> None:
         if bad.any():
-            row = int(bad.to_numpy().argmax()) + 2
-            raise InputError(
-                f"{path}: row {row}, field patrol: {p[bad].iloc[0]!r} is not true/false/1/0"
-            )
-        df["patrol"] = low.isin(["1", "1.0", "true", "yes"])
-    return df
+            i = int(bad.to_numpy().argmax())
+            v = df[field].iloc[i]
+            shown = "empty" if pd.isna(v) or not str(v).strip() else repr(v)
+            raise InputError(f"{path}: row {i + 2}, field {field}: {shown} {why}")
+
+    text = {c: df[c].fillna("").str.strip() for c in ("area_id", "date", "patrol")}
+    aid = pd.to_numeric(text["area_id"], errors="coerce")
+    refuse(~(aid.notna() & (aid % 1 == 0)), "area_id", "is not a hot spot id (a whole number)")
+    day = pd.to_datetime(text["date"], format="%Y-%m-%d", errors="coerce")
+    refuse(day.isna(), "date", "is not a date written YYYY-MM-DD, like 2023-03-01")
+    low = text["patrol"].str.lower()
+    refuse(
+        ~low.isin(["1", "0", "1.0", "0.0", "true", "false", "yes", "no"]),
+        "patrol",
+        "is not true/false/1/0",
+    )
+    return df.assign(
+        area_id=aid.astype("int64"), date=day, patrol=low.isin(["1", "1.0", "true", "yes"])
+    )
 
 
 @app.command("displacement")
