@@ -219,3 +219,14 @@ def test_cli_find_default_cell_fits_in_max_size(
                "--cell", "120")  # fmt: skip
     assert isinstance(res.exception, InputError)
     assert "120 m cell is 170 m across" in str(res.exception)
+
+
+def test_cli_list_unknown_kind_is_refused(sqlite_url: str) -> None:
+    """'hotspots list --kind hotspots' (a plural, a typo) printed an empty table, as if nothing
+    were stored; import refuses the same kind. It is one clear line naming the kinds."""
+    res = _run(sqlite_url, "hotspots", "list", "--kind", "hotspots")
+    assert isinstance(res.exception, InputError), res.output
+    assert "area kind 'hotspots' is not one of hotspot, comparison, buffer, exclusion" in str(
+        res.exception
+    )
+    assert _run(sqlite_url, "hotspots", "list", "--kind", "exclusion").exit_code == 0

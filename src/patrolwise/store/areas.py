@@ -118,6 +118,9 @@ def load_areas(
     include_retired: bool = True,
 ) -> gpd.GeoDataFrame:
     """Areas as a GeoDataFrame: area_id, name, kind, geometry (projected), dates and provenance."""
+    if kind is not None and kind not in KINDS:
+        # a typo ('hotspots') would list nothing, as if nothing were stored
+        raise InputError(f"area kind {kind!r} is not one of {', '.join(KINDS)}")
     q = select(Area)
     if kind is not None:
         q = q.where(Area.kind == kind)
