@@ -230,3 +230,28 @@ def test_cli_list_unknown_kind_is_refused(sqlite_url: str) -> None:
         res.exception
     )
     assert _run(sqlite_url, "hotspots", "list", "--kind", "exclusion").exit_code == 0
+
+
+def test_cli_find_says_when_earlier_hot_spots_stay_active(
+    city, sqlite_url: str, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """Finding hot spots for a new quarter stored them beside last quarter's, which stayed
+    active with no end date: plans, dosage and evaluations from then on took both sets, and
+    nothing said so. find now notes the earlier hot spots still active and how to retire them."""
+    files = city.write(tmp_path / "city")
+    csv = sorted(Path(files["police_uk"]).rglob("*street*.csv"))[0]
+    assert _run(sqlite_url, "import", "crimes", str(csv)).exit_code == 0
+    args = ("hotspots", "find", "--method", "count", "--top", "3", "--json")
+    res = _run(sqlite_url, *args, "--active-from", "2023-01-01")
+    assert res.exit_code == 0, res.output
+    first = json.loads(res.stdout)
+    assert not any("stored earlier" in n for n in first["notes"])
+    old_ids = ", ".join(str(h["area_id"]) for h in first["hotspots"])
+    res = _run(sqlite_url, *args, "--cell", "40", "--active-from", "2023-04-01")
+    assert res.exit_code == 0, res.output
+    assert (
+        f"3 hot spots stored earlier are also active from 2023-04-01 (area {old_ids}): if these "
+        "replace them, retire them with `patrolwise hotspots retire ID --on 2023-03-31`"
+    ) in json.loads(res.stdout)["notes"]
+    res = _run(sqlite_url, *args, "--cell", "40", "--active-from", "2023-04-01")  # the same again
+    assert sum("stored earlier" in n for n in json.loads(res.stdout)["notes"]) == 1

@@ -113,6 +113,25 @@ OFFENCE = typer.Option(None, "--offence", help="text in the offence or category;
 FORCE = typer.Option(None, "--force", help="only this force's crimes (police.uk 'Falls within')")
 
 
+def _still_active(day: dt.date, new_ids: list[int]) -> list[str]:
+    """A note when hot spots stored before are active alongside the ones just stored: finding
+    hot spots for a new period does not retire the last period's, and plans, dosage and
+    evaluations would otherwise take both sets without a word."""
+    from ..store.areas import load_areas
+
+    old = load_areas(open_store(), "hotspot", active_on=day)
+    old = old[~old["area_id"].isin(new_ids)]
+    if old.empty:
+        return []
+    ids = ", ".join(str(i) for i in old["area_id"].head(10))
+    more = ", ..." if len(old) > 10 else ""
+    return [
+        f"{len(old)} hot spots stored earlier are also active from {day} (area {ids}{more}): "
+        "if these replace them, retire them with "
+        f"`patrolwise hotspots retire ID --on {day - dt.timedelta(days=1)}`"
+    ]
+
+
 @app.command("find")
 def find_cmd(
     start: str | None = START,
@@ -231,6 +250,7 @@ def find_cmd(
             exclude=str(exclude) if exclude else None,
         )
         if store_result and len(hs):
+            first_day = _date(active_from, "--active-from") or local_today()
             ids = add_areas(
                 open_store(),
                 hs,
@@ -239,11 +259,12 @@ def find_cmd(
                 params=params,
                 data_from=d0,
                 data_to=d1,
-                active_from=_date(active_from, "--active-from") or local_today(),
+                active_from=first_day,
                 active_to=_date(active_to, "--active-to"),
                 source="patrolwise hotspots find",
             )
             hs.insert(0, "area_id", ids)
+            notes.extend(_still_active(first_day, ids))
         summary["hotspots"] = pd.DataFrame(hs.drop(columns="geometry")).to_dict("records")
     summary["notes"] = notes
     if as_json:
