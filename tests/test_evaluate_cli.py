@@ -369,3 +369,49 @@ def test_an_assignment_file_that_cannot_be_read_is_one_line(
     )
     assert isinstance(r.exception, InputError), r.output
     assert said in str(r.exception) and str(path) in str(r.exception)
+
+
+def test_cost_says_when_a_team_has_no_visits_and_refuses_a_file_that_is_not_effects(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """'evaluate cost --team Outreach' (the stored team is 'outreach') printed no comparison and
+    no reason, only 'wrote cost.json'; '--effects before_after.json' (or any JSON without patrol
+    day estimates) silently costed nothing per crime prevented, and a file that is not JSON died
+    with json's traceback. A team without visits is said, naming the teams that have some; the
+    other two are one line each."""
+    db = ["--db", sqlite_url]
+    for team, amount in (("outreach", "2.28"), ("police", "3.38")):
+        r = CliRunner().invoke(app, [*db, "rates", "add", team, amount, "--from", "2023-01-01"])
+        assert r.exit_code == 0, r.output
+    t0 = dt.datetime(2023, 3, 1, 14, 0)
+    visits = pd.DataFrame(
+        {
+            "device_id": ["a", "b"],
+            "team": ["outreach", "police"],
+            "area_id": [1, 1],
+            "start": [t0, t0],
+            "end": [t0 + dt.timedelta(minutes=40)] * 2,
+            "minutes": [40.0, 40.0],
+            "n_pings": [10, 10],
+            "local_day": [dt.date(2023, 3, 1)] * 2,
+        }
+    )
+    with Store(sqlite_url) as st:
+        add_areas(st, _two_squares(), kind="hotspot")
+        save_visits(st, visits)
+    out = tmp_path / "ev"
+    r = CliRunner().invoke(app, [*db, "evaluate", "cost", "--team", "Outreach", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    said = "no GPS-verified visits for team 'Outreach' in this period (teams with visits: outreach, police)"
+    assert said in " ".join(r.stdout.split())
+    assert said in json.loads((out / "cost.json").read_text())["statements"][0]
+    other = tmp_path / "before_after.json"
+    other.write_text(json.dumps({"kind": "before_after", "estimates": []}))
+    bad = tmp_path / "bad.json"
+    bad.write_text("x")
+    for path, what in ((other, "not a patrol-days result"), (bad, "not JSON")):
+        r = CliRunner().invoke(
+            app, [*db, "evaluate", "cost", "--effects", str(path), "--out", str(out)]
+        )
+        assert isinstance(r.exception, InputError), r.output
+        assert what in str(r.exception) and str(path) in str(r.exception)

@@ -340,14 +340,30 @@ def cost_cmd(
     summ = team_summary(visits, rates)
     table = cost_table(visits, rates)
     line = saving_statement(summ, team, against)
-    lines = [line] if line else []
+    if line is None:
+        # a team name mistyped (or not tracked in this period) is said, not left blank
+        have = sorted(summ["team"].astype(str))
+        none = [repr(t) for t in dict.fromkeys((team, against)) if t not in have]
+        line = (
+            f"no GPS-verified visits for team{'s' if len(none) > 1 else ''} {' and '.join(none)} "
+            f"in this period (teams with visits: {', '.join(have)}): no cost per minute to compare"
+        )
+    lines = [line]
     per = []
     if patrol_days_json is not None:
         if not patrol_days_json.exists():
             raise InputError(f"{patrol_days_json}: no such file")
-        per = per_prevented_from_effects(
-            json.loads(patrol_days_json.read_text()), visits, rates, team
-        )
+        try:
+            effects = json.loads(patrol_days_json.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise InputError(f"{patrol_days_json}: not JSON ({exc})") from exc
+        kind = effects.get("kind") if isinstance(effects, dict) else None
+        if kind != "patrol_days":
+            raise InputError(
+                f"{patrol_days_json}: not a patrol-days result (kind {kind!r}): give the "
+                "patrol_days.json that `patrolwise evaluate patrol-days` wrote"
+            )
+        per = per_prevented_from_effects(effects, visits, rates, team)
     res = {
         "kind": "cost",
         "teams": summ.to_dict(orient="records"),
