@@ -25,6 +25,10 @@ from .patrol_days import design
 
 COVERAGE_TARGET = (0.93, 0.97)
 REJECTION_TARGET = (0.03, 0.07)
+# a simulated rate is outside its target only when further from it than this many Monte Carlo
+# standard errors (at the nominal 95% or 5%) explain: with 500 trials a method exactly on target
+# fell outside the bands alone in 3% of runs per scenario, with 20 trials in a third
+MC_Z = 2.58
 
 
 def default_base_rates() -> np.ndarray:
@@ -73,6 +77,7 @@ class Scenario:
     target: str  # coverage | rejection
     ok: bool
     failed: int = 0
+    mc_allowance: float = 0.0  # Monte Carlo error allowed either side of the target band
 
     def line(self) -> str:
         t = COVERAGE_TARGET if self.target == "coverage" else REJECTION_TARGET
@@ -80,7 +85,9 @@ class Scenario:
             f"{self.name:<44} trials {self.trials:>4}  true ratio {self.truth:.2f}  "
             f"mean estimate {self.mean_ratio:.3f}  95% CI covers truth {100 * self.coverage:5.1f}%  "
             f"rejects no-change {100 * self.rejection:5.1f}%  "
-            f"[{self.target} target {100 * t[0]:.0f}-{100 * t[1]:.0f}%: {'ok' if self.ok else 'OUTSIDE'}]"
+            f"[{self.target} target {100 * t[0]:.0f}-{100 * t[1]:.0f}% "
+            f"+/- {100 * self.mc_allowance:.1f} points of Monte Carlo error: "
+            f"{'ok' if self.ok else 'OUTSIDE'}]"
         )
         if self.failed:
             txt += (
@@ -129,6 +136,8 @@ def _score(
     rej = float(np.mean(p < 0.05)) if n_fit else float("nan")
     t = COVERAGE_TARGET if target == "coverage" else REJECTION_TARGET
     val = cov if target == "coverage" else rej
+    nominal = 0.95 if target == "coverage" else 0.05
+    allow = MC_Z * float(np.sqrt(nominal * (1 - nominal) / n_fit)) if n_fit else float("nan")
     with np.errstate(divide="ignore"):
         mean_ratio = float(np.exp(np.mean(np.log(ratio)))) if n_fit else float("nan")
     return Scenario(
@@ -139,8 +148,9 @@ def _score(
         rejection=rej,
         mean_ratio=mean_ratio,
         target=target,
-        ok=bool(n_fit and t[0] <= val <= t[1]),
+        ok=bool(n_fit and t[0] - allow <= val <= t[1] + allow),
         failed=len(ok_fit) - n_fit,
+        mc_allowance=allow,
     )
 
 
