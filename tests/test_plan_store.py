@@ -486,3 +486,36 @@ def test_briefing_counts_last_nights_delivery_after_midnight(
     assert r.exit_code == 0, r.output
     html = (tmp_path / "briefing-outreach-2025-06-11.html").read_text()
     assert "planned 80 min, delivered 80 min, 0 breach(es)" in html
+
+
+@pytest.mark.parametrize(
+    "cmd",
+    [
+        ["plan", "brief", "1", "--date", "0001-01-01"],
+        ["plan", "make", "--team", "outreach", "--from", "9999-12-31", "--to", "9999-12-31"]
+        + ["--window", "22:00-02:00"],
+        ["plan", "make", "--team", "police", "--from", "9999-12-31", "--to", "9999-12-31"]
+        + ["--after", "1"],
+        ["plan", "randomise", "--from", "2025-01-01", "--to", "9999-12-31"],
+        ["plan", "make", "--team", "police", "--from", "1066-10-14", "--to", "1066-10-14"],
+    ],
+)
+def test_dates_beyond_any_plan_are_one_clear_line(sqlite_url: str, cmd: list[str]) -> None:
+    """A date at the calendar's ends overflowed (the day before 0001-01-01, the morning after
+    9999-12-31) in a traceback, or drew millions of patrol days for hours; a year before 1847
+    put London on its local mean time (a 14:00 start at 14:01:15 UTC)."""
+    with _store_with_hotspots(sqlite_url, n=2):
+        pass
+    db = ["--db", sqlite_url]
+    r = CliRunner().invoke(
+        app,
+        [*db, "plan", "make", "--team", "outreach"]
+        + ["--from", "2025-06-01", "--to", "2025-06-01"],
+    )
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(app, [*db, *cmd])
+    assert isinstance(r.exception, InputError), r.exception
+    msg = str(r.exception)
+    assert "\n" not in msg and "1900" in msg and "2199" in msg
+    with Store(sqlite_url) as st:
+        assert len(list_plans(st)) == 1

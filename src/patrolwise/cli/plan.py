@@ -13,11 +13,20 @@ from .common import open_store, out, print_json
 plan_app = typer.Typer(help="Patrol plans, randomised patrol days, exports and briefings.")
 
 
+#: the days a plan, an assignment or a briefing may fall on: the calendar's own ends overflow
+#: (the day before 0001-01-01), a far end draws millions of days, and before 1847 London kept
+#: local mean time
+FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(2199, 12, 31)
+
+
 def _date(text: str, opt: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(text)
+        d = dt.date.fromisoformat(text)
     except ValueError as exc:
         raise InputError(f"{opt} {text!r} is not a date like 2024-03-31") from exc
+    if not FIRST_DAY <= d <= LAST_DAY:
+        raise InputError(f"{opt} {text!r} must be a day from {FIRST_DAY} to {LAST_DAY}")
+    return d
 
 
 def _ids(text: str | None) -> list[int] | None:
