@@ -190,3 +190,33 @@ def test_read_areas_metres_in_a_degrees_file_are_refused(tmp_path: Path) -> None
     for bbox in (None, (-8.7, 49.8, 1.9, 60.95)):
         with pytest.raises(InputError, match=r"458000, 304000\) are not longitude/latitude"):
             read_areas(p, "EPSG:27700", bbox=bbox)
+
+
+def test_hex_hot_spots_never_touch() -> None:
+    """On hexagons, cells touching a hot spot became hot spots of their own beside it: the hot
+    spot's outline is snapped to a millimetre when cells are merged, hexagon corners are not on
+    that millimetre lattice, and the snapped outline could lie a few hundredths of a millimetre
+    from a neighbour, which then was not barred (a 1e-6 m test). Barring is now measured from the
+    cells themselves. Twenty clusters of a seed (10 crimes), a merged neighbour (6) and a
+    neighbour of that too weak to merge (4): each cluster gives one hot spot, none touching."""
+    from patrolwise.target.grid import Grid
+
+    g = Grid(458000.123456, 304000.654321, 50.0, 40, 40, "hex")
+    cx, cy = g.centres()
+    xs, ys = [], []
+    for k in range(20):
+        r, c = 2 + 4 * (k // 5), 2 + 7 * (k % 5)
+        a = r * g.ncols + c
+        b = a + 1  # east of the seed
+        # a neighbour of b in the row above (a slanted shared edge), not touching a
+        cc = next(int(u) for u in g.neighbours(b) if u > b + 1 and u not in g.neighbours(a))
+        for u, n in ((a, 10), (b, 6), (cc, 4)):
+            xs += [cx[u]] * n
+            ys += [cy[u]] * n
+    crimes = pd.DataFrame({"x": xs, "y": ys, "harm": 1.0})
+    s = find_surface(crimes, method="count", weight="count", grid=g)
+    hs = select_hotspots(s, 60, max_size=200.0)
+    geoms = hs.geometry.to_numpy()
+    touching = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    assert (touching[0] == touching[1]).all(), hs[["unit_ids", "count"]]
+    assert len(hs) == 20 and (hs["count"] == 16).all()

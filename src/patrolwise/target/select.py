@@ -147,7 +147,10 @@ def select_hotspots(
                 break
         for u in region:
             status[pos[u]] = 1
-        barred = tree.query(shape, predicate="dwithin", distance=max(min_distance, 1e-6))
+        # measured from the hot spot's own cells, not from ``shape``: its outline is snapped to
+        # a millimetre, hexagon corners are not, and a touching cell could be left free
+        own = geoms[[pos[u] for u in region]]
+        barred = tree.query(own, predicate="dwithin", distance=max(min_distance, 1e-6))[1]
         status[barred[status[barred] == 0]] = 2
         ids = np.asarray(region, dtype=np.int64)
         spots.append(
