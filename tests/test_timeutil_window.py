@@ -66,3 +66,11 @@ def test_window_length_is_its_wall_clock_length_give_or_take_the_clock_change(
     # a window holds its wall-clock hours, one more or less across a clock change
     assert hours in (wall, wall - 1, wall + 1)
     assert a.astimezone(dt.UTC) < b.astimezone(dt.UTC)
+
+
+@pytest.mark.parametrize("text", ["24:00-02:00", "24-6"])
+def test_a_window_cannot_start_at_24_00(text: str) -> None:
+    # 24:00 as a start was read as 23:59:59.999999, planning visits a microsecond before
+    # midnight under a window printed '23:59-02:00'
+    with pytest.raises(InputError, match="starts at 00:00"):
+        parse_window(text, overnight=True)

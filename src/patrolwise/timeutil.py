@@ -51,6 +51,10 @@ def parse_window(text: str, overnight: bool = False) -> tuple[dt.time, dt.time]:
         start, end = one(a), one(b)
     except (ValueError, TypeError) as exc:
         raise InputError(f"time window {text!r} is not like 14:00-20:00") from exc
+    if start == dt.time(23, 59, 59, 999999):
+        raise InputError(
+            f"time window {text!r} cannot start at 24:00: a window from midnight starts at 00:00"
+        )
     if end == start:
         raise InputError(f"time window {text!r} is empty: it ends when it starts")
     if end < start and not overnight:
