@@ -519,3 +519,28 @@ def test_dates_beyond_any_plan_are_one_clear_line(sqlite_url: str, cmd: list[str
     assert "\n" not in msg and "1900" in msg and "2199" in msg
     with Store(sqlite_url) as st:
         assert len(list_plans(st)) == 1
+
+
+def test_plan_outputs_that_are_folders_are_one_line_and_store_nothing(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """An output path naming a folder passed the check that its folder exists: plan make
+    stored the plan and then could not write it (a rerun stored it twice), and plan randomise
+    stored the draw and then stopped with an IsADirectoryError traceback."""
+    with _store_with_hotspots(sqlite_url):
+        pass
+    db = ["--db", sqlite_url]
+    base = [*db, "plan", "make", "--team", "outreach", "--from", "2024-06-03", "--to", "2024-06-03"]
+    for opt in ("--csv", "--ics"):
+        r = CliRunner().invoke(app, [*base, opt, str(tmp_path)])
+        assert isinstance(r.exception, InputError) and "is a folder" in str(r.exception)
+    r = CliRunner().invoke(
+        app,
+        [*db, "plan", "randomise", "--from", "2024-06-03", "--to", "2024-06-09", "--seed", "4"]
+        + ["--csv", str(tmp_path)],
+    )
+    assert isinstance(r.exception, InputError) and "is a folder" in str(r.exception)
+    with Store(sqlite_url) as st:
+        assert list_plans(st).empty
+        with pytest.raises(InputError, match="no randomised assignment"):
+            load_assignment(st)

@@ -53,9 +53,12 @@ def _hotspots(store, ids: list[int] | None, start: dt.date, end: dt.date):  # ty
 
 
 def _out_file(path: Path | None, opt: str) -> None:
-    """Refuse an output file whose folder does not exist, before anything is made or stored."""
+    """Refuse an output file whose folder does not exist, or that is a folder, before anything
+    is made or stored."""
     if path is not None and not path.resolve().parent.is_dir():
         raise InputError(f"{opt} {path}: the folder {path.parent} does not exist")
+    if path is not None and path.is_dir():
+        raise InputError(f"{opt} {path} is a folder: give a file name in it")
 
 
 def _write(path: Path, data: bytes | str, opt: str) -> None:
@@ -322,7 +325,7 @@ def randomise_cmd(
     csv: Path | None = typer.Option(None, help="CSV for the evaluator"),
 ) -> None:
     """Randomise patrol days (blocked by weekday), store them and export for the evaluator."""
-    from ..plan.export_csv import write_assignment_csv
+    from ..plan.export_csv import assignment_table
     from ..plan.randomise import balance_by_weekday, randomise_days
     from ..store.plans import save_assignment
 
@@ -333,7 +336,7 @@ def randomise_cmd(
         a = randomise_days(hs["area_id"], start, end, p, seed=seed, unit=unit)
         n = save_assignment(store, a)
     if csv:
-        write_assignment_csv(a, csv)
+        _write(csv, assignment_table(a).to_csv(index=False), "--csv")
     bal = balance_by_weekday(a)
     out.print(
         f"assignment seed {int(a['seed'].iloc[0])}: {n} hot spot-days, "
