@@ -101,3 +101,26 @@ def test_retire_keeps_the_successor_of_a_replaced_area(store_url: str) -> None:
         retire_area(store, old, dt.date(2023, 5, 20))
         got = load_areas(store).set_index("area_id").loc[old]
         assert got["active_to"] == dt.date(2023, 5, 20) and got["replaced_by"] == new
+
+
+def test_retire_cannot_run_an_area_on_past_its_successor(store_url: str) -> None:
+    """'hotspots retire 3 --on 2023-12-31' on a hot spot replaced from 1 June moved its last day
+    past its successor's first, so the old and the redrawn outline were both active from June
+    to December (plans and dosage counted both), though replace keeps them from ever
+    overlapping. Such a date is refused, naming the successor and its first day."""
+    from patrolwise.store.areas import retire_area
+
+    with Store(store_url) as store:
+        (old,) = add_areas(
+            store, gdf("Clock Tower", Point(458600, 304300).buffer(50)),
+            active_from=dt.date(2023, 1, 1),
+        )  # fmt: skip
+        new = replace_area(
+            store, old, gdf("Clock Tower v2", Point(458620, 304300).buffer(60)), dt.date(2023, 6, 1)
+        )
+        with pytest.raises(InputError, match=f"replaced by area {new} from 2023-06-01"):
+            retire_area(store, old, dt.date(2023, 12, 31))
+        with pytest.raises(InputError, match=f"replaced by area {new} from 2023-06-01"):
+            retire_area(store, old, dt.date(2023, 6, 1), replaced_by=new)
+        assert load_areas(store).set_index("area_id").loc[old, "active_to"] == dt.date(2023, 5, 31)
+        retire_area(store, old, dt.date(2023, 5, 31), replaced_by=new)  # the day before: fine

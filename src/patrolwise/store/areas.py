@@ -199,10 +199,19 @@ def retire_area(store: Store, area_id: int, on: dt.date, replaced_by: int | None
         # checked here, not left to the foreign key: a mistyped id is one clear line
         if replaced_by == area_id:
             raise InputError(f"area {area_id} cannot be replaced by itself: give its successor")
-        if replaced_by is not None and s.get(Area, replaced_by) is None:
+        succ_id = replaced_by if replaced_by is not None else row.replaced_by
+        succ = s.get(Area, succ_id) if succ_id is not None else None
+        if replaced_by is not None and succ is None:
             raise InputError(
                 f"no area with id {replaced_by} to replace area {area_id}: "
                 "see `patrolwise hotspots list` for the ids"
+            )
+        if succ is not None and succ.active_from is not None and on >= succ.active_from:
+            # as replace_area keeps them: never the old and the new outline both active
+            raise InputError(
+                f"area {row.name!r} is replaced by area {succ.id} from {succ.active_from}: its "
+                f"last day must be before that, {succ.active_from - dt.timedelta(days=1)} at "
+                "the latest"
             )
         # without a new successor the stored one stays: moving a replaced area's last day must
         # not cut the link evaluations follow to the redrawn area
