@@ -3,9 +3,10 @@
 Counts: the exact Poisson rate ratio (conditional binomial: given k1 + k2 crimes, the during share
 is binomial; Clopper-Pearson on that share, scaled by exposure days). Harm has no Poisson law, so
 its ratio gets a quasi-Poisson t interval on the week (or month) totals: a percentile bootstrap
-over so few units is too narrow (:func:`bootstrap_harm_ratio`, kept for comparison). Against comparison areas
-or a comparison force: a difference-in-differences ratio from a quasi-Poisson model of the hot
-spot series with the comparison series as offset, so shocks shared by both (seasons, lockdowns,
+over so few units is too narrow (:func:`bootstrap_harm_ratio`, kept for comparison). Against
+comparison areas or a comparison force: a difference-in-differences ratio from a quasi-binomial
+model of each unit's hot spot share of the hot spot and comparison crimes (harm: a quasi-Poisson
+model with the comparison harm as offset), so shocks shared by both (seasons, lockdowns,
 recording changes) cancel, and overdispersion widens the interval (t on n_units - 2 df).
 """
 
@@ -174,6 +175,48 @@ def did_ratio(
     # with a huge standard error: its upper bound is infinite, which reports read as unbounded
     with np.errstate(over="ignore"):
         return np.exp(b), np.exp(b - q * se), np.exp(b + q * se), p
+
+
+def did_ratio_counts(
+    y: np.ndarray, c: np.ndarray, during: np.ndarray, level: float = 0.95
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Difference-in-differences ratio of crime counts ``y`` (T, n) against comparison counts
+    ``c`` (T, n), conditional on each unit's total.
+
+    Given n_t = y_t + c_t, y_t is binomial with logit pi_t = a + d * during_t (quasi-binomial:
+    Pearson scale, t on n_units - 2 df, where units with n_t = 0 carry nothing). exp(d) is the
+    ratio of the hot spot / comparison ratios of the period totals, in closed form. Unlike the
+    offset model of :func:`did_ratio` a unit with no comparison crime still counts: leaving such
+    units out drops their hot spot crimes, and a sparse comparison that empties more units in one
+    period than the other biased the ratio (truth 2.0, median estimate 1.24). Returns (ratio,
+    lo, hi, p) arrays over the T rows; NaN where a period has no crime on either side.
+    """
+    y = np.atleast_2d(np.asarray(y, float))
+    c = np.atleast_2d(np.asarray(c, float))
+    dur = np.asarray(during, bool)
+    n = y + c
+    yb, yd = y[:, ~dur].sum(1), y[:, dur].sum(1)
+    cb, cd = c[:, ~dur].sum(1), c[:, dur].sum(1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        b = np.log(yd / cd) - np.log(yb / cb)
+        pb, pd_ = yb / (yb + cb), yd / (yd + cd)
+        pi = np.where(dur[None, :], pd_[:, None], pb[:, None])
+        use = n > 0
+        df = use.sum(1) - 2.0
+        resid = np.where(use, (y - n * pi) ** 2 / (n * pi * (1 - pi)), 0.0)
+        scale = resid.sum(1) / df
+        se = np.sqrt(scale * (1 / ((yb + cb) * pb * (1 - pb)) + 1 / ((yd + cd) * pd_ * (1 - pd_))))
+        q = stats.t.ppf(0.5 + level / 2, df)
+        p = 2 * stats.t.sf(np.abs(b / se), df)
+    ok = (np.minimum.reduce([yb, yd, cb, cd]) > 0) & (df > 0) & np.isfinite(se) & (se > 0)
+    nan = np.full(len(b), np.nan)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return (
+            np.where(ok, np.exp(b), nan),
+            np.where(ok, np.exp(b - q * se), nan),
+            np.where(ok, np.exp(b + q * se), nan),
+            np.where(ok, p, nan),
+        )
 
 
 @dataclass
@@ -459,17 +502,17 @@ def before_after(
                 "period: it cannot serve as a comparison"
             )
         counts.update(comparison_crimes_before=cb, comparison_crimes_during=cd)
-        keep = (cs["crimes"] > 0).to_numpy()
-        if not keep.all():
-            notes.append(
-                f"{int((~keep).sum())} time units with no comparison crimes were left out of the DiD model"
-            )
+        # a unit with no comparison crime still counts (the conditional model needs no offset);
+        # only a unit with no crime on either side carries nothing
+        keep = ((cs["crimes"] + ser["crimes"]) > 0).to_numpy()
         y = ser.loc[keep, "crimes"].to_numpy(float)
         cc = cs.loc[keep, "crimes"].to_numpy(float)
         dur = ~is_b[keep]
         if keep.sum() < 4:
             raise InputError("fewer than four time units: too few to estimate a DiD interval")
-        dr, dlo, dhi, dp = (float(v[0]) for v in did_ratio(y[None, :], cc[None, :], dur))
+        dr, dlo, dhi, dp = (float(v[0]) for v in did_ratio_counts(y[None, :], cc[None, :], dur))
+        if not np.isfinite([dr, dlo, dhi, dp]).all():
+            raise InputError("the DiD model could not be fitted: too little crime on one side")
         w = wdd(
             control=(cb, cd),
             treated=(kb, kd),
@@ -480,8 +523,9 @@ def before_after(
                 name=f"Hot spots against {comparison_label} (difference in differences)",
                 outcome="crimes",
                 method=(
-                    "ratio of rate ratios from a quasi-Poisson model of the hot spot series with "
-                    f"the comparison series as offset; t interval on {int(keep.sum()) - 2} df"
+                    "ratio of rate ratios from a quasi-binomial model of each unit's hot spot "
+                    "share of the hot spot and comparison crimes; t interval on "
+                    f"{int(keep.sum()) - 2} df"
                 ),
                 ratio=dr,
                 lo=dlo,
@@ -500,8 +544,8 @@ def before_after(
         if has_harm and not (ch[keep] > 0).all():
             notes.append(
                 f"harm against the {comparison_label} not estimated: "
-                f"{int((ch[keep] <= 0).sum())} time unit(s) with comparison crimes but no "
-                "comparison harm cannot be an offset"
+                f"{int((ch[keep] <= 0).sum())} time unit(s) with no comparison harm cannot be "
+                "an offset (leaving them out would drop their hot spot harm and bias the ratio)"
             )
         if has_harm and (ch[keep] > 0).all():
             hr2, hlo2, hhi2, hp2 = (

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .before_after import did_ratio
+from .before_after import did_ratio_counts
 from .glm import fit_quasi_poisson, identified
 from .patrol_days import design
 
@@ -273,8 +273,7 @@ def did_trials(
         sel = unit == u
         y[:, u] = y_day[:, sel].sum(1)
         c[:, u] = c_day[:, sel].sum(1)
-    c = np.maximum(c, 0.5)  # a week with no comparison crime (rare) cannot be an offset of zero
-    ratio, lo, hi, p = did_ratio(y, c, unit_during)
+    ratio, lo, hi, p = did_ratio_counts(y, c, unit_during)  # as before_after's crime DiD
     bad = (y[:, unit_during].sum(1) <= 0) | (y[:, ~unit_during].sum(1) <= 0)
     bad |= ~(np.isfinite(ratio) & np.isfinite(lo) & np.isfinite(hi) & np.isfinite(p))
     if tick:
@@ -368,6 +367,6 @@ def validate(
             "during_days": during_days,
             "before_days": before_days,
             "patrol_model": "quasi-Poisson, hot spot + weekday fixed effects + trend; blocked randomised assignment per trial",
-            "did_model": "weekly quasi-Poisson with comparison offset; t interval",
+            "did_model": "weekly quasi-binomial hot spot share of hot spot and comparison crimes; t interval",
         },
     )
