@@ -88,3 +88,26 @@ def test_seed_out_of_range_is_one_clear_error(seed: int) -> None:
     # overflowed the 64-bit seed column when stored (OverflowError traceback on SQLite)
     with pytest.raises(InputError, match="seed"):
         randomise_days([1], START, END, 0.5, seed=seed)
+
+
+def test_a_hot_spot_is_drawn_only_on_its_active_days() -> None:
+    # a hot spot retired mid-period was drawn patrol or control on every day after it left the
+    # trial, so the evaluator counted days of a place no longer patrolled or watched
+    start, end = dt.date(2025, 1, 6), dt.date(2025, 3, 30)  # twelve whole weeks
+    active = {2: (None, dt.date(2025, 2, 2)), 3: (dt.date(2025, 1, 20), None)}
+    a = randomise_days([1, 2, 3], start, end, 0.5, seed=9, active=active)
+    span = a.groupby("area_id")["date"].agg(["min", "max", "count"])
+    assert span.loc[1].tolist() == [start, end, 84]
+    assert span.loc[2].tolist() == [start, dt.date(2025, 2, 2), 28]
+    assert span.loc[3].tolist() == [dt.date(2025, 1, 20), end, 70]
+    # still blocked by hot spot and weekday over the days each is active: half of each
+    per = a.groupby(["area_id", "weekday"])["patrol"].agg(["sum", "count"])
+    assert (per["sum"] * 2 == per["count"]).all()
+    # a hot spot active throughout draws as it did without active dates
+    pd.testing.assert_frame_equal(
+        randomise_days([1, 2], start, end, 0.5, seed=9, active={1: (None, None)}),
+        randomise_days([1, 2], start, end, 0.5, seed=9),
+    )
+    day = randomise_days([1, 2, 3], start, end, 0.5, seed=9, unit="day", active=active)
+    assert len(day) == 84 + 28 + 70
+    assert day.groupby("date")["patrol"].nunique().max() == 1

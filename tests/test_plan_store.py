@@ -544,3 +544,30 @@ def test_plan_outputs_that_are_folders_are_one_line_and_store_nothing(
         assert list_plans(st).empty
         with pytest.raises(InputError, match="no randomised assignment"):
             load_assignment(st)
+
+
+def test_plan_randomise_draws_a_retired_hot_spot_only_while_active(sqlite_url: str) -> None:
+    # plan randomise (and plan make --randomise) drew a hot spot retired mid-period on every
+    # day of the period, stored for the evaluator as patrol or control days
+    with _store_with_hotspots(sqlite_url, n=2):
+        pass
+    db = ["--db", sqlite_url]
+    r = CliRunner().invoke(app, [*db, "hotspots", "retire", "2", "--on", "2025-01-19"])
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(
+        app, [*db, "plan", "randomise", "--from", "2025-01-06", "--to", "2025-02-02", "--seed", "3"]
+    )
+    assert r.exit_code == 0 and "42 hot spot-days, 21 patrol" in r.output, r.output
+    r = CliRunner().invoke(
+        app,
+        [*db, "plan", "make", "--team", "police", "--from", "2025-01-06", "--to", "2025-02-02"]
+        + ["--randomise", "0.5", "--seed", "4"],
+    )
+    assert r.exit_code == 0, r.output
+    with Store(sqlite_url) as st:
+        for seed in (3, 4):
+            a = load_assignment(st, seed)
+            assert a.loc[a["area_id"] == 2, "date"].max() == dt.date(2025, 1, 19)
+            assert len(a) == 42
+        v = load_plan_visits(st, 1)
+        assert v.loc[v["area_id"] == 2, "date"].max() <= dt.date(2025, 1, 19)

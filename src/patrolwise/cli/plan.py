@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -50,6 +51,19 @@ def _hotspots(store, ids: list[int] | None, start: dt.date, end: dt.date):  # ty
             )
         hs = hs[hs["area_id"].isin(ids)]
     return hs.reset_index(drop=True)
+
+
+def _active(hs) -> dict[int, tuple[dt.date | None, dt.date | None]]:  # type: ignore[no-untyped-def]
+    """Each hot spot's first and last active day (None: open), for the randomisation."""
+    import pandas as pd
+
+    def day(x: Any) -> dt.date | None:
+        return None if x is None or pd.isna(x) else pd.Timestamp(x).date()
+
+    return {
+        int(a): (day(f), day(t))
+        for a, f, t in zip(hs["area_id"], hs["active_from"], hs["active_to"], strict=True)
+    }
 
 
 def _out_file(path: Path | None, opt: str) -> None:
@@ -151,7 +165,9 @@ def make_cmd(
         patrol_days = None
         new_assignment = None
         if randomise is not None:
-            patrol_days = randomise_days(hs["area_id"], start, end, randomise, seed=seed, unit=unit)
+            patrol_days = randomise_days(
+                hs["area_id"], start, end, randomise, seed=seed, unit=unit, active=_active(hs)
+            )
             new_assignment = patrol_days  # stored with the plan, so a failed plan stores neither
             req.extra["assignment_seed"] = int(patrol_days["seed"].iloc[0])
             if req.seed is None:
@@ -333,7 +349,7 @@ def randomise_cmd(
     _out_file(csv, "--csv")
     with open_store() as store:
         hs = _hotspots(store, _ids(hotspots), start, end)
-        a = randomise_days(hs["area_id"], start, end, p, seed=seed, unit=unit)
+        a = randomise_days(hs["area_id"], start, end, p, seed=seed, unit=unit, active=_active(hs))
         n = save_assignment(store, a)
     if csv:
         _write(csv, assignment_table(a).to_csv(index=False), "--csv")

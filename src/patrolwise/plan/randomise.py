@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -40,11 +41,15 @@ def randomise_days(
     *,
     seed: int | None = None,
     unit: str = "hotspot-day",
+    active: Mapping[int, tuple[dt.date | None, dt.date | None]] | None = None,
 ) -> pd.DataFrame:
     """Patrol (True) or not for every hot spot and local day from ``start`` to ``end``.
 
     ``unit='day'`` draws once per day for all hot spots together (simpler to run, less power);
     ``'hotspot-day'`` draws each hot spot separately (the Southend and Thames Valley design).
+    ``active``: a hot spot's first and last active day (None: open), e.g. one retired mid-period;
+    it is drawn only on those days, blocked over them. A hot spot active throughout draws as it
+    would without.
     """
     if not 0.0 < p < 1.0:
         raise InputError(f"--randomise P must be between 0 and 1 (exclusive), got {p}")
@@ -61,6 +66,9 @@ def randomise_days(
     n_units = len(ids) if unit == "hotspot-day" else 1
     unit_ids = np.repeat(np.arange(n_units), len(days))
     day_idx = np.tile(np.arange(len(days)), n_units)
+    if unit == "hotspot-day" and active:
+        keep = _active_mask(ids[unit_ids], days.date[day_idx], active)
+        unit_ids, day_idx = unit_ids[keep], day_idx[keep]
     weekday = np.asarray(days.day_of_week)[day_idx]
     block = unit_ids * 7 + weekday
     n_blocks = n_units * 7
@@ -80,10 +88,29 @@ def randomise_days(
         frame["area_id"] = ids[frame["unit_i"].to_numpy()]
     else:
         frame = frame.merge(pd.DataFrame({"area_id": ids}), how="cross")
+        if active:
+            keep = _active_mask(frame["area_id"].to_numpy(), frame["date"].to_numpy(), active)
+            frame = frame[keep]
     frame["seed"] = seed
     frame["p"] = float(p)
     frame["unit"] = unit
     return frame[COLUMNS].sort_values(["date", "area_id"]).reset_index(drop=True)
+
+
+def _active_mask(
+    area_ids: np.ndarray,
+    dates: np.ndarray,
+    active: Mapping[int, tuple[dt.date | None, dt.date | None]],
+) -> np.ndarray:
+    """Which (hot spot, day) pairs fall in the hot spot's active period."""
+    out = np.ones(len(area_ids), dtype=bool)
+    for a, (lo, hi) in active.items():
+        mine = area_ids == int(a)
+        if lo is not None:
+            out &= ~mine | (dates >= lo)
+        if hi is not None:
+            out &= ~mine | (dates <= hi)
+    return out
 
 
 def balance_by_weekday(assignment: pd.DataFrame) -> pd.DataFrame:
