@@ -255,3 +255,26 @@ def test_cli_find_says_when_earlier_hot_spots_stay_active(
     ) in json.loads(res.stdout)["notes"]
     res = _run(sqlite_url, *args, "--cell", "40", "--active-from", "2023-04-01")  # the same again
     assert sum("stored earlier" in n for n in json.loads(res.stdout)["notes"]) == 1
+
+
+def test_cli_find_unknown_force_names_the_stored_forces(
+    city, sqlite_url: str, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """'--force "synthshire police"' (case) or '--force Synthshire' said 'no crimes match
+    the selection (0 of 0): widen the dates, hours, weekdays, categories or offences, or import
+    crimes first', naming every filter but the one at fault. It now names --force and lists
+    the forces stored."""
+    files = city.write(tmp_path / "city")
+    csv = sorted(Path(files["police_uk"]).rglob("*street*.csv"))[0]
+    assert _run(sqlite_url, "import", "crimes", str(csv)).exit_code == 0
+    stored = json.loads(_run(sqlite_url, "hotspots", "find", "--method", "count", "--json").stdout)[
+        "crimes"
+    ]
+    assert stored > 0
+    for typo in ("synthshire police", "Synthshire"):
+        res = _run(sqlite_url, "hotspots", "concentration", "--force", typo)
+        assert isinstance(res.exception, InputError), res.output
+        assert f"--force {typo!r}: no stored crime falls within that force" in str(res.exception)
+        assert "forces stored: 'Synthshire Police'" in str(res.exception)
+    res = _run(sqlite_url, "hotspots", "concentration", "--force", "Synthshire Police")
+    assert res.exit_code == 0, res.output

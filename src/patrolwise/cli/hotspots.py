@@ -47,6 +47,8 @@ def _crimes(
         raise InputError(f"--end {d1} is before --start {d0}")
     store = open_store()
     raw = load_crimes(store, start=d0, end=d1, force=force, mappable_only=True)
+    if force and raw.empty:
+        _check_force(store, force)
     crimes = select_crimes(
         raw,
         start=d0,
@@ -65,6 +67,25 @@ def _crimes(
         y, m = (int(v) for v in months.max().split("-"))
         d1 = dt.date(y + m // 12, m % 12 + 1, 1) - dt.timedelta(days=1)
     return crimes, d0, d1
+
+
+def _check_force(store: Any, force: str) -> None:
+    """Refuse a --force no stored crime has, listing the stored ones: a name differing only in
+    case, or 'Leicestershire' for 'Leicestershire Police', was reported as no crimes matching
+    the dates and filters (0 of 0), with advice to import crimes."""
+    from sqlalchemy import select
+
+    from ..store.models import Crime
+
+    with store.session() as s:
+        known = sorted(f for f in s.scalars(select(Crime.force).distinct()) if f)
+    if force in known:
+        return
+    shown = ", ".join(repr(f) for f in known[:10]) + (", ..." if len(known) > 10 else "")
+    raise InputError(
+        f"--force {force!r}: no stored crime falls within that force (police.uk's 'Falls "
+        f"within', spelt exactly); forces stored: {shown or 'none (import crimes first)'}"
+    )
 
 
 def _print_notes(notes: list[str]) -> None:
