@@ -304,3 +304,33 @@ def test_month_precision_displacement_reports_the_months_it_used() -> None:
     assert out["during"] == {"start": "2022-03-01", "end": "2022-03-31", "days": 31}
     tab = d.table.set_index("zone")
     assert tab.loc["hotspots", "before_per_day"] == pytest.approx(40 / 31)
+
+
+def test_a_category_without_harm_values_is_said_when_left_out_of_the_harm_weighted_wdd() -> None:
+    """A category whose crimes have no harm value (the harm table lacks it) got no median harm
+    and was dropped from the harm-weighted WDD without a word, though its crimes are in every
+    count beside it: the estimate read as covering all crime. It is now named, with its count."""
+    hs = gpd.GeoDataFrame(
+        {"area_id": [1], "name": ["a"]}, geometry=[shapely.box(0, 0, 50, 50)], crs="EPSG:27700"
+    )
+    c = _crimes(
+        [
+            (25, 25, "2022-01", 40),
+            (25, 25, "2022-03", 20),
+            (120, 25, "2022-01", 10),
+            (120, 25, "2022-03", 12),
+            (2000, 2000, "2022-01", 100),
+            (2000, 2000, "2022-03", 100),
+        ]
+    )
+    other = _crimes([(25, 25, "2022-01", 7), (2000, 2000, "2022-03", 5)]).assign(
+        category="Drugs", harm=np.nan
+    )
+    before = Period("before", dt.date(2022, 1, 1), dt.date(2022, 1, 31))
+    during = Period("during", dt.date(2022, 3, 1), dt.date(2022, 3, 31))
+    d = displacement(pd.concat([c, other], ignore_index=True), hs, before, during)
+    assert d.harm is not None and list(d.harm["weights"]) == ["Violence and sexual offences"]
+    assert any(
+        "harm-weighted WDD leaves out 12 crime(s) of 1 category with no harm value: Drugs" in n
+        for n in d.notes
+    ), d.notes

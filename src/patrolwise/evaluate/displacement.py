@@ -353,7 +353,18 @@ def displacement(
     harm: dict[str, Any] | None = None
     if "harm" in c.columns and c["harm"].notna().any() and "category" in c.columns:
         cat = c.assign(_cat=c["category"].fillna("unknown"))
-        wts = cat.groupby("_cat")["harm"].median().dropna()
+        med = cat.groupby("_cat")["harm"].median()
+        wts = med.dropna()
+        if len(wts) < len(med):
+            # a category with no harm value has no weight: its crimes count in the zones but
+            # not in the harm-weighted estimate, which must say so
+            gone = med.index[med.isna()]
+            n_gone = int(cat["_cat"].isin(gone).sum())
+            notes.append(
+                f"harm-weighted WDD leaves out {n_gone:,} crime(s) of {len(gone)} "
+                f"categor{'y' if len(gone) == 1 else 'ies'} with no harm value: "
+                + ", ".join(str(g) for g in gone)
+            )
         ests, ses, ws = [], [], []
         for k, wk in wts.items():
             sub = cat[cat["_cat"] == k]
