@@ -285,3 +285,14 @@ def test_grids_smaller_than_the_neighbourhood_give_the_formula_not_a_traceback(
     crimes = pd.DataFrame({"x": [458000.0, 458500.0], "y": [304000.0, 304000.0], "harm": 1.0})
     s = find_surface(crimes, method="gistar", weight="count")
     assert np.isfinite(s.table["z"]).all()
+
+
+def test_negative_permutations_are_refused() -> None:
+    """'--permutations -999' (a stray minus) silently gave normal p-values, as 0 does, so the
+    analyst believed a permutation test had been run. A negative count is one clear line."""
+    y = np.array([0.0, 1.0, 5.0, 2.0, 0.0, 9.0])
+    w = np.ones((6, 6))
+    z = gs.gistar_z(y, w)
+    with pytest.raises(InputError, match="--permutations must be 0 .* or more, not -999"):
+        gs.infer(y, z, permutations=-999)
+    assert gs.infer(y, z, permutations=0).p_method == "normal (two-sided)"

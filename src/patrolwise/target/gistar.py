@@ -374,6 +374,9 @@ def infer(
     adjustment and classes for Gi* z-scores."""
     if not 0 < alpha < 1:
         raise InputError(f"alpha must be between 0 and 1, not {alpha}")
+    if permutations < 0:
+        # would fall through to normal p-values while the analyst asked for a permutation test
+        raise InputError(f"--permutations must be 0 (normal p-values) or more, not {permutations}")
     if permutations > 0:
         if lag is None or k is None:
             raise InputError("permutation p-values need the lags and cardinalities")
