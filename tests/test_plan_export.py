@@ -366,3 +366,27 @@ def test_overnight_briefing_is_headed_with_both_days() -> None:
     late = make_plan(hs, PlanRequest("outreach", day, day, window=(dt.time(20), dt.time(0))))
     b = build_briefing(day, "outreach", late.visits, hs, _crimes())  # ends at midnight
     assert "patrol briefing, Saturday 25 October 2025</h1>" in b.html
+
+
+def test_briefing_after_a_day_without_a_plan_says_so() -> None:
+    """The first shift of a plan (or one after a day off) has no plan for yesterday; the sheet
+    said 'no GPS data for yesterday' even when the trackers had reported all day."""
+    from pypdf import PdfReader
+
+    hs = line_of_hotspots(2)
+    day = dt.date(2024, 6, 10)
+    today = make_plan(hs, PlanRequest("outreach", day, day)).visits
+    delivered = pd.DataFrame({"team": ["outreach"], "area_id": [1], "minutes": [12.0]})
+    for planned in (None, today.iloc[:0]):
+        b = build_briefing(
+            day,
+            "outreach",
+            today,
+            hs,
+            _crimes(),
+            yesterday_planned=planned,
+            yesterday_delivered=delivered,
+        )
+        assert "no GPS data" not in b.html and "no visits were planned yesterday" in b.html
+        text = PdfReader(io.BytesIO(b.pdf)).pages[0].extract_text()
+        assert "no visits were planned yesterday" in text

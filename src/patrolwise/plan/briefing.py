@@ -233,8 +233,12 @@ def build_briefing(
         tz,
     )
     yest = None
+    # why there is no table for yesterday: nothing planned, or no GPS data to compare with
+    no_yest = "no GPS data for yesterday: delivered minutes unknown"
     if yesterday_planned is not None and len(yesterday_planned):
         yest = yesterday_delivery(yesterday_planned, yesterday_delivered, team)
+    else:
+        no_yest = "no visits were planned yesterday"
     maps: dict[int, bytes] = {}
     for a in r["area_id"].unique():
         a = int(a)
@@ -258,7 +262,7 @@ def build_briefing(
         )
     parts.append("</table><h2>Yesterday</h2>")
     if yest is None:
-        parts.append("<p>no GPS data for yesterday: delivered minutes unknown</p>")
+        parts.append(f"<p>{no_yest}</p>")
     else:
         n_b = int((yest["breach"] != "").sum())
         parts.append(
@@ -318,7 +322,7 @@ def build_briefing(
     _line(pdf, 8, "Yesterday")
     pdf.set_font(PDF_FONT, "", 10)
     if yest is None:
-        _line(pdf, 6, "no GPS data for yesterday: delivered minutes unknown")
+        _line(pdf, 6, no_yest)
     else:
         for y in yest.itertuples():
             nm = hs.loc[y.area_id, "name"] if y.area_id in hs.index else y.area_id
