@@ -532,9 +532,11 @@ def test_an_as_delivered_contrast_that_cannot_be_made_does_not_sink_the_randomis
         hotspots(),
         days[0].date(),
         days[-1].date(),
-        dosage=dose.assign(team="outreach").rename(columns={"date": "local_day"}),
+        # every hot spot-day visited for 40 minutes (a threshold of 0 is refused now)
+        dosage=asg.assign(team="outreach", patrol_minutes=40.0).rename(
+            columns={"date": "local_day"}
+        ),
         assignment=asg,
-        threshold=0.0,
     )
     res = patrol_day_effects(everyday, n_perm=0, secondary=False)
     assert "intention to treat" in res.primary().name
@@ -680,3 +682,23 @@ def test_crimes_without_a_harm_value_are_said_not_counted_as_zero_harm_silently(
     res0 = patrol_day_effects(panel0, n_perm=0, secondary=False)
     assert not any(e.outcome == "harm" for e in res0.estimates)
     assert any("no crime in the panel has a harm value" in m for m in res0.notes), res0.notes
+
+
+@pytest.mark.parametrize("threshold", [-1.0, 0.0, float("nan")])
+def test_a_threshold_that_makes_untouched_days_patrolled_is_refused(threshold: float) -> None:
+    """--threshold -1 (or 0) made every tracked hot spot-day 'patrolled', 0 minutes included
+    (minutes >= threshold), and NaN made none: the as-delivered contrast then said 'every hot
+    spot-day was patrolled' or 'no hot spot-day counts as patrolled', blaming the data. The
+    threshold is refused up front; so is a negative number of randomisation re-draws, which
+    silently gave no randomisation p-value."""
+    crimes, asg, days = simulated(0.3, seed=4)
+    dosage = pd.DataFrame(
+        {"date": [days[0]], "area_id": [1], "team": ["outreach"], "minutes": [30.0]}
+    )
+    with pytest.raises(InputError, match="threshold"):
+        build_panel(
+            crimes, hotspots(), days[0].date(), days[-1].date(), dosage=dosage, threshold=threshold
+        )
+    panel = build_panel(crimes, hotspots(), days[0].date(), days[-1].date(), assignment=asg)
+    with pytest.raises(InputError, match="re-draws"):
+        patrol_day_effects(panel, n_perm=-5)

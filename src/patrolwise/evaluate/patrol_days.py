@@ -120,6 +120,12 @@ def build_panel(
     if end < start:
         # said first: with no days nothing loads, and the refusal would blame the data
         raise InputError(f"the trial ends ({end}) before it starts ({start}): swap the dates")
+    if dosage is not None and not threshold > 0:
+        # minutes >= threshold: at 0 or below a tracked day with no minutes counts as patrolled
+        raise InputError(
+            f"the dosage threshold must be more than 0 GPS minutes (e.g. 10), got {threshold}: "
+            "at 0 or below every tracked hot spot-day, unvisited ones too, counts as patrolled"
+        )
     if hotspots.empty:
         raise InputError("no hot spots: add hot spots before a patrol-day analysis")
     # a crime's day: its time's (and inside the patrol window, when one is set: then only timed
@@ -554,6 +560,8 @@ def patrol_day_effects(
     import statsmodels.api as sm
     from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
+    if n_perm < 0:
+        raise InputError(f"randomisation re-draws must be 0 (none) or more, got {n_perm}")
     rng = np.random.default_rng(seed)
     notes: list[str] = []
     ests: list[Estimate] = []
