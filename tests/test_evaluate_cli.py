@@ -415,3 +415,32 @@ def test_cost_says_when_a_team_has_no_visits_and_refuses_a_file_that_is_not_effe
         )
         assert isinstance(r.exception, InputError), r.output
         assert what in str(r.exception) and str(path) in str(r.exception)
+
+
+@pytest.mark.parametrize("cmd", ["before-after", "displacement"])
+def test_a_during_period_before_the_before_period_is_said_so(
+    cmd: str, sqlite_url: str, tmp_path: Path
+) -> None:
+    """'--before 2023-03-01:2023-05-31 --during 2022-03-01:2022-05-31' loaded crimes from the
+    before start to the during end, an empty range, and the refusal said 'no crimes in the hot
+    spots in the before period (2023-03-01..2023-05-31): check ... that crimes for that period
+    were imported', on a store holding them. Periods in the wrong order are named instead, in
+    the library (before_after, displacement) as in the command."""
+    from patrolwise.evaluate.periods import Period, check_periods
+
+    b = Period("before", dt.date(2023, 3, 1), dt.date(2023, 5, 31))
+    d = Period("during", dt.date(2022, 3, 1), dt.date(2022, 5, 31))
+    with pytest.raises(InputError, match="comes before the before period"):
+        check_periods(b, d)
+    with Store(sqlite_url) as st:
+        add_areas(st, _two_squares(), kind="hotspot")
+    r = CliRunner().invoke(
+        app,
+        [
+            *("--db", sqlite_url, "evaluate", cmd),
+            *("--before", "2023-03-01:2023-05-31", "--during", "2022-03-01:2022-05-31"),
+            *("--out", str(tmp_path / "ev")),
+        ],
+    )
+    assert isinstance(r.exception, InputError), r.output
+    assert "comes before the before period" in str(r.exception)

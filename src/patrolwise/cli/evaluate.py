@@ -42,9 +42,12 @@ def _write(
 
 
 def _periods(before: str, during: str) -> tuple[Any, Any]:
-    from ..evaluate.periods import Period
+    """The two periods, checked before anything is loaded from between them."""
+    from ..evaluate.periods import Period, check_periods
 
-    return Period.parse("before", before), Period.parse("during", during)
+    b, d = Period.parse("before", before), Period.parse("during", during)
+    check_periods(b, d)
+    return b, d
 
 
 def _day(text: str, name: str) -> dt.date:

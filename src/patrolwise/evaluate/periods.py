@@ -57,11 +57,18 @@ class Period:
 
 
 def check_periods(before: Period, during: Period) -> list[str]:
-    """Refuse overlapping periods; say so when lengths differ (compared as rates per day)."""
+    """Refuse overlapping periods and a during period ahead of the before period (swapped
+    options, whose load from the before start to the during end finds nothing); say so when
+    lengths differ (compared as rates per day)."""
     if not (before.end < during.start or during.end < before.start):
         raise InputError(
             f"the before period ({before.start}..{before.end}) overlaps the during period "
             f"({during.start}..{during.end}): choose periods that do not share days"
+        )
+    if during.end < before.start:
+        raise InputError(
+            f"the during period ({during.start}..{during.end}) comes before the before period "
+            f"({before.start}..{before.end}): swap --before and --during"
         )
     notes = []
     if before.days != during.days:
