@@ -444,3 +444,14 @@ def test_a_during_period_before_the_before_period_is_said_so(
     )
     assert isinstance(r.exception, InputError), r.output
     assert "comes before the before period" in str(r.exception)
+
+
+def test_cost_over_reversed_dates_is_said_so(sqlite_url: str) -> None:
+    """'evaluate cost --start 2023-03-01 --end 2023-02-01' said 'no visits stored for that
+    period: run the track stage's dosage first', on a store with visits in both months."""
+    r = CliRunner().invoke(
+        app,
+        ["--db", sqlite_url, "evaluate", "cost", "--start", "2023-03-01", "--end", "2023-02-01"],
+    )
+    assert isinstance(r.exception, InputError), r.output
+    assert "ends (2023-02-01) before it starts (2023-03-01)" in str(r.exception)

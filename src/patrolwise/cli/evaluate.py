@@ -335,6 +335,8 @@ def cost_cmd(
 
     a = _day(start, "start") if start else None
     b = _day(end, "end") if end else None
+    if a is not None and b is not None and b < a:
+        raise InputError(f"the period ends ({b}) before it starts ({a}): swap --start and --end")
     with open_store() as st:
         visits = load_visits(st, a, b)
         rates = load_rates(st)
