@@ -582,3 +582,22 @@ def test_did_with_a_sparse_comparison_is_not_biased_by_its_empty_weeks() -> None
     cb, cd = cp_n[: 7 * w].sum(), cp_n[7 * w :].sum()
     assert did.ratio == pytest.approx((hd / hb) / (cd / cb), rel=1e-9)
     assert not any("left out of the DiD" in n for n in res.notes)
+
+
+def test_missing_harm_is_counted_over_the_periods_only() -> None:
+    """'N hot spot crimes have no harm value and count zero harm' counted every hot spot crime
+    loaded, those in the gap between the periods too (the commands load from the before start to
+    the during end): with harm missing only in the gap the note said so of crimes no estimate
+    used."""
+    days = pd.date_range("2022-01-03", periods=7 * 20, freq="D")
+    crimes = _daily_crimes(np.full(len(days), 2), days, 30.0)
+    gap = (crimes["occurred_at"] >= days[70]) & (crimes["occurred_at"] < days[84])
+    crimes.loc[gap, "harm"] = np.nan
+    late = crimes["occurred_at"] >= days[-7]
+    crimes.loc[late, "harm"] = np.nan
+    hs, _ = _two_areas()
+    b = Period("before", days[0].date(), days[69].date())
+    d = Period("during", days[84].date(), days[-1].date())
+    res = before_after(crimes, hs, b, d)
+    said = [n for n in res.notes if "no harm value and count zero harm" in n]
+    assert said == [f"{int(late.sum())} hot spot crimes have no harm value and count zero harm"]

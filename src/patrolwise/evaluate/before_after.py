@@ -407,7 +407,8 @@ def before_after(
             has_harm = False
     if has_harm:
         hb, hd = float(ser.loc[is_b, "harm"].sum()), float(ser.loc[~is_b, "harm"].sum())
-        missing = int(hs["harm"].isna().sum())
+        # over the two periods only (not the crimes loaded between them)
+        missing = int(ser["crimes"].sum() - ser["harm_n"].sum())
         if missing:
             notes.append(f"{missing} hot spot crimes have no harm value and count zero harm")
         counts.update(hotspot_harm_before=hb, hotspot_harm_during=hd)
