@@ -47,6 +47,8 @@ def test_rates_and_cost_commands(store_url: str, tmp_path: Path) -> None:
     # a rate with no note and no end printed 'note': NaN (not JSON) and 'effective_to': 'NaT'
     rows = json.loads(r.stdout, parse_constant=strict)
     assert all(x["note"] is None and x["effective_to"] is None for x in rows)
+    # rates take effect on days: '2023-01-01', not the midnight timestamp '2023-01-01 00:00:00'
+    assert {x["effective_from"] for x in rows} == {"2023-01-01"}
     assert {x["team"]: round(x["per_minute"], 2) for x in rows} == {
         "outreach": 2.28,
         "police": 3.38,

@@ -441,6 +441,10 @@ def rates_list() -> None:
 
     with open_store() as st:
         df = load_rates(st)
+    # rates take effect on days: dates, not midnight timestamps ('2023-01-01 00:00:00')
+    for col in ("effective_from", "effective_to"):
+        if col in df.columns:
+            df[col] = pd.to_datetime(df[col]).dt.strftime("%Y-%m-%d")
     # no note or no end is null, not NaN (which is not JSON) or 'NaT'
     print_json(df.astype(object).where(df.notna(), None).to_dict(orient="records"))
 
