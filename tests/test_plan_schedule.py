@@ -298,3 +298,27 @@ def test_a_hot_spot_is_planned_only_on_its_active_days() -> None:
     drawn = make_plan(hs, PlanRequest("outreach", D0, D0 + dt.timedelta(days=3)), patrol_days=a)
     late = drawn.visits[drawn.visits["area_id"] == 3]
     assert (late["date"] <= D0 + dt.timedelta(days=1)).all()
+
+
+def test_tiny_visits_do_not_try_more_rounds_than_the_walking_allows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # --visit 0.001 --max-visits 1000000: the round counts tried were bounded by the visits
+    # alone (51,428 rounds of 7 stops in 6 h), each a sequence of up to 360,000 stops, though the
+    # 30 min walk through every round allows at most 12; plan make ran for hours
+    import patrolwise.plan.schedule as sched
+
+    real = sched._fit_day
+    longest = {"n": 0}
+
+    def counting(seq, *args, **kwargs):  # type: ignore[no-untyped-def]
+        longest["n"] = max(longest["n"], len(seq))
+        assert len(seq) <= 7 * 12, f"tried {len(seq)} stops: more rounds than the walking allows"
+        return real(seq, *args, **kwargs)
+
+    monkeypatch.setattr(sched, "_fit_day", counting)
+    hs = line_of_hotspots(7)  # 5 min between neighbours: 30 min along the line
+    req = PlanRequest("police", D0, D0, visit_minutes=0.001, max_visits=1_000_000, seed=1)
+    res = make_plan(hs, req)
+    # end to end and back to the start each round: 30 + 5 x 60 min of walking fit in 6 h
+    assert list(res.daily["rounds"]) == [6] and longest["n"] <= 7 * 12

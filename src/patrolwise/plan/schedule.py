@@ -319,8 +319,12 @@ def make_plan(
             )
         blocked = blocked_all.get(d)
         placed = None
-        # more rounds than the visits alone can fill the window with never fit: start below
-        top = min(r_hi, max(r_lo, math.floor((wlen + 1e-9) / (visit * len(idx)))))
+        # more rounds than the visits and the walk between them can fill the window with never
+        # fit: start below (each round walks at least n - 1 of the shortest legs between stops)
+        sub = travel[np.ix_(idx, idx)]
+        step = float(sub[~np.eye(len(idx), dtype=bool)].min()) if len(idx) > 1 else 0.0
+        per_round = visit * len(idx) + (len(idx) - 1) * step
+        top = min(r_hi, max(r_lo, math.floor((wlen + 1e-9) / per_round)))
         for rounds in range(top, r_lo - 1, -1):
             cands = _candidate_orders(
                 idx, travel, req.order, rng, exhaustive=bool(blocked), cache=cache, tries=200
