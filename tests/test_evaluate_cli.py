@@ -457,3 +457,55 @@ def test_cost_over_reversed_dates_is_said_so(sqlite_url: str) -> None:
     )
     assert isinstance(r.exception, InputError), r.output
     assert "ends (2023-02-01) before it starts (2023-03-01)" in str(r.exception)
+
+
+def test_patrol_days_counts_only_days_a_dosage_run_measured_as_tracked(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GPS dosage run for the first and the last week of a trial: the panel took every day from
+    the first visit to the last as tracked, so the seven weeks between, which no run measured,
+    became hot spot-days with 0 outreach minutes (not patrolled) in the as-delivered contrast
+    and the dose-response, where untracked is not unpatrolled. The days the stored dosage runs
+    measured are now the tracked days."""
+    from patrolwise.evaluate import patrol_days
+
+    def visit(day: dt.date) -> dict[str, object]:
+        t0 = dt.datetime.combine(day, dt.time(14))
+        return {
+            "device_id": "a",
+            "team": "outreach",
+            "area_id": 1,
+            "start": t0,
+            "end": t0 + dt.timedelta(minutes=30),
+            "minutes": 30.0,
+            "n_pings": 10,
+            "local_day": day,
+        }
+
+    first = [dt.date(2023, 3, 1) + dt.timedelta(days=k) for k in range(7)]
+    last = [dt.date(2023, 4, 24) + dt.timedelta(days=k) for k in range(7)]
+    with Store(sqlite_url) as st:
+        add_areas(st, _two_squares(), kind="hotspot")
+        save_visits(
+            st, pd.DataFrame([visit(d) for d in first[::2]]), date_from=first[0], date_to=first[-1]
+        )
+        save_visits(
+            st, pd.DataFrame([visit(d) for d in last[::2]]), date_from=last[0], date_to=last[-1]
+        )
+    seen: dict[str, object] = {}
+
+    def spy(*a: object, **kw: object) -> None:
+        seen.update(kw)
+        raise InputError("stop")
+
+    monkeypatch.setattr(patrol_days, "build_panel", spy)
+    r = CliRunner().invoke(
+        app,
+        [
+            *("--db", sqlite_url, "evaluate", "patrol-days"),
+            *("--start", "2023-03-01", "--end", "2023-04-30", "--out", str(tmp_path)),
+        ],
+    )
+    assert "stop" in str(r.exception), r.output
+    assert seen["tracked_days"] is not None
+    assert sorted(pd.to_datetime(list(seen["tracked_days"])).date) == first + last  # type: ignore[arg-type]

@@ -157,6 +157,7 @@ def patrol_days_cmd(
             st, start=a, end=b_load, categories=list(category) or None, mappable_only=True
         )
         visits = visits_by_window_day(load_visits(st, a, b_load), window, get_settings().timezone)
+        tracked = _measured_days(st)
         if assignment is not None:
             asg = _read_assignment(assignment)
         else:
@@ -175,6 +176,7 @@ def patrol_days_cmd(
         window=window or None,
         treatment_team=team,
         threshold=threshold,
+        tracked_days=tracked or None,
         tz=get_settings().timezone,
     )
     res = patrol_day_effects(panel, n_perm=permutations, seed=seed)
@@ -185,6 +187,23 @@ def patrol_days_cmd(
         out_dir,
         {"start": start, "end": end, "window": window, "threshold": threshold, "team": team},
     )
+
+
+def _measured_days(st: Any) -> list[dt.date]:
+    """The local days some stored dosage run measured (its date range). A day between two runs
+    that no run measured is untracked, not a day without patrol; the span from the first visit
+    to the last would count it as 0 minutes."""
+    from sqlalchemy import select
+
+    from ..store.models.dosage import DosageRun
+
+    with st.session() as s:
+        runs = s.execute(select(DosageRun.date_from, DosageRun.date_to)).all()
+    days: set[dt.date] = set()
+    for a, b in runs:
+        if a is not None and b is not None:
+            days.update(pd.date_range(a, b, freq="D").date)
+    return sorted(days)
 
 
 def _overnight(window: str) -> bool:
