@@ -601,3 +601,26 @@ def test_missing_harm_is_counted_over_the_periods_only() -> None:
     res = before_after(crimes, hs, b, d)
     said = [n for n in res.notes if "no harm value and count zero harm" in n]
     assert said == [f"{int(late.sum())} hot spot crimes have no harm value and count zero harm"]
+
+
+def test_a_did_without_an_interval_is_a_note_not_the_end_of_the_analysis() -> None:
+    """Every week the same hot spot share of the two counts (a perfectly steady comparison): the
+    quasi-binomial scale is 0 and the DiD has no interval. That refusal aborted before_after,
+    the hot spot estimates beside it lost; the DiD is now a note and the rest stands."""
+    days = pd.date_range("2022-01-03", periods=7 * 16, freq="D")
+    crimes = pd.concat(
+        [
+            _daily_crimes(np.full(len(days), 2), days, 30.0),
+            _daily_crimes(np.full(len(days), 4), days, 5030.0),
+        ],
+        ignore_index=True,
+    )
+    hs, comp = _two_areas()
+    b = Period("before", days[0].date(), days[55].date())
+    d = Period("during", days[56].date(), days[-1].date())
+    res = before_after(crimes, hs, b, d, comparison_areas=comp)
+    assert res.estimates[0].ratio == pytest.approx(1.0)
+    assert not any(
+        "difference in differences" in e.name and e.outcome == "crimes" for e in res.estimates
+    )
+    assert any("DiD against the comparison areas not estimated" in n for n in res.notes), res.notes

@@ -513,34 +513,39 @@ def before_after(
             raise InputError("fewer than four time units: too few to estimate a DiD interval")
         dr, dlo, dhi, dp = (float(v[0]) for v in did_ratio_counts(y[None, :], cc[None, :], dur))
         if not np.isfinite([dr, dlo, dhi, dp]).all():
-            raise InputError("the DiD model could not be fitted: too little crime on one side")
-        w = wdd(
-            control=(cb, cd),
-            treated=(kb, kd),
-            time_weights=(db / dd, 1.0) if db != dd else (1.0, 1.0),
-        )
-        ests.append(
-            Estimate(
-                name=f"Hot spots against {comparison_label} (difference in differences)",
-                outcome="crimes",
-                method=(
-                    "ratio of rate ratios from a quasi-binomial model of each unit's hot spot "
-                    "share of the hot spot and comparison crimes; t interval on "
-                    f"{int(keep.sum()) - 2} df"
-                ),
-                ratio=dr,
-                lo=dlo,
-                hi=dhi,
-                p=dp,
-                counts={"hotspot": [kb, kd], "comparison": [cb, cd], "units": int(keep.sum())},
-                period=period,
-                notes=[
-                    "assumes the hot spots would have followed the comparison's trend (parallel "
-                    "trends, in ratios)"
-                ],
-                extra={"simple_ratio": (kd / kb) / (cd / cb), "wdd": w},
+            # e.g. every unit the same hot spot share: a scale of 0 gives no interval
+            notes.append(
+                f"DiD against the {comparison_label} not estimated: the model of the hot spot "
+                "share gives no interval (no variation in the share between time units)"
             )
-        )
+        else:
+            w = wdd(
+                control=(cb, cd),
+                treated=(kb, kd),
+                time_weights=(db / dd, 1.0) if db != dd else (1.0, 1.0),
+            )
+            ests.append(
+                Estimate(
+                    name=f"Hot spots against {comparison_label} (difference in differences)",
+                    outcome="crimes",
+                    method=(
+                        "ratio of rate ratios from a quasi-binomial model of each unit's hot spot "
+                        "share of the hot spot and comparison crimes; t interval on "
+                        f"{int(keep.sum()) - 2} df"
+                    ),
+                    ratio=dr,
+                    lo=dlo,
+                    hi=dhi,
+                    p=dp,
+                    counts={"hotspot": [kb, kd], "comparison": [cb, cd], "units": int(keep.sum())},
+                    period=period,
+                    notes=[
+                        "assumes the hot spots would have followed the comparison's trend (parallel "
+                        "trends, in ratios)"
+                    ],
+                    extra={"simple_ratio": (kd / kb) / (cd / cb), "wdd": w},
+                )
+            )
         ch = cs["harm"].to_numpy(float)
         if has_harm and not (ch[keep] > 0).all():
             notes.append(
