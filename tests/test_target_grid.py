@@ -135,3 +135,35 @@ def test_bad_parameters() -> None:
         find_surface(c, shape="triangle")
     with pytest.raises(InputError, match="positive"):
         find_surface(c, cell=-5.0)
+
+
+def test_max_cells_below_one_is_refused_not_a_hang() -> None:
+    """'hotspots find --max-cells 0' never returned: choose_cell enlarged the cell 5 m at a
+    time until the grid had at most 0 cells, which no grid has. A limit below one cell is one
+    clear line (run in a thread here, so the old endless loop fails the test, not the run)."""
+    import threading
+    from collections.abc import Callable
+
+    x = np.array([458000.0, 458500.0, 459000.0])
+    y = np.array([304000.0, 304200.0, 304100.0])
+    errors: list[BaseException] = []
+
+    def run(call: Callable[[], object]) -> None:
+        try:
+            call()
+        except BaseException as exc:  # handed to the test's thread
+            errors.append(exc)
+
+    for call in (
+        lambda: choose_cell(x, y, max_cells=0),
+        lambda: make_grid(x, y, max_cells=-3),
+        lambda: make_grid(x, y, 50.0, max_cells=0),
+    ):
+        errors.clear()
+        t = threading.Thread(target=run, args=(call,), daemon=True)
+        t.start()
+        t.join(timeout=20)
+        assert not t.is_alive(), "still enlarging the cell"
+        assert len(errors) == 1 and isinstance(errors[0], InputError)
+        assert "--max-cells must be at least 1" in str(errors[0])
+    assert choose_cell(x, y, max_cells=1) > 1000  # one cell over the whole extent

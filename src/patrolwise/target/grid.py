@@ -166,6 +166,12 @@ def check_points(x: ArrayLike, y: ArrayLike, *, what: str = "crimes") -> None:
         )
 
 
+def _check_max_cells(max_cells: int) -> None:
+    """Every grid has at least one cell: a lower limit would enlarge the cell for ever."""
+    if max_cells < 1:
+        raise InputError(f"--max-cells must be at least 1, not {max_cells}")
+
+
 def default_cell_cap(largest: float = MAX_DEFAULT_CELL) -> float:
     """Upper bound of a cell chosen from the data: 150 m, or ``largest`` rounded down to 5 m
     (never below 25 m)."""
@@ -186,6 +192,7 @@ def choose_cell(
     """
     from scipy.spatial import cKDTree
 
+    _check_max_cells(max_cells)
     pts = np.unique(np.column_stack([np.asarray(x, float), np.asarray(y, float)]), axis=0)
     pts = pts[np.isfinite(pts).all(axis=1)]
     if len(pts) < 2:
@@ -219,6 +226,7 @@ def make_grid(
     """
     if shape not in SHAPES:
         raise InputError(f"grid shape {shape!r} is not one of {', '.join(SHAPES)}")
+    _check_max_cells(max_cells)
     check_points(x, y)
     xa = np.asarray(x, dtype=float)
     ya = np.asarray(y, dtype=float)
