@@ -177,3 +177,18 @@ def test_read_units_metres_in_a_degrees_file_are_refused(tmp_path: Path) -> None
     )
     with pytest.raises(InputError, match=r"458000, 304000\) are not longitude/latitude"):
         read_units(p, "EPSG:27700")
+
+
+def test_snap_and_neighbour_distance_must_not_be_negative() -> None:
+    """'--units streets.gpkg --snap -5' (or --snap 0) ended in a shapely ValueError traceback
+    ('max_distance must be greater than 0'); '--neighbour-distance -5' with units was taken as
+    'touching' without a word. Both are one clear line."""
+    crimes = pd.DataFrame({"x": [X0 + 50, X0 + 150, X0 + 250], "y": [Y0 + 5] * 3, "harm": 1.0})
+    for snap in (-5.0, 0.0, float("nan")):
+        with pytest.raises(InputError, match="--snap must be a positive number of metres"):
+            find_surface(crimes, method="count", units=_segments(), snap=snap)
+    with pytest.raises(InputError, match="--neighbour-distance must not be negative"):
+        find_surface(crimes, method="gistar", units=_segments(), neighbour_distance=-5.0)
+    assert (
+        find_surface(crimes, method="count", units=_segments(), snap=10.0).table["count"].sum() == 3
+    )

@@ -158,6 +158,11 @@ def find_surface(
         if method == "kde":
             raise InputError("kernel density needs a grid; drop --units or use --method gistar")
         geoms = np.asarray(units.geometry.to_numpy())
+        # shapely's nearest-line query raises a bare ValueError on these
+        if is_lines(geoms) and not snap > 0:
+            raise InputError(f"--snap must be a positive number of metres, not {snap}")
+        if neighbour_distance is not None and not neighbour_distance >= 0:
+            raise InputError(f"--neighbour-distance must not be negative, not {neighbour_distance}")
         pairs = assign_points(geoms, x, y, snap=snap)
         n_units = len(geoms)
         counts = sum_by_unit(n_units, pairs, None)
