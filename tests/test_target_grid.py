@@ -167,3 +167,24 @@ def test_max_cells_below_one_is_refused_not_a_hang() -> None:
         assert len(errors) == 1 and isinstance(errors[0], InputError)
         assert "--max-cells must be at least 1" in str(errors[0])
     assert choose_cell(x, y, max_cells=1) > 1000  # one cell over the whole extent
+
+
+@pytest.mark.parametrize("shape", ["square", "hex"])
+def test_cell_chosen_from_the_data_respects_max_cells(shape: str) -> None:
+    """choose_cell counted the cells over the data's own extent, but make_grid snaps the origin
+    to a multiple of the cell (and pads hexagons), which can add a row and a column: with no
+    --cell, 'hotspots find --max-cells 100' refused the grid it had chosen itself ('gives 4
+    cells, more than the limit of 1: use a larger --cell'). A cell chosen from the data is now
+    enlarged until make_grid's own grid fits."""
+    rng = np.random.default_rng(4)
+    x = 458_013.0 + rng.uniform(0, 2_979, 300)
+    y = 304_017.0 + rng.uniform(0, 2_992, 300)
+    for limit in (16, 100, 2_000, 50_000):
+        g = make_grid(x, y, shape=shape, max_cells=limit)
+        assert g.n <= limit
+        assert (g.locate(x, y) >= 0).all()
+    if shape == "square":
+        assert make_grid(x, y, max_cells=1).n == 1
+    else:  # a hexagon grid keeps a margin: one cell is out of reach, said in one line
+        with pytest.raises(InputError, match="more than the limit of 1:"):
+            make_grid(x, y, shape=shape, max_cells=1)

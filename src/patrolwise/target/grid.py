@@ -232,19 +232,32 @@ def make_grid(
     ya = np.asarray(y, dtype=float)
     ok = np.isfinite(xa) & np.isfinite(ya)
     xa, ya = xa[ok], ya[ok]
+    chosen = cell is None
     if cell is None:
         cell = choose_cell(xa, ya, max_cells=max_cells, largest=largest_default)
     if not (cell > 0 and math.isfinite(cell)):
         raise InputError(f"cell size must be a positive number of metres, not {cell}")
     xmin, xmax, ymin, ymax = xa.min(), xa.max(), ya.min(), ya.max()
-    step = cell if shape == "square" else cell * SQRT3 / 2
-    x0 = math.floor(xmin / cell) * cell - pad * cell
-    y0 = math.floor(ymin / step) * step - pad * step
-    if shape == "hex":
-        x0 -= cell  # odd rows are shifted east: keep west-edge points inside
-        y0 -= step
-    ncols = int(math.floor((xmax - x0) / cell)) + 1 + pad + (1 if shape == "hex" else 0)
-    nrows = int(math.floor((ymax - y0) / step)) + 1 + pad + (1 if shape == "hex" else 0)
+    extra = 1 if shape == "hex" else 0
+
+    def layout(c: float) -> tuple[float, float, int, int]:
+        step = c if shape == "square" else c * SQRT3 / 2
+        x0 = math.floor(xmin / c) * c - pad * c
+        y0 = math.floor(ymin / step) * step - pad * step
+        if shape == "hex":
+            x0 -= c  # odd rows are shifted east: keep west-edge points inside
+            y0 -= step
+        ncols = int(math.floor((xmax - x0) / c)) + 1 + pad + extra
+        nrows = int(math.floor((ymax - y0) / step)) + 1 + pad + extra
+        return x0, y0, nrows, ncols
+
+    x0, y0, nrows, ncols = layout(cell)
+    # choose_cell counts cells over the data's own extent; the snapped origin (and a hexagon
+    # grid's margin) can add a row and a column, so a chosen cell grows until this grid fits
+    # (up to twice the extent of the data: past it a cell only gains from where the origin falls)
+    while chosen and nrows * ncols > max_cells and cell <= 2 * max(xmax - xmin, ymax - ymin):
+        cell += 5.0
+        x0, y0, nrows, ncols = layout(cell)
     n = nrows * ncols
     if n > max_cells:
         raise InputError(
