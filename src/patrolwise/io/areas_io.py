@@ -13,6 +13,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from numpy.typing import NDArray
 
 from ..errors import InputError
 from ..geo import in_bbox, swapped_lonlat
@@ -63,6 +64,20 @@ def write_areas(gdf: gpd.GeoDataFrame, path: str | Path, *, layer: str = "hotspo
         df["wkt"] = shapely.to_wkt(np.asarray(g.geometry.to_numpy()), rounding_precision=3)
         df.to_csv(p, index=False)
     return p
+
+
+def refuse_invalid(path: object, geoms: NDArray[np.object_], names: list[str]) -> None:
+    """Refuse a file whose first invalid feature (a bow-tie polygon has area 0 and lobes that are
+    not the place) is named by number, name and GEOS's reason, with how to mend it."""
+    invalid = ~shapely.is_valid(geoms)
+    if invalid.any():
+        i = int(np.flatnonzero(invalid)[0])
+        lines = (shapely.GeometryType.LINESTRING, shapely.GeometryType.MULTILINESTRING)
+        kind = "line" if shapely.get_type_id(geoms[i]) in lines else "polygon"
+        raise InputError(
+            f"{path}: feature {i + 1} ({names[i]!r}) is not a valid {kind} "
+            f"({shapely.is_valid_reason(geoms[i])}): redraw it, or repair it (QGIS: Fix Geometries)"
+        )
 
 
 def read_areas(
@@ -131,14 +146,7 @@ def read_areas(
         dup = sorted({n for n in names if names.count(n) > 1})
         raise InputError(f"{p}: names must be unique; repeated: {', '.join(dup)}")
     out = gpd.GeoDataFrame({"name": names}, geometry=gdf.geometry.to_numpy(), crs=gdf.crs)
-    geoms = np.asarray(out.geometry.to_numpy())
-    invalid = ~shapely.is_valid(geoms)
-    if invalid.any():
-        i = int(np.flatnonzero(invalid)[0])
-        raise InputError(
-            f"{p}: feature {i + 1} ({names[i]!r}) is not a valid polygon "
-            f"({shapely.is_valid_reason(geoms[i])}): redraw it, or repair it (QGIS: Fix Geometries)"
-        )
+    refuse_invalid(p, np.asarray(out.geometry.to_numpy()), list(names))
     if bbox is not None:
         _check_force_area(p, out, names, bbox)
     return out.to_crs(crs)

@@ -19,6 +19,7 @@ import shapely
 from numpy.typing import ArrayLike, NDArray
 
 from ..errors import InputError
+from ..io.areas_io import refuse_invalid
 
 #: default distance from a crime to the street segment it is assigned to
 DEFAULT_SNAP = 50.0
@@ -81,17 +82,8 @@ def read_units(path: str | Path, crs: str, *, id_field: str | None = None) -> gp
         names = gdf[id_field].astype(str)
     else:
         names = pd.Series([f"unit {i + 1}" for i in range(len(gdf))], index=gdf.index)
-    geoms = np.asarray(gdf.geometry.to_numpy())
-    invalid = ~shapely.is_valid(geoms)
-    if invalid.any():
-        # a bow-tie has area 0 and lobes that are not the place: refused, as hot spots are
-        i = int(np.flatnonzero(invalid)[0])
-        raise InputError(
-            f"{p}: feature {i + 1} ({names.iloc[i]!r}) is not a valid "
-            f"{'polygon' if gdf.geom_type.iloc[i].endswith('Polygon') else 'line'} "
-            f"({shapely.is_valid_reason(geoms[i])}): redraw it, or repair it "
-            "(QGIS: Fix Geometries)"
-        )
+    # a bow-tie has area 0 and lobes that are not the place: refused, as hot spots are
+    refuse_invalid(p, np.asarray(gdf.geometry.to_numpy()), names.tolist())
     return gpd.GeoDataFrame(
         {"unit_id": np.arange(len(gdf)), "name": names.to_numpy()},
         geometry=gdf.geometry.to_numpy(),
