@@ -21,20 +21,7 @@ from patrolwise.store.crime_import import import_crimes
 from patrolwise.store.crimes import load_crimes
 
 LEI = ["Leicestershire Police", "Leicestershire Police"]
-PUK_HEADER = [
-    "Crime ID",
-    "Month",
-    "Reported by",
-    "Falls within",
-    "Longitude",
-    "Latitude",
-    "Location",
-    "LSOA code",
-    "LSOA name",
-    "Crime type",
-    "Last outcome category",
-    "Context",
-]
+PUK_HEADER = police_uk.HEADER  # the street file's columns, as the reader knows them
 KW = {"crs": "EPSG:27700", "tz": "Europe/London", "bbox": None, "force": "F"}
 
 

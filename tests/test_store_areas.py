@@ -84,6 +84,18 @@ def test_areas_that_end_before_they_start_are_refused(store_url: str) -> None:
         assert list(load_areas(store, active_on=dt.date(2023, 5, 1))["area_id"]) == [one_day]
 
 
+def _replaced_from_june(store: Store) -> tuple[int, int]:
+    """The Clock Tower hot spot from 1 January 2023, redrawn from 1 June: (old id, new id)."""
+    (old,) = add_areas(
+        store, gdf("Clock Tower", Point(458600, 304300).buffer(50)),
+        active_from=dt.date(2023, 1, 1),
+    )  # fmt: skip
+    new = replace_area(
+        store, old, gdf("Clock Tower v2", Point(458620, 304300).buffer(60)), dt.date(2023, 6, 1)
+    )
+    return old, new
+
+
 def test_retire_keeps_the_successor_of_a_replaced_area(store_url: str) -> None:
     """Moving a replaced hot spot's last day ('hotspots retire 3 --on D' after 'replace 3')
     set its successor to none: the replaced_by link, which evaluations follow from the old area
@@ -91,13 +103,7 @@ def test_retire_keeps_the_successor_of_a_replaced_area(store_url: str) -> None:
     from patrolwise.store.areas import retire_area
 
     with Store(store_url) as store:
-        (old,) = add_areas(
-            store, gdf("Clock Tower", Point(458600, 304300).buffer(50)),
-            active_from=dt.date(2023, 1, 1),
-        )  # fmt: skip
-        new = replace_area(
-            store, old, gdf("Clock Tower v2", Point(458620, 304300).buffer(60)), dt.date(2023, 6, 1)
-        )
+        old, new = _replaced_from_june(store)
         retire_area(store, old, dt.date(2023, 5, 20))
         got = load_areas(store).set_index("area_id").loc[old]
         assert got["active_to"] == dt.date(2023, 5, 20) and got["replaced_by"] == new
@@ -111,13 +117,7 @@ def test_retire_cannot_run_an_area_on_past_its_successor(store_url: str) -> None
     from patrolwise.store.areas import retire_area
 
     with Store(store_url) as store:
-        (old,) = add_areas(
-            store, gdf("Clock Tower", Point(458600, 304300).buffer(50)),
-            active_from=dt.date(2023, 1, 1),
-        )  # fmt: skip
-        new = replace_area(
-            store, old, gdf("Clock Tower v2", Point(458620, 304300).buffer(60)), dt.date(2023, 6, 1)
-        )
+        old, new = _replaced_from_june(store)
         with pytest.raises(InputError, match=f"replaced by area {new} from 2023-06-01"):
             retire_area(store, old, dt.date(2023, 12, 31))
         with pytest.raises(InputError, match=f"replaced by area {new} from 2023-06-01"):
