@@ -161,6 +161,50 @@ def test_period_with_no_crime_gives_no_number() -> None:
         )
 
 
+def test_a_fall_to_no_crimes_is_answered_with_its_exact_interval() -> None:
+    """Hot spots that went from 40 crimes to 0 got 'no crimes in the hot spots in the during
+    period ... no percentage change is reported' instead of an answer. The exact conditional
+    binomial has one: 0 of 40 crimes in the during period, a Clopper-Pearson share from 0 to
+    1 - 0.025^(1/40), so -100% with an interval from -100%; no log-scale (model) estimate, so
+    harm and the DiD are notes. Both periods empty is still refused."""
+    from statsmodels.stats.rates import test_poisson_2indep
+
+    days = pd.date_range("2022-01-01", periods=181, freq="D")  # 90 days before, 91 during
+    hs_n = np.zeros(181, int)
+    hs_n[np.arange(0, 80, 2)] = 1  # 40 crimes in the before period, none during
+    crimes = pd.concat(
+        [_daily_crimes(hs_n, days, 30.0), _daily_crimes(np.full(181, 1), days, 5030.0)],
+        ignore_index=True,
+    )
+    hs, comp = _two_areas()
+    b = Period("before", dt.date(2022, 1, 1), dt.date(2022, 3, 31))
+    d = Period("during", dt.date(2022, 4, 1), dt.date(2022, 6, 30))
+    res = before_after(crimes, hs, b, d, comparison_areas=comp)
+    (e,) = res.estimates
+    # by hand: upper share 1 - 0.025^(1/40), as an odds, times the exposure ratio 90/91
+    share = 1 - 0.025 ** (1 / 40)
+    assert share == pytest.approx(stats.beta.ppf(0.975, 1, 40))
+    assert (e.ratio, e.lo) == (0.0, 0.0)
+    assert e.hi == pytest.approx(share / (1 - share) * 90 / 91, rel=1e-9)
+    assert e.p == pytest.approx(
+        test_poisson_2indep(0, 91, 40, 90, method="exact-cond").pvalue, rel=1e-9
+    )
+    assert e.pct_change == -100.0 and e.pct_lo == -100.0 and e.excludes_no_change
+    assert e.counts == {"before": 40, "during": 0, "days_before": 90, "days_during": 91}
+    said = f"from -100% to {100 * (e.hi - 1):+.1f}%"
+    assert said in e.notes[0] and "no log-scale" in e.notes[0]
+    assert any("DiD against the comparison areas not estimated" in n for n in res.notes)
+    assert not any("no variation" in n or "harm table" in n for n in res.notes), res.notes
+    # the command prints the meaning beside the number
+    summary = before_after_section(res).summary
+    assert "100.0% fewer crimes (95% interval -100.0% to" in summary[0]
+    assert said in summary[1]
+    assert res.to_dict()["estimates"][0]["pct_ci"][0] == -100.0
+    # no crimes in the hot spots in either period: no answer
+    with pytest.raises(InputError, match="no crimes in the hot spots in either period"):
+        before_after(crimes[crimes["x"] > 1000], hs, b, d)
+
+
 def test_overlapping_comparison_area_and_periods_are_refused() -> None:
     days = pd.date_range("2022-01-01", periods=200, freq="D")
     crimes = _daily_crimes(np.full(200, 1), days, 30.0)

@@ -302,6 +302,12 @@ def quasi_poisson_harm_ratio(
     )
 
 
+def _unit_of_all(crimes: pd.DataFrame, period: Period, month_precision: bool) -> pd.Series:
+    """Which of the (prepared) crimes, anywhere, fall in a period."""
+    lab = _unit_of(crimes, _units(period, month_precision), period, month_precision)
+    return lab.notna()
+
+
 def _prep(crimes: pd.DataFrame, month_precision: bool, tz: str) -> tuple[pd.DataFrame, int]:
     """The crimes a series can place, and how many it cannot (daily series: no local day)."""
     c = crimes.copy()
@@ -332,6 +338,11 @@ def before_after(
     ``comparison_crimes``: crimes of a comparison force or city (every row counts, so filter it to
     the same categories first). ``comparison_areas``: areas whose crimes, taken from ``crimes``,
     form the comparison; they must not overlap the hot spots.
+
+    Hot spots with crimes before and none during get the exact answer, -100% with its exact
+    interval from -100% (no log-scale estimate exists, so harm and the DiD become notes); no
+    crimes in the hot spots before, or no crimes anywhere in ``crimes`` during (a period not
+    imported), is refused.
     """
     if hotspots.empty:
         raise InputError("no hot spots to evaluate: add hot spots first (patrolwise hotspots ...)")
@@ -357,13 +368,21 @@ def before_after(
     is_b = (ser["period"] == before.name).to_numpy()
     kb, kd = int(ser.loc[is_b, "crimes"].sum()), int(ser.loc[~is_b, "crimes"].sum())
     db, dd = int(ser.loc[is_b, "days"].sum()), int(ser.loc[~is_b, "days"].sum())
-    if kb == 0 or kd == 0:
-        which = "before" if kb == 0 else "during"
+    if kb == 0:
+        which = "either period" if kd == 0 else f"the before period ({before.start}..{before.end})"
         raise InputError(
-            f"no crimes in the hot spots in the {which} period "
-            f"({(before if kb == 0 else during).start}..{(before if kb == 0 else during).end}): "
-            "check the dates, the category filter and that crimes for that period were imported; "
-            "no percentage change is reported from an empty period"
+            f"no crimes in the hot spots in {which}: check the dates, the category filter and "
+            "that crimes for that period were imported; no percentage change is reported from "
+            "an empty before period"
+        )
+    if kd == 0 and not (_unit_of_all(c, during, month_precision)).any():
+        # no crime anywhere in the data: the period was not imported (or filtered away), which
+        # is not evidence of a fall; a fall to 0 in the hot spots alone is answered below
+        raise InputError(
+            f"no crimes in the hot spots in the during period ({during.start}..{during.end}), "
+            "nor anywhere else in the data for it: check the dates, the category filter and "
+            "that crimes for that period were imported; no percentage change is reported from "
+            "a period with no data"
         )
     counts: dict[str, Any] = {
         "hotspot_crimes_before": kb,
@@ -374,6 +393,24 @@ def before_after(
     }
     period = {"before": before.to_dict(), "during": during.to_dict()}
     r, lo, hi, p = exact_rate_ratio(kb, db, kd, dd)
+    est_notes = [
+        "assumes Poisson variation; a trend or season shared with the rest of the city is "
+        "not removed (see the comparison estimate)"
+    ]
+    extra: dict[str, Any] = {}
+    if kd == 0:
+        # a fall to 0 has an exact answer: the during share of the kb crimes is 0 of kb, whose
+        # Clopper-Pearson interval runs from 0, so the rate ratio's interval runs from 0 (-100%)
+        fall = (
+            f"no crimes in the hot spots in the during period ({kb} before, 0 during): the "
+            f"estimate is a 100% fall (rate ratio 0) with an exact 95% interval from -100% to "
+            f"{100 * (hi - 1):+.1f}% (conditional binomial, Clopper-Pearson); a ratio of 0 has "
+            "no logarithm, so no log-scale (model) estimate exists: the harm change and any "
+            "difference in differences are not estimated"
+        )
+        est_notes.insert(0, fall)
+        notes.append(fall)
+        extra["empty_period"] = during.name
     ests = [
         Estimate(
             name="Hot spots, during vs before (crimes per day)",
@@ -385,13 +422,11 @@ def before_after(
             p=p,
             counts={"before": kb, "during": kd, "days_before": db, "days_during": dd},
             period=period,
-            notes=[
-                "assumes Poisson variation; a trend or season shared with the rest of the city is "
-                "not removed (see the comparison estimate)"
-            ],
+            notes=est_notes,
+            extra=extra,
         )
     ]
-    has_harm = "harm" in hs.columns and hs["harm"].notna().any()
+    has_harm = "harm" in hs.columns and hs["harm"].notna().any() and kd > 0
     if has_harm:
         known = {
             before.name: int(ser.loc[is_b, "harm_n"].sum()),
@@ -512,7 +547,14 @@ def before_after(
         if keep.sum() < 4:
             raise InputError("fewer than four time units: too few to estimate a DiD interval")
         dr, dlo, dhi, dp = (float(v[0]) for v in did_ratio_counts(y[None, :], cc[None, :], dur))
-        if not np.isfinite([dr, dlo, dhi, dp]).all():
+        if kd == 0:
+            # the ratio of rate ratios is 0: its logit model runs off to the boundary
+            notes.append(
+                f"DiD against the {comparison_label} not estimated: with no hot spot crimes in "
+                f"the during period the ratio of rate ratios is 0, which has no log-scale "
+                f"estimate or interval (the {comparison_label} went from {cb:,} to {cd:,})"
+            )
+        elif not np.isfinite([dr, dlo, dhi, dp]).all():
             # e.g. every unit the same hot spot share: a scale of 0 gives no interval
             notes.append(
                 f"DiD against the {comparison_label} not estimated: the model of the hot spot "

@@ -129,10 +129,14 @@ def before_after_section(ba: BeforeAfter) -> Section:
         + _est_table(ba.estimates)
         + _notes(ba.notes)
     )
+    summary = [describe(e) for e in ba.estimates[:1]]
+    if ba.estimates and ba.estimates[0].extra.get("empty_period"):
+        # a fall to 0: what the -100% and its interval mean, and why nothing else is estimated
+        summary.append(ba.estimates[0].notes[0])
     return Section(
         "Before and during",
         body,
-        summary=[describe(e) for e in ba.estimates[:1]],
+        summary=summary,
         data=ba.to_dict(),
     )
 
