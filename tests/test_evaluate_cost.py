@@ -157,7 +157,7 @@ def test_cost_per_crime_prevented_sets_costs_against_the_same_days() -> None:
                 "hi": 0.95,
                 "p": 0.01,
                 "period": {"start": "2023-03-01", "end": "2023-03-30"},
-                "extra": {"on_patrol_days_by_day": by_day},
+                "extra": {"on_patrol_days_by_day": by_day, "hotspots": [1]},
             },
             {"name": "Patrol days, as assigned (intention to treat): negative binomial"},
         ]
@@ -178,6 +178,108 @@ def test_cost_per_crime_prevented_sets_costs_against_the_same_days() -> None:
     assert res["costed_days"] == ["2023-03-05", "2023-03-14"]
     old = {"estimates": [{**effects["estimates"][0], "extra": {}}]}  # type: ignore[dict-item]
     with pytest.raises(InputError, match="rerun"):
+        per_prevented_from_effects(old, v, rates(), "outreach")
+
+
+def _effects_with_a_left_out_hot_spot() -> dict:  # type: ignore[type-arg]
+    by_day = {f"2023-03-{d:02d}": 2.0 for d in range(1, 31)}
+    return {
+        "estimates": [
+            {
+                "name": "Patrol days vs no-patrol days, as assigned (intention to treat)",
+                "outcome": "crimes",
+                "method": "m",
+                "ratio": 0.8,
+                "lo": 0.64,
+                "hi": 0.95,
+                "p": 0.01,
+                "period": {"start": "2023-03-01", "end": "2023-03-30"},
+                "extra": {
+                    "on_patrol_days_by_day": by_day,  # hot spots 1 and 2 only
+                    "hotspots": [1, 2],
+                    "hotspots_left_out": [
+                        {"area_id": 3, "name": "hs3", "reason": "no patrol days"}
+                    ],
+                },
+            }
+        ]
+    }
+
+
+def test_cost_per_crime_prevented_costs_only_the_hot_spots_behind_the_estimate() -> None:
+    """'evaluate cost --effects' set the cost of the visits to every hot spot against the crimes
+    prevented in the hot spots the estimate kept: a hot spot left out of it (no patrol days, no
+    crimes, untracked, or not in the trial at all) added its visits to the cost and, with them,
+    its days to the span. By hand: only hot spots 1 and 2 count, 80 minutes at £2.28 = £182.40
+    over 5-14 March, 20 crimes on patrol days, 5 prevented at IRR 0.8: £36.48 each (before:
+    290 minutes = £661.20 over 2-20 March, 38 crimes, 9.5 prevented, £69.60)."""
+    from patrolwise.evaluate.cost import per_prevented_from_effects
+
+    v = pd.DataFrame(
+        {
+            "team": ["outreach", "outreach", "outreach", "outreach", "police"],
+            "area_id": [1, 2, 3, 9, 1],
+            "local_day": [
+                D(2023, 3, 5),
+                D(2023, 3, 14),
+                D(2023, 3, 2),
+                D(2023, 3, 20),
+                D(2023, 3, 6),
+            ],
+            "minutes": [40.0, 40.0, 200.0, 10.0, 30.0],
+        }
+    )
+    (res,) = per_prevented_from_effects(_effects_with_a_left_out_hot_spot(), v, rates(), "outreach")
+    assert res["cost"] == pytest.approx(80 * 2.28)
+    assert res["costed_days"] == ["2023-03-05", "2023-03-14"]
+    assert res["observed_on_patrol_days"] == pytest.approx(20.0)
+    assert res["prevented"] == pytest.approx(5.0)
+    assert res["cost_per_prevented"] == pytest.approx(80 * 2.28 / 5)
+    assert res["hotspots"] == [1, 2]
+    assert res["hotspots_left_out"] == [
+        {
+            "area_id": 3,
+            "name": "hs3",
+            "reason": "no patrol days",
+            "visits": 1,
+            "minutes": 200.0,
+            "cost": pytest.approx(200 * 2.28),
+        },
+        {
+            "area_id": 9,
+            "name": "9",
+            "reason": "not a hot spot of the estimate (not active in the trial)",
+            "visits": 1,
+            "minutes": 10.0,
+            "cost": pytest.approx(10 * 2.28),
+        },
+    ]
+    from patrolwise.evaluate.report import per_prevented_line
+
+    line = per_prevented_line(res)
+    assert "£36 (95% interval" in line
+    assert "left out of both the cost and the crimes prevented: hs3 (no patrol days; 1 " in line
+    # a hot spot the estimate left out and nobody visited is still named, at no cost
+    (res,) = per_prevented_from_effects(
+        _effects_with_a_left_out_hot_spot(), v[v["area_id"] != 3], rates(), "outreach"
+    )
+    assert res["hotspots_left_out"][0] == {
+        "area_id": 3,
+        "name": "hs3",
+        "reason": "no patrol days",
+        "visits": 0,
+        "minutes": 0.0,
+        "cost": 0.0,
+    }
+    # only visits to hot spots the estimate left out: nothing to cost against it
+    with pytest.raises(InputError, match=r"to the hot spots behind it \(1, 2\)"):
+        per_prevented_from_effects(
+            _effects_with_a_left_out_hot_spot(), v[v["area_id"] >= 3], rates(), "outreach"
+        )
+    # an effects file from before the hot spot list: rerun, not a cost over the wrong hot spots
+    old = _effects_with_a_left_out_hot_spot()
+    del old["estimates"][0]["extra"]["hotspots"]
+    with pytest.raises(InputError, match="list of the hot spots behind it.*rerun"):
         per_prevented_from_effects(old, v, rates(), "outreach")
 
 

@@ -315,6 +315,37 @@ def test_hot_spot_with_no_patrol_days_is_left_out_and_said() -> None:
     assert res.primary().counts["hotspots"] == N_HS - 1
 
 
+def test_cost_per_crime_prevented_leaves_out_the_hot_spots_the_estimate_left_out() -> None:
+    """hs2 had no patrol days, so the estimate left it out, but 'evaluate cost --effects' costed
+    its visits against the other hot spots' crimes prevented. The estimate now lists its hot
+    spots and those left out (with why), and the cost covers the same hot spots."""
+    from patrolwise.evaluate.cost import Rate, per_prevented_from_effects
+
+    crimes, asg, days = simulated(0.3, seed=6)
+    asg.loc[asg["area_id"] == 2, "patrol"] = False
+    panel = build_panel(crimes, hotspots(), days[0].date(), days[-1].date(), assignment=asg)
+    effects = patrol_day_effects(panel, n_perm=0, secondary=False).to_dict()
+    extra = effects["estimates"][0]["extra"]
+    assert extra["hotspots"] == [1, 3, 4, 5]
+    assert extra["hotspots_left_out"] == [{"area_id": 2, "name": "hs2", "reason": "no patrol days"}]
+    # one 30-minute visit to each hot spot on the first and the last day, at £2 a minute
+    visits = pd.DataFrame(
+        {
+            "team": "outreach",
+            "area_id": np.tile(np.arange(1, N_HS + 1), 2),
+            "local_day": np.repeat([days[0].date(), days[-1].date()], N_HS),
+            "minutes": 30.0,
+        }
+    )
+    rate = [Rate("outreach", "minute", 2.0, days[0].date())]
+    crimes_res, _harm_res = per_prevented_from_effects(effects, visits, rate, "outreach")
+    assert crimes_res["cost"] == pytest.approx(2 * 4 * 30 * 2.0)  # not 2 * 5 visits
+    on = panel[panel["assigned"].eq(1) & panel["area_id"].ne(2)]
+    assert crimes_res["observed_on_patrol_days"] == pytest.approx(float(on["crimes"].sum()))
+    assert [h["area_id"] for h in crimes_res["hotspots_left_out"]] == [2]
+    assert crimes_res["hotspots_left_out"][0]["cost"] == pytest.approx(2 * 30 * 2.0)
+
+
 def test_no_treatment_at_all_and_month_precision_are_refused() -> None:
     crimes, asg, days = simulated(0.0, seed=4)
     panel = build_panel(crimes, hotspots(), days[0].date(), days[-1].date())

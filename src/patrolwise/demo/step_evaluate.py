@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..evaluate.before_after import before_after
-from ..evaluate.cost import cost_per_prevented, saving_statement, team_summary
+from ..evaluate.cost import per_prevented_from_effects, saving_statement, team_summary
 from ..evaluate.displacement import catchment_rings, displacement
 from ..evaluate.patrol_days import build_panel, patrol_day_effects
 from ..evaluate.periods import Period, in_areas
@@ -208,17 +208,16 @@ def run(ctx: Any) -> list[Section]:
                 f"and {mins['police']:,.0f} police minutes £{cost['police']:,.0f}; at the configured "
                 f"rates, {stmt}"
             )
-        cost_out = float(summ.loc[summ["team"] == "outreach", "cost"].sum())
-        vdays = pd.to_datetime(pd.Series(visits["local_day"])).dt.normalize()
-        covered = panel["date"].between(vdays.min(), vdays.max())
-        obs = float(panel.loc[covered & (panel["assigned"] == 1), "crimes"].sum())
-        per.append(cost_per_prevented(cost_out, obs, prim))
-        harm_itt = next(
-            (e for e in pdres.estimates if e.outcome == "harm" and "intention" in e.name), None
-        )
-        if harm_itt is not None:
-            obs_h = float(panel.loc[covered & (panel["assigned"] == 1), "harm"].sum())
-            per.append(cost_per_prevented(cost_out, obs_h, harm_itt))
+        # the intention-to-treat estimates, each costed over its own hot spots and days (as
+        # `evaluate cost --effects` does): a hot spot it left out is left out of the cost too
+        try:
+            per = [
+                c
+                for c in per_prevented_from_effects(pdres.to_dict(), visits, rates, "outreach")
+                if "intention to treat" in str(c["from_estimate"])
+            ]
+        except InputError as exc:
+            lines.append(f"cost per crime prevented not estimated: {exc}")
         csec = cost_section(summ, lines, per)
     else:
         csec = Section("Cost", "<p>No visits: nothing to cost.</p>", summary=["no visits to cost"])

@@ -263,11 +263,15 @@ def per_prevented_from_effects(
     effects: dict[str, Any], visits: pd.DataFrame, rates: list[Rate] | pd.DataFrame, team: str
 ) -> list[dict[str, Any]]:
     """Cost per crime (and unit of harm) prevented for each primary patrol-day estimate of a
-    patrol_days result (its JSON), with costs and crimes over the same days.
+    patrol_days result (its JSON), with costs and crimes over the same hot spots and days.
 
-    GPS tracking often covers only part of a trial: the team's visits are costed inside the
-    estimate's period, and the crimes observed on patrol days are summed over the days those
-    visits span (``on_patrol_days_by_day``), never the whole trial against part of its cost.
+    Only the visits to the hot spots behind the estimate (``hotspots``) are costed: a hot spot
+    the estimate left out (no patrol days, patrolled every day, no crimes, untracked, or not a
+    hot spot of the trial at all) prevents no crime in it, so its visits are left out of the cost
+    too, and ``hotspots_left_out`` names each with why and what its visits cost. GPS tracking
+    often covers only part of a trial: the visits are costed inside the estimate's period, and
+    the crimes observed on patrol days are summed over the days those visits span
+    (``on_patrol_days_by_day``), never the whole trial against part of its cost.
     """
     c = visit_costs(visits, rates)
     c = c[c["team"] == team]
@@ -278,10 +282,13 @@ def per_prevented_from_effects(
             continue
         if "cluster" in name or "negative binomial" in name:
             continue
-        by_day = (e.get("extra") or {}).get("on_patrol_days_by_day")
-        if by_day is None:
+        extra = e.get("extra") or {}
+        by_day = extra.get("on_patrol_days_by_day")
+        hotspots = extra.get("hotspots")
+        if by_day is None or hotspots is None:
+            what = "day-by-day counts" if by_day is None else "list of the hot spots behind it"
             raise InputError(
-                f"the effects file has no day-by-day counts for {name!r}: rerun "
+                f"the effects file has no {what} for {name!r}: rerun "
                 "`patrolwise evaluate patrol-days` with this version and cost against its output"
             )
         per = e.get("period") or {}
@@ -294,6 +301,15 @@ def per_prevented_from_effects(
             raise InputError(
                 f"no {team} visits inside the period of {name!r} "
                 f"({per.get('start')}..{per.get('end')}): nothing to cost against it"
+            )
+        used = set(hotspots)
+        in_est = inside["area_id"].isin(used).to_numpy()
+        left = _left_out(inside[~in_est], extra.get("hotspots_left_out") or [])
+        inside = inside[in_est]
+        if inside.empty:
+            raise InputError(
+                f"no {team} visits inside the period of {name!r} to the hot spots behind it "
+                f"({', '.join(str(a) for a in sorted(used))}): nothing to cost against it"
             )
         first, last = inside["_day"].min(), inside["_day"].max()
         days = pd.to_datetime(pd.Series(list(by_day.keys()), dtype=object))
@@ -311,5 +327,52 @@ def per_prevented_from_effects(
         )
         res = cost_per_prevented(float(inside["cost"].sum()), float(vals[span].sum()), est)
         res["costed_days"] = [f"{first:%Y-%m-%d}", f"{last:%Y-%m-%d}"]
+        res["hotspots"] = sorted(used)
+        res["hotspots_left_out"] = left
+        if left:
+            res["left_out_note"] = left_out_statement(left)
         out.append(res)
     return out
+
+
+def _left_out(visits: pd.DataFrame, listed: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Hot spots left out of an estimate, each with its reason and the visits (minutes, cost)
+    left out of the cost with it: those the estimate lists, and any other visited hot spot."""
+    g = visits.groupby("area_id").agg(
+        visits=("cost", "size"), minutes=("minutes", "sum"), cost=("cost", "sum")
+    )
+    rows = []
+    seen = set()
+    for h in listed:
+        a = h.get("area_id")
+        seen.add(a)
+        rows.append({**h, **_visit_totals(g, a)})
+    for a in g.index:
+        if a not in seen:
+            rows.append(
+                {
+                    "area_id": a,
+                    "name": str(a),
+                    "reason": "not a hot spot of the estimate (not active in the trial)",
+                    **_visit_totals(g, a),
+                }
+            )
+    out: list[dict[str, Any]] = _clean(rows)
+    return out
+
+
+def _visit_totals(g: pd.DataFrame, area_id: Any) -> dict[str, Any]:
+    if area_id not in g.index:
+        return {"visits": 0, "minutes": 0.0, "cost": 0.0}
+    r = g.loc[area_id]
+    return {"visits": int(r["visits"]), "minutes": float(r["minutes"]), "cost": float(r["cost"])}
+
+
+def left_out_statement(left: list[dict[str, Any]]) -> str:
+    """One line naming the hot spots left out of both the cost and the crimes prevented."""
+    parts = [
+        f"{h['name']} ({h['reason']}; {h['visits']} visit(s), {h['minutes']:,.0f} min, "
+        f"£{h['cost']:,.0f})"
+        for h in left
+    ]
+    return "left out of both the cost and the crimes prevented: " + "; ".join(parts)

@@ -283,12 +283,20 @@ def design(
 
 
 def _usable(panel: pd.DataFrame, treat_col: str, outcome: str) -> tuple[pd.DataFrame, list[str]]:
-    """Drop hot spots that cannot inform the comparison, saying why; refuse when none are left."""
+    """Drop hot spots that cannot inform the comparison, saying why; refuse when none are left.
+
+    The frame's ``attrs["left_out"]`` lists the panel's hot spots left out, each with its name
+    and reason, so what is set against the estimate (costs) can leave out the same ones.
+    """
     notes: list[str] = []
     p = panel[panel[treat_col].notna()].copy()
     if p.empty:
         raise InputError(f"no hot spot-days have a '{treat_col}' treatment value")
     names = panel.attrs.get("names", {})
+    why: dict[Any, str] = {
+        a: f"no hot spot-day with a {treat_col} value (untracked or unassigned)"
+        for a in np.setdiff1d(panel["area_id"].unique(), p["area_id"].unique())
+    }
     if (p[treat_col] == 1).all():
         raise InputError(
             "every hot spot-day was patrolled: with no days without patrol there is nothing to "
@@ -306,17 +314,32 @@ def _usable(panel: pd.DataFrame, treat_col: str, outcome: str) -> tuple[pd.DataF
         nm = names.get(a, a)
         if share[a] == 0:
             notes.append(f"hot spot {nm} had no patrol days: left out of the patrol-day comparison")
+            why[a] = "no patrol days"
         elif share[a] == 1:
             notes.append(f"hot spot {nm} was patrolled every day: left out (nothing to compare)")
+            why[a] = "patrolled every day"
         elif total[a] <= 0:
             notes.append(f"hot spot {nm} had no {outcome} in the period: left out (no information)")
+            why[a] = f"no {outcome} in the period"
     keep = share.index[(share > 0) & (share < 1) & (total > 0)]
     p = p[p["area_id"].isin(keep)]
     if p.empty:
         raise InputError(
             "no hot spot has both patrol and no-patrol days with crime: no effect can be estimated"
         )
+    p.attrs = {
+        **p.attrs,
+        "left_out": [
+            {"area_id": _plain(a), "name": str(names.get(a, a)), "reason": why[a]}
+            for a in sorted(why)
+        ],
+    }
     return p, notes
+
+
+def _plain(v: Any) -> Any:
+    """A numpy scalar as its Python value (JSON and set membership alike)."""
+    return v.item() if hasattr(v, "item") else v
 
 
 def randomisation_p(
@@ -544,6 +567,10 @@ def _qp_estimate(
                 f"{d:%Y-%m-%d}": float(v)
                 for d, v in p.loc[treated].groupby("date")[outcome].sum().items()
             },
+            # the hot spots behind it, and those left out (with why): costs are set against
+            # the same hot spots
+            "hotspots": [_plain(a) for a in np.sort(p["area_id"].unique())],
+            "hotspots_left_out": list(p.attrs.get("left_out", [])),
         },
     )
     return e, y, x

@@ -190,23 +190,38 @@ def displacement_section(d: Displacement) -> Section:
     return Section("Displacement and diffusion", body, summary=[d.statement()], data=d.to_dict())
 
 
+def per_prevented_line(c: dict[str, Any]) -> str:
+    """One sentence for a cost per crime (or unit of harm) prevented, with the hot spots left
+    out of both its cost and its crimes prevented."""
+    lo, hi = c["cost_per_prevented_ci"]
+    mid = c["cost_per_prevented"]
+    what = "crime" if c["outcome"] == "crimes" else "unit of harm"
+    src = f" ({c['from_estimate']})" if c.get("from_estimate") else ""
+    if mid is None:
+        line = f"Cost per {what} prevented{src}: not estimable (no reduction estimated)."
+    elif not c["bounded"]:
+        line = (
+            f"Cost per {what} prevented{src}: £{mid:,.0f}, 95% interval from £{lo:,.0f} with no "
+            f"upper bound ({c.get('note', '')})."
+        )
+    else:
+        line = (
+            f"Cost per {what} prevented{src}: £{mid:,.0f} (95% interval £{lo:,.0f} to £{hi:,.0f})."
+        )
+    if c.get("left_out_note"):
+        line += f" Hot spots {c['left_out_note']}."
+    return line
+
+
 def cost_section(
     summary: pd.DataFrame, extra: list[str], per_prevented: list[dict[str, Any]]
 ) -> Section:
     body = cost_chart(summary) + table_html(summary) + "".join(f"<p>{esc(s)}</p>" for s in extra)
-    for c in per_prevented:
-        lo, hi = c["cost_per_prevented_ci"]
-        mid = c["cost_per_prevented"]
-        what = "crime" if c["outcome"] == "crimes" else "unit of harm"
-        if mid is None:
-            body += f"<p>Cost per {what} prevented: not estimable (no reduction estimated).</p>"
-        elif not c["bounded"]:
-            body += f"<p>Cost per {what} prevented: £{mid:,.0f}, 95% interval from £{lo:,.0f} with no upper bound ({esc(c.get('note', ''))}).</p>"
-        else:
-            body += f"<p>Cost per {what} prevented: £{mid:,.0f} (95% interval £{lo:,.0f} to £{hi:,.0f}).</p>"
+    lines = [per_prevented_line(c) for c in per_prevented]
+    body += "".join(f"<p>{esc(s)}</p>" for s in lines)
     return Section(
         "Cost",
         body,
-        summary=extra[:2],
+        summary=extra[:2] + lines,
         data={"teams": summary.to_dict(orient="records"), "per_prevented": per_prevented},
     )
