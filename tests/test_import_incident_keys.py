@@ -143,15 +143,19 @@ def test_a_force_name_with_a_colon_cannot_run_into_the_id() -> None:
     assert incidents.incident_key_prefix(None) == incidents.incident_key_prefix("") == "i:0::"
 
 
-def _at_0009(url: str) -> None:
+def _migrate(url: str, revision: str, *, up: bool = False) -> None:
     from alembic import command
 
     eng = make_engine(url)
     with eng.begin() as conn:
         cfg = alembic_config(url)
         cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0009")
+        (command.upgrade if up else command.downgrade)(cfg, revision)
     eng.dispose()
+
+
+def _at_0009(url: str) -> None:
+    _migrate(url, "0009")
 
 
 def test_migration_rewrites_old_incident_keys_and_reimport_adds_nothing(
@@ -162,9 +166,10 @@ def test_migration_rewrites_old_incident_keys_and_reimport_adds_nothing(
     pu = _write(tmp_path, "street.csv", POLICE_UK)
     _at_0009(store_url)
     # rows imported before revision 0010, by the importer as it was (an incident's key was
-    # 'i:<ID>'), into the schema as it was
+    # 'i:<ID>', a row without an ID's its content alone), into the schema as it was
     with monkeypatch.context() as m:
         m.setattr(incidents, "incident_key_prefix", lambda force: "i:")
+        m.setattr(incidents, "content_key_suffix", lambda force: "")
         with Store(store_url, create=False) as old:
             assert import_crime_file(old, a, force="Force A", rejects_dir=tmp_path).imported == 3
             assert import_crime_file(old, pu, rejects_dir=tmp_path).imported == 1
@@ -177,8 +182,9 @@ def test_migration_rewrites_old_incident_keys_and_reimport_adds_nothing(
         rev = c.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
     assert rev == "0009"
     assert before[("Force A", "INC-1")] == _hash("i:INC-1")
-    init_db(store_url)  # upgrade to head
+    _migrate(store_url, "0010", up=True)
     after = _key_hashes(eng)
+    init_db(store_url)  # upgrade to head (0011 rekeys the rows without an ID)
     eng.dispose()
     assert after[("Force A", "INC-1")] == _hash("i:7:Force A:INC-1")
     assert after[("Force A", "INC-2")] == _hash("i:7:Force A:INC-2")
@@ -220,3 +226,154 @@ def test_downgrade_restores_old_keys_or_refuses_when_forces_share_an_id(
         import_crime_file(store, b, force="Force B", rejects_dir=tmp_path)
     with pytest.raises(RuntimeError, match="INC-.* is stored for more than one force"):
         _at_0009(store_url)
+
+
+#: two forces' extracts holding the same row without an incident ID (same offence, time and
+#: place text): two crimes, one in each force
+UNKEYED = ",2023-07-03 22:15,Criminal damage,52.62,-1.14\n"
+FORCE_B_UNKEYED = FORCE_B + UNKEYED
+#: a police.uk anti-social behaviour row: no Crime ID, keyed by month and content
+POLICE_UK_ASB = POLICE_UK + (
+    ",2022-10,Leicestershire Police,Leicestershire Police,-1.13,52.63,On or near B,E01,L,"
+    "Anti-social behaviour,,\n"
+)
+
+
+def _unkeyed(eng: Engine) -> dict[str | None, tuple[str, int]]:
+    """force -> (row key, key hash) of the stored incident rows without an ID."""
+    with eng.connect() as c:
+        rows = c.execute(
+            text(
+                "SELECT force, row_key, key_hash FROM crimes "
+                "WHERE source_kind = 'incidents' AND crime_id IS NULL"
+            )
+        ).all()
+    assert len({f for f, _, _ in rows}) == len(rows)
+    return {f: (k, int(h)) for f, k, h in rows}
+
+
+def _asb_keys(eng: Engine) -> list[tuple[str, int]]:
+    with eng.connect() as c:
+        rows = c.execute(
+            text(
+                "SELECT row_key, key_hash FROM crimes "
+                "WHERE source_kind = 'police_uk' AND crime_id IS NULL"
+            )
+        ).all()
+    return sorted((k, int(h)) for k, h in rows)
+
+
+def test_two_forces_identical_rows_without_an_id_both_import(
+    store_url: str, tmp_path: Path
+) -> None:
+    a = _write(tmp_path, "a.csv", FORCE_A)
+    b = _write(tmp_path, "b.csv", FORCE_B_UNKEYED)
+    with Store(store_url) as store:
+        (sa,) = import_crimes(store, [a], force="Force A", rejects_dir=tmp_path / "rej")
+        (sb,) = import_crimes(store, [b], force="Force B", rejects_dir=tmp_path / "rej")
+        assert (sa.imported, sa.already_present, sa.rejected) == (3, 0, 0)
+        # the defect: Force B's row was counted as already present (Force A's) and lost
+        assert (sb.imported, sb.already_present, sb.rejected) == (3, 0, 0)
+        df = load_crimes(store)
+        damage = df[df["offence"] == "Criminal damage"]
+        assert sorted(damage["force"]) == ["Force A", "Force B"]
+        assert damage["crime_id"].isna().all()
+        # re-importing either extract (as its own force) adds nothing
+        (ra,) = import_crimes(store, [a], force="Force A", rejects_dir=tmp_path / "rej")
+        (rb,) = import_crimes(store, [b], force="Force B", rejects_dir=tmp_path / "rej")
+        assert (ra.imported, ra.already_present, ra.rejected) == (0, 3, 0)
+        assert (rb.imported, rb.already_present, rb.rejected) == (0, 3, 0)
+        assert len(load_crimes(store)) == 6
+
+
+def test_identical_rows_without_an_id_in_one_extract_stay_two_crimes(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    twice = _write(tmp_path, "twice.csv", EXTRACT_HEADER + UNKEYED + UNKEYED)
+    with Store(sqlite_url) as store:
+        s = import_crime_file(store, twice, force="Force A", rejects_dir=tmp_path)
+        assert (s.imported, s.already_present, s.rejected) == (2, 0, 0)
+        again = import_crime_file(store, twice, force="Force A", rejects_dir=tmp_path)
+        assert (again.imported, again.already_present, again.rejected) == (0, 2, 0)
+
+
+def test_police_uk_rows_without_a_crime_id_keep_their_keys(tmp_path: Path) -> None:
+    from patrolwise.io import police_uk
+
+    pu = _write(tmp_path, "street.csv", POLICE_UK_ASB)
+    (parsed,) = police_uk.parse_file(lambda: pu.open("rb"), str(pu), crs="EPSG:27700", bbox=None)
+    asb = parsed.rows[parsed.rows["crime_id"].isna()]
+    (h,) = asb["row_hash"].to_numpy(dtype=np.int64).view(np.uint64)
+    assert asb["crime_key"].tolist() == [f"m2022-10:{int(h):016x}:0"]
+
+
+def test_migration_0011_keys_rows_without_an_id_by_force_and_reimport_adds_nothing(
+    store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a = _write(tmp_path, "a.csv", FORCE_A)
+    b = _write(tmp_path, "b.csv", EXTRACT_HEADER + UNKEYED)
+    pu = _write(tmp_path, "street.csv", POLICE_UK_ASB)
+    _migrate(store_url, "0010")
+    # rows imported before revision 0011, by the importer as it was (a row without an ID was
+    # keyed by its content alone), into the schema as it was
+    with monkeypatch.context() as m:
+        m.setattr(incidents, "content_key_suffix", lambda force: "")
+        with Store(store_url, create=False) as old:
+            assert import_crime_file(old, a, force="Force A", rejects_dir=tmp_path).imported == 3
+            assert import_crime_file(old, pu, rejects_dir=tmp_path).imported == 2
+            # the defect: the other force's identical row was taken for the first force's
+            lost = import_crime_file(old, b, force="Force B", rejects_dir=tmp_path)
+            assert (lost.imported, lost.already_present, lost.rejected) == (0, 1, 0)
+    eng = make_engine(store_url)
+    (old_key, old_hash) = _unkeyed(eng)["Force A"]
+    assert old_key.count(":") == 2 and old_hash == _hash(old_key)
+    asb_before = _asb_keys(eng)
+    assert len(asb_before) == 1 and asb_before[0][0].startswith("m2022-10:")
+    init_db(store_url)  # upgrade to head
+    (new_key, new_hash) = _unkeyed(eng)["Force A"]
+    assert new_key == old_key + ":Force A" and new_hash == _hash(new_key)
+    # police.uk anti-social behaviour rows keep their keys
+    assert _asb_keys(eng) == asb_before
+    with Store(store_url) as store:
+        # the migration keys as the importer now does: re-importing finds every row
+        parsed = incidents.parse(
+            a, crs="EPSG:27700", tz="Europe/London", bbox=None, force="Force A"
+        )
+        assert parsed.rows.loc[parsed.rows["crime_id"].isna(), "crime_key"].tolist() == [new_key]
+        again = import_crime_file(store, a, force="Force A", rejects_dir=tmp_path)
+        assert (again.imported, again.already_present, again.rejected) == (0, 3, 0)
+        assert import_crime_file(store, pu, rejects_dir=tmp_path).already_present == 2
+        # and the force whose row was lost now imports it, once
+        fixed = import_crime_file(store, b, force="Force B", rejects_dir=tmp_path)
+        assert (fixed.imported, fixed.already_present, fixed.rejected) == (1, 0, 0)
+        assert import_crime_file(store, b, force="Force B", rejects_dir=tmp_path).imported == 0
+        assert sorted(_unkeyed(eng)) == ["Force A", "Force B"]
+    eng.dispose()
+
+
+def test_downgrade_below_0011_restores_content_keys_or_refuses_when_forces_share_a_row(
+    store_url: str, tmp_path: Path
+) -> None:
+    a = _write(tmp_path, "a.csv", FORCE_A)
+    b = _write(tmp_path, "b.csv", FORCE_B_UNKEYED)
+    # a force whose name holds a colon: its key is cut back to the content alone all the same
+    colon = _write(tmp_path, "c.csv", EXTRACT_HEADER + UNKEYED.replace("22:15", "23:15"))
+    with Store(store_url) as store:
+        import_crime_file(store, a, force="Force A", rejects_dir=tmp_path)
+        import_crime_file(store, colon, force="Force: C", rejects_dir=tmp_path)
+    eng = make_engine(store_url)
+    at_head = _unkeyed(eng)
+    _migrate(store_url, "0010")
+    down = _unkeyed(eng)
+    for f in ("Force A", "Force: C"):
+        old = at_head[f][0].removesuffix(f":{f}")
+        assert down[f] == (old, _hash(old)) and old.count(":") == 2
+    init_db(store_url)  # back to head
+    assert _unkeyed(eng) == at_head
+    with Store(store_url) as store:
+        import_crime_file(store, b, force="Force B", rejects_dir=tmp_path)
+    with pytest.raises(
+        RuntimeError, match="without an ID keyed 'n:.*' is stored for more than one"
+    ):
+        _migrate(store_url, "0010")
+    eng.dispose()

@@ -400,6 +400,20 @@ def incident_key_prefix(force: str | None) -> str:
     return f"i:{len(f)}:{f}:"
 
 
+def content_key_suffix(force: str | None) -> str:
+    """The end of the key of every incident without an ID: ``:<force>``, after the content key
+    ``n:<row hash>:<occurrence>``.
+
+    Such a row is keyed by what it says, and two forces' extracts can say the same thing (an
+    offence at the same time and the same place text), so a key of the content alone made the
+    second force's row count as "already present" and it was lost. The force goes last, after
+    the fixed-width hash and the occurrence number (no colon in either), so the key still reads
+    unambiguously whatever the force's name holds, and starts with the row's hash as before.
+    Migration 0011 writes stored keys in this form.
+    """
+    return ":" + (force or "")
+
+
 @dataclass
 class _FileState:
     """What the chunks of one file share: each incident ID's first good row, and how often each
@@ -677,8 +691,9 @@ def _parse_frame(
     key = (incident_key_prefix(force) + iid).where(has_id, "")
     if (~has_id).any():
         idx = np.flatnonzero(~has_id)
-        key.iloc[idx] = synthetic_keys(  # type: ignore[call-overload]
-            pd.Series("n", index=idx), h[idx], state.occurrences
+        key.iloc[idx] = (  # type: ignore[call-overload]
+            synthetic_keys(pd.Series("n", index=idx), h[idx], state.occurrences)
+            + content_key_suffix(force)
         ).to_numpy()
     used = set(cols.values())
     extra = [c for c in df.columns if c not in used]
