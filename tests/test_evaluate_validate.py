@@ -121,3 +121,84 @@ def test_the_verdict_allows_for_monte_carlo_error() -> None:
     # clear misses are still outside: 88% coverage over 500, 80% over 20
     assert not scenario(500, 440).ok and not scenario(20, 16).ok
     assert not scenario(500, 440, "rejection").ok
+
+
+def _binomial(k: int, n: int) -> tuple[float, float, float]:
+    """By the binomial formula: SE sqrt(p(1-p)/n) and the Clopper-Pearson beta quantiles."""
+    from scipy import stats
+
+    p = k / n
+    lo = stats.beta.ppf(0.025, k, n - k + 1) if k > 0 else 0.0
+    hi = stats.beta.ppf(0.975, k + 1, n - k) if k < n else 1.0
+    return float(np.sqrt(p * (1 - p) / n)), float(lo), float(hi)
+
+
+def test_power_carries_its_monte_carlo_error() -> None:
+    """'evaluate power' printed 'about 8 weeks ... give 80% power' from 60 simulated trials with
+    no margin: 52 of 60 detections is 86.7% with a Monte Carlo SE of 4.4 points, and the 80%
+    target lies inside its 95% interval (75.4% to 94.1%), so 8 weeks may fall short. Each
+    length now carries the binomial SE and exact interval over its trials, and the statement says
+    how close the lengths bracketing the answer are to the target given that error."""
+    r = weeks_needed(
+        default_base_rates(), reduction=0.5, dispersion=0.5, sims=60, weeks=(4, 8, 16, 32)
+    )
+    w = r.weeks_needed
+    assert w is not None
+    at = r.curve.set_index("weeks").loc[w]
+    se, lo, hi = _binomial(round(at["power"] * 60), 60)
+    said = (
+        f"{100 * at['power']:.1f}% at {w} weeks (Monte Carlo SE {100 * se:.1f} points, 95% "
+        f"interval {100 * lo:.1f}% to {100 * hi:.1f}%)"
+    )
+    assert said in r.statement()
+    assert ("may fall short" in r.statement()) == (lo < 0.8)
+    assert said in r.to_dict()["monte_carlo"]
+    for row in r.curve.itertuples():
+        k = round(row.power * 60)
+        assert row.detected == k
+        assert (row.se, row.power_lo, row.power_hi) == pytest.approx(_binomial(k, 60))
+    from patrolwise.evaluate.power import monte_carlo
+
+    for k, n in ((52, 60), (0, 40), (40, 40), (164, 200)):
+        assert monte_carlo(k, n) == pytest.approx(_binomial(k, n), rel=1e-9, abs=1e-12)
+
+
+def _power(rows: list[tuple[int, int]], needed: int | None):  # type: ignore[no-untyped-def]
+    from patrolwise.evaluate.power import Power
+
+    curve = pd.DataFrame(
+        [
+            {
+                "weeks": w,
+                "power": k / 200,
+                "se": _binomial(k, 200)[0],
+                "power_lo": _binomial(k, 200)[1],
+                "power_hi": _binomial(k, 200)[2],
+                "detected": k,
+                "sims": 200,
+                "failed": 0,
+            }
+            for w, k in rows
+        ]
+    )
+    return Power(reduction=0.3, target=0.8, weeks_needed=needed, curve=curve)
+
+
+def test_power_says_how_close_its_bracket_is_to_the_target() -> None:
+    # 20 weeks 152/200 = 76.0% (95% interval 69.5% to 81.7%), 26 weeks 164/200 = 82.0%
+    # (SE 2.72 points, 76.0% to 87.1%): the target 80% is inside both intervals
+    s = _power([(20, 152), (26, 164)], 26).statement()
+    assert s.startswith("about 26 weeks of randomised patrol days give 80% power")
+    assert "26 weeks is 2.0 points (0.7 SE) above the target 80%, inside its interval" in s
+    se20 = _binomial(152, 200)[0]
+    assert f"20 weeks is 4.0 points ({0.04 / se20:.1f} SE) below the target 80%" in s
+    assert "more trials (--sims" in s
+    # 100/200 and 190/200: the target lies outside both intervals
+    s = _power([(20, 100), (26, 190)], 26).statement()
+    assert "lies below the 26-week interval and above the 20-week one" in s
+    assert "may" not in s
+    # not reached: 155/200 = 77.5% at 104 weeks, interval to 83.1%: may reach it
+    s = _power([(104, 155)], None).statement()
+    assert "not detected with 80% power within 104 weeks" in s
+    assert "77.5% at 104 weeks (Monte Carlo SE 3.0 points, 95% interval 71.1% to 83.1%)" in s
+    assert "the target 80% lies inside that interval" in s
