@@ -11,6 +11,7 @@ import icalendar
 import pandas as pd
 import pytest
 
+from patrolwise.errors import InputError
 from patrolwise.plan.briefing import build_briefing, incidents_near, yesterday_delivery
 from patrolwise.plan.export_csv import plan_table
 from patrolwise.plan.export_ical import plan_to_ical
@@ -390,3 +391,17 @@ def test_briefing_after_a_day_without_a_plan_says_so() -> None:
         assert "no GPS data" not in b.html and "no visits were planned yesterday" in b.html
         text = PdfReader(io.BytesIO(b.pdf)).pages[0].extract_text()
         assert "no visits were planned yesterday" in text
+
+
+def test_a_plan_with_no_visits_is_no_calendar() -> None:
+    # an empty plan was written as a VCALENDAR with no VEVENT (and no VTIMEZONE), which RFC 5545
+    # does not allow (a calendar holds at least one component) and strict readers reject
+    res = make_plan(
+        line_of_hotspots(2), PlanRequest("outreach", dt.date(2024, 7, 1), dt.date(2024, 7, 1))
+    )
+    with pytest.raises(InputError, match="no visits") as err:
+        plan_to_ical(res.visits.iloc[:0], plan_id=4)
+    assert "\n" not in str(err.value) and "at least one event" in str(err.value)
+    # one visit is a calendar strict readers take: a VEVENT and the zone it names
+    cal = icalendar.Calendar.from_ical(plan_to_ical(res.visits.iloc[:1], plan_id=4))
+    assert len(cal.walk("VEVENT")) == 1 and len(cal.walk("VTIMEZONE")) == 1

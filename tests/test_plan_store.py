@@ -571,3 +571,34 @@ def test_plan_randomise_draws_a_retired_hot_spot_only_while_active(sqlite_url: s
             assert len(a) == 42
         v = load_plan_visits(st, 1)
         assert v.loc[v["area_id"] == 2, "date"].max() <= dt.date(2025, 1, 19)
+
+
+def test_a_plan_with_no_visits_is_not_exported_as_a_calendar(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    # a week drawn all no-patrol made a plan with no visits, and --ics wrote it as a calendar
+    # with no VEVENT, which strict calendar readers reject (RFC 5545: at least one component)
+    with _store_with_hotspots(sqlite_url, n=2) as st:
+        week = randomise_days([1, 2], dt.date(2024, 7, 1), dt.date(2024, 7, 7), 0.5, seed=5)
+        save_assignment(st, week.assign(patrol=False))
+    db = ["--db", sqlite_url]
+    make = [*db, "plan", "make", "--team", "outreach", "--from", "2024-07-01"]
+    make += ["--to", "2024-07-07", "--assignment", "5"]
+    ics = tmp_path / "week.ics"
+    r = CliRunner().invoke(app, [*make, "--ics", str(ics)])
+    assert isinstance(r.exception, InputError), r.output
+    msg = str(r.exception)
+    assert "\n" not in msg and "no visits" in msg and "assignment seed 5" in msg, msg
+    assert "at least one event" in msg and "nothing was stored" in msg
+    assert not ics.exists()
+    with Store(sqlite_url) as st:
+        assert list_plans(st).empty  # refused before storing: a rerun stores it once
+    r = CliRunner().invoke(app, make)
+    assert r.exit_code == 0 and "0 visits" in r.output, r.output
+    csv = tmp_path / "week.csv"
+    r = CliRunner().invoke(app, [*db, "plan", "export", "1", "--csv", str(csv), "--ics", str(ics)])
+    assert isinstance(r.exception, InputError), r.output
+    assert "plan 1 has no visits" in str(r.exception) and "assignment seed 5" in str(r.exception)
+    assert not ics.exists() and not csv.exists()  # nothing written, the CSV neither
+    r = CliRunner().invoke(app, [*db, "plan", "export", "1", "--csv", str(csv)])
+    assert r.exit_code == 0 and csv.read_text().startswith("team,date"), r.output

@@ -85,6 +85,16 @@ def _write(path: Path, data: bytes | str, opt: str) -> None:
         raise InputError(f"{opt} {path}: cannot write it ({exc.strerror or exc})") from None
 
 
+def _why_no_visits(params: dict[str, Any]) -> str:
+    """Why a plan has no visits, for the line refusing to export it as a calendar."""
+    if "assignment_seed" in params:
+        return (
+            f"assignment seed {params['assignment_seed']} draws every hot spot-day of the plan "
+            "as a no-patrol day"
+        )
+    return "none were stored with it"
+
+
 def _locations(hs) -> dict[int, tuple[float, float]]:  # type: ignore[no-untyped-def]
     from ..config import get_settings
     from ..geo import to_wgs84
@@ -189,6 +199,13 @@ def make_cmd(
             req.extra["after_plan"] = after
         res = make_plan(hs, req, travel=travel, patrol_days=patrol_days, avoid=avoid)
         res.params.update(req.extra)
+        if ics and res.visits.empty:
+            # checked before storing: a rerun without --ics must not store the plan twice
+            raise InputError(
+                f"--ics {ics}: the plan from {start} to {end} has no visits "
+                f"({_why_no_visits(req.extra)}), and a calendar needs at least one event; "
+                "nothing was stored: leave --ics out to store the plan without a calendar"
+            )
         pid = save_plan(store, team, res.seed, res.params, res.visits, assignment=new_assignment)
         if csv:
             _write(csv, plan_csv_text(res.visits, settings.timezone), "--csv")
@@ -263,10 +280,16 @@ def export_cmd(
     _out_file(ics, "--ics")
     tz = get_settings().timezone
     with open_store() as store:
-        get_plan(store, plan_id)
+        meta = get_plan(store, plan_id)
         v = load_plan_visits(store, plan_id)
         hs = load_areas(store, "hotspot")
         hs = hs[hs["area_id"].isin(v["area_id"])]
+    if ics and v.empty:
+        # refused before any file is written, the CSV too
+        raise InputError(
+            f"plan {plan_id} has no visits ({_why_no_visits(meta['params'])}): nothing to "
+            f"export to --ics {ics}, as a calendar needs at least one event"
+        )
     if csv:
         _write(csv, plan_csv_text(v, tz), "--csv")
         out.print(f"wrote {csv}")

@@ -8,6 +8,10 @@ The start in a UID is the naive-UTC instant, not local wall time: on the October
 reason an event touching the second (GMT) run of that hour is written in UTC: RFC 5545 reads a
 TZID time there as its first occurrence, which would move the visit an hour early (or end it
 before it starts).
+
+A plan with no visits has no calendar: RFC 5545 requires at least one component in a VCALENDAR,
+and strict readers (Outlook, some phone apps) reject a file with no event, so an empty plan is
+refused with the reason rather than written as a calendar that will not import.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 import pandas as pd
+
+from ..errors import InputError
 
 PRODID = "-//patrolwise//plan//EN"
 
@@ -48,7 +54,13 @@ def plan_to_ical(
     """An .ics file for ``visits`` (team, area_id, name, start, end naive UTC, order).
 
     ``locations`` maps area_id to (lat, lon) for the GEO property and a map-friendly LOCATION.
+    No visits: :class:`~patrolwise.errors.InputError`, as a calendar needs at least one event.
     """
+    if visits.empty:
+        raise InputError(
+            "the plan has no visits: nothing to put in a calendar (an iCalendar file needs at "
+            "least one event)"
+        )
     z = ZoneInfo(tz)
     cal = icalendar.Calendar()
     cal.add("prodid", PRODID)
@@ -89,8 +101,7 @@ def plan_to_ical(
         )
         ev.add("categories", ["patrol", str(r.team)])
         cal.add_component(ev)
-    if len(visits):
-        first = pd.Timestamp(visits["start"].min()).date() - dt.timedelta(days=366)
-        last = pd.Timestamp(visits["end"].max()).date() + dt.timedelta(days=366)
-        cal.add_missing_timezones(first_date=first, last_date=last)
+    first = pd.Timestamp(visits["start"].min()).date() - dt.timedelta(days=366)
+    last = pd.Timestamp(visits["end"].max()).date() + dt.timedelta(days=366)
+    cal.add_missing_timezones(first_date=first, last_date=last)
     return cal.to_ical()
