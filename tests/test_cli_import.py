@@ -85,6 +85,49 @@ def test_import_harm_names_overlong_rows(store_url: str, tmp_path: Path) -> None
     assert "Traceback" not in r.stderr
 
 
+def test_import_harm_reads_a_european_excel_csv(tmp_path: Path) -> None:
+    """'patrolwise import harm' read a CSV with a fixed comma: European Excel's
+    'code;offence;harm' with '365,5' was refused for a missing column; it is read as crime
+    files are (separator sniffed, decimal comma after ';'), and a crime takes its value."""
+    from patrolwise.store.crime_import import import_crimes
+    from patrolwise.store.harm_tables import default_table_id, load_table
+
+    db = f"sqlite:///{tmp_path / 'h.db'}"
+    t = tmp_path / "cchi.csv"
+    t.write_text("code;offence;harm\r\n8N;Assault with injury;365,5\r\n105A;Common assault;10\r\n")
+    r = run(
+        "--db",
+        db,
+        "import",
+        "harm",
+        str(t),
+        "--name",
+        "cchi",
+        "--version",
+        "2026",
+        "--key-column",
+        "code",
+        "--harm-column",
+        "harm",
+        "--default",
+        cwd=tmp_path,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "harm table cchi 2026: 2 keys stored" in r.stderr
+    inc = tmp_path / "inc.csv"
+    inc.write_text(
+        "id,occurred,offence,ho_code,lat,lon\nA,2023-07-01 14:30,Assault,8N,52.63,-1.13\n"
+    )
+    with Store(db) as store:
+        table = load_table(store, default_table_id(store))
+        assert dict(zip(table.values["key"], table.values["harm"], strict=True)) == {
+            "8N": 365.5,
+            "105A": 10.0,
+        }
+        import_crimes(store, [inc], rejects_dir=tmp_path)
+        assert load_crimes(store)["harm"].tolist() == [365.5]
+
+
 def test_plan_commands_refuse_missing_plans_and_inactive_hot_spots(tmp_path: Path) -> None:
     """`plan check` on plan ids that do not exist is an error, not 'no conflicts'."""
     import geopandas as gpd

@@ -247,3 +247,60 @@ def test_read_numbers_reads_a_decimal_comma_only_when_told() -> None:
     )
     assert list(euro.text) == [" 52.6345 ", "-1.1332", "+458123.5", *text[3:]]
     assert [bool(w) for w in euro.why] == [False] * 6 + [True, True]
+
+
+CCHI = [
+    ["code", "offence", "harm"],
+    ["8N", "Assault with injury", "365.5"],
+    ["105A", "Common assault", "10"],
+    ["28E", "Burglary - residential", "1825.25"],
+]
+HARM_KW = {"name": "cchi", "version": "2026", "key_column": "code", "harm_column": "harm"}
+
+
+@pytest.mark.parametrize("sep", [";", "\t"])
+def test_a_harm_table_saved_by_european_excel_reads_as_its_comma_twin(
+    tmp_path: Path, sep: str
+) -> None:
+    """A harm table CSV was read with a fixed comma: 'code;offence;harm' was one column and the
+    table was refused ('missing column'), and a decimal comma had every comma dropped as a
+    thousands separator ('365,5' read as 3655). Crime files' sniffing and decimal-comma rule
+    now read it as its comma-separated twin."""
+    from patrolwise.harm import read_table_file
+
+    twin = read_table_file(_delimited(tmp_path / "twin.csv", CCHI, ","), **HARM_KW)
+    euro = _comma_decimals(CCHI, ["harm"])
+    assert euro[1][2] == "365,5"
+    table = read_table_file(_delimited(tmp_path / "euro.csv", euro, sep), **HARM_KW)
+    assert dict(zip(table.values["key"], table.values["harm"], strict=True)) == {
+        "8N": 365.5,
+        "105A": 10.0,
+        "28E": 1825.25,
+    }
+    pd.testing.assert_frame_equal(table.values, twin.values)
+
+
+@pytest.mark.parametrize(
+    ("sep", "value", "why"),
+    [
+        (";", "1.234,5", "both '.' and ',' (a thousands separator?)"),
+        (";", "1,234,5", "more than one ','"),
+        ("\t", "365,", ""),
+        # a comma-separated file: a quoted '365,5' was read as 3655
+        (",", "365,5", "in a comma-separated file or a workbook a comma is never read"),
+        (",", "1,234", "in a comma-separated file or a workbook a comma is never read"),
+    ],
+)
+def test_a_harm_that_is_no_number_by_the_decimal_comma_rule_is_refused_naming_row_and_column(
+    tmp_path: Path, sep: str, value: str, why: str
+) -> None:
+    from patrolwise.errors import FatalImportError
+    from patrolwise.harm import read_table_file
+
+    rows = [CCHI[0], ["8N", "Assault with injury", "365"], ["105A", "Common assault", value]]
+    p = _delimited(tmp_path / "t.csv", rows, sep)
+    with pytest.raises(FatalImportError) as err:
+        read_table_file(p, **HARM_KW)
+    msg = str(err.value)
+    assert f"row 3, column 'harm': {value!r} is not a number" in msg
+    assert why in msg

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import FatalImportError, InputError
-from .io.tabular import decode
+from .io.tabular import decode, has_decimal_comma, read_numbers, sniff_delimiter
 
 DEFAULT_NAME = "cchi-police-uk"
 DEFAULT_VERSION = "2026.1"
@@ -233,7 +233,12 @@ def read_table_file(
 
     ``key_kind`` says what the key column holds: ``ho_code``, ``description`` or ``category``.
     Rows with an empty key are skipped; a harm that is not a number, not finite or negative is an
-    error naming the row, and so is a key given twice with two values. A key longer than the
+    error naming the row, and so is a key given twice with two values. A CSV's separator is
+    sniffed from its header, as for crime files (:func:`~patrolwise.io.tabular.sniff_delimiter`):
+    after ';' or a tab (European Excel) a harm may have a decimal comma (``365,5``), read by the
+    crime files' strict rule (:func:`~patrolwise.io.tabular.read_numbers`), so a thousands
+    separator (``1.234,5``) is an error; in a comma-separated file or a workbook a comma is
+    never read in a number. A key longer than the
     crime field it is matched against
     (:data:`KEY_MAX_LENGTH`: an offence of more than 300 characters, say) could never match a
     stored crime, as crime imports reject such values: its row is left out and listed in
@@ -242,13 +247,18 @@ def read_table_file(
     """
     if key_kind not in ("ho_code", "description", "category"):
         raise InputError(f"key kind {key_kind!r} must be ho_code, description or category")
+    decimal_comma = False
     try:
         if path.suffix.lower() in (".xlsx", ".xlsm"):
             df = pd.read_excel(path, sheet_name=sheet or 0, dtype=str)
         else:
-            # as crime files: UTF-8 (with or without BOM), UTF-16, or Excel's Windows-1252
+            # as crime files: UTF-8 (with or without BOM), UTF-16, or Excel's Windows-1252, and
+            # separated by commas, semicolons or tabs (a fixed comma read a European Excel file
+            # as one column, refused for lacking the columns it had)
             text = decode(path.read_bytes(), str(path))
-            df = pd.read_csv(io.StringIO(text), dtype=str)
+            sep = sniff_delimiter(text[:65536])
+            decimal_comma = has_decimal_comma(sep)
+            df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str)
     except FileNotFoundError as exc:
         raise FatalImportError(str(path), "file not found") from exc
     except FatalImportError:
@@ -283,19 +293,33 @@ def read_table_file(
         columns=REJECT_COLUMNS,
     ).sort_values("row", kind="stable")
     df = df[~long & ~nul]
-    harm = pd.to_numeric(df[harm_column].str.replace(",", ""), errors="coerce")
-    bad = harm.isna() & df[harm_column].fillna("").str.strip().ne("")
+    # every comma used to be dropped as a thousands separator, so a European '365,5' was 3655
+    given = df[harm_column].fillna("")
+    num = read_numbers(given.to_numpy(dtype=object), decimal_comma=decimal_comma)
+    harm = pd.Series(num.values, index=df.index)
+    bad = harm.isna() & given.str.strip().ne("")
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
+        value = str(given.iloc[i])
+        hint = (
+            f": {num.why[i]}"
+            if num.why[i]
+            else (
+                ": in a comma-separated file or a workbook a comma is never read in a number "
+                "(write it with a decimal point and no thousands separator)"
+            )
+            if "," in value and not decimal_comma
+            else ""
+        )
         raise FatalImportError(
             str(path),
-            f"row {df.index[i] + 2}, column {harm_column!r}: {df[harm_column].iloc[i]!r} is not a number",
+            f"row {df.index[i] + 2}, column {harm_column!r}: {value!r} is not a number{hint}",
         )
     # harm is days of imprisonment or a severity weight: a negative value would subtract from a
     # place's harm and an infinite one ('inf', '1e400') make every sum over it infinite
     for wrong, why in ((np.isinf(harm), "is not a finite number"), (harm < 0, "is negative")):
         if wrong.any():
-            i = int(np.flatnonzero(wrong.to_numpy())[0])
+            i = int(np.flatnonzero(np.asarray(wrong))[0])
             raise FatalImportError(
                 str(path),
                 f"row {df.index[i] + 2}, column {harm_column!r}: {df[harm_column].iloc[i]!r} "
