@@ -733,3 +733,54 @@ def test_a_threshold_that_makes_untouched_days_patrolled_is_refused(threshold: f
     panel = build_panel(crimes, hotspots(), days[0].date(), days[-1].date(), assignment=asg)
     with pytest.raises(InputError, match="re-draws"):
         patrol_day_effects(panel, n_perm=-5)
+
+
+def test_a_successor_counts_its_predecessors_drawn_days_once_in_their_blocks() -> None:
+    # hot spot 2 replaced by a redrawn 3 (overlapping it) from day 15 of a four-week trial drawn
+    # before: the panel gave 3 no assigned day, kept 2's drawn days after it left the trial, and
+    # counted crimes where the outlines overlap for 2 every day
+    from patrolwise.evaluate.patrol_days import _draw_layout
+    from patrolwise.plan.randomise import hand_over_to_successors
+
+    start, end = dt.date(2025, 1, 6), dt.date(2025, 2, 2)
+    cut = dt.date(2025, 1, 20)
+    hs = hotspots(3)
+    hs.loc[2, "geometry"] = shapely.box(2000, 0, 2080, 60)  # 3: hot spot 2 redrawn larger
+    hs["active_from"] = [None, None, cut]
+    hs["active_to"] = [None, cut - dt.timedelta(days=1), None]
+    hs["replaced_by"] = [None, 3, None]
+    a = randomise_days([1, 2], start, end, 0.5, seed=11)
+    asg = hand_over_to_successors(a, hs.drop(columns="geometry"))
+    days = pd.date_range(start, end).to_numpy()
+    n = len(days)
+    # crimes inside both outlines of 2 and 3, and at hot spot 1
+    counts = np.random.default_rng(4).poisson(2.0, size=2 * n)
+    crimes = crimes_from_counts(np.r_[np.full(n, 2), np.full(n, 1)], np.r_[days, days], counts)
+    panel = build_panel(crimes, hs, start, end, assignment=asg)
+    by = panel.set_index(["area_id", "date"])
+    on = pd.Timestamp(cut)
+    # 3's days from its first are the days drawn for 2, same arm; 2's drawn days end with it
+    drawn2 = a[a["area_id"] == 2].set_index(pd.to_datetime(a.loc[a["area_id"] == 2, "date"]))
+    late = by.loc[3].loc[on:]
+    assert (late["assigned"] == drawn2.loc[on:, "patrol"].astype(float)).all()
+    assert by.loc[2].loc[on:, "assigned"].isna().all()
+    assert by.loc[3].loc[: on - pd.Timedelta(days=1), "assigned"].isna().all()
+    assert int(panel["assigned"].notna().sum()) == len(a) == 56
+    # crimes in the overlap count for the hot spot active that day
+    both = counts[:n].tolist()
+    assert by.loc[2, "crimes"].tolist() == both[:14] + [0] * 14
+    assert by.loc[3, "crimes"].tolist() == [0] * 14 + both[14:]
+    # the re-draw blocks 3's days with 2's of the same weekday, as they were drawn
+    p = panel[panel["assigned"].notna()]
+    blocks, _ = _draw_layout(p, "hotspot-day")
+    wd = pd.to_datetime(p["date"]).dt.day_of_week.to_numpy()
+    for k in range(7):
+        b3 = set(blocks[(p["area_id"].to_numpy() == 3) & (wd == k)])
+        b2 = set(blocks[(p["area_id"].to_numpy() == 2) & (wd == k)])
+        assert len(b3) == 1 and b3 == b2
+    per = p.assign(block=blocks).groupby("block")["assigned"].agg(["sum", "count"])
+    assert len(per) == 14 and (per["sum"] * 2 == per["count"]).all()  # still half of each
+    res = patrol_day_effects(panel, n_perm=19, secondary=False)
+    assert any(
+        "hot spot hs3 replaced hot spot hs2" in m and "14 assigned days" in m for m in res.notes
+    ), res.notes

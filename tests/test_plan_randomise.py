@@ -12,7 +12,12 @@ from hypothesis import strategies as st
 
 from patrolwise.errors import InputError
 from patrolwise.plan.export_csv import write_assignment_csv
-from patrolwise.plan.randomise import balance_by_weekday, randomise_days
+from patrolwise.plan.randomise import (
+    balance_by_weekday,
+    hand_over_to_successors,
+    handed_over,
+    randomise_days,
+)
 
 START, END = dt.date(2023, 2, 6), dt.date(2024, 1, 7)  # 47 weeks, as in the Leicester trial
 
@@ -111,3 +116,72 @@ def test_a_hot_spot_is_drawn_only_on_its_active_days() -> None:
     day = randomise_days([1, 2, 3], start, end, 0.5, seed=9, unit="day", active=active)
     assert len(day) == 84 + 28 + 70
     assert day.groupby("date")["patrol"].nunique().max() == 1
+
+
+def _lineage(rows: list[tuple[int, dt.date | None, dt.date | None, int | None]]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["area_id", "active_from", "active_to", "replaced_by"])
+
+
+def test_a_successor_takes_its_predecessors_drawn_days() -> None:
+    # an assignment drawn before hot spot 2 was replaced (by 3, from 20 January) had no days for
+    # 3, so 3 could not be planned; 2's days after its retirement still held the draw
+    start, end = dt.date(2025, 1, 6), dt.date(2025, 2, 2)  # four whole weeks
+    a = randomise_days([1, 2], start, end, 0.5, seed=3)
+    cut = dt.date(2025, 1, 20)
+    areas = _lineage(
+        [(1, None, None, None), (2, None, cut - dt.timedelta(days=1), 3), (3, cut, None, None)]
+    )
+    h = hand_over_to_successors(a, areas)
+    # moved, not copied: each drawn day once, the randomisation not redrawn
+    assert len(h) == len(a) == 56
+    key = ["drawn_for", "date"]
+    pd.testing.assert_series_equal(
+        h.set_index(key)["patrol"].sort_index(),
+        a.set_index(["area_id", "date"])["patrol"].sort_index().rename_axis(key),
+    )
+    late = h[h["date"] >= cut]
+    assert set(late.loc[late["drawn_for"] == 2, "area_id"]) == {3}
+    assert h.loc[h["area_id"] == 2, "date"].max() == cut - dt.timedelta(days=1)
+    assert (h.loc[h["area_id"] == 1, "drawn_for"] == 1).all()
+    # same block (the predecessor's hot spot and weekday) and same arm: still half of each
+    per = h.groupby(["drawn_for", "weekday"])["patrol"].agg(["sum", "count"])
+    assert (per["sum"] * 2 == per["count"]).all()
+    ho = handed_over(h)
+    assert ho[["area_id", "drawn_for", "first", "last", "days", "seed"]].values.tolist() == [
+        [3, 2, cut, end, 14, 3]
+    ]
+    assert ho["patrol"].iloc[0] == int(
+        a.loc[(a["area_id"] == 2) & (a["date"] >= cut), "patrol"].sum()
+    )
+    assert hand_over_to_successors(h, areas).equals(h)  # handing over twice changes nothing
+
+
+def test_hand_over_follows_a_chain_keeps_own_draws_and_gaps() -> None:
+    start, end = dt.date(2025, 1, 6), dt.date(2025, 2, 2)
+    a = randomise_days([1, 2], start, end, 0.5, seed=5)
+    d = dt.date
+    # 2 retired on the 12th, 3 from the 16th (a gap of three days), 3 replaced by 4 from the 26th
+    areas = _lineage(
+        [
+            (1, None, None, None),
+            (2, None, d(2025, 1, 12), 3),
+            (3, d(2025, 1, 16), d(2025, 1, 25), 4),
+            (4, d(2025, 1, 26), None, None),
+        ]
+    )
+    h = hand_over_to_successors(a, areas)
+    by = h[h["drawn_for"] == 2].groupby("area_id")["date"].agg(["min", "max", "count"])
+    assert by.loc[2].tolist() == [start, d(2025, 1, 15), 10]  # the gap stays with 2, unplanned
+    assert by.loc[3].tolist() == [d(2025, 1, 16), d(2025, 1, 25), 10]
+    assert by.loc[4].tolist() == [d(2025, 1, 26), end, 8]
+    # a successor with its own draw on a day (an assignment drawn after it existed) keeps it
+    own = randomise_days([4], d(2025, 1, 26), end, 0.5, seed=5).assign(seed=5)
+    both = pd.concat([a, own], ignore_index=True)
+    h2 = hand_over_to_successors(both, areas)
+    assert not h2.duplicated(["area_id", "date"]).any()
+    assert (h2.loc[h2["area_id"] == 4, "drawn_for"] == 4).all()
+    assert len(h2) == len(both)
+    # without replacements: the assignment as it was, saying each day was drawn for itself
+    plain = hand_over_to_successors(a, _lineage([(1, None, None, None), (2, None, None, None)]))
+    pd.testing.assert_frame_equal(plain.drop(columns="drawn_for"), a)
+    assert handed_over(plain).empty

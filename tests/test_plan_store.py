@@ -602,3 +602,75 @@ def test_a_plan_with_no_visits_is_not_exported_as_a_calendar(
     assert not ics.exists() and not csv.exists()  # nothing written, the CSV neither
     r = CliRunner().invoke(app, [*db, "plan", "export", "1", "--csv", str(csv)])
     assert r.exit_code == 0 and csv.read_text().startswith("team,date"), r.output
+
+
+def test_a_successor_is_planned_on_its_predecessors_drawn_days(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # hot spot 2 redrawn mid-trial (replaced by 3 from 20 January): the assignment drawn before
+    # had no days for 3, so 'plan make --assignment' refused the plan ('not drawn'); 3 now takes
+    # 2's drawn days from its first day, and the evaluation counts them the same way
+    from patrolwise.evaluate import patrol_days
+    from patrolwise.store.areas import replace_area
+
+    with _store_with_hotspots(sqlite_url, n=2):
+        pass
+    db = ["--db", sqlite_url]
+    trial = ["--from", "2025-01-06", "--to", "2025-02-02"]
+    r = CliRunner().invoke(app, [*db, "plan", "randomise", *trial, "--seed", "3"])
+    assert r.exit_code == 0, r.output
+    cut = dt.date(2025, 1, 20)
+    redrawn = line_of_hotspots(2, radius=60).iloc[[1]].assign(name="Hot spot 2 redrawn")
+    with Store(sqlite_url) as st:
+        assert replace_area(st, 2, redrawn, cut) == 3
+        drawn = load_assignment(st, 3)
+    r = CliRunner().invoke(
+        app, [*db, "plan", "make", "--team", "outreach", *trial, "--assignment", "3"]
+    )
+    assert r.exit_code == 0, r.output
+    late = drawn[(drawn["area_id"] == 2) & (drawn["date"] >= cut)]
+    said = (
+        "hot spot 3 (Hot spot 2 redrawn) takes the days drawn for hot spot 2 (Hot spot 2), which "
+        f"it replaced, in assignment seed 3: 2025-01-20 to 2025-02-02, {int(late['patrol'].sum())}"
+        " of 14 days patrol"
+    )
+    assert said in " ".join(r.output.split()), r.output
+    with Store(sqlite_url) as st:
+        v = load_plan_visits(st, 1)
+        params = get_plan(st, 1)["params"]
+        # the stored assignment is the draw as it was made: nothing redrawn or added
+        pd.testing.assert_frame_equal(load_assignment(st, 3), drawn)
+    assert params["handed_over"] == [
+        {
+            "area_id": 3,
+            "from_area_id": 2,
+            "first": "2025-01-20",
+            "last": "2025-02-02",
+            "days": 14,
+            "patrol_days": int(late["patrol"].sum()),
+            "assignment_seed": 3,
+        }
+    ]
+    patrol = drawn[drawn["patrol"]]
+    two = patrol[patrol["area_id"] == 2]
+    assert set(v.loc[v["area_id"] == 3, "date"]) == set(two.loc[two["date"] >= cut, "date"])
+    assert set(v.loc[v["area_id"] == 2, "date"]) == set(two.loc[two["date"] < cut, "date"])
+    assert set(v.loc[v["area_id"] == 1, "date"]) == set(patrol.loc[patrol["area_id"] == 1, "date"])
+
+    seen: dict[str, pd.DataFrame] = {}
+
+    def spy(*args: object, **kw: object) -> None:
+        seen["assignment"] = kw["assignment"]  # type: ignore[assignment]
+        raise InputError("stop")
+
+    monkeypatch.setattr(patrol_days, "build_panel", spy)
+    r = CliRunner().invoke(
+        app, [*db, "evaluate", "patrol-days", "--start", "2025-01-06", "--end", "2025-02-02"]
+    )
+    assert "stop" in str(r.exception), r.output
+    a = seen["assignment"]
+    assert len(a) == 56  # each drawn day once: 2's last two weeks are 3's, not both
+    assert a.loc[a["area_id"] == 2, "date"].max() == cut - dt.timedelta(days=1)
+    three = a[a["area_id"] == 3]
+    assert (three["drawn_for"] == 2).all() and set(three["date"]) == set(late["date"])
+    assert set(three.loc[three["patrol"], "date"]) == set(v.loc[v["area_id"] == 3, "date"])

@@ -142,7 +142,8 @@ def patrol_days_cmd(
     """Hot spot x day panel: patrol days against no-patrol days (IRR, %, 95% CI, p)."""
     from ..evaluate.patrol_days import build_panel, patrol_day_effects, visits_by_window_day
     from ..evaluate.report import patrol_days_section
-    from ..store.areas import active_hotspots
+    from ..plan.randomise import hand_over_to_successors
+    from ..store.areas import active_hotspots, load_areas
     from ..store.crimes import load_crimes
     from ..store.plans import load_assignment
     from ..store.visits import load_visits
@@ -165,6 +166,10 @@ def patrol_days_cmd(
                 asg = load_assignment(st)
             except InputError:
                 asg = None
+        if asg is not None:
+            # a hot spot replaced mid-trial hands its drawn days to its successor, as the plan
+            # took them
+            asg = hand_over_to_successors(asg, load_areas(st, "hotspot"))
     dosage = daily_dosage(visits) if not visits.empty else None
     panel = build_panel(
         crimes,

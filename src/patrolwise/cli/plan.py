@@ -139,9 +139,10 @@ def make_cmd(
     from ..config import get_settings
     from ..plan.export_csv import plan_csv_text
     from ..plan.export_ical import plan_to_ical
-    from ..plan.randomise import randomise_days
+    from ..plan.randomise import hand_over_to_successors, handed_over, randomise_days
     from ..plan.routing import anchor_points, load_street_network, network_minutes
     from ..plan.schedule import PlanRequest, make_plan
+    from ..store.areas import load_areas
     from ..store.plans import get_plan, load_assignment, load_plan_visits, save_plan
     from ..timeutil import parse_window
 
@@ -174,6 +175,7 @@ def make_cmd(
             req.extra["travel"] = f"network:{network.name}"
         patrol_days = None
         new_assignment = None
+        handover_lines: list[str] = []
         if randomise is not None:
             patrol_days = randomise_days(
                 hs["area_id"], start, end, randomise, seed=seed, unit=unit, active=_active(hs)
@@ -183,8 +185,34 @@ def make_cmd(
             if req.seed is None:
                 req.seed = int(patrol_days["seed"].iloc[0])
         elif assignment is not None:
-            patrol_days = load_assignment(store, assignment)
+            # a successor hot spot takes its predecessor's drawn days from its first day
+            every = load_areas(store, "hotspot")
+            patrol_days = hand_over_to_successors(load_assignment(store, assignment), every)
             req.extra["assignment_seed"] = assignment
+            mine = patrol_days["area_id"].isin(hs["area_id"])
+            mine &= patrol_days["date"].between(start, end)
+            inherited = handed_over(patrol_days[mine])
+            if not inherited.empty:
+                req.extra["handed_over"] = [
+                    {
+                        "area_id": int(r["area_id"]),
+                        "from_area_id": int(r["drawn_for"]),
+                        "first": r["first"].isoformat(),
+                        "last": r["last"].isoformat(),
+                        "days": int(r["days"]),
+                        "patrol_days": int(r["patrol"]),
+                        "assignment_seed": assignment,
+                    }
+                    for r in inherited.to_dict("records")
+                ]
+                name = dict(zip(every["area_id"], every["name"], strict=True))
+                handover_lines = [
+                    f"  hot spot {h['area_id']} ({name[h['area_id']]}) takes the days drawn for "
+                    f"hot spot {h['from_area_id']} ({name[h['from_area_id']]}), which it "
+                    f"replaced, in assignment seed {assignment}: {h['first']} to {h['last']}, "
+                    f"{h['patrol_days']} of {h['days']} days patrol"
+                    for h in req.extra["handed_over"]
+                ]
         avoid = None
         if after is not None:
             other = get_plan(store, after)  # an unknown id must not mean "nothing to avoid"
@@ -226,6 +254,8 @@ def make_cmd(
             else ""
         )
     )
+    for line in handover_lines:  # which assignment a successor's days come from
+        out.print(line)
 
 
 @plan_app.command("list")

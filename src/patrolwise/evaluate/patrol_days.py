@@ -29,6 +29,7 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import InputError
+from ..plan.randomise import DRAWN_FOR, handed_over
 from ..timeutil import crosses_midnight, dated_days, parse_window, to_local
 from .estimates import Estimate, _clean
 from .glm import fit_quasi_poisson, identified
@@ -156,7 +157,8 @@ def build_panel(
         c = crimes[day.notna()].copy()
         c["date"] = day[day.notna()]
         unplaced = int(day.isna().sum())
-    c["area_id"] = in_areas(c, hotspots)
+    # a crime where a successor overlaps the hot spot it replaced counts for the one active
+    c["area_id"] = in_areas(c, hotspots, days=c["date"])
     c = c[c["area_id"].notna()]
     c["area_id"] = c["area_id"].astype(ids.dtype)
     harm = c["harm"] if "harm" in c.columns else pd.Series(np.nan, index=c.index)
@@ -209,6 +211,17 @@ def build_panel(
         a1 = assignment.assign(date=pd.to_datetime(assignment["date"]).dt.normalize())
         a2 = a1.groupby(["area_id", "date"])["patrol"].max().astype(float).rename("_a")
         panel["assigned"] = panel.join(a2, on=["area_id", "date"])["_a"].to_numpy()
+        # a successor's days handed over from its predecessor (plan.randomise
+        # .hand_over_to_successors) were drawn in the predecessor's blocks: the re-draw keeps them
+        # there
+        panel[DRAWN_FOR] = panel["area_id"].to_numpy()
+        if DRAWN_FOR in a1.columns:
+            f = a1.groupby(["area_id", "date"])[DRAWN_FOR].first().rename("_f")
+            got = panel.join(f, on=["area_id", "date"])["_f"]
+            known = got.notna().to_numpy()
+            panel.loc[known, DRAWN_FOR] = got[known].astype(panel["area_id"].dtype).to_numpy()
+            ho = handed_over(a1[a1["area_id"].isin(ids) & a1["date"].between(days[0], days[-1])])
+            panel.attrs["handed_over"] = ho.to_dict("records")
         unassigned = int(panel["assigned"].isna().sum())
         if unassigned == len(panel):
             raise InputError(
@@ -481,14 +494,18 @@ def _failed_draws(failed: int, draws: int) -> str:
 def _draw_layout(p: pd.DataFrame, unit: str) -> tuple[np.ndarray, np.ndarray | None]:
     """(blocks, units) for :func:`randomisation_p`, matching how the assignment was drawn.
 
-    hot spot-day: each row its own unit, blocked by (hot spot, weekday); day: one unit per day for
-    every hot spot, blocked by weekday (as in :func:`patrolwise.plan.randomise.randomise_days`).
+    hot spot-day: each row its own unit, blocked by (hot spot drawn for, weekday); day: one unit
+    per day for every hot spot, blocked by weekday (as in
+    :func:`patrolwise.plan.randomise.randomise_days`).
     """
     d = pd.to_datetime(p["date"])
     wd = d.dt.day_of_week.to_numpy()
     if unit == "day":
         return wd.astype(float), pd.factorize(d)[0]
-    area = p["area_id"].astype("category").cat.codes.to_numpy()
+    # by the hot spot each day was drawn for: a successor's handed-over days share its
+    # predecessor's blocks
+    drawn = p[DRAWN_FOR] if DRAWN_FOR in p.columns else p["area_id"]
+    area = drawn.astype("category").cat.codes.to_numpy()
     return (area * 7 + wd).astype(float), None
 
 
@@ -617,6 +634,14 @@ def patrol_day_effects(
             else "known only to a window longer than a day (or to the month) have no single day"
         )
         notes.append(f"{panel.attrs['crimes_unplaced']:,} crime(s) {how}: left out of the panel")
+    for h in panel.attrs.get("handed_over", []) if has_assigned else []:
+        nm = panel.attrs.get("names", {})
+        notes.append(
+            f"hot spot {nm.get(h['area_id'], h['area_id'])} replaced hot spot "
+            f"{nm.get(h[DRAWN_FOR], h[DRAWN_FOR])}: its {h['days']} assigned days from "
+            f"{h['first']} to {h['last']} ({h['patrol']} patrol) are the days drawn for the hot "
+            "spot it replaced, same arm, and are re-drawn in that hot spot's weekday blocks"
+        )
     if panel.attrs.get("unassigned"):
         notes.append(
             f"{panel.attrs['unassigned']} hot spot-days have no assignment and are left out of the ITT analysis"

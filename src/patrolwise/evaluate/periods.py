@@ -108,8 +108,15 @@ def snap_months(p: Period) -> Period:
     return Period(p.name, first.date(), last.date())
 
 
-def in_areas(crimes: pd.DataFrame, areas: gpd.GeoDataFrame) -> pd.Series:
-    """area_id of the area containing each crime (NaN outside; first area if several)."""
+def in_areas(
+    crimes: pd.DataFrame, areas: gpd.GeoDataFrame, days: pd.Series | None = None
+) -> pd.Series:
+    """area_id of the area containing each crime (NaN outside; first area if several).
+
+    ``days`` (each crime's day, aligned with ``crimes``): of several areas holding a crime, one
+    active on its day (``active_from``/``active_to``) comes first, so a crime where a redrawn
+    hot spot overlaps the one it replaced counts for whichever of the two was active that day.
+    """
     out = pd.Series(np.nan, index=crimes.index)
     ok = crimes["x"].notna() & crimes["y"].notna()
     if not ok.any() or areas.empty:
@@ -120,7 +127,19 @@ def in_areas(crimes: pd.DataFrame, areas: gpd.GeoDataFrame) -> pd.Series:
         crs=areas.crs,
     )
     j = gpd.sjoin(pts, areas[["area_id", "geometry"]], how="inner", predicate="intersects")
-    j = j.sort_values("area_id").drop_duplicates("_row")
+    keys = ["area_id"]
+    spans = [c for c in ("active_from", "active_to") if c in areas.columns]
+    if days is not None and spans and j["_row"].duplicated().any():
+        span = areas.set_index("area_id")
+        on = pd.to_datetime(days.to_numpy()[j["_row"].to_numpy()])
+        idle = np.zeros(len(j), dtype=bool)
+        for col, before in (("active_from", True), ("active_to", False)):
+            if col in spans:
+                edge = pd.to_datetime(span[col].reindex(j["area_id"]).to_numpy())
+                idle |= np.asarray((on < edge) if before else (on > edge), dtype=bool)
+        j = j.assign(_idle=idle)
+        keys = ["_idle", "area_id"]
+    j = j.sort_values(keys).drop_duplicates("_row")
     vals = out.to_numpy().copy()
     vals[j["_row"].to_numpy()] = j["area_id"].to_numpy(dtype=float)
     return pd.Series(vals, index=crimes.index)
