@@ -40,7 +40,8 @@ from ..io.crime_rows import COLUMNS as CRIME_COLUMNS
 from ..io.crime_rows import REJECT_COLUMNS, Parsed, place_hashes
 from ..io.rejects_report import write_report
 from ..io.tabular import decode, read_header, sniff_delimiter
-from .crime_places import PLACE_COLUMNS, as_objects, store_places
+from . import sqlite_bulk
+from .crime_places import PLACE_COLUMNS, store_places
 from .db import Store, utcnow
 from .harm_tables import default_table_id, load_table
 
@@ -265,116 +266,23 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _nullable(values: np.ndarray) -> np.ndarray:
-    """Floats as objects with None for NaN."""
-    arr = values.astype(object)
-    arr[np.isnan(values)] = None
-    return arr
-
-
 def key_hash(keys: pd.Series) -> np.ndarray:
     """Stable signed 64-bit hash of each key string (the unique index is on this)."""
     return pd.util.hash_array(keys.to_numpy(dtype=object), categorize=False).view(np.int64)
 
 
-def _dt_strings(s: pd.Series) -> np.ndarray:
-    out = np.full(len(s), None, dtype=object)
-    ok = s.notna().to_numpy()
-    if ok.any():
-        out[ok] = s[ok].dt.strftime("%Y-%m-%d %H:%M:%S.%f").to_numpy()
-    return out
+def _insert_sqlite(conn: Connection, table: pa.Table) -> int:
+    """Insert the chunk's rows, skipping keys already stored; returns the rows inserted.
 
-
-def _columns_for_db(
-    rows: pd.DataFrame,
-    batch_id: int,
-    harm: np.ndarray,
-    status: np.ndarray,
-    table_id: int,
-) -> list[np.ndarray]:
-    """The chunk's ``crimes`` rows as columns of Python values, for SQLite's executemany."""
-    cols: list[np.ndarray] = []
-    for c in DB_COLUMNS:
-        if c == "place_hash":
-            cols.append(rows["_place_hash"].to_numpy(dtype=np.int64).astype(object))
-        elif c == "batch_id":
-            cols.append(np.full(len(rows), batch_id, dtype=object))
-        elif c == "harm":
-            cols.append(_nullable(harm))
-        elif c == "harm_status":
-            cols.append(status.astype(object))
-        elif c == "harm_table_id":
-            cols.append(np.full(len(rows), table_id, dtype=object))
-        elif c in ("occurred_at", "occurred_from", "occurred_to"):
-            cols.append(_dt_strings(rows[c]))
-        elif c == "key_hash":
-            cols.append(rows["_key_hash"].to_numpy(dtype=np.int64).astype(object))
-        elif c == "row_key":
-            rk = as_objects(rows["crime_key"])
-            rk[rows["crime_id"].notna().to_numpy()] = None
-            cols.append(rk)
-        elif c == "row_hash":
-            cols.append(rows[c].to_numpy(dtype=np.int64).astype(object))
-        elif c == "attrs":
-            a = rows[c]
-            cols.append(
-                np.array([None if x is None else json.dumps(x) for x in a], dtype=object)
-                if a.notna().any()
-                else np.full(len(a), None, dtype=object)
-            )
-        else:
-            cols.append(as_objects(rows[c]))
-    return cols
-
-
-def _literal(v: object) -> str | None:
-    """An SQL literal for a constant column, or None when it cannot be inlined safely."""
-    if v is None:
-        return "NULL"
-    if isinstance(v, bool | np.bool_):
-        return str(int(v))
-    if isinstance(v, int | np.integer):
-        return str(int(v))
-    if isinstance(v, float | np.floating) and np.isfinite(v):
-        return repr(float(v))
-    if isinstance(v, str) and "\x00" not in v:
-        return "'" + v.replace("'", "''") + "'"
-    return None
-
-
-def _insert_sqlite(conn: Connection, cols: list[np.ndarray]) -> int:
-    """executemany with columns that are constant in this chunk written as literals.
-
-    Binding is the cost of executemany (police.uk files repeat the force, batch, precision and
-    many NULLs on every row), so binding only the varying columns roughly halves the time.
+    :mod:`.sqlite_bulk` binds them from the Arrow columns in compiled code (``executemany``
+    where it cannot), inside the import's transaction.
     """
     raw = conn.connection.driver_connection
-    values: list[str] = []
-    varying: list[np.ndarray] = []
-    for c in cols:
-        lit = None
-        if len(c):
-            first = c[0]
-            same = bool(pd.isna(c).all()) if first is None else bool((c == first).all())
-            if same:
-                lit = _literal(first)
-        if lit is None:
-            values.append("?")
-            varying.append(c)
-        else:
-            values.append(lit)
-    sql = f"INSERT OR IGNORE INTO crimes ({', '.join(DB_COLUMNS)}) VALUES ({', '.join(values)})"
     # a 128 MB page cache for the bulk insert: each chunk's keys land all over the unique index,
     # and with SQLite's default 8 MB cache a million-row table evicts and rereads its index pages
     # (1.5x slower); memory stays bounded by this cache plus the chunks in flight
     raw.execute("PRAGMA cache_size=-131072")  # type: ignore[union-attr]
-    before = raw.total_changes  # type: ignore[union-attr]
-    if varying:
-        raw.executemany(sql, zip(*varying, strict=True))  # type: ignore[union-attr]
-    else:
-        for _ in range(len(cols[0])):
-            raw.execute(sql)  # type: ignore[union-attr]
-    return int(raw.total_changes - before)  # type: ignore[union-attr]
+    return sqlite_bulk.insert(raw, "INSERT OR IGNORE INTO crimes", table)  # type: ignore[arg-type]
 
 
 def _arrow_column(values: pd.Series | np.ndarray) -> pa.Array:
@@ -387,14 +295,15 @@ def _arrow_column(values: pd.Series | np.ndarray) -> pa.Array:
     return arr
 
 
-def _pg_columns(
+def _arrow_rows(
     rows: pd.DataFrame,
     batch_id: int,
     harm: np.ndarray,
     status: np.ndarray,
     table_id: int,
 ) -> pa.Table:
-    """The chunk's ``crimes`` rows as an Arrow table, straight from the frame's typed columns."""
+    """The chunk's ``crimes`` rows as an Arrow table, straight from the frame's typed columns
+    (PostgreSQL's COPY and SQLite's bulk insert both take it)."""
     n = len(rows)
     cols: dict[str, pa.Array] = {}
     for c in DB_COLUMNS:
@@ -497,12 +406,10 @@ class _Chunk:
     rows: pd.DataFrame
     harm: np.ndarray
     status: np.ndarray
-    payload: pa.Table | list[np.ndarray]  # PostgreSQL: an Arrow table; SQLite: value columns
+    payload: pa.Table  # the rows as written
 
 
-def _prepare(
-    rows: pd.DataFrame, batch_id: int, table: HarmTable, table_id: int, pg: bool
-) -> _Chunk:
+def _prepare(rows: pd.DataFrame, batch_id: int, table: HarmTable, table_id: int) -> _Chunk:
     """Everything about a chunk that needs no database: key order, harm, the rows to send.
 
     Runs on the reader's thread (see :func:`prefetched`), so the writer only talks to the
@@ -519,12 +426,7 @@ def _prepare(
     if "_place_hash" not in rows:
         rows = rows.assign(_place_hash=place_hashes(rows))
     harm, status = table.assign(rows["category"], rows["ho_code"], rows["offence"])
-    payload: pa.Table | list[np.ndarray] = (
-        _pg_columns(rows, batch_id, harm, status, table_id)
-        if pg
-        else _columns_for_db(rows, batch_id, harm, status, table_id)
-    )
-    return _Chunk(rows, harm, status, payload)
+    return _Chunk(rows, harm, status, _arrow_rows(rows, batch_id, harm, status, table_id))
 
 
 def _write_chunk(
@@ -538,7 +440,7 @@ def _write_chunk(
     rows, status = chunk.rows, chunk.status
     max_id = conn.execute(text("SELECT COALESCE(MAX(id), 0) FROM crimes")).scalar_one()
     store_places(conn, rows, known_places)
-    if isinstance(chunk.payload, pa.Table):
+    if conn.dialect.name == "postgresql":
         inserted = _insert_pg(conn, chunk.payload)
     else:
         inserted = _insert_sqlite(conn, chunk.payload)
@@ -645,7 +547,6 @@ def import_crime_file(
             ),
             {"s": str(path), "h": _sha256(path) if path.is_file() else "", "t": utcnow()},
         ).scalar_one()
-        pg = conn.dialect.name == "postgresql"
 
         def prepared() -> Iterator[tuple[Parsed, list[_Chunk]]]:
             for parsed in _sources(path, fmt, mapping, force):
@@ -654,7 +555,7 @@ def import_crime_file(
                 yield (
                     parsed,
                     [
-                        _prepare(rows.iloc[i : i + CHUNK], batch_id, table, table_id, pg)
+                        _prepare(rows.iloc[i : i + CHUNK], batch_id, table, table_id)
                         for i in range(0, len(rows), CHUNK)
                     ],
                 )
