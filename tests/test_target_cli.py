@@ -278,3 +278,37 @@ def test_cli_find_unknown_force_names_the_stored_forces(
         assert "forces stored: 'Synthshire Police'" in str(res.exception)
     res = _run(sqlite_url, "hotspots", "concentration", "--force", "Synthshire Police")
     assert res.exit_code == 0, res.output
+
+
+def test_cli_friday_night_with_an_end_date_keeps_its_small_hours(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """'hotspots find --weekdays Fri --hours 22-04 --end 2023-01-06' (a Friday) kept Friday
+    22:00-23:59 but not Saturday 00:00-03:59: the store was read to the end date's own
+    midnight, so the last night's small hours never reached the selection."""
+    inc = tmp_path / "incidents.csv"
+    rows = [
+        ("A1", "2023-01-05 23:00"),  # Thursday night
+        ("A2", "2023-01-06 01:00"),  # Thursday night
+        ("A3", "2023-01-06 23:00"),  # Friday night
+        ("A4", "2023-01-07 01:00"),  # Friday night
+        ("A5", "2023-01-07 03:30"),  # Friday night
+        ("A6", "2023-01-07 23:00"),  # Saturday night
+    ]
+    inc.write_text(
+        "incident_id,occurred,offence,category,easting,northing\n"
+        + "".join(
+            f"{i},{t},Assault,violent-crime,{458000 + 10 * k},304000\n"
+            for k, (i, t) in enumerate(rows)
+        )
+    )
+    assert _run(sqlite_url, "import", "crimes", str(inc)).exit_code == 0
+    find = ("hotspots", "find", "--method", "count", "--weight", "count", "--json")
+    night = ("--hours", "22-04")
+    for dates in ((), ("--end", "2023-01-06"), ("--start", "2023-01-06", "--end", "2023-01-06")):
+        res = _run(sqlite_url, *find, *night, "--weekdays", "Fri", *dates)
+        assert res.exit_code == 0, (dates, res.output, res.exception)
+        assert json.loads(res.stdout)["crimes"] == 3, dates
+    res = _run(sqlite_url, *find, *night, "--start", "2023-01-06", "--end", "2023-01-06")
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["crimes"] == 3

@@ -142,3 +142,38 @@ def test_overnight_hours_belong_to_the_night_they_start() -> None:
     # a daytime window and weekdays alone keep each crime's own day
     assert select_crimes(c, hours="10-14", weekdays="Sat")["x"].tolist() == [4.0]
     assert select_crimes(c, weekdays="Fri")["x"].tolist() == [1.0, 3.0]
+
+
+def test_overnight_hours_take_their_dates_from_the_night_they_start() -> None:
+    """'--end 2023-01-06 --hours 22-04' (a Friday) kept Friday 22:00-23:59 but dropped the
+    small hours of Saturday, the last night's second half, and '--start 2023-01-06' took the
+    small hours of Friday, Thursday night's. --start and --end name nights, as --weekdays do
+    and as the plan's dates do for an overnight patrol window."""
+    c = pd.DataFrame(
+        {
+            "occurred_at": pd.to_datetime(
+                [
+                    "2023-01-05 23:00",  # Thu 23:00 GMT: Thursday night
+                    "2023-01-06 01:00",  # Fri 01:00: Thursday night
+                    "2023-01-06 23:00",  # Fri 23:00: Friday night
+                    "2023-01-07 01:00",  # Sat 01:00: Friday night
+                    "2023-01-07 03:30",  # Sat 03:30: Friday night
+                    "2023-01-07 23:00",  # Sat 23:00: Saturday night
+                    "2023-01-07 12:00",  # Sat 12:00: in no night
+                ]
+            ),
+            "x": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0],
+            "y": 1.0,
+        }
+    )
+    fri = dt.date(2023, 1, 6)
+    friday_night = [3.0, 4.0, 5.0]
+    assert select_crimes(c, hours="22-04", start=fri, end=fri)["x"].tolist() == friday_night
+    got = select_crimes(c, hours="22-04", weekdays="Fri", end=fri)["x"].tolist()
+    assert got == friday_night
+    assert select_crimes(c, hours="22-04", start=fri)["x"].tolist() == [3.0, 4.0, 5.0, 6.0]
+    assert select_crimes(c, hours="22-04", end=fri)["x"].tolist() == [1.0, 2.0, 3.0, 4.0, 5.0]
+    # a daytime window and dates alone keep each crime's own day
+    sat = fri + dt.timedelta(days=1)
+    assert select_crimes(c, start=sat, end=sat)["x"].tolist() == [4.0, 5.0, 6.0, 7.0]
+    assert select_crimes(c, hours="00-04", start=sat, end=sat)["x"].tolist() == [4.0, 5.0]

@@ -40,13 +40,16 @@ def _crimes(
 ) -> tuple[pd.DataFrame, dt.date | None, dt.date | None]:
     from ..config import get_settings
     from ..store.crimes import load_crimes
-    from ..target.filters import select_crimes
+    from ..target.filters import overnight, select_crimes
 
     d0, d1 = _date(start, "--start"), _date(end, "--end")
     if d0 and d1 and d1 < d0:
         raise InputError(f"--end {d1} is before --start {d0}")
     store = open_store()
-    raw = load_crimes(store, start=d0, end=d1, force=force, mappable_only=True)
+    # an overnight --hours window's last night ends the morning after --end: read that day
+    # too (select_crimes keeps only the night's small hours of it)
+    last = d1 + dt.timedelta(days=1) if d1 is not None and overnight(hours) else d1
+    raw = load_crimes(store, start=d0, end=last, force=force, mappable_only=True)
     if force and raw.empty:
         _check_force(store, force)
     crimes = select_crimes(
@@ -127,7 +130,12 @@ def _json(obj: Any) -> None:
 # filters shared by find, concentration and peaks
 START = typer.Option(None, "--start", help="first day (local), YYYY-MM-DD")
 END = typer.Option(None, "--end", help="last day (local), YYYY-MM-DD")
-HOURS = typer.Option(None, "--hours", help="local time-of-day window, e.g. 14-20 or 22-04")
+HOURS = typer.Option(
+    None,
+    "--hours",
+    help="local time-of-day window, e.g. 14-20, or 22-04 overnight (its small hours count for "
+    "the evening before in --weekdays, --start and --end)",
+)
 WEEKDAYS = typer.Option(None, "--weekdays", help="e.g. Fri-Sun or Mon,Wed")
 CATEGORY = typer.Option(None, "--category", help="police.uk crime type; repeatable")
 OFFENCE = typer.Option(None, "--offence", help="text in the offence or category; repeatable")

@@ -91,6 +91,33 @@ def _local_day(df: pd.DataFrame, has_t: pd.Series, tz: str) -> pd.Series:
     return out
 
 
+def overnight(hours: str | None) -> bool:
+    """Does the ``--hours`` window run past midnight ('22-04')?"""
+    if not hours:
+        return False
+    a, b = parse_hours(hours)
+    return a > b
+
+
+def night_days(
+    df: pd.DataFrame, has_t: pd.Series, day: pd.Series, end_hour: float, tz: str
+) -> pd.Series:
+    """``day`` (each crime's local day) with the crimes timed before ``end_hour`` on the local
+    clock moved to the day before: for an overnight window ending then, the night they belong to.
+
+    An overnight window belongs to the evening it starts, as patrol windows do: 'Fri 22-04' is
+    Friday night, and its small hours are Saturday's clock: by their own clock day they fell
+    outside '--weekdays Fri' and outside an ``--end`` on that Friday. The local clock decides,
+    so a night across a clock change is one night.
+    """
+    local = to_local(df.loc[has_t, "occurred_at"], tz)
+    small = (local.dt.hour + local.dt.minute / 60 < end_hour).to_numpy()
+    idx = local.index[small]
+    out = day.copy()
+    out[idx] = [d - dt.timedelta(days=1) for d in day[idx]]
+    return out
+
+
 def select_crimes(
     crimes: pd.DataFrame,
     *,
@@ -107,7 +134,9 @@ def select_crimes(
 
     ``categories`` match police.uk crime types exactly (case-insensitive); ``offences`` match
     any part of the offence description or category (case-insensitive). With an overnight
-    ``hours`` window ('22-04') ``weekdays`` name the night: 01:00 on a Saturday is Friday night.
+    ``hours`` window ('22-04') ``weekdays``, ``start`` and ``end`` name nights, as the plan's
+    dates do: 01:00 on a Saturday is Friday night, kept by ``weekdays='Fri'`` and by an ``end``
+    on that Friday, and left out by a ``start`` on the Saturday (:func:`night_days`).
     """
     if notes is None:
         notes = []
@@ -122,6 +151,10 @@ def select_crimes(
         else pd.Series(False, index=df.index)
     )
     day = _local_day(df, has_t, tz)
+    if hours:
+        a, b = parse_hours(hours)
+        if a > b and has_t.any():
+            day = night_days(df, has_t, day, b, tz)
     if start is not None or end is not None:
         keep = pd.Series(True, index=df.index)
         has_d = day.notna()
@@ -172,15 +205,11 @@ def select_crimes(
             ok = pd.Series(True, index=df.index[need.to_numpy()])
             if hours:
                 local = to_local(df.loc[has_t, "occurred_at"], tz)
-                a, b = parse_hours(hours)
                 hh = local.dt.hour + local.dt.minute / 60
                 ok &= (hh >= a) & (hh < b) if a < b else (hh >= a) | (hh < b)
             if weekdays:
+                # the day of the night for the small hours of an overnight window (night_days)
                 wd = pd.to_datetime(day[need]).dt.day_of_week
-                if hours and a > b:
-                    # an overnight window belongs to the evening it starts (as patrol windows
-                    # do): 'Fri 22-04' is Friday night, so its small hours are Saturday's clock
-                    wd = wd.where(~(hh < b), (wd - 1) % 7)
                 ok &= wd.isin(parse_weekdays(weekdays))
             keep = pd.Series(False, index=df.index)
             keep[ok.index] = ok.to_numpy()
