@@ -213,7 +213,9 @@ _DONE = object()
 T = TypeVar("T")
 
 
-def prefetched(items: Iterator[T], depth: int = 1) -> Iterator[T]:
+def prefetched(
+    items: Iterator[T], depth: int = 1, meanwhile: Callable[[], object] | None = None
+) -> Iterator[T]:
     """The same items, produced one step ahead on a background thread.
 
     Reading and validating the next chunk (Arrow's reader and numpy release the GIL) overlaps with
@@ -221,6 +223,7 @@ def prefetched(items: Iterator[T], depth: int = 1) -> Iterator[T]:
     outside the GIL too), so on two cores a big file imports in about the time of the slower half.
     At most ``depth`` parsed chunks wait in memory. An error in the reader is raised here, in
     order; if the consumer stops early, the reader is told to stop and is waited for.
+    ``meanwhile`` runs on the caller's thread while the first item is being produced.
     """
     q: queue.Queue[object] = queue.Queue(maxsize=depth)
     stop = threading.Event()
@@ -243,6 +246,8 @@ def prefetched(items: Iterator[T], depth: int = 1) -> Iterator[T]:
     worker = threading.Thread(target=produce, name="patrolwise-reader", daemon=True)
     worker.start()
     try:
+        if meanwhile is not None:
+            meanwhile()
         while True:
             item = q.get()
             if item is _DONE:
@@ -560,7 +565,9 @@ def import_crime_file(
                     ],
                 )
 
-        for parsed, chunks in prefetched(prepared()):
+        # SQLite's binder loads its compiled kernel while the first chunk is read
+        warm = None if conn.dialect.name == "postgresql" else sqlite_bulk.warm
+        for parsed, chunks in prefetched(prepared(), meanwhile=warm):
             # a zip member's rows are reported under the member, not the archive: row numbers
             # count within the member
             name = parsed.source or str(path)

@@ -236,6 +236,26 @@ def bulk_handle(raw: sqlite3.Connection) -> int | None:
     return int(db)
 
 
+def warm() -> None:
+    """Load the compiled kernel now (from numba's cache, or compile it), not on the first chunk."""
+    lib = _library()
+    if lib is None:
+        return
+    z2 = np.zeros((1, 1), dtype=np.int64)
+    _run(
+        lib.kernel,
+        0,
+        np.zeros(0, dtype=np.int64),
+        np.zeros(0, dtype=np.int64),
+        np.zeros((0, 0), dtype=np.bool_),
+        z2,
+        np.zeros((1, 1)),
+        z2,
+        np.zeros(1, dtype=np.int64),
+        0,
+    )
+
+
 def bindable(table: pa.Table) -> pa.Table:
     """Columns as the kernel binds them and as SQLAlchemy would store them on SQLite.
 
