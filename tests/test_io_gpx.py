@@ -267,3 +267,21 @@ def test_xml_broken_before_its_end_is_still_fatal(tmp_path: Path) -> None:
     ):
         with pytest.raises(FatalImportError, match=match):
             read(write(tmp_path, text))
+
+
+def test_a_fix_dated_past_2262_is_rejected_as_future_not_wrapped(tmp_path: Path) -> None:
+    # found by QA: numpy's nanosecond times wrap round past 2262-04-11, so a point dated 2604
+    # (a device clock gone wrong) was read as 2019-11-11 00:25:26.29 and stored as a real fix,
+    # and one dated 2300 was rejected as 'before 2000'
+    p = write(
+        tmp_path,
+        '<gpx version="1.1" creator="t"><trk><trkseg>'
+        '<trkpt lat="52.63" lon="-1.13"><time>2024-06-03T13:00:00Z</time></trkpt>'
+        '<trkpt lat="52.63" lon="-1.13"><time>2604-06-01T00:00:00Z</time></trkpt>'
+        '<trkpt lat="52.63" lon="-1.13"><time>2300-01-01T00:00:00Z</time></trkpt>'
+        "</trkseg></trk></gpx>",
+    )
+    d = read(p)
+    assert list(d.points["t"]) == [pd.Timestamp("2024-06-03 13:00:00")]
+    assert list(d.rejects["value"]) == ["2604-06-01T00:00:00Z", "2300-01-01T00:00:00Z"]
+    assert d.rejects["reason"].str.contains("more than a day in the future").all()

@@ -490,3 +490,43 @@ def test_semicolon_and_tab_separated_exports_are_read(tmp_path: Path, ragged: bo
     tab.write_text("callsign\ttime\tlat\tlon\nPC1\t2024-06-03T13:00:00Z\t52.63\t-1.13\n")
     d = read_track_file(tab, now=NOW)
     assert d.format == "csv" and list(d.points["device"]) == ["PC1"]
+
+
+def test_times_past_2262_are_rejected_as_future_not_a_crash(tmp_path: Path) -> None:
+    # found by QA: a CSV or GeoJSON time after 2262-04-11 (the end of pandas' nanosecond
+    # times) ended the whole import in an OutOfBoundsDatetime traceback
+    p = tmp_path / "far.csv"
+    p.write_text(
+        "device,time,lat,lon\n"
+        "OR1,2024-05-01T13:02:00Z,52.63,-1.13\n"
+        "OR1,2300-01-01T00:00:00Z,52.63,-1.13\n"
+        "OR1,2300-01-01 00:00:00,52.63,-1.13\n"
+        "OR1,10413792000000,52.63,-1.13\n"
+        "OR1,01/01/2300 00:00,52.63,-1.13\n"
+        "OR1,9999-12-31T23:59:59+01:00,52.63,-1.13\n"
+    )
+    for tz in (None, "Europe/London"):
+        d = read_track_file(p, now=NOW, tz=tz)
+        assert list(d.points["t"]) == [pd.Timestamp("2024-05-01 13:02:00")]
+        assert list(d.rejects["row"]) == [3, 4, 5, 6, 7]
+        assert d.rejects["reason"].str.contains("more than a day in the future").all()
+        assert d.rejects["value"].iloc[0] == "2300-01-01T00:00:00Z"
+    g = tmp_path / "far.geojson"
+    g.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "geometry": {"type": "Point", "coordinates": [-1.13, 52.63]},
+                        "properties": {"device": "OR1", "time": t},
+                    }
+                    for t in ("2024-05-01T13:02:00Z", "2300-01-01T00:00:00Z")
+                ],
+            }
+        )
+    )
+    d = read_track_file(g, now=NOW)
+    assert len(d.points) == 1 and list(d.rejects["row"]) == [2]
+    assert "more than a day in the future" in d.rejects["reason"].iloc[0]

@@ -6,6 +6,7 @@ import datetime as dt
 
 import geopandas as gpd
 import pandas as pd
+import pytest
 import shapely
 
 from patrolwise.store import Store
@@ -143,3 +144,95 @@ def test_load_pings_reads_zoned_bounds_in_utc(store_url: str) -> None:
             dt.datetime(2024, 5, 1, 16, 0, tzinfo=bst),
         )
     assert list(got["t"]) == [pd.Timestamp("2024-05-01 14:00"), pd.Timestamp("2024-05-01 14:30")]
+
+
+def _store_a_fix_dated_2300(st: Store) -> None:
+    """Pings 14:00-14:40 UTC on 3 June 2024 in a hot spot, and one fix dated 2300 written
+    straight into the table, as another tool or an older patrolwise could have stored it
+    (neither import nor live ingest accepts one now)."""
+    from sqlalchemy import insert
+
+    from patrolwise.store.devices import ensure_devices
+    from patrolwise.store.models.tracking import Ping
+    from patrolwise.store.pings import insert_pings
+
+    t = pd.date_range("2024-06-03 14:00", "2024-06-03 14:40", freq="30s")
+    df = pd.DataFrame(
+        {"device_id": "OUT-1", "team": "outreach", "t": t, "x": 50.0, "y": 50.0}
+    ).assign(lon=-1.13, lat=52.63)
+    add_areas(
+        st,
+        gpd.GeoDataFrame(
+            {"name": ["Market"]}, geometry=[shapely.box(0, 0, 100, 100)], crs="EPSG:27700"
+        ),
+    )
+    with st.engine.begin() as conn:
+        ensure_devices(conn, {"OUT-1": "outreach"})
+        insert_pings(conn, df, source="test")
+        conn.execute(
+            insert(Ping).values(
+                device_id="OUT-1",
+                team="outreach",
+                t=dt.datetime(2300, 1, 1, 12, 0),
+                lon=-1.13,
+                lat=52.63,
+                x=50.0,
+                y=50.0,
+                source="test",
+            )
+        )
+
+
+def test_a_stored_fix_dated_after_2262_is_read_and_flagged_future(store_url: str) -> None:
+    # found by QA: a fix dated after 2262-04-11 in the store made load_pings (and every
+    # dosage run) fail with pandas' OutOfBoundsDatetime: nanosecond times end there
+    import json
+
+    from typer.testing import CliRunner
+
+    from patrolwise.cli import app
+    from patrolwise.store.pings import load_pings
+    from patrolwise.track.cleaning import clean_pings
+
+    with Store(store_url) as st:
+        _store_a_fix_dated_2300(st)
+        got = load_pings(st, with_flags=True)
+    assert len(got) == 82 and got["t"].dtype == "datetime64[ns]"
+    # read as the last instant a nanosecond time holds, in order: a time no clock gave
+    assert got["t"].iloc[-1] == pd.Timestamp("2262-04-10")
+    cleaned = clean_pings(got, now=dt.datetime(2024, 6, 4))
+    assert cleaned.attrs["cleaning"]["flags"] == {"future": 1}
+    r = CliRunner().invoke(app, ["--db", store_url, "dosage", "--json"])
+    assert r.exit_code == 0, r.output
+    res = json.loads(r.stdout)
+    assert res["stats"]["cleaning"]["flags"] == {"future": 1}
+    with Store(store_url) as st:
+        assert load_visits(st)["minutes"].tolist() == [40.0]
+
+
+def test_insert_pings_refuses_a_time_it_could_not_read_back(store_url: str) -> None:
+    from patrolwise.errors import InputError
+    from patrolwise.store.devices import ensure_devices
+    from patrolwise.store.pings import insert_pings
+
+    df = pd.DataFrame(
+        {
+            "device_id": "P1",
+            "team": "police",
+            "t": [dt.datetime(2024, 5, 1, 14, 2), dt.datetime(2300, 1, 1)],
+            "x": 1.0,
+            "y": 2.0,
+            "lon": -1.1,
+            "lat": 52.6,
+        }
+    )
+    with Store(store_url) as st:
+        with st.engine.begin() as conn:
+            ensure_devices(conn, {"P1": "police"})
+        with (
+            pytest.raises(
+                InputError, match="2300-01-01 00:00:00 UTC is outside 1677-09-22..2262-04-10"
+            ),
+            st.engine.begin() as conn,
+        ):
+            insert_pings(conn, df, source="test")

@@ -16,6 +16,32 @@ from .errors import InputError
 
 UTC = dt.UTC
 
+#: the first and last instants patrolwise reads a time as: a day inside pandas' nanosecond
+#: times (1677-09-21 00:12 to 2262-04-11 23:47), so a zone's offset never takes one outside
+TIME_FIRST = pd.Timestamp("1677-09-22")
+TIME_LAST = pd.Timestamp("2262-04-10")
+
+
+def clamp_ns(t: pd.Series) -> pd.Series:
+    """Naive times of any unit as ``datetime64[ns]``, those outside :data:`TIME_FIRST` ..
+    :data:`TIME_LAST` moved to that end (NaT stays NaT).
+
+    A time past 2262 (a device clock gone wrong) made the conversion to nanoseconds raise
+    pandas' OutOfBoundsDatetime, which ended a track import or a dosage run in a traceback
+    (numpy's own conversion silently wraps round: 2604 became 2019). Clamped, the time is still
+    after any plausible fix, so the future-time checks reject or flag it for what it is.
+    """
+    if t.dtype == "datetime64[ns]":
+        return t
+    a = t.to_numpy()
+    if a.dtype.kind != "M":
+        return t.astype("datetime64[ns]")  # empty, or objects pandas converts
+    lo, hi = (x.to_datetime64().astype(a.dtype) for x in (TIME_FIRST, TIME_LAST))
+    early, late = a < lo, a > hi  # NaT is neither
+    if early.any() or late.any():
+        a = np.where(early, lo, np.where(late, hi, a))
+    return pd.Series(a.astype("datetime64[ns]"), index=t.index, name=t.name)
+
 
 def zone(name: str = "Europe/London") -> ZoneInfo:
     return ZoneInfo(name)

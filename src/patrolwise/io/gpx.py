@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import FatalImportError
+from ..timeutil import clamp_ns
 from .tracks import HDOP_METRES, parse_times, rejects_frame
 
 POINT_TAGS = {"trkpt": "track", "rtept": "route", "wpt": "waypoint"}
@@ -276,8 +277,12 @@ def _gpx_times(times: list[str]) -> tuple[np.ndarray, int]:
     """
     if times and all(_UTC_ISO.match(s) for s in times):
         try:
-            return np.array([s[:-1] for s in times], dtype="datetime64[ns]"), 0
+            # parsed in microseconds: numpy's nanoseconds wrap round past 2262 (a point dated
+            # 2604 became 2019), so a time beyond is clamped and rejected as in the future
+            us = np.array([s[:-1] for s in times], dtype="datetime64[us]")
         except ValueError:
             pass
+        else:
+            return clamp_ns(pd.Series(us)).to_numpy(), 0
     t, naive = parse_times(pd.Series(times, dtype=object))
     return t.to_numpy(dtype="datetime64[ns]"), naive

@@ -28,6 +28,7 @@ import pandas as pd
 from ..errors import FatalImportError, InputError
 from ..geo import swapped_lonlat, to_projected, to_wgs84
 from ..readings import READINGS, degrees_not_metres, outside_grid, outside_reading
+from ..timeutil import TIME_FIRST, TIME_LAST, clamp_ns
 from .tabular import data_row_lines, decode, read_bytes, read_csv_text, sniff_delimiter
 
 #: columns of a raw points table (readers may leave optional ones out; ``finish_points`` adds them)
@@ -58,6 +59,8 @@ REJECT_COLUMNS = ["row", "line", "field", "value", "reason"]
 MIN_TIME = pd.Timestamp("2000-01-01")
 #: how far ahead of the server's clock a fix may be (phones with a wrong zone setting)
 MAX_AHEAD = pd.Timedelta(days=1)
+#: epoch seconds read as a time at most (either sign): those of the times patrolwise reads
+EPOCH_SECS = min(-TIME_FIRST.timestamp(), TIME_LAST.timestamp())
 
 #: metres of horizontal error per unit of HDOP (a typical user-equivalent range error): GPX and
 #: NMEA give HDOP, not accuracy, so accuracy is estimated as HDOP x 5 m (attrs keep the HDOP)
@@ -149,7 +152,7 @@ def finish_points(
     t = pd.to_datetime(df["t"], errors="coerce")
     if isinstance(t.dtype, pd.DatetimeTZDtype):
         t = t.dt.tz_convert("UTC").dt.tz_localize(None)
-    df["t"] = t.astype("datetime64[ns]").dt.floor("us")
+    df["t"] = clamp_ns(t).dt.floor("us")
     now_ts = pd.Timestamp(now) if now is not None else pd.Timestamp.now("UTC").tz_localize(None)
 
     # fill lon/lat from projected coordinates and vice versa
@@ -513,24 +516,27 @@ def parse_times(
     if numeric.any():
         v = pd.to_numeric(s[numeric], errors="coerce")
         ms = v.abs() >= 1e11
-        secs = v.where(~ms, v / 1000.0)
+        # beyond the times a nanosecond can hold (about +-292 years from 1970): implausible
+        # either way, rejected as too early or too late, not a traceback (as clamp_ns does)
+        secs = v.where(~ms, v / 1000.0).clip(-EPOCH_SECS, EPOCH_SECS)
         out[numeric] = pd.to_datetime(secs, unit="s", errors="coerce").astype("datetime64[ns]")
     text = nonempty & ~numeric
     zoned = text & s.str.contains(_ZONE)
     naive = text & ~zoned
     if zoned.any():
         z = pd.to_datetime(s[zoned], format="ISO8601", utc=True, errors="coerce")
-        out[zoned] = z.dt.tz_localize(None).astype("datetime64[ns]")
+        out[zoned] = clamp_ns(z.dt.tz_localize(None))
     if naive.any():
         # nanoseconds throughout: pandas infers a unit per parse (seconds for all-ISO times
         # without fraction), and a UK time with milliseconds could not then be put in
-        n = pd.to_datetime(s[naive], format="ISO8601", errors="coerce").astype("datetime64[ns]")
+        # (past 2262, clamped: see clamp_ns)
+        n = clamp_ns(pd.to_datetime(s[naive], format="ISO8601", errors="coerce"))
         bad = n.isna()
         for fmt in ("%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S.%f"):
             if not bad.any():
                 break
             got = pd.to_datetime(s[naive][bad], format=fmt, errors="coerce")
-            n[bad] = got.astype("datetime64[ns]")
+            n[bad] = clamp_ns(got)
             bad = n.isna()
         if tz and tz.upper() != "UTC":
             ok = n.notna()

@@ -18,10 +18,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.errors import OutOfBoundsDatetime
 from sqlalchemy import Connection, String, case, cast, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from ..timeutil import local_days
+from ..errors import InputError
+from ..timeutil import TIME_FIRST, TIME_LAST, clamp_ns, local_days
 from .db import Store
 from .devices import device_teams
 from .models.tracking import Ping
@@ -84,6 +86,13 @@ def resolve_teams(
     return out
 
 
+#: why a ping time outside the times patrolwise reads is refused
+_UNREADABLE = (
+    f"outside {TIME_FIRST:%Y-%m-%d}..{TIME_LAST:%Y-%m-%d}, the times the store can read back "
+    "(a broken device clock?): nothing stored; set such fixes aside before storing"
+)
+
+
 def _frame(
     df: pd.DataFrame, source: str | pd.Series, received_at: dt.datetime | None
 ) -> pd.DataFrame:
@@ -91,11 +100,18 @@ def _frame(
     # pandas, which was most of the time of a live ingest request carrying a single ping
     n = len(df)
     attrs = df["attrs"] if "attrs" in df else pd.Series(None, index=df.index, dtype=object)
-    t = pd.to_datetime(df["t"])
+    try:
+        t = pd.to_datetime(df["t"])
+    except OutOfBoundsDatetime as exc:  # pandas 2 holds nanoseconds only
+        raise InputError(f"{exc}: a ping time {_UNREADABLE}") from None
     if isinstance(t.dtype, pd.DatetimeTZDtype):
         # the store holds naive UTC: a zone-aware time formatted as is kept its wall clock
         # (14:02 BST stored as 14:02 UTC, an hour late)
         t = t.dt.tz_convert("UTC").dt.tz_localize(None)
+    tv = t.to_numpy()  # numpy: pandas' comparisons cost a live request carrying one ping
+    outside = (tv < TIME_FIRST.to_datetime64()) | (tv > TIME_LAST.to_datetime64())
+    if outside.any():
+        raise InputError(f"ping time {t[outside].iloc[0]} UTC is {_UNREADABLE}")
     cols: dict[str, object] = {
         "device_id": df["device_id"].astype(str).to_numpy(dtype=object),
         "team": df["team"].astype(str).to_numpy(dtype=object),
@@ -250,6 +266,26 @@ def _bounds(
     return lo, hi
 
 
+def stored_times(values: pd.Series) -> pd.Series:
+    """Stored times (SQLite's text, PostgreSQL's datetimes) as naive-UTC ``datetime64[ns]``.
+
+    A time after 2262-04-11 (or before 1677) in the table made the read fail with pandas'
+    OutOfBoundsDatetime: every dosage run over it stopped. Such a fix can only come from a
+    broken clock (imports and live ingest refuse one, :func:`insert_pings` too, but another tool
+    or an older version may have written it), so it is read as 2262-04-10 (or 1677-09-22:
+    :func:`patrolwise.timeutil.clamp_ns`), still in order, and cleaning flags it ``future``
+    (``too_old``) like any fix from a clock far ahead.
+    """
+    try:
+        t = pd.to_datetime(values, format="ISO8601")
+    except OutOfBoundsDatetime:  # pandas 2 parses to nanoseconds only: numpy's microseconds
+        t = pd.Series(
+            np.array([v if isinstance(v, dt.datetime) else str(v) for v in values], "M8[us]"),
+            index=values.index,
+        )
+    return clamp_ns(t)
+
+
 def load_pings(
     store: Store,
     start: dt.date | dt.datetime | None = None,
@@ -298,7 +334,7 @@ def load_pings(
         result = conn.execute(q)
         df = pd.DataFrame.from_records(result.cursor.fetchall(), columns=names)  # type: ignore[union-attr]
         result.close()
-    df["t"] = pd.to_datetime(df["t"], format="ISO8601").astype("datetime64[ns]")
+    df["t"] = stored_times(df["t"])
     for c in ("x", "y", "accuracy", "lon", "lat", "speed", "heading", "altitude", "battery"):
         df[c] = pd.to_numeric(df[c]).astype(float)
     if with_attrs and sqlite:
@@ -422,7 +458,7 @@ def load_piece(
 def _piece_frame(rows: Sequence[Any], names: list[str]) -> pd.DataFrame:
     """DB-API rows as typed columns, as :func:`load_pings` types them."""
     df = pd.DataFrame.from_records(rows, columns=names)
-    df["t"] = pd.to_datetime(df["t"], format="ISO8601").astype("datetime64[ns]")
+    df["t"] = stored_times(df["t"])
     for c in ("x", "y", "accuracy"):
         df[c] = pd.to_numeric(df[c]).astype(float)
     df["device_flag"] = df["device_flag"].fillna(0).astype(bool)
