@@ -530,3 +530,64 @@ def test_times_past_2262_are_rejected_as_future_not_a_crash(tmp_path: Path) -> N
     d = read_track_file(g, now=NOW)
     assert len(d.points) == 1 and list(d.rejects["row"]) == [2]
     assert "more than a day in the future" in d.rejects["reason"].iloc[0]
+
+
+def _repeated_hour_csv(path: Path, after: tuple[str, ...] = ()) -> None:
+    """PC1 every 10 minutes through the second 01:00-01:50 of 27 October 2024 (GMT, 01:00-01:50
+    UTC), written in UK local time: the second file of one night, the first holding the hour
+    before the clocks went back; ``after`` adds rows (local times) after it."""
+    rows = [f"PC1,27/10/2024 01:{m:02d}:00,458000,304000" for m in range(0, 60, 10)]
+    rows += [f"PC1,{w},458000,304000" for w in after]
+    path.write_text("Callsign,Time,Easting,Northing\n" + "\n".join(rows) + "\n")
+
+
+def test_a_file_holding_only_the_repeated_october_hour_is_not_read_as_summer_time(
+    tmp_path: Path,
+) -> None:
+    # found by QA: a file whose local times lie only in the hour repeated when the clocks go
+    # back (the second 01:00-01:59, GMT) was read as summer time without a word: every fix an
+    # hour early, on top of the first file's real fixes
+    p = tmp_path / "night-part2.csv"
+    _repeated_hour_csv(p, after=("27/10/2024 02:00:00", "27/10/2024 02:10:00"))
+    d = read_track_file(p, tz="Europe/London", now=NOW)
+    # the order of the file cannot tell which 01:00-01:50 these are: rejected, saying how to
+    # settle it, not guessed; the times after the change are not ambiguous
+    assert list(d.points["t"]) == [
+        pd.Timestamp("2024-10-27 02:00"),
+        pd.Timestamp("2024-10-27 02:10"),
+    ]
+    assert list(d.rejects["row"]) == [2, 3, 4, 5, 6, 7]
+    assert (d.rejects["field"] == "time").all()
+    assert d.rejects["value"].iloc[0] == "27/10/2024 01:00:00"
+    reason = d.rejects["reason"].iloc[0]
+    assert "happens twice" in reason and "BST" in reason and "GMT" in reason
+    assert "--ambiguous earlier" in reason and "--ambiguous later" in reason
+    later = read_track_file(p, tz="Europe/London", now=NOW, ambiguous="later")
+    assert later.rejects.empty
+    want = list(pd.date_range("2024-10-27 01:00", "2024-10-27 02:10", freq="10min"))
+    assert list(later.points["t"]) == want
+    assert any("--ambiguous later" in n and "6" in n for n in later.notes), later.notes
+    earlier = read_track_file(p, tz="Europe/London", now=NOW, ambiguous="earlier")
+    assert list(earlier.points["t"][:6]) == [t - pd.Timedelta(hours=1) for t in want[:6]]
+
+
+@pytest.mark.parametrize("descending", [False, True])
+@pytest.mark.parametrize("ambiguous", ["earlier", "later"])
+def test_the_order_of_a_whole_night_wins_over_the_ambiguous_option(
+    tmp_path: Path, descending: bool, ambiguous: str
+) -> None:
+    p = tmp_path / "radio.csv"
+    want = _fallback_csv(p, descending)
+    d = read_track_file(p, tz="Europe/London", now=NOW, ambiguous=ambiguous)
+    assert d.rejects.empty and not any("--ambiguous" in n for n in d.notes)
+    for cs in ("PC1", "PC2"):
+        assert sorted(d.points.loc[d.points["device"] == cs, "t"]) == want, cs
+
+
+def test_the_ambiguous_option_is_checked(tmp_path: Path) -> None:
+    p = tmp_path / "night-part2.csv"
+    _repeated_hour_csv(p)
+    with pytest.raises(InputError, match="--ambiguous 'second'.*earlier or later"):
+        read_track_file(p, tz="Europe/London", now=NOW, ambiguous="second")
+    with pytest.raises(InputError, match="--ambiguous.*--tz"):
+        read_track_file(p, now=NOW, ambiguous="later")

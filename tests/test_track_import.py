@@ -478,3 +478,31 @@ def test_a_truncated_gpx_imports_its_complete_points(sqlite_url: str, tmp_path: 
             import_track_file(st, not_gpx, team="outreach", rejects_dir=tmp_path / "rj")
         assert count(st, Ping) == 4 and count(st, ImportBatch) == 1
         assert "OR08" not in set(list_devices(st)["device_id"])
+
+
+def test_cli_ambiguous_option_settles_the_repeated_october_hour(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    # found by QA: the second file of one night, holding only the hour repeated when the clocks
+    # go back, was imported an hour early (as summer time) without a word
+    from patrolwise.errors import InputError
+
+    runner = CliRunner()
+    p = tmp_path / "PC1-part2.csv"
+    rows = [f"PC1,2024-10-27 01:{m:02d}:00,52.63,-1.13" for m in range(0, 60, 10)]
+    p.write_text("callsign,time,lat,lon\n" + "\n".join(rows) + "\n")
+    base = ["--db", sqlite_url, "track", "import", str(p), "--team", "police", "--json"]
+    r = runner.invoke(app, [*base, "--tz", "Europe/London", "--rejects", str(tmp_path / "rj")])
+    assert r.exit_code == 0, r.output
+    s = json.loads(r.stdout)
+    assert (s["imported"], s["rejected"]) == (0, 6)
+    (reason,) = s["reject_reasons"]
+    assert "--ambiguous earlier" in reason and "--ambiguous later" in reason
+    r = runner.invoke(app, [*base, "--tz", "Europe/London", "--ambiguous", "later"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["imported"] == 6
+    with Store(sqlite_url) as st:
+        got = load_pings(st)["t"].tolist()
+    assert got == list(pd.date_range("2024-10-27 01:00", "2024-10-27 01:50", freq="10min"))
+    r = runner.invoke(app, [*base, "--tz", "Europe/London", "--ambiguous", "both"])
+    assert isinstance(r.exception, InputError) and "--ambiguous 'both'" in str(r.exception)

@@ -36,7 +36,14 @@ from sqlalchemy import insert, update
 from .config import get_settings
 from .errors import FatalImportError, InputError, PatrolwiseError
 from .io.rejects_report import write_report
-from .io.tracks import REJECT_COLUMNS, RawTrack, check_zone, finish_points, read_raw_track
+from .io.tracks import (
+    REJECT_COLUMNS,
+    RawTrack,
+    check_ambiguous,
+    check_zone,
+    finish_points,
+    read_raw_track,
+)
 from .store.db import Store, utcnow
 from .store.devices import check_device_id, check_team, device_teams, ensure_devices
 from .store.models import ImportBatch
@@ -179,6 +186,7 @@ def import_track_files(
     date: dt.date | None = None,
     mapping: dict[str, str] | None = None,
     tz: str | None = None,
+    ambiguous: str | None = None,
     format: str | None = None,
     rejects_dir: str | Path | None = None,
     write_rejects: bool = True,
@@ -196,6 +204,7 @@ def import_track_files(
     if team is not None:
         team = check_team(team)
     tz = check_zone(tz)  # before any file: an unknown zone must not import half the files
+    ambiguous = check_ambiguous(ambiguous, tz)
     files = expand_paths(paths)
     out: list[dict[str, Any]] = []
     for i in range(0, len(files), CHUNK):
@@ -204,7 +213,13 @@ def import_track_files(
             files[i : i + CHUNK],
             device=device,
             team=team,
-            read_kw={"format": format, "mapping": mapping, "date": date, "tz": tz},
+            read_kw={
+                "format": format,
+                "mapping": mapping,
+                "date": date,
+                "tz": tz,
+                "ambiguous": ambiguous,
+            },
             rejects_dir=Path(rejects_dir) if rejects_dir else None,
             write_rejects=write_rejects,
             now=now,

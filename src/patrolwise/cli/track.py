@@ -54,6 +54,12 @@ def import_cmd(
     tz: str | None = typer.Option(
         None, "--tz", help="zone of CSV times written without one (default UTC)"
     ),
+    ambiguous: str | None = typer.Option(
+        None,
+        "--ambiguous",
+        help="earlier or later: which pass of the hour repeated when the clocks go back the "
+        "file's --tz times are, where the order of the file cannot tell (default: reject them)",
+    ),
     fmt: str | None = typer.Option(
         None, "--format", help="gpx, nmea, csv or geojson (default: detect)"
     ),
@@ -89,6 +95,7 @@ def import_cmd(
                         date=_date(date, "--date"),
                         mapping=m or None,
                         tz=tz,
+                        ambiguous=ambiguous,
                         format=fmt,
                         rejects_dir=rejects,
                     )

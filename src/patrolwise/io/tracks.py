@@ -456,9 +456,12 @@ _DECIMAL_COMMA = re.compile(r"-?\d+,\d+")
 _TIME_OF_DAY = re.compile(r"^\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?$")
 
 
-def _summer_time(wall: pd.Series, tz: str, groups: pd.Series | None) -> np.ndarray:
+def _summer_time(
+    wall: pd.Series, tz: str, groups: pd.Series | None
+) -> tuple[np.ndarray, np.ndarray]:
     """For local wall times (no NaT), whether each is read as the first (summer time) of the
-    two instants it names when the clocks go back; the others do not care.
+    two instants it names when the clocks go back (the others do not care), and whether the
+    file's order left that unsettled.
 
     A track written in local time says 01:10 twice on the October Sunday. Reading every such
     time as summer time moved the hour after the change onto the hour before it (its fixes
@@ -466,13 +469,16 @@ def _summer_time(wall: pd.Series, tz: str, groups: pd.Series | None) -> np.ndarr
     file order, the ambiguous times of one night run forwards, step back when the clocks go
     back, and run forwards again: those before the first step back are summer time, those after
     it winter time. A file listed newest first is read the other way round (its direction is
-    what most of the group's steps do). With no step the times stay summer time: nothing tells.
+    what most of the group's steps do). With no step back nothing tells: a file holding only
+    the repeated hour (the second file of one night) is as likely the hour after the change as
+    the hour before it, so those times are returned unsettled (and summer time), not guessed.
     """
     dst = np.ones(len(wall), dtype=bool)
+    unsettled = np.zeros(len(wall), dtype=bool)
     amb = wall.dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward").isna()
     amb = amb.to_numpy()
     if not amb.any():
-        return dst
+        return dst, unsettled
     g = (
         pd.Series(0, index=wall.index)
         if groups is None
@@ -487,10 +493,87 @@ def _summer_time(wall: pd.Series, tz: str, groups: pd.Series | None) -> np.ndarr
     step = w.groupby(key, sort=False).diff()
     back = (step < pd.Timedelta(0)).to_numpy()
     ahead = (step > pd.Timedelta(0)).to_numpy()
-    switch = np.where(forwards, back, ahead)
-    after = pd.Series(switch).groupby(key, sort=False).cumsum().to_numpy() > 0
+    switch = pd.Series(np.where(forwards, back, ahead))
+    after = switch.groupby(key, sort=False).cumsum().to_numpy() > 0
     dst[amb] = np.where(forwards, ~after, after)
-    return dst
+    unsettled[amb] = ~switch.groupby(key, sort=False).transform("any").to_numpy(dtype=bool)
+    return dst, unsettled
+
+
+#: ``--ambiguous``: which pass of the hour repeated when the clocks go back a file's local
+#: times are, where the file's order cannot tell (the earlier is summer time)
+AMBIGUOUS = ("earlier", "later")
+
+
+def check_ambiguous(ambiguous: str | None, tz: str | None) -> str | None:
+    """``ambiguous`` as :data:`AMBIGUOUS` spells it (None passes), else an InputError.
+
+    Checked before any file is read, as :func:`check_zone`; it settles local times, so it needs
+    their zone (``tz``)."""
+    if ambiguous is None:
+        return None
+    a = ambiguous.strip().lower()
+    if a not in AMBIGUOUS:
+        raise InputError(
+            f"--ambiguous {ambiguous!r} is not earlier or later: say which pass of the hour "
+            "repeated when the clocks go back the file's local times are"
+        )
+    if tz is None:
+        raise InputError(
+            "--ambiguous settles local times written without an offset: give their zone "
+            "with --tz (times without one are read as UTC, which never repeats an hour)"
+        )
+    return a
+
+
+@dataclass
+class Times:
+    """What :func:`read_times` made of a column of times.
+
+    - ``t``: naive UTC (NaT where unreadable or unsettled)
+    - ``naive``: how many were read without a zone
+    - ``unsettled``: rows whose local time falls in the hour repeated when the clocks go back,
+      where the file's order cannot tell which pass (no ``ambiguous`` given)
+    - ``settled``: how many such times ``ambiguous`` placed
+    - ``passes``: the zone's names for the earlier and later pass ('BST', 'GMT'), when any
+      time was ambiguous and unsettled or settled
+    """
+
+    t: pd.Series
+    naive: int
+    unsettled: pd.Series
+    settled: int = 0
+    passes: tuple[str, str] = ("", "")
+
+
+def _passes(wall: pd.Timestamp, tz: str) -> tuple[str, str]:
+    """The zone's names for the two instants an ambiguous wall time names ('BST', 'GMT')."""
+    first = wall.tz_localize(tz, ambiguous=True)
+    second = wall.tz_localize(tz, ambiguous=False)
+    return first.strftime("%Z"), second.strftime("%Z")
+
+
+def ambiguous_reason(passes: tuple[str, str]) -> str:
+    """Why a local time in the repeated hour is rejected, and how to settle it."""
+    a, b = passes
+    return (
+        f"local time in the hour repeated when the clocks go back (it happens twice: first {a}, "
+        f"then {b}) and the order of the file cannot tell which: say which pass the file's "
+        f"times are with --ambiguous earlier ({a}) or --ambiguous later ({b}), or export "
+        "times with their UTC offset"
+    )
+
+
+def ambiguous_note(times: Times, ambiguous: str | None) -> list[str]:
+    """The note saying how many repeated-hour times ``--ambiguous`` placed (none: no note)."""
+    if not times.settled:
+        return []
+    which = times.passes[0] if ambiguous == "earlier" else times.passes[1]
+    return [
+        f"{times.settled} local times in the hour repeated when the clocks go back could not "
+        f"be placed by the order of the file: read as the {ambiguous} pass ({which}), as "
+        f"--ambiguous {ambiguous} says"
+    ]
 
 
 def parse_times(
@@ -498,14 +581,33 @@ def parse_times(
 ) -> tuple[pd.Series, int]:
     """Text times to naive UTC; returns (times, how many were read without a zone).
 
+    :func:`read_times` without ``ambiguous``: a local time the order of the file cannot place
+    in the hour repeated when the clocks go back is NaT.
+    """
+    got = read_times(values, tz, groups)
+    return got.t, got.naive
+
+
+def read_times(
+    values: pd.Series,
+    tz: str | None = None,
+    groups: pd.Series | None = None,
+    ambiguous: str | None = None,
+) -> Times:
+    """Text times to naive UTC (see :class:`Times`).
+
     Accepts ISO 8601 (with or without a zone, any fraction; ``UTC`` or ``GMT`` written after
     the time counts as ``Z``), ``yyyy-mm-dd HH:MM:SS``, UK
     ``dd/mm/yyyy HH:MM(:SS)`` and epoch seconds or milliseconds. Times without a zone are taken as
     UTC (what GPS receivers record) unless ``tz`` names the zone they were written in. ``groups``
     (the device of each row) lets the hour repeated when the clocks go back be told apart by
-    file order (see :func:`_summer_time`).
+    file order (see :func:`_summer_time`); where the order cannot tell, ``ambiguous``
+    (:data:`AMBIGUOUS`) says which pass the times are, else they are left unsettled (NaT).
     """
     s = values.fillna("").astype(str).str.strip()
+    unsettled = pd.Series(False, index=s.index)
+    settled = 0
+    passes = ("", "")
     # a vectorised look at the last characters first (a regex over every row costs ~1.5 s/1M)
     marked = s.str[-3:].str.upper().isin(("UTC", "GMT")) | s.str.endswith("z")
     if marked.any():
@@ -540,12 +642,21 @@ def parse_times(
             bad = n.isna()
         if tz and tz.upper() != "UTC":
             ok = n.notna()
-            summer = _summer_time(n[ok], tz, None if groups is None else groups[naive][ok])
-            loc = n[ok].dt.tz_localize(tz, ambiguous=summer, nonexistent="shift_forward")
+            wall = n[ok]
+            summer, open_ = _summer_time(wall, tz, None if groups is None else groups[naive][ok])
+            if open_.any():
+                passes = _passes(wall[open_].iloc[0], tz)
+                if ambiguous is not None:
+                    summer[open_] = ambiguous == "earlier"
+                    settled = int(open_.sum())
+            loc = wall.dt.tz_localize(tz, ambiguous=summer, nonexistent="shift_forward")
             n[ok] = loc.dt.tz_convert("UTC").dt.tz_localize(None)
+            if ambiguous is None and open_.any():
+                unsettled[wall.index[open_]] = True
+                n[wall.index[open_]] = pd.NaT
         out[naive] = n
     # only times read count: an unreadable one is rejected, not read as UTC (or as ``tz``)
-    return out, int((naive & out.notna()).sum())
+    return Times(out, int((naive & out.notna()).sum()), unsettled, settled, passes)
 
 
 def check_zone(tz: str | None) -> str | None:
@@ -587,8 +698,12 @@ def table_to_raw(
     name: str,
     tz: str | None = None,
     rows_are_lines: bool = False,
+    ambiguous: str | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
-    """A table of text cells (CSV rows, GeoJSON properties) to raw points via the column mapping."""
+    """A table of text cells (CSV rows, GeoJSON properties) to raw points via the column mapping.
+
+    A local time the file's order cannot place in the hour repeated when the clocks go back is
+    rejected, saying how to settle it, unless ``ambiguous`` does (:func:`read_times`)."""
     cols = map_columns(list(df.columns), mapping, name)
     raw = pd.DataFrame({"row": np.asarray(rows, dtype=np.int64)}, index=df.index)
     if rows_are_lines:
@@ -605,7 +720,23 @@ def table_to_raw(
         t_text = t_text.where(~bare, dated)
     raw["t_raw"] = t_text
     dev = df[cols["device"]].astype(str).str.strip() if "device" in cols else None
-    raw["t"], naive = parse_times(t_text, tz, dev)
+    times = read_times(t_text, tz, dev, ambiguous)
+    raw["t"] = times.t
+    if times.unsettled.any():
+        m = times.unsettled.to_numpy()
+        rows_amb = raw["row"].to_numpy()[m]
+        rejects.append(
+            pd.DataFrame(
+                {
+                    "row": rows_amb,
+                    "line": rows_amb if rows_are_lines else None,
+                    "field": "time",
+                    "value": t_text.to_numpy()[m],
+                    "reason": ambiguous_reason(times.passes),
+                },
+                columns=REJECT_COLUMNS,
+            )
+        )
     for fld in ("device", "team", "staff"):
         if fld in cols:
             v = df[cols[fld]].astype(str).str.strip()
@@ -642,7 +773,13 @@ def table_to_raw(
         rej = pd.concat(rejects, ignore_index=True).drop_duplicates("row", keep="first")
         rej = rej.reset_index(drop=True)
         raw = raw[~raw["row"].isin(rej["row"])]
-    details = {"columns": {k: v for k, v in cols.items()}, "times_without_zone": naive}
+    details: dict[str, Any] = {
+        "columns": {k: v for k, v in cols.items()},
+        "times_without_zone": times.naive,
+    }
+    if times.settled:
+        details["ambiguous_settled"] = times.settled
+        details["time_notes"] = ambiguous_note(times, ambiguous)  # the readers' to give
     if "team" in cols:
         teams = raw["team"].dropna().str.lower()
         raw["team"] = teams.reindex(raw.index)
@@ -654,7 +791,12 @@ def table_to_raw(
 
 
 def read_csv_points(
-    raw_bytes: bytes, name: str, *, mapping: dict[str, str] | None = None, tz: str | None = None
+    raw_bytes: bytes,
+    name: str,
+    *,
+    mapping: dict[str, str] | None = None,
+    tz: str | None = None,
+    ambiguous: str | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[str], dict[str, Any]]:
     """CSV rows (radio and telematics exports, phone-app exports) to raw points.
 
@@ -669,7 +811,7 @@ def read_csv_points(
         # the fast parser gives up on a row with too many fields: find those rows one by one
         df, rows, ragged = _csv_with_ragged_rows(raw_bytes, name)
     raw, rejects, details = table_to_raw(
-        df, rows, mapping=mapping, name=name, tz=tz, rows_are_lines=True
+        df, rows, mapping=mapping, name=name, tz=tz, rows_are_lines=True, ambiguous=ambiguous
     )
     if len(ragged):
         rejects = pd.concat([ragged, rejects], ignore_index=True)
@@ -679,6 +821,7 @@ def read_csv_points(
             f"{details['times_without_zone']} times had no zone: read as "
             f"{tz or 'UTC'}{'' if tz else ' (pass a time zone if the export is in local time)'}"
         )
+    notes += details.pop("time_notes", [])
     return raw, rejects, notes, details
 
 
@@ -724,7 +867,12 @@ def _csv_with_ragged_rows(
 
 
 def read_geojson_points(
-    raw_bytes: bytes, name: str, *, mapping: dict[str, str] | None = None, tz: str | None = None
+    raw_bytes: bytes,
+    name: str,
+    *,
+    mapping: dict[str, str] | None = None,
+    tz: str | None = None,
+    ambiguous: str | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[str], dict[str, Any]]:
     """Point features (RFC 7946: WGS84 lon, lat[, altitude]) with the time and device in properties.
 
@@ -788,9 +936,11 @@ def read_geojson_points(
     table = table.drop(
         columns=[c for c in table.columns if _norm(c) in ("x", "y", "easting", "northing")]
     )
-    raw, bad, details = table_to_raw(table, np.array(rows), mapping=m, name=name, tz=tz)
+    raw, bad, details = table_to_raw(
+        table, np.array(rows), mapping=m, name=name, tz=tz, ambiguous=ambiguous
+    )
     all_rejects = pd.concat([rejects_frame(rejects), bad], ignore_index=True)
-    notes: list[str] = []
+    notes: list[str] = details.pop("time_notes", [])
     src = _geojson_crs(doc, name)
     if src is not None and "lon" in raw and len(raw):
         # coordinates in a projected CRS: x/y in metres, to longitude/latitude here
@@ -882,12 +1032,14 @@ def read_raw_track(
     mapping: dict[str, str] | None = None,
     date: dt.date | None = None,
     tz: str | None = None,
+    ambiguous: str | None = None,
 ) -> RawTrack:
     """Parse one track file (format detected unless given) without the shared checks."""
     from .gpx import read_gpx_points
     from .nmea import read_nmea_points
 
     check_zone(tz)
+    ambiguous = check_ambiguous(ambiguous, tz)
     p = Path(path)
     name = str(p)
     data = read_bytes(p)
@@ -901,9 +1053,13 @@ def read_raw_track(
     elif fmt == "nmea":
         raw, rej, notes, details = read_nmea_points(data, name, date=date)
     elif fmt == "geojson":
-        raw, rej, notes, details = read_geojson_points(data, name, mapping=mapping, tz=tz)
+        raw, rej, notes, details = read_geojson_points(
+            data, name, mapping=mapping, tz=tz, ambiguous=ambiguous
+        )
     else:
-        raw, rej, notes, details = read_csv_points(data, name, mapping=mapping, tz=tz)
+        raw, rej, notes, details = read_csv_points(
+            data, name, mapping=mapping, tz=tz, ambiguous=ambiguous
+        )
     return RawTrack(name, fmt, raw, rej, notes, details)
 
 
@@ -917,13 +1073,16 @@ def read_track_file(
     crs: str = "EPSG:27700",
     now: dt.datetime | None = None,
     bbox: tuple[float, float, float, float] | None = None,
+    ambiguous: str | None = None,
 ) -> TrackData:
     """Read one track file into checked points and rejects (nothing is written anywhere).
 
     ``date`` is the UTC date of the first fix for NMEA logs that carry no dates (GGA only);
-    ``tz`` the zone of zone-less CSV times (default UTC); ``mapping`` maps our fields to columns;
+    ``tz`` the zone of zone-less CSV times (default UTC); ``ambiguous`` (earlier or later) which
+    pass of the hour repeated when the clocks go back those times are where the order of the
+    file cannot tell (else they are rejected); ``mapping`` maps our fields to columns;
     ``bbox`` the force area, for the swapped latitude/longitude check (see :func:`finish_points`).
     """
-    r = read_raw_track(path, format=format, mapping=mapping, date=date, tz=tz)
+    r = read_raw_track(path, format=format, mapping=mapping, date=date, tz=tz, ambiguous=ambiguous)
     good, rejects = finish_points(r.raw, r.rejects, path=r.path, crs=crs, now=now, bbox=bbox)
     return TrackData(r.path, r.format, good, rejects, r.notes, r.details)
