@@ -172,3 +172,34 @@ def test_fixes_the_device_does_not_vouch_for() -> None:
     # a store-computed column wins over the attributes
     df["device_flag"] = False
     assert clean_pings(df, now=dt.datetime(2024, 6, 4))["flag"].isna().all()
+
+
+def test_span_is_the_believable_times_only() -> None:
+    """The span a run measured ignores clocks in the future, before 2000 or before the device
+    existed, even on fixes set aside for another reason first (bad coordinates)."""
+    t = pd.to_datetime(
+        [
+            "2024-05-01 14:00",
+            "2024-05-02 15:30",
+            "2031-01-01 12:00",  # future
+            "1999-08-21 23:59",  # too old
+            "2024-04-20 10:00",  # before POL-1 was issued
+            "2035-06-01 00:00",  # future and no coordinates: flagged bad_coordinates
+            "2024-05-03 09:00",  # no coordinates, but a believable time: the device reported
+        ]
+    )
+    pings = pd.DataFrame(
+        {
+            "device_id": ["A", "A", "A", "A", "POL-1", "A", "A"],
+            "t": t,
+            "x": [0.0, 10, 20, 30, 40, np.nan, np.nan],
+            "y": 0.0,
+        }
+    )
+    out = clean_pings(
+        pings, now=dt.datetime(2024, 6, 1), device_since={"POL-1": dt.date(2024, 5, 1)}
+    )
+    assert out.attrs["span"] == (pd.Timestamp("2024-05-01 14:00"), pd.Timestamp("2024-05-03 09:00"))
+    assert set(out["flag"].dropna()) == {"future", "too_old", "before_device", "bad_coordinates"}
+    none = clean_pings(pings.iloc[[2, 3]], now=dt.datetime(2024, 6, 1))
+    assert none.attrs["span"] is None

@@ -159,6 +159,10 @@ def clean_pings(
 ) -> pd.DataFrame:
     """All pings sorted by device and time, with a ``flag`` column naming why a row is set aside.
 
+    ``attrs["span"]`` is the earliest and latest time of the fixes whose time is believable (not
+    missing, in the future, too old or before the device existed), flagged for other reasons or
+    not: the days the devices reported on.
+
     ``tz`` is the force's zone, in which the plain dates of ``device_since`` are local days.
     """
     rules = rules or CleaningRules()
@@ -190,8 +194,13 @@ def clean_pings(
         mark(_device_flags(df), "device_flagged")
     now_ = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     limit = np.datetime64(now_, "ms").astype(np.int64) + int(rules.future_tolerance_s * 1000)
+    # fixes whose time can be believed, whatever else is wrong with them: they say which days a
+    # device reported (a clock in 2031 or 1999 does not make those days tracked)
+    timed = ~nat[order] & (t <= limit)
     mark(t > limit, "future")
-    mark(t < np.datetime64(rules.earliest, "ms").astype(np.int64), "too_old")
+    too_old = t < np.datetime64(rules.earliest, "ms").astype(np.int64)
+    timed &= ~too_old
+    mark(too_old, "too_old")
     if device_since:
         since = (
             df["device_id"]
@@ -200,6 +209,7 @@ def clean_pings(
         )
         has = since.notna().to_numpy()
         s_ms = since.fillna(np.iinfo(np.int64).min).to_numpy(np.int64)
+        timed &= ~(has & (t < s_ms))
         mark(has & (t < s_ms), "before_device")
     dup = np.zeros(len(df), dtype=bool)
     dup[1:] = (dev[1:] == dev[:-1]) & (t[1:] == t[:-1])
@@ -234,6 +244,12 @@ def clean_pings(
             fast = np.nan_to_num(_speeds(t[ok], x[ok], y[ok], dev[ok]), nan=0.0) > vmax
             mark(np.isin(idx, ok[1:][fast]), "speed")
     df["flag"] = pd.Series(flag, index=df.index, dtype=object)
+    # the earliest and latest believable times (naive UTC), or None: the span a run measured
+    df.attrs["span"] = (
+        (pd.Timestamp(int(t[timed].min()), unit="ms"), pd.Timestamp(int(t[timed].max()), unit="ms"))
+        if timed.any()
+        else None
+    )
     df.attrs["cleaning"] = {
         "rows": len(df),
         "kept": int((flag == None).sum()),  # noqa: E711

@@ -94,7 +94,8 @@ class PiecesDosage:
     - ``cleaning``: the cleaning summary, as ``clean_pings(...).attrs["cleaning"]`` on all the
       pings at once (counts summed over the pieces)
     - ``rows``: pings read, set-aside ones included; ``first``/``last``: the earliest and latest
-      of their times (naive UTC; None without pings)
+      believable times among them (cleaning's ``span``: a broken clock's 2031 or 1999 is not a
+      day measured; naive UTC; None without such pings)
     - ``pieces``, ``largest``: how many pieces, and the rows of the largest (the memory bound)
     - ``devices``: every device read, sorted
     """
@@ -186,13 +187,13 @@ def dosage_in_pieces(
         cleaned = clean_pings(piece, rules, now=now, device_since=device_since, tz=params.tz)
         del piece  # the cleaned copy is all that is needed from here
         cleaning.append(cleaned.attrs["cleaning"])
-        t = cleaned["t"]
-        if len(t) and t.notna().any():
-            lo, hi = t.min(), t.max()
+        span = cleaned.attrs.get("span")
+        if span is not None:
+            lo, hi = span
             first = lo if first is None else min(first, lo)
             last = hi if last is None else max(last, hi)
         kept = cleaned.loc[cleaned["flag"].isna().to_numpy(), ["device_id", "team", "t", "x", "y"]]
-        del cleaned, t
+        del cleaned
         unit, units = unit_codes(kept)
         t_ms = _ms(kept["t"])
         x = kept["x"].to_numpy(np.float64)
