@@ -914,3 +914,35 @@ def test_an_extract_without_the_columns_still_says_which_are_missing(
         with pytest.raises(FatalImportError, match="missing location columns: need lon/lat"):
             import_crimes(store, [q], rejects_dir=tmp_path / "rej")
         assert len(load_crimes(store)) == 0
+
+
+def test_a_file_overlapping_an_earlier_import_finds_the_stored_rows_present(
+    store_url: str, tmp_path: Path
+) -> None:
+    """A force's extract of July and August imported after its July extract: the July rows
+    beside the new August rows in one chunk were rejected as 'already imported with different
+    details' (their stored row hash was compared as a float), though nothing had changed."""
+    head = "Incident ID,Occurred,Offence,Latitude,Longitude\n"
+    july = (
+        "INC-1,2023-07-01 14:30,Assault with injury,52.63,-1.13\n"
+        ",2023-07-03 22:15,Criminal damage,52.62,-1.14\n"
+    )
+    august = "INC-2,2023-08-02 09:00,Robbery,52.64,-1.12\n"
+    street = (
+        "Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,"
+        "LSOA name,Crime type,Last outcome category,Context\n"
+        "pu1,2022-10,Leics,Leics,-1.13,52.63,On or near B,E01,L,Robbery,,\n"
+        ",2022-10,Leics,Leics,-1.13,52.63,On or near B,E01,L,Anti-social behaviour,,\n"
+    )
+    p1, p2 = tmp_path / "jul.csv", tmp_path / "julaug.csv"
+    p1.write_text(head + july)
+    p2.write_text(head + july + august)
+    q1, q2 = tmp_path / "oct.csv", tmp_path / "octnov.csv"
+    q1.write_text(street)
+    q2.write_text(street + "pu2,2022-11,Leics,Leics,-1.13,52.63,On or near B,E01,L,Robbery,,\n")
+    with Store(store_url) as store:
+        first = import_crimes(store, [p1, q1], force="F", rejects_dir=tmp_path / "rej")
+        assert [(s.imported, s.already_present, s.rejected) for s in first] == [(2, 0, 0)] * 2
+        later = import_crimes(store, [p2, q2], force="F", rejects_dir=tmp_path / "rej")
+        assert [(s.imported, s.already_present, s.rejected) for s in later] == [(1, 2, 0)] * 2
+        assert len(load_crimes(store)) == 6

@@ -453,15 +453,15 @@ def _write_chunk(
     if inserted < len(rows):
         hashes = rows["_key_hash"].to_numpy(dtype=np.int64)
         prev = _existing(conn, hashes, max_id)
-        prev_hash = dict(
-            zip(prev["key_hash"].astype(np.int64), prev["row_hash"].astype(np.int64), strict=True)
-        )
         prev_month = dict(zip(prev["key_hash"].astype(np.int64), prev["month"], strict=True))
-        hs = pd.Series(hashes, index=rows.index)
-        hit = hs.isin(prev_hash.keys()).to_numpy()
-        same = hit & (
-            hs.map(prev_hash).fillna(0).astype(np.int64).to_numpy() == rows["row_hash"].to_numpy()
-        )
+        # each row's stored twin by position, compared as 64-bit integers: mapping the row hashes
+        # through a dict gave NaN for the new rows, so the column became float and a stored row
+        # beside a new one in a chunk (a file overlapping an earlier import) no longer matched
+        # its own hash and was rejected as 'already imported with different details'
+        at = pd.Index(prev["key_hash"].to_numpy(dtype=np.int64)).get_indexer(hashes)
+        hit = at >= 0
+        stored = prev["row_hash"].to_numpy(dtype=np.int64)[np.where(hit, at, 0)] if hit.any() else 0
+        same = hit & (stored == rows["row_hash"].to_numpy(dtype=np.int64))
         differ = hit & ~same
         is_new = ~hit
         summary.already_present += int(same.sum())
