@@ -1,4 +1,5 @@
-"""Crime files separated by semicolons or tabs write their numbers with a decimal comma.
+"""Crime files (and harm tables and track files) separated by semicolons or tabs write their
+numbers with a decimal comma.
 
 European Excel saves 'CSV' with semicolons because the comma is its decimal separator, so a
 latitude is ``52,6345`` and an easting ``458123,5``. Such files are read with their separator
@@ -9,6 +10,7 @@ then rejected row by row as 'not a number'.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 from pathlib import Path
 
 import numpy as np
@@ -304,3 +306,43 @@ def test_a_harm_that_is_no_number_by_the_decimal_comma_rule_is_refused_naming_ro
     msg = str(err.value)
     assert f"row 3, column 'harm': {value!r} is not a number" in msg
     assert why in msg
+
+
+TRACK_NOW = dt.datetime(2026, 1, 1)
+
+
+# a track file reads a decimal comma whatever its separator (a quoted one in a comma file too),
+# as it did before it shared the rule
+@pytest.mark.parametrize("sep", [";", "\t", ","])
+def test_a_track_csv_reads_decimal_commas_by_the_crime_files_rule(tmp_path: Path, sep: str) -> None:
+    """Track files had their own decimal-comma reading beside the crime files' one; they now
+    share it (:func:`patrolwise.io.tabular.read_numbers`). A decimal comma still reads, and a
+    thousands separator or a comma not between digits is still a rejected row naming the field,
+    now with the reason crime files give ('lat is not a number' said nothing of the comma)."""
+    from patrolwise.io.tracks import read_track_file
+
+    rows = [
+        ["Callsign", "Time", "Lat", "Lon", "Accuracy"],
+        ["PC1", "03/06/2024 14:00:00", "52,63", "-1,13", "8,5"],
+        ["PC1", "03/06/2024 14:00:30", "52.6301", "-1.1301", "8"],
+        ["PC1", "03/06/2024 14:01:00", "52,6302", "1.234,5", "8"],
+        ["PC1", "03/06/2024 14:01:30", "52,6,3", "-1,13", "8"],
+        ["PC1", "03/06/2024 14:02:00", "52,", "-1,13", "8"],
+        ["PC1", "03/06/2024 14:02:30", "52,63", "-1,13", ",5"],
+    ]
+    d = read_track_file(_delimited(tmp_path / "t.csv", rows, sep), now=TRACK_NOW)
+    assert list(d.points["lat"]) == [52.63, 52.6301]
+    assert list(d.points["lon"]) == [-1.13, -1.1301]
+    assert list(d.points["accuracy"]) == [8.5, 8.0]
+    rej = d.rejects.set_index("row")
+    assert rej.loc[[4, 5, 6, 7], "field"].tolist() == ["Lon", "Lat", "Lat", "Accuracy"]
+    assert rej.loc[[4, 5, 6, 7], "value"].tolist() == ["1.234,5", "52,6,3", "52,", ",5"]
+    assert rej.loc[4, "reason"] == (
+        "lon is not a number: both '.' and ',' (a thousands separator?): write it with a "
+        "decimal comma and no thousands separator, as 1234,5"
+    )
+    assert rej.loc[5, "reason"] == (
+        "lat is not a number: more than one ',' (a decimal comma is written once, as in 52,6345)"
+    )
+    assert rej.loc[6, "reason"] == "lat is not a number"
+    assert rej.loc[7, "reason"] == "accuracy is not a number"

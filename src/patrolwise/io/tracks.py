@@ -29,7 +29,15 @@ from ..errors import FatalImportError, InputError
 from ..geo import swapped_lonlat, to_projected, to_wgs84
 from ..readings import READINGS, degrees_not_metres, outside_grid, outside_reading
 from ..timeutil import TIME_FIRST, TIME_LAST, clamp_ns
-from .tabular import data_row_lines, decode, read_bytes, read_csv_text, sniff_delimiter
+from .tabular import (
+    data_row_lines,
+    decode,
+    not_a_number,
+    read_bytes,
+    read_csv_text,
+    read_numbers,
+    sniff_delimiter,
+)
 
 #: columns of a raw points table (readers may leave optional ones out; ``finish_points`` adds them)
 RAW_COLUMNS = [
@@ -452,7 +460,6 @@ _ZONE = re.compile(r"(?:Z|[+-]\d\d(?::?\d\d)?)$", re.IGNORECASE)
 #: '2024-06-03 13:00:00 UTC', which ISO 8601 parsing refuses; read as 'Z'
 _UTC_WORD = re.compile(r"(?:\s*(?:UTC|GMT)|z)$", re.IGNORECASE)
 _NUMERIC = re.compile(r"^-?\d+(\.\d+)?$")
-_DECIMAL_COMMA = re.compile(r"-?\d+,\d+")
 _TIME_OF_DAY = re.compile(r"^\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?$")
 
 
@@ -744,15 +751,13 @@ def table_to_raw(
     for fld in ("lat", "lon", "x", "y", "accuracy", "heading", "altitude", "battery"):
         if fld in cols:
             text = df[cols[fld]].astype(str).str.strip()
-            num = pd.to_numeric(text, errors="coerce")
-            unread = num.isna() & (text != "")
-            if unread.any():  # '52,63': a decimal comma (semicolon-separated European exports)
-                t_bad = text[unread]
-                comma = t_bad[t_bad.str.fullmatch(_DECIMAL_COMMA)]
-                num[comma.index] = pd.to_numeric(comma.str.replace(",", "."), errors="coerce")
-            bad = (num.isna() & (text != "")).to_numpy()
+            # '52,63': a decimal comma (European exports), by the crime files' strict rule, so
+            # '1.234,5' or '52,' is a reject saying why, never a number read one way or another
+            num = read_numbers(text, decimal_comma=True)
+            bad = np.isnan(num.values) & (text != "").to_numpy()
             if bad.any():
                 rows_bad = raw["row"].to_numpy()[bad]
+                why = not_a_number(fld, num.why)
                 rejects.append(
                     pd.DataFrame(
                         {
@@ -760,12 +765,12 @@ def table_to_raw(
                             "line": rows_bad if rows_are_lines else None,
                             "field": cols[fld],
                             "value": text.to_numpy()[bad],
-                            "reason": f"{fld} is not a number",
+                            "reason": why if isinstance(why, str) else why[bad],
                         },
                         columns=REJECT_COLUMNS,
                     )
                 )
-            raw[fld] = num
+            raw[fld] = pd.Series(num.values, index=df.index)
     raw["speed"] = _speed(df, cols)
     rej = empty_rejects()
     if rejects:
