@@ -1,7 +1,13 @@
 """Shared fixtures: a database per test on SQLite and on a real PostgreSQL server.
 
-``store_url`` is parametrised over both back ends. With ``CI=true`` a missing PostgreSQL is a
-failure, not a skip: CI must prove the PostgreSQL path.
+``store_url`` is parametrised over both back ends; its PostgreSQL half carries the ``postgres``
+marker (``-m "not postgres"`` leaves it out). With ``CI=true`` a missing PostgreSQL is a failure,
+not a skip: CI must prove the PostgreSQL path.
+
+Under pytest-xdist (``-n 2``) every session fixture runs once per worker process: each worker
+starts its own PostgreSQL server (own data folder, socket folder and port) and its own template
+database, so workers share no database state. Against one existing server
+(``PATROLWISE_TEST_PG_URL``) the template's name is unique to the session for the same reason.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -44,8 +51,16 @@ def _clean_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator
     reset_settings()
 
 
+@dataclass(frozen=True)
+class PgBase:
+    """A running server's admin URL and the migrated template database cloned for each test."""
+
+    url: str
+    template: str
+
+
 @pytest.fixture(scope="session")
-def pg_server() -> Iterator[str | None]:
+def pg_server() -> Iterator[PgBase | None]:
     server = PgServer()
     try:
         url = server.start()
@@ -53,21 +68,28 @@ def pg_server() -> Iterator[str | None]:
         if os.environ.get("CI") == "true":
             pytest.fail(f"PostgreSQL could not start in CI: {exc}")
         url = None
-    if url is not None:
-        # a template database with the schema applied, cloned per test (fast)
-        admin = create_engine(url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as c:
-            c.execute(text("DROP DATABASE IF EXISTS pw_template"))
-            c.execute(text("CREATE DATABASE pw_template"))
-        admin.dispose()
-        tmpl = make_url(url).set(database="pw_template").render_as_string(hide_password=False)
-        eng = create_engine(tmpl, isolation_level="AUTOCOMMIT")
-        with eng.connect() as c, contextlib.suppress(Exception):
-            c.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
-        eng.dispose()
-        init_db(tmpl)
-    yield url
-    server.stop()
+    if url is None:
+        yield None
+        server.stop()
+        return
+    # a template database with the schema applied, cloned per test (fast); named for this
+    # session, as xdist workers (or other checkouts) may share one PATROLWISE_TEST_PG_URL server
+    template = "pw_template_" + uuid.uuid4().hex[:12]
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f"CREATE DATABASE {template}"))
+    admin.dispose()
+    tmpl = make_url(url).set(database=template).render_as_string(hide_password=False)
+    eng = create_engine(tmpl, isolation_level="AUTOCOMMIT")
+    with eng.connect() as c, contextlib.suppress(Exception):
+        c.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
+    eng.dispose()
+    init_db(tmpl)
+    try:
+        yield PgBase(url, template)
+    finally:
+        _drop_pg_db(url, template)
+        server.stop()
 
 
 @pytest.fixture(scope="session")
@@ -77,13 +99,13 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _pg_db(base_url: str) -> tuple[str, str]:
+def _pg_db(base: PgBase) -> tuple[str, str]:
     name = "t_" + uuid.uuid4().hex[:12]
-    admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
+    admin = create_engine(base.url, isolation_level="AUTOCOMMIT")
     with admin.connect() as c:
-        c.execute(text(f"CREATE DATABASE {name} TEMPLATE pw_template"))
+        c.execute(text(f"CREATE DATABASE {name} TEMPLATE {base.template}"))
     admin.dispose()
-    return name, make_url(base_url).set(database=name).render_as_string(hide_password=False)
+    return name, make_url(base.url).set(database=name).render_as_string(hide_password=False)
 
 
 def _drop_pg_db(base_url: str, name: str) -> None:
@@ -93,7 +115,7 @@ def _drop_pg_db(base_url: str, name: str) -> None:
     admin.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def store_url(
     request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
 ) -> Iterator[str]:
@@ -110,7 +132,7 @@ def store_url(
         pytest.skip("no PostgreSQL server available (install postgresql to run these)")
     name, url = _pg_db(base)
     yield url
-    _drop_pg_db(base, name)
+    _drop_pg_db(base.url, name)
 
 
 @pytest.fixture

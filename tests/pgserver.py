@@ -69,24 +69,31 @@ class PgServer:
             check=True,
             capture_output=True,
         )
-        port = _free_port()
-        opts = f"-p {port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c synchronous_commit=off"
-        subprocess.run(
-            [
-                *self._as,
-                str(bindir / "pg_ctl"),
-                "-D",
-                str(data),
-                "-o",
-                opts,
-                "-w",
-                "-l",
-                str(self.dir / "log"),
-                "start",
-            ],
-            check=True,
-            capture_output=True,
-        )
+        # the port is free when chosen, but another process (a second xdist worker starting its
+        # own server, a web test's uvicorn) may take it before the postmaster binds: try again
+        for attempt in range(5):
+            port = _free_port()
+            opts = f"-p {port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c synchronous_commit=off"
+            started = subprocess.run(
+                [
+                    *self._as,
+                    str(bindir / "pg_ctl"),
+                    "-D",
+                    str(data),
+                    "-o",
+                    opts,
+                    "-w",
+                    "-l",
+                    str(self.dir / "log"),
+                    "start",
+                ],
+                capture_output=True,
+            )
+            if started.returncode == 0:
+                break
+            log = (self.dir / "log").read_text(errors="replace")
+            if attempt == 4 or "could not bind" not in log:
+                raise RuntimeError(f"pg_ctl start failed: {log[-2000:]}")
         self.url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
         deadline = time.time() + 20
         import psycopg

@@ -44,8 +44,13 @@ def _writing(url: str) -> bool:
         with eng.connect() as c:
             held = c.execute(
                 text(
+                    # pg_locks lists every database's locks, and each test database is a clone
+                    # of one template, so its crimes table has the same oid in all of them: only
+                    # this database's locks count (other tests may import on the same server)
                     "SELECT count(*) FROM pg_locks l JOIN pg_class r ON r.oid = l.relation "
                     "WHERE r.relname = 'crimes' AND l.mode = 'RowExclusiveLock' "
+                    "AND l.database = (SELECT oid FROM pg_database "
+                    "WHERE datname = current_database()) "
                     "AND l.pid <> pg_backend_pid()"
                 )
             ).scalar_one()

@@ -10,6 +10,7 @@ import datetime as dt
 import itertools
 import json
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -55,21 +56,26 @@ def server(store_url: str) -> Iterator[Server]:
         "phone2": str(add_device(store, "phone2", "police")),
         "alice/iphone": str(add_device(store, "alice/iphone", "outreach")),
     }
-    port = free_port()
+    # uvicorn serves on a socket bound here, so no other process (a second xdist worker's server,
+    # PostgreSQL) can take the port between choosing it and listening on it
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = int(sock.getsockname()[1])
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     srv = uvicorn.Server(config)
-    th = threading.Thread(target=srv.run, daemon=True)
+    th = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
     th.start()
     deadline = time.monotonic() + 20
-    while not srv.started:
-        if time.monotonic() > deadline or not th.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
     try:
+        while not srv.started:
+            if time.monotonic() > deadline or not th.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.02)
         yield Server(f"http://127.0.0.1:{port}", store, secrets)
     finally:
         srv.should_exit = True
         th.join(timeout=10)
+        sock.close()
         store.close()
 
 
@@ -831,29 +837,45 @@ def test_positions_without_their_time(server: Server) -> None:
     assert got[got["t"] == T0_UTC]["attrs"].iloc[0] == {"extra": {"a": [1, 2]}, "tags": ["x"]}
 
 
+def _read_lines(proc: subprocess.Popen[bytes], into: list[bytes]) -> None:
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        into.append(line)
+
+
 def test_serve_does_not_log_device_secrets(sqlite_url: str, tmp_path: object) -> None:
     # found by QA: `patrolwise serve` wrote every request line to its access log with the
     # query string, so the ?token= secret Traccar Client keeps in its server URL landed in the
     # log on every ping ("POST /ingest/osmand?id=phone1&...&token=<secret>")
     import os
-    import subprocess
     import sys
 
     with Store(sqlite_url) as st:
         secret = str(add_device(st, "phone1", "outreach"))
-    port = free_port()
     env = {**os.environ, "PATROLWISE_DATABASE_URL": sqlite_url}
-    cmd = [sys.executable, "-m", "patrolwise.cli", "serve", "--port", str(port)]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
+    # the port is free when chosen, but the command binds it only a second or two later; another
+    # process (an xdist worker's server) may take it first. Wait for this process's own
+    # "Uvicorn running on" line, so requests never reach another server, and choose again if
+    # the port was taken.
+    for attempt in range(5):
+        port = free_port()
+        cmd = [sys.executable, "-m", "patrolwise.cli", "serve", "--port", str(port)]
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        lines: list[bytes] = []
+        reader = threading.Thread(target=_read_lines, args=(proc, lines), daemon=True)
+        reader.start()
+        listening = f"Uvicorn running on http://127.0.0.1:{port}".encode()
         deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
-                break
-            except httpx.TransportError:
-                assert proc.poll() is None and time.monotonic() < deadline, "serve did not start"
-                time.sleep(0.2)
+        while not any(listening in line for line in lines) and proc.poll() is None:
+            if time.monotonic() > deadline:
+                proc.kill()
+            time.sleep(0.1)
+        if proc.poll() is None:
+            break
+        reader.join(timeout=10)
+        said = b"".join(lines).decode()
+        assert "address already in use" in said and attempt < 4, f"serve did not start: {said}"
+    try:
         q = {"id": "phone1", "lat": "52.6", "lon": "-1.1", "timestamp": str(T0)}
         r = httpx.post(f"http://127.0.0.1:{port}/ingest/osmand", params={**q, "token": secret})
         assert r.status_code == 200
@@ -863,7 +885,9 @@ def test_serve_does_not_log_device_secrets(sqlite_url: str, tmp_path: object) ->
         assert httpx.post(url).status_code == 200  # the name encoded is still the secret
     finally:
         proc.terminate()
-        out = proc.communicate(timeout=30)[0].decode()
+        proc.wait(timeout=30)
+        reader.join(timeout=30)
+    out = b"".join(lines).decode()
     assert "/ingest/osmand?" in out  # the request is logged...
     assert secret not in out and "token=[redacted]" in out  # ...without its secret
 
