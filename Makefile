@@ -30,8 +30,13 @@ lint: $(TESTSTAMP)
 typecheck: $(TESTSTAMP)
 	$(BIN)/mypy
 
+# pytest-xdist: one worker per core, at most 4 (each worker starts its own PostgreSQL server);
+# `make unit WORKERS=0` runs in one process. worksteal hands each worker a contiguous half of
+# the suite (module fixtures built once) and lets an idle worker take tests from a busy one.
+WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -gt 4 ] && n=4; echo $$n)
+
 unit: $(TESTSTAMP)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(WORKERS) --dist worksteal
 
 test: lint typecheck unit validate
 
