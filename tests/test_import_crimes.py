@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 import zipfile
 from pathlib import Path
@@ -26,8 +27,10 @@ HEADER = "Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LS
 LEI = "Leicestershire Police,Leicestershire Police"
 
 
+@functools.cache
 def rows_in(path: Path) -> int:
-    """Data rows counted independently with the csv module (zip members included)."""
+    """Data rows counted independently with the csv module (zip members included); counted once
+    per file and session (the shared files are read-only; the Lancashire archive takes seconds)."""
     if path.suffix == ".zip":
         with zipfile.ZipFile(path) as z:
             return sum(

@@ -31,6 +31,12 @@ def city():  # type: ignore[no-untyped-def]
     return make_city(seed=0)
 
 
+@pytest.fixture(scope="module")
+def city_files(city, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:  # type: ignore[no-untyped-def]
+    """The city's files, written once for the module (about 2 s each time): tests only read them."""
+    return city.write(tmp_path_factory.mktemp("city"))  # type: ignore[no-any-return]
+
+
 def _run(url: str, *args: str):  # type: ignore[no-untyped-def]
     return runner.invoke(app, ["--db", url, *args], catch_exceptions=True)
 
@@ -49,8 +55,10 @@ def test_library_recovers_planted_hotspots(city) -> None:  # type: ignore[no-unt
     assert (hs["width_m"] <= 150 + 1e-6).all()
 
 
-def test_cli_find_recovers_planted_hotspots(city, sqlite_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    files = city.write(tmp_path / "city")
+def test_cli_find_recovers_planted_hotspots(
+    city, city_files, sqlite_url: str, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    files = city_files
     csvs = sorted(Path(files["police_uk"]).rglob("*.csv"))
     res = _run(sqlite_url, "import", "crimes", *map(str, csvs), "--json")
     assert res.exit_code == 0, res.output
@@ -152,11 +160,13 @@ def test_demo_step_target(city, sqlite_url: str, tmp_path: Path) -> None:  # typ
     assert 0 < acc["hit_rate"] < 1 and acc["pai"] > 1
 
 
-def test_peaks_on_month_only_crimes_print_no_nan(city, sqlite_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_peaks_on_month_only_crimes_print_no_nan(
+    city, city_files, sqlite_url: str, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     """police.uk crimes carry no time: every area's busiest-window share is undefined, and
     'hotspots peaks --json' wrote it as NaN, which is not JSON (strict parsers refuse the whole
     output); the table printed 'nan'. Undefined values are null in JSON and blank in tables."""
-    files = city.write(tmp_path / "city")
+    files = city_files
     csv = sorted(Path(files["police_uk"]).rglob("*street*.csv"))[0]
     assert _run(sqlite_url, "import", "crimes", str(csv)).exit_code == 0
     hs = tmp_path / "hs.geojson"
@@ -175,11 +185,11 @@ def test_peaks_on_month_only_crimes_print_no_nan(city, sqlite_url: str, tmp_path
     assert res.exit_code == 0 and "nan" not in res.stdout.lower()
 
 
-def test_concentration_title_counts_places(city, sqlite_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_concentration_title_counts_places(city_files, sqlite_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """With --places with_crime only units with a crime are ranked, but the table's title gave
     every cell of the grid ('concentration over 3,977,799 places' for Leicestershire's violence,
     where 9,505 cells hold a crime). The title now counts the places the shares are taken over."""
-    files = city.write(tmp_path / "city")
+    files = city_files
     csv = sorted(Path(files["police_uk"]).rglob("*street*.csv"))[0]
     assert _run(sqlite_url, "import", "crimes", str(csv)).exit_code == 0
     res = _run(sqlite_url, "hotspots", "concentration", "--cell", "100", "--json")
@@ -233,12 +243,12 @@ def test_cli_list_unknown_kind_is_refused(sqlite_url: str) -> None:
 
 
 def test_cli_find_says_when_earlier_hot_spots_stay_active(
-    city, sqlite_url: str, tmp_path: Path
+    city_files, sqlite_url: str, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
     """Finding hot spots for a new quarter stored them beside last quarter's, which stayed
     active with no end date: plans, dosage and evaluations from then on took both sets, and
     nothing said so. find now notes the earlier hot spots still active and how to retire them."""
-    files = city.write(tmp_path / "city")
+    files = city_files
     csv = sorted(Path(files["police_uk"]).rglob("*street*.csv"))[0]
     assert _run(sqlite_url, "import", "crimes", str(csv)).exit_code == 0
     args = ("hotspots", "find", "--method", "count", "--top", "3", "--json")
@@ -258,13 +268,13 @@ def test_cli_find_says_when_earlier_hot_spots_stay_active(
 
 
 def test_cli_find_unknown_force_names_the_stored_forces(
-    city, sqlite_url: str, tmp_path: Path
+    city_files, sqlite_url: str, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
     """'--force "synthshire police"' (case) or '--force Synthshire' said 'no crimes match
     the selection (0 of 0): widen the dates, hours, weekdays, categories or offences, or import
     crimes first', naming every filter but the one at fault. It now names --force and lists
     the forces stored."""
-    files = city.write(tmp_path / "city")
+    files = city_files
     csv = sorted(Path(files["police_uk"]).rglob("*street*.csv"))[0]
     assert _run(sqlite_url, "import", "crimes", str(csv)).exit_code == 0
     stored = json.loads(_run(sqlite_url, "hotspots", "find", "--method", "count", "--json").stdout)[
