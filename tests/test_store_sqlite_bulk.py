@@ -96,18 +96,43 @@ def test_binder_skips_conflicts_and_counts_what_went_in(tmp_path, monkeypatch):
         con.rollback()
 
 
-def test_binder_error_names_the_row_and_rolls_back_with_the_transaction(tmp_path):
+@pytest.mark.parametrize("per_step", [1, 7, 64])
+def test_binder_error_names_the_row_and_rolls_back_with_the_transaction(
+    tmp_path, monkeypatch, per_step
+):
+    """A failing row is named exactly, whether it came in a step of several rows or alone."""
+    monkeypatch.setattr(sqlite_bulk, "ROWS_PER_STEP", per_step)
     con = _conn(tmp_path / "e.db")
     con.execute("BEGIN")
-    con.execute("INSERT INTO t (i) VALUES (5)")
-    table = pa.table({"i": pa.array([1, 2, 5, 6], pa.int64())})
+    con.execute("INSERT INTO t (i) VALUES (500)")
+    # 150 rows (steps of 64 leave 22 over); row 100 holds the key already stored
+    table = pa.table({"i": pa.array([*range(1, 100), 500, *range(1001, 1051)], pa.int64())})
     assert sqlite_bulk.bulk_handle(con) is not None
     with pytest.raises(
-        sqlite3.IntegrityError, match=r"UNIQUE constraint failed: t\.i \(row 3 of 4\)"
+        sqlite3.IntegrityError, match=r"UNIQUE constraint failed: t\.i \(row 100 of 150\)"
     ):
         sqlite_bulk.insert(con, "INSERT INTO t", table)
+    # the rows before it are in, as one insert a row would leave them, until the rollback
+    assert con.execute("SELECT count(*), max(i) FROM t WHERE i < 500").fetchone() == (99, 99)
     con.rollback()
     assert con.execute("SELECT count(*) FROM t").fetchone() == (0,)
+
+
+@pytest.mark.parametrize("per_step", [1, 3, 64])
+def test_rows_per_step_change_nothing_stored(tmp_path, monkeypatch, per_step):
+    rng = np.random.default_rng(per_step)
+    keys = rng.integers(0, 300, 1000)  # repeats: OR IGNORE keeps the first of each
+    table = pa.table(
+        {"i": pa.array(keys, pa.int64()), "s": pa.array([f"r{k}" for k in range(1000)])}
+    )
+    monkeypatch.setattr(sqlite_bulk, "ROWS_PER_STEP", per_step)
+    con = _conn(tmp_path / "k.db")
+    con.execute("BEGIN")
+    n = sqlite_bulk.insert(con, "INSERT OR IGNORE INTO t", table)
+    _, first = np.unique(keys, return_index=True)
+    assert n == len(first)
+    got = con.execute("SELECT i, s FROM t ORDER BY rowid").fetchall()
+    assert got == [(int(keys[j]), f"r{j}") for j in sorted(first)]
 
 
 def test_binder_is_not_used_outside_a_transaction(tmp_path):

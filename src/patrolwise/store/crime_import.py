@@ -550,11 +550,13 @@ def import_crime_file(
                 "INSERT INTO import_batches (kind, source, sha256, started_at, rows_read, imported, "
                 "already_present, rejected, unmappable) VALUES ('crimes', :s, :h, :t, 0, 0, 0, 0, 0) RETURNING id"
             ),
-            {"s": str(path), "h": _sha256(path) if path.is_file() else "", "t": utcnow()},
+            {"s": str(path), "h": "", "t": utcnow()},
         ).scalar_one()
 
         def prepared() -> Iterator[tuple[Parsed, list[_Chunk]]]:
-            for parsed in _sources(path, fmt, mapping, force):
+            # two stages on two threads: the next chunk is read and checked while this one is
+            # prepared (key order, harm, Arrow columns) and the one before goes into the database
+            for parsed in prefetched(_sources(path, fmt, mapping, force)):
                 parsed = reject_overlong(parsed, fmt)
                 rows = parsed.rows
                 yield (
@@ -565,9 +567,16 @@ def import_crime_file(
                     ],
                 )
 
-        # SQLite's binder loads its compiled kernel while the first chunk is read
-        warm = None if conn.dialect.name == "postgresql" else sqlite_bulk.warm
-        for parsed, chunks in prefetched(prepared(), meanwhile=warm):
+        digest: list[str] = []
+
+        def meanwhile() -> None:
+            """While the first chunk is read: the file's hash, and SQLite's binder loads its
+            compiled kernel."""
+            digest.append(_sha256(path) if path.is_file() else "")
+            if conn.dialect.name != "postgresql":
+                sqlite_bulk.warm()
+
+        for parsed, chunks in prefetched(prepared(), meanwhile=meanwhile):
             # a zip member's rows are reported under the member, not the archive: row numbers
             # count within the member
             name = parsed.source or str(path)
@@ -593,10 +602,11 @@ def import_crime_file(
         conn.execute(
             text(
                 "UPDATE import_batches SET finished_at=:f, rows_read=:r, imported=:i, already_present=:a, "
-                "rejected=:j, unmappable=:u, details=:d WHERE id=:b"
+                "rejected=:j, unmappable=:u, details=:d, sha256=:h WHERE id=:b"
             ),
             {
                 "f": utcnow(),
+                "h": digest[0],
                 "r": summary.rows_read,
                 "i": summary.imported,
                 "a": summary.already_present,
