@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 import sqlite3
 import sys
@@ -135,15 +136,57 @@ def test_rows_per_step_change_nothing_stored(tmp_path, monkeypatch, per_step):
     assert got == [(int(keys[j]), f"r{j}") for j in sorted(first)]
 
 
-def test_binder_is_not_used_outside_a_transaction(tmp_path):
+def _no_kernel(*args, **kwargs):
+    raise AssertionError("the compiled kernel ran")
+
+
+def test_binder_is_not_used_outside_a_transaction(tmp_path, monkeypatch):
     """Outside a transaction each step would commit on its own: the standard path runs."""
     con = _conn(tmp_path / "a.db")
     con.commit()
     assert not con.in_transaction
+    monkeypatch.setattr(sqlite_bulk, "_run", _no_kernel)
     assert sqlite_bulk.insert(con, "INSERT INTO t", pa.table({"i": pa.array([1], pa.int64())})) == 1
 
 
-@pytest.mark.skipif(sys.platform != "linux", reason="the binder runs on Linux CPython")
+def test_a_kernel_that_cannot_load_falls_back_to_executemany(tmp_path, monkeypatch):
+    monkeypatch.setattr(sqlite_bulk, "_run", _no_kernel)
+    monkeypatch.setattr(sqlite_bulk, "_KERNEL_OK", None)
+    con = _conn(tmp_path / "w.db")
+    con.execute("BEGIN")
+    assert sqlite_bulk.bulk_handle(con) is not None
+    table = pa.table({"i": pa.array([1, 2], pa.int64()), "s": pa.array(["a", None])})
+    assert sqlite_bulk.insert(con, "INSERT INTO t", table) == 2
+    assert sqlite_bulk._KERNEL_OK is False
+    assert con.execute("SELECT i, s FROM t").fetchall() == [(1, "a"), (2, None)]
+
+
+@pytest.mark.parametrize("per_step", [1, 64])
+def test_a_transaction_sqlite_rolled_back_is_an_error_not_rows_committed_one_by_one(
+    tmp_path, monkeypatch, per_step
+):
+    """SQLite may roll the whole transaction back on an error (here a RAISE(ROLLBACK) trigger,
+    as a full disk would): nothing may then be inserted row by row in autocommit."""
+    monkeypatch.setattr(sqlite_bulk, "ROWS_PER_STEP", per_step)
+    con = _conn(tmp_path / "r.db")
+    con.execute(
+        "CREATE TRIGGER stop BEFORE INSERT ON t WHEN NEW.i = 100 "
+        "BEGIN SELECT RAISE(ROLLBACK, 'stopped'); END"
+    )
+    con.commit()
+    con.execute("BEGIN")
+    con.execute("INSERT INTO t (i) VALUES (-1)")
+    table = pa.table({"i": pa.array(range(1, 151), pa.int64())})
+    with pytest.raises(sqlite3.OperationalError, match="stopped .*rolled the transaction back"):
+        sqlite_bulk.insert(con, "INSERT INTO t", table)
+    assert not con.in_transaction
+    assert con.execute("SELECT count(*) FROM t").fetchone() == (0,)
+
+
+@pytest.mark.skipif(
+    sys.platform != "linux" or sys.version_info[:2] not in sqlite_bulk._KNOWN_PYTHONS,
+    reason="the binder is confirmed on Linux CPython of known object layouts",
+)
 def test_binder_is_confirmed_on_this_platform(tmp_path):
     """Where CI runs (Linux CPython linked to libsqlite3) the fast path must be the one used."""
     con = _conn(tmp_path / "h.db")
@@ -197,6 +240,13 @@ def test_crime_import_stores_the_same_rows_either_way(tmp_path, monkeypatch):
             store, [SHARED / "2022-08-leicestershire-street.csv"], rejects_dir=tmp_path
         )
         assert res.imported > 10_000
+        # the file's hash, computed while its first chunk was read, is the batch's
+        src = SHARED / "2022-08-leicestershire-street.csv"
+        with store.engine.connect() as conn:
+            stored = conn.exec_driver_sql(
+                "SELECT sha256 FROM import_batches WHERE id = ?", (res.batch_id,)
+            ).scalar_one()
+        assert stored == hashlib.sha256(src.read_bytes()).hexdigest()
         with store.engine.connect() as conn:
             raw = conn.connection.driver_connection
             cols = [r[1] for r in raw.execute("PRAGMA table_info(crimes)") if r[1] != "batch_id"]

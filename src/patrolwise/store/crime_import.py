@@ -7,8 +7,8 @@ adds nothing. Counts always reconcile:
 ``read = imported + already_present + rejected``. The rejects report is written once the
 transaction has committed, so no report exists for an import that did not happen.
 
-Speed: rows go in by ``executemany`` on SQLite and ``COPY`` on PostgreSQL, in chunks, with the
-existence check done only when the insert reports conflicts. Each distinct place is stored once
+Speed: rows go in by compiled binding on SQLite (:mod:`.sqlite_bulk`) and ``COPY`` on PostgreSQL,
+in chunks, with the existence check done only when the insert reports conflicts. Each distinct place is stored once
 (:mod:`.crime_places`), so crime rows stay narrow.
 """
 
@@ -219,11 +219,12 @@ def prefetched(
     """The same items, produced one step ahead on a background thread.
 
     Reading and validating the next chunk (Arrow's reader and numpy release the GIL) overlaps with
-    the database taking the current one (SQLite's ``sqlite3_step`` and PostgreSQL's server run
-    outside the GIL too), so on two cores a big file imports in about the time of the slower half.
-    At most ``depth`` parsed chunks wait in memory. An error in the reader is raised here, in
-    order; if the consumer stops early, the reader is told to stop and is waited for.
-    ``meanwhile`` runs on the caller's thread while the first item is being produced.
+    the database taking the current one (SQLite's kernel and PostgreSQL's server run outside the
+    GIL). The import chains two: the file is read and checked on one thread and its chunks
+    prepared on another, while the caller writes. Each stage holds at most ``depth`` finished
+    items waiting for the next. An error in a stage is raised here, in order; if the consumer
+    stops early, the stage is told to stop and is waited for. ``meanwhile`` runs on the caller's
+    thread while the first item is being produced.
     """
     q: queue.Queue[object] = queue.Queue(maxsize=depth)
     stop = threading.Event()
@@ -417,8 +418,8 @@ class _Chunk:
 def _prepare(rows: pd.DataFrame, batch_id: int, table: HarmTable, table_id: int) -> _Chunk:
     """Everything about a chunk that needs no database: key order, harm, the rows to send.
 
-    Runs on the reader's thread (see :func:`prefetched`), so the writer only talks to the
-    database. Rows go in key order: the unique index then grows in runs instead of at random
+    Runs on a thread of its own between the reader's and the writer's (see :func:`prefetched`),
+    so the writer only talks to the database. Rows go in key order: the unique index then grows in runs instead of at random
     pages, which made SQLite inserts about 1.5x faster (rejects keep their file row numbers).
     """
     hashes = (
@@ -570,8 +571,8 @@ def import_crime_file(
         digest: list[str] = []
 
         def meanwhile() -> None:
-            """While the first chunk is read: the file's hash, and SQLite's binder loads its
-            compiled kernel."""
+            """While the first chunk is read (on a 232 MB file the hash takes ~0.4 s, less than
+            the first chunk): the file's hash, and SQLite's binder loads its compiled kernel."""
             digest.append(_sha256(path) if path.is_file() else "")
             if conn.dialect.name != "postgresql":
                 sqlite_bulk.warm()

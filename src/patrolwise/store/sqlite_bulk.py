@@ -26,9 +26,11 @@ paths to the same stored rows.
 from __future__ import annotations
 
 import ctypes
+import logging
 import os
 import sqlite3
 import sys
+import sysconfig
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -45,7 +47,7 @@ SQLITE_DONE = 101
 SQLITE_CONSTRAINT = 19
 #: a byte to point empty text at (its length 0 is what SQLite reads)
 _SPARE = np.zeros(1, dtype=np.uint8)
-#: SQLITE_STATIC: SQLite need not copy a bound value (the Arrow buffers outlive the step)
+#: SQLITE_STATIC: SQLite need not copy a bound value (the Arrow buffers outlive the statement)
 _STATIC = 0
 #: value kinds the kernel binds
 K_INT, K_FLOAT, K_TEXT, K_NULL = 0, 1, 2, 3
@@ -55,11 +57,12 @@ SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S"
 _KNOWN_PYTHONS = ((3, 10), (3, 11), (3, 12), (3, 13))
 #: set to "0" to force the executemany path (tests of the fallback, or a suspect platform)
 ENV_SWITCH = "PATROLWISE_SQLITE_BULK"
+#: whether the kernel loaded (None: not tried yet)
+_KERNEL_OK: bool | None = None
+log = logging.getLogger(__name__)
 #: rows inserted by one step of a multi-row ``VALUES``: SQLite sets a statement up once a step,
 #: and at a million police.uk rows 32-128 rows a step took 1.1x less time than one
 ROWS_PER_STEP = 64
-#: SQLite's default limit on parameters in one statement (since 3.32)
-MAX_PARAMS = 32766
 
 
 def _codegen(ret: Any, args: tuple[Any, ...]) -> Any:
@@ -118,6 +121,7 @@ def _run(
     stmt_k: int,
     k: int,
     stmt_1: int,
+    start: int,
     kind: NDArray[np.int64],
     slot: NDArray[np.int64],
     valid: NDArray[np.bool_],
@@ -127,7 +131,8 @@ def _run(
     tbase: NDArray[np.int64],
     n: int,
 ) -> tuple[int, int]:
-    """Bind rows and step; returns (rows done, SQLite's code: 101 when all went in).
+    """Bind rows ``start ..`` and step; returns (rows done, SQLite's code: 101 when all went
+    in; else the first row of the step that failed, which changed nothing).
 
     ``stmt_k`` inserts ``k`` rows a step (a multi-row ``VALUES``), ``stmt_1`` one, for the rows
     left over. ``fp`` holds the addresses of bind_int64, bind_double, bind_text, bind_null, step,
@@ -135,7 +140,7 @@ def _run(
     (text) ``toff``, whose byte offsets index the buffer at address ``tbase[slot[p]]``.
     """
     m = kind.shape[0]
-    r0 = 0
+    r0 = start
     while r0 < n:
         rows = k if n - r0 >= k else 1
         rc = _step(
@@ -152,13 +157,6 @@ def _run(
             toff,
             tbase,
         )
-        if rc != SQLITE_DONE and rows > 1:
-            # the failed statement changed nothing: its rows one at a time find the row at
-            # fault (and insert those before it, as row-by-row inserts would have)
-            for r in range(r0, r0 + rows):
-                rc = _step(fp, stmt_1, r, 1, m, kind, slot, valid, ints, dbls, toff, tbase)
-                if rc != SQLITE_DONE:
-                    return r, rc
         if rc != SQLITE_DONE:
             return r0, rc
         r0 += rows
@@ -262,6 +260,7 @@ def bulk_handle(raw: sqlite3.Connection) -> int | None:
         sys.implementation.name != "cpython"
         or sys.version_info[:2] not in _KNOWN_PYTHONS
         or hasattr(sys, "gettotalrefcount")  # a debug build's object header is larger
+        or sysconfig.get_config_var("Py_GIL_DISABLED")  # a free-threaded build's too
         or ctypes.sizeof(ctypes.c_void_p) != 8
         or type(raw).__basicsize__ < sqlite3.Connection.__basicsize__
         or not isinstance(raw, sqlite3.Connection)
@@ -270,8 +269,8 @@ def bulk_handle(raw: sqlite3.Connection) -> int | None:
     lib = _library()
     if lib is None:
         return None
-    # PyObject_HEAD is a reference count and a type pointer: the handle follows
-    db = ctypes.c_void_p.from_address(id(raw) + 16).value
+    # the handle is the first field after the object header (PyObject_HEAD)
+    db = ctypes.c_void_p.from_address(id(raw) + object.__basicsize__).value
     if not db:
         return None
     file = next((r[2] for r in raw.execute("PRAGMA database_list") if r[1] == "main"), None)
@@ -285,26 +284,36 @@ def bulk_handle(raw: sqlite3.Connection) -> int | None:
     return int(db)
 
 
-def warm() -> None:
-    """Load the compiled kernel now (from numba's cache, or compile it), not on the first chunk."""
-    lib = _library()
-    if lib is None:
-        return
-    z2 = np.zeros((1, 1), dtype=np.int64)
-    _run(
-        lib.kernel,
-        0,
-        1,
-        0,
-        np.zeros(0, dtype=np.int64),
-        np.zeros(0, dtype=np.int64),
-        np.zeros((0, 0), dtype=np.bool_),
-        z2,
-        np.zeros((1, 1)),
-        z2,
-        np.zeros(1, dtype=np.int64),
-        0,
-    )
+def warm() -> bool:
+    """Load the compiled kernel now (from numba's cache, or compile it), not on the first chunk;
+    False (and executemany from then on) if it cannot be loaded."""
+    global _KERNEL_OK
+    if _KERNEL_OK is None:
+        lib = _library()
+        try:
+            if lib is None:
+                raise RuntimeError("no SQLite library to call")
+            z2 = np.zeros((1, 1), dtype=np.int64)
+            _run(
+                lib.kernel,
+                0,
+                1,
+                0,
+                0,
+                np.zeros(0, dtype=np.int64),
+                np.zeros(0, dtype=np.int64),
+                np.zeros((0, 0), dtype=np.bool_),
+                z2,
+                np.zeros((1, 1)),
+                z2,
+                np.zeros(1, dtype=np.int64),
+                0,
+            )
+            _KERNEL_OK = True
+        except Exception as exc:  # a compiler or cache problem: the standard path still works
+            log.warning("SQLite bulk binder unavailable, using executemany: %s", exc)
+            _KERNEL_OK = False
+    return _KERNEL_OK
 
 
 def bindable(table: pa.Table) -> pa.Table:
@@ -384,6 +393,8 @@ def insert(raw: sqlite3.Connection, head: str, table: pa.Table) -> int:
         return 0
     db = bulk_handle(raw) if raw.in_transaction else None
     lib = _library() if db is not None else None
+    if lib is not None and not warm():
+        lib = None
     if db is None or lib is None:
         _executemany(raw, head, table)
         return int(raw.total_changes - before)
@@ -424,7 +435,18 @@ def insert(raw: sqlite3.Connection, head: str, table: pa.Table) -> int:
             )
         else:
             raise TypeError(f"cannot bind column {table.column_names[p]} of type {t}")
-    k = max(1, min(ROWS_PER_STEP, MAX_PARAMS // m, n))
+    # this SQLite's limit on parameters a statement (32766 since 3.32, 999 before)
+    k = max(1, min(ROWS_PER_STEP, raw.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // m, n))
+    arrays = (
+        kind,
+        slot,
+        valid,
+        np.array(ints) if ints else np.zeros((1, 1), dtype=np.int64),
+        np.array(dbls) if dbls else np.zeros((1, 1)),
+        np.array(offs) if offs else np.zeros((1, 1), dtype=np.int64),
+        np.array(bases, dtype=np.int64) if bases else np.zeros(1, dtype=np.int64),
+        n,
+    )
     stmts: list[ctypes.c_void_p] = []
     try:
         for rows in (k, 1):
@@ -434,28 +456,31 @@ def insert(raw: sqlite3.Connection, head: str, table: pa.Table) -> int:
             if lib.cdll.sqlite3_prepare_v2(db, q, len(q), ctypes.byref(stmt), None) != 0:
                 raise sqlite3.OperationalError(lib.cdll.sqlite3_errmsg(db).decode())
             stmts.append(stmt)
-        done, rc = _run(
-            lib.kernel,
-            int(stmts[0].value or 0),
-            k,
-            int(stmts[1].value or 0),
-            kind,
-            slot,
-            valid,
-            np.array(ints) if ints else np.zeros((1, 1), dtype=np.int64),
-            np.array(dbls) if dbls else np.zeros((1, 1)),
-            np.array(offs) if offs else np.zeros((1, 1), dtype=np.int64),
-            np.array(bases, dtype=np.int64) if bases else np.zeros(1, dtype=np.int64),
-            n,
-        )
+        s_k, s_1 = int(stmts[0].value or 0), int(stmts[1].value or 0)
+        done, rc = _run(lib.kernel, s_k, k, s_1, 0, *arrays)
+        # a step of several rows that broke a constraint changed nothing: its rows and the
+        # rest go again one at a time, which inserts the rows before the one at fault and names
+        # it. Only while the transaction stands: SQLite may roll it back on an error (a full
+        # disk, an I/O error, RAISE(ROLLBACK)), and each row after that would commit alone
+        if rc & 0xFF == SQLITE_CONSTRAINT and k > 1 and not lib.cdll.sqlite3_get_autocommit(db):
+            done, rc = _run(lib.kernel, s_1, 1, s_1, done, *arrays)
         if rc != SQLITE_DONE:
             msg = lib.cdll.sqlite3_errmsg(db).decode("utf-8", "replace")
+            where = (
+                f"row {done + 1} of {n}"
+                if k == 1 or rc & 0xFF == SQLITE_CONSTRAINT
+                else (f"rows {done + 1}-{min(done + k, n)} of {n}")
+            )
+            if lib.cdll.sqlite3_get_autocommit(db):
+                raise sqlite3.OperationalError(
+                    f"{msg} ({where}): SQLite rolled the transaction back, nothing was stored"
+                )
             err = (
                 sqlite3.IntegrityError
                 if rc & 0xFF == SQLITE_CONSTRAINT
                 else sqlite3.OperationalError
             )
-            raise err(f"{msg} (row {done + 1} of {n})")
+            raise err(f"{msg} ({where})")
     finally:
         for stmt in stmts:
             lib.cdll.sqlite3_finalize(stmt)
