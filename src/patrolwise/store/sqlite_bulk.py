@@ -18,9 +18,10 @@ Two things the standard library does not expose are needed, and both are checked
   those of the SQLite instance that owns the handle (other copies may be loaded in the same
   process: GDAL's wheels bring their own).
 
-Anything unconfirmed (another Python, a statically linked SQLite, another platform) returns
-``None`` from :func:`bulk_handle` and the caller uses ``executemany``; the tests hold the two
-paths to the same stored rows.
+Anything unconfirmed (another Python or object layout, a SQLite whose functions the module does
+not export, a kernel numba cannot load) returns ``None`` from :func:`bulk_handle` or False from
+:func:`warm`, and the caller uses ``executemany``; the tests hold the two paths to the same
+stored rows.
 """
 
 from __future__ import annotations
@@ -288,11 +289,11 @@ def warm() -> bool:
     """Load the compiled kernel now (from numba's cache, or compile it), not on the first chunk;
     False (and executemany from then on) if it cannot be loaded."""
     global _KERNEL_OK
+    lib = _library()
+    if lib is None:
+        return False  # nothing to call: executemany, as bulk_handle will say too
     if _KERNEL_OK is None:
-        lib = _library()
         try:
-            if lib is None:
-                raise RuntimeError("no SQLite library to call")
             z2 = np.zeros((1, 1), dtype=np.int64)
             _run(
                 lib.kernel,
@@ -458,18 +459,20 @@ def insert(raw: sqlite3.Connection, head: str, table: pa.Table) -> int:
             stmts.append(stmt)
         s_k, s_1 = int(stmts[0].value or 0), int(stmts[1].value or 0)
         done, rc = _run(lib.kernel, s_k, k, s_1, 0, *arrays)
+        one_row = k == 1
         # a step of several rows that broke a constraint changed nothing: its rows and the
         # rest go again one at a time, which inserts the rows before the one at fault and names
         # it. Only while the transaction stands: SQLite may roll it back on an error (a full
         # disk, an I/O error, RAISE(ROLLBACK)), and each row after that would commit alone
         if rc & 0xFF == SQLITE_CONSTRAINT and k > 1 and not lib.cdll.sqlite3_get_autocommit(db):
             done, rc = _run(lib.kernel, s_1, 1, s_1, done, *arrays)
+            one_row = True
         if rc != SQLITE_DONE:
             msg = lib.cdll.sqlite3_errmsg(db).decode("utf-8", "replace")
+            # a failed step of several rows names them all; one row names itself
+            last = done + 1 if one_row or n - done < k else done + k
             where = (
-                f"row {done + 1} of {n}"
-                if k == 1 or rc & 0xFF == SQLITE_CONSTRAINT
-                else (f"rows {done + 1}-{min(done + k, n)} of {n}")
+                f"row {done + 1} of {n}" if last == done + 1 else f"rows {done + 1}-{last} of {n}"
             )
             if lib.cdll.sqlite3_get_autocommit(db):
                 raise sqlite3.OperationalError(
