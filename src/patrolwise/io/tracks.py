@@ -697,6 +697,29 @@ def _speed(df: pd.DataFrame, cols: dict[str, str]) -> pd.Series:
     return pd.Series(np.nan, index=df.index)
 
 
+def _rejected(
+    raw: pd.DataFrame,
+    mask: np.ndarray,
+    rows_are_lines: bool,
+    field: str,
+    text: pd.Series,
+    reason: str | np.ndarray,
+) -> pd.DataFrame:
+    """The rejects of the rows under ``mask``: their row (and line) numbers, the field, the
+    text as written and why."""
+    rows = raw["row"].to_numpy()[mask]
+    return pd.DataFrame(
+        {
+            "row": rows,
+            "line": rows if rows_are_lines else None,
+            "field": field,
+            "value": text.to_numpy()[mask],
+            "reason": reason,
+        },
+        columns=REJECT_COLUMNS,
+    )
+
+
 def table_to_raw(
     df: pd.DataFrame,
     rows: pd.Series | np.ndarray,
@@ -731,18 +754,8 @@ def table_to_raw(
     raw["t"] = times.t
     if times.unsettled.any():
         m = times.unsettled.to_numpy()
-        rows_amb = raw["row"].to_numpy()[m]
         rejects.append(
-            pd.DataFrame(
-                {
-                    "row": rows_amb,
-                    "line": rows_amb if rows_are_lines else None,
-                    "field": "time",
-                    "value": t_text.to_numpy()[m],
-                    "reason": ambiguous_reason(times.passes),
-                },
-                columns=REJECT_COLUMNS,
-            )
+            _rejected(raw, m, rows_are_lines, "time", t_text, ambiguous_reason(times.passes))
         )
     for fld in ("device", "team", "staff"):
         if fld in cols:
@@ -756,20 +769,9 @@ def table_to_raw(
             num = read_numbers(text, decimal_comma=True)
             bad = np.isnan(num.values) & (text != "").to_numpy()
             if bad.any():
-                rows_bad = raw["row"].to_numpy()[bad]
                 why = not_a_number(fld, num.why)
-                rejects.append(
-                    pd.DataFrame(
-                        {
-                            "row": rows_bad,
-                            "line": rows_bad if rows_are_lines else None,
-                            "field": cols[fld],
-                            "value": text.to_numpy()[bad],
-                            "reason": why if isinstance(why, str) else why[bad],
-                        },
-                        columns=REJECT_COLUMNS,
-                    )
-                )
+                reason = why if isinstance(why, str) else why[bad]
+                rejects.append(_rejected(raw, bad, rows_are_lines, cols[fld], text, reason))
             raw[fld] = pd.Series(num.values, index=df.index)
     raw["speed"] = _speed(df, cols)
     rej = empty_rejects()
