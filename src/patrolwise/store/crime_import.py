@@ -7,9 +7,9 @@ adds nothing. Counts always reconcile:
 ``read = imported + already_present + rejected``. The rejects report is written once the
 transaction has committed, so no report exists for an import that did not happen.
 
-Speed: rows go in by compiled binding on SQLite (:mod:`.sqlite_bulk`) and ``COPY`` on PostgreSQL,
-in chunks, with the existence check done only when the insert reports conflicts. Each distinct place is stored once
-(:mod:`.crime_places`), so crime rows stay narrow.
+Speed: rows go in by compiled binding on SQLite (:mod:`.sqlite_bulk`) and ``COPY`` on
+PostgreSQL, in chunks, with the existence check done only when the insert reports conflicts. Each
+distinct place is stored once (:mod:`.crime_places`), so crime rows stay narrow.
 """
 
 from __future__ import annotations
