@@ -81,7 +81,10 @@ def pg_server() -> Iterator[PgBase | None]:
     admin.dispose()
     tmpl = make_url(url).set(database=template).render_as_string(hide_password=False)
     eng = create_engine(tmpl, isolation_level="AUTOCOMMIT")
-    with eng.connect() as c, contextlib.suppress(Exception):
+    # the store keeps geometry as WKT and runs without PostGIS; CI installs it (the issue's
+    # deployment) and must show it loads, so only a local run without the package goes on
+    strict = os.environ.get("CI") == "true"
+    with eng.connect() as c, contextlib.suppress(*(() if strict else (Exception,))):
         c.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
     eng.dispose()
     init_db(tmpl)
