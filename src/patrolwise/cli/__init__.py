@@ -1,4 +1,8 @@
-"""The ``patrolwise`` command: one sub-command group per stage, thin over the library and store."""
+"""The ``patrolwise`` command: one sub-command group per stage, thin over the library and store.
+
+Importing this package must stay cheap (``--help`` and every command pay for it): the stage
+modules import pandas, the store, the settings and the libraries inside the commands that use
+them, never at module level (tests/test_cli_startup.py checks this)."""
 
 from __future__ import annotations
 
@@ -7,7 +11,6 @@ import sys
 
 import typer
 
-from ..config import reset_settings
 from ..errors import PatrolwiseError
 from . import demo, dosage, engage, evaluate, hotspots, imports, plan, serve, track
 from .common import console, error_line
@@ -29,6 +32,8 @@ def _root(
     ),
 ) -> None:
     if db:
+        from ..config import reset_settings
+
         os.environ["PATROLWISE_DATABASE_URL"] = db
         reset_settings()
 

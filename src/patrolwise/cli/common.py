@@ -4,20 +4,26 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 from rich.text import Text
 
-from ..store import Store
+if TYPE_CHECKING:
+    from ..store import Store
 
 console = Console(stderr=True)
 out = Console()
 
 
 def open_store(create: bool = True) -> Store:
-    """The store named by ``--db`` / ``PATROLWISE_DATABASE_URL`` (default ./patrolwise.db)."""
+    """The store named by ``--db`` / ``PATROLWISE_DATABASE_URL`` (default ./patrolwise.db).
+
+    The store (SQLAlchemy, pandas, geopandas) is imported here, not with the CLI: ``--help`` and
+    every command that fails before touching the database start without it."""
+    from ..store import Store
+
     return Store(None, create=create)
 
 

@@ -7,13 +7,10 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import typer
 from rich.table import Table
 
-from ..config import get_settings
 from ..errors import InputError
-from ..timeutil import local_today, to_local
 from .common import console, open_store, out, print_json
 
 dosage_app = typer.Typer(
@@ -112,6 +109,7 @@ def dosage_cmd(
     if ctx.invoked_subcommand is not None:
         return
     from ..store.visits import save_visits
+    from ..timeutil import to_local
     from ..track.dosage import daily_dosage
 
     start, end = _date(date_from, "--from"), _date(date_to, "--to")
@@ -200,6 +198,10 @@ def daily_cmd(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """The coordinator's summary of one day: minutes by hot spot and team, plan, breaches."""
+    import pandas as pd
+
+    from ..config import get_settings
+    from ..timeutil import local_today
     from ..track.separation import check_distance
     from ..track.summary import daily_summary
 

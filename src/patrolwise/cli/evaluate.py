@@ -9,14 +9,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import typer
 
-from ..config import get_settings
 from ..errors import InputError
 from .common import console, open_store, out, print_json
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 app = typer.Typer(help="Test what patrols achieved and what they cost.", no_args_is_help=True)
 rates_app = typer.Typer(help="Cost rates per team, with effective dates.", no_args_is_help=True)
@@ -72,6 +73,7 @@ def before_after_cmd(
     out_dir: Path = OUT,
 ) -> None:
     """Crimes and harm in the hot spots, before against during, alone and against a comparison."""
+    from ..config import get_settings
     from ..evaluate.before_after import before_after
     from ..evaluate.report import before_after_section
     from ..store.areas import active_hotspots, load_areas
@@ -140,6 +142,7 @@ def patrol_days_cmd(
     out_dir: Path = OUT,
 ) -> None:
     """Hot spot x day panel: patrol days against no-patrol days (IRR, %, 95% CI, p)."""
+    from ..config import get_settings
     from ..evaluate.patrol_days import build_panel, patrol_day_effects, visits_by_window_day
     from ..evaluate.report import patrol_days_section
     from ..plan.randomise import hand_over_to_successors
@@ -198,6 +201,7 @@ def _measured_days(st: Any) -> list[dt.date]:
     """The local days some stored dosage run measured (its date range). A day between two runs
     that no run measured is untracked, not a day without patrol; the span from the first visit
     to the last would count it as 0 minutes."""
+    import pandas as pd
     from sqlalchemy import select
 
     from ..store.models.dosage import DosageRun
@@ -222,6 +226,8 @@ def _read_assignment(path: Path) -> pd.DataFrame:
     """The --assignment CSV (area_id,date,patrol), each field checked and the first bad row
     named. Dates only as YYYY-MM-DD (as the plan writes them): pandas reads a UK 01/03/2023,
     as Excel saves it, as 3 January without a word."""
+    import pandas as pd
+
     if not path.exists():
         raise InputError(f"{path}: no such file")
     try:
@@ -270,6 +276,7 @@ def displacement_cmd(
     out_dir: Path = OUT,
 ) -> None:
     """Catchment rings, WDQ and the weighted displacement difference test (incl. harm-weighted)."""
+    from ..config import get_settings
     from ..evaluate.displacement import displacement
     from ..evaluate.report import displacement_section
     from ..store.areas import active_hotspots, load_areas
@@ -309,6 +316,7 @@ def power_cmd(
     out_dir: Path = OUT,
 ) -> None:
     """Weeks of randomised patrol days needed for 80% power, from observed rates and overdispersion."""
+    from ..config import get_settings
     from ..evaluate.patrol_days import build_panel
     from ..evaluate.power import estimate_dispersion, weeks_needed
     from ..evaluate.report import write_json
@@ -461,6 +469,8 @@ def rates_add(
 @rates_app.command("list")
 def rates_list() -> None:
     """All rates as JSON, with pounds per minute."""
+    import pandas as pd
+
     from ..store.rates import load_rates
 
     with open_store() as st:

@@ -6,15 +6,16 @@ from __future__ import annotations
 import datetime as dt
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import typer
 from rich.table import Table
 
 from ..errors import InputError
-from ..timeutil import local_today
 from .common import console, open_store, out, print_json
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 app = typer.Typer(help="Find, import and understand micro hot spots.", no_args_is_help=True)
 
@@ -205,6 +206,8 @@ def find_cmd(
     as_json: bool = typer.Option(False, "--json", help="print one machine-readable summary"),
 ) -> None:
     """Find harm-weighted micro hot spots: counts, kernel density or Getis-Ord Gi*."""
+    import pandas as pd
+
     from ..config import get_settings
     from ..io.areas_io import read_areas, write_areas
     from ..store.areas import add_areas
@@ -212,6 +215,7 @@ def find_cmd(
     from ..target.select import largest_cell, select_hotspots
     from ..target.surface import find_surface
     from ..target.units import read_units
+    from ..timeutil import local_today
 
     if top is not None and top < 1:
         # 'if top:' below would skip the selection and store nothing without a word
@@ -324,6 +328,8 @@ def import_cmd(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Import hot spots drawn by hand, names kept (idempotent on name and start date)."""
+    import pandas as pd
+
     from ..config import get_settings
     from ..io.areas_io import read_areas
     from ..store.areas import add_areas
@@ -354,6 +360,8 @@ def list_cmd(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """List hot spots (or other areas) with their dates, method and area."""
+    import pandas as pd
+
     from ..store.areas import load_areas
 
     gdf = load_areas(open_store(), kind, active_on=_date(active_on, "--active-on"))

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ..errors import InputError
-from ..harm import HarmRules
 from .common import console, open_store, out, print_json
 
 import_app = typer.Typer(help="Load crime records and harm tables.", no_args_is_help=True)
@@ -60,6 +58,7 @@ def import_crimes_cmd(
     as_json: bool = typer.Option(False, "--json", help="print one machine-readable summary"),
 ) -> None:
     """Import crimes: transactional per file, idempotent, bad rows reported with row and reason."""
+    from ..harm import HarmRules
     from ..store.crime_import import import_crimes
 
     store = open_store()
@@ -185,6 +184,8 @@ def crimes_list(
     category: str | None = typer.Option(None, help="only this category"),
 ) -> None:
     """Show crimes with their harm, times in the force's local zone."""
+    import pandas as pd
+
     from ..config import get_settings
     from ..store.crimes import load_crimes
     from ..timeutil import to_local
