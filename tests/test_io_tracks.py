@@ -492,6 +492,29 @@ def test_semicolon_and_tab_separated_exports_are_read(tmp_path: Path, ragged: bo
     assert d.format == "csv" and list(d.points["device"]) == ["PC1"]
 
 
+def test_speed_columns_read_decimal_commas_and_reject_words(tmp_path: Path) -> None:
+    # the speed column was read by pandas alone: a European export's '5,4' (km/h) and a typed
+    # 'fast' were both NaN, the fix kept with its speed silently unknown to the speed filter
+    p = tmp_path / "semi.csv"
+    p.write_text(
+        "Callsign;Time;Lat;Lon;Speed (km/h)\n"
+        "PC1;03/06/2024 14:00:00;52,63;-1,13;5,4\n"
+        "PC1;03/06/2024 14:00:30;52,6301;-1,1301;\n"
+        "PC1;03/06/2024 14:01:00;52,6302;-1,1302;fast\n"
+        "PC1;03/06/2024 14:01:30;52,6303;-1,1303;3.6\n"
+    )
+    d = read_track_file(p, now=NOW)
+    sp = d.points["speed"].tolist()
+    assert sp[0] == pytest.approx(1.5) and np.isnan(sp[1]) and sp[2] == pytest.approx(1.0)
+    assert list(d.rejects["row"]) == [4]
+    r = d.rejects.iloc[0]
+    assert r["field"] == "Speed (km/h)" and r["value"] == "fast"
+    assert "not a number" in r["reason"]
+    # a speed in metres per second, comma or point, is taken as it is
+    p.write_text("device,time,lat,lon,speed\nOR1,2024-06-03T13:00:00Z,52.63,-1.13,1.25\n")
+    assert read_track_file(p, now=NOW).points["speed"].tolist() == [1.25]
+
+
 def test_times_past_2262_are_rejected_as_future_not_a_crash(tmp_path: Path) -> None:
     # found by QA: a CSV or GeoJSON time after 2262-04-11 (the end of pandas' nanosecond
     # times) ended the whole import in an OutOfBoundsDatetime traceback

@@ -685,16 +685,8 @@ def check_zone(tz: str | None) -> str | None:
     return tz
 
 
-def _speed(df: pd.DataFrame, cols: dict[str, str]) -> pd.Series:
-    for key, factor in (
-        ("speed", 1.0),
-        ("speed_kmh", KMH),
-        ("speed_mph", MPH),
-        ("speed_kn", KNOTS),
-    ):
-        if key in cols:
-            return pd.to_numeric(df[cols[key]], errors="coerce") * factor
-    return pd.Series(np.nan, index=df.index)
+#: speed columns by unit, first found wins, with the factor to metres per second
+_SPEEDS = (("speed", 1.0), ("speed_kmh", KMH), ("speed_mph", MPH), ("speed_kn", KNOTS))
 
 
 def _rejected(
@@ -761,9 +753,13 @@ def table_to_raw(
         if fld in cols:
             v = df[cols[fld]].astype(str).str.strip()
             raw[fld] = v.where(v != "", None)
-    for fld in ("lat", "lon", "x", "y", "accuracy", "heading", "altitude", "battery"):
-        if fld in cols:
-            text = df[cols[fld]].astype(str).str.strip()
+    # the speed in the first unit the file gives, read as every other number (a decimal comma
+    # or 'fast' was NaN before: the fix kept, its speed silently unknown to the speed filter)
+    speed = next(((k, f) for k, f in _SPEEDS if k in cols), None)
+    for fld in ("lat", "lon", "x", "y", "accuracy", "heading", "altitude", "battery", "speed"):
+        col_key = speed[0] if fld == "speed" and speed else fld
+        if col_key in cols:
+            text = df[cols[col_key]].astype(str).str.strip()
             # '52,63': a decimal comma (European exports), by the crime files' strict rule, so
             # '1.234,5' or '52,' is a reject saying why, never a number read one way or another
             num = read_numbers(text, decimal_comma=True)
@@ -771,9 +767,11 @@ def table_to_raw(
             if bad.any():
                 why = not_a_number(fld, num.why)
                 reason = why if isinstance(why, str) else why[bad]
-                rejects.append(_rejected(raw, bad, rows_are_lines, cols[fld], text, reason))
-            raw[fld] = pd.Series(num.values, index=df.index)
-    raw["speed"] = _speed(df, cols)
+                rejects.append(_rejected(raw, bad, rows_are_lines, cols[col_key], text, reason))
+            factor = speed[1] if fld == "speed" and speed else 1.0
+            raw[fld] = pd.Series(num.values * factor, index=df.index)
+    if speed is None:
+        raw["speed"] = np.nan
     rej = empty_rejects()
     if rejects:
         # one reject per row: keep the first problem found (fields in the order above)
