@@ -275,11 +275,20 @@ def _decode_head(head: bytes, name: str, *, cut: bool) -> str:
 
 
 def _decode_error(open_fn: Opener, codec: str) -> UnicodeDecodeError | None:
-    """Why the whole stream is not valid ``codec`` text (None: it is), read in blocks."""
+    """Why the whole stream is not valid ``codec`` text (None: it is), read in blocks.
+
+    A block of plain ASCII is valid UTF-8 and Windows-1252 as it is, and ``bytes.isascii`` says
+    so without decoding it, when no multi-byte character is left open from the block before:
+    decoding every block made ~0.4 s of Python text out of a 232 MB police.uk file before its
+    first row was read.
+    """
     dec = codecs.getincrementaldecoder(codec)()
+    ascii_ok = codec in ("utf-8", "cp1252")
     with open_fn() as fh:
         try:
             while block := fh.read(1 << 22):
+                if ascii_ok and block.isascii() and not dec.getstate()[0]:
+                    continue
                 dec.decode(block)
             dec.decode(b"", final=True)
         except UnicodeDecodeError as exc:

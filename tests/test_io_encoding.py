@@ -1,0 +1,45 @@
+"""Which text encoding a CSV is read in: the whole stream is checked, block by block."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from patrolwise.errors import FatalImportError
+from patrolwise.io.tabular import detect_encoding
+
+BLOCK = 1 << 22  # the reader's block: where a character may be cut in two
+
+
+def _detect(data: bytes) -> str:
+    return detect_encoding(lambda: io.BytesIO(data), "x.csv")
+
+
+@pytest.mark.parametrize("at", [BLOCK - 1, BLOCK - 2, BLOCK, 2 * BLOCK - 1])
+def test_a_character_across_a_block_boundary_is_utf8(at: int) -> None:
+    # 'é' is two bytes in UTF-8; cut by a block boundary and followed by plain ASCII blocks,
+    # which are skipped undecoded only when no character is left open
+    body = b"a" * at + "é".encode() + b"b" * (2 * BLOCK)
+    assert _detect(body) == "utf-8-sig"
+
+
+@pytest.mark.parametrize("at", [10, BLOCK - 1, BLOCK, 2 * BLOCK + 5])
+def test_a_windows_1252_byte_anywhere_is_found(at: int) -> None:
+    # 'é' in Windows-1252 is one byte, no valid UTF-8; after ASCII blocks or before them
+    body = b"a" * at + "é".encode("cp1252") + b"b" * BLOCK
+    assert _detect(body) == "cp1252"
+
+
+def test_a_character_left_open_before_an_ascii_block_is_not_utf8() -> None:
+    # a UTF-8 lead byte at a block's end, a whole block of ASCII, then a continuation byte:
+    # not UTF-8. Skipping the ASCII block undecoded would join the two bytes into 'é'
+    body = b"a" * (BLOCK - 1) + b"\xc3" + b"b" * BLOCK + b"\xa9" + b"c" * 10
+    assert _detect(body) == "cp1252"
+
+
+def test_plain_ascii_and_a_text_neither_utf8_nor_1252() -> None:
+    assert _detect(b"a,b\n1,2\n" * 1000) == "utf-8-sig"
+    # 0x81 is undefined in Windows-1252, and alone it is no UTF-8
+    with pytest.raises(FatalImportError, match="neither UTF-8 nor Windows-1252"):
+        _detect(b"a" * BLOCK + b"\x81" + b"b" * 10)
