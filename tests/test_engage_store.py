@@ -886,3 +886,50 @@ def test_engage_purge_cli(sqlite_url: str) -> None:
     assert r.exit_code == 0 and "erased 0 people closed for more than 30 days" in r.output
     r = CliRunner().invoke(app, [*db, "--role", "outreach_worker"])
     assert isinstance(r.exception, AuthError)
+
+
+def test_purge_erases_old_contacts_linked_to_no_one(store_url: str) -> None:
+    # a contact logged with consent but no reference or placeholder belongs to no person, so no
+    # person's closure ever reached it: its notes ("Ama Owusu, 3 Low Rd"), outcome and location
+    # were kept for ever. Like a debrief, it goes by its date.
+    from patrolwise.store.engagements import purge_closed
+
+    M = {"who": "Ana", "role": "outreach_manager"}
+    with _store(store_url) as st:
+        old = dict(consent=True, area_id=None, age_band="16-17", gender="female")
+        log_engagement(
+            st,
+            _e(
+                at=dt.datetime(2023, 1, 10, 15),
+                notes="Ama Owusu, pregnant",
+                outcome="bed for Ama",
+                location="3 Low Rd",
+                follow_up=dt.date(2023, 1, 17),
+                needs=["housing"],
+                referrals=[ReferralInput("Housing Options")],
+                **old,
+            ),
+            **W,
+        )
+        log_engagement(
+            st, _e(at=dt.datetime(2024, 5, 1, 15), notes="recent, kept", consent=True), **W
+        )
+        before = engagement_summary(st, threshold=None, **M)
+        dry = purge_closed(st, today=dt.date(2024, 6, 1), dry_run=True, **M)
+        assert (dry.people, dry.unlinked) == (0, 1)
+        assert list_engagements(st, with_notes=True, **M).loc[0, "notes"] == "Ama Owusu, pregnant"
+        done = purge_closed(st, today=dt.date(2024, 6, 1), **M)
+        assert (done.people, done.unlinked) == (0, 1)
+        assert "1 engagement(s) linked to no one" in done.line()
+        df = list_engagements(st, with_notes=True, **M).set_index("id")
+        cols = ["notes", "outcome", "location", "age_band", "gender", "follow_up"]
+        assert df.loc[1, cols].isna().all()
+        assert df.loc[2, "notes"] == "recent, kept"
+        after = engagement_summary(st, threshold=None, **M)
+        for k, v in before.items():
+            pd.testing.assert_frame_equal(v, after[k], check_dtype=False)
+        assert purge_closed(st, today=dt.date(2024, 6, 1), **M).unlinked == 0  # idempotent
+        audit = load_audit(st)
+        purges = list(audit.loc[audit["action"] == "purge", "object"])
+        assert purges[0].endswith("unlinked_engagements:1 (older than 365 days)")
+        assert "unlinked" not in purges[1]

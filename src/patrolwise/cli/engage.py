@@ -177,7 +177,8 @@ def purge_cmd(
 
     Their encrypted notes, outcome and location, age band, gender and follow-up date are deleted
     and the link from their name to the records is cut; the counts in summaries stay. Debriefs
-    older than the same period lose their free text (problems and minutes stay).
+    older than the same period lose their free text (problems and minutes stay), and so do
+    engagements older than it that were logged with no --ref or --placeholder.
     """
     from ..store.engagements import purge_closed
 

@@ -14,7 +14,7 @@ import secrets
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -417,6 +417,9 @@ class PurgeCounts:
     dry_run: bool = False
     #: debriefs older than the period whose free text was (or would be) deleted
     debriefs: int = 0
+    #: engagements linked to no person, older than the period, whose free text and details
+    #: (age band, gender, follow-up) were (or would be) deleted
+    unlinked: int = 0
     #: whether the erased bytes are out of the database files too: None when there was nothing
     #: to compact, False when other connections kept the old pages (run the purge again later)
     compacted: bool | None = None
@@ -429,6 +432,11 @@ class PurgeCounts:
         )
         if self.debriefs:
             text += f"; free text of {self.debriefs} debrief(s) older than {self.days} days deleted"
+        if self.unlinked:
+            text += (
+                f"; free text and details of {self.unlinked} engagement(s) linked to no one, "
+                f"older than {self.days} days, deleted"
+            )
         if self.compacted is False:
             text += (
                 "; the database file still holds the erased bytes because other connections "
@@ -459,7 +467,9 @@ def purge_closed(
     there). Hot spot, day, needs, safeguarding flag and referrals stay, so every summary (by hot
     spot, week, need, agency, repeat contacts) and the evaluation are unchanged. Debriefs dated more than
     ``days`` days ago lose their free text (summary, suggestions), which may name people but is
-    linked to no one; their problems and minutes stay.
+    linked to no one; their problems and minutes stay. So do engagements logged with no reference
+    or placeholder and dated more than ``days`` days ago (no person's closure ever reaches them):
+    their location, outcome, notes, age band, gender and follow-up date are deleted.
 
     On SQLite the file is then vacuumed (and the WAL truncated) so the erased bytes do not
     linger in free pages; on PostgreSQL the engagement tables are rewritten (VACUUM FULL).
@@ -497,10 +507,25 @@ def purge_closed(
             Debrief.summary_encrypted.is_not(None) | Debrief.suggestions_encrypted.is_not(None)
         )
         n_deb = int(s.scalar(select(func.count()).select_from(Debrief).where(old_debrief)) or 0)
-        counts = PurgeCounts(len(pseuds), n_eng, n_text, days, dry_run, n_deb)
+        # so may an engagement logged with no reference or placeholder: no person's closure
+        # reaches it, so it too goes by its date, losing what the purge takes from a person's
+        old_unlinked = (
+            Engagement.person.is_(None)
+            & (Engagement.at < dt.datetime.combine(today - dt.timedelta(days=days), dt.time()))
+            & or_(
+                *(c.is_not(None) for c in enc),
+                Engagement.age_band.is_not(None),
+                Engagement.gender.is_not(None),
+                Engagement.follow_up.is_not(None),
+            )
+        )
+        n_unl = int(s.scalar(select(func.count()).where(old_unlinked)) or 0)
+        counts = PurgeCounts(len(pseuds), n_eng, n_text, days, dry_run, n_deb, n_unl)
         obj = f"people:{counts.people} engagements:{n_eng} texts:{n_text} (closed >{days} days)"
         if n_deb:
             obj += f" debrief_texts:{n_deb} (older than {days} days)"
+        if n_unl:
+            obj += f" unlinked_engagements:{n_unl} (older than {days} days)"
         if dry_run:
             _audit(s, who, role, "purge_dry_run", obj)
             return counts
@@ -571,9 +596,22 @@ def purge_closed(
                 .where(old_debrief)
                 .values(summary_encrypted=None, suggestions_encrypted=None)
             )
+        if n_unl:
+            s.execute(
+                update(Engagement)
+                .where(old_unlinked)
+                .values(
+                    location_encrypted=None,
+                    outcome_encrypted=None,
+                    notes_encrypted=None,
+                    age_band=None,
+                    gender=None,
+                    follow_up=None,
+                )
+            )
         _audit(s, who, role, "purge", obj)
         # a purge whose compaction could not finish is finished by the next one
-        pending = pseuds or n_deb or cut.any() or _compaction_pending(s)
+        pending = pseuds or n_deb or n_unl or cut.any() or _compaction_pending(s)
     if pending:
         counts = dataclasses.replace(counts, compacted=_compact(store))
         with store.session() as s, s.begin():
