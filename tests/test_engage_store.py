@@ -933,3 +933,34 @@ def test_purge_erases_old_contacts_linked_to_no_one(store_url: str) -> None:
         purges = list(audit.loc[audit["action"] == "purge", "object"])
         assert purges[0].endswith("unlinked_engagements:1 (older than 365 days)")
         assert "unlinked" not in purges[1]
+
+
+def _strict_json(text_: str) -> object:
+    """JSON as jq or a browser reads it: NaN and Infinity are not JSON."""
+
+    def refuse(c: str) -> object:
+        raise ValueError(f"{c} is not JSON")
+
+    return json.loads(text_, parse_constant=refuse)
+
+
+def test_engage_and_debrief_lists_are_strict_json(sqlite_url: str) -> None:
+    # a record with no pseudonym, age band or free text printed `"person": NaN`, which jq,
+    # browsers and every strict parser refuse (the whole listing, not the one field)
+    with _store(sqlite_url) as st:
+        log_engagement(st, _e(area_id=None, consent=False), **W)
+        log_engagement(st, _e(consent=True, reference="Kofi", notes="n"), **W)
+        add_debrief(st, DebriefInput("outreach", dt.date(2024, 6, 10), "Sam", ""), **W)
+        add_debrief(st, DebriefInput("outreach", dt.date(2024, 6, 11), "Sam", "quiet"), **W)
+    db = ["--db", sqlite_url]
+    r = CliRunner().invoke(app, [*db, "engage", "list", "--notes", "--role", "outreach_worker"])
+    assert r.exit_code == 0, r.output
+    rows = _strict_json(r.stdout)
+    assert isinstance(rows, list)
+    assert rows[0]["person"] is None and rows[0]["area_id"] is None
+    assert rows[0]["location"] is None and rows[0]["notes"] is None
+    assert rows[1]["area_id"] == 1 and rows[1]["notes"] == "n"
+    r = CliRunner().invoke(app, [*db, "debrief", "list", "--role", "outreach_worker"])
+    assert r.exit_code == 0, r.output
+    deb = _strict_json(r.stdout)
+    assert isinstance(deb, list) and [d["summary"] for d in deb] == [None, "quiet"]

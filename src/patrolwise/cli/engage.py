@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from ..errors import InputError
 from .common import open_store, out, print_json
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 engage_app = typer.Typer(help="Engagement log: people (pseudonyms only), needs, referrals.")
 debrief_app = typer.Typer(help="Shift debriefs linked to the shift's dosage.")
@@ -32,6 +36,19 @@ def _role(role: str | None) -> str:
             "give --role (or set PATROLWISE_ROLE): outreach_worker, police, analyst ..."
         )
     return r
+
+
+def _records(df: pd.DataFrame) -> list[dict[Any, Any]]:
+    """Rows for JSON output: a missing value is null and an id a whole number.
+
+    A frame holds missing text and ids as NaN (and ids beside it as floats, ``1.0``); NaN is not
+    JSON, and jq, browsers and every strict parser refuse the whole listing over one field.
+    """
+    df = df.copy()
+    for c in ("area_id", "plan_id"):
+        if c in df.columns:
+            df[c] = df[c].astype("Int64")
+    return df.astype(object).where(df.notna(), None).to_dict("records")
 
 
 def _date(text: str, opt: str) -> dt.date:
@@ -145,7 +162,7 @@ def list_cmd(
 
     with open_store() as store:
         df = list_engagements(store, who=_who(who), role=_role(role), with_notes=notes)
-    print_json(df.to_dict("records"))
+    print_json(_records(df))
 
 
 @engage_app.command("close-inactive")
@@ -259,7 +276,7 @@ def debrief_list(
 
     with open_store() as store:
         df = list_debriefs(store, who=_who(who), role=_role(role), team=team)
-    print_json(df.to_dict("records"))
+    print_json(_records(df))
 
 
 def register(root: typer.Typer) -> None:
