@@ -964,3 +964,20 @@ def test_engage_and_debrief_lists_are_strict_json(sqlite_url: str) -> None:
     assert r.exit_code == 0, r.output
     deb = _strict_json(r.stdout)
     assert isinstance(deb, list) and [d["summary"] for d in deb] == [None, "quiet"]
+
+
+def test_engage_list_shows_contact_times_in_local_time(sqlite_url: str) -> None:
+    # a contact logged as 16:00 on a summer day was listed as "15:00:00" (its naive UTC), and a
+    # purged contact cut to local midnight showed the day before at 23:00
+    with _store(sqlite_url):
+        pass
+    db = ["--db", sqlite_url]
+    log = [*db, "engage", "log", "--staff", "Sam", "--hotspot", "1", "--role", "outreach_worker"]
+    for at in ("2024-06-10 16:00", "2024-01-10 16:00"):
+        r = CliRunner().invoke(app, [*log, "--at", at])
+        assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(app, [*db, "engage", "list", "--role", "outreach_worker"])
+    assert r.exit_code == 0, r.output
+    rows = _strict_json(r.stdout)
+    assert isinstance(rows, list)
+    assert [x["at"] for x in rows] == ["2024-01-10T16:00:00+00:00", "2024-06-10T16:00:00+01:00"]

@@ -157,11 +157,16 @@ def list_cmd(
     who: str | None = _WHO,
     role: str | None = _ROLE,
 ) -> None:
-    """Engagement records (outreach roles only)."""
+    """Engagement records (outreach roles only); contact times in local time with their offset."""
+    from ..config import get_settings
     from ..store.engagements import list_engagements
+    from ..timeutil import to_local
 
     with open_store() as store:
         df = list_engagements(store, who=_who(who), role=_role(role), with_notes=notes)
+    # stored as naive UTC; shown as the worker typed it (local), the offset saying which hour
+    # on the night the clocks go back
+    df["at"] = [t.isoformat() for t in to_local(df["at"], get_settings().timezone)]
     print_json(_records(df))
 
 
