@@ -6,7 +6,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from patrolwise.engage.summary import SECONDARY, summarise, suppress
+from patrolwise.engage.summary import OTHER_AGENCIES, SECONDARY, summarise, suppress
 
 
 def _data() -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -139,3 +139,25 @@ def test_weeks_are_local_monday_to_sunday() -> None:
     assert wk == {"2024-06-03": 1, "2024-06-10": 1, "2024-12-02": 1}
     wk_utc = summarise(e, r, threshold=None, tz="UTC")["by_week"].set_index("week")["engagements"]
     assert wk_utc.to_dict() == {"2024-06-03": 2, "2024-12-02": 1}
+
+
+def test_a_rarely_named_agency_is_pooled_not_shown() -> None:
+    # the agency is typed freely and stored in clear ("Kwame's mum"); its row showed that name
+    # to police and analysts beside a suppressed "<5": a label of a small cell discloses as much
+    # as its count
+    e, _ = _data()
+    r = pd.DataFrame(
+        {
+            "engagement_id": [1, 2, 3, 4, 5, 6, 7],
+            "agency": ["Shelter"] * 5 + ["Kwame's mum", "Dr Patel"],
+            "type": ["signpost"] * 7,
+            "accepted": [True] * 5 + [False, None],
+        }
+    )
+    s = summarise(e, r)
+    assert s["by_agency"].set_index("agency").to_dict("index") == {
+        "Shelter": {"referrals": SECONDARY, "accepted": "5"},  # hidden beside the lone "<5"
+        OTHER_AGENCIES: {"referrals": "<5", "accepted": "0"},
+    }
+    raw = summarise(e, r, threshold=None)["by_agency"]  # outreach roles only (the store)
+    assert set(raw["agency"]) == {"Shelter", "Kwame's mum", "Dr Patel"}

@@ -17,6 +17,9 @@ visible cells gives the hidden count back. The rule, per column of each table:
 
 Columns, not rows, because each table's rows are disjoint groups of one population while the
 columns of a row are different measures (engagements, people, referrals) that do not sum.
+
+A row's label can disclose as much as its count: referral agencies are typed freely, so an
+agency named in fewer than threshold referrals is pooled into one ``other agencies`` row.
 Below-threshold summaries (``threshold`` < 5, or raw counts) are for outreach roles only; the
 store enforces that.
 """
@@ -29,6 +32,8 @@ import pandas as pd
 DEFAULT_THRESHOLD = 5
 #: shown for a cell hidden only so that a small count elsewhere in its column cannot be derived
 SECONDARY = "x"
+#: the row of ``by_agency`` that pools agencies with fewer referrals than the threshold
+OTHER_AGENCIES = "other agencies"
 
 
 def suppress(counts: pd.DataFrame | pd.Series, threshold: int = DEFAULT_THRESHOLD) -> pd.DataFrame:
@@ -104,6 +109,11 @@ def summarise(
         .rename(columns={"needs": "need"})
     )
     if len(ref):
+        if threshold is not None:
+            # an agency is typed freely and kept in clear, so a rare one may be a person ("Kwame's
+            # mum", "Dr Patel"): its label would disclose what its suppressed count hides
+            n = ref.groupby("agency")["engagement_id"].transform("size")
+            ref = ref.assign(agency=ref["agency"].where(n >= threshold, OTHER_AGENCIES))
         acc = ref["accepted"].astype("boolean")
         by_agency = (
             ref.assign(accepted_n=acc.fillna(False).astype(int))
