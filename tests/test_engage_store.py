@@ -981,3 +981,34 @@ def test_engage_list_shows_contact_times_in_local_time(sqlite_url: str) -> None:
     rows = _strict_json(r.stdout)
     assert isinstance(rows, list)
     assert [x["at"] for x in rows] == ["2024-01-10T16:00:00+00:00", "2024-06-10T16:00:00+01:00"]
+
+
+@pytest.mark.parametrize(
+    ("at", "stored", "refused"),
+    [
+        # the hour repeated when the clocks go back: 01:30 BST or 01:30 GMT, an hour apart
+        ("2024-10-27 01:30", None, "happens twice"),
+        ("2024-10-27 01:30+01:00", dt.datetime(2024, 10, 27, 0, 30), None),
+        ("2024-10-27 01:30+00:00", dt.datetime(2024, 10, 27, 1, 30), None),
+        # the hour skipped when they go forward: no clock showed 01:30
+        ("2024-03-31 01:30", None, "does not exist"),
+        ("2024-03-31 02:30", dt.datetime(2024, 3, 31, 1, 30), None),
+        ("2024-06-10 16:00", dt.datetime(2024, 6, 10, 15, 0), None),
+    ],
+)
+def test_engage_log_refuses_local_times_the_clock_change_makes_unclear(
+    sqlite_url: str, at: str, stored: dt.datetime | None, refused: str | None
+) -> None:
+    # a contact typed as 01:30 on the night the clocks go back was silently stored as the BST
+    # one, an hour early if it was the GMT one; 01:30 on the spring night (no such time) was
+    # stored as 02:30 BST
+    with _store(sqlite_url) as st:
+        args = ["engage", "log", "--staff", "Sam", "--hotspot", "1", "--at", at]
+        r = CliRunner().invoke(app, ["--db", sqlite_url, *args, "--role", "outreach_worker"])
+        if refused:
+            assert isinstance(r.exception, InputError), r.output
+            assert refused in str(r.exception) and "+01:00" in str(r.exception)
+            assert list_engagements(st, **W).empty
+        else:
+            assert r.exit_code == 0, r.output
+            assert list_engagements(st, **W)["at"].tolist() == [stored]

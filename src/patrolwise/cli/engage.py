@@ -58,8 +58,18 @@ def _date(text: str, opt: str) -> dt.date:
         raise InputError(f"{opt} {text!r} is not a date like 2024-06-10") from exc
 
 
+def _offset(t: dt.datetime) -> str:
+    """'+01:00' for an aware time's UTC offset."""
+    return t.isoformat()[-6:]
+
+
 def _when(text: str | None, tz: str) -> dt.datetime:
-    """Local 'YYYY-MM-DD HH:MM' (or now) to naive UTC."""
+    """Local 'YYYY-MM-DD HH:MM' (or now) to naive UTC.
+
+    A local time the clock change makes unclear is refused, not guessed: in the hour repeated
+    when the clocks go back it names two moments an hour apart, and in the hour skipped when
+    they go forward it names none. The message gives the offset that settles it.
+    """
     from zoneinfo import ZoneInfo
 
     if not text:
@@ -69,7 +79,22 @@ def _when(text: str | None, tz: str) -> dt.datetime:
     except ValueError as exc:
         raise InputError(f"--at {text!r} is not like 2024-06-10 15:30") from exc
     if local.tzinfo is None:
-        local = local.replace(tzinfo=ZoneInfo(tz))
+        first = local.replace(tzinfo=ZoneInfo(tz))
+        second = first.replace(fold=1)
+        if first.utcoffset() != second.utcoffset():
+            a, b = _offset(first), _offset(second)
+            wall = f"{local:%Y-%m-%d %H:%M}"
+            if first.astimezone(dt.UTC).astimezone(first.tzinfo).replace(tzinfo=None) == local:
+                raise InputError(
+                    f"--at {text!r} happens twice in {tz} (the clocks go back that night); "
+                    f"add its offset: '{wall}{a}' for the first, '{wall}{b}' for the second"
+                )
+            raise InputError(
+                f"--at {text!r} does not exist in {tz} (the clocks go forward that night, "
+                f"skipping that hour); give the time the clock showed, or add its offset "
+                f"('{wall}{a}' or '{wall}{b}')"
+            )
+        local = first
     return local.astimezone(dt.UTC).replace(tzinfo=None)
 
 
