@@ -1012,3 +1012,19 @@ def test_engage_log_refuses_local_times_the_clock_change_makes_unclear(
         else:
             assert r.exit_code == 0, r.output
             assert list_engagements(st, **W)["at"].tolist() == [stored]
+
+
+def test_a_debrief_dated_after_today_is_refused(store_url: str) -> None:
+    # the purge deletes debrief text by date: a typo of 2052 for 2025 kept "moved Kofi on from
+    # the bus station" for 27 years; an engagement in the future was already refused
+    from patrolwise.timeutil import local_today
+
+    today = local_today()
+    with _store(store_url) as st:
+        with pytest.raises(InputError, match="after today"):
+            add_debrief(
+                st, DebriefInput("outreach", today + dt.timedelta(days=1), "Sam", "Kofi"), **W
+            )
+        assert list_debriefs(st, **W).empty
+        add_debrief(st, DebriefInput("outreach", today, "Sam", "night shift"), **W)
+        assert list(list_debriefs(st, **W)["summary"]) == ["night shift"]

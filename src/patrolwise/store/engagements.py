@@ -725,7 +725,10 @@ def add_debrief(
     tz: str = "Europe/London",
     key: str | None = None,
 ) -> int:
-    """Store a shift debrief (free text encrypted) with the shift's planned and delivered minutes."""
+    """Store a shift debrief (free text encrypted) with the shift's planned and delivered minutes.
+
+    A shift dated after today (local, ``tz``) is refused: retention deletes debrief text by date.
+    """
     check_role(role)
     if role in ("analyst",):
         raise AuthError("analysts read debriefs but do not write them")
@@ -735,6 +738,13 @@ def add_debrief(
     if agency is not None and d.team != agency:
         raise AuthError(
             f"role {role!r} files {agency} debriefs only; a {d.team} debrief is for {d.team} roles"
+        )
+    today = local_today(tz)
+    if d.date > today:
+        # the purge deletes a debrief's free text by its date: a mistyped year would keep it
+        # (names and places) for decades, as a future contact time would keep a person open
+        raise InputError(
+            f"debrief date {d.date} is after today ({today}); give the day of the shift"
         )
     planned, delivered = _shift_minutes(store, d.team, d.date, d.plan_id, tz)
     rec = prepare_debrief(d, planned, delivered, key)
