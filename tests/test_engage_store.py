@@ -1028,3 +1028,25 @@ def test_a_debrief_dated_after_today_is_refused(store_url: str) -> None:
         assert list_debriefs(st, **W).empty
         add_debrief(st, DebriefInput("outreach", today, "Sam", "night shift"), **W)
         assert list(list_debriefs(st, **W)["summary"]) == ["night shift"]
+
+
+def test_a_purge_period_past_the_calendar_is_one_clear_line(sqlite_url: str) -> None:
+    # `engage purge --closed-for 99999999` (a mistyped 999) ended in an OverflowError traceback
+    with _store(sqlite_url):
+        pass
+    for days in ("99999999", "9999999999"):
+        r = CliRunner().invoke(
+            app,
+            [
+                "--db",
+                sqlite_url,
+                "engage",
+                "purge",
+                "--closed-for",
+                days,
+                "--role",
+                "outreach_manager",
+            ],
+        )
+        assert isinstance(r.exception, InputError), r.exception
+        assert "before year 1" in str(r.exception)

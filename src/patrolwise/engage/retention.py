@@ -41,7 +41,16 @@ def purgeable(people: pd.DataFrame, today: dt.date, days: int = DEFAULT_PURGE_DA
         from ..errors import InputError
 
         raise InputError(f"the period closed before a purge must be at least 1 day, got {days}")
-    cutoff = today - dt.timedelta(days=days)
+    try:
+        cutoff = today - dt.timedelta(days=days)
+    except OverflowError:
+        # a mistyped period (99999999 for 999) is a clear line, not a traceback
+        from ..errors import InputError
+
+        raise InputError(
+            f"the period closed before a purge ({days} days) reaches back before year 1; "
+            "give it in days, like 365"
+        ) from None
     closed = pd.to_datetime(people["closed_on"])
     return (people["status"] == "closed") & closed.notna() & (closed < pd.Timestamp(cutoff))
 
