@@ -1050,3 +1050,20 @@ def test_a_purge_period_past_the_calendar_is_one_clear_line(sqlite_url: str) -> 
         )
         assert isinstance(r.exception, InputError), r.exception
         assert "before year 1" in str(r.exception)
+
+
+def test_a_back_dated_contact_does_not_reopen_a_closed_person(store_url: str) -> None:
+    # a forgotten contact from before the last one, typed in later, reopened the closed person:
+    # the next close-inactive closed them again dated today, so the purge came a year later
+    with _store(store_url) as st:
+        log_engagement(st, _e(consent=True, reference="Kofi", at=dt.datetime(2023, 3, 1, 15)), **W)
+        assert close_inactive(st, today=dt.date(2023, 7, 1), **W) == 1
+        log_engagement(st, _e(consent=True, reference="Kofi", at=dt.datetime(2023, 2, 1, 15)), **W)
+        p = load_people(st).set_index("pseudonym").loc[pseudonym("Kofi")]
+        assert p["status"] == "closed" and p["first_contact"] == dt.datetime(2023, 2, 1, 15)
+        with st.engine.connect() as c:
+            closed = c.execute(text("select closed_on from people")).scalar()
+        assert str(closed) == "2023-07-01"
+        # a contact after the last one is the relationship resuming
+        log_engagement(st, _e(consent=True, reference="Kofi", at=dt.datetime(2023, 8, 1, 15)), **W)
+        assert load_people(st).set_index("pseudonym")["status"][pseudonym("Kofi")] == "open"

@@ -123,7 +123,9 @@ def _touch_person(s: Session, pseud: str, placeholder: bool, at: dt.datetime) ->
         )
         s.flush()
         return
-    if p.status == "closed":
+    if p.status == "closed" and (p.last_contact is None or at > p.last_contact):
+        # closure is judged on the last contact: a forgotten earlier one typed in later leaves
+        # it standing (reopening restarted the retention clock at the next close-inactive)
         p.status = "open"
         p.closed_on = None
     p.first_contact = min(p.first_contact or at, at)
