@@ -843,38 +843,50 @@ def _read_lines(proc: subprocess.Popen[bytes], into: list[bytes]) -> None:
         into.append(line)
 
 
-def test_serve_does_not_log_device_secrets(sqlite_url: str, tmp_path: object) -> None:
-    # found by QA: `patrolwise serve` wrote every request line to its access log with the
-    # query string, so the ?token= secret Traccar Client keeps in its server URL landed in the
-    # log on every ping ("POST /ingest/osmand?id=phone1&...&token=<secret>")
-    import os
+def serve_process(
+    env: dict[str, str], *args: str, scheme: str = "http"
+) -> tuple[subprocess.Popen[bytes], int, list[bytes], threading.Thread]:
+    """A real ``patrolwise serve`` on a free port: ``(process, port, output lines so far, the
+    thread reading them)``, once the process has said it is listening.
+
+    The port is free when chosen, but the command binds it only a second or two later; another
+    process (an xdist worker's server) may take it first. So this waits for the process's own
+    "Uvicorn running on" line (requests never reach another server) and chooses again if the
+    port was taken.
+    """
     import sys
 
-    with Store(sqlite_url) as st:
-        secret = str(add_device(st, "phone1", "outreach"))
-    env = {**os.environ, "PATROLWISE_DATABASE_URL": sqlite_url}
-    # the port is free when chosen, but the command binds it only a second or two later; another
-    # process (an xdist worker's server) may take it first. Wait for this process's own
-    # "Uvicorn running on" line, so requests never reach another server, and choose again if
-    # the port was taken.
     for attempt in range(5):
         port = free_port()
-        cmd = [sys.executable, "-m", "patrolwise.cli", "serve", "--port", str(port)]
+        cmd = [sys.executable, "-m", "patrolwise.cli", "serve", "--port", str(port), *args]
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         lines: list[bytes] = []
         reader = threading.Thread(target=_read_lines, args=(proc, lines), daemon=True)
         reader.start()
-        listening = f"Uvicorn running on http://127.0.0.1:{port}".encode()
+        listening = f"Uvicorn running on {scheme}://127.0.0.1:{port}".encode()
         deadline = time.monotonic() + 60
         while not any(listening in line for line in lines) and proc.poll() is None:
             if time.monotonic() > deadline:
                 proc.kill()
             time.sleep(0.1)
         if proc.poll() is None:
-            break
+            return proc, port, lines, reader
         reader.join(timeout=10)
         said = b"".join(lines).decode()
         assert "address already in use" in said and attempt < 4, f"serve did not start: {said}"
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def test_serve_does_not_log_device_secrets(sqlite_url: str, tmp_path: object) -> None:
+    # found by QA: `patrolwise serve` wrote every request line to its access log with the
+    # query string, so the ?token= secret Traccar Client keeps in its server URL landed in the
+    # log on every ping ("POST /ingest/osmand?id=phone1&...&token=<secret>")
+    import os
+
+    with Store(sqlite_url) as st:
+        secret = str(add_device(st, "phone1", "outreach"))
+    env = {**os.environ, "PATROLWISE_DATABASE_URL": sqlite_url}
+    proc, port, lines, reader = serve_process(env)
     try:
         q = {"id": "phone1", "lat": "52.6", "lon": "-1.1", "timestamp": str(T0)}
         r = httpx.post(f"http://127.0.0.1:{port}/ingest/osmand", params={**q, "token": secret})

@@ -14,8 +14,6 @@ import os
 import ssl
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 import httpx
@@ -30,7 +28,7 @@ from patrolwise.store.devices import add_device
 from patrolwise.store.pings import load_pings
 from patrolwise.web.tls import check_cert_and_key, is_loopback, plain_http_warning
 
-from .test_web_ingest import T0, T0_UTC, free_port
+from .test_web_ingest import T0, T0_UTC, free_port, serve_process
 
 PASSWORD_ENV = "PATROLWISE_SSL_KEYFILE_PASSWORD"
 #: TEST-NET-1 (RFC 5737): never a local address, so binding it fails after the warning and no
@@ -84,12 +82,6 @@ def _serve(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _read_lines(proc: subprocess.Popen[bytes], into: list[bytes]) -> None:
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        into.append(line)
-
-
 @pytest.mark.parametrize("encrypted", [False, True], ids=["key", "encrypted-key"])
 def test_traccar_ping_over_https_reaches_the_store(
     sqlite_url: str, tmp_path: Path, encrypted: bool
@@ -102,28 +94,10 @@ def test_traccar_ping_over_https_reaches_the_store(
     env.pop(PASSWORD_ENV, None)
     if password:
         env[PASSWORD_ENV] = password.decode()
-    # as in test_web_ingest: wait for this process's own "running on" line, and choose the port
-    # again if another process took it between choosing and binding
-    for attempt in range(5):
-        port = free_port()
-        cmd = [sys.executable, "-m", "patrolwise.cli", "serve", "--port", str(port)]
-        cmd += ["--ssl-certfile", str(crt), "--ssl-keyfile", str(key)]
-        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        lines: list[bytes] = []
-        reader = threading.Thread(target=_read_lines, args=(proc, lines), daemon=True)
-        reader.start()
-        # the startup message names the https:// URL
-        listening = f"Uvicorn running on https://127.0.0.1:{port}".encode()
-        deadline = time.monotonic() + 60
-        while not any(listening in line for line in lines) and proc.poll() is None:
-            if time.monotonic() > deadline:
-                proc.kill()
-            time.sleep(0.1)
-        if proc.poll() is None:
-            break
-        reader.join(timeout=10)
-        said = b"".join(lines).decode()
-        assert "address already in use" in said and attempt < 4, f"serve did not start: {said}"
+    # the startup message names the https:// URL
+    proc, port, lines, reader = serve_process(
+        env, "--ssl-certfile", str(crt), "--ssl-keyfile", str(key), scheme="https"
+    )
     try:
         trusted = ssl.create_default_context(cafile=str(crt))
         # Traccar Client: a form-encoded POST, the secret in the server URL's ?token=

@@ -406,6 +406,16 @@ def close_inactive(
 ANON_PREFIX = "anon_"
 #: what an erased pseudonym becomes in the audit log
 ERASED = "[erased]"
+#: what a purge clears on an engagement: everything that may describe the person (an erased
+#: person's contacts, and old contacts logged with no reference, alike)
+_ERASED_FIELDS: dict[str, None] = {
+    "location_encrypted": None,
+    "outcome_encrypted": None,
+    "notes_encrypted": None,
+    "age_band": None,
+    "gender": None,
+    "follow_up": None,
+}
 
 
 @dataclass(frozen=True)
@@ -565,15 +575,7 @@ def purge_closed(
             s.execute(
                 update(Engagement)
                 .where(Engagement.person == pseud)
-                .values(
-                    person=ANON_PREFIX + secrets.token_hex(16),
-                    location_encrypted=None,
-                    outcome_encrypted=None,
-                    notes_encrypted=None,
-                    age_band=None,
-                    gender=None,
-                    follow_up=None,
-                )
+                .values(person=ANON_PREFIX + secrets.token_hex(16), **_ERASED_FIELDS)
             )
             # a merge entry 'person:ph_...->p_...' names the placeholder's hash too
             for (o,) in s.execute(
@@ -599,18 +601,7 @@ def purge_closed(
                 .values(summary_encrypted=None, suggestions_encrypted=None)
             )
         if n_unl:
-            s.execute(
-                update(Engagement)
-                .where(old_unlinked)
-                .values(
-                    location_encrypted=None,
-                    outcome_encrypted=None,
-                    notes_encrypted=None,
-                    age_band=None,
-                    gender=None,
-                    follow_up=None,
-                )
-            )
+            s.execute(update(Engagement).where(old_unlinked).values(**_ERASED_FIELDS))
         _audit(s, who, role, "purge", obj)
         # a purge whose compaction could not finish is finished by the next one
         pending = pseuds or n_deb or n_unl or cut.any() or _compaction_pending(s)
