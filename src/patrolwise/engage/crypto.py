@@ -8,6 +8,8 @@ configured. A stolen database file shows only tokens.
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
@@ -18,6 +20,10 @@ from .pseudonym import secret_key
 
 _INFO = b"patrolwise notes encryption v1"
 _SALT = b"patrolwise-notes"
+#: the fixed label whose HMAC-SHA256 under the secret is the key check stored with the
+#: engagements (``key_checks``): it tells whether a key is the one they were written with, and
+#: no more reveals the key than a pseudonym does (a keyed hash of a public text)
+KEY_CHECK_LABEL = b"patrolwise engagements key check v1"
 
 
 def notes_cipher(key: str | None = None) -> Fernet:
@@ -55,3 +61,20 @@ def encrypt_optional(text: str | None, key: str | None = None) -> bytes | None:
 def decrypt_optional(token: bytes | None, key: str | None = None) -> str | None:
     """The text behind a token from :func:`encrypt_optional` (None stays None)."""
     return None if token is None else decrypt_note(token, key)
+
+
+def key_check_value(key: str | None = None) -> str:
+    """The key check of the configured secret: HMAC-SHA256 of :data:`KEY_CHECK_LABEL`, in hex.
+
+    The label holds no colon, so it can never be the input of a pseudonym (``person:...``).
+    """
+    return hmac.new(secret_key(key), KEY_CHECK_LABEL, hashlib.sha256).hexdigest()
+
+
+def can_decrypt(token: bytes, key: str | None = None) -> bool:
+    """Whether ``token`` was written with this key (its HMAC verifies)."""
+    try:
+        notes_cipher(key).decrypt(bytes(token))
+    except InvalidToken:
+        return False
+    return True

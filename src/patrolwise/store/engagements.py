@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hmac
 import secrets
 from dataclasses import dataclass
 
@@ -19,7 +20,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from ..config import get_settings
-from ..engage.crypto import decrypt_optional
+from ..engage.crypto import can_decrypt, decrypt_optional, key_check_value
 from ..engage.debrief import DebriefInput, prepare_debrief
 from ..engage.log import EngagementInput, prepare_engagement
 from ..engage.pseudonym import is_placeholder, placeholder_pseudonym, pseudonym
@@ -38,11 +39,11 @@ from ..engage.roles import (
     require_write,
 )
 from ..engage.summary import DEFAULT_THRESHOLD, summarise
-from ..errors import AuthError, InputError
+from ..errors import AuthError, ConfigError, InputError
 from ..timeutil import local_today
 from .db import Store, utcnow
 from .models import Area
-from .models.engagement import AuditEntry, Debrief, Engagement, Person, Referral
+from .models.engagement import AuditEntry, Debrief, Engagement, KeyCheck, Person, Referral
 from .models.planning import Plan, PlanVisit
 
 ENGAGEMENT_COLUMNS = [
@@ -74,6 +75,8 @@ DEBRIEF_COLUMNS = [
 ENCRYPTED_DEBRIEF_TEXT = ("summary", "suggestions")
 #: length of audit_log.who
 AUDIT_WHO_MAX = 100
+#: the ``key_checks`` row holding the check value of the engagements' secret key
+KEY_CHECK_NAME = "engagements"
 
 
 def _audit(s: Session, who: str, role: str, action: str, obj: str) -> None:
@@ -96,6 +99,61 @@ def _refused(store: Store, who: str, role: str, asked: str, exc: AuthError) -> A
     with store.session() as s, s.begin():
         _audit(s, who, role, "refused", asked)
     return exc
+
+
+def _wrong_key() -> ConfigError:
+    return ConfigError(
+        "PATROLWISE_SECRET_KEY is not the key this database's engagements were written with "
+        "(its key check differs); nothing was done: set the key they were written with"
+    )
+
+
+def _any_token(s: Session) -> bytes | None:
+    """One encrypted field from the engagements or debriefs, to test a key on; None if none."""
+    for col in (
+        Engagement.notes_encrypted,
+        Engagement.outcome_encrypted,
+        Engagement.location_encrypted,
+        Debrief.summary_encrypted,
+        Debrief.suggestions_encrypted,
+    ):
+        t = s.scalar(select(col).where(col.is_not(None)).limit(1))
+        if t is not None:
+            return bytes(t)
+    return None
+
+
+def _check_key(s: Session, key: str | None, *, needed: bool, writing: bool) -> None:
+    """Refuse a secret key other than the one this database's engagements were written with.
+
+    A typo in PATROLWISE_SECRET_KEY, or another machine's settings, silently filed known people
+    under new pseudonyms (splitting each one's history in two) and wrote text the right key
+    cannot decrypt. The key's check value (``engage.crypto.key_check_value``, never the key) is
+    kept in ``key_checks``: stored by the first write made with a key, compared by every
+    operation after it. A database written before there was a check adopts the key only if it
+    decrypts one of the stored encrypted fields (with none stored, nothing can test it: the first
+    write adopts it). ``needed``: the operation cannot run without the key (else it is checked
+    only when one is configured). Runs inside the operation's transaction, so a refusal writes
+    nothing.
+    """
+    try:
+        value = key_check_value(key)
+    except ConfigError:
+        if needed:
+            raise
+        return
+    row = s.get(KeyCheck, KEY_CHECK_NAME)
+    if row is not None:
+        if not hmac.compare_digest(row.value, value):
+            raise _wrong_key()
+        return
+    token = _any_token(s)
+    if token is not None and not can_decrypt(token, key):
+        raise _wrong_key()
+    if token is None and not writing:
+        return  # nothing yet to test the key on or to protect
+    s.add(KeyCheck(name=KEY_CHECK_NAME, value=value, created_at=utcnow()))
+    s.flush()
 
 
 def retired_placeholder(person_id: int) -> str:
@@ -161,7 +219,10 @@ def log_engagements(
                 raise
             raise InputError(f"engagement {i + 1}: {exc}") from exc
     ids: list[int] = []
+    enc = ("location_encrypted", "outcome_encrypted", "notes_encrypted")
+    needed = any(r["person"] is not None or any(r[c] is not None for c in enc) for r in recs)
     with store.session() as s, s.begin():
+        _check_key(s, key, needed=needed, writing=True)
         known_areas = set(s.scalars(select(Area.id)).all())
         for rec in recs:
             refs = rec.pop("referrals")
@@ -209,6 +270,7 @@ def merge_people(
     src = placeholder_pseudonym(placeholder, key)
     dst = pseudonym(reference, key)
     with store.session() as s, s.begin():
+        _check_key(s, key, needed=True, writing=True)
         p = s.scalars(select(Person).where(Person.pseudonym == src)).first()
         if p is None:
             raise InputError(
@@ -302,6 +364,8 @@ def list_engagements(
     with store.session() as s, s.begin():
         rows = s.execute(q).all()
         df = pd.DataFrame(rows, columns=[*ENGAGEMENT_COLUMNS, *enc, "notes_encrypted"])
+        readable = [*enc, "notes_encrypted"] if with_notes else enc
+        _check_key(s, key, needed=bool(df[readable].notna().any().any()), writing=False)
         # the records themselves (pseudonyms, age, gender, safeguarding) are personal data:
         # one entry per listing, whether or not any record holds free text
         _audit(s, who, role, "list_engagements", f"engagements:{len(df)}{span}")
@@ -741,7 +805,9 @@ def add_debrief(
         )
     planned, delivered = _shift_minutes(store, d.team, d.date, d.plan_id, tz)
     rec = prepare_debrief(d, planned, delivered, key)
+    needed = any(rec[f"{c}_encrypted"] is not None for c in ENCRYPTED_DEBRIEF_TEXT)
     with store.session() as s, s.begin():
+        _check_key(s, key, needed=needed, writing=True)
         row = Debrief(**rec, created_at=utcnow())
         s.add(row)
         s.flush()
@@ -780,12 +846,14 @@ def list_debriefs(
         if agency is None:
             return df
         own = (df["team"] == agency).to_numpy()
+        mine = own & df[enc].notna().any(axis=1).to_numpy()
+        _check_key(s, key, needed=bool(mine.any()), writing=False)
         for c in ENCRYPTED_DEBRIEF_TEXT:
             df[c] = [
                 decrypt_optional(t, key) if mine else None
                 for t, mine in zip(df[f"{c}_encrypted"], own, strict=True)
             ]
-        for i in df.loc[own & df[enc].notna().any(axis=1).to_numpy(), "id"]:
+        for i in df.loc[mine, "id"]:
             _audit(s, who, role, "read_debrief", f"debrief:{int(i)}")
     return df.drop(columns=enc)
 

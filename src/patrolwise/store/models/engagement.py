@@ -107,3 +107,18 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(50))
     object: Mapped[str] = mapped_column(String(200))
     at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+
+
+class KeyCheck(Base):
+    """The key check of the secret the engagements are written with (one row, ``engagements``).
+
+    ``value`` is HMAC-SHA256 of a fixed label under the key (``engage.crypto.key_check_value``),
+    never the key: a command run with another key (a typo, another machine's settings) is
+    refused instead of filing known people under new pseudonyms and writing text the right key
+    cannot read.
+    """
+
+    __tablename__ = "key_checks"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
