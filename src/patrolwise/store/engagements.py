@@ -3,7 +3,8 @@
 Every function takes the caller's name and role: writes need an outreach role; reading any free
 text (engagement location, outcome, notes; debrief summary and suggestions, all stored encrypted)
 needs an outreach role and leaves an audit entry per record read; everyone else gets counts
-through :func:`engagement_summary`, never below the small-count threshold.
+through :func:`engagement_summary`, never below the small-count threshold. Every refusal, of a
+read or a write, is audited as ``refused`` (who, role, what was asked; no content).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import dataclasses
 import datetime as dt
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
@@ -86,7 +88,9 @@ def _audit(s: Session, who: str, role: str, action: str, obj: str) -> None:
             f"your name ({len(who)} characters) is too long for the audit log; use at most "
             f"{AUDIT_WHO_MAX} (--as or PATROLWISE_USER)"
         )
-    s.add(AuditEntry(who=who, role=role, action=action, object=obj[:200], at=utcnow()))
+    # a role is one of the known ones except in a refusal of an unknown one, kept as typed
+    # up to the column's length
+    s.add(AuditEntry(who=who, role=role[:32], action=action, object=obj[:200], at=utcnow()))
 
 
 def _refused(store: Store, who: str, role: str, asked: str, exc: AuthError) -> AuthError:
@@ -99,6 +103,17 @@ def _refused(store: Store, who: str, role: str, asked: str, exc: AuthError) -> A
     with store.session() as s, s.begin():
         _audit(s, who, role, "refused", asked)
     return exc
+
+
+def _allowed(store: Store, who: str, role: str, asked: str, check: Callable[[str], object]) -> None:
+    """Run the role ``check`` (``require_write``...); a refusal (an unknown role too) is audited
+    by :func:`_refused` before its AuthError is raised. Writes and reads alike: a police or
+    analyst login trying to log, merge, close or purge is as much for the auditor as one trying
+    to read."""
+    try:
+        check(role)
+    except AuthError as exc:
+        raise _refused(store, who, role, asked, exc) from None
 
 
 def _wrong_key() -> ConfigError:
@@ -209,7 +224,8 @@ def log_engagements(
 
     Every record is validated first, so one bad row names itself and nothing is written.
     """
-    require_write(role)
+    asked = "log_engagement" if len(items) == 1 else f"log_engagement ({len(items)} records)"
+    _allowed(store, who, role, asked, require_write)
     recs = []
     for i, e in enumerate(items):
         try:
@@ -266,7 +282,7 @@ def merge_people(
     records that the person has now consented (audited); without it, contacts lacking consent
     stop the merge.
     """
-    require_write(role)
+    _allowed(store, who, role, "merge_people", require_write)
     src = placeholder_pseudonym(placeholder, key)
     dst = pseudonym(reference, key)
     with store.session() as s, s.begin():
@@ -309,7 +325,7 @@ def merge_people(
 
 def record_consent(store: Store, engagement_id: int, *, who: str, role: str) -> None:
     """Record that consent was given for an earlier contact (before merging a placeholder)."""
-    require_write(role)
+    _allowed(store, who, role, f"record_consent engagement:{engagement_id}", require_write)
     with store.session() as s, s.begin():
         row = s.get(Engagement, engagement_id)
         if row is None:
@@ -332,9 +348,9 @@ def list_engagements(
     location and outcome decrypted (each record read audited as ``read_text``); with
     ``with_notes`` the decrypted notes too (``read_notes``). Police and analysts get counts from
     :func:`engagement_summary` instead; their refused attempts are audited as ``refused``."""
-    check_role(role)
     span = f" from {start}" if start is not None else ""
     span += f" to {end}" if end is not None else ""
+    _allowed(store, who, role, f"list_engagements{span}", check_role)
     if with_notes:
         try:
             require_notes_access(role)
@@ -422,7 +438,7 @@ def engagement_summary(
     Only outreach roles may lower ``threshold`` below :data:`DEFAULT_THRESHOLD` or ask for raw
     counts (``None``): for anyone else a low threshold would switch the protection off.
     """
-    check_role(role)
+    _allowed(store, who, role, f"summary threshold {threshold}", check_role)
     if role not in OUTREACH_ROLES and (threshold is None or threshold < DEFAULT_THRESHOLD):
         raise _refused(
             store,
@@ -450,7 +466,7 @@ def close_inactive(
     today: dt.date | None = None,
 ) -> int:
     """Close open people with no contact in ``days`` days; returns how many were closed."""
-    require_write(role)
+    _allowed(store, who, role, f"close_inactive >{days} days", require_write)
     today = today or local_today()
     with store.session() as s, s.begin():
         people = pd.DataFrame(
@@ -552,11 +568,7 @@ def purge_closed(
     Audited as ``purge`` (or ``purge_dry_run``) with counts, never content; a refusal as
     ``refused``. Purging again is a no-op.
     """
-    check_role(role)
-    try:
-        require_purge(role)
-    except AuthError as exc:
-        raise _refused(store, who, role, f"purge closed >{days} days", exc) from None
+    _allowed(store, who, role, f"purge closed >{days} days", require_purge)
     today = today or local_today()
     enc = [Engagement.location_encrypted, Engagement.outcome_encrypted, Engagement.notes_encrypted]
     with store.session() as s, s.begin():
@@ -786,16 +798,22 @@ def add_debrief(
 
     A shift dated after today (local, ``tz``) is refused: retention deletes debrief text by date.
     """
-    check_role(role)
-    if role in ("analyst",):
-        raise AuthError("analysts read debriefs but do not write them")
-    # each agency speaks for its own shifts: police roles file police debriefs, outreach roles
-    # outreach ones (least privilege between the two services)
-    agency = "outreach" if role in OUTREACH_ROLES else "police" if role == "police" else None
-    if agency is not None and d.team != agency:
-        raise AuthError(
-            f"role {role!r} files {agency} debriefs only; a {d.team} debrief is for {d.team} roles"
-        )
+
+    def may_file(role: str) -> None:
+        check_role(role)
+        if role in ("analyst",):
+            raise AuthError("analysts read debriefs but do not write them")
+        # each agency speaks for its own shifts: police roles file police debriefs, outreach
+        # roles outreach ones (least privilege between the two services)
+        agency = "outreach" if role in OUTREACH_ROLES else "police" if role == "police" else None
+        if agency is not None and d.team != agency:
+            raise AuthError(
+                f"role {role!r} files {agency} debriefs only; a {d.team} debrief is for "
+                f"{d.team} roles"
+            )
+
+    team = d.team if d.team in ("outreach", "police") else "?"  # typed: only a known team
+    _allowed(store, who, role, f"add_debrief {team} {d.date}", may_file)
     today = local_today(tz)
     if d.date > today:
         # the purge deletes a debrief's free text by its date: a mistyped year would keep it
@@ -830,7 +848,7 @@ def list_debriefs(
     police ones; each read audited as ``read_debrief``). Least privilege between agencies: a
     shift's own account is its agency's, so police debrief text is not the charity's to read,
     nor outreach text the force's; analysts and administrators read neither."""
-    check_role(role)
+    _allowed(store, who, role, "list_debriefs", check_role)
     agency = "outreach" if role in OUTREACH_ROLES else "police" if role == "police" else None
     enc = [f"{c}_encrypted" for c in ENCRYPTED_DEBRIEF_TEXT] if agency else []
     cols = [*DEBRIEF_COLUMNS, *enc]
