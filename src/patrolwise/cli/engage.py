@@ -238,6 +238,65 @@ def purge_cmd(
         raise typer.Exit(1)
 
 
+def _day_start_utc(day: dt.date, tz: str) -> dt.datetime:
+    """Naive UTC of the local midnight that starts ``day`` in ``tz``."""
+    from zoneinfo import ZoneInfo
+
+    start = dt.datetime.combine(day, dt.time(), tzinfo=ZoneInfo(tz))
+    return start.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+@engage_app.command("audit")
+def audit_cmd(
+    date_from: str | None = typer.Option(None, "--from", help="first local day (YYYY-MM-DD)"),
+    date_to: str | None = typer.Option(None, "--to", help="last local day (YYYY-MM-DD)"),
+    by: str | None = typer.Option(None, "--who", help="only entries by this person"),
+    action: str | None = typer.Option(
+        None, "--action", help="only this action: read_notes, refused, purge ..."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="print JSON instead of a table"),
+    who: str | None = _WHO,
+    role: str | None = _ROLE,
+) -> None:
+    """The audit log: who read or changed what, and every refusal (outreach_manager only; the
+    reading is audited too). Times in local time with their offset."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from ..config import get_settings
+    from ..store.engagements import read_audit
+    from ..timeutil import to_local
+
+    tz = get_settings().timezone
+    d0 = _date(date_from, "--from") if date_from else None
+    d1 = _date(date_to, "--to") if date_to else None
+    if d0 is not None and d1 is not None and d0 > d1:
+        raise InputError(f"--from {d0} is after --to {d1}")
+    try:
+        start = _day_start_utc(d0, tz) if d0 is not None else None
+        end = _day_start_utc(d1 + dt.timedelta(days=1), tz) if d1 is not None else None
+    except OverflowError:
+        raise InputError("--from/--to: give a day between years 1 and 9998") from None
+    with open_store() as store:
+        df = read_audit(
+            store, who=_who(who), role=_role(role), start=start, end=end, by=by, action=action
+        )
+    local = to_local(df["at"], tz)
+    if as_json:
+        df["at"] = [t.isoformat() for t in local]
+        print_json(_records(df))
+        return
+    df["at"] = [t.isoformat(sep=" ", timespec="seconds") for t in local]
+    t = Table(title=f"Audit log: {len(df)} entries (local time, {tz})")
+    for c in ("at", "who", "role", "action", "object"):
+        # folded, never cut short with an ellipsis: an audit read shows every character
+        t.add_column(c, overflow="fold")
+    for r in df.to_dict("records"):
+        # plain text, never markup: names are typed and erased pseudonyms read '[erased]'
+        t.add_row(*(Text(str(r[c])) for c in ("at", "who", "role", "action", "object")))
+    out.print(t)
+
+
 @engage_app.command("summary")
 def summary_cmd(
     threshold: int = typer.Option(

@@ -13,6 +13,10 @@ from ..errors import AuthError
 OUTREACH_ROLES = frozenset({"outreach_worker", "outreach_manager"})
 #: who may irreversibly erase closed people (retention): the charity's managers, not its workers
 PURGE_ROLES = frozenset({"outreach_manager"})
+#: who may read the audit trail (it names every caller and what each asked for): the charity's
+#: managers, who answer for the log's data protection. A data protection officer's role would
+#: belong here (and in ROLES), reading the audit but no case notes.
+AUDIT_ROLES = frozenset({"outreach_manager"})
 ROLES = OUTREACH_ROLES | {"police", "analyst", "admin"}
 
 
@@ -46,4 +50,12 @@ def require_purge(role: str) -> None:
     if check_role(role) not in PURGE_ROLES:
         raise AuthError(
             f"role {role!r} cannot purge closed people; only {', '.join(sorted(PURGE_ROLES))} can"
+        )
+
+
+def require_audit(role: str) -> None:
+    """Only outreach management reads the audit trail (``engage audit``)."""
+    if check_role(role) not in AUDIT_ROLES:
+        raise AuthError(
+            f"role {role!r} cannot read the audit log; only {', '.join(sorted(AUDIT_ROLES))} can"
         )

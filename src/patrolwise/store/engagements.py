@@ -36,6 +36,7 @@ from ..engage.retention import (
 from ..engage.roles import (
     OUTREACH_ROLES,
     check_role,
+    require_audit,
     require_notes_access,
     require_purge,
     require_write,
@@ -886,6 +887,47 @@ def load_audit(store: Store) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["who", "role", "action", "object", "at"])
 
 
+def read_audit(
+    store: Store,
+    *,
+    who: str,
+    role: str,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    by: str | None = None,
+    action: str | None = None,
+) -> pd.DataFrame:
+    """Audit entries (id, at in naive UTC, who, role, action, object) in the order written, for
+    outreach management only (:data:`~patrolwise.engage.roles.AUDIT_ROLES`); ``start`` (from)
+    and ``end`` (before) are naive UTC, ``by`` and ``action`` exact matches.
+
+    Reading the audit is itself audited (``read_audit``, with the filters and the number of
+    entries read, after them); a refusal as ``refused``. Erased pseudonyms read ``[erased]``.
+    """
+    asked = "read_audit"
+    asked += f" from {start}" if start is not None else ""
+    asked += f" to {end}" if end is not None else ""
+    asked += f" who={by}" if by is not None else ""
+    asked += f" action={action}" if action is not None else ""
+    _allowed(store, who, role, asked, require_audit)
+    cols = ["id", "at", "who", "role", "action", "object"]
+    q = select(*[getattr(AuditEntry, c) for c in cols]).order_by(AuditEntry.id)
+    if start is not None:
+        q = q.where(AuditEntry.at >= start)
+    if end is not None:
+        q = q.where(AuditEntry.at < end)
+    if by is not None:
+        q = q.where(AuditEntry.who == by)
+    if action is not None:
+        q = q.where(AuditEntry.action == action)
+    with store.session() as s, s.begin():
+        df = pd.DataFrame(s.execute(q).all(), columns=cols)
+        _audit(
+            s, who, role, "read_audit", f"audit_log:{len(df)}" + asked.removeprefix("read_audit")
+        )
+    return df
+
+
 __all__ = [
     "add_debrief",
     "close_inactive",
@@ -899,5 +941,6 @@ __all__ = [
     "log_engagements",
     "merge_people",
     "purge_closed",
+    "read_audit",
     "record_consent",
 ]
