@@ -293,6 +293,21 @@ def read_table_file(
         columns=REJECT_COLUMNS,
     ).sort_values("row", kind="stable")
     df = df[~long & ~nul]
+    if df.empty:
+        # a header with no rows (or only rows left out) made an empty table, which failed in
+        # save_table with a pandas TypeError traceback; a table of no keys would give no crime
+        # any harm, so it is refused, not stored
+        raise FatalImportError(
+            str(path),
+            f"no row has a usable key in column {key_column!r}"
+            + (
+                f" ({len(rejects)} row(s) left out, e.g. row {rejects['row'].iloc[0]}: "
+                f"{rejects['reason'].iloc[0]})"
+                if len(rejects)
+                else ""
+            )
+            + ": nothing stored",
+        )
     # every comma used to be dropped as a thousands separator, so a European '365,5' was 3655
     given = df[harm_column].fillna("")
     num = read_numbers(given.to_numpy(dtype=object), decimal_comma=decimal_comma)
