@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from patrolwise.cli import app
@@ -27,3 +28,36 @@ def test_import_harm_header_only_is_refused_not_a_traceback(
     assert isinstance(r.exception, InputError), r.exception
     assert "no row has a usable key in column 'Offence'" in str(r.exception)
     assert list_tables(Store(sqlite_url)).empty  # nothing stored
+
+
+def test_evaluate_out_that_is_a_file_is_refused_before_the_analysis(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """--out naming a file (or a folder under one) ended in a FileExistsError traceback once
+    the analysis had run; it is now refused first, and the file is left as it was."""
+    f = tmp_path / "notes.txt"
+    f.write_text("keep me")
+    for out in (f, f / "sub"):
+        for args in (
+            [
+                "evaluate",
+                "before-after",
+                "--before",
+                "2022-03:2022-12",
+                "--during",
+                "2023-01:2023-06",
+            ],
+            ["evaluate", "validate", "--trials", "1"],
+        ):
+            r = CliRunner().invoke(app, ["--db", sqlite_url, *args, "--out", str(out)])
+            assert isinstance(r.exception, InputError), (args, r.exception)
+            assert str(r.exception).startswith(f"--out {out}")
+    assert f.read_text() == "keep me"
+
+
+def test_evaluate_input_file_that_is_a_folder_is_one_line(tmp_path: Path) -> None:
+    """--assignment naming a folder raised pandas' IsADirectoryError, a traceback."""
+    from patrolwise.cli.evaluate import _read_assignment
+
+    with pytest.raises(InputError, match="is a folder: give the assignment CSV"):
+        _read_assignment(tmp_path)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +23,31 @@ if TYPE_CHECKING:
 app = typer.Typer(help="Test what patrols achieved and what they cost.", no_args_is_help=True)
 rates_app = typer.Typer(help="Cost rates per team, with effective dates.", no_args_is_help=True)
 
-OUT = typer.Option(Path("evaluation"), "--out", help="folder for the JSON and HTML outputs")
+
+def _out_folder(out_dir: Path | None) -> Path | None:
+    """Check the --out folder before any work (an Option callback): a file of that name, or a
+    folder under a file, ended in a FileExistsError or NotADirectoryError traceback, and only
+    after the whole analysis had run. The folder is made when the results are written."""
+    if out_dir is None:
+        return None
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError(f"--out {out_dir} is a file, not a folder: give a folder for the results")
+    parent = out_dir.absolute()
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError(
+            f"--out {out_dir}: cannot make the folder ({parent} is not a writable folder)"
+        )
+    return out_dir
+
+
+OUT = typer.Option(
+    Path("evaluation"),
+    "--out",
+    help="folder for the JSON and HTML outputs",
+    callback=_out_folder,
+)
 
 
 def _write(
@@ -230,6 +255,8 @@ def _read_assignment(path: Path) -> pd.DataFrame:
 
     if not path.exists():
         raise InputError(f"{path}: no such file")
+    if path.is_dir():  # pandas raised IsADirectoryError, a traceback
+        raise InputError(f"{path} is a folder: give the assignment CSV (area_id,date,patrol)")
     try:
         df = pd.read_csv(path, dtype=str)
     except pd.errors.EmptyDataError as exc:
@@ -390,6 +417,10 @@ def cost_cmd(
     if patrol_days_json is not None:
         if not patrol_days_json.exists():
             raise InputError(f"{patrol_days_json}: no such file")
+        if patrol_days_json.is_dir():  # read_text raised IsADirectoryError, a traceback
+            raise InputError(
+                f"{patrol_days_json} is a folder: give the patrol_days.json file in it"
+            )
         try:
             effects = json.loads(patrol_days_json.read_text())
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -415,7 +446,7 @@ def cost_cmd(
 def validate_cmd(
     trials: int = typer.Option(500, help="simulated trials per scenario"),
     seed: int = typer.Option(2024),
-    out_dir: Path | None = typer.Option(None, "--out"),
+    out_dir: Path | None = typer.Option(None, "--out", callback=_out_folder),
 ) -> None:
     """Simulation study on the synthetic city: interval coverage and false rejection rates."""
     from rich.progress import Progress

@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from ..errors import InputError
 from ..report.html import Section, esc, fig_to_img, table_html
 from .before_after import BeforeAfter
 from .displacement import Displacement
@@ -25,9 +26,14 @@ from .patrol_days import PatrolDays
 
 
 def write_json(obj: dict[str, Any], out: Path, name: str) -> Path:
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"{name}.json"
-    path.write_text(json.dumps(_clean(obj), indent=2, default=str))
+    """Write ``out/name.json``; a folder that cannot be made or written is an InputError (it was
+    an OSError traceback after the whole analysis had run)."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        path = out / f"{name}.json"
+        path.write_text(json.dumps(_clean(obj), indent=2, default=str))
+    except OSError as exc:
+        raise InputError(f"--out {out}: cannot write the results ({exc.strerror or exc})") from None
     return path
 
 
