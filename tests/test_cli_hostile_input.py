@@ -61,3 +61,26 @@ def test_evaluate_input_file_that_is_a_folder_is_one_line(tmp_path: Path) -> Non
 
     with pytest.raises(InputError, match="is a folder: give the assignment CSV"):
         _read_assignment(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        # no --top: nothing is selected, and the command succeeded with no file written
+        ([], "--out writes the selected hot spots: give --top N"),
+        # checked only after --out was written, with nothing stored
+        (["--top", "3", "--active-from", "2024-02-30"], "--active-from '2024-02-30' is not a date"),
+        (
+            ["--top", "3", "--active-from", "2024-03-01", "--active-to", "2024-02-01"],
+            "never active",
+        ),
+    ],
+)
+def test_hotspots_find_refuses_bad_output_options_before_any_work(
+    sqlite_url: str, tmp_path: Path, extra: list[str], message: str
+) -> None:
+    out = tmp_path / "hs.geojson"
+    r = CliRunner().invoke(app, ["--db", sqlite_url, "hotspots", "find", "--out", str(out), *extra])
+    assert isinstance(r.exception, InputError), r.exception
+    assert message in str(r.exception)
+    assert not out.exists()

@@ -220,6 +220,19 @@ def find_cmd(
     if top is not None and top < 1:
         # 'if top:' below would skip the selection and store nothing without a word
         raise InputError(f"--top must be at least 1, not {top}: how many hot spots to select")
+    if out_files and not top:
+        # --out writes the selected hot spots: without --top none are selected, and the command
+        # ended 'successfully' with no file written
+        raise InputError("--out writes the selected hot spots: give --top N to select them")
+    # the dates are checked before the work: a bad --active-from stopped the command only after
+    # --out and --cells-out were written, with nothing stored
+    first_day = _date(active_from, "--active-from") or local_today()
+    last_day = _date(active_to, "--active-to")
+    if store_result and last_day and last_day < first_day:
+        raise InputError(
+            f"an area that ends {last_day}, before it starts {first_day}, is never active: "
+            "check --active-from and --active-to"
+        )
     settings = get_settings()
     notes: list[str] = []
     crimes, d0, d1 = _crimes(start, end, hours, weekdays, category, offence, notes, force)
@@ -283,7 +296,6 @@ def find_cmd(
             exclude=str(exclude) if exclude else None,
         )
         if store_result and len(hs):
-            first_day = _date(active_from, "--active-from") or local_today()
             ids = add_areas(
                 open_store(),
                 hs,
@@ -293,7 +305,7 @@ def find_cmd(
                 data_from=d0,
                 data_to=d1,
                 active_from=first_day,
-                active_to=_date(active_to, "--active-to"),
+                active_to=last_day,
                 source="patrolwise hotspots find",
             )
             hs.insert(0, "area_id", ids)
