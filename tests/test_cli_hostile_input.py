@@ -84,3 +84,18 @@ def test_hotspots_find_refuses_bad_output_options_before_any_work(
     assert isinstance(r.exception, InputError), r.exception
     assert message in str(r.exception)
     assert not out.exists()
+
+
+def test_devices_add_refuses_a_service_that_ends_before_it_starts(sqlite_url: str) -> None:
+    """`devices add --from 2024-03-01 --to 2024-01-01` registered a device never in service,
+    which no command could mend (`devices assign` refuses such dates)."""
+    from patrolwise.store.devices import get_device
+
+    r = CliRunner().invoke(
+        app,
+        ["--db", sqlite_url, "devices", "add", "X1", "--team", "outreach"]
+        + ["--from", "2024-03-01", "--to", "2024-01-01"],
+    )
+    assert isinstance(r.exception, InputError), r.exception
+    assert "--to 2024-01-01 is before --from 2024-03-01" in str(r.exception)
+    assert get_device(Store(sqlite_url), "X1") is None

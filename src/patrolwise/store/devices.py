@@ -93,6 +93,13 @@ def add_device(
     """Register a device; returns its secret (shown once, never stored) or None."""
     device_id = check_device_id(device_id)
     team = check_team(team)
+    if active_from is not None and active_to is not None and active_to < active_from:
+        # as `devices assign` refuses: a device stored never in service could not be mended
+        # (there is no edit command, and adding it again is refused as already registered)
+        raise InputError(
+            f"device {device_id!r}: --to {active_to} is before --from {active_from}: its "
+            "service would end before it starts"
+        )
     secret = new_secret() if with_secret else None
     with store.session() as s, s.begin():
         if s.scalars(select(Device).where(Device.device_id == device_id)).first() is not None:
