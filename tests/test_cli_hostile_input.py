@@ -99,3 +99,21 @@ def test_devices_add_refuses_a_service_that_ends_before_it_starts(sqlite_url: st
     assert isinstance(r.exception, InputError), r.exception
     assert "--to 2024-01-01 is before --from 2024-03-01" in str(r.exception)
     assert get_device(Store(sqlite_url), "X1") is None
+
+
+def test_rates_add_takes_only_known_teams(sqlite_url: str) -> None:
+    """A team typed 'Outreach' was stored as another team: the outreach rate stayed open and
+    the new one never costed a minute; 'polce' was stored without a word."""
+    from patrolwise.store.rates import load_rates
+
+    db = ["--db", sqlite_url, "rates", "add"]
+    r = CliRunner().invoke(app, [*db, "outreach", "2", "--from", "2023-01-01"])
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(app, [*db, "Outreach", "3", "--from", "2024-01-01"])
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(app, [*db, "polce", "3", "--from", "2024-01-01"])
+    assert isinstance(r.exception, InputError), r.exception
+    assert "team 'polce' is not one of outreach, police" in str(r.exception)
+    rates = load_rates(Store(sqlite_url)).sort_values("effective_from")
+    assert list(rates["team"]) == ["outreach", "outreach"]
+    assert str(rates["effective_to"].iloc[0])[:10] == "2023-12-31"

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from ..errors import InputError
 from ..evaluate.cost import RATE_COLUMNS, check_rate, rates_frame
 from .db import Store, utcnow
+from .devices import check_team
 from .models.evaluation import EvaluationResult, TeamRate
 
 
@@ -33,6 +34,10 @@ def add_rate(
     while (with an end) does not close it: that would leave the team with no rate after its end,
     so it overlaps the open rate and is refused.
     """
+    # the teams are those of devices and visits: 'Outreach' or 'polce' was stored as a team of
+    # its own, never used by a cost, and the real team's open rate was left unclosed, so a
+    # new rate silently never took effect
+    team = check_team(team)
     check_rate(unit, amount, shift_minutes, overhead, team)
     if effective_to is not None and effective_to < effective_from:
         raise InputError(
