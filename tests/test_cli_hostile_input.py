@@ -117,3 +117,20 @@ def test_rates_add_takes_only_known_teams(sqlite_url: str) -> None:
     rates = load_rates(Store(sqlite_url)).sort_values("effective_from")
     assert list(rates["team"]) == ["outreach", "outreach"]
     assert str(rates["effective_to"].iloc[0])[:10] == "2023-12-31"
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("postgress://me@db/patrol", "its scheme 'postgress' is not supported"),
+        ("postgresql://me:s3cret@db:port/patrol", "it is malformed"),
+    ],
+)
+def test_a_mistyped_database_url_is_one_line_without_its_password(url: str, why: str) -> None:
+    """A --db with an unknown scheme or a bad port was a SQLAlchemy traceback."""
+    from patrolwise.errors import StoreError
+
+    r = CliRunner().invoke(app, ["--db", url, "harm", "list"])
+    assert isinstance(r.exception, StoreError), r.exception
+    assert why in str(r.exception)
+    assert "s3cret" not in str(r.exception)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..config import get_settings
@@ -38,11 +39,25 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
 def make_engine(url: str | None = None) -> Engine:
     """An engine for ``url`` (default: settings), with SQLite tuned for WAL and foreign keys."""
     u = normalise_url(url)
-    if u.startswith("sqlite"):
-        engine = create_engine(u, connect_args={"timeout": 30})
-        event.listen(engine, "connect", _sqlite_pragmas)
-    else:
-        engine = create_engine(u, pool_pre_ping=True)
+    try:
+        if u.startswith("sqlite"):
+            engine = create_engine(u, connect_args={"timeout": 30})
+            event.listen(engine, "connect", _sqlite_pragmas)
+        else:
+            engine = create_engine(u, pool_pre_ping=True)
+    except (ArgumentError, NoSuchModuleError, ImportError, ValueError) as exc:
+        # a mistyped scheme ('postgress://', 'mysql://') or a malformed URL (a port that is not
+        # a number) was a traceback; the URL itself is not echoed, as it may hold a password
+        scheme = u.split("://", 1)[0]
+        what = (
+            f"its scheme {scheme!r} is not supported"
+            if isinstance(exc, NoSuchModuleError | ImportError)
+            else "it is malformed"
+        )
+        raise StoreError(
+            f"cannot use the database URL ({scheme}://...): {what}; give a file path such as "
+            "patrolwise.db, sqlite:///path/to/file.db or postgresql://user@host/dbname"
+        ) from None
     return engine
 
 
