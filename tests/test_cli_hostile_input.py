@@ -134,3 +134,19 @@ def test_a_mistyped_database_url_is_one_line_without_its_password(url: str, why:
     assert isinstance(r.exception, StoreError), r.exception
     assert why in str(r.exception)
     assert "s3cret" not in str(r.exception)
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--min-visit", "-1", "--min-visit must be 0 minutes or more, got -1"),
+        ("--max-gap", "0", "--max-gap must be more than 0 minutes, got 0"),
+    ],
+)
+def test_dosage_limits_are_answered_in_the_minutes_given(
+    sqlite_url: str, option: str, value: str, message: str
+) -> None:
+    """'--min-visit -1' (minutes) was refused as 'got -60.0 s'."""
+    r = CliRunner().invoke(app, ["--db", sqlite_url, "dosage", option, value])
+    assert isinstance(r.exception, InputError), r.exception
+    assert str(r.exception) == message

@@ -72,10 +72,13 @@ class DosageParams:
                 raise InputError(f"{opt} must be a finite number, got {v}")
         if self.buffer_m < 0:
             raise InputError(f"--buffer must be >= 0 metres, got {self.buffer_m}")
+        # in minutes, as the options are given: '--min-visit -1' was answered 'got -60.0 s'
         if self.max_gap_s <= 0:
-            raise InputError(f"--max-gap must be > 0, got {self.max_gap_s} s")
+            raise InputError(f"--max-gap must be more than 0 minutes, got {self.max_gap_s / 60:g}")
         if self.min_visit_s < 0:
-            raise InputError(f"--min-visit must be >= 0, got {self.min_visit_s} s")
+            raise InputError(
+                f"--min-visit must be 0 minutes or more, got {self.min_visit_s / 60:g}"
+            )
 
     @property
     def max_gap_ms(self) -> int:
