@@ -150,3 +150,14 @@ def test_dosage_limits_are_answered_in_the_minutes_given(
     r = CliRunner().invoke(app, ["--db", sqlite_url, "dosage", option, value])
     assert isinstance(r.exception, InputError), r.exception
     assert str(r.exception) == message
+
+
+def test_evaluate_patrol_days_checks_the_team(sqlite_url: str) -> None:
+    """A mistyped --team ran the analysis with no team's minutes and reported an effect."""
+    r = CliRunner().invoke(
+        app,
+        ["--db", sqlite_url, "evaluate", "patrol-days", "--start", "2023-02-06"]
+        + ["--end", "2023-02-19", "--team", "outreech"],
+    )
+    assert isinstance(r.exception, InputError), r.exception
+    assert "team 'outreech' is not one of outreach, police" in str(r.exception)

@@ -173,11 +173,15 @@ def patrol_days_cmd(
     from ..plan.randomise import hand_over_to_successors
     from ..store.areas import active_hotspots, load_areas
     from ..store.crimes import load_crimes
+    from ..store.devices import check_team
     from ..store.plans import load_assignment
     from ..store.visits import load_visits
     from ..track.dosage import daily_dosage
 
     a, b = _day(start, "start"), _day(end, "end")
+    # a mistyped --team ('Outreach', 'outreech') counted no team's minutes and still reported
+    # an effect, as if that team had been tested
+    team = check_team(team)
     # an overnight window's last night ends the morning after the last day
     b_load = b + dt.timedelta(days=1) if _overnight(window) else b
     with open_store() as st:
