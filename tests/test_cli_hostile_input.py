@@ -161,3 +161,14 @@ def test_evaluate_patrol_days_checks_the_team(sqlite_url: str) -> None:
     )
     assert isinstance(r.exception, InputError), r.exception
     assert "team 'outreech' is not one of outreach, police" in str(r.exception)
+
+
+def test_a_database_that_cannot_be_opened_is_one_line(tmp_path: Path) -> None:
+    """The error carried SQLAlchemy's second line '(Background on this error at: ...)'."""
+    from patrolwise.errors import StoreError
+
+    url = f"sqlite:///{tmp_path / 'no such folder' / 'x.db'}"
+    r = CliRunner().invoke(app, ["--db", url, "harm", "list"])
+    assert isinstance(r.exception, StoreError), r.exception
+    assert str(r.exception).endswith(": unable to open database file")
+    assert "\n" not in str(r.exception)

@@ -85,8 +85,11 @@ def init_db(url: str | None = None) -> str:
         with engine.connect() as conn:
             rev = ",".join(sorted(MigrationContext.configure(conn).get_current_heads()))
     except Exception as exc:  # pragma: no cover - exercised with a dead server
+        # one line: the driver's own message (SQLAlchemy's wrapper adds a second line, a link
+        # to its docs; libpq's message runs over several), its whitespace collapsed
+        detail = " ".join(str(getattr(exc, "orig", None) or exc).split())
         raise StoreError(
-            f"cannot initialise database {make_url(u).render_as_string()}: {exc}"
+            f"cannot initialise database {make_url(u).render_as_string()}: {detail}"
         ) from exc
     finally:
         engine.dispose()
