@@ -361,14 +361,8 @@ class CsvChunk:
     delimiter: str = ","
 
 
-#: the first chunk is this share of the others: an import's later stages (the database) wait
-#: for it, and a whole first chunk of a police.uk file took ~1 s to read and check
-FIRST_CHUNK_SHARE = 8
-
-
 def iter_csv_tables(open_fn: Opener, name: str, chunk_rows: int) -> Iterator[CsvChunk]:
-    """Chunks of about ``chunk_rows`` rows of a CSV (the first a :data:`FIRST_CHUNK_SHARE` of
-    that, so what consumes them starts sooner), as :class:`CsvChunk`.
+    """Chunks of about ``chunk_rows`` rows of a CSV, as :class:`CsvChunk`.
 
     Arrow's streaming reader parses in C++ (several times faster than pandas' C parser into
     Python strings) and memory stays bounded on big files. It runs single-threaded because only
@@ -458,14 +452,12 @@ def iter_csv_tables(open_fn: Opener, name: str, chunk_rows: int) -> Iterator[Csv
             )
             pending = pa.Table.from_batches([], schema=reader.schema)
             sent = False
-            size = max(1, chunk_rows // FIRST_CHUNK_SHARE)
             for batch in reader:
                 pending = pa.concat_tables([pending, pa.Table.from_batches([batch])])
-                while pending.num_rows >= size:
-                    yield numbered(pending.slice(0, size))
-                    pending = pending.slice(size)
+                while pending.num_rows >= chunk_rows:
+                    yield numbered(pending.slice(0, chunk_rows))
+                    pending = pending.slice(chunk_rows)
                     sent = True
-                    size = chunk_rows
             if pending.num_rows or not sent or len(skipped) < len(broken):
                 yield numbered(pending)
     except pa.ArrowInvalid as exc:
