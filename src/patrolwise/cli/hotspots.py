@@ -198,7 +198,7 @@ def find_cmd(
         None, help="write every unit (.geojson/.gpkg/.csv/.parquet)"
     ),
     out_files: list[Path] | None = typer.Option(
-        None, "--out", help="write the hot spots (.geojson/.gpkg/.csv); repeatable"
+        None, "--out", help="write the hot spots (.geojson/.gpkg/.csv/.parquet); repeatable"
     ),
     store_result: bool = typer.Option(True, "--store/--no-store", help="store hot spots as areas"),
     active_from: str | None = typer.Option(None, help="hot spots active from (default: today)"),
