@@ -124,6 +124,8 @@ def test_rates_add_takes_only_known_teams(sqlite_url: str) -> None:
     [
         ("postgress://me@db/patrol", "its scheme 'postgress' is not supported"),
         ("postgresql://me:s3cret@db:port/patrol", "it is malformed"),
+        # the scheme left out: it was taken as a SQLite file name and shown whole
+        ("me:s3cret@db/patrol", "without its scheme"),
     ],
 )
 def test_a_mistyped_database_url_is_one_line_without_its_password(url: str, why: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, inspect
@@ -21,6 +22,13 @@ def normalise_url(url: str | None) -> str:
     if not url:
         url = get_settings().database_url
     if "://" not in url:
+        if re.match(r"[^/@]*:[^/@]*@", url):
+            # 'user:password@host/db' typed without 'postgresql://' was taken as a SQLite file
+            # name and echoed, password and all, in the error that followed
+            raise StoreError(
+                "the database URL looks like user:password@host without its scheme: write "
+                "postgresql://user:password@host/dbname (a file path needs no scheme)"
+            )
         url = f"sqlite:///{url}"
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
