@@ -402,11 +402,16 @@ def test_cost_says_when_a_team_has_no_visits_and_refuses_a_file_that_is_not_effe
         add_areas(st, _two_squares(), kind="hotspot")
         save_visits(st, visits)
     out = tmp_path / "ev"
-    r = CliRunner().invoke(app, [*db, "evaluate", "cost", "--team", "Outreach", "--out", str(out)])
+    r = CliRunner().invoke(app, [*db, "evaluate", "cost", "--team", "outreech", "--out", str(out)])
     assert r.exit_code == 0, r.output
-    said = "no GPS-verified visits for team 'Outreach' in this period (teams with visits: outreach, police)"
+    said = "no GPS-verified visits for team 'outreech' in this period (teams with visits: outreach, police)"
     assert said in " ".join(r.stdout.split())
     assert said in json.loads((out / "cost.json").read_text())["statements"][0]
+    # a team in capitals is the stored lower-case team, as for rates and patrol days
+    r = CliRunner().invoke(app, [*db, "evaluate", "cost", "--team", "Outreach", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    first = json.loads((out / "cost.json").read_text())["statements"][0]
+    assert "no GPS-verified visits" not in first and "outreach" in first.lower(), first
     other = tmp_path / "before_after.json"
     other.write_text(json.dumps({"kind": "before_after", "estimates": []}))
     bad = tmp_path / "bad.json"

@@ -396,6 +396,9 @@ def cost_cmd(
     from ..store.rates import load_rates
     from ..store.visits import load_visits
 
+    # teams are stored lower-case ('Outreach' found no visits and said so); an unknown name is
+    # still answered with the teams that have visits
+    team, against = team.strip().lower(), against.strip().lower()
     a = _day(start, "start") if start else None
     b = _day(end, "end") if end else None
     if a is not None and b is not None and b < a:
@@ -498,7 +501,7 @@ def rates_add(
             overhead=overhead,
             note=note,
         )
-    console.print(f"rate {rid} added for {team}")
+    console.print(f"rate {rid} added for {team.strip().lower()}")  # as add_rate stored it
 
 
 @rates_app.command("list")
