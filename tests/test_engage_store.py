@@ -1067,3 +1067,42 @@ def test_a_back_dated_contact_does_not_reopen_a_closed_person(store_url: str) ->
         # a contact after the last one is the relationship resuming
         log_engagement(st, _e(consent=True, reference="Kofi", at=dt.datetime(2023, 8, 1, 15)), **W)
         assert load_people(st).set_index("pseudonym")["status"][pseudonym("Kofi")] == "open"
+
+
+def test_a_contact_before_the_closure_does_not_reopen_a_closed_person(store_url: str) -> None:
+    # a contact after the last one but before the closure (typed in late) reopened the person:
+    # the next close-inactive closed them again dated today, putting their purge off
+    with _store(store_url) as st:
+        log_engagement(st, _e(consent=True, reference="Kofi", at=dt.datetime(2023, 3, 1, 15)), **W)
+        assert close_inactive(st, today=dt.date(2023, 9, 1), **W) == 1
+        log_engagement(st, _e(consent=True, reference="Kofi", at=dt.datetime(2023, 4, 1, 15)), **W)
+        p = load_people(st).set_index("pseudonym").loc[pseudonym("Kofi")]
+        assert p["status"] == "closed" and p["last_contact"] == dt.datetime(2023, 4, 1, 15)
+        assert close_inactive(st, today=dt.date(2024, 1, 1), **W) == 0
+        with st.engine.connect() as c:
+            assert str(c.execute(text("select closed_on from people")).scalar()) == "2023-09-01"
+        # closure is a local day: 23:30 UTC on 31 August is 00:30 BST on 1 September, the day
+        # of the closure, so the relationship resumed
+        log_engagement(
+            st, _e(consent=True, reference="Kofi", at=dt.datetime(2023, 8, 31, 23, 30)), **W
+        )
+        assert load_people(st).set_index("pseudonym")["status"][pseudonym("Kofi")] == "open"
+
+
+def test_merging_contacts_from_before_the_closure_does_not_reopen_a_closed_person(
+    store_url: str,
+) -> None:
+    # merge_people touches the named person with the placeholder's first and last contacts
+    with _store(store_url) as st:
+        log_engagement(st, _e(consent=True, reference="Kofi", at=dt.datetime(2023, 3, 1, 15)), **W)
+        assert close_inactive(st, today=dt.date(2023, 9, 1), **W) == 1
+        for day in (dt.datetime(2023, 4, 1, 15), dt.datetime(2023, 5, 1, 15)):
+            log_engagement(st, _e(consent=True, placeholder="red jacket", at=day), **W)
+        merge_people(st, placeholder="red jacket", reference="Kofi", **W)
+        p = load_people(st).set_index("pseudonym").loc[pseudonym("Kofi")]
+        assert p["status"] == "closed" and p["last_contact"] == dt.datetime(2023, 5, 1, 15)
+        with st.engine.connect() as c:
+            closed = c.execute(
+                text("select closed_on from people where pseudonym = :p"), {"p": pseudonym("Kofi")}
+            ).scalar()
+        assert str(closed) == "2023-09-01"

@@ -43,7 +43,7 @@ from ..engage.roles import (
 )
 from ..engage.summary import DEFAULT_THRESHOLD, summarise
 from ..errors import AuthError, ConfigError, InputError
-from ..timeutil import local_today
+from ..timeutil import local_today, zone
 from .db import Store, utcnow
 from .models import Area
 from .models.engagement import AuditEntry, Debrief, Engagement, KeyCheck, Person, Referral
@@ -182,6 +182,11 @@ def retired_placeholder(person_id: int) -> str:
     return f"ph_retired_{person_id}"
 
 
+def _local_day(at: dt.datetime) -> dt.date:
+    """The local (configured zone) day of a naive-UTC time: the day a closure is dated in."""
+    return at.replace(tzinfo=dt.UTC).astimezone(zone(get_settings().timezone)).date()
+
+
 def _touch_person(s: Session, pseud: str, placeholder: bool, at: dt.datetime) -> None:
     p = s.scalars(select(Person).where(Person.pseudonym == pseud)).first()
     if p is None:
@@ -197,9 +202,15 @@ def _touch_person(s: Session, pseud: str, placeholder: bool, at: dt.datetime) ->
         )
         s.flush()
         return
-    if p.status == "closed" and (p.last_contact is None or at > p.last_contact):
-        # closure is judged on the last contact: a forgotten earlier one typed in later leaves
-        # it standing (reopening restarted the retention clock at the next close-inactive)
+    if (
+        p.status == "closed"
+        and (p.last_contact is None or at > p.last_contact)
+        and (p.closed_on is None or _local_day(at) >= p.closed_on)
+    ):
+        # closure is judged on the last contact: a forgotten one typed in later, from before the
+        # last contact or before the closure (closed_on is the local day, as close-inactive
+        # dates it), leaves it standing; reopening restarted the retention clock at the next
+        # close-inactive, putting the purge off
         p.status = "open"
         p.closed_on = None
     p.first_contact = min(p.first_contact or at, at)
