@@ -1106,3 +1106,22 @@ def test_merging_contacts_from_before_the_closure_does_not_reopen_a_closed_perso
                 text("select closed_on from people where pseudonym = :p"), {"p": pseudonym("Kofi")}
             ).scalar()
         assert str(closed) == "2023-09-01"
+
+
+def test_debrief_team_is_read_in_any_case_and_an_unknown_one_refused(sqlite_url: str) -> None:
+    # `--team Outreach` by an outreach worker was refused as filing another agency's debrief
+    # and audited as a refused access attempt; `devices add` and `rates add` take any case
+    with _store(sqlite_url):
+        pass
+    add = ["--db", sqlite_url, "debrief", "add", "--date", "2024-06-10", "--staff", "Sam"]
+    r = CliRunner().invoke(app, [*add, "--team", "Outreach", "--role", "outreach_worker"])
+    assert r.exit_code == 0, r.output
+    with Store(sqlite_url) as st:
+        assert list(list_debriefs(st, **W)["team"]) == ["outreach"]
+        assert "refused" not in list(load_audit(st)["action"])
+    r = CliRunner().invoke(app, [*add, "--team", "outrech", "--role", "outreach_worker"])
+    assert isinstance(r.exception, InputError)
+    assert str(r.exception) == "team 'outrech' is not one of outreach, police"
+    with Store(sqlite_url) as st:
+        assert "refused" not in list(load_audit(st)["action"])
+        assert len(list_debriefs(st, **W)) == 1

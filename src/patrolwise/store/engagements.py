@@ -45,6 +45,7 @@ from ..engage.summary import DEFAULT_THRESHOLD, summarise
 from ..errors import AuthError, ConfigError, InputError
 from ..timeutil import local_today, zone
 from .db import Store, utcnow
+from .devices import check_team
 from .models import Area
 from .models.engagement import AuditEntry, Debrief, Engagement, KeyCheck, Person, Referral
 from .models.planning import Plan, PlanVisit
@@ -810,6 +811,9 @@ def add_debrief(
 
     A shift dated after today (local, ``tz``) is refused: retention deletes debrief text by date.
     """
+    # the team as devices and rates read it, before the role check: 'Outreach' from an outreach
+    # worker was refused (and audited) as another agency's debrief; a misspelling is one error
+    d = dataclasses.replace(d, team=check_team(d.team))
 
     def may_file(role: str) -> None:
         check_role(role)
@@ -824,8 +828,7 @@ def add_debrief(
                 f"{d.team} roles"
             )
 
-    team = d.team if d.team in ("outreach", "police") else "?"  # typed: only a known team
-    _allowed(store, who, role, f"add_debrief {team} {d.date}", may_file)
+    _allowed(store, who, role, f"add_debrief {d.team} {d.date}", may_file)
     today = local_today(tz)
     if d.date > today:
         # the purge deletes a debrief's free text by its date: a mistyped year would keep it
