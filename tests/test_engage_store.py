@@ -1125,3 +1125,40 @@ def test_debrief_team_is_read_in_any_case_and_an_unknown_one_refused(sqlite_url:
     with Store(sqlite_url) as st:
         assert "refused" not in list(load_audit(st)["action"])
         assert len(list_debriefs(st, **W)) == 1
+
+
+def test_purge_cuts_the_times_of_old_contacts_linked_to_no_one(store_url: str) -> None:
+    # the purge cleared an old unlinked contact's text and details but kept its exact time (and
+    # the entry time), which an erased person's contacts lose: an exact time and place can single
+    # out someone known to have been there
+    from sqlalchemy import update as sa_update
+
+    from patrolwise.store.engagements import purge_closed
+    from patrolwise.store.models.engagement import Engagement
+
+    M = {"who": "Ana", "role": "outreach_manager"}
+    with _store(store_url) as st:
+        log_engagement(
+            st,
+            _e(consent=True, at=dt.datetime(2023, 7, 4, 16, 25), notes="Ama, 3 Low Rd"),
+            **W,
+        )
+        log_engagement(st, _e(consent=True, at=dt.datetime(2024, 5, 1, 15), notes="kept"), **W)
+        # as an earlier release's purge left one: text and details gone, exact time kept
+        log_engagement(st, _e(consent=True, at=dt.datetime(2023, 7, 4, 18, 40)), **W)
+        with st.session() as s, s.begin():
+            s.execute(sa_update(Engagement).values(created_at=dt.datetime(2023, 7, 4, 17, 5, 9)))
+        assert purge_closed(st, today=dt.date(2024, 8, 1), **M).unlinked == 1
+        with st.engine.connect() as c:
+            rows = dict(
+                (i, (a, made))
+                for i, a, made in c.execute(text("select id, at, created_at from engagements"))
+            )
+        # 4 July 00:00 BST is 23:00 UTC on 3 July
+        midnight = dt.datetime(2023, 7, 3, 23, 0)
+        assert [pd.Timestamp(t) for t in rows[1]] == [midnight, midnight]
+        assert [pd.Timestamp(t) for t in rows[3]] == [midnight, midnight]
+        assert [pd.Timestamp(t) for t in rows[2]] == [
+            dt.datetime(2024, 5, 1, 15),
+            dt.datetime(2023, 7, 4, 17, 5, 9),
+        ]

@@ -574,7 +574,8 @@ def purge_closed(
     ``days`` days ago lose their free text (summary, suggestions), which may name people but is
     linked to no one; their problems and minutes stay. So do engagements logged with no reference
     or placeholder and dated more than ``days`` days ago (no person's closure ever reaches them):
-    their location, outcome, notes, age band, gender and follow-up date are deleted.
+    their location, outcome, notes, age band, gender and follow-up date are deleted, and their
+    contact and entry times cut to the local day as an erased person's are.
 
     On SQLite the file is then vacuumed (and the WAL truncated) so the erased bytes do not
     linger in free pages; on PostgreSQL the engagement tables are rewritten (VACUUM FULL).
@@ -610,15 +611,15 @@ def purge_closed(
         n_deb = int(s.scalar(select(func.count()).select_from(Debrief).where(old_debrief)) or 0)
         # so may an engagement logged with no reference or placeholder: no person's closure
         # reaches it, so it too goes by its date, losing what the purge takes from a person's
-        old_unlinked = (
-            Engagement.person.is_(None)
-            & (Engagement.at < dt.datetime.combine(today - dt.timedelta(days=days), dt.time()))
-            & or_(
-                *(c.is_not(None) for c in enc),
-                Engagement.age_band.is_not(None),
-                Engagement.gender.is_not(None),
-                Engagement.follow_up.is_not(None),
-            )
+        # (its times too: every old one, so those an earlier release's purge left are cut)
+        old_unlinked_any = Engagement.person.is_(None) & (
+            Engagement.at < dt.datetime.combine(today - dt.timedelta(days=days), dt.time())
+        )
+        old_unlinked = old_unlinked_any & or_(
+            *(c.is_not(None) for c in enc),
+            Engagement.age_band.is_not(None),
+            Engagement.gender.is_not(None),
+            Engagement.follow_up.is_not(None),
         )
         n_unl = int(s.scalar(select(func.count()).where(old_unlinked)) or 0)
         counts = PurgeCounts(len(pseuds), n_eng, n_text, days, dry_run, n_deb, n_unl)
@@ -632,13 +633,15 @@ def purge_closed(
             return counts
         erased_names = list(pseuds)
         # their contacts keep one token between them but lose the time of day (retention's
-        # local_day_start), as do contacts an earlier release's purge left with their times:
-        # by the row's id, in one bulk update of the rows that change
+        # local_day_start), as do contacts an earlier release's purge left with their times
+        # and old contacts linked to no one: by the row's id, in one bulk update of the rows
+        # that change
         times = pd.DataFrame(
             s.execute(
                 select(Engagement.id, Engagement.at, Engagement.created_at).where(
                     Engagement.person.in_(pseuds)
                     | Engagement.person.startswith(ANON_PREFIX, autoescape=True)
+                    | old_unlinked_any
                 )
             ).all(),
             columns=["id", "at", "created_at"],
