@@ -1162,3 +1162,27 @@ def test_purge_cuts_the_times_of_old_contacts_linked_to_no_one(store_url: str) -
             dt.datetime(2024, 5, 1, 15),
             dt.datetime(2023, 7, 4, 17, 5, 9),
         ]
+
+
+def test_purge_rewrites_the_debriefs_table_on_postgresql(store_url: str) -> None:
+    # PostgreSQL's VACUUM FULL left out debriefs: their erased summaries and suggestions stayed
+    # in the table's dead tuples on disk (SQLite's VACUUM rewrites the whole file)
+    from patrolwise.store.engagements import purge_closed
+
+    M = {"who": "Ana", "role": "outreach_manager"}
+    with _store(store_url) as st:
+        old = DebriefInput("outreach", dt.date(2023, 5, 15), "Sam", "Abena by the bins", [], "x")
+        add_debrief(st, old, **W)
+        pg = st.dialect == "postgresql"
+
+        def filenode() -> object:
+            with st.engine.connect() as c:
+                return c.execute(text("select pg_relation_filenode('debriefs')")).scalar()
+
+        before = filenode() if pg else None
+        done = purge_closed(st, today=dt.date(2024, 6, 1), **M)
+        assert done.debriefs == 1 and done.compacted is True
+        deb = list_debriefs(st, **M)
+        assert deb[["summary", "suggestions"]].isna().all().all()
+        if pg:
+            assert filenode() != before  # rewritten, so the erased text is not on disk

@@ -578,7 +578,8 @@ def purge_closed(
     contact and entry times cut to the local day as an erased person's are.
 
     On SQLite the file is then vacuumed (and the WAL truncated) so the erased bytes do not
-    linger in free pages; on PostgreSQL the engagement tables are rewritten (VACUUM FULL).
+    linger in free pages; on PostgreSQL the tables it erases from (engagements, people, audit
+    log, debriefs) are rewritten (VACUUM FULL).
     Audited as ``purge`` (or ``purge_dry_run``) with counts, never content; a refusal as
     ``refused``. Purging again is a no-op.
     """
@@ -733,7 +734,9 @@ def _compact(store: Store) -> bool:
                 c.exec_driver_sql("PRAGMA busy_timeout=30000")
             return int(busy) == 0
         if store.dialect == "postgresql":
-            c.exec_driver_sql("VACUUM FULL engagements, people, audit_log")
+            # every table the purge erases from: debriefs lose their free text (referrals are
+            # never changed); left out, their erased text stayed on disk in dead tuples
+            c.exec_driver_sql("VACUUM FULL engagements, people, audit_log, debriefs")
     return True
 
 
