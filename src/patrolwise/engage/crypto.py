@@ -21,8 +21,10 @@ from .pseudonym import secret_key
 _INFO = b"patrolwise notes encryption v1"
 _SALT = b"patrolwise-notes"
 #: the fixed label whose HMAC-SHA256 under the secret is the key check stored with the
-#: engagements (``key_checks``): it tells whether a key is the one they were written with, and
-#: no more reveals the key than a pseudonym does (a keyed hash of a public text)
+#: engagements (``key_checks``): it tells whether a key is the one they were written with. Being
+#: the HMAC of a known label, it lets whoever holds the database test guesses at the key offline,
+#: as the stored encrypted text already does; what protects is a key too long and random to guess
+#: (``secret_key`` refuses one under 16 characters), not the secrecy of this value
 KEY_CHECK_LABEL = b"patrolwise engagements key check v1"
 
 
