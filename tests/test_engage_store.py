@@ -1125,6 +1125,10 @@ def test_debrief_team_is_read_in_any_case_and_an_unknown_one_refused(sqlite_url:
     with Store(sqlite_url) as st:
         assert "refused" not in list(load_audit(st)["action"])
         assert len(list_debriefs(st, **W)) == 1
+        # listed in any case too ('Outreach' listed nothing), and a misspelt team is said
+        assert len(list_debriefs(st, **W, team="Outreach")) == 1
+        with pytest.raises(InputError, match="team 'outrech' is not one of"):
+            list_debriefs(st, **W, team="outrech")
 
 
 def test_purge_cuts_the_times_of_old_contacts_linked_to_no_one(store_url: str) -> None:

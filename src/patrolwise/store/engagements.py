@@ -875,7 +875,8 @@ def list_debriefs(
     cols = [*DEBRIEF_COLUMNS, *enc]
     q = select(*[getattr(Debrief, c) for c in cols]).order_by(Debrief.date, Debrief.id)
     if team:
-        q = q.where(Debrief.team == team)
+        # as debriefs are filed ('Outreach' listed nothing; a misspelt team is said, not empty)
+        q = q.where(Debrief.team == check_team(team))
     if start:
         q = q.where(Debrief.date >= start)
     if end:
