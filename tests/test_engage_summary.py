@@ -161,3 +161,22 @@ def test_a_rarely_named_agency_is_pooled_not_shown() -> None:
     }
     raw = summarise(e, r, threshold=None)["by_agency"]  # outreach roles only (the store)
     assert set(raw["agency"]) == {"Shelter", "Kwame's mum", "Dr Patel"}
+
+
+def test_an_agency_typed_in_several_ways_is_one_agency() -> None:
+    # 'Shelter' x3 and 'shelter ' x2 were two agencies of 3 and 2 referrals, both under the
+    # threshold: pooled into 'other agencies' though five referrals went to one agency
+    e, _ = _data()
+    r = pd.DataFrame(
+        {
+            "engagement_id": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+            "agency": ["Shelter"] * 3 + ["shelter ", "SHELTER"] + ["Food bank"] * 5,
+            "type": ["signpost"] * 10,
+            "accepted": [True] * 10,
+        }
+    )
+    s = summarise(e, r)["by_agency"].set_index("agency")
+    assert s.index.tolist() == ["Food bank", "Shelter"]  # shown as written most often
+    assert s.loc["Shelter", "referrals"] == "5" and s.loc["Food bank", "referrals"] == "5"
+    raw = summarise(e, r, threshold=None)["by_agency"].set_index("agency")
+    assert raw.loc["Shelter", "referrals"] == 5

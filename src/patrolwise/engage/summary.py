@@ -109,6 +109,21 @@ def summarise(
         .rename(columns={"needs": "need"})
     )
     if len(ref):
+        # one agency however it was typed ('Shelter', 'shelter ', 'SHELTER'): counted, and pooled
+        # or not, together, and shown as it was written most often (split, each spelling could
+        # fall under the threshold and vanish into 'other agencies', or show a small count)
+        key = ref["agency"].str.strip().str.casefold()
+        written = ref["agency"].str.strip()
+        shown = (
+            pd.DataFrame({"k": key, "w": written})
+            .groupby(["k", "w"])
+            .size()
+            .reset_index(name="n")
+            .sort_values(["n", "w"], ascending=[False, True], kind="stable")
+            .drop_duplicates("k")
+            .set_index("k")["w"]
+        )
+        ref = ref.assign(agency=key.map(shown))
         if threshold is not None:
             # an agency is typed freely and kept in clear, so a rare one may be a person ("Kwame's
             # mum", "Dr Patel"): its label would disclose what its suppressed count hides
