@@ -91,6 +91,11 @@ def test_dosage_caps_set_visits_per_hotspot_and_day() -> None:
     assert set(res.visits.groupby("area_id").size()) == {3}
     with pytest.raises(InputError, match="caps contradict"):
         make_plan(hs, PlanRequest("outreach", D0, D0, max_minutes=30))
+    # a minimum below one visit, or below no minutes, is a typo, not one visit without a word
+    with pytest.raises(InputError, match="minimum visits .* must be 1 or more, got 0"):
+        make_plan(hs, PlanRequest("outreach", D0, D0, min_visits=0))
+    with pytest.raises(InputError, match="minimum minutes .* must be 0 or more, got -1"):
+        make_plan(hs, PlanRequest("outreach", D0, D0, min_minutes=-1))
     # the same place is never visited twice in a row
     v = res.visits.sort_values("start")
     assert (v["area_id"].to_numpy()[1:] != v["area_id"].to_numpy()[:-1]).all()

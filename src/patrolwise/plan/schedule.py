@@ -99,6 +99,16 @@ def rounds_range(req: PlanRequest) -> tuple[int, int]:
     for what, m in (("minimum", req.min_minutes), ("maximum", req.max_minutes)):
         if m is not None and not math.isfinite(m):
             raise InputError(f"{what} minutes per hot spot and day must be a number, got {m}")
+    # a plan visits every hot spot at least once a day: a minimum below that ('-1', a typo for
+    # 1 or 10) was taken as one visit without a word
+    if int(req.min_visits) < 1:
+        raise InputError(
+            f"minimum visits per hot spot and day must be 1 or more, got {req.min_visits}"
+        )
+    if req.min_minutes is not None and req.min_minutes < 0:
+        raise InputError(
+            f"minimum minutes per hot spot and day must be 0 or more, got {req.min_minutes:g}"
+        )
     lo = max(int(req.min_visits), math.ceil((req.min_minutes or 0) / v - 1e-9), 1)
     hi = req.max_visits if req.max_visits is not None else lo
     if req.max_minutes is not None:
