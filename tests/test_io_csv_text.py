@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import re
+from pathlib import Path
 
 import pytest
 
@@ -58,3 +60,28 @@ def test_csv_chunks_keep_their_row_numbers() -> None:
     rows = [r for c in chunks for r in c.rows.tolist()]
     assert rows == list(range(2, n + 2))
     assert [int(v) for c in chunks for v in c.table.column("a").to_pylist()] == list(range(n))
+
+
+@pytest.mark.parametrize(
+    ("head", "what"),
+    [
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "a PNG image"),
+        (b"PK\x03\x04\x14\x00\x06\x00", "a ZIP archive (an Excel .xlsx workbook is one"),
+        (b"%PDF-1.7\n", "a PDF document"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1\x00", "an Excel 97-2003 workbook"),
+    ],
+)
+def test_a_file_that_is_no_text_is_named_for_what_it_is(
+    tmp_path: Path, head: bytes, what: str
+) -> None:
+    # a PNG picked by mistake was read as Windows-1252 noise, and the import said a date-time
+    # column was missing and to use --map
+    from patrolwise.io.tabular import read_header
+    from patrolwise.store.crime_import import check_columns, sniff_format
+
+    p = tmp_path / "crimes.csv"
+    p.write_bytes(head + bytes(range(256)) * 4)
+    with pytest.raises(FatalImportError, match=f"not a CSV file: it is {re.escape(what)}"):
+        read_header(lambda: p.open("rb"), str(p))
+    with pytest.raises(FatalImportError, match="not a CSV file"):
+        check_columns(p, sniff_format(p), None)

@@ -255,8 +255,31 @@ def read_header(open_fn: Opener, name: str) -> list[str]:
     return [c.strip() for c in row]
 
 
+#: the first bytes of files people pick by mistake for a CSV, and what to call them
+_NOT_TEXT = (
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF87a", "a GIF image"),
+    (b"GIF89a", "a GIF image"),
+    (b"%PDF-", "a PDF document"),
+    (b"PK\x03\x04", "a ZIP archive (an Excel .xlsx workbook is one: save the sheet as CSV)"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an Excel 97-2003 workbook: save the sheet as CSV"),
+    (b"\x1f\x8b", "a gzip archive: unpack it first"),
+)
+
+
+def refuse_not_text(head: bytes, name: str) -> None:
+    """Refuse a file whose first bytes say it is no text at all, naming what it is: a PNG read
+    as Windows-1252 gave a 'header' of noise, and the error said a date-time column was missing
+    and to use --map."""
+    for magic, what in _NOT_TEXT:
+        if head.startswith(magic):
+            raise FatalImportError(name, f"not a CSV file: it is {what}")
+
+
 def _head_text(head: bytes, name: str, *, cut: bool) -> str:
     """The first bytes of a stream as text, for its header line (and separator)."""
+    refuse_not_text(head, name)
     if _utf16(head):  # only the header line is wanted: a character cut at the end is no matter
         return head.decode("utf-16", errors="replace")
     return _decode_head(head, name, cut=cut)

@@ -39,7 +39,7 @@ from ..io import incidents, police_uk
 from ..io.crime_rows import COLUMNS as CRIME_COLUMNS
 from ..io.crime_rows import REJECT_COLUMNS, Parsed, place_hashes
 from ..io.rejects_report import write_report
-from ..io.tabular import decode, read_header, sniff_delimiter
+from ..io.tabular import decode, read_header, refuse_not_text, sniff_delimiter
 from . import sqlite_bulk
 from .crime_places import PLACE_COLUMNS, store_places
 from .db import Store, utcnow
@@ -104,6 +104,7 @@ def sniff_format(path: Path) -> str:
         raise FatalImportError(str(path), "file not found") from exc
     except OSError as exc:
         raise FatalImportError(str(path), f"cannot read: {exc}") from exc
+    refuse_not_text(head, str(path))
     first = decode(head, str(path)).splitlines()[0] if head.strip() else ""
     cols = [c.strip().strip('"') for c in first.split(sniff_delimiter(first))]
     return "police_uk" if police_uk.looks_like(cols) else "incidents"
