@@ -116,6 +116,21 @@ _call_pid: Any = intrinsic(_type_pid)
 _call_pipip: Any = intrinsic(_type_pipip)
 
 
+#: a chunk's columns as the kernel reads them: (kind, slot, valid, ints, dbls, toff, tbase).
+#: Column ``p`` is of ``kind[p]``, its values in row ``slot[p]`` of ``ints``, ``dbls`` or (text)
+#: ``toff``, whose byte offsets index the buffer at address ``tbase[slot[p]]``; ``valid[p, r]``
+#: is False where row ``r`` is NULL. One tuple, so the two kernels share it, not a parameter list.
+Columns = tuple[
+    NDArray[np.int64],
+    NDArray[np.int64],
+    NDArray[np.bool_],
+    NDArray[np.int64],
+    NDArray[np.float64],
+    NDArray[np.int64],
+    NDArray[np.int64],
+]
+
+
 @njit(cache=True, nogil=True)
 def _run(
     fp: NDArray[np.int64],
@@ -123,13 +138,7 @@ def _run(
     k: int,
     stmt_1: int,
     start: int,
-    kind: NDArray[np.int64],
-    slot: NDArray[np.int64],
-    valid: NDArray[np.bool_],
-    ints: NDArray[np.int64],
-    dbls: NDArray[np.float64],
-    toff: NDArray[np.int64],
-    tbase: NDArray[np.int64],
+    cols: Columns,
     n: int,
 ) -> tuple[int, int]:
     """Bind rows ``start ..`` and step; returns (rows done, SQLite's code: 101 when all went
@@ -137,27 +146,12 @@ def _run(
 
     ``stmt_k`` inserts ``k`` rows a step (a multi-row ``VALUES``), ``stmt_1`` one, for the rows
     left over. ``fp`` holds the addresses of bind_int64, bind_double, bind_text, bind_null, step,
-    reset. Column ``p`` is of ``kind[p]``, its values in row ``slot[p]`` of ``ints``, ``dbls`` or
-    (text) ``toff``, whose byte offsets index the buffer at address ``tbase[slot[p]]``.
+    reset; ``cols`` is the chunk (:data:`Columns`).
     """
-    m = kind.shape[0]
     r0 = start
     while r0 < n:
         rows = k if n - r0 >= k else 1
-        rc = _step(
-            fp,
-            stmt_k if rows == k else stmt_1,
-            r0,
-            rows,
-            m,
-            kind,
-            slot,
-            valid,
-            ints,
-            dbls,
-            toff,
-            tbase,
-        )
+        rc = _step(fp, stmt_k if rows == k else stmt_1, r0, rows, cols)
         if rc != SQLITE_DONE:
             return r0, rc
         r0 += rows
@@ -165,21 +159,10 @@ def _run(
 
 
 @njit(cache=True, nogil=True)
-def _step(
-    fp: NDArray[np.int64],
-    stmt: int,
-    r0: int,
-    rows: int,
-    m: int,
-    kind: NDArray[np.int64],
-    slot: NDArray[np.int64],
-    valid: NDArray[np.bool_],
-    ints: NDArray[np.int64],
-    dbls: NDArray[np.float64],
-    toff: NDArray[np.int64],
-    tbase: NDArray[np.int64],
-) -> int:
+def _step(fp: NDArray[np.int64], stmt: int, r0: int, rows: int, cols: Columns) -> int:
     """Bind rows ``r0 .. r0 + rows - 1`` to ``stmt`` and step it once; SQLite's code."""
+    kind, slot, valid, ints, dbls, toff, tbase = cols
+    m = kind.shape[0]
     for q in range(rows):
         r = r0 + q
         for p in range(m):
@@ -295,12 +278,7 @@ def warm() -> bool:
     if _KERNEL_OK is None:
         try:
             z2 = np.zeros((1, 1), dtype=np.int64)
-            _run(
-                lib.kernel,
-                0,
-                1,
-                0,
-                0,
+            empty = (
                 np.zeros(0, dtype=np.int64),
                 np.zeros(0, dtype=np.int64),
                 np.zeros((0, 0), dtype=np.bool_),
@@ -308,8 +286,8 @@ def warm() -> bool:
                 np.zeros((1, 1)),
                 z2,
                 np.zeros(1, dtype=np.int64),
-                0,
             )
+            _run(lib.kernel, 0, 1, 0, 0, empty, 0)
             _KERNEL_OK = True
         except Exception as exc:  # a compiler or cache problem: the standard path still works
             log.warning("SQLite bulk binder unavailable, using executemany: %s", exc)
@@ -438,7 +416,7 @@ def insert(raw: sqlite3.Connection, head: str, table: pa.Table) -> int:
             raise TypeError(f"cannot bind column {table.column_names[p]} of type {t}")
     # this SQLite's limit on parameters a statement (32766 since 3.32, 999 before)
     k = max(1, min(ROWS_PER_STEP, raw.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // m, n))
-    arrays = (
+    chunk: Columns = (
         kind,
         slot,
         valid,
@@ -446,7 +424,6 @@ def insert(raw: sqlite3.Connection, head: str, table: pa.Table) -> int:
         np.array(dbls) if dbls else np.zeros((1, 1)),
         np.array(offs) if offs else np.zeros((1, 1), dtype=np.int64),
         np.array(bases, dtype=np.int64) if bases else np.zeros(1, dtype=np.int64),
-        n,
     )
     stmts: list[ctypes.c_void_p] = []
     try:
@@ -458,14 +435,14 @@ def insert(raw: sqlite3.Connection, head: str, table: pa.Table) -> int:
                 raise sqlite3.OperationalError(lib.cdll.sqlite3_errmsg(db).decode())
             stmts.append(stmt)
         s_k, s_1 = int(stmts[0].value or 0), int(stmts[1].value or 0)
-        done, rc = _run(lib.kernel, s_k, k, s_1, 0, *arrays)
+        done, rc = _run(lib.kernel, s_k, k, s_1, 0, chunk, n)
         one_row = k == 1
         # a step of several rows that broke a constraint changed nothing: its rows and the
         # rest go again one at a time, which inserts the rows before the one at fault and names
         # it. Only while the transaction stands: SQLite may roll it back on an error (a full
         # disk, an I/O error, RAISE(ROLLBACK)), and each row after that would commit alone
         if rc & 0xFF == SQLITE_CONSTRAINT and k > 1 and not lib.cdll.sqlite3_get_autocommit(db):
-            done, rc = _run(lib.kernel, s_1, 1, s_1, done, *arrays)
+            done, rc = _run(lib.kernel, s_1, 1, s_1, done, chunk, n)
             one_row = True
         if rc != SQLITE_DONE:
             msg = lib.cdll.sqlite3_errmsg(db).decode("utf-8", "replace")
