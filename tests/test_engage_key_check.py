@@ -205,3 +205,46 @@ def test_an_older_database_with_nothing_encrypted_adopts_the_first_key_used(
         assert len(_key_check(st)) == 1
         with pytest.raises(ConfigError, match="not the key this database's engagements"):
             log_engagement(st, _e(reference="Kofi"), key=OTHER, **W)
+
+
+@pytest.mark.parametrize(
+    "store_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+)
+@pytest.mark.parametrize("second_key", [KEY, OTHER], ids=["same-key", "another-key"])
+def test_two_first_writes_at_once_hold_the_second_to_the_first_key(
+    store_url: str, second_key: str
+) -> None:
+    """Two staff logging the database's first engagements at once (PostgreSQL): both found no
+    key check, both inserted one, and the second failed with an IntegrityError traceback. Now
+    the second waits for the first to commit, then is held to its key: the same key logs, another
+    is refused as any wrong key is."""
+    import threading
+
+    from patrolwise.store.engagements import _check_key
+
+    first, second = _store(store_url), Store(store_url)
+    out: dict[str, object] = {}
+
+    def log_second() -> None:
+        try:
+            out["id"] = log_engagement(second, _e(reference="Kofi Boateng"), key=second_key, **W)
+        except Exception as exc:  # what the second writer met, checked below
+            out["error"] = exc
+
+    with first.session() as s, s.begin():
+        _check_key(s, KEY, needed=True, writing=True)  # the first write's check, not committed
+        th = threading.Thread(target=log_second)
+        th.start()
+        th.join(timeout=1.0)
+        assert th.is_alive()  # waiting on the first writer's uncommitted key check
+    th.join(timeout=60)
+    assert not th.is_alive()
+    if second_key == KEY:
+        assert "error" not in out, out
+        assert isinstance(out["id"], int)
+    else:
+        assert isinstance(out.get("error"), ConfigError), out
+        assert "not the key this database's engagements" in str(out["error"])
+    assert len(_key_check(first)) == 1
+    first.close()
+    second.close()

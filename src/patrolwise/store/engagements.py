@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -169,8 +171,19 @@ def _check_key(s: Session, key: str | None, *, needed: bool, writing: bool) -> N
         raise _wrong_key()
     if token is None and not writing:
         return  # nothing yet to test the key on or to protect
-    s.add(KeyCheck(name=KEY_CHECK_NAME, value=value, created_at=utcnow()))
-    s.flush()
+    # two first writes at once (PostgreSQL, two staff logging): the second waits for the first
+    # to commit, finds its row and is held to its key; a plain INSERT lost that race with an
+    # IntegrityError traceback. A statement after the wait reads the committed row (each
+    # statement of a READ COMMITTED transaction sees what was committed before it began).
+    ins = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
+    s.execute(
+        ins(KeyCheck)
+        .values(name=KEY_CHECK_NAME, value=value, created_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["name"])
+    )
+    stored = s.execute(select(KeyCheck.value).where(KeyCheck.name == KEY_CHECK_NAME)).scalar_one()
+    if not hmac.compare_digest(stored, value):
+        raise _wrong_key()
 
 
 def retired_placeholder(person_id: int) -> str:
