@@ -174,3 +174,27 @@ def test_a_database_that_cannot_be_opened_is_one_line(tmp_path: Path) -> None:
     assert isinstance(r.exception, StoreError), r.exception
     assert str(r.exception).endswith(": unable to open database file")
     assert "\n" not in str(r.exception)
+
+
+def test_a_fatal_import_error_is_exactly_one_line_on_a_pipe(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """Run as a script runs it (stderr a pipe, not a terminal): the transient progress bar,
+    which Rich cannot redraw there, left a blank line above the one 'error:' line; on a pipe no
+    bar is drawn at all (crime and track imports, and the validation study, share it)."""
+    import subprocess
+    import sys
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("foo\n")
+    r = subprocess.run(
+        [sys.executable, "-m", "patrolwise.cli", "--db", sqlite_url, "import", "crimes", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 2
+    assert r.stderr.splitlines() == [
+        f"error: {bad}: missing column for the occurrence date-time (occurred, or "
+        "occurred_from/occurred_to): use --map occurred=<your column>"
+    ], r.stderr

@@ -11,6 +11,8 @@ from rich.console import Console
 from rich.text import Text
 
 if TYPE_CHECKING:
+    from rich.progress import Progress, ProgressColumn
+
     from ..store import Store
 
 console = Console(stderr=True)
@@ -25,6 +27,19 @@ def open_store(create: bool = True) -> Store:
     from ..store import Store
 
     return Store(None, create=create)
+
+
+def progress(*columns: str | ProgressColumn, hide: bool = False) -> Progress:
+    """A transient Rich progress bar on stderr, shown only on a terminal.
+
+    On a pipe or a log file Rich cannot redraw a bar: it printed nothing useful and left a blank
+    line where the bar had been, above the one ``error:`` line a script reads (``hide``: not
+    wanted at all, e.g. with ``--json``)."""
+    from rich.progress import Progress
+
+    return Progress(
+        *columns, console=console, transient=True, disable=hide or not console.is_terminal
+    )
 
 
 def print_json(obj: Any) -> None:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from ..errors import InputError
-from .common import console, open_store, out, print_json
+from .common import console, open_store, out, print_json, progress
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -456,12 +456,10 @@ def validate_cmd(
     out_dir: Path | None = typer.Option(None, "--out", callback=_out_folder),
 ) -> None:
     """Simulation study on the synthetic city: interval coverage and false rejection rates."""
-    from rich.progress import Progress
-
     from ..evaluate.report import write_json
     from ..evaluate.validate import validate
 
-    with Progress(console=console, transient=True) as prog:
+    with progress() as prog:
         task = prog.add_task("simulating trials", total=4 * trials)
         res = validate(trials, seed=seed, tick=lambda k: prog.advance(task, k))
     out.print(res.text(), highlight=False, soft_wrap=True, markup=False)

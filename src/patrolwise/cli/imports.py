@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ..errors import InputError
-from .common import console, open_store, out, print_json
+from .common import console, open_store, out, print_json, progress
 
 import_app = typer.Typer(help="Load crime records and harm tables.", no_args_is_help=True)
 harm_app = typer.Typer(help="Harm tables.", no_args_is_help=True)
@@ -63,14 +63,12 @@ def import_crimes_cmd(
 
     store = open_store()
     rules = HarmRules(asb_floor=asb_floor, exclude_proactive=exclude_proactive)
-    with Progress(
+    with progress(
         TextColumn("{task.description}"),
         BarColumn(),
         TextColumn("{task.completed:,} rows"),
         TimeElapsedColumn(),
-        console=console,
-        disable=as_json,
-        transient=True,
+        hide=as_json,
     ) as prog:
         task = prog.add_task("importing crimes", total=None)
 

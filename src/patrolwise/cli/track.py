@@ -7,12 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.progress import Progress
 from rich.table import Table
 from rich.text import Text
 
 from ..errors import PatrolwiseError
-from .common import console, fail, open_store, out, print_json
+from .common import console, fail, open_store, out, print_json, progress
 
 track_app = typer.Typer(
     help="GPS tracks: import files from trackers, phones and radios.", no_args_is_help=True
@@ -83,7 +82,7 @@ def import_cmd(
     store = open_store()
     summaries: list[dict[str, Any]] = []
     try:
-        with Progress(console=console, transient=True, disable=len(files) < 3) as bar:
+        with progress(hide=len(files) < 3) as bar:
             task = bar.add_task("importing tracks", total=len(files))
             for f in files:
                 summaries.append(
