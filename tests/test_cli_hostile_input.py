@@ -198,3 +198,15 @@ def test_a_fatal_import_error_is_exactly_one_line_on_a_pipe(
         f"error: {bad}: missing column for the occurrence date-time (occurred, or "
         "occurred_from/occurred_to): use --map occurred=<your column>"
     ], r.stderr
+
+
+def test_a_negative_rate_is_refused_as_a_rate_not_as_an_unknown_option(sqlite_url: str) -> None:
+    """'rates add outreach -2.28' was read as an option '-2' and answered with Click's usage box
+    ('No such option: -2'); the amount now reaches the rate check, which says what is wrong."""
+    r = CliRunner().invoke(
+        app, ["--db", sqlite_url, "rates", "add", "outreach", "-2.28", "--from", "2024-01-01"]
+    )
+    assert isinstance(r.exception, InputError), r.output
+    assert "rate amount for team 'outreach' must be a number >= 0, got -2.28" in str(r.exception)
+    r = CliRunner().invoke(app, ["--db", sqlite_url, "rates", "list"])
+    assert r.exit_code == 0 and "-2.28" not in r.output

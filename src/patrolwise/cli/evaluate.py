@@ -471,7 +471,7 @@ def validate_cmd(
     out.print("all scenarios within their targets")
 
 
-@rates_app.command("add")
+@rates_app.command("add", context_settings={"ignore_unknown_options": True})
 def rates_add(
     team: str = typer.Argument(...),
     amount: float = typer.Argument(..., help="pounds per unit"),
