@@ -30,8 +30,16 @@ def normalise_url(url: str | None) -> str:
                 "postgresql://user:password@host/dbname (a file path needs no scheme)"
             )
         url = f"sqlite:///{url}"
+    scheme, rest = url.split("://", 1)
+    if not scheme.startswith("sqlite") and rest.split("/", 1)[0].count("@") > 1:
+        # 'user:p@ss@host': the URL splits at the last '@', so the password's tail was taken as
+        # part of the host name and echoed in the error that followed
+        raise StoreError(
+            "the database URL has more than one '@' before the host: write an '@' in the user "
+            "name or password as %40 (postgresql://user:p%40ss@host/dbname)"
+        )
     if url.startswith("postgresql://") or url.startswith("postgres://"):
-        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+        url = "postgresql+psycopg://" + rest
     return url
 
 
