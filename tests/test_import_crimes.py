@@ -524,6 +524,30 @@ def test_single_head_migration_chain() -> None:
     assert len(heads) == 1, heads
 
 
+def test_a_harm_table_is_read_by_what_it_is_not_by_its_name(tmp_path: Path) -> None:
+    """A CSV saved as 'cchi.xlsx' was answered with pandas' 'Excel file format cannot be
+    determined, you must specify an engine manually'; a workbook named '.csv' was read as a
+    table of binary noise ('missing column ... columns are: PK...'). The first bytes decide."""
+    from patrolwise.harm import read_table_file
+
+    args = {"name": "x", "version": "1", "key_column": "code", "harm_column": "days"}
+    as_xlsx = tmp_path / "cchi.xlsx"
+    as_xlsx.write_text("code,days\n8N,365\n105A,10\n")
+    assert list(read_table_file(as_xlsx, **args).values["harm"]) == [365, 10]
+    as_csv = tmp_path / "cchi.csv"
+    with pd.ExcelWriter(as_csv, engine="openpyxl") as xw:
+        pd.DataFrame({"code": ["8N"], "days": [365]}).to_excel(xw, index=False)
+    assert list(read_table_file(as_csv, **args).values["key"]) == ["8N"]
+    broken = tmp_path / "broken.xlsx"
+    broken.write_bytes(b"PK\x03\x04 cut short in the download")
+    with pytest.raises(FatalImportError, match=r"not a readable Excel workbook \(\.xlsx\)"):
+        read_table_file(broken, **args)
+    pdf = tmp_path / "cchi-paper.csv"
+    pdf.write_bytes(b"%PDF-1.7\n...")
+    with pytest.raises(FatalImportError, match="not a CSV file: it is a PDF document"):
+        read_table_file(pdf, **args)
+
+
 def test_user_harm_table_from_xlsx(sqlite_url: str, tmp_path: Path) -> None:
     """The official CCHI workbook is XLSX: a named sheet and its columns load as a versioned table."""
     from patrolwise.harm import read_table_file

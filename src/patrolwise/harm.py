@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import re
+import zipfile
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -26,7 +27,13 @@ import numpy as np
 import pandas as pd
 
 from .errors import FatalImportError, InputError
-from .io.tabular import decode, has_decimal_comma, read_numbers, sniff_delimiter
+from .io.tabular import (
+    decode,
+    has_decimal_comma,
+    read_numbers,
+    refuse_not_text,
+    sniff_delimiter,
+)
 
 DEFAULT_NAME = "cchi-police-uk"
 DEFAULT_VERSION = "2026.1"
@@ -197,8 +204,17 @@ def default_table(rules: HarmRules | None = None) -> HarmTable:
     )
 
 
+#: an .xlsx / .xlsm workbook is a ZIP archive; Excel 97-2003 (.xls) an OLE2 compound file
+_ZIP, _OLE2 = b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
 def _is_workbook(path: Path) -> bool:
-    return path.suffix.lower() in (".xlsx", ".xlsm")
+    """The file is an Excel workbook by its first bytes, whatever its name says: a CSV saved
+    as 'cchi.xlsx' was answered with pandas' 'Excel file format cannot be determined, you must
+    specify an engine manually', and a workbook named .csv was read as a one-column table of
+    binary noise."""
+    with path.open("rb") as f:
+        return f.read(4) == _ZIP
 
 
 def _sheets_with(path: Path, column: str) -> str:
@@ -208,7 +224,7 @@ def _sheets_with(path: Path, column: str) -> str:
     listed that sheet's 'columns' and left --sheet to be guessed.
     """
     try:
-        sheets = pd.read_excel(path, sheet_name=None, nrows=0)
+        sheets = pd.read_excel(path, sheet_name=None, nrows=0, engine="openpyxl")
     except Exception:  # the first sheet read; any other trouble is no reason to hide the error
         return ""
     found = [str(n) for n, d in sheets.items() if column in map(str, d.columns)]
@@ -249,9 +265,16 @@ def read_table_file(
         raise InputError(f"key kind {key_kind!r} must be ho_code, description or category")
     decimal_comma = False
     try:
-        if path.suffix.lower() in (".xlsx", ".xlsm"):
-            df = pd.read_excel(path, sheet_name=sheet or 0, dtype=str)
+        if _is_workbook(path):
+            try:
+                df = pd.read_excel(path, sheet_name=sheet or 0, dtype=str, engine="openpyxl")
+            except (zipfile.BadZipFile, KeyError, OSError) as exc:  # a ZIP, but no workbook
+                raise FatalImportError(
+                    str(path), f"not a readable Excel workbook (.xlsx): {exc}"
+                ) from exc
         else:
+            with path.open("rb") as f:
+                refuse_not_text(f.read(16), str(path))
             # as crime files: UTF-8 (with or without BOM), UTF-16, or Excel's Windows-1252, and
             # separated by commas, semicolons or tabs (a fixed comma read a European Excel file
             # as one column, refused for lacking the columns it had)
