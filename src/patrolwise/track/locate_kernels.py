@@ -37,6 +37,9 @@ SLACK = 1e-6
 DOUBT = 1e-9
 #: the reference point must be at least this far from every kept edge (else another is tried)
 REF_CLEAR = 1e-6
+#: while near_records groups the shared pairs, a shared cell's label holds -CURSOR - (its next
+#: slot), below any pair count (-1 - count) it held before
+CURSOR = 1 << 30
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -329,7 +332,7 @@ def near_records(
                 size += 0 if label[p_cell[u]] == -2 else 3
             else:
                 size += 7 + 4 * (f >> 2)
-    if size > 2**31 - 3:
+    if size > 2**31 - 3 or np_ >= CURSOR:
         raise ValueError("cell records too large for int32 labels: use a larger cell")
     rec = np.empty(size, dtype=np.float64)
     ri = rec.view(np.int64)
@@ -360,24 +363,33 @@ def near_records(
                 acc += f >> 2
                 t += 1
     if nsh:
-        # by cell, then polygon: unique keys, so numba's quicksort (its mergesort took ~5 ms
-        # for 15,000 pairs)
-        npoly = np.int64(p_poly.max()) + 1
-        key = np.empty(nsh, dtype=np.int64)
+        # grouped by cell, each cell's pairs in pair order, which is ascending polygon order:
+        # a counting sort whose counts label already holds (-1 - count), and whose cursors it
+        # holds meanwhile (-CURSOR - next slot). numba's argsort of (cell, polygon) keys took
+        # ~0.8 ms for 15,000 shared pairs, 6x numpy's; this takes two passes.
+        slot = np.empty(nsh, dtype=np.int64)
+        nxt = 0
         for q in range(nsh):
-            key[q] = np.int64(p_cell[sh_u[q]]) * npoly + p_poly[sh_u[q]]
-        order = np.argsort(key)
+            c = p_cell[sh_u[q]]
+            v = np.int64(label[c])
+            if v > -CURSOR:  # first pair of this cell: -1 - count
+                at = nxt
+                nxt += -1 - v
+            else:
+                at = -CURSOR - v
+            slot[at] = q
+            label[c] = -CURSOR - (at + 1)
         q0 = 0
         while q0 < nsh:
-            c = p_cell[sh_u[order[q0]]]
+            c = p_cell[sh_u[slot[q0]]]
             q1 = q0 + 1
-            while q1 < nsh and p_cell[sh_u[order[q1]]] == c:
+            while q1 < nsh and p_cell[sh_u[slot[q1]]] == c:
                 q1 += 1
             label[c] = -2 - o
             ri[o] = q1 - q0
             o += 1
             for q in range(q0, q1):
-                v = order[q]
+                v = slot[q]
                 o = _put_cand(
                     rec, ri, o, sh_u[v], p_poly, p_flag, p_ref, sh_r[v], kept, sh_e[v], ea, eb
                 )
