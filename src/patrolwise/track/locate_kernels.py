@@ -371,7 +371,7 @@ def near_records(
         nxt = 0
         for q in range(nsh):
             c = p_cell[sh_u[q]]
-            v = np.int64(label[c])
+            v = int(label[c])
             if v > -CURSOR:  # first pair of this cell: -1 - count
                 at = nxt
                 nxt += -1 - v
