@@ -2,7 +2,8 @@
 
 ``store_url`` is parametrised over both back ends; its PostgreSQL half carries the ``postgres``
 marker (``-m "not postgres"`` leaves it out). With ``CI=true`` a missing PostgreSQL is a failure,
-not a skip: CI must prove the PostgreSQL path.
+not a skip: CI must prove the PostgreSQL path, and the property tests draw a fixed sequence of
+examples (Hypothesis's ``ci`` profile).
 
 Under pytest-xdist (``-n 2``) every session fixture runs once per worker process: each worker
 starts its own PostgreSQL server (own data folder, socket folder and port) and its own template
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -28,6 +30,16 @@ from patrolwise.config import reset_settings
 from patrolwise.store import init_db
 
 from .pgserver import PgServer
+
+# CI runs the property tests on a fixed sequence of examples (a red run must say something about
+# the change, not about which examples a run happened to draw) and keeps no example database in
+# the clean clone; runs elsewhere draw new examples each time, and shrink and keep what fails.
+# A slow CI machine is no reason to fail a test: the health check on data generation time is off.
+settings.register_profile(
+    "ci", derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
+if os.environ.get("CI") == "true":
+    settings.load_profile("ci")
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 DATA = SHARED / "data"
