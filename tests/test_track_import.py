@@ -152,7 +152,9 @@ def test_splitting_a_file_in_two_imports_gives_the_same_pings(
         assert load_pings(st).drop(columns=["id"]).equals(split)
 
 
-def test_a_folder_of_many_gpx_files_imports_each_as_its_device(sqlite_url: str, tmp_path: Path) -> None:
+def test_a_folder_of_many_gpx_files_imports_each_as_its_device(
+    sqlite_url: str, tmp_path: Path
+) -> None:
     folder = tmp_path / "gpx"
     folder.mkdir()
     for i in range(40):
