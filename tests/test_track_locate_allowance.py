@@ -161,8 +161,8 @@ def test_street_scale_hot_spots_with_the_default_allowance() -> None:
     one = build_index(g, 10.0, workers=1)
     for workers in (1, 2, 3):
         idx = build_index(g, 10.0, workers=workers)
-        # parts written side by side give the records one thread writes, byte for byte (cells
-        # that windows in two parts share are written last, as one thread writes them)
+        # bands of grid rows (eight here) are fixed by the hot spots, not by the threads: the
+        # records written side by side are those one thread writes, byte for byte
         assert np.array_equal(idx.label, one.label) and idx.depth == one.depth
         assert np.array_equal(idx.rec.view(np.int64), one.rec.view(np.int64))
         ping, poly = locate(idx, p["x"], p["y"])

@@ -43,8 +43,11 @@ MAX_CELLS = 16_000_000
 #: allowance) under this many: building costs ~100 ns a window cell, and at 1,000 street-scale
 #: hot spots 100,000 gives ~12 m cells, whose ambiguous band holds ~30% of patrol pings
 WINDOW_CELLS = 100_000
-#: fewer hot spots than this are indexed in one thread (a thread's start costs more)
+#: hot spots per band of grid rows indexed as one task (fewer: one band, one thread; a
+#: thread's start costs more)
 SPLIT_BUILD = 64
+#: at most this many bands (a fixed number, so the index does not depend on the threads)
+MAX_BANDS = 8
 
 
 @dataclass(frozen=True)
@@ -89,7 +92,7 @@ def build_index(
     """Index polygons for pings within ``buffer_m`` metres of them. ``cell`` (metres) defaults
     to 1/20 of the median polygon width, enlarged while the windows would exceed
     :data:`WINDOW_CELLS` cells or the grid ``max_cells``. ``workers`` threads classify the
-    cells (polygons split between them; the index is the same for any number)."""
+    cells (bands of grid rows split between them; the index is the same for any number)."""
     g = np.asarray(geoms, dtype=object)
     if len(g) == 0:
         raise InputError("no hot spots to measure dosage in: import or detect hot spots first")
@@ -133,46 +136,45 @@ def build_index(
     ).astype(np.int64)
     e_ptr = np.zeros(len(g) + 1, dtype=np.int64)
     np.cumsum(np.bincount(owner, minlength=len(g)), out=e_ptr[1:])
-    parts = max(1, min(int(workers), len(g) // SPLIT_BUILD))
-    # slices of polygons with about equal window cells each, each writing its pairs into its own
-    # rows of shared arrays (room for every window cell; rows never written cost no memory)
-    area = (win[:, 2] - win[:, 0] + 1) * (win[:, 3] - win[:, 1] + 1)
-    room = np.concatenate([[0], np.cumsum(area)])
-    cuts = np.searchsorted(room[1:], np.linspace(0, room[-1], parts + 1)[1:-1])
-    ks = [0, *(cuts + 1).tolist(), len(g)]
-    ks = sorted(set(ks))
-    p_cell = np.empty(room[-1], dtype=np.int32)
-    p_poly = np.empty(room[-1], dtype=np.int32)
-    p_flag = np.empty(room[-1], dtype=np.int32)
-    p_ref = np.empty((room[-1], 4), dtype=np.float64)
-    pairs = partial(_lk.near_pairs, a, b, e_ptr, win)
-    done = run_threaded(
-        [
-            partial(
-                pairs,
-                k0,
-                k1,
-                float(x0),
-                float(y0),
-                float(cell),
-                nx,
-                buf,
-                p_cell,
-                p_poly,
-                p_flag,
-                p_ref,
-                int(room[k0]),
-            )  # fmt: skip
-            for k0, k1 in zip(ks[:-1], ks[1:], strict=True)
-        ],
-        len(ks) - 1,
-    )
-    got = np.array([[room[k0], n] for k0, (n, _) in zip(ks[:-1], done, strict=True)])
-    kept = np.concatenate([k for _, k in done]) if len(done) > 1 else done[0][1]
+    # bands of grid rows with about equal window cells each, one task each: every cell lies in
+    # one band, so a band's pairs and records need nothing from another, and no pass over all
+    # of them is left serial. The bands depend on the hot spots alone, never on ``workers``, so
+    # the index is the same, byte for byte, on any number of threads.
+    width = win[:, 2] - win[:, 0] + 1
+    per_row = np.zeros(ny + 1, dtype=np.int64)
+    np.add.at(per_row, win[:, 1], width)
+    np.add.at(per_row, win[:, 3] + 1, -width)
+    per_row = np.cumsum(per_row[:ny])  # window cells in each grid row
+    room_row = np.concatenate([[0], np.cumsum(per_row)])
+    n_bands = max(1, min(MAX_BANDS, len(g) // SPLIT_BUILD))
+    cuts = np.searchsorted(room_row[1:], np.linspace(0, room_row[-1], n_bands + 1)[1:-1])
+    edges = sorted({0, *(int(c) + 1 for c in cuts), ny})
+    bands = [(j0, j1 - 1) for j0, j1 in zip(edges[:-1], edges[1:], strict=True) if j1 > j0]
+    room = int(room_row[-1])
+    p_cell = np.empty(room, dtype=np.int32)
+    p_poly = np.empty(room, dtype=np.int32)
+    p_flag = np.empty(room, dtype=np.int32)
+    p_ref = np.empty((room, 4), dtype=np.float64)
     label = np.full(nx * ny, OUTSIDE, dtype=np.int32)
-    rec, depth = _lk.near_records(
-        p_cell, p_poly, p_flag, p_ref, got.reshape(-1, 2).astype(np.int64), kept, a, b, label
-    )
+    grid = (float(x0), float(y0), float(cell), nx, buf, p_cell, p_poly, p_flag, p_ref)
+
+    def band(jb0: int, jb1: int) -> tuple[NDArray[np.float64], int]:
+        at = int(room_row[jb0])
+        n, kept = _lk.near_pairs(a, b, e_ptr, win, jb0, jb1, *grid, at)
+        parts = np.array([[at, n]], dtype=np.int64)
+        return _lk.near_records(p_cell, p_poly, p_flag, p_ref, parts, kept, a, b, label)
+
+    done = run_threaded([partial(band, jb0, jb1) for jb0, jb1 in bands], workers)
+    # each band's records were written from offset 0: place them one after another and move
+    # the band's ambiguous labels (-2 - offset) by the records before it
+    base = 0
+    for (jb0, jb1), (r, _) in zip(bands, done, strict=True):
+        if base:
+            seg = label[jb0 * nx : (jb1 + 1) * nx]
+            seg[seg <= AMBIGUOUS] -= base
+        base += len(r)
+    rec = np.concatenate([r for r, _ in done]) if len(done) > 1 else done[0][0]
+    depth = max(d for _, d in done)
     return AreaIndex(
         geoms=g,
         buffer_m=buf,

@@ -95,8 +95,8 @@ def near_pairs(
     eb: NDArray[np.float64],
     e_ptr: NDArray[np.int64],
     win: NDArray[np.int64],
-    k0: int,
-    k1: int,
+    jb0: int,
+    jb1: int,
     x0: float,
     y0: float,
     cell: float,
@@ -108,10 +108,10 @@ def near_pairs(
     p_ref: NDArray[np.float64],
     at: int,
 ) -> tuple[int, NDArray[np.int32]]:
-    """The (cell, polygon) pairs of polygons ``k0 <= k < k1`` that are *sure* or *tested*, in
-    polygon order, written from row ``at`` of the caller's arrays (room for every window cell
-    of these polygons: slices of polygons run on several threads, each into its own rows, and
-    rows never written cost no memory). Returns the number of pairs and the kept edges.
+    """The (cell, polygon) pairs in grid rows ``jb0 <= j <= jb1`` (a band) that are *sure* or
+    *tested*, in polygon order, written from row ``at`` of the caller's arrays (room for every
+    window cell in the band: bands run on several threads, each into its own rows, and rows
+    never written cost no memory). Returns the number of pairs and the kept edges.
 
     ``p_flag`` is ``1`` for sure, else ``ref_inside << 1 | number of kept edges << 2``; the
     tested pairs' reference points and radii (rx, ry, out2, in2) fill ``p_ref`` from row ``at``
@@ -137,9 +137,12 @@ def near_pairs(
     nk = 0
     most_rows = 1
     most_e = 1
-    for k in range(k0, k1):
-        most_rows = max(most_rows, win[k, 3] - win[k, 1] + 1)
-        most_e = max(most_e, e_ptr[k + 1] - e_ptr[k])
+    n_poly = win.shape[0]
+    for k in range(n_poly):
+        rows = min(win[k, 3], jb1) - max(win[k, 1], jb0) + 1
+        if rows > 0:
+            most_rows = max(most_rows, rows)
+            most_e = max(most_e, e_ptr[k + 1] - e_ptr[k])
     r_cnt = np.zeros(most_rows + 1, dtype=np.int64)
     fill = np.zeros(most_rows + 1, dtype=np.int64)
     near = np.empty(most_e, dtype=np.int64)
@@ -147,8 +150,13 @@ def near_pairs(
     e_r0 = np.empty(most_e, dtype=np.int64)
     e_r1 = np.empty(most_e, dtype=np.int64)
     xs = np.empty(most_e, dtype=np.float64)
-    for k in range(k0, k1):
-        i0, j0, i1, j1 = win[k, 0], win[k, 1], win[k, 2], win[k, 3]
+    for k in range(n_poly):
+        # the polygon's window rows within the band (a row's edges, and so each cell's answer,
+        # do not depend on which rows are taken together)
+        i0, i1 = win[k, 0], win[k, 2]
+        j0, j1 = max(win[k, 1], jb0), min(win[k, 3], jb1)
+        if j0 > j1:
+            continue
         nrow = j1 - j0 + 1
         r_cnt[: nrow + 1] = 0
         for e in range(e_ptr[k], e_ptr[k + 1]):
@@ -297,7 +305,9 @@ def near_records(
     """Fill ``label`` (all -1 on entry) from the pairs of :func:`near_pairs` and return
     ``(rec, depth)``, ``depth`` the most candidates any cell has. Part ``i`` wrote
     ``parts[i, 1]`` pairs from row ``parts[i, 0]`` (parts in polygon order), and ``kept`` is
-    their kept edges, part after part.
+    their kept edges, part after part. Only the cells of these pairs are read or written, so
+    bands of grid rows (:func:`patrolwise.track.locate.build_index`) fill one ``label`` side by
+    side, each with its own records.
 
     A cell *sure* in exactly one polygon and out of every other gets that polygon's number; a
     cell in no pair stays -1; any other is ambiguous: label ``-2 - offset`` of its record in
