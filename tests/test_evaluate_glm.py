@@ -49,11 +49,48 @@ def test_constant_column_is_a_clear_error() -> None:
         fit_quasi_poisson(y[None, :], x)
 
 
-def test_a_fit_whose_information_is_singular_is_not_converged_not_a_traceback() -> None:
-    """A week of harm on five hot spots (the patrol-day harm model of a one-week panel): the
-    fit ran coefficients off until the final X'WX was singular, and np.linalg.inv raised a bare
-    LinAlgError (a traceback from 'evaluate patrol-days'). The fit now reports the response as
-    not converged, with no covariance."""
+def test_a_coefficient_run_off_to_infinity_has_no_standard_error_on_any_machine() -> None:
+    """No crime on any treated day (or on any of a weekday's days) runs that coefficient off to
+    minus infinity: its rows' fitted means underflow to ~1e-13 and X'WX is singular to rounding.
+    Whether LAPACK then raised (a bare LinAlgError, a traceback from 'evaluate patrol-days') or
+    returned a huge inverse differed between machines, and with it whether the other
+    coefficients had standard errors. Now the run-off coefficient has none, on every machine,
+    and the others have those of the fit without its rows."""
+    rng = np.random.default_rng(4)
+    n = 120
+    area = np.arange(n) % 4
+    treat = (rng.random(n) < 0.5).astype(float)
+    x = np.column_stack([np.ones(n), treat, area == 1, area == 2, area == 3]).astype(float)
+    y = rng.poisson(np.exp(0.5 + 0.3 * (area == 2)), n).astype(float)
+    y[treat == 1] = 0.0  # no crime on any treated day: the treatment runs off
+    fit = fit_quasi_poisson(y[None, :], x)
+    assert fit.beta[0, 1] < -20 and np.isnan(fit.se(1)[0])
+    # the others are those of the untreated rows alone (the run-off rows weigh nothing)
+    rest = fit_quasi_poisson(y[None, treat == 0], np.delete(x[treat == 0], 1, axis=1))
+    np.testing.assert_allclose(fit.beta[0, [0, 2, 3, 4]], rest.beta[0], rtol=1e-6)
+    for j_all, j_rest in zip((0, 2, 3, 4), range(4), strict=True):
+        cov_all = fit.cov[0, j_all, j_all] / fit.scale[0]
+        cov_rest = rest.cov[0, j_rest, j_rest] / rest.scale[0]
+        np.testing.assert_allclose(cov_all, cov_rest, rtol=1e-6)
+    # the patrol-day model says so rather than reporting 'a 100% reduction'
+    from patrolwise.evaluate.patrol_days import _usable, build_panel, design
+
+    from .test_evaluate_patrol_days import hotspots, simulated
+
+    crimes, asg, days = simulated(0.3, seed=5, rate=0.2, n_days=28)
+    panel = build_panel(crimes, hotspots(), days[0].date(), days[-1].date(), assignment=asg)
+    panel.loc[panel["assigned"] == 1, "crimes"] = 0
+    ph, _ = _usable(panel, "assigned", "crimes")
+    xp, _ = design(ph, ph["assigned"].to_numpy(float))
+    f = fit_quasi_poisson(ph["crimes"].to_numpy(float)[None, :], xp)
+    assert np.isnan(f.se(1)[0]) and np.isfinite(f.se(0)[0])
+
+
+def test_a_week_long_panel_needs_no_trend_beside_its_weekdays() -> None:
+    """Over one week each weekday falls on one date, so a trend is a sum of weekday effects: the
+    design was singular, and LAPACK raised on one machine ('the model cannot be fitted') and
+    returned an arbitrary split on another. The trend is left out over a week or less (the
+    treatment's estimate is the same either way: the split only moved between the others)."""
     from patrolwise.evaluate.patrol_days import _usable, build_panel, design
 
     from .test_evaluate_patrol_days import hotspots, simulated
@@ -61,9 +98,31 @@ def test_a_fit_whose_information_is_singular_is_not_converged_not_a_traceback() 
     crimes, asg, days = simulated(0.3, seed=1, rate=1.0, n_days=7)
     panel = build_panel(crimes, hotspots(), days[0].date(), days[-1].date(), assignment=asg)
     ph, _ = _usable(panel, "assigned", "harm")
-    x, _ = design(ph, ph["assigned"].to_numpy(float))
+    x, names = design(ph, ph["assigned"].to_numpy(float))
+    assert "trend" not in names and np.linalg.matrix_rank(x) == x.shape[1]
     fit = fit_quasi_poisson(ph["harm"].to_numpy(float)[None, :], x)
-    assert not fit.converged[0] and np.isnan(fit.se(1)[0])
+    assert fit.converged[0] and np.isfinite(fit.se(1)[0])
+    # eight days: the trend is back, and the design still has full rank
+    crimes, asg, days = simulated(0.3, seed=1, rate=1.0, n_days=8)
+    panel = build_panel(crimes, hotspots(), days[0].date(), days[-1].date(), assignment=asg)
+    ph, _ = _usable(panel, "assigned", "harm")
+    x, names = design(ph, ph["assigned"].to_numpy(float))
+    assert "trend" in names and np.linalg.matrix_rank(x) == x.shape[1]
+
+
+def test_a_design_singular_to_rounding_is_refused_on_every_machine() -> None:
+    """A column that is a combination of others (not an exact duplicate: trend and weekday
+    effects over a week) went to LAPACK, which may or may not meet an exact zero pivot; the
+    design's own singular values decide now."""
+    n = 35
+    day = np.arange(n) % 7
+    x = np.column_stack(
+        [np.ones(n), (np.arange(n) % 2).astype(float), day / 6.0]
+        + [(day == k).astype(float) for k in range(1, 7)]
+    )
+    y = np.random.default_rng(0).poisson(2.0, n).astype(float)
+    with pytest.raises(InputError, match="constant or duplicated"):
+        fit_quasi_poisson(y[None, :], x)
 
 
 def test_a_singular_response_fails_alone_in_a_batch() -> None:

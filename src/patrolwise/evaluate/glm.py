@@ -34,7 +34,63 @@ class BatchFit:
     df_resid: int
 
     def se(self, j: int) -> Array:
-        return np.sqrt(self.cov[:, j, j])
+        """Standard errors of coefficient ``j``; NaN where it has none (a coefficient run off to
+        infinity, or a variance rounding made negative in a fit singular to rounding)."""
+        with np.errstate(invalid="ignore"):
+            return np.sqrt(self.cov[:, j, j])
+
+
+#: a design whose smallest singular value is at or below this share of its largest has a
+#: column that is (to rounding) a combination of the others. Healthy hot spot x day designs sit
+#: near 1e-2, so the answer no longer hangs on whether LAPACK meets an exact zero pivot, which
+#: differed between machines.
+RCOND_DESIGN = 1e-10
+#: a coefficient has run off to infinity when the fitting weights of its column's rows average
+#: at most this share of all the weights (fitted means of ~1e-13 against ~1e-2 and more)
+RUN_OFF = 1e-9
+
+
+def _singular(m: Array, rcond: float) -> NDArray[np.bool_]:
+    """Per matrix of the stack ``m`` (T, a, b): smallest singular value <= rcond x largest."""
+    sv = np.linalg.svd(m, compute_uv=False)
+    return np.asarray(~(sv[..., -1] > rcond * sv[..., 0]))
+
+
+def _inverse_information(
+    xx: Array, mu: Array, xtwx: Array, *, shared: bool
+) -> tuple[Array, NDArray[np.bool_]]:
+    """(X'WX)^-1 per fit, NaN where a coefficient ran off to infinity, and which fits failed.
+
+    A coefficient runs off when no row of its column has a positive fitted mean: a weekday with
+    no crime on any hot spot, or no crime on any patrol day. Its fitted means underflow to
+    ~1e-13, so X'WX is singular to rounding, and whether LAPACK then raised (a singular-matrix
+    error) or returned a huge inverse differed between machines. Such a column (:data:`RUN_OFF`)
+    gets no variance; the others get the inverse of their own block, which is the limit of the
+    whole inverse as those means go to 0 (the run-off rows weigh nothing). A fit whose remaining
+    block is still singular has no covariance at all and counts as not converged.
+    """
+    t_n, _, p = xx.shape
+    sq = (xx[0] ** 2).sum(axis=0)[None, :] if shared else np.einsum("tnp,tnp->tp", xx, xx)
+    diag = np.diagonal(xtwx, axis1=1, axis2=2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = diag / (sq * mu.mean(axis=1)[:, None])
+    off = (sq > 0) & ~(share > RUN_OFF)
+    inv = np.full_like(xtwx, np.nan)
+    failed = np.zeros(t_n, dtype=bool)
+    whole = np.flatnonzero(~off.any(axis=1))
+    if len(whole):
+        try:
+            inv[whole] = np.linalg.inv(xtwx[whole])
+        except np.linalg.LinAlgError:
+            whole = np.zeros(0, dtype=np.int64)  # one by one below
+    for i in np.setdiff1d(np.arange(t_n), whole).tolist():
+        keep = np.flatnonzero(~off[i])
+        try:
+            inv[i][np.ix_(keep, keep)] = np.linalg.inv(xtwx[i][np.ix_(keep, keep)])
+        except np.linalg.LinAlgError:
+            inv[i] = np.nan
+            failed[i] = True
+    return inv, failed
 
 
 def _xtwx(xx: Array, w: Array) -> Array:
@@ -69,8 +125,8 @@ def _fit(
     randomisation test swaps the treatment column). ``scale`` is "X2" (Pearson, quasi-Poisson)
     or "1" (pure Poisson).
 
-    A design that cannot be solved (X'WX singular: a column constant or duplicated) raises an
-    InputError, unless ``per_row``: then only the responses whose own system is singular fail
+    A design that cannot be solved (a column constant or duplicated, to :data:`RCOND_DESIGN`)
+    raises an InputError, unless ``per_row``: then only the responses whose own system is singular fail
     (not converged, coefficients and covariance NaN) and the rest of the batch is fitted as
     usual. Simulated trials and randomisation re-draws use this: one trial's singular design must
     not sink the others.
@@ -85,6 +141,11 @@ def _fit(
     p = xx.shape[2]
     if n <= p:
         raise InputError(f"{n} observations cannot support a model with {p} parameters")
+    if not per_row and np.asarray(x).ndim == 2 and _singular(xx[:1], RCOND_DESIGN)[0]:
+        raise InputError(
+            "the model cannot be fitted: a column of the design is constant or duplicated (for "
+            "example every day treated, or a hot spot with no crime at all)"
+        )
     off = np.zeros((t_n, n)) if offset is None else np.asarray(offset, dtype=float)
     off = np.broadcast_to(off, (t_n, n))
     if np.any(y < 0) or not np.all(np.isfinite(y)):
@@ -137,17 +198,8 @@ def _fit(
     xtwx = _xtwx(xx, mu)
     df_resid = n - p
     phi = np.sum((y - mu) ** 2 / mu, axis=1) / df_resid if scale == "X2" else np.ones(t_n)
-    try:
-        inv = np.linalg.inv(xtwx)
-    except np.linalg.LinAlgError:
-        # some fit ran a coefficient off to infinity (fitted means underflowing to 0): its
-        # information matrix is singular; it gets no covariance and counts as not converged
-        inv = np.full_like(xtwx, np.nan)
-        for i in range(t_n):
-            try:
-                inv[i] = np.linalg.inv(xtwx[i])
-            except np.linalg.LinAlgError:
-                converged[i] = False
+    inv, ran_off = _inverse_information(xx, mu, xtwx, shared=np.asarray(x).ndim == 2)
+    converged[ran_off] = False
     cov = inv * phi[:, None, None]
     if failed.any():
         converged[failed] = False

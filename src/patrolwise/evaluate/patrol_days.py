@@ -265,7 +265,9 @@ def build_panel(
 def design(
     panel: pd.DataFrame, treat: np.ndarray | None, covariates: tuple[str, ...] = ()
 ) -> tuple[np.ndarray, list[str]]:
-    """[const, treat..., trend, covariates, hot spot dummies, weekday dummies]; treat may be 2-D."""
+    """[const, treat..., trend, covariates, hot spot dummies, weekday dummies]; treat may be 2-D.
+
+    No trend over a week or less (it would be a sum of the weekday effects)."""
     n = len(panel)
     cols: list[np.ndarray] = [np.ones(n)]
     names = ["const"]
@@ -277,9 +279,15 @@ def design(
             cols.append(t[:, j])
             names.append(f"treat{j}" if t.shape[1] > 1 else "treat")
     d = pd.to_datetime(panel["date"])
-    span = max((d.max() - d.min()).days, 1)
-    cols.append(((d - d.min()).dt.days / span).to_numpy(float))
-    names.append("trend")
+    wd = d.dt.day_of_week.to_numpy()
+    present = np.unique(wd)  # the first weekday present is the reference (Monday if there)
+    # within a week each weekday falls on one date, so the trend is a sum of weekday effects:
+    # with both, the design is singular, and whether LAPACK noticed (an error) or not (an
+    # arbitrary split between them) varied from one machine to another
+    if d.nunique() > len(present):
+        span = max((d.max() - d.min()).days, 1)
+        cols.append(((d - d.min()).dt.days / span).to_numpy(float))
+        names.append("trend")
     for cv in covariates:
         cols.append(panel[cv].to_numpy(float))
         names.append(cv)
@@ -287,8 +295,6 @@ def design(
     for a in areas[1:]:
         cols.append((panel["area_id"].to_numpy() == a).astype(float))
         names.append(f"area_{a}")
-    wd = d.dt.day_of_week.to_numpy()
-    present = np.unique(wd)  # the first weekday present is the reference (Monday if there)
     for k in present[1:]:
         cols.append((wd == k).astype(float))
         names.append(f"weekday_{k}")
