@@ -65,13 +65,25 @@ def test_a_coefficient_run_off_to_infinity_has_no_standard_error_on_any_machine(
     y[treat == 1] = 0.0  # no crime on any treated day: the treatment runs off
     fit = fit_quasi_poisson(y[None, :], x)
     assert fit.beta[0, 1] < -20 and np.isnan(fit.se(1)[0])
-    # the others are those of the untreated rows alone (the run-off rows weigh nothing)
+    # the others are those of the untreated rows alone (the run-off rows weigh nothing), scale
+    # and residual degrees of freedom included (counting the run-off rows narrowed intervals)
     rest = fit_quasi_poisson(y[None, treat == 0], np.delete(x[treat == 0], 1, axis=1))
     np.testing.assert_allclose(fit.beta[0, [0, 2, 3, 4]], rest.beta[0], rtol=1e-6)
-    for j_all, j_rest in zip((0, 2, 3, 4), range(4), strict=True):
-        cov_all = fit.cov[0, j_all, j_all] / fit.scale[0]
-        cov_rest = rest.cov[0, j_rest, j_rest] / rest.scale[0]
-        np.testing.assert_allclose(cov_all, cov_rest, rtol=1e-6)
+    assert fit.df_resid[0] == rest.df_resid[0] == (treat == 0).sum() - 4
+    np.testing.assert_allclose(fit.scale, rest.scale, rtol=1e-6)
+    keep = [0, 2, 3, 4]
+    np.testing.assert_allclose(fit.cov[0][np.ix_(keep, keep)], rest.cov[0], rtol=1e-6)
+    # a nuisance coefficient run off (a weekday with no crime anywhere): the treatment keeps the
+    # standard error of the fit without that weekday's rows
+    wd = np.arange(n) % 6
+    xw = np.column_stack([np.ones(n), treat] + [(wd == k).astype(float) for k in range(1, 6)])
+    yw = rng.poisson(1.5, n).astype(float)
+    yw[wd == 3] = 0.0
+    fw = fit_quasi_poisson(yw[None, :], xw)
+    kept = wd != 3
+    rw = fit_quasi_poisson(yw[None, kept], np.delete(xw[kept], 4, axis=1))  # weekday 3
+    assert np.isnan(fw.se(4)[0]) and fw.converged[0]
+    np.testing.assert_allclose(fw.se(1), rw.se(1), rtol=1e-6)
     # the patrol-day model says so rather than reporting 'a 100% reduction'
     from patrolwise.evaluate.patrol_days import _usable, build_panel, design
 

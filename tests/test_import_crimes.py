@@ -542,6 +542,10 @@ def test_a_harm_table_is_read_by_what_it_is_not_by_its_name(tmp_path: Path) -> N
     broken.write_bytes(b"PK\x03\x04 cut short in the download")
     with pytest.raises(FatalImportError, match=r"not a readable Excel workbook \(\.xlsx\)"):
         read_table_file(broken, **args)
+    xls = tmp_path / "cchi.xls"
+    xls.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504))
+    with pytest.raises(FatalImportError, match=r"Excel 97-2003 workbook \(\.xls\) cannot be read"):
+        read_table_file(xls, **args)
     pdf = tmp_path / "cchi-paper.csv"
     pdf.write_bytes(b"%PDF-1.7\n...")
     with pytest.raises(FatalImportError, match="not a CSV file: it is a PDF document"):

@@ -274,7 +274,13 @@ def read_table_file(
                 ) from exc
         else:
             with path.open("rb") as f:
-                refuse_not_text(f.read(16), str(path))
+                head = f.read(16)
+            if head.startswith(_OLE2):
+                raise FatalImportError(
+                    str(path),
+                    "an Excel 97-2003 workbook (.xls) cannot be read: save it as .xlsx or CSV",
+                )
+            refuse_not_text(head, str(path))
             # as crime files: UTF-8 (with or without BOM), UTF-16, or Excel's Windows-1252, and
             # separated by commas, semicolons or tabs (a fixed comma read a European Excel file
             # as one column, refused for lacking the columns it had)

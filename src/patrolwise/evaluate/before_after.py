@@ -168,11 +168,12 @@ def did_ratio(
     xb = np.broadcast_to(x, (t_n, n, 2))
     fit = fit_quasi_poisson(y, xb, offset=np.log(c))
     b = fit.beta[:, 1]
-    se = fit.se(1)
+    # a series with (almost) no crime in one period runs the estimate off towards the boundary:
+    # it has no standard error, its interval is 0 to infinity, which reports read as unbounded
+    se = np.where(np.isnan(fit.se(1)) & np.isfinite(b), np.inf, fit.se(1))
     q = stats.t.ppf(0.5 + level / 2, fit.df_resid)
-    p = 2 * stats.t.sf(np.abs(b / se), fit.df_resid)
-    # a series with (almost) no crime in one period runs the estimate off towards the boundary
-    # with a huge standard error: its upper bound is infinite, which reports read as unbounded
+    with np.errstate(invalid="ignore"):
+        p = 2 * stats.t.sf(np.abs(b / se), fit.df_resid)
     with np.errstate(over="ignore"):
         return np.exp(b), np.exp(b - q * se), np.exp(b + q * se), p
 

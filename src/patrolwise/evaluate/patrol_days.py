@@ -1,7 +1,7 @@
 """Patrol days against no-patrol days: a hot spot x day panel and the models an evaluator expects.
 
 Primary estimate: a quasi-Poisson log-linear model with hot spot and weekday fixed effects and a
-linear time trend (treatment randomised at hot spot-day level makes its model-based variance
+linear time trend over more than a week (treatment randomised at hot spot-day level makes its model-based variance
 valid). Alongside it: a negative binomial model, Poisson with cluster-robust errors by hot spot
 (reported with the caveat that seven clusters are too few for them to be trusted; t on G - 1 df),
 a randomisation-inference p-value that re-draws the blocked assignment the way it was drawn
@@ -689,7 +689,7 @@ def patrol_day_effects(
 
     def method(cv: tuple[str, ...]) -> str:
         return (
-            "quasi-Poisson GLM, hot spot and weekday fixed effects, linear trend"
+            "quasi-Poisson GLM, hot spot and weekday fixed effects, linear trend (over more than a week)"
             + (", police hours covariate" if cv else "")
             + "; model-based SE (valid when hot spot-days are randomised)"
         )

@@ -166,7 +166,10 @@ def build_index(
 
     done = run_threaded([partial(band, jb0, jb1) for jb0, jb1 in bands], workers)
     # each band's records were written from offset 0: place them one after another and move
-    # the band's ambiguous labels (-2 - offset) by the records before it
+    # the band's ambiguous labels (-2 - offset) by the records before it (each band checked
+    # its own size; the whole must fit the int32 labels too)
+    if sum(len(r) for r, _ in done) > 2**31 - 3:
+        raise ValueError("cell records too large for int32 labels: use a larger cell")
     base = 0
     for (jb0, jb1), (r, _) in zip(bands, done, strict=True):
         if base:
