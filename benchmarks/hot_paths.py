@@ -52,7 +52,8 @@ def best(fn: Callable[[], Any], repeat: int = 3) -> tuple[float, float]:
 def row(name: str, n: int, ours: tuple[float, float], peer: tuple[float, float]) -> None:
     print(
         f"{name:<34} {n:>9,} rows  patrolwise {ours[0]:7.3f} s {n / ours[0]:>12,.0f}/s "
-        f"{ours[1]:7.1f} MB | peer {peer[0]:7.3f} s {peer[1]:7.1f} MB | ratio {ours[0] / peer[0]:.2f}"
+        f"{ours[1]:7.1f} MB | peer {peer[0]:7.3f} s {peer[1]:7.1f} MB "
+        f"| ratio {ours[0] / peer[0]:.2f}"
     )
 
 

@@ -89,19 +89,22 @@ def _inverse_information(
     off = (sq > 0) & ~(share > RUN_OFF)
     inv = np.full_like(xtwx, np.nan)
     failed = np.zeros(t_n, dtype=bool)
-    whole = np.flatnonzero(~off.any(axis=1))
-    if len(whole):
+    # fits sharing which columns ran off are inverted together (a randomisation test's draws
+    # share the response, and so its empty weekdays): one batched call per pattern
+    patterns, group = np.unique(off, axis=0, return_inverse=True)
+    for g, pattern in enumerate(patterns):
+        rows = np.flatnonzero(group.ravel() == g)
+        keep = np.flatnonzero(~pattern)
+        block = np.ix_(rows, keep, keep)
         try:
-            inv[whole] = np.linalg.inv(xtwx[whole])
-        except np.linalg.LinAlgError:
-            whole = np.zeros(0, dtype=np.int64)  # one by one below
-    for i in np.setdiff1d(np.arange(t_n), whole).tolist():
-        keep = np.flatnonzero(~off[i])
-        try:
-            inv[i][np.ix_(keep, keep)] = np.linalg.inv(xtwx[i][np.ix_(keep, keep)])
-        except np.linalg.LinAlgError:
-            inv[i] = np.nan
-            failed[i] = True
+            inv[block] = np.linalg.inv(xtwx[block])
+        except np.linalg.LinAlgError:  # some fit of the group singular: each on its own
+            for i in rows.tolist():
+                one = np.ix_(keep, keep)
+                try:
+                    inv[i][one] = np.linalg.inv(xtwx[i][one])
+                except np.linalg.LinAlgError:
+                    failed[i] = True
     return inv, off, failed
 
 
@@ -138,10 +141,10 @@ def _fit(
     or "1" (pure Poisson).
 
     A design that cannot be solved (a column constant or duplicated, to :data:`RCOND_DESIGN`)
-    raises an InputError, unless ``per_row``: then only the responses whose own system is singular fail
-    (not converged, coefficients and covariance NaN) and the rest of the batch is fitted as
-    usual. Simulated trials and randomisation re-draws use this: one trial's singular design must
-    not sink the others.
+    raises an InputError, unless ``per_row``: then only the responses whose own system is
+    singular fail (not converged, coefficients and covariance NaN) and the rest of the batch is
+    fitted as usual. Simulated trials and randomisation re-draws use this: one trial's singular
+    design must not sink the others.
     """
     y = np.atleast_2d(np.asarray(y, dtype=float))
     t_n, n = y.shape

@@ -1,9 +1,10 @@
 """Patrol days against no-patrol days: a hot spot x day panel and the models an evaluator expects.
 
 Primary estimate: a quasi-Poisson log-linear model with hot spot and weekday fixed effects and a
-linear time trend over more than a week (treatment randomised at hot spot-day level makes its model-based variance
-valid). Alongside it: a negative binomial model, Poisson with cluster-robust errors by hot spot
-(reported with the caveat that seven clusters are too few for them to be trusted; t on G - 1 df),
+linear time trend over more than a week (treatment randomised at hot spot-day level makes its
+model-based variance valid). Alongside it: a negative binomial model, Poisson with cluster-robust
+errors by hot spot (reported with the caveat that seven clusters are too few for them to be
+trusted; t on G - 1 df),
 a randomisation-inference p-value that re-draws the blocked assignment the way it was drawn
 (per hot spot-day, or per day for all hot spots when the unit is 'day'), harm as a second outcome
 (quasi-Poisson on harm, whose estimating equation needs no distribution for skewed, zero-heavy
@@ -689,7 +690,8 @@ def patrol_day_effects(
 
     def method(cv: tuple[str, ...]) -> str:
         return (
-            "quasi-Poisson GLM, hot spot and weekday fixed effects, linear trend (over more than a week)"
+            "quasi-Poisson GLM, hot spot and weekday fixed effects, "
+            "linear trend (over more than a week)"
             + (", police hours covariate" if cv else "")
             + "; model-based SE (valid when hot spot-days are randomised)"
         )

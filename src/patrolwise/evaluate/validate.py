@@ -366,7 +366,10 @@ def validate(
             "base_rates": [float(v) for v in rates],
             "during_days": during_days,
             "before_days": before_days,
-            "patrol_model": "quasi-Poisson, hot spot + weekday fixed effects + trend (over more than a week); blocked randomised assignment per trial",
+            "patrol_model": (
+                "quasi-Poisson, hot spot + weekday fixed effects + trend (over more than a "
+                "week); blocked randomised assignment per trial"
+            ),
             "did_model": "weekly quasi-binomial hot spot share of hot spot and comparison crimes; t interval",
         },
     )
