@@ -98,6 +98,7 @@ def run_variant(variant: str, file: Path, url: str) -> dict[str, float]:
         t = time.perf_counter()
         con.execute("BEGIN IMMEDIATE")
         con.execute("INSERT INTO crime_places SELECT * FROM done.crime_places")
+        con.execute("INSERT INTO crime_labels SELECT * FROM done.crime_labels")
         con.execute("INSERT INTO crimes SELECT * FROM done.crimes ORDER BY id")
         con.execute("COMMIT")
         n = con.execute("SELECT count(*) FROM crimes").fetchone()[0]

@@ -966,9 +966,9 @@ def test_overlong_harm_keys_are_rejected_rows_on_every_back_end(
 
 def test_harm_key_lengths_are_the_store_columns() -> None:
     from patrolwise.harm import KEY_MAX_LENGTH
-    from patrolwise.store.models import Crime, HarmValue
+    from patrolwise.store.models import CrimeLabel, HarmValue
 
-    crimes = Crime.__table__.c
+    crimes = CrimeLabel.__table__.c
     assert {
         "ho_code": crimes.ho_code.type.length,
         "description": crimes.offence.type.length,

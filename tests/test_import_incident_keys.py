@@ -11,9 +11,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, inspect, text
 
 from patrolwise.io import incidents
+from patrolwise.io.crime_rows import place_hashes
 from patrolwise.store import Store
 from patrolwise.store.crime_import import import_crime_file, import_crimes, key_hash
 from patrolwise.store.crimes import load_crimes
@@ -52,11 +53,64 @@ def _hash(key: str) -> int:
     )
 
 
+def _crimes(eng: Engine) -> str:
+    """The crimes with their force and source, as SQL for any revision: before 0013 they are
+    columns of ``crimes``, from it columns of the crime's ``crime_labels`` row."""
+    if "force" in {c["name"] for c in inspect(eng).get_columns("crimes")}:
+        return "crimes"
+    return (
+        "(SELECT c.*, l.force, l.source_kind FROM crimes c "
+        "JOIN crime_labels l ON l.label_hash = c.label_hash) AS crimes"
+    )
+
+
+def _import_as_before(url: str, path: Path, force: str | None = None) -> int:
+    """Import a file as the importer did before revision 0013, into the schema as it was
+    (force, source and the other labels are columns of ``crimes``): rows whose key is not
+    stored yet are added, the rest skipped. Returns the rows added. The keys are the reader's,
+    so a test patches them to the old format."""
+    from patrolwise.io import police_uk
+    from patrolwise.store.crime_places import store_places
+
+    if path.read_text().startswith("Crime ID"):
+        (parsed,) = police_uk.parse_file(
+            lambda: path.open("rb"), str(path), crs="EPSG:27700", bbox=None
+        )
+    else:
+        parsed = incidents.parse(path, crs="EPSG:27700", tz="Europe/London", bbox=None, force=force)
+    rows = parsed.rows.assign(key_hash=key_hash(parsed.rows["crime_key"]))
+    eng = make_engine(url)
+    with eng.begin() as conn:
+        stored = {int(h) for (h,) in conn.execute(text("SELECT key_hash FROM crimes"))}
+        new = rows[~rows["key_hash"].isin(stored)]
+        store_places(conn, new)
+        cols = ["key_hash", "row_hash", "source_kind", "crime_id", "force", "reported_by"]
+        cols += ["month", "precision", "occurred_at", "category", "offence", "ho_code"]
+        out = new[cols].assign(
+            row_key=new["crime_key"].where(new["crime_id"].isna(), None),
+            place_hash=place_hashes(new),
+            harm_status="ok",
+        )
+        out["occurred_at"] = pd.to_datetime(new["occurred_at"]).dt.strftime("%Y-%m-%d %H:%M:%S")
+        out = out.astype(object).where(out.notna(), None)
+        names = list(out.columns)
+        if len(out):
+            conn.execute(
+                text(
+                    f"INSERT INTO crimes ({', '.join(names)}) "
+                    f"VALUES ({', '.join(':' + c for c in names)})"
+                ),
+                out.to_dict("records"),
+            )
+    eng.dispose()
+    return len(out)
+
+
 def _key_hashes(eng: Engine) -> dict[tuple[str | None, str | None], int]:
     """(force, crime ID or row key) -> stored key hash."""
     with eng.connect() as c:
         rows = c.execute(
-            text("SELECT force, COALESCE(crime_id, row_key), key_hash FROM crimes")
+            text(f"SELECT force, COALESCE(crime_id, row_key), key_hash FROM {_crimes(eng)}")
         ).all()
     return {(f, k): int(h) for f, k, h in rows}
 
@@ -170,12 +224,10 @@ def test_migration_rewrites_old_incident_keys_and_reimport_adds_nothing(
     with monkeypatch.context() as m:
         m.setattr(incidents, "incident_key_prefix", lambda force: "i:")
         m.setattr(incidents, "content_key_suffix", lambda force: "")
-        with Store(store_url, create=False) as old:
-            assert import_crime_file(old, a, force="Force A", rejects_dir=tmp_path).imported == 3
-            assert import_crime_file(old, pu, rejects_dir=tmp_path).imported == 1
-            # the defect: the other force's incidents were taken for the first force's
-            lost = import_crime_file(old, b, force="Force B", rejects_dir=tmp_path)
-            assert (lost.imported, lost.rejected) == (0, 2)
+        assert _import_as_before(store_url, a, "Force A") == 3
+        assert _import_as_before(store_url, pu) == 1
+        # the defect: the other force's incidents were taken for the first force's
+        assert _import_as_before(store_url, b, "Force B") == 0
     eng = make_engine(store_url)
     before = _key_hashes(eng)
     with eng.connect() as c:
@@ -244,7 +296,7 @@ def _unkeyed(eng: Engine) -> dict[str | None, tuple[str, int]]:
     with eng.connect() as c:
         rows = c.execute(
             text(
-                "SELECT force, row_key, key_hash FROM crimes "
+                f"SELECT force, row_key, key_hash FROM {_crimes(eng)} "
                 "WHERE source_kind = 'incidents' AND crime_id IS NULL"
             )
         ).all()
@@ -256,7 +308,7 @@ def _asb_keys(eng: Engine) -> list[tuple[str, int]]:
     with eng.connect() as c:
         rows = c.execute(
             text(
-                "SELECT row_key, key_hash FROM crimes "
+                f"SELECT row_key, key_hash FROM {_crimes(eng)} "
                 "WHERE source_kind = 'police_uk' AND crime_id IS NULL"
             )
         ).all()
@@ -318,12 +370,10 @@ def test_migration_0011_keys_rows_without_an_id_by_force_and_reimport_adds_nothi
     # keyed by its content alone), into the schema as it was
     with monkeypatch.context() as m:
         m.setattr(incidents, "content_key_suffix", lambda force: "")
-        with Store(store_url, create=False) as old:
-            assert import_crime_file(old, a, force="Force A", rejects_dir=tmp_path).imported == 3
-            assert import_crime_file(old, pu, rejects_dir=tmp_path).imported == 2
-            # the defect: the other force's identical row was taken for the first force's
-            lost = import_crime_file(old, b, force="Force B", rejects_dir=tmp_path)
-            assert (lost.imported, lost.already_present, lost.rejected) == (0, 1, 0)
+        assert _import_as_before(store_url, a, "Force A") == 3
+        assert _import_as_before(store_url, pu) == 2
+        # the defect: the other force's identical row was taken for the first force's
+        assert _import_as_before(store_url, b, "Force B") == 0
     eng = make_engine(store_url)
     (old_key, old_hash) = _unkeyed(eng)["Force A"]
     assert old_key.count(":") == 2 and old_hash == _hash(old_key)

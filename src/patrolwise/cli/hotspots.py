@@ -79,10 +79,10 @@ def _check_force(store: Any, force: str) -> None:
     the dates and filters (0 of 0), with advice to import crimes."""
     from sqlalchemy import select
 
-    from ..store.models import Crime
+    from ..store.models import CrimeLabel
 
     with store.session() as s:
-        known = sorted(f for f in s.scalars(select(Crime.force).distinct()) if f)
+        known = sorted(f for f in s.scalars(select(CrimeLabel.force).distinct()) if f)
     if force in known:
         return
     shown = ", ".join(repr(f) for f in known[:10]) + (", ..." if len(known) > 10 else "")

@@ -261,10 +261,60 @@ def place_hashes(rows: pd.DataFrame) -> np.ndarray:
             **{c: rows[c].array for c in PLACE_KEY_COLUMNS[2:]},
         },
     )
-    for c in PLACE_KEY_COLUMNS[2:]:
+    return _hash_key(key, PLACE_KEY_COLUMNS[2:])
+
+
+def _hash_key(key: pd.DataFrame, text: list[str]) -> np.ndarray:
+    """pandas' row hash of ``key``, its ``text`` columns as categories or Python objects with
+    None for NULL (the two hash alike; NaN would hash as a float, unlike a stored NULL)."""
+    for c in text:
         if not isinstance(key[c].dtype, pd.CategoricalDtype):
             key[c] = key[c].astype(object).where(key[c].notna(), None)
     return pd.util.hash_pandas_object(key, index=False).to_numpy(dtype=np.uint64).view(np.int64)
+
+
+#: a crime's repeated labels: what kind of record it is, whose, how precise, what offence and
+#: what became of it (stored once per distinct combination, in ``crime_labels``)
+LABEL_COLUMNS = [
+    "source_kind",
+    "force",
+    "reported_by",
+    "precision",
+    "category",
+    "offence",
+    "ho_code",
+    "outcome",
+]
+
+
+def label_hashes(rows: pd.DataFrame) -> np.ndarray:
+    """Signed 64-bit content hash of each row's labels (:data:`LABEL_COLUMNS`).
+
+    Like :func:`place_hashes`, categorical and object columns hash alike and NULL differs from
+    blank text, so a police.uk file and an extract naming the same labels share their row.
+    """
+    # a few hundred combinations over a chunk of 100,000 rows: hashed once each (by the same
+    # function, so the values are those of hashing every row) and spread by their row codes,
+    # which took a fifth of the time of hashing eight columns row by row
+    codes = np.zeros(len(rows), dtype=np.int64)
+    radix = 1
+    for c in LABEL_COLUMNS:
+        v = rows[c]
+        k, uniq = (
+            (v.cat.codes.to_numpy(), v.cat.categories)
+            if isinstance(v.dtype, pd.CategoricalDtype)
+            else pd.factorize(v.array, use_na_sentinel=True)
+        )
+        radix *= len(uniq) + 1
+        if radix >= 2**62:  # too many combinations to number (not seen in real files)
+            key = pd.DataFrame({c: rows[c].array for c in LABEL_COLUMNS})
+            return _hash_key(key, LABEL_COLUMNS)
+        codes = codes * (len(uniq) + 1) + (k.astype(np.int64) + 1)
+    inverse, distinct = pd.factorize(codes)
+    first = np.empty(len(distinct), dtype=np.intp)
+    first[inverse[::-1]] = np.arange(len(codes) - 1, -1, -1)  # each one's first row
+    key = pd.DataFrame({c: rows[c].array.take(first) for c in LABEL_COLUMNS})
+    return _hash_key(key, LABEL_COLUMNS)[inverse]
 
 
 def combine_hashes(columns: list[np.ndarray]) -> np.ndarray:

@@ -37,21 +37,23 @@ from ..errors import FatalImportError
 from ..harm import HarmRules, HarmTable
 from ..io import incidents, police_uk
 from ..io.crime_rows import COLUMNS as CRIME_COLUMNS
-from ..io.crime_rows import REJECT_COLUMNS, Parsed, place_hashes
+from ..io.crime_rows import LABEL_COLUMNS, REJECT_COLUMNS, Parsed, label_hashes, place_hashes
 from ..io.rejects_report import write_report
 from ..io.tabular import decode, read_header, refuse_not_text, sniff_delimiter
 from . import sqlite_bulk
-from .crime_places import PLACE_COLUMNS, store_places
+from .crime_places import PLACE_COLUMNS, store_labels, store_places
 from .db import Store, utcnow
 from .harm_tables import default_table_id, load_table
 
-#: columns written to ``crimes``: the reader's columns (minus the text key, which is hashed) plus
-#: what the store adds (key hash, batch, harm)
+#: columns written to ``crimes``: the reader's columns (minus the text key, which is hashed, and
+#: the place and labels, stored once each and referred to by hash) plus what the store adds
+#: (key hash, batch, harm)
 DB_COLUMNS = [
     "key_hash",
     "row_key",
     "batch_id",
-    *[c for c in CRIME_COLUMNS if c not in ("crime_key", "attrs", *PLACE_COLUMNS)],
+    *[c for c in CRIME_COLUMNS if c not in ("crime_key", "attrs", *PLACE_COLUMNS, *LABEL_COLUMNS)],
+    "label_hash",
     "place_hash",
     "harm",
     "harm_status",
@@ -145,10 +147,10 @@ def _length_limits() -> dict[str, int]:
     """Reader column -> the store's maximum length (VARCHAR(n); PostgreSQL enforces it)."""
     from sqlalchemy import String
 
-    from .models import Crime, CrimePlace
+    from .models import Crime, CrimeLabel, CrimePlace
 
     limits: dict[str, int] = {}
-    for tbl in (Crime.__table__, CrimePlace.__table__):
+    for tbl in (Crime.__table__, CrimeLabel.__table__, CrimePlace.__table__):
         for col in tbl.columns:
             if isinstance(col.type, String) and col.type.length and col.name in CRIME_COLUMNS:
                 limits[col.name] = int(col.type.length)
@@ -265,6 +267,30 @@ def prefetched(
         worker.join()
 
 
+class _Background:
+    """A function's result computed on a daemon thread; :meth:`result` waits for it and raises
+    what the function raised."""
+
+    def __init__(self, fn: Callable[[], str]) -> None:
+        self._out: list[str] = []
+        self._err: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                self._out.append(fn())
+            except BaseException as exc:  # raised in the caller, by result()
+                self._err.append(exc)
+
+        self._thread = threading.Thread(target=run, name="patrolwise-background", daemon=True)
+        self._thread.start()
+
+    def result(self) -> str:
+        self._thread.join()
+        if self._err:
+            raise self._err[0]
+        return self._out[0]
+
+
 def _sha256(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as fh:
@@ -314,8 +340,8 @@ def _arrow_rows(
     n = len(rows)
     cols: dict[str, pa.Array] = {}
     for c in DB_COLUMNS:
-        if c == "place_hash":
-            cols[c] = pa.array(rows["_place_hash"].to_numpy(dtype=np.int64))
+        if c in ("place_hash", "label_hash"):
+            cols[c] = pa.array(rows[f"_{c}"].to_numpy(dtype=np.int64))
         elif c == "batch_id":
             cols[c] = pa.array(np.full(n, batch_id, dtype=np.int64))
         elif c == "harm_table_id":
@@ -434,6 +460,7 @@ def _prepare(rows: pd.DataFrame, batch_id: int, table: HarmTable, table_id: int)
     rows = rows.assign(_key_hash=hashes)
     if "_place_hash" not in rows:
         rows = rows.assign(_place_hash=place_hashes(rows))
+    rows = rows.assign(_label_hash=label_hashes(rows))
     harm, status = table.assign(rows["category"], rows["ho_code"], rows["offence"])
     payload = _arrow_rows(rows, batch_id, harm, status, table_id).take(pa.array(order))
     return _Chunk(rows, harm, status, payload)
@@ -446,10 +473,12 @@ def _write_chunk(
     rejects: list[pd.DataFrame],
     name: str,
     known_places: set[int],
+    known_labels: set[int],
 ) -> None:
     rows, status = chunk.rows, chunk.status
     max_id = conn.execute(text("SELECT COALESCE(MAX(id), 0) FROM crimes")).scalar_one()
     store_places(conn, rows, known_places)
+    store_labels(conn, rows, known_labels)
     if conn.dialect.name == "postgresql":
         inserted = _insert_pg(conn, chunk.payload)
     else:
@@ -549,6 +578,7 @@ def import_crime_file(
     rejects: list[pd.DataFrame] = []
     months: set[str] = set()
     known_places: set[int] = set()
+    known_labels: set[int] = set()
     with store.engine.begin() as conn:
         batch_id = conn.execute(
             text(
@@ -572,12 +602,12 @@ def import_crime_file(
                     ],
                 )
 
-        digest: list[str] = []
+        # the file's hash on a thread of its own (hashlib runs outside the GIL: ~0.15 s of a
+        # 232 MB file, beside the reader), so the writer is ready for the first chunk sooner
+        digest = _Background(lambda: _sha256(path) if path.is_file() else "")
 
         def meanwhile() -> None:
-            """While the first chunk is read (on a 232 MB file the hash takes ~0.4 s, less than
-            the first chunk): the file's hash, and SQLite's binder loads its compiled kernel."""
-            digest.append(_sha256(path) if path.is_file() else "")
+            """While the first chunk is read: SQLite's binder loads its compiled kernel."""
             if conn.dialect.name != "postgresql":
                 sqlite_bulk.warm()
 
@@ -591,9 +621,10 @@ def import_crime_file(
             rows = parsed.rows
             months.update(rows["month"].unique().tolist())
             for chunk in chunks:
-                _write_chunk(conn, chunk, summary, rejects, name, known_places)
+                _write_chunk(conn, chunk, summary, rejects, name, known_places, known_labels)
             if progress:
                 progress(name, parsed.read)
+        sha256 = digest.result()
         summary.batch_id = int(batch_id)
         summary.months = sorted(m for m in months if m)
         rej = (
@@ -611,7 +642,7 @@ def import_crime_file(
             ),
             {
                 "f": utcnow(),
-                "h": digest[0],
+                "h": sha256,
                 "r": summary.rows_read,
                 "i": summary.imported,
                 "a": summary.already_present,

@@ -1,13 +1,17 @@
-"""Crime places: each distinct point (and its location text and LSOA) stored once.
+"""Crime places and labels: each distinct point (with its location text and LSOA), and each
+distinct combination of a crime's labels (source, force, offence, outcome), stored once.
 
 police.uk snaps every crime to one of a few thousand anonymised map points per force, and repeats
 the point's coordinates, street text and LSOA on every row. Keeping those eight columns in a
 ``crime_places`` row that crimes point at makes a crime row a third as wide, which is most of what
-a bulk insert costs (binding values and writing pages). Places are keyed by a 64-bit hash of their
-content, so re-importing a file finds the places it made the first time and adds none.
+a bulk insert costs (binding values and writing pages); labels, the text every crime of a kind
+repeats, narrow it again. Both are keyed by a 64-bit hash of their content, so re-importing a
+file finds the places and labels it made the first time and adds none.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -15,14 +19,10 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 from sqlalchemy import Connection
 
-from ..io.crime_rows import place_hashes
+from ..io.crime_rows import LABEL_COLUMNS, label_hashes, place_hashes
 
 #: the place columns of the crime frame, in the order they are hashed and stored
 PLACE_COLUMNS = ["lon", "lat", "x", "y", "mappable", "location", "lsoa_code", "lsoa_name"]
-
-
-def _floats(values: np.ndarray) -> list[object]:
-    return [None if np.isnan(v) else float(v) for v in values]
 
 
 def as_objects(s: pd.Series) -> np.ndarray:
@@ -48,69 +48,98 @@ def store_places(conn: Connection, rows: pd.DataFrame, known: set[int] | None = 
     with ``ON CONFLICT DO NOTHING``. ``known`` carries the hashes one import has already stored,
     so later chunks and months send only the places they add.
     """
-    if not len(rows):
-        return
-    known = set() if known is None else known
     h = (
         rows["_place_hash"].to_numpy(dtype=np.int64)
         if "_place_hash" in rows
         else place_hashes(rows)
     )
-    uniq, first = np.unique(h, return_index=True)
+
+    def table(uniq: np.ndarray, places: pd.DataFrame) -> pa.Table:
+        return pa.table(
+            {
+                "place_hash": pa.array(uniq, type=pa.int64()),
+                **{
+                    c: pa.array(places[c].to_numpy(dtype=float), from_pandas=True)
+                    for c in ("lon", "lat", "x", "y")
+                },
+                "mappable": pa.array(places["mappable"].to_numpy(dtype=bool)),
+                **{c: _text(places[c]) for c in ("location", "lsoa_code", "lsoa_name")},
+            }
+        )
+
+    store_distinct(conn, "crime_places", rows, h, table, known)
+
+
+def store_labels(conn: Connection, rows: pd.DataFrame, known: set[int] | None = None) -> None:
+    """Store the label combinations of these rows not stored yet (as :func:`store_places`)."""
+    h = (
+        rows["_label_hash"].to_numpy(dtype=np.int64)
+        if "_label_hash" in rows
+        else label_hashes(rows)
+    )
+
+    def table(uniq: np.ndarray, labels: pd.DataFrame) -> pa.Table:
+        return pa.table(
+            {
+                "label_hash": pa.array(uniq, type=pa.int64()),
+                **{c: _text(labels[c]) for c in LABEL_COLUMNS},
+            }
+        )
+
+    store_distinct(conn, "crime_labels", rows, h, table, known)
+
+
+def _text(s: pd.Series) -> pa.Array:
+    return pa.array(as_objects(s).tolist(), type=pa.string())
+
+
+def store_distinct(
+    conn: Connection,
+    name: str,
+    rows: pd.DataFrame,
+    hashes: np.ndarray,
+    make: Callable[[np.ndarray, pd.DataFrame], pa.Table],
+    known: set[int] | None,
+) -> None:
+    """Insert into table ``name`` one row per distinct hash not in ``known`` (nor stored).
+
+    ``make(uniq, firsts)`` builds the rows to store from the distinct hashes and the first row
+    of ``rows`` holding each; its first column is the table's unique hash column.
+    """
+    if not len(rows):
+        return
+    known = set() if known is None else known
+    uniq, first = np.unique(hashes, return_index=True)
     todo = np.array([k not in known for k in uniq.tolist()], dtype=bool)
-    if todo.any():
-        _store_places(conn, uniq[todo], rows.iloc[first[todo]])
-        known.update(uniq[todo].tolist())
-
-
-def _store_places(conn: Connection, uniq: np.ndarray, places: pd.DataFrame) -> None:
-    """Insert these distinct places (hashes ``uniq``) unless already stored."""
-    pg = conn.dialect.name == "postgresql"
-    mappable = places["mappable"].to_numpy(dtype=bool)
-    cols: list[list[object]] = [
-        list(uniq.tolist()),
-        *[_floats(places[c].to_numpy(dtype=float)) for c in ("lon", "lat", "x", "y")],
-        list(mappable.tolist() if pg else mappable.astype(np.int64).tolist()),
-        *[as_objects(places[c]).tolist() for c in ("location", "lsoa_code", "lsoa_name")],
-    ]
-    names = "place_hash, lon, lat, x, y, mappable, location, lsoa_code, lsoa_name"
+    if not todo.any():
+        return
+    table = make(uniq[todo], rows.iloc[first[todo]])
+    names = ", ".join(table.column_names)
     raw = conn.connection.driver_connection
     cur = raw.cursor()  # type: ignore[union-attr]
     try:
-        if pg:
+        if conn.dialect.name == "postgresql":
             # COPY of CSV text from Arrow's writer: psycopg adapting Python lists to arrays
             # was a third of a second per month of places
-            table = pa.table(
-                {
-                    "place_hash": pa.array(uniq, type=pa.int64()),
-                    **{
-                        c: pa.array(places[c].to_numpy(dtype=float), from_pandas=True)
-                        for c in ("lon", "lat", "x", "y")
-                    },
-                    "mappable": pa.array(mappable),
-                    **{
-                        c: pa.array(as_objects(places[c]).tolist(), type=pa.string())
-                        for c in ("location", "lsoa_code", "lsoa_name")
-                    },
-                }
-            )
             buf = pa.BufferOutputStream()
             pacsv.write_csv(table, buf, pacsv.WriteOptions(include_header=False))
             cur.execute(
-                "CREATE TEMP TABLE IF NOT EXISTS _stage_places "
-                "(LIKE crime_places INCLUDING DEFAULTS) ON COMMIT DROP"
+                f"CREATE TEMP TABLE IF NOT EXISTS _stage_{name} "
+                f"(LIKE {name} INCLUDING DEFAULTS) ON COMMIT DROP"
             )
-            cur.execute("TRUNCATE _stage_places")
-            with cur.copy(f"COPY _stage_places ({names}) FROM STDIN WITH (FORMAT csv)") as cp:
+            cur.execute(f"TRUNCATE _stage_{name}")
+            with cur.copy(f"COPY _stage_{name} ({names}) FROM STDIN WITH (FORMAT csv)") as cp:
                 cp.write(buf.getvalue().to_pybytes())
             cur.execute(
-                f"INSERT INTO crime_places ({names}) SELECT {names} FROM _stage_places "
-                "ON CONFLICT (place_hash) DO NOTHING"
+                f"INSERT INTO {name} ({names}) SELECT {names} FROM _stage_{name} "
+                f"ON CONFLICT ({table.column_names[0]}) DO NOTHING"
             )
         else:
+            marks = ", ".join("?" * table.num_columns)
             cur.executemany(
-                f"INSERT OR IGNORE INTO crime_places ({names}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                zip(*cols, strict=True),
+                f"INSERT OR IGNORE INTO {name} ({names}) VALUES ({marks})",
+                zip(*(c.to_pylist() for c in table.columns), strict=True),
             )
     finally:
         cur.close()
+    known.update(uniq[todo].tolist())

@@ -8,9 +8,10 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import select
 
+from ..io.crime_rows import LABEL_COLUMNS
 from .crime_places import PLACE_COLUMNS
 from .db import Store
-from .models import Crime, CrimePlace
+from .models import Crime, CrimeLabel, CrimePlace
 
 COLUMNS = [
     "crime_key",
@@ -57,18 +58,24 @@ def load_crimes(
     cols = [
         func.coalesce(Crime.crime_id, Crime.row_key).label("crime_key")
         if c == "crime_key"
-        else getattr(CrimePlace if c in PLACE_COLUMNS else Crime, c)
+        else getattr(
+            CrimePlace if c in PLACE_COLUMNS else CrimeLabel if c in LABEL_COLUMNS else Crime, c
+        )
         for c in COLUMNS
     ]
-    q = select(*cols).join(CrimePlace, Crime.place_hash == CrimePlace.place_hash)
+    q = (
+        select(*cols)
+        .join(CrimePlace, Crime.place_hash == CrimePlace.place_hash)
+        .join(CrimeLabel, Crime.label_hash == CrimeLabel.label_hash)
+    )
     if start is not None:
         q = q.where(Crime.month >= f"{start:%Y-%m}")
     if end is not None:
         q = q.where(Crime.month <= f"{end:%Y-%m}")
     if categories:
-        q = q.where(Crime.category.in_(categories))
+        q = q.where(CrimeLabel.category.in_(categories))
     if force:
-        q = q.where(Crime.force == force)
+        q = q.where(CrimeLabel.force == force)
     if mappable_only:
         q = q.where(CrimePlace.mappable.is_(True))
     if limit is not None:

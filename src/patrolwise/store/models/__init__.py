@@ -2,6 +2,15 @@
 
 from . import dosage, engagement, evaluation, planning, tracking  # noqa: F401
 from .base import Base
-from .core import Area, Crime, CrimePlace, HarmTable, HarmValue, ImportBatch
+from .core import Area, Crime, CrimeLabel, CrimePlace, HarmTable, HarmValue, ImportBatch
 
-__all__ = ["Area", "Base", "Crime", "CrimePlace", "HarmTable", "HarmValue", "ImportBatch"]
+__all__ = [
+    "Area",
+    "Base",
+    "Crime",
+    "CrimeLabel",
+    "CrimePlace",
+    "HarmTable",
+    "HarmValue",
+    "ImportBatch",
+]

@@ -1,0 +1,170 @@
+"""Crime labels (source, force, precision, offence, outcome) stored once per combination, the
+SQLite page size of new databases, and migration 0013 that moved the labels out of ``crimes``."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import hypothesis.strategies as st
+import numpy as np
+import pandas as pd
+from hypothesis import given, settings
+from sqlalchemy import inspect, text
+
+from patrolwise.io import police_uk
+from patrolwise.io.crime_rows import LABEL_COLUMNS, _hash_key, label_hashes
+from patrolwise.store import Store
+from patrolwise.store.crime_import import import_crimes
+from patrolwise.store.crimes import load_crimes
+from patrolwise.store.db import PAGE_SIZE, alembic_config, init_db, make_engine
+
+KW = {"crs": "EPSG:27700", "bbox": (-8.7, 49.8, 1.9, 60.95)}
+EXTRACT = (
+    "Incident ID,Occurred,Offence,HO code,Latitude,Longitude\n"
+    "INC-1,2023-07-01 14:30,Assault with injury,8/1,52.63,-1.13\n"
+    "INC-2,2023-07-02 09:00,Robbery,34/1,52.64,-1.12\n"
+    "INC-3,2023-07-03 22:15,Robbery,34/1,52.62,-1.14\n"
+)
+
+
+def _every_row(rows: pd.DataFrame) -> np.ndarray:
+    """The reference: pandas' hash of every row's labels, one by one."""
+    return _hash_key(pd.DataFrame({c: rows[c].array for c in LABEL_COLUMNS}), LABEL_COLUMNS)
+
+
+TEXT = st.one_of(st.none(), st.sampled_from(["", "a", "b", "Robbery", "Violence"]))
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(*[TEXT] * len(LABEL_COLUMNS)), min_size=0, max_size=30), st.booleans())
+def test_label_hashes_equal_hashing_every_row(cells: list[tuple], as_category: bool) -> None:
+    df = pd.DataFrame(cells, columns=LABEL_COLUMNS, dtype=object)
+    if as_category:  # the police.uk reader hands over categories, the extract reader objects
+        df = df.astype({c: "category" for c in LABEL_COLUMNS[1::2]})
+    got = label_hashes(df)
+    assert got.dtype == np.int64 and len(got) == len(df)
+    assert (got == _every_row(df)).all()
+
+
+def test_label_hashes_too_many_combinations_to_number_still_match() -> None:
+    # eight columns of 300 distinct values each: more combinations than a 62-bit number holds
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({c: [f"v{i}" for i in rng.permutation(300)] for c in LABEL_COLUMNS})
+    assert (label_hashes(df) == _every_row(df)).all()
+
+
+def test_police_uk_labels_stored_once_and_read_back(
+    store_url: str, shared_data: Path, tmp_path: Path
+) -> None:
+    f = shared_data / "police-uk" / "2022-10-leicestershire-street.csv"
+    df = pd.read_csv(f, dtype=object, keep_default_na=False)
+    cols = ["Reported by", "Falls within", "Crime type", "Last outcome category"]
+    with Store(store_url) as store:
+        import_crimes(store, [f], rejects_dir=tmp_path)
+        import_crimes(store, [f], rejects_dir=tmp_path)
+        with store.engine.connect() as conn:
+            n_labels = conn.execute(text("SELECT count(*) FROM crime_labels")).scalar_one()
+            orphans = conn.execute(
+                text(
+                    "SELECT count(*) FROM crimes c LEFT JOIN crime_labels l "
+                    "ON l.label_hash = c.label_hash WHERE l.label_hash IS NULL"
+                )
+            ).scalar_one()
+        back = load_crimes(store)
+    assert n_labels == len(df[cols].drop_duplicates())
+    assert orphans == 0
+    assert "force" not in {c["name"] for c in inspect(make_engine(store_url)).get_columns("crimes")}
+    got = back.set_index("crime_key")
+    sample = df[df["Crime ID"] != ""].head(300)
+    assert (got.loc[sample["Crime ID"], "category"].to_numpy() == sample["Crime type"]).all()
+    assert (got.loc[sample["Crime ID"], "force"].to_numpy() == sample["Falls within"]).all()
+    assert set(back["precision"]) == {"month"}
+
+
+def test_extract_labels_keep_offence_and_code(sqlite_url: str, tmp_path: Path) -> None:
+    f = tmp_path / "x.csv"
+    f.write_text(EXTRACT)
+    with Store(sqlite_url) as store:
+        (s,) = import_crimes(store, [f], force="Force A", rejects_dir=tmp_path)
+        assert s.imported == 3
+        back = load_crimes(store).sort_values("crime_key")
+        with store.engine.connect() as conn:
+            labels = conn.execute(text("SELECT count(*) FROM crime_labels")).scalar_one()
+    assert labels == 2  # the two robberies share theirs
+    assert back["offence"].tolist() == ["Assault with injury", "Robbery", "Robbery"]
+    assert back["ho_code"].tolist() == ["8/1", "34/1", "34/1"]
+    assert set(back["force"]) == {"Force A"} and set(back["precision"]) == {"datetime"}
+
+
+def test_new_sqlite_databases_get_the_page_size_old_ones_keep_theirs(
+    tmp_path: Path, shared_data: Path
+) -> None:
+    new = tmp_path / "new.db"
+    init_db(f"sqlite:///{new}")
+    assert sqlite3.connect(new).execute("PRAGMA page_size").fetchone()[0] == PAGE_SIZE == 16384
+    old = tmp_path / "old.db"
+    con = sqlite3.connect(old)
+    con.execute("PRAGMA page_size=4096")
+    con.execute("CREATE TABLE t (x)")  # written: the page size is fixed from here on
+    con.commit()
+    con.close()
+    f = shared_data / "police-uk" / "2022-10-leicestershire-street.csv"
+    with Store(f"sqlite:///{old}") as store:
+        (s,) = import_crimes(store, [f], rejects_dir=tmp_path)
+        assert s.imported > 0 and len(load_crimes(store)) == s.imported
+    assert sqlite3.connect(old).execute("PRAGMA page_size").fetchone()[0] == 4096
+
+
+def _migrate(url: str, revision: str, *, up: bool) -> None:
+    from alembic import command
+
+    eng = make_engine(url)
+    with eng.begin() as conn:
+        cfg = alembic_config(url)
+        cfg.attributes["connection"] = conn
+        (command.upgrade if up else command.downgrade)(cfg, revision)
+    eng.dispose()
+
+
+def test_migration_0013_moves_labels_and_reimport_adds_nothing(
+    store_url: str, tmp_path: Path
+) -> None:
+    """Crimes stored before 0013 (labels as columns) get their labels' rows, hashed as the
+    importer hashes them, so re-importing the same files adds nothing; downgrading puts the
+    columns back as they were."""
+    body = (
+        "pu1,2022-10,Leicestershire Police,Leicestershire Police,-1.13,52.63,"
+        "On or near B,E01,L,Robbery,Under investigation,\r\n"
+        ",2022-10,Leicestershire Police,Leicestershire Police,-1.13,52.63,"
+        "On or near B,E01,L,Anti-social behaviour,,\r\n"
+    )
+    pu = tmp_path / "street.csv"
+    pu.write_bytes((",".join(police_uk.HEADER) + "\r\n" + body).encode())
+    x = tmp_path / "x.csv"
+    x.write_text(EXTRACT)
+    with Store(store_url) as store:
+        import_crimes(store, [pu], rejects_dir=tmp_path)
+        import_crimes(store, [x], force="Force A", rejects_dir=tmp_path)
+        before = load_crimes(store).sort_values("crime_key").reset_index(drop=True)
+    _migrate(store_url, "0012", up=False)
+    eng = make_engine(store_url)
+    with eng.connect() as conn:
+        old = pd.read_sql(
+            text("SELECT crime_id, source_kind, force, precision, category, outcome FROM crimes"),
+            conn,
+        )
+        assert "crime_labels" not in inspect(conn).get_table_names()
+    eng.dispose()
+    assert sorted(old["source_kind"]) == ["incidents"] * 3 + ["police_uk"] * 2
+    assert old.loc[old["crime_id"] == "pu1", "outcome"].tolist() == ["Under investigation"]
+    assert old.loc[old["crime_id"].isna(), "outcome"].isna().all()  # NULL stays NULL
+    _migrate(store_url, "head", up=True)
+    with Store(store_url) as store:
+        after = load_crimes(store).sort_values("crime_key").reset_index(drop=True)
+        pd.testing.assert_frame_equal(after, before)
+        (a,) = import_crimes(store, [pu], rejects_dir=tmp_path)
+        (b,) = import_crimes(store, [x], force="Force A", rejects_dir=tmp_path)
+        assert (a.imported, a.already_present, b.imported, b.already_present) == (0, 2, 0, 3)
+        with store.engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM crime_labels")).scalar_one() == 4
