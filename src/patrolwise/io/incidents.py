@@ -25,6 +25,7 @@ from .crime_rows import (
     NUL,
     NUL_REASON,
     REJECT_COLUMNS,
+    Occurrences,
     Parsed,
     Rejector,
     check_lonlat,
@@ -420,7 +421,7 @@ class _FileState:
     row without an ID was seen (its occurrence number is part of its key)."""
 
     first_row: dict[str, int] = dataclasses.field(default_factory=dict)
-    occurrences: dict[int, int] = dataclasses.field(default_factory=dict)
+    occurrences: Occurrences = dataclasses.field(default_factory=Occurrences)
 
 
 def parse_chunks(

@@ -26,6 +26,7 @@ from .crime_rows import (
     COLUMNS,
     NUL,
     NUL_REASON,
+    Occurrences,
     Parsed,
     Rejector,
     check_lonlat_values,
@@ -34,6 +35,7 @@ from .crime_rows import (
     project,
     synthetic_keys,
 )
+from .strhash import hash_strings
 from .tabular import (
     CsvChunk,
     Opener,
@@ -219,10 +221,9 @@ def _excel_months(distinct: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, 
     return codes, np.array(canon, dtype=object)
 
 
-def _hash_column(arr: pa.Array, distinct: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
-    """pandas' 64-bit hash of each raw value (what ``hash_pandas_object`` gives the column)."""
-    if distinct is None:
-        return pd.util.hash_array(arr.to_numpy(zero_copy_only=False), categorize=False)
+def _hash_column(distinct: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """pandas' 64-bit hash of each raw value (what ``hash_pandas_object`` gives the column),
+    from the column's (code per row, distinct values)."""
     codes, values = distinct
     return pd.util.hash_array(values, categorize=False)[codes]
 
@@ -238,7 +239,7 @@ class _FileState:
     def __init__(self) -> None:
         self.id_hashes = np.zeros(0, dtype=np.int64)  # sorted
         self.id_rows = np.zeros(0, dtype=np.int64)  # the row each was first seen at
-        self.occurrences: dict[int, int] = {}
+        self.occurrences = Occurrences()
 
     def seen_at(self, keys: np.ndarray) -> np.ndarray:
         """The row each key was first seen at in an earlier chunk, 0 where it was not."""
@@ -382,12 +383,14 @@ def _parse_chunk(
         pair_sep=";" if comma else ",",
     )
 
+    # Crime IDs stay Arrow strings, hashed as pandas would in compiled code (no Python string
+    # per row, and the GIL free for the import's other threads)
     cid_arr = pc.utf8_trim_whitespace(col["Crime ID"])
-    has_id = pc.not_equal(cid_arr, "").to_numpy(zero_copy_only=False)
-    cid = cid_arr.to_numpy(zero_copy_only=False)
-    raw_id_hash = _hash_column(col["Crime ID"], None)
+    has_id_arr = pc.not_equal(cid_arr, "")
+    has_id = has_id_arr.to_numpy(zero_copy_only=False)
+    raw_id_hash = hash_strings(col["Crime ID"])
     same_raw = bool(pc.all(pc.equal(cid_arr, col["Crime ID"])).as_py() is not False)
-    id_hash = raw_id_hash if same_raw else pd.util.hash_array(cid, categorize=False)
+    id_hash = raw_id_hash if same_raw else hash_strings(cid_arr)
     id_key = id_hash.view(np.int64)
     # duplicate IDs within the file, across chunks: the first occurrence that is not rejected
     # for another reason wins (by the ID's 64-bit hash, which is also what the store's unique
@@ -406,7 +409,7 @@ def _parse_chunk(
         firsts = np.where(prior > 0, prior, here)
         reasons = np.full(n, "", dtype=object)
         reasons[dup] = [f"duplicate Crime ID: first seen at row {r}" for r in firsts.tolist()]
-        rej.reject(dup, rownos, "Crime ID", cid, reasons)
+        rej.reject(dup, rownos, "Crime ID", lambda: cid_arr.to_numpy(zero_copy_only=False), reasons)
     new_ids = elig & ~dup  # a rejected row claims no ID: a later good row may
     state.add(id_key[new_ids], rownos[new_ids].astype(np.int64))
     good = ~rej.bad
@@ -416,7 +419,6 @@ def _parse_chunk(
             raw_id_hash
             if c == "Crime ID"
             else _hash_column(
-                col[c],
                 _six_decimals(raw[c], decimal_comma=comma)
                 if c in ("Longitude", "Latitude")
                 else _excel_months(raw[c])
@@ -426,23 +428,25 @@ def _parse_chunk(
             for c in HEADER
         ]
     ).view(np.int64)
-    key = cid.astype(object)
+    key = cid_arr
     key_hash = id_key.copy()
     if (~has_id).any():
         idx = np.flatnonzero(~has_id)
-        syn = synthetic_keys(pd.Series("m" + month[idx]), h[idx], state.occurrences).to_numpy()
-        key[idx] = syn
-        key_hash[idx] = pd.util.hash_array(syn.astype(object), categorize=False).view(np.int64)
+        syn = pa.array(
+            synthetic_keys(pd.Series("m" + month[idx]), h[idx], state.occurrences).array
+        ).cast(pa.string())
+        key = pc.replace_with_mask(cid_arr, pc.invert(has_id_arr), syn)
+        key_hash[idx] = hash_strings(syn).view(np.int64)
     x, y = project(lon, lat, has & good, crs)
     f_codes, f_vals = _distinct(col["Falls within"], strip=True)
     r_codes, r_vals = _distinct(col["Reported by"], strip=True)
     out = pd.DataFrame(
         {
-            # object, not pandas' Arrow-backed str: the writer binds Python strings
-            "crime_key": pd.Series(key, dtype=object),
+            # pandas' Arrow-backed text: the writer takes the Arrow arrays as they are
+            "crime_key": key.to_pandas(),
             "row_hash": h,
             "source_kind": "police_uk",
-            "crime_id": pd.Series(np.where(has_id, cid, None), dtype=object),
+            "crime_id": pc.if_else(has_id_arr, cid_arr, None).to_pandas(),
             "force": _category(f_codes, f_vals, blank_is_null=False),
             "reported_by": _category(r_codes, r_vals, blank_is_null=False),
             "month": _category(m_codes, m_vals, blank_is_null=False),

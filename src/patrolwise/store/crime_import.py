@@ -352,10 +352,12 @@ def _arrow_rows(
             cols[c] = pa.array(status.astype(object), type=pa.string())
         elif c == "key_hash":
             cols[c] = pa.array(rows["_key_hash"].to_numpy(dtype=np.int64))
-        elif c == "row_key":
-            rk = rows["crime_key"].to_numpy(dtype=object, copy=True)
-            rk[rows["crime_id"].notna().to_numpy()] = None
-            cols[c] = pa.array(rk, type=pa.string())
+        elif c == "row_key":  # the key of a row with no ID (an ID is its own key)
+            cols[c] = pc.if_else(
+                pa.array(rows["crime_id"].notna().to_numpy()),
+                pa.scalar(None, pa.string()),
+                _arrow_column(rows["crime_key"].reset_index(drop=True)).cast(pa.string()),
+            )
         elif c == "attrs":
             a = rows[c]
             cols[c] = pa.array(
