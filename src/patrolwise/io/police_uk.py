@@ -255,10 +255,6 @@ class _FileState:
         self.id_hashes, self.id_rows = k[o], np.concatenate([self.id_rows, rows])[o]
 
 
-#: rows in a file's first chunk (one block of Arrow's reader, ~17,000 police.uk rows)
-FIRST_CHUNK = 16_384
-
-
 def parse_file(
     open_fn: Opener,
     name: str,
@@ -270,9 +266,7 @@ def parse_file(
     """Validate one police.uk CSV into normalised crime frames, one per chunk of rows."""
     state = _FileState()
     try:
-        # a small first chunk: the import's writer starts on it while the rest is read (a full
-        # first chunk kept the writer waiting ~0.6 s of a million-row import, ~0.3 s this way)
-        for chunk in iter_csv_tables(open_fn, name, chunksize, min(chunksize, FIRST_CHUNK)):
+        for chunk in iter_csv_tables(open_fn, name, chunksize):
             yield _parse_chunk(chunk, name, crs=crs, bbox=bbox, state=state)
     except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
         # the archive's directory read, but this member's data does not (bad CRC, cut short)

@@ -384,11 +384,8 @@ class CsvChunk:
     delimiter: str = ","
 
 
-def iter_csv_tables(
-    open_fn: Opener, name: str, chunk_rows: int, first_rows: int | None = None
-) -> Iterator[CsvChunk]:
-    """Chunks of about ``chunk_rows`` rows of a CSV, as :class:`CsvChunk`; the first of
-    ``first_rows`` if given (a small first chunk lets a pipeline's next stage start early).
+def iter_csv_tables(open_fn: Opener, name: str, chunk_rows: int) -> Iterator[CsvChunk]:
+    """Chunks of about ``chunk_rows`` rows of a CSV, as :class:`CsvChunk`.
 
     Arrow's streaming reader parses in C++ (several times faster than pandas' C parser into
     Python strings) and memory stays bounded on big files. It runs single-threaded because only
@@ -478,14 +475,12 @@ def iter_csv_tables(
             )
             pending = pa.Table.from_batches([], schema=reader.schema)
             sent = False
-            limit = first_rows or chunk_rows
             for batch in reader:
                 pending = pa.concat_tables([pending, pa.Table.from_batches([batch])])
-                while pending.num_rows >= limit:
-                    yield numbered(pending.slice(0, limit))
-                    pending = pending.slice(limit)
+                while pending.num_rows >= chunk_rows:
+                    yield numbered(pending.slice(0, chunk_rows))
+                    pending = pending.slice(chunk_rows)
                     sent = True
-                    limit = chunk_rows
             if pending.num_rows or not sent or len(skipped) < len(broken):
                 yield numbered(pending)
     except pa.ArrowInvalid as exc:

@@ -267,30 +267,6 @@ def prefetched(
         worker.join()
 
 
-class _Background:
-    """A function's result computed on a daemon thread; :meth:`result` waits for it and raises
-    what the function raised."""
-
-    def __init__(self, fn: Callable[[], str]) -> None:
-        self._out: list[str] = []
-        self._err: list[BaseException] = []
-
-        def run() -> None:
-            try:
-                self._out.append(fn())
-            except BaseException as exc:  # raised in the caller, by result()
-                self._err.append(exc)
-
-        self._thread = threading.Thread(target=run, name="patrolwise-background", daemon=True)
-        self._thread.start()
-
-    def result(self) -> str:
-        self._thread.join()
-        if self._err:
-            raise self._err[0]
-        return self._out[0]
-
-
 def _sha256(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as fh:
@@ -604,12 +580,12 @@ def import_crime_file(
                     ],
                 )
 
-        # the file's hash on a thread of its own (hashlib runs outside the GIL: ~0.15 s of a
-        # 232 MB file, beside the reader), so the writer is ready for the first chunk sooner
-        digest = _Background(lambda: _sha256(path) if path.is_file() else "")
+        digest: list[str] = []
 
         def meanwhile() -> None:
-            """While the first chunk is read: SQLite's binder loads its compiled kernel."""
+            """While the first chunk is read (on a 232 MB file the hash takes ~0.15 s, less than
+            the first chunk): the file's hash, and SQLite's binder loads its compiled kernel."""
+            digest.append(_sha256(path) if path.is_file() else "")
             if conn.dialect.name != "postgresql":
                 sqlite_bulk.warm()
 
@@ -626,7 +602,6 @@ def import_crime_file(
                 _write_chunk(conn, chunk, summary, rejects, name, known_places, known_labels)
             if progress:
                 progress(name, parsed.read)
-        sha256 = digest.result()
         summary.batch_id = int(batch_id)
         summary.months = sorted(m for m in months if m)
         rej = (
@@ -644,7 +619,7 @@ def import_crime_file(
             ),
             {
                 "f": utcnow(),
-                "h": sha256,
+                "h": digest[0],
                 "r": summary.rows_read,
                 "i": summary.imported,
                 "a": summary.already_present,
