@@ -1,4 +1,4 @@
-"""Crime labels (source, force, precision, offence, outcome) stored once per combination, the
+"""Crime labels (source, force, precision, offence, outcome, harm) stored once per combination, the
 SQLite page size of new databases, and migration 0013 that moved the labels out of ``crimes``."""
 
 from __future__ import annotations
@@ -45,6 +45,13 @@ def test_label_hashes_equal_hashing_every_row(cells: list[tuple], as_category: b
     got = label_hashes(df)
     assert got.dtype == np.int64 and len(got) == len(df)
     assert (got == _every_row(df)).all()
+    # the store's label rows: the labels, then harm and its table hashed as numbers
+    harm = np.array([[np.nan, 0.0, 1.5, 365.0][i % 4] for i in range(len(df))])
+    df = df.assign(harm=harm, harm_table_id=np.arange(len(df)) % 2 + 1)
+    ref = pd.DataFrame({c: df[c].array for c in LABEL_COLUMNS})
+    ref = ref.assign(harm=harm, harm_table_id=df["harm_table_id"].to_numpy(dtype=np.float64))
+    want = _hash_key(ref, LABEL_COLUMNS)
+    assert (label_hashes(df, LABEL_COLUMNS, ("harm", "harm_table_id")) == want).all()
 
 
 def test_label_hashes_too_many_combinations_to_number_still_match() -> None:

@@ -75,8 +75,10 @@ def test_places_stored_once_and_every_reference_resolves(
                     "SELECT count(*) FROM crimes c "
                     "LEFT JOIN crime_places p ON p.place_hash = c.place_hash "
                     "LEFT JOIN import_batches b ON b.id = c.batch_id "
-                    "LEFT JOIN harm_tables h ON h.id = c.harm_table_id "
-                    "WHERE p.place_hash IS NULL OR b.id IS NULL OR h.id IS NULL"
+                    "LEFT JOIN crime_labels l ON l.label_hash = c.label_hash "
+                    "LEFT JOIN harm_tables h ON h.id = l.harm_table_id "
+                    "WHERE p.place_hash IS NULL OR b.id IS NULL OR l.label_hash IS NULL "
+                    "OR h.id IS NULL"
                 )
             ).scalar_one()
         assert n_places == distinct

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -289,34 +290,37 @@ LABEL_COLUMNS = [
 ]
 
 
-def label_hashes(rows: pd.DataFrame) -> np.ndarray:
-    """Signed 64-bit content hash of each row's labels (:data:`LABEL_COLUMNS`).
+def label_hashes(
+    rows: pd.DataFrame, text: list[str] = LABEL_COLUMNS, numbers: tuple[str, ...] = ()
+) -> np.ndarray:
+    """Signed 64-bit content hash of each row's labels: the ``text`` columns (default
+    :data:`LABEL_COLUMNS`) and the ``numbers`` columns, hashed as float64 (the store adds the
+    harm and its table this way, so an id read back as a float hashes as it was written).
 
     Like :func:`place_hashes`, categorical and object columns hash alike and NULL differs from
     blank text, so a police.uk file and an extract naming the same labels share their row.
     """
+    cols: dict[str, Any] = {c: rows[c].array for c in text}
+    cols.update({c: rows[c].to_numpy(dtype=np.float64) for c in numbers})
     # a few hundred combinations over a chunk of 100,000 rows: hashed once each (by the same
     # function, so the values are those of hashing every row) and spread by their row codes,
     # which took a fifth of the time of hashing eight columns row by row
     codes = np.zeros(len(rows), dtype=np.int64)
     radix = 1
-    for c in LABEL_COLUMNS:
-        v = rows[c]
+    for v in cols.values():
         k, uniq = (
-            (v.cat.codes.to_numpy(), v.cat.categories)
-            if isinstance(v.dtype, pd.CategoricalDtype)
-            else pd.factorize(v.array, use_na_sentinel=True)
+            (v.codes, v.categories)
+            if isinstance(v, pd.Categorical)
+            else pd.factorize(v, use_na_sentinel=True)
         )
         radix *= len(uniq) + 1
         if radix >= 2**62:  # too many combinations to number (not seen in real files)
-            key = pd.DataFrame({c: rows[c].array for c in LABEL_COLUMNS})
-            return _hash_key(key, LABEL_COLUMNS)
-        codes = codes * (len(uniq) + 1) + (k.astype(np.int64) + 1)
+            return _hash_key(pd.DataFrame(cols), text)
+        codes = codes * (len(uniq) + 1) + (np.asarray(k, dtype=np.int64) + 1)
     inverse, distinct = pd.factorize(codes)
     first = np.empty(len(distinct), dtype=np.intp)
     first[inverse[::-1]] = np.arange(len(codes) - 1, -1, -1)  # each one's first row
-    key = pd.DataFrame({c: rows[c].array.take(first) for c in LABEL_COLUMNS})
-    return _hash_key(key, LABEL_COLUMNS)[inverse]
+    return _hash_key(pd.DataFrame({c: v.take(first) for c, v in cols.items()}), text)[inverse]
 
 
 def combine_hashes(columns: list[np.ndarray]) -> np.ndarray:

@@ -37,17 +37,17 @@ from ..errors import FatalImportError
 from ..harm import HarmRules, HarmTable
 from ..io import incidents, police_uk
 from ..io.crime_rows import COLUMNS as CRIME_COLUMNS
-from ..io.crime_rows import LABEL_COLUMNS, REJECT_COLUMNS, Parsed, label_hashes, place_hashes
+from ..io.crime_rows import LABEL_COLUMNS, REJECT_COLUMNS, Parsed, place_hashes
 from ..io.rejects_report import write_report
 from ..io.tabular import decode, read_header, refuse_not_text, sniff_delimiter
 from . import sqlite_bulk
-from .crime_places import PLACE_COLUMNS, store_labels, store_places
+from .crime_places import PLACE_COLUMNS, label_row_hashes, store_labels, store_places
 from .db import Store, utcnow
 from .harm_tables import default_table_id, load_table
 
 #: columns written to ``crimes``: the reader's columns (minus the text key, which is hashed, and
 #: the place and labels, stored once each and referred to by hash) plus what the store adds
-#: (key hash, batch, harm)
+#: (key hash, batch; harm goes with the labels)
 DB_COLUMNS = [
     "key_hash",
     "row_key",
@@ -55,9 +55,6 @@ DB_COLUMNS = [
     *[c for c in CRIME_COLUMNS if c not in ("crime_key", "attrs", *PLACE_COLUMNS, *LABEL_COLUMNS)],
     "label_hash",
     "place_hash",
-    "harm",
-    "harm_status",
-    "harm_table_id",
     "attrs",
 ]
 CHUNK = 100_000
@@ -304,13 +301,7 @@ def _arrow_column(values: pd.Series | np.ndarray) -> pa.Array:
     return arr
 
 
-def _arrow_rows(
-    rows: pd.DataFrame,
-    batch_id: int,
-    harm: np.ndarray,
-    status: np.ndarray,
-    table_id: int,
-) -> pa.Table:
+def _arrow_rows(rows: pd.DataFrame, batch_id: int) -> pa.Table:
     """The chunk's ``crimes`` rows as an Arrow table, straight from the frame's typed columns
     (PostgreSQL's COPY and SQLite's bulk insert both take it)."""
     n = len(rows)
@@ -320,12 +311,6 @@ def _arrow_rows(
             cols[c] = pa.array(rows[f"_{c}"].to_numpy(dtype=np.int64))
         elif c == "batch_id":
             cols[c] = pa.array(np.full(n, batch_id, dtype=np.int64))
-        elif c == "harm_table_id":
-            cols[c] = pa.array(np.full(n, table_id, dtype=np.int64))
-        elif c == "harm":
-            cols[c] = pa.array(harm, from_pandas=True)
-        elif c == "harm_status":
-            cols[c] = pa.array(status.astype(object), type=pa.string())
         elif c == "key_hash":
             cols[c] = pa.array(rows["_key_hash"].to_numpy(dtype=np.int64))
         elif c == "row_key":  # the key of a row with no ID (an ID is its own key)
@@ -438,9 +423,11 @@ def _prepare(rows: pd.DataFrame, batch_id: int, table: HarmTable, table_id: int)
     rows = rows.assign(_key_hash=hashes)
     if "_place_hash" not in rows:
         rows = rows.assign(_place_hash=place_hashes(rows))
-    rows = rows.assign(_label_hash=label_hashes(rows))
     harm, status = table.assign(rows["category"], rows["ho_code"], rows["offence"])
-    payload = _arrow_rows(rows, batch_id, harm, status, table_id).take(pa.array(order))
+    # the harm goes with the crime's labels (a function of them and the table)
+    rows = rows.assign(harm=harm, harm_status=status, harm_table_id=table_id)
+    rows = rows.assign(_label_hash=label_row_hashes(rows))
+    payload = _arrow_rows(rows, batch_id).take(pa.array(order))
     return _Chunk(rows, harm, status, payload)
 
 

@@ -70,19 +70,35 @@ def store_places(conn: Connection, rows: pd.DataFrame, known: set[int] | None = 
     store_distinct(conn, "crime_places", rows, h, table, known)
 
 
+#: a ``crime_labels`` row: the reader's labels and the harm the import gave them (the text
+#: columns, then the numbers, as they are hashed)
+LABEL_TEXT = [*LABEL_COLUMNS, "harm_status"]
+LABEL_NUMBERS = ("harm", "harm_table_id")
+
+
+def label_row_hashes(rows: pd.DataFrame) -> np.ndarray:
+    """Each row's ``crime_labels.label_hash``: its labels with its harm, status and table."""
+    return label_hashes(rows, LABEL_TEXT, LABEL_NUMBERS)
+
+
 def store_labels(conn: Connection, rows: pd.DataFrame, known: set[int] | None = None) -> None:
-    """Store the label combinations of these rows not stored yet (as :func:`store_places`)."""
+    """Store the label rows (:data:`LABEL_TEXT`, :data:`LABEL_NUMBERS`) of these rows not
+    stored yet, as :func:`store_places` stores places."""
     h = (
         rows["_label_hash"].to_numpy(dtype=np.int64)
         if "_label_hash" in rows
-        else label_hashes(rows)
+        else label_row_hashes(rows)
     )
 
     def table(uniq: np.ndarray, labels: pd.DataFrame) -> pa.Table:
         return pa.table(
             {
                 "label_hash": pa.array(uniq, type=pa.int64()),
-                **{c: _text(labels[c]) for c in LABEL_COLUMNS},
+                **{c: _text(labels[c]) for c in LABEL_TEXT},
+                "harm": pa.array(labels["harm"].to_numpy(dtype=float), from_pandas=True),
+                "harm_table_id": pa.array(
+                    labels["harm_table_id"].to_numpy(dtype=float), from_pandas=True
+                ).cast(pa.int64()),
             }
         )
 

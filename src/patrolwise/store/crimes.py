@@ -59,7 +59,12 @@ def load_crimes(
         func.coalesce(Crime.crime_id, Crime.row_key).label("crime_key")
         if c == "crime_key"
         else getattr(
-            CrimePlace if c in PLACE_COLUMNS else CrimeLabel if c in LABEL_COLUMNS else Crime, c
+            CrimePlace
+            if c in PLACE_COLUMNS
+            else CrimeLabel
+            if c in (*LABEL_COLUMNS, "harm", "harm_status")
+            else Crime,
+            c,
         )
         for c in COLUMNS
     ]

@@ -1,15 +1,18 @@
-"""crime labels: each distinct (source, force, reporter, precision, offence, outcome) stored once
+"""crime labels: each distinct (source, force, reporter, precision, offence, outcome, harm) stored once
 
 Revision ID: 0013
 Revises: 0012
 
-Every crime repeated its force's name twice, its category, outcome and source as text: about 100
-bytes of a 230-byte row, written and checkpointed on every import. They move to ``crime_labels``,
-one row per distinct combination, and crimes refer to it by a content hash computed as the
-importer computes it, so a file imported before this revision still re-imports as a no-op.
+Every crime repeated its force's name twice, its category, outcome and source as text, and the
+harm its category carries under its harm table: about 115 bytes of a 230-byte row, written and
+checkpointed on every import. They move to ``crime_labels``, one row per distinct combination,
+and crimes refer to it by a content hash computed as the importer computes it, so a file
+imported before this revision still re-imports as a no-op.
 Combinations are read with ``SELECT DISTINCT`` (a few hundred, however many crimes), and each
 crime is pointed at its own with one ``UPDATE``, matching NULLs as equal.
 """
+
+from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
@@ -29,8 +32,13 @@ MOVED = [
     "offence",
     "ho_code",
     "outcome",
+    "harm_status",
+    "harm",
+    "harm_table_id",
 ]
-TYPES = {
+#: hashed as numbers (float64), the rest as text (the importer's order: text, then numbers)
+NUMBERS = ("harm", "harm_table_id")
+TYPES: dict[str, Any] = {
     "source_kind": sa.String(length=20),
     "force": sa.String(length=100),
     "reported_by": sa.String(length=100),
@@ -39,8 +47,11 @@ TYPES = {
     "offence": sa.String(length=300),
     "ho_code": sa.String(length=20),
     "outcome": sa.Text(),
+    "harm_status": sa.String(length=20),
+    "harm": sa.Float(),
+    "harm_table_id": sa.Integer(),
 }
-NOT_NULL = ("source_kind", "precision")
+NOT_NULL = ("source_kind", "precision", "harm_status")
 
 
 def _same(a: str, b: str) -> str:
@@ -68,8 +79,11 @@ def upgrade() -> None:
     conn = op.get_bind()
     labels = pd.read_sql(sa.text(f"SELECT DISTINCT {', '.join(MOVED)} FROM crimes"), conn)
     if len(labels):
-        labels = labels.astype(object).where(labels.notna(), None)
-        store_labels(conn, labels.assign(_label_hash=label_hashes(labels)))
+        text = [c for c in MOVED if c not in NUMBERS]
+        labels[text] = labels[text].astype(object).where(labels[text].notna(), None)
+        for c in NUMBERS:
+            labels[c] = pd.to_numeric(labels[c]).astype(float)
+        store_labels(conn, labels.assign(_label_hash=label_hashes(labels, text, NUMBERS)))
         match = " AND ".join(_same(f"l.{c}", f"crimes.{c}") for c in MOVED)
         conn.execute(
             sa.text(
