@@ -403,6 +403,9 @@ class _Chunk:
     harm: np.ndarray
     status: np.ndarray
     payload: pa.Table  # the rows as written
+    #: the first row of each distinct place and label (the writer stores those not stored yet)
+    places: pd.DataFrame
+    labels: pd.DataFrame
 
 
 def _prepare(rows: pd.DataFrame, batch_id: int, table: HarmTable, table_id: int) -> _Chunk:
@@ -428,7 +431,15 @@ def _prepare(rows: pd.DataFrame, batch_id: int, table: HarmTable, table_id: int)
     rows = rows.assign(harm=harm, harm_status=status, harm_table_id=table_id)
     rows = rows.assign(_label_hash=label_row_hashes(rows))
     payload = _arrow_rows(rows, batch_id).take(pa.array(order))
-    return _Chunk(rows, harm, status, payload)
+    return _Chunk(
+        rows, harm, status, payload, _firsts(rows, "_place_hash"), _firsts(rows, "_label_hash")
+    )
+
+
+def _firsts(rows: pd.DataFrame, key: str) -> pd.DataFrame:
+    """The first row of each distinct ``key``: a few thousand of a chunk's 100,000 rows, found
+    here so the writer's thread only sorts out which are new."""
+    return rows[~pd.Index(rows[key].to_numpy()).duplicated()]
 
 
 def _write_chunk(
@@ -442,8 +453,8 @@ def _write_chunk(
 ) -> None:
     rows, status = chunk.rows, chunk.status
     max_id = conn.execute(text("SELECT COALESCE(MAX(id), 0) FROM crimes")).scalar_one()
-    store_places(conn, rows, known_places)
-    store_labels(conn, rows, known_labels)
+    store_places(conn, chunk.places, known_places)
+    store_labels(conn, chunk.labels, known_labels)
     if conn.dialect.name == "postgresql":
         inserted = _insert_pg(conn, chunk.payload)
     else:
