@@ -44,7 +44,7 @@ DEFAULT_SOURCE = (
 ASB = "Anti-social behaviour"
 
 #: the longest key of each kind that can match a crime: the length of the crime field it is
-#: looked up in (``crimes.ho_code``, ``crimes.offence``, ``crimes.category``; crime imports reject
+#: looked up in (``crime_labels.ho_code``, ``.offence``, ``.category``; crime imports reject
 #: longer values, and ``harm_values.key`` holds no more). A test holds these to the store's columns.
 KEY_MAX_LENGTH = {"ho_code": 20, "description": 300, "category": 100}
 #: how the key kinds are named in messages

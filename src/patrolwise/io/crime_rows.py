@@ -269,7 +269,7 @@ def place_hashes(rows: pd.DataFrame) -> np.ndarray:
 
 def _hash_key(key: pd.DataFrame, text: list[str]) -> np.ndarray:
     """pandas' row hash of ``key``, its ``text`` columns as categories or Python objects with
-    None for NULL (the two hash alike; NaN would hash as a float, unlike a stored NULL)."""
+    None for NULL (the two hash alike, as a NULL read back from the store does)."""
     for c in text:
         if not isinstance(key[c].dtype, pd.CategoricalDtype):
             key[c] = key[c].astype(object).where(key[c].notna(), None)
@@ -298,7 +298,7 @@ def label_hashes(
     harm and its table this way, so an id read back as a float hashes as it was written).
 
     Like :func:`place_hashes`, categorical and object columns hash alike and NULL differs from
-    blank text, so a police.uk file and an extract naming the same labels share their row.
+    blank text, so the same labels hash alike whichever reader produced them.
     """
     cols: dict[str, Any] = {c: rows[c].array for c in text}
     cols.update({c: rows[c].to_numpy(dtype=np.float64) for c in numbers})

@@ -441,7 +441,7 @@ def _parse_chunk(
     r_codes, r_vals = _distinct(col["Reported by"], strip=True)
     out = pd.DataFrame(
         {
-            # pandas' Arrow-backed text: the writer takes the Arrow arrays as they are
+            # Arrow-backed text on pandas 3 (object before): the writer takes either
             "crime_key": key.to_pandas(),
             "row_hash": h,
             "source_kind": "police_uk",

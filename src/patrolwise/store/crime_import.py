@@ -400,7 +400,6 @@ class _Chunk:
     """Rows ready to write: in key order, with harm, and in the form the database takes."""
 
     rows: pd.DataFrame
-    harm: np.ndarray
     status: np.ndarray
     payload: pa.Table  # the rows as written
     #: the first row of each distinct place and label (the writer stores those not stored yet)
@@ -431,9 +430,7 @@ def _prepare(rows: pd.DataFrame, batch_id: int, table: HarmTable, table_id: int)
     rows = rows.assign(harm=harm, harm_status=status, harm_table_id=table_id)
     rows = rows.assign(_label_hash=label_row_hashes(rows))
     payload = _arrow_rows(rows, batch_id).take(pa.array(order))
-    return _Chunk(
-        rows, harm, status, payload, _firsts(rows, "_place_hash"), _firsts(rows, "_label_hash")
-    )
+    return _Chunk(rows, status, payload, _firsts(rows, "_place_hash"), _firsts(rows, "_label_hash"))
 
 
 def _firsts(rows: pd.DataFrame, key: str) -> pd.DataFrame:
@@ -453,8 +450,6 @@ def _write_chunk(
 ) -> None:
     rows, status = chunk.rows, chunk.status
     max_id = conn.execute(text("SELECT COALESCE(MAX(id), 0) FROM crimes")).scalar_one()
-    store_places(conn, chunk.places, known_places)
-    store_labels(conn, chunk.labels, known_labels)
     if conn.dialect.name == "postgresql":
         inserted = _insert_pg(conn, chunk.payload)
     else:
@@ -499,6 +494,15 @@ def _write_chunk(
             raise FatalImportError(
                 name, "rows changed while importing (another import running?): try again"
             )
+    # the places and labels of the crimes stored now (no foreign key holds the order); a row
+    # already stored, or rejected as differing from it, leaves no place or label behind, so a
+    # force is listed only once a crime of it is stored
+    new = (chunk.places, chunk.labels)
+    if not is_new.all():
+        kept = rows[is_new]
+        new = (_firsts(kept, "_place_hash"), _firsts(kept, "_label_hash"))
+    store_places(conn, new[0], known_places)
+    store_labels(conn, new[1], known_labels)
     summary.imported += inserted
     summary.unmappable += int((is_new & ~rows["mappable"].to_numpy(dtype=bool)).sum())
     new_status = status[is_new]

@@ -14,6 +14,7 @@ crime is pointed at its own with one ``UPDATE``, matching NULLs as equal.
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from alembic import op
@@ -61,6 +62,40 @@ def _same(a: str, b: str) -> str:
     return f"{a} IS {b}"
 
 
+def _store_labels(conn: sa.Connection, labels: pd.DataFrame) -> None:
+    """One ``crime_labels`` row per distinct combination, keyed as the importer keys them.
+
+    The hash is copied here, not imported, so this revision keeps meaning what it meant (a test
+    holds it to the importer's: re-importing a file after the upgrade adds no label): pandas'
+    row hash of the text columns as Python objects with None for NULL, then the numbers as
+    float64 (``patrolwise.io.crime_rows.label_hashes``).
+    """
+    text = [c for c in MOVED if c not in NUMBERS]
+    key = labels[text].astype(object).where(labels[text].notna(), None)
+    for c in NUMBERS:
+        key[c] = pd.to_numeric(labels[c]).astype(float)
+    hashes = pd.util.hash_pandas_object(key, index=False).to_numpy(dtype=np.uint64)
+    rows = []
+    for h, rec in zip(hashes.view(np.int64).tolist(), key.to_dict("records"), strict=True):
+        harm, table = rec["harm"], rec["harm_table_id"]
+        rows.append(
+            {
+                **{c: rec[c] for c in text},
+                "harm": None if np.isnan(harm) else harm,
+                "harm_table_id": None if np.isnan(table) else int(table),
+                "label_hash": h,
+            }
+        )
+    names = ["label_hash", *MOVED]
+    conn.execute(
+        sa.text(
+            f"INSERT INTO crime_labels ({', '.join(names)}) "
+            f"VALUES ({', '.join(':' + c for c in names)})"
+        ),
+        rows,
+    )
+
+
 def upgrade() -> None:
     op.create_table(
         "crime_labels",
@@ -73,17 +108,10 @@ def upgrade() -> None:
     with op.batch_alter_table("crimes", schema=None) as batch_op:
         batch_op.add_column(sa.Column("label_hash", sa.BigInteger(), nullable=True))
 
-    from patrolwise.io.crime_rows import label_hashes
-    from patrolwise.store.crime_places import store_labels
-
     conn = op.get_bind()
     labels = pd.read_sql(sa.text(f"SELECT DISTINCT {', '.join(MOVED)} FROM crimes"), conn)
     if len(labels):
-        text = [c for c in MOVED if c not in NUMBERS]
-        labels[text] = labels[text].astype(object).where(labels[text].notna(), None)
-        for c in NUMBERS:
-            labels[c] = pd.to_numeric(labels[c]).astype(float)
-        store_labels(conn, labels.assign(_label_hash=label_hashes(labels, text, NUMBERS)))
+        _store_labels(conn, labels)
         match = " AND ".join(_same(f"l.{c}", f"crimes.{c}") for c in MOVED)
         conn.execute(
             sa.text(
