@@ -43,9 +43,10 @@ def normalise_url(url: str | None) -> str:
     return url
 
 
-#: SQLite page size of new databases: 16 KiB pages made the bulk insert of a million police.uk
-#: rows 1.3x faster than the 4 KiB default (fewer B-tree pages to split and WAL frames to write
-#: and checkpoint: benchmarks/import_crimes.py, and its floor of ready rows 1.35x)
+#: SQLite page size of new databases: with 16 KiB pages SQLite's own bulk insert of a million
+#: ready police.uk crime rows (benchmarks/import_crimes.py's floor) took 1.19x less time than with
+#: the 4 KiB default (1.47x with the wider rows of before): fewer B-tree pages to split and WAL
+#: frames to write and checkpoint
 PAGE_SIZE = 16384
 
 
