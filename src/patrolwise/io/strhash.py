@@ -27,6 +27,28 @@ def _rotl(x: np.uint64, b: int) -> np.uint64:
     return (x << np.uint64(b)) | (x >> np.uint64(64 - b))
 
 
+@njit(inline="always")
+def _round(
+    v0: np.uint64, v1: np.uint64, v2: np.uint64, v3: np.uint64
+) -> tuple[np.uint64, np.uint64, np.uint64, np.uint64]:
+    """One SipRound."""
+    v0 += v1
+    v1 = _rotl(v1, 13)
+    v1 ^= v0
+    v0 = _rotl(v0, 32)
+    v2 += v3
+    v3 = _rotl(v3, 16)
+    v3 ^= v2
+    v0 += v3
+    v3 = _rotl(v3, 21)
+    v3 ^= v0
+    v2 += v1
+    v1 = _rotl(v1, 17)
+    v1 ^= v2
+    v2 = _rotl(v2, 32)
+    return v0, v1, v2, v3
+
+
 @njit(cache=True, nogil=True)
 def _siphash_all(
     offsets: NDArray[np.int64], data: NDArray[np.uint8], k0: np.uint64, k1: np.uint64
@@ -49,20 +71,7 @@ def _siphash_all(
                 m |= np.uint64(data[p + j]) << np.uint64(8 * j)
             v3 ^= m
             for _ in range(2):
-                v0 += v1
-                v1 = _rotl(v1, 13)
-                v1 ^= v0
-                v0 = _rotl(v0, 32)
-                v2 += v3
-                v3 = _rotl(v3, 16)
-                v3 ^= v2
-                v0 += v3
-                v3 = _rotl(v3, 21)
-                v3 ^= v0
-                v2 += v1
-                v1 = _rotl(v1, 17)
-                v1 ^= v2
-                v2 = _rotl(v2, 32)
+                v0, v1, v2, v3 = _round(v0, v1, v2, v3)
             v0 ^= m
             p += 8
         b = np.uint64(length & 0xFF) << np.uint64(56)
@@ -70,37 +79,11 @@ def _siphash_all(
             b |= np.uint64(data[full + j]) << np.uint64(8 * j)
         v3 ^= b
         for _ in range(2):
-            v0 += v1
-            v1 = _rotl(v1, 13)
-            v1 ^= v0
-            v0 = _rotl(v0, 32)
-            v2 += v3
-            v3 = _rotl(v3, 16)
-            v3 ^= v2
-            v0 += v3
-            v3 = _rotl(v3, 21)
-            v3 ^= v0
-            v2 += v1
-            v1 = _rotl(v1, 17)
-            v1 ^= v2
-            v2 = _rotl(v2, 32)
+            v0, v1, v2, v3 = _round(v0, v1, v2, v3)
         v0 ^= b
         v2 ^= np.uint64(0xFF)
         for _ in range(4):
-            v0 += v1
-            v1 = _rotl(v1, 13)
-            v1 ^= v0
-            v0 = _rotl(v0, 32)
-            v2 += v3
-            v3 = _rotl(v3, 16)
-            v3 ^= v2
-            v0 += v3
-            v3 = _rotl(v3, 21)
-            v3 ^= v0
-            v2 += v1
-            v1 = _rotl(v1, 17)
-            v1 ^= v2
-            v2 = _rotl(v2, 32)
+            v0, v1, v2, v3 = _round(v0, v1, v2, v3)
         h = v0 ^ v1 ^ v2 ^ v3
         # pandas' redistribution of the 64-bit values (``_hash_ndarray``)
         h ^= h >> np.uint64(30)
