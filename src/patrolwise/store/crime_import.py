@@ -58,6 +58,8 @@ DB_COLUMNS = [
     "attrs",
 ]
 CHUNK = 100_000
+#: PostgreSQL advisory lock key of crime imports (any fixed 64-bit number no other lock uses)
+IMPORT_LOCK = 0x7061_7472_6F6C_6331  # 'patrolc1'
 
 
 @dataclass
@@ -560,6 +562,12 @@ def import_crime_file(
     known_places: set[int] = set()
     known_labels: set[int] = set()
     with store.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # one crime import at a time, held to the end of the transaction: two at once each
+            # found the other's uncommitted rows mid-way and one failed ('rows changed while
+            # importing'), or waited on the other's new places and labels. SQLite's single
+            # writer serialises them already.
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": IMPORT_LOCK})
         batch_id = conn.execute(
             text(
                 "INSERT INTO import_batches (kind, source, sha256, started_at, rows_read, imported, "

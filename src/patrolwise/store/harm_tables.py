@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from ..errors import InputError
 from ..harm import HarmRules, HarmTable, default_table, overlong_reason
@@ -45,6 +46,15 @@ def save_table(store: Store, table: HarmTable, *, make_default: bool = False) ->
             f"{str(r['key'])[:60]!r}...: {overlong_reason(str(r['key_kind']), len(str(r['key'])))}"
             + (f" ({len(long) - 1} more such keys)" if len(long) > 1 else "")
         )
+    try:
+        return _save(store, table, make_default)
+    except IntegrityError:
+        # another writer stored this name and version since we looked (two first imports at
+        # once both adding the packaged table): the second time it is found, and compared
+        return _save(store, table, make_default)
+
+
+def _save(store: Store, table: HarmTable, make_default: bool) -> int:
     with store.session() as s, s.begin():
         row = s.scalars(
             select(HarmTableRow).where(
