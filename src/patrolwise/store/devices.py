@@ -17,7 +17,9 @@ import unicodedata
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..errors import AuthError, InputError
 from ..timeutil import local_today
@@ -132,21 +134,27 @@ def ensure_devices(conn: Connection, devices: dict[str, str]) -> list[str]:
         return []
     known = set(conn.scalars(select(Device.device_id).where(Device.device_id.in_(list(devices)))))
     new = sorted(d for d in devices if d not in known)
-    if new:
-        now = utcnow()
-        conn.execute(
-            insert(Device),
-            [
-                {
-                    "device_id": check_device_id(d),
-                    "team": check_team(devices[d]),
-                    "created_at": now,
-                    "note": "registered by a track import",
-                }
-                for d in new
-            ],
-        )
-    return new
+    if not new:
+        return []
+    now = utcnow()
+    rows = [
+        {
+            "device_id": check_device_id(d),
+            "team": check_team(devices[d]),
+            "created_at": now,
+            "note": "registered by a track import",
+        }
+        for d in new
+    ]
+    # another import registering the same new device at the same moment: on PostgreSQL this
+    # insert waits for its transaction and then skips the device (it was an IntegrityError
+    # traceback); the ids this one added are those it returns
+    ins = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(Device)
+    added = conn.execute(
+        ins.on_conflict_do_nothing(index_elements=["device_id"]).returning(Device.device_id),
+        rows,
+    )
+    return sorted(added.scalars())
 
 
 def new_device_secret(store: Store, device_id: str) -> str:
