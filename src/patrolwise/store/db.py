@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
@@ -96,6 +96,10 @@ def alembic_config(url: str):  # type: ignore[no-untyped-def]
     return cfg
 
 
+#: PostgreSQL advisory lock key of schema upgrades (a fixed 64-bit number no other lock uses)
+MIGRATE_LOCK = 0x7061_7472_6F6C_6D31  # 'patrolm1'
+
+
 def init_db(url: str | None = None) -> str:
     """Create or upgrade the schema to the newest migration; returns the revision reached."""
     from alembic import command
@@ -105,6 +109,11 @@ def init_db(url: str | None = None) -> str:
     engine = make_engine(u)
     try:
         with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # one upgrade at a time, to the end of its transaction: two first commands on a
+                # new server (two analysts, two service workers) both created the tables and one
+                # failed ('relation already exists'); the second now waits and finds the schema
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATE_LOCK})
             cfg = alembic_config(u)
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "heads")

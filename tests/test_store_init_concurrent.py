@@ -1,0 +1,44 @@
+"""Two first commands at once on a new PostgreSQL database (two analysts, or two service
+workers starting): both find the schema ready, neither fails half-way through creating it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, make_url, text
+
+
+def test_two_inits_at_once_on_a_new_postgresql_database(pg_server: object, tmp_path: Path) -> None:
+    if pg_server is None:
+        pytest.skip("no PostgreSQL server available")
+    base = pg_server.url  # type: ignore[attr-defined]
+    name = "t_init_" + uuid.uuid4().hex[:10]
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f"CREATE DATABASE {name}"))  # empty: no schema yet
+    url = make_url(base).set(database=name).render_as_string(hide_password=False)
+    try:
+        cmd = [sys.executable, "-m", "patrolwise.cli", "--db", url, "init"]
+        runs = [
+            subprocess.Popen(
+                cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            )
+            for _ in range(2)
+        ]
+        outs = [p.communicate(timeout=120) for p in runs]
+        for p, (out, err) in zip(runs, outs, strict=True):
+            assert p.returncode == 0, err
+            assert "database ready at schema revision" in err  # messages go to stderr
+        eng = create_engine(url)
+        with eng.connect() as c:
+            heads = c.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+        eng.dispose()
+        assert len(heads) == 1
+    finally:
+        with admin.connect() as c:
+            c.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
