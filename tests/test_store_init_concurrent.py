@@ -30,7 +30,7 @@ def test_two_inits_at_once_on_a_new_postgresql_database(pg_server: object, tmp_p
             for _ in range(2)
         ]
         outs = [p.communicate(timeout=120) for p in runs]
-        for p, (out, err) in zip(runs, outs, strict=True):
+        for p, (_out, err) in zip(runs, outs, strict=True):
             assert p.returncode == 0, err
             assert "database ready at schema revision" in err  # messages go to stderr
         eng = create_engine(url)
