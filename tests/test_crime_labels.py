@@ -19,6 +19,8 @@ from patrolwise.store.crime_import import import_crimes
 from patrolwise.store.crimes import load_crimes
 from patrolwise.store.db import PAGE_SIZE, alembic_config, init_db, make_engine
 
+from .side_by_side import side_by_side
+
 KW = {"crs": "EPSG:27700", "bbox": (-8.7, 49.8, 1.9, 60.95)}
 EXTRACT = (
     "Incident ID,Occurred,Offence,HO code,Latitude,Longitude\n"
@@ -218,28 +220,13 @@ def test_two_imports_at_once_both_finish_and_store_each_crime_once(
     """Two analysts importing the same months at the same moment into a new database: both
     first imports add the packaged harm table, and each crime, place and label is stored once
     (the second import of a file finds the first's rows already present)."""
-    import threading
-
     files = [
         shared_data / "police-uk" / f"2022-{m:02d}-leicestershire-street.csv" for m in (8, 9, 10)
     ]
-    done: dict[int, object] = {}
     with Store(store_url) as store:
-
-        def run(k: int) -> None:
-            try:
-                done[k] = import_crimes(store, files, rejects_dir=tmp_path / str(k))
-            except Exception as exc:  # reported below, with what the other import did
-                done[k] = exc
-
-        threads = [threading.Thread(target=run, args=(k,)) for k in range(2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert not [v for v in done.values() if isinstance(v, Exception)], done
+        done = side_by_side(lambda k: import_crimes(store, files, rejects_dir=tmp_path / str(k)))
         for i in range(len(files)):
-            a, b = done[0][i], done[1][i]  # type: ignore[index]
+            a, b = done[0][i], done[1][i]
             assert a.rows_read == b.rows_read
             assert (a.imported + b.imported, a.rejected, b.rejected) == (a.rows_read, 0, 0)
             assert a.already_present + b.already_present == a.rows_read
@@ -248,6 +235,6 @@ def test_two_imports_at_once_both_finish_and_store_each_crime_once(
             tables = conn.execute(text("SELECT count(*) FROM harm_tables")).scalar_one()
             labels = conn.execute(text("SELECT count(*) FROM crime_labels")).scalar_one()
             used = conn.execute(text("SELECT count(DISTINCT label_hash) FROM crimes")).scalar_one()
-    assert len(back) == sum(done[0][i].rows_read for i in range(len(files)))  # type: ignore[index]
+    assert len(back) == sum(done[0][i].rows_read for i in range(len(files)))
     assert back["crime_key"].is_unique and tables == 1
     assert labels == used > 0

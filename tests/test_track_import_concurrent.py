@@ -3,37 +3,26 @@ and every fix is stored once, on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import text
 
 from patrolwise.store import Store
 from patrolwise.track_import import import_track_files
 
+from .side_by_side import side_by_side
+
 
 def test_two_track_imports_at_once_store_each_fix_once(
     store_url: str, shared_data: Path, tmp_path: Path
 ) -> None:
     files = sorted((shared_data / "gpx").glob("*.gpx"))[:12]
-    done: dict[int, Any] = {}
     with Store(store_url) as store:
-
-        def run(k: int) -> None:
-            try:
-                done[k] = import_track_files(
-                    store, files, device="T1", team="outreach", rejects_dir=tmp_path / str(k)
-                )
-            except Exception as exc:  # reported below, with what the other import did
-                done[k] = exc
-
-        threads = [threading.Thread(target=run, args=(k,)) for k in range(2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert not [v for v in done.values() if isinstance(v, Exception)], done
+        done = side_by_side(
+            lambda k: import_track_files(
+                store, files, device="T1", team="outreach", rejects_dir=tmp_path / str(k)
+            )
+        )
         a, b = done[0], done[1]
         assert len(a) == len(b) > 3
         # each file went in once: one import stored its fixes, the other found them present
