@@ -1,5 +1,5 @@
-"""Two first commands at once on a new PostgreSQL database (two analysts, or two service
-workers starting): both find the schema ready, neither fails half-way through creating it."""
+"""Two first commands at once on a new database (two analysts, or two service workers
+starting): both find the schema ready, neither fails half-way through creating it."""
 
 from __future__ import annotations
 
@@ -12,6 +12,30 @@ import pytest
 from sqlalchemy import create_engine, make_url, text
 
 
+def _two_inits(url: str, cwd: Path) -> None:
+    """Run ``patrolwise init`` twice at the same moment; both must succeed."""
+    cmd = [sys.executable, "-m", "patrolwise.cli", "--db", url, "init"]
+    runs = [
+        subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    outs = [p.communicate(timeout=120) for p in runs]
+    for p, (_out, err) in zip(runs, outs, strict=True):
+        assert p.returncode == 0, err
+        assert "database ready at schema revision" in err  # messages go to stderr
+    eng = create_engine(url)
+    with eng.connect() as c:
+        heads = c.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    eng.dispose()
+    assert len(heads) == 1
+
+
+def test_two_inits_at_once_on_a_new_sqlite_file(tmp_path: Path) -> None:
+    # the second waited for no lock: 'table areas already exists' or 'database is locked'
+    for i in range(3):  # a race: three new files
+        _two_inits(f"sqlite:///{tmp_path / f'new{i}.db'}", tmp_path)
+
+
 def test_two_inits_at_once_on_a_new_postgresql_database(pg_server: object, tmp_path: Path) -> None:
     if pg_server is None:
         pytest.skip("no PostgreSQL server available")
@@ -22,22 +46,7 @@ def test_two_inits_at_once_on_a_new_postgresql_database(pg_server: object, tmp_p
         c.execute(text(f"CREATE DATABASE {name}"))  # empty: no schema yet
     url = make_url(base).set(database=name).render_as_string(hide_password=False)
     try:
-        cmd = [sys.executable, "-m", "patrolwise.cli", "--db", url, "init"]
-        runs = [
-            subprocess.Popen(
-                cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-            )
-            for _ in range(2)
-        ]
-        outs = [p.communicate(timeout=120) for p in runs]
-        for p, (_out, err) in zip(runs, outs, strict=True):
-            assert p.returncode == 0, err
-            assert "database ready at schema revision" in err  # messages go to stderr
-        eng = create_engine(url)
-        with eng.connect() as c:
-            heads = c.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
-        eng.dispose()
-        assert len(heads) == 1
+        _two_inits(url, tmp_path)
     finally:
         with admin.connect() as c:
             c.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))

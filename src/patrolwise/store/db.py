@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import sqlite3
+import time
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
@@ -55,7 +57,19 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
     # before WAL, which writes a new file's header: the page size of a database not yet written
     # (a no-op on an existing one, which keeps the size it was made with)
     cur.execute(f"PRAGMA page_size={PAGE_SIZE}")
-    cur.execute("PRAGMA journal_mode=WAL")
+    # a file already in WAL mode (every one after its first connection) is left as it is:
+    # switching waits for no lock, so a second command starting while the first creates the
+    # schema failed with 'database is locked'; a new file still being set up is retried
+    if str(cur.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                cur.execute("PRAGMA journal_mode=WAL")
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
@@ -109,11 +123,15 @@ def init_db(url: str | None = None) -> str:
     engine = make_engine(u)
     try:
         with engine.begin() as conn:
+            # one upgrade at a time, to the end of its transaction: two first commands on a new
+            # database (two analysts, two service workers) both created the tables and one
+            # failed ('relation already exists', 'table areas already exists'); the second now
+            # waits and finds the schema ready
             if conn.dialect.name == "postgresql":
-                # one upgrade at a time, to the end of its transaction: two first commands on a
-                # new server (two analysts, two service workers) both created the tables and one
-                # failed ('relation already exists'); the second now waits and finds the schema
                 conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATE_LOCK})
+            else:
+                # SQLite's write lock, taken first: the DDL then runs in this transaction too
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
             cfg = alembic_config(u)
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "heads")
