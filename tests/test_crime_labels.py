@@ -17,8 +17,9 @@ from patrolwise.io.crime_rows import LABEL_COLUMNS, _hash_key, label_hashes
 from patrolwise.store import Store
 from patrolwise.store.crime_import import import_crimes
 from patrolwise.store.crimes import load_crimes
-from patrolwise.store.db import PAGE_SIZE, alembic_config, init_db, make_engine
+from patrolwise.store.db import PAGE_SIZE, init_db, make_engine
 
+from .migrate import migrate as _migrate
 from .side_by_side import side_by_side
 
 KW = {"crs": "EPSG:27700", "bbox": (-8.7, 49.8, 1.9, 60.95)}
@@ -158,17 +159,6 @@ def test_new_sqlite_databases_get_the_page_size_old_ones_keep_theirs(
         (s,) = import_crimes(store, [f], rejects_dir=tmp_path)
         assert s.imported > 0 and len(load_crimes(store)) == s.imported
     assert sqlite3.connect(old).execute("PRAGMA page_size").fetchone()[0] == 4096
-
-
-def _migrate(url: str, revision: str, *, up: bool) -> None:
-    from alembic import command
-
-    eng = make_engine(url)
-    with eng.begin() as conn:
-        cfg = alembic_config(url)
-        cfg.attributes["connection"] = conn
-        (command.upgrade if up else command.downgrade)(cfg, revision)
-    eng.dispose()
 
 
 def test_migration_0013_moves_labels_and_reimport_adds_nothing(

@@ -18,7 +18,9 @@ from patrolwise.io.crime_rows import place_hashes
 from patrolwise.store import Store
 from patrolwise.store.crime_import import import_crime_file, import_crimes, key_hash
 from patrolwise.store.crimes import load_crimes
-from patrolwise.store.db import alembic_config, init_db, make_engine
+from patrolwise.store.db import init_db, make_engine
+
+from .migrate import migrate as _migrate
 
 EXTRACT_HEADER = "Incident ID,Occurred,Offence,Latitude,Longitude\n"
 #: the same incident IDs (both forces number from INC-1), different crimes
@@ -195,17 +197,6 @@ def test_a_force_name_with_a_colon_cannot_run_into_the_id() -> None:
     # without the length, force 'A' + ID 'B:1' and force 'A:B' + ID '1' would be one key
     assert incidents.incident_key_prefix("A") + "B:1" != incidents.incident_key_prefix("A:B") + "1"
     assert incidents.incident_key_prefix(None) == incidents.incident_key_prefix("") == "i:0::"
-
-
-def _migrate(url: str, revision: str, *, up: bool = False) -> None:
-    from alembic import command
-
-    eng = make_engine(url)
-    with eng.begin() as conn:
-        cfg = alembic_config(url)
-        cfg.attributes["connection"] = conn
-        (command.upgrade if up else command.downgrade)(cfg, revision)
-    eng.dispose()
 
 
 def _at_0009(url: str) -> None:

@@ -102,10 +102,10 @@ def hash_strings(arr: pa.Array | pa.ChunkedArray) -> NDArray[np.uint64]:
     """
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
-    if arr.null_count:
-        arr = pc.fill_null(arr, "None")
     if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
         raise TypeError(f"hash_strings takes strings, not {arr.type}")
+    if arr.null_count:
+        arr = pc.fill_null(arr, "None")
     offsets_buf, data_buf = arr.buffers()[1], arr.buffers()[2]
     width = np.int64 if pa.types.is_large_string(arr.type) else np.int32
     offsets = np.frombuffer(offsets_buf, dtype=width)[arr.offset : arr.offset + len(arr) + 1]

@@ -1,5 +1,5 @@
 """Crime places and labels: each distinct point (with its location text and LSOA), and each
-distinct combination of a crime's labels (source, force, offence, outcome), stored once.
+distinct combination of a crime's labels (source, force, offence, outcome, harm), stored once.
 
 police.uk snaps every crime to one of a few thousand anonymised map points per force, and repeats
 the point's coordinates, street text and LSOA on every row. Keeping those eight columns in a
@@ -48,11 +48,6 @@ def store_places(conn: Connection, rows: pd.DataFrame, known: set[int] | None = 
     with ``ON CONFLICT DO NOTHING``. ``known`` carries the hashes one import has already stored,
     so later chunks and months send only the places they add.
     """
-    h = (
-        rows["_place_hash"].to_numpy(dtype=np.int64)
-        if "_place_hash" in rows
-        else place_hashes(rows)
-    )
 
     def table(uniq: np.ndarray, places: pd.DataFrame) -> pa.Table:
         return pa.table(
@@ -67,6 +62,7 @@ def store_places(conn: Connection, rows: pd.DataFrame, known: set[int] | None = 
             }
         )
 
+    h = _hashes(rows, "_place_hash", place_hashes)
     store_distinct(conn, "crime_places", rows, h, table, known)
 
 
@@ -84,11 +80,6 @@ def label_row_hashes(rows: pd.DataFrame) -> np.ndarray:
 def store_labels(conn: Connection, rows: pd.DataFrame, known: set[int] | None = None) -> None:
     """Store the label rows (:data:`LABEL_TEXT`, :data:`LABEL_NUMBERS`) of these rows not
     stored yet, as :func:`store_places` stores places."""
-    h = (
-        rows["_label_hash"].to_numpy(dtype=np.int64)
-        if "_label_hash" in rows
-        else label_row_hashes(rows)
-    )
 
     def table(uniq: np.ndarray, labels: pd.DataFrame) -> pa.Table:
         return pa.table(
@@ -102,7 +93,15 @@ def store_labels(conn: Connection, rows: pd.DataFrame, known: set[int] | None = 
             }
         )
 
+    h = _hashes(rows, "_label_hash", label_row_hashes)
     store_distinct(conn, "crime_labels", rows, h, table, known)
+
+
+def _hashes(
+    rows: pd.DataFrame, column: str, compute: Callable[[pd.DataFrame], np.ndarray]
+) -> np.ndarray:
+    """The hashes the importer put in ``column``, or computed here (a migration's rows)."""
+    return rows[column].to_numpy(dtype=np.int64) if column in rows else compute(rows)
 
 
 def _text(s: pd.Series) -> pa.Array:

@@ -50,6 +50,8 @@ def normalise_url(url: str | None) -> str:
 #: the 4 KiB default (1.47x with the wider rows of before): fewer B-tree pages to split and WAL
 #: frames to write and checkpoint
 PAGE_SIZE = 16384
+#: how long a SQLite connection waits for another writer's lock before giving up
+BUSY_SECONDS = 30
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
@@ -61,7 +63,7 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
     # switching waits for no lock, so a second command starting while the first creates the
     # schema failed with 'database is locked'; a new file still being set up is retried
     if str(cur.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + BUSY_SECONDS
         while True:
             try:
                 cur.execute("PRAGMA journal_mode=WAL")
@@ -72,7 +74,7 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
                 time.sleep(0.05)
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute(f"PRAGMA busy_timeout={BUSY_SECONDS * 1000}")
     cur.close()
 
 
@@ -81,7 +83,7 @@ def make_engine(url: str | None = None) -> Engine:
     u = normalise_url(url)
     try:
         if u.startswith("sqlite"):
-            engine = create_engine(u, connect_args={"timeout": 30})
+            engine = create_engine(u, connect_args={"timeout": BUSY_SECONDS})
             event.listen(engine, "connect", _sqlite_pragmas)
         else:
             engine = create_engine(u, pool_pre_ping=True)
