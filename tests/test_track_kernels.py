@@ -219,7 +219,7 @@ def test_a_ping_at_exactly_the_allowance_is_settled_by_geos() -> None:
     u = np.zeros(8, dtype=np.int64)
     _, _, doubt = locate_kernels.locate_labels(
         x, y, idx.x0, idx.y0, 1.0 / idx.cell, idx.nx, idx.ny, idx.label, idx.rec,
-        idx.rec.view(np.int64), idx.sure_d2, idx.doubt_d2,
+        idx.edges, idx.sure_d2, idx.doubt_d2,
     )  # fmt: skip
     assert doubt.T.tolist() == [[5, 0]]
     sc = scan_chunk(u, t, x, y, hs, params)

@@ -116,8 +116,8 @@ def test_sure_cells_are_wholly_within_and_outside_cells_wholly_beyond(
             cand = []
             for _ in range(nc):  # decode the record: each candidate and the length of its block
                 cand.append(int(ri[o] & 0xFFFFFFFF))
-                sure, nn = (ri[o] >> 32) & 1, int(ri[o + 1])
-                o += 2 if sure else 6 + 4 * nn
+                sure, nn = (ri[o] >> 32) & 1, int(ri[o] >> 34)
+                o += 1 if sure else 5 + (nn + 1) // 2
             assert (np.diff(cand) > 0).all() and 1 <= nc <= idx.depth
             # no polygon outside the candidates holds any point of the cell
             assert not np.delete(within, cand, axis=0).any()
@@ -138,7 +138,7 @@ def test_cell_centres_on_edges_take_another_reference_point(buf: float) -> None:
     assert set(zip(ping.tolist(), poly.tolist(), strict=True)) == _dwithin(polys, px, py, buf)
     _, _, doubt = locate_kernels.locate_labels(
         px, py, idx.x0, idx.y0, 1.0 / idx.cell, idx.nx, idx.ny, idx.label, idx.rec,
-        idx.rec.view(np.int64), idx.sure_d2, idx.doubt_d2,
+        idx.edges, idx.sure_d2, idx.doubt_d2,
     )  # fmt: skip
     # only pairs on the allowance's edge itself (to a nanometre) may go to GEOS
     g = np.asarray(polys, dtype=object)[doubt[1]]

@@ -25,7 +25,7 @@ compiled pass per chunk; the tests hold both against ``shapely.dwithin``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
+from typing import Any
 
 import numpy as np
 import shapely
@@ -33,7 +33,7 @@ from numpy.typing import NDArray
 
 from ..errors import InputError
 from . import locate_kernels as _lk
-from .parallel import run_threaded
+from .parallel import map_shares
 
 OUTSIDE = -1
 AMBIGUOUS = -2
@@ -67,6 +67,9 @@ class AreaIndex:
     # per ambiguous cell, one contiguous record (locate_kernels.near_records): its candidates,
     # each sure or with a reference point and the few edges the exact test needs
     rec: NDArray[np.float64]
+    # every ring edge (ax, ay, bx, by), one 32-byte row each: records name their kept edges by
+    # row here
+    edges: NDArray[np.float64]
     depth: int  # the most candidate polygons any cell has (at least 1)
 
     @property
@@ -119,7 +122,7 @@ def build_index(
     x0, y0 = x0 - 2 * cell, y0 - 2 * cell
     nx = int(np.floor(w / cell)) + 5
     ny = int(np.floor(h / cell)) + 5
-    a, b, owner = _ring_edges(g)
+    edges, owner = _ring_edges(g)
     # each polygon's window: the cells meeting its box grown by the allowance and a micrometre,
     # found as locate finds a ping's cell (float subtraction and scaling are monotone, so a ping
     # within the allowance never lands outside its polygon's window)
@@ -148,36 +151,46 @@ def build_index(
     room_row = np.concatenate([[0], np.cumsum(per_row)])
     n_bands = max(1, min(MAX_BANDS, len(g) // SPLIT_BUILD))
     cuts = np.searchsorted(room_row[1:], np.linspace(0, room_row[-1], n_bands + 1)[1:-1])
-    edges = sorted({0, *(int(c) + 1 for c in cuts), ny})
-    bands = [(j0, j1 - 1) for j0, j1 in zip(edges[:-1], edges[1:], strict=True) if j1 > j0]
-    room = int(room_row[-1])
-    p_cell = np.empty(room, dtype=np.int32)
-    p_poly = np.empty(room, dtype=np.int32)
-    p_flag = np.empty(room, dtype=np.int32)
-    p_ref = np.empty((room, 4), dtype=np.float64)
-    label = np.full(nx * ny, OUTSIDE, dtype=np.int32)
-    grid = (float(x0), float(y0), float(cell), nx, buf, p_cell, p_poly, p_flag, p_ref)
+    rows = sorted({0, *(int(c) + 1 for c in cuts), ny})
+    bands = [(j0, j1 - 1) for j0, j1 in zip(rows[:-1], rows[1:], strict=True) if j1 > j0]
+    grid = (float(x0), float(y0), float(cell), nx, buf)
+    # every buffer a band needs is made on the thread that fills it: pages are faulted in on
+    # every core at once, and freed there, rather than all in this thread (faulting and freeing
+    # the buffers of 1,000 hot spots here took about as long as classifying their cells)
+    label = np.empty(nx * ny, dtype=np.int32)
 
-    def band(jb0: int, jb1: int) -> tuple[NDArray[np.float64], int]:
-        at = int(room_row[jb0])
-        n, kept = _lk.near_pairs(a, b, e_ptr, win, jb0, jb1, *grid, at)
-        parts = np.array([[at, n]], dtype=np.int64)
-        return _lk.near_records(p_cell, p_poly, p_flag, p_ref, parts, kept, a, b, label)
+    def pairs(jb0: int, jb1: int) -> tuple[list[Any], int, int]:
+        room = int(room_row[jb1 + 1] - room_row[jb0])  # pairs at most: the band's window cells
+        p_cell = np.empty(room, dtype=np.int32)
+        p_poly = np.empty(room, dtype=np.int32)
+        p_flag = np.empty(room, dtype=np.int32)
+        p_ref = np.empty((room, 4), dtype=np.float64)  # rows never written cost no memory
+        n, kept = _lk.near_pairs(
+            edges, e_ptr, win, jb0, jb1, *grid, p_cell, p_poly, p_flag, p_ref, 0
+        )
+        size, depth = _lk.near_count(p_cell, p_flag, n, label, jb0 * nx, (jb1 + 1) * nx)
+        return [p_cell, p_poly, p_flag, p_ref, n, kept], size, depth
 
-    done = run_threaded([partial(band, jb0, jb1) for jb0, jb1 in bands], workers)
-    # each band's records were written from offset 0: place them one after another and move
-    # the band's ambiguous labels (-2 - offset) by the records before it (each band checked
-    # its own size; the whole must fit the int32 labels too)
-    if sum(len(r) for r, _ in done) > 2**31 - 3:
+    counted = map_shares(pairs, bands, workers)
+    # the bands' records one after another in one array (each band checked its own size; the
+    # whole must fit the int32 labels too)
+    sizes = [size for _, size, _ in counted]
+    if sum(sizes) > 2**31 - 3:
         raise ValueError("cell records too large for int32 labels: use a larger cell")
-    base = 0
-    for (jb0, jb1), (r, _) in zip(bands, done, strict=True):
-        if base:
-            seg = label[jb0 * nx : (jb1 + 1) * nx]
-            seg[seg <= AMBIGUOUS] -= base
-        base += len(r)
-    rec = np.concatenate([r for r, _ in done]) if len(done) > 1 else done[0][0]
-    depth = max(d for _, d in done)
+    rec = np.empty(sum(sizes), dtype=np.float64)
+    starts = np.concatenate([[0], np.cumsum(sizes)]).tolist()
+
+    def fill(held: list[Any], base: int) -> int:
+        p_cell, p_poly, p_flag, p_ref, n, kept = held
+        held.clear()  # the pairs are freed on this thread, when this task ends
+        end = _lk.near_fill(rec, base, p_cell, p_poly, p_flag, p_ref, n, kept, label)
+        return int(end) - base
+
+    wrote = map_shares(
+        fill, [(held, base) for (held, _, _), base in zip(counted, starts, strict=False)], workers
+    )
+    assert wrote == sizes, "a band wrote records of another size than it counted"
+    depth = max(d for _, _, d in counted)
     return AreaIndex(
         geoms=g,
         buffer_m=buf,
@@ -188,34 +201,38 @@ def build_index(
         ny=ny,
         label=label,
         rec=rec,
+        edges=edges,
         depth=int(depth),
     )
 
 
-def _ring_edges(
-    g: NDArray[np.object_],
-) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]:
-    """Every ring edge of every polygon: start points, end points (n, 2) and owning polygon
-    (ascending)."""
+def _ring_edges(g: NDArray[np.object_]) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+    """Every ring edge of every polygon, one row each ``(ax, ay, bx, by)`` (start and end
+    points), and its polygon (ascending)."""
     if (shapely.get_type_id(g) == shapely.GeometryType.POLYGON).all():
         if not shapely.get_num_interior_rings(g).any():
             # one ring each (hot spots rarely have holes): its coordinates are the polygon's,
             # without making ring objects (~4x faster at 1,000 hot spots)
             xy, ring_of = shapely.get_coordinates(g, return_index=True)
             at = np.flatnonzero(ring_of[1:] == ring_of[:-1])
-            return np.take(xy, at, axis=0), np.take(xy, at + 1, axis=0), ring_of[at]
+            return _edge_rows(xy, at), ring_of[at]
         parts, part_owner = g, np.arange(len(g))  # get_parts would copy every polygon
     else:
         parts, part_owner = shapely.get_parts(g, return_index=True)
     rings, ring_part = shapely.get_rings(parts, return_index=True)
     xy, ring_of = shapely.get_coordinates(rings, return_index=True)
-    # consecutive vertices of one (closed) ring: an edge (row numbers and take, not a 2-D
-    # boolean mask, which costs ~2 ms at 1,000 hot spots)
+    # consecutive vertices of one (closed) ring: an edge (row numbers, not a 2-D boolean mask,
+    # which costs ~2 ms at 1,000 hot spots)
     at = np.flatnonzero(ring_of[1:] == ring_of[:-1])
-    a = np.take(xy, at, axis=0)
-    b = np.take(xy, at + 1, axis=0)
-    owner = part_owner[ring_part[ring_of[at]]].astype(np.int64)
-    return a, b, owner
+    return _edge_rows(xy, at), part_owner[ring_part[ring_of[at]]].astype(np.int64)
+
+
+def _edge_rows(xy: NDArray[np.float64], at: NDArray[np.intp]) -> NDArray[np.float64]:
+    """Rows ``(xy[at], xy[at + 1])``: an edge's four coordinates in one 32-byte row, as the
+    kernels read them."""
+    # vertex i and i + 1 are four consecutive floats: one strided view, one gather
+    pairs = np.lib.stride_tricks.sliding_window_view(np.ascontiguousarray(xy).ravel(), 4)[::2]
+    return np.take(pairs, at, axis=0)
 
 
 def locate_labels(
@@ -239,7 +256,7 @@ def locate_labels(
         index.ny,
         index.label,
         index.rec,
-        index.rec.view(np.int64),
+        index.edges,
         index.sure_d2,
         index.doubt_d2,
     )
