@@ -271,12 +271,30 @@ def _empty_edges() -> dict[str, NDArray]:
 
 @dataclass
 class Stitched:
-    """Runs (poly >= 0) and spans (poly == -1) whole again, with pings per local day."""
+    """Runs (poly >= 0) and spans (poly == -1) whole again, with pings per local day.
 
-    runs: pd.DataFrame  # run, unit, poly, t0, t1, n
-    run_days: pd.DataFrame  # run, day, n  (only runs crossing local midnight)
+    Kept as int64 columns: :func:`finalise` reads arrays, and two pandas frames made here and
+    taken apart there cost about a tenth of a cold dosage call at 1M pings. :attr:`runs` and
+    :attr:`run_days` show them as frames."""
+
+    run_cols: dict[str, NDArray[np.int64]]  # run, unit, poly, t0, t1, n
+    day_cols: dict[str, NDArray[np.int64]]  # run, day, n  (only runs crossing local midnight)
     n_pings: int = 0
     n_duplicates: int = 0
+
+    @property
+    def runs(self) -> pd.DataFrame:
+        """The runs and spans: run, unit, poly, t0, t1, n."""
+        return pd.DataFrame(self.run_cols, columns=RUN_FRAME, copy=False)
+
+    @property
+    def run_days(self) -> pd.DataFrame:
+        """Pings per (run, local day), for runs crossing local midnight: run, day, n."""
+        return pd.DataFrame(self.day_cols, columns=DAY_FRAME, copy=False)
+
+
+RUN_FRAME = ("run", "unit", "poly", "t0", "t1", "n")
+DAY_FRAME = ("run", "day", "n")
 
 
 def stitch(scans: Iterable[ChunkScan], max_gap_ms: int) -> Stitched:
@@ -308,7 +326,7 @@ def stitch(scans: Iterable[ChunkScan], max_gap_ms: int) -> Stitched:
         n_dup += sc.n_duplicates
     if offset == 0:
         return Stitched(
-            pd.DataFrame({c: [] for c in ("run", "unit", "poly", "t0", "t1", "n")}, dtype=np.int64),
+            {c: np.zeros(0, np.int64) for c in RUN_FRAME},
             _empty_days(),
             n_pings=n_pings,
             n_duplicates=n_dup,
@@ -331,17 +349,14 @@ def stitch(scans: Iterable[ChunkScan], max_gap_ms: int) -> Stitched:
     status, g, ng, run_of_row = _rk.join_runs(_group_order(unit, poly, t0), *args)
     if status != _rk.JOINED:  # chunks out of time order for some unit: sort by start too
         status, g, ng, run_of_row = _rk.join_runs(_order(unit, poly, t0), *args)
-    out = pd.DataFrame(
-        {
-            "run": np.arange(ng, dtype=np.int64),
-            "unit": g[0, :ng],
-            "poly": g[1, :ng],
-            "t0": g[2, :ng],
-            "t1": g[3, :ng],
-            "n": g[4, :ng],
-        },
-        copy=False,
-    )
+    out = {
+        "run": np.arange(ng, dtype=np.int64),
+        "unit": g[0, :ng],
+        "poly": g[1, :ng],
+        "t0": g[2, :ng],
+        "t1": g[3, :ng],
+        "n": g[4, :ng],
+    }
     rows = np.concatenate(d_row)
     if len(rows):
         r, dd, nn = run_of_row[rows], np.concatenate(d_day), np.concatenate(d_n)
@@ -350,14 +365,14 @@ def stitch(scans: Iterable[ChunkScan], max_gap_ms: int) -> Stitched:
         new = np.ones(len(r), dtype=bool)
         new[1:] = (r[1:] != r[:-1]) | (dd[1:] != dd[:-1])
         st = np.flatnonzero(new)
-        days = pd.DataFrame({"run": r[st], "day": dd[st], "n": np.add.reduceat(nn, st)}, copy=False)
+        days = {"run": r[st], "day": dd[st], "n": np.add.reduceat(nn, st)}
     else:
         days = _empty_days()
     return Stitched(out, days, n_pings=n_pings, n_duplicates=n_dup)
 
 
-def _empty_days() -> pd.DataFrame:
-    return pd.DataFrame({"run": [], "day": [], "n": []}, dtype=np.int64)
+def _empty_days() -> dict[str, NDArray[np.int64]]:
+    return {c: np.zeros(0, np.int64) for c in DAY_FRAME}
 
 
 def _next_chunk_table(
@@ -565,13 +580,9 @@ def finalise(
     arrays and names things last: labels are taken from the few distinct names, not inferred
     per row.
     """
-    runs = st.runs
-    r_run = runs["run"].to_numpy(np.int64)
-    r_unit = runs["unit"].to_numpy(np.int64)
-    r_poly = runs["poly"].to_numpy(np.int64)
-    r_t0 = runs["t0"].to_numpy(np.int64)
-    r_t1 = runs["t1"].to_numpy(np.int64)
-    r_n = runs["n"].to_numpy(np.int64)
+    runs = st.run_cols
+    r_run, r_unit, r_poly = runs["run"], runs["unit"], runs["poly"]
+    r_t0, r_t1, r_n = runs["t0"], runs["t1"], runs["n"]
     is_run = r_poly >= 0
     keep = np.flatnonzero(is_run & (r_t1 - r_t0 >= params.min_visit_ms))
     row, day, start, end = split_by_local_day(r_t0[keep], r_t1[keep], params.tz)
@@ -587,7 +598,7 @@ def finalise(
     n = r_n[src]
     if len(row) > len(keep):  # visits across midnight: their pings per day
         multi = np.flatnonzero(np.bincount(row, minlength=len(keep))[row[o]] > 1)
-        n[multi] = _day_counts(st.run_days, vid[multi], day[multi])
+        n[multi] = _day_counts(st.day_cols, vid[multi], day[multi])
     visits = pd.DataFrame(
         {
             "device_id": dev_col.take(uc),
@@ -654,12 +665,10 @@ def finalise(
 
 
 def _day_counts(
-    run_days: pd.DataFrame, run: NDArray[np.int64], day: NDArray[np.int64]
+    run_days: dict[str, NDArray[np.int64]], run: NDArray[np.int64], day: NDArray[np.int64]
 ) -> NDArray[np.int64]:
     """Pings of each (run, day) in ``run_days`` (0 where it has none): a packed-key lookup."""
-    rr = run_days["run"].to_numpy(np.int64)
-    rd = run_days["day"].to_numpy(np.int64)
-    rn = run_days["n"].to_numpy(np.int64)
+    rr, rd, rn = run_days["run"], run_days["day"], run_days["n"]
     if len(rr) == 0:
         return np.zeros(len(run), dtype=np.int64)
     ka = _pack([np.concatenate([rr, run]), np.concatenate([rd, day])])
