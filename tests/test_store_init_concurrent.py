@@ -51,3 +51,40 @@ def test_two_inits_at_once_on_a_new_postgresql_database(pg_server: object, tmp_p
         with admin.connect() as c:
             c.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         admin.dispose()
+
+
+def test_threads_of_one_process_open_new_files_at_once(tmp_path: Path) -> None:
+    """Three threads of one process (a service's workers, each opening its own new file): Alembic
+    runs migrations through module-wide proxies, so before the process-wide lock each ran part of
+    another's ('table alembic_version already exists', KeyError 'script')."""
+    import threading
+
+    from patrolwise.store.db import Store
+
+    for round_ in range(3):
+        urls = [f"sqlite:///{tmp_path / f'r{round_}-{k}.db'}" for k in range(3)]
+        errors: list[str] = []
+        start = threading.Barrier(len(urls))
+
+        def open_new(url: str, start: threading.Barrier, errors: list[str]) -> None:
+            start.wait()
+            try:
+                Store(url).close()
+            except Exception as exc:  # reported below, with the others
+                errors.append(f"{url}: {exc}")
+
+        threads = [threading.Thread(target=open_new, args=(u, start, errors)) for u in urls]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+        assert errors == []
+        for url in urls:
+            eng = create_engine(url)
+            with eng.connect() as c:
+                heads = c.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+                assert "crimes" in c.exec_driver_sql(
+                    "SELECT group_concat(name) FROM sqlite_master WHERE type = 'table'"
+                ).scalar_one().split(",")
+            eng.dispose()
+            assert len(heads) == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import sqlite3
+import threading
 import time
 from pathlib import Path
 
@@ -114,6 +115,11 @@ def alembic_config(url: str):  # type: ignore[no-untyped-def]
 
 #: PostgreSQL advisory lock key of schema upgrades (a fixed 64-bit number no other lock uses)
 MIGRATE_LOCK = 0x7061_7472_6F6C_6D31  # 'patrolm1'
+#: one schema upgrade at a time in this process, whatever the database: Alembic runs migrations
+#: through module-wide proxies (``alembic.context``, ``alembic.op``), so two threads upgrading two
+#: new files at once each ran part of the other's ('table alembic_version already exists',
+#: KeyError 'script'). Taken before the database's own lock, always in that order.
+_MIGRATING = threading.Lock()
 
 
 def init_db(url: str | None = None) -> str:
@@ -124,7 +130,7 @@ def init_db(url: str | None = None) -> str:
     u = normalise_url(url)
     engine = make_engine(u)
     try:
-        with engine.begin() as conn:
+        with _MIGRATING, engine.begin() as conn:
             # one upgrade at a time, to the end of its transaction: two first commands on a new
             # database (two analysts, two service workers) both created the tables and one
             # failed ('relation already exists', 'table areas already exists'); the second now
