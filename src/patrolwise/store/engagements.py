@@ -202,20 +202,37 @@ def _local_day(at: dt.datetime) -> dt.date:
 
 
 def _touch_person(s: Session, pseud: str, placeholder: bool, at: dt.datetime) -> None:
-    p = s.scalars(select(Person).where(Person.pseudonym == pseud)).first()
-    if p is None:
-        s.add(
-            Person(
-                pseudonym=pseud,
-                placeholder=placeholder,
-                status="open",
-                first_contact=at,
-                last_contact=at,
-                created_at=utcnow(),
-            )
+    """File a contact at ``at`` under the person ``pseud``: a new person, or the known one's
+    first and last contact moved (reopening a closed one met again after the closure).
+
+    Two staff logging the same new person at once (a shared phone queue, two workers at one hot
+    spot): a look-up then an insert let both insert, and the second engagement failed with a
+    UNIQUE IntegrityError. The insert comes first and skips a person already there (on PostgreSQL
+    it waits for the other transaction); the row is then read locked (``FOR UPDATE``; on SQLite
+    the insert took the database's write lock), so two contacts moving one person's dates cannot
+    lose one another's."""
+    ins = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
+    added = s.execute(
+        ins(Person)
+        .values(
+            pseudonym=pseud,
+            placeholder=placeholder,
+            status="open",
+            first_contact=at,
+            last_contact=at,
+            created_at=utcnow(),
         )
-        s.flush()
+        .on_conflict_do_nothing(index_elements=["pseudonym"])
+        .returning(Person.id)
+    ).first()
+    if added is not None:
         return
+    p = s.scalars(
+        select(Person)
+        .where(Person.pseudonym == pseud)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
     if (
         p.status == "closed"
         and (p.last_contact is None or at > p.last_contact)

@@ -1,0 +1,59 @@
+"""Staff logging the same person at the same moment (two workers at one hot spot, a phone queue
+sent at once): every engagement is kept, the person is filed once, and their first and last
+contact are those of all the engagements, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import pandas as pd
+from sqlalchemy import text
+
+from patrolwise.engage.log import EngagementInput
+from patrolwise.store import Store
+from patrolwise.store.areas import add_areas
+from patrolwise.store.engagements import load_people, log_engagement
+
+from .plan_fixtures import line_of_hotspots
+from .side_by_side import side_by_side
+
+W = {"who": "Sam", "role": "outreach_worker"}
+T0 = dt.datetime(2024, 6, 10, 15, 0)
+
+
+def test_three_staff_logging_one_new_person_at_once(store_url: str) -> None:
+    # a look-up then an insert let two of them insert the person: UNIQUE IntegrityError, and
+    # that worker's engagement was lost
+    rounds, staff = 8, 3
+    with Store(store_url) as st:
+        add_areas(st, line_of_hotspots(3), kind="hotspot")
+        for r in range(rounds):
+            start = threading.Barrier(staff)
+
+            def log(k: int, r: int = r, start: threading.Barrier = start) -> int:
+                start.wait()
+                e = EngagementInput(
+                    at=T0 + dt.timedelta(days=r, minutes=10 * k),
+                    staff=f"worker {k}",
+                    area_id=1 + k % 3,
+                    consent=True,
+                    reference=f"Person {r}",
+                    notes="met by the clock tower",
+                )
+                return log_engagement(st, e, **W)
+
+            ids = side_by_side(log, staff)
+            assert len(set(ids)) == staff
+        people = load_people(st)
+        with st.engine.connect() as c:
+            n_eng = c.execute(text("SELECT count(*) FROM engagements")).scalar_one()
+            per_person = c.execute(
+                text("SELECT count(DISTINCT person) FROM engagements")
+            ).scalar_one()
+    assert n_eng == rounds * staff and per_person == rounds
+    assert len(people) == rounds
+    first = sorted(pd.Timestamp(v).to_pydatetime() for v in people["first_contact"])
+    last = sorted(pd.Timestamp(v).to_pydatetime() for v in people["last_contact"])
+    assert first == [T0 + dt.timedelta(days=r) for r in range(rounds)]
+    assert last == [T0 + dt.timedelta(days=r, minutes=10 * (staff - 1)) for r in range(rounds)]
