@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from ..config import get_settings
 from ..errors import InputError
 from ..timeutil import local_today
-from .db import Store, utcnow
+from .db import AREAS_LOCK, Store, take_write_turn, utcnow
 from .models import Area
 
 KINDS = ("hotspot", "comparison", "buffer", "exclusion")
@@ -54,6 +54,7 @@ def add_areas(
     crs = get_settings().crs
     g = areas.to_crs(crs) if areas.crs is not None else areas
     with store.session() as s, s.begin():
+        take_write_turn(s.connection(), AREAS_LOCK)
         return _add_in(
             s,
             g,

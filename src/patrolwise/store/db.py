@@ -9,7 +9,7 @@ import threading
 import time
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
@@ -120,6 +120,27 @@ MIGRATE_LOCK = 0x7061_7472_6F6C_6D31  # 'patrolm1'
 #: new files at once each ran part of the other's ('table alembic_version already exists',
 #: KeyError 'script'). Taken before the database's own lock, always in that order.
 _MIGRATING = threading.Lock()
+
+
+#: PostgreSQL advisory lock key of area writes (saving or replacing hot spots and other areas)
+AREAS_LOCK = 0x7061_7472_6F6C_6131  # 'patrola1'
+
+
+def take_write_turn(conn: Connection, key: int) -> None:
+    """Make this transaction the only writer of its kind until it ends, before it reads.
+
+    For writes that look rows up and then insert or update them (an area saved again is
+    updated, not duplicated): two at once both looked, found nothing and both inserted, and the
+    second failed on a unique constraint, or, where the key holds a NULL (which a unique
+    constraint never matches), stored a duplicate. PostgreSQL: the advisory transaction lock
+    ``key`` (other writers of this kind wait; readers do not). SQLite: the database's write lock
+    taken now (``BEGIN IMMEDIATE``) rather than at the first write, so the look-up already sees
+    every committed row; it must be the transaction's first statement.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def init_db(url: str | None = None) -> str:
