@@ -122,8 +122,10 @@ MIGRATE_LOCK = 0x7061_7472_6F6C_6D31  # 'patrolm1'
 _MIGRATING = threading.Lock()
 
 
-#: PostgreSQL advisory lock key of area writes (saving or replacing hot spots and other areas)
+#: PostgreSQL advisory lock key of area writes (saving hot spots and other areas)
 AREAS_LOCK = 0x7061_7472_6F6C_6131  # 'patrola1'
+#: PostgreSQL advisory lock key of randomised patrol-day writes (an assignment under a seed)
+ASSIGNMENTS_LOCK = 0x7061_7472_6F6C_7231  # 'patrolr1'
 
 
 def take_write_turn(conn: Connection, key: int) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import InputError
 from ..plan.randomise import check_seed
-from .db import Store, utcnow
+from .db import ASSIGNMENTS_LOCK, Store, take_write_turn, utcnow
 from .models import Area
 from .models.planning import Assignment, Plan, PlanVisit
 
@@ -35,6 +35,7 @@ def save_plan(
     recs_a = _assignment_records(assignment) if assignment is not None else None
     with store.session() as s, s.begin():
         if recs_a is not None:
+            take_write_turn(s.connection(), ASSIGNMENTS_LOCK)
             _write_assignment(s, *recs_a)
         plan = Plan(team=team, seed=int(seed), params=params, created_at=utcnow())
         s.add(plan)
@@ -145,6 +146,7 @@ def save_assignment(store: Store, assignment: pd.DataFrame) -> int:
     """
     seed, recs = _assignment_records(assignment)
     with store.session() as s, s.begin():
+        take_write_turn(s.connection(), ASSIGNMENTS_LOCK)
         _write_assignment(s, seed, recs)
     return len(recs)
 
@@ -174,7 +176,9 @@ def _assignment_records(assignment: pd.DataFrame) -> tuple[int, list[dict[str, A
 
 
 def _write_assignment(s: Session, seed: int, recs: list[dict[str, Any]]) -> None:
-    """Store the assignment under ``seed`` (inside the caller's transaction).
+    """Store the assignment under ``seed`` (inside the caller's transaction, which has taken its
+    write turn: two saves of one seed at once both found it free and the second failed on the
+    unique constraint instead of being held to the first's draw).
 
     The same draw again replaces itself (idempotent); a different one under a stored seed is
     refused, since replacing it would delete the earlier trial's record the evaluation reads.
