@@ -71,3 +71,43 @@ def test_one_seed_saved_three_times_at_once(store_url: str) -> None:
     else:
         assert got[:2] == [93, 93] and "seed 77 already holds" in str(got[2])
         assert len(back) == 93 and str(back["date"].max()) == "2024-01-31"
+
+
+def test_one_days_visits_saved_three_times_at_once(store_url: str) -> None:
+    """Three dosage runs saved over the same days at once (the morning job, a coordinator, an
+    evaluator): each replaces the days' visits, so one run's visits are stored, never two runs'
+    (on PostgreSQL each delete ran before the others' visits were committed: every minute was
+    counted two or three times)."""
+    import pandas as pd
+
+    from patrolwise.store.visits import load_visits, save_visits
+
+    t0 = pd.Timestamp("2024-06-03 14:00")
+    day = dt.date(2024, 6, 3)
+    with Store(store_url) as st:
+        add_areas(st, line_of_hotspots(3))
+        for r in range(4):
+            start = threading.Barrier(3)
+
+            def save(k: int, start: threading.Barrier = start) -> int:
+                visits = pd.DataFrame(
+                    {
+                        "device_id": f"t{k}",
+                        "team": "outreach",
+                        "area_id": [1, 2, 3],
+                        "start": [t0 + pd.Timedelta(hours=h) for h in range(3)],
+                        "end": [t0 + pd.Timedelta(hours=h, minutes=40) for h in range(3)],
+                        "minutes": 40.0,
+                        "n_pings": 24,
+                        "local_day": day,
+                    }
+                )
+                start.wait()
+                return save_visits(st, visits)
+
+            runs = side_by_side(save, 3)
+            stored = load_visits(st, day, day)
+            assert len(stored) == 3, (r, stored)
+            # the run saved last is the one kept
+            assert set(stored["run_id"]) == {max(runs)}
+            assert stored["minutes"].sum() == 120.0

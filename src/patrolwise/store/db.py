@@ -126,6 +126,8 @@ _MIGRATING = threading.Lock()
 AREAS_LOCK = 0x7061_7472_6F6C_6131  # 'patrola1'
 #: PostgreSQL advisory lock key of randomised patrol-day writes (an assignment under a seed)
 ASSIGNMENTS_LOCK = 0x7061_7472_6F6C_7231  # 'patrolr1'
+#: PostgreSQL advisory lock key of dosage runs' visit writes (days replaced, then filled)
+VISITS_LOCK = 0x7061_7472_6F6C_7631  # 'patrolv1'
 
 
 def take_write_turn(conn: Connection, key: int) -> None:

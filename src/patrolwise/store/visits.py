@@ -14,7 +14,7 @@ import pandas as pd
 from sqlalchemy import delete, insert, select
 
 from ..errors import InputError
-from .db import Store, utcnow
+from .db import VISITS_LOCK, Store, take_write_turn, utcnow
 from .models.dosage import DosageRun, Visit
 
 COLUMNS = [
@@ -59,6 +59,11 @@ def save_visits(
     if date_to is None and len(days):
         date_to = max(days)
     with store.session() as s, s.begin():
+        # two runs saved over the same days at once (the morning job and a coordinator): on
+        # PostgreSQL each delete ran before the other's visits were committed, so both runs'
+        # visits were kept and every minute counted twice; one after the other, the second
+        # replaces the first
+        take_write_turn(s.connection(), VISITS_LOCK)
         if date_from is not None and date_to is not None:
             s.execute(delete(Visit).where(Visit.local_day >= date_from, Visit.local_day <= date_to))
         run = DosageRun(
