@@ -111,3 +111,26 @@ def test_one_days_visits_saved_three_times_at_once(store_url: str) -> None:
             # the run saved last is the one kept
             assert set(stored["run_id"]) == {max(runs)}
             assert stored["minutes"].sum() == 120.0
+
+
+def test_one_device_added_three_times_at_once(store_url: str) -> None:
+    """Three coordinators registering the same tracker at once: one is given its secret, the
+    others the refusal one after the other would give, not a unique-constraint traceback."""
+    from patrolwise.errors import InputError
+    from patrolwise.store.devices import add_device, list_devices
+
+    with Store(store_url) as st:
+        for r in range(4):
+            start = threading.Barrier(3)
+
+            def add(k: int, r: int = r, start: threading.Barrier = start) -> str | None:
+                start.wait()
+                try:
+                    return add_device(st, f"tracker-{r}", "outreach", staff=f"coordinator {k}")
+                except InputError as exc:
+                    assert "is already registered" in str(exc)
+                    return None
+
+            got = side_by_side(add, 3)
+            assert sum(g is not None for g in got) == 1
+        assert sorted(list_devices(st)["device_id"]) == [f"tracker-{r}" for r in range(4)]

@@ -20,6 +20,7 @@ import pandas as pd
 from sqlalchemy import Connection, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 
 from ..errors import AuthError, InputError
 from ..timeutil import local_today
@@ -103,24 +104,32 @@ def add_device(
             "service would end before it starts"
         )
     secret = new_secret() if with_secret else None
-    with store.session() as s, s.begin():
-        if s.scalars(select(Device).where(Device.device_id == device_id)).first() is not None:
-            raise InputError(
-                f"device {device_id!r} is already registered: use `patrolwise devices secret` for a "
-                "new secret or `devices assign` to move it to another team"
+    taken = InputError(
+        f"device {device_id!r} is already registered: use `patrolwise devices secret` for a "
+        "new secret or `devices assign` to move it to another team"
+    )
+    try:
+        with store.session() as s, s.begin():
+            if s.scalars(select(Device).where(Device.device_id == device_id)).first() is not None:
+                raise taken
+            s.add(
+                Device(
+                    device_id=device_id,
+                    team=team,
+                    staff=staff,
+                    secret_hash=hash_secret(secret) if secret else None,
+                    active_from=active_from,
+                    active_to=active_to,
+                    created_at=utcnow(),
+                    note=note,
+                )
             )
-        s.add(
-            Device(
-                device_id=device_id,
-                team=team,
-                staff=staff,
-                secret_hash=hash_secret(secret) if secret else None,
-                active_from=active_from,
-                active_to=active_to,
-                created_at=utcnow(),
-                note=note,
-            )
-        )
+    except IntegrityError as exc:
+        # registered by another command between the look-up and the insert (two coordinators
+        # setting up the same tracker): the same refusal, not a traceback
+        if "device_id" in str(exc.orig):
+            raise taken from None
+        raise
     return secret
 
 

@@ -64,7 +64,7 @@ class AreaIndex:
     # ny*nx: polygon index, OUTSIDE, or for an ambiguous cell AMBIGUOUS - (the offset of its
     # record in rec): one lookup per ping says all the raster knows
     label: NDArray[np.int32]
-    # per ambiguous cell, one contiguous record (locate_kernels.near_records): its candidates,
+    # per ambiguous cell, one contiguous record (locate_kernels.near_fill): its candidates,
     # each sure or with a reference point and the few edges the exact test needs
     rec: NDArray[np.float64]
     # every ring edge (ax, ay, bx, by), one 32-byte row each: records name their kept edges by
@@ -189,7 +189,8 @@ def build_index(
     wrote = map_shares(
         fill, [(held, base) for (held, _, _), base in zip(counted, starts, strict=False)], workers
     )
-    assert wrote == sizes, "a band wrote records of another size than it counted"
+    if wrote != sizes:  # not an assert: `python -O` would drop it, leaving bytes unwritten
+        raise RuntimeError(f"index bands wrote {wrote} record words, counted {sizes}")
     depth = max(d for _, _, d in counted)
     return AreaIndex(
         geoms=g,

@@ -37,7 +37,7 @@ SLACK = 1e-6
 DOUBT = 1e-9
 #: the reference point must be at least this far from every kept edge (else another is tried)
 REF_CLEAR = 1e-6
-#: while near_records groups the shared pairs, a shared cell's label holds -CURSOR - (its next
+#: while near_fill groups the shared pairs, a shared cell's label holds -CURSOR - (its next
 #: slot), below any pair count (-1 - count) it held before
 CURSOR = 1 << 30
 
@@ -108,8 +108,9 @@ def near_pairs(
 ) -> tuple[int, NDArray[np.int32]]:
     """The (cell, polygon) pairs in grid rows ``jb0 <= j <= jb1`` (a band) that are *sure* or
     *tested*, in polygon order, written from row ``at`` of the caller's arrays (room for every
-    window cell in the band: bands run on several threads, each into its own rows, and rows
-    never written cost no memory). Returns the number of pairs and the kept edges.
+    window cell in the band; :func:`patrolwise.track.locate.build_index` gives each band its own
+    arrays, made on the band's thread, and rows never written cost no memory). Returns the
+    number of pairs and the kept edges.
 
     ``p_flag`` is ``1`` for sure, else ``ref_inside << 1 | number of kept edges << 2``; the
     tested pairs' reference points and radii (rx, ry, out2, in2) fill ``p_ref`` from row ``at``
