@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -26,7 +27,7 @@ def test_the_same_hot_spots_saved_three_times_at_once(
     hs = line_of_hotspots(4)
     with Store(store_url) as st:
         for r in range(4):
-            start = threading.Barrier(3)
+            start = threading.Barrier(3, timeout=60)
 
             def save(k: int, r: int = r, start: threading.Barrier = start) -> list[int]:
                 start.wait()
@@ -48,29 +49,37 @@ def test_one_seed_saved_three_times_at_once(store_url: str) -> None:
     from patrolwise.plan.randomise import randomise_days
     from patrolwise.store.plans import load_assignment, save_assignment
 
-    jan = randomise_days([1, 2, 3], dt.date(2024, 1, 1), dt.date(2024, 1, 31), 0.5, seed=77)
-    feb = randomise_days([1, 2, 3], dt.date(2024, 2, 1), dt.date(2024, 2, 29), 0.5, seed=77)
     with Store(store_url) as st:
         add_areas(st, line_of_hotspots(3))
-        start = threading.Barrier(3)
+        for seed in range(70, 74):
+            jan = randomise_days(
+                [1, 2, 3], dt.date(2024, 1, 1), dt.date(2024, 1, 31), 0.5, seed=seed
+            )
+            feb = randomise_days(
+                [1, 2, 3], dt.date(2024, 2, 1), dt.date(2024, 2, 29), 0.5, seed=seed
+            )
+            start = threading.Barrier(3, timeout=60)
 
-        def save(k: int) -> int | str:
-            start.wait()
-            try:
-                return save_assignment(st, jan if k < 2 else feb)
-            except InputError as exc:
-                return str(exc)
+            def save(
+                k: int, jan: Any = jan, feb: Any = feb, start: threading.Barrier = start
+            ) -> int | str:
+                start.wait()
+                try:
+                    return save_assignment(st, jan if k < 2 else feb)
+                except InputError as exc:
+                    return str(exc)
 
-        got = side_by_side(save, 3)
-        back = load_assignment(st, 77)
-    # the two January saves both succeed; February is refused if January went first, else it
-    # went in and both January saves were refused
-    if got[2] == 87:
-        assert all("seed 77 already holds" in str(g) for g in got[:2])
-        assert len(back) == 87
-    else:
-        assert got[:2] == [93, 93] and "seed 77 already holds" in str(got[2])
-        assert len(back) == 93 and str(back["date"].max()) == "2024-01-31"
+            got = side_by_side(save, 3)
+            back = load_assignment(st, seed)
+            # the two January saves both succeed; February is refused if January went first,
+            # else it went in and both January saves were refused
+            taken = f"seed {seed} already holds"
+            if got[2] == 87:
+                assert all(taken in str(g) for g in got[:2])
+                assert len(back) == 87
+            else:
+                assert got[:2] == [93, 93] and taken in str(got[2])
+                assert len(back) == 93 and str(back["date"].max()) == "2024-01-31"
 
 
 def test_one_days_visits_saved_three_times_at_once(store_url: str) -> None:
@@ -87,7 +96,7 @@ def test_one_days_visits_saved_three_times_at_once(store_url: str) -> None:
     with Store(store_url) as st:
         add_areas(st, line_of_hotspots(3))
         for r in range(4):
-            start = threading.Barrier(3)
+            start = threading.Barrier(3, timeout=60)
 
             def save(k: int, start: threading.Barrier = start) -> int:
                 visits = pd.DataFrame(
@@ -121,7 +130,7 @@ def test_one_device_added_three_times_at_once(store_url: str) -> None:
 
     with Store(store_url) as st:
         for r in range(4):
-            start = threading.Barrier(3)
+            start = threading.Barrier(3, timeout=60)
 
             def add(k: int, r: int = r, start: threading.Barrier = start) -> str | None:
                 start.wait()
@@ -134,3 +143,31 @@ def test_one_device_added_three_times_at_once(store_url: str) -> None:
             got = side_by_side(add, 3)
             assert sum(g is not None for g in got) == 1
         assert sorted(list_devices(st)["device_id"]) == [f"tracker-{r}" for r in range(4)]
+
+
+def test_an_area_saved_and_a_replacement_of_the_same_name_at_once(store_url: str) -> None:
+    """A hot spot saved while another analyst replaces an old one by a successor of the same
+    name and start date: one after the other, the later one updates the earlier's row; at once,
+    the replacement looked its successor up without the write turn and failed on the unique
+    constraint."""
+    from patrolwise.store.areas import load_areas, replace_area
+
+    start_day = dt.date(2024, 5, 1)
+    with Store(store_url) as st:
+        for r in range(6):
+            (old,) = add_areas(
+                st, line_of_hotspots(1).assign(name=[f"old {r}"]), active_from=dt.date(2024, 1, 1)
+            )
+            new = line_of_hotspots(1).assign(name=[f"new {r}"])
+            start = threading.Barrier(2, timeout=60)
+
+            def go(k: int, old: int = old, new: Any = new, start: Any = start) -> int:
+                start.wait()
+                if k == 0:
+                    return add_areas(st, new, active_from=start_day)[0]
+                return replace_area(st, old, new, start_day)
+
+            a, b = side_by_side(go, 2)
+            assert a == b  # one row: the successor, saved twice
+        areas = load_areas(st, "hotspot")
+    assert len(areas) == 12

@@ -237,8 +237,12 @@ def replace_area(
         raise InputError(f"a replacement must be exactly one area, got {len(new)}")
     crs = get_settings().crs
     g = new.to_crs(crs) if new.crs is not None else new
-    # one transaction: never both the old and the new area active, never neither
+    # one transaction: never both the old and the new area active, never neither; its write
+    # turn first, as add_areas takes it: the successor is looked up and stored as add_areas
+    # stores areas, and the two at once on one name and start date failed on the unique
+    # constraint
     with store.session() as s, s.begin():
+        take_write_turn(s.connection(), AREAS_LOCK)
         old = s.get(Area, area_id)
         if old is None:
             raise InputError(f"no area with id {area_id}")
