@@ -13,7 +13,7 @@ from sqlalchemy import text
 from patrolwise.engage.log import EngagementInput
 from patrolwise.store import Store
 from patrolwise.store.areas import add_areas
-from patrolwise.store.engagements import load_people, log_engagement
+from patrolwise.store.engagements import load_people, log_engagement, log_engagements
 
 from .plan_fixtures import line_of_hotspots
 from .side_by_side import side_by_side
@@ -57,3 +57,35 @@ def test_three_staff_logging_one_new_person_at_once(store_url: str) -> None:
     last = sorted(pd.Timestamp(v).to_pydatetime() for v in people["last_contact"])
     assert first == [T0 + dt.timedelta(days=r) for r in range(rounds)]
     assert last == [T0 + dt.timedelta(days=r, minutes=10 * (staff - 1)) for r in range(rounds)]
+
+
+def test_two_batches_naming_the_same_people_in_opposite_orders(store_url: str) -> None:
+    """Two workers' queued engagements sent at once, the same five people in opposite orders:
+    both batches are stored (on PostgreSQL the row locks were taken in opposite orders and one
+    batch was ended as a deadlock)."""
+    rounds, people = 6, 5
+    with Store(store_url) as st:
+        add_areas(st, line_of_hotspots(3), kind="hotspot")
+        for r in range(rounds):
+            start = threading.Barrier(2, timeout=60)
+
+            def send(k: int, r: int = r, start: threading.Barrier = start) -> list[int]:
+                names = [f"Round {r} person {i}" for i in range(people)]
+                items = [
+                    EngagementInput(
+                        at=T0 + dt.timedelta(days=r, minutes=k * 30 + i),
+                        staff=f"worker {k}",
+                        area_id=1,
+                        consent=True,
+                        reference=name,
+                    )
+                    for i, name in enumerate(names if k == 0 else names[::-1])
+                ]
+                start.wait()
+                return log_engagements(st, items, **W)
+
+            a, b = side_by_side(send, 2)
+            assert len(set(a) | set(b)) == 2 * people
+        with st.engine.connect() as c:
+            n_eng = c.execute(text("SELECT count(*) FROM engagements")).scalar_one()
+    assert n_eng == rounds * people * 2 and len(load_people(st)) == rounds * people

@@ -283,17 +283,24 @@ def log_engagements(
     with store.session() as s, s.begin():
         _check_key(s, key, needed=needed, writing=True)
         known_areas = set(s.scalars(select(Area.id)).all())
+        # the people first, in pseudonym order: two batches naming the same people in other
+        # orders took their row locks in other orders, and PostgreSQL ended one as a deadlock.
+        # Filing order does not change a person: first and last contact are a min and a max,
+        # and a closed person reopens exactly when the latest contact is after the last one and
+        # not before the closure. No merge is followed: a placeholder merged into a named
+        # person was retired, so the same description typed again starts a new person.
+        touches = sorted(
+            (r["person"], bool(r["placeholder"] and is_placeholder(r["person"])), r["at"])
+            for r in recs
+            if r["person"] is not None
+        )
+        for pseud, placeholder, at in touches:
+            _touch_person(s, pseud, placeholder, at)
         for rec in recs:
             refs = rec.pop("referrals")
-            placeholder = rec.pop("placeholder")
+            rec.pop("placeholder")
             if rec["area_id"] is not None and rec["area_id"] not in known_areas:
                 raise InputError(f"no hot spot with area_id {rec['area_id']}")
-            if rec["person"] is not None:
-                # no merge is followed: a placeholder merged into a named person was retired, so
-                # the same description typed again starts a new person
-                _touch_person(
-                    s, rec["person"], placeholder and is_placeholder(rec["person"]), rec["at"]
-                )
             row = Engagement(**rec, created_at=utcnow())
             s.add(row)
             s.flush()
