@@ -89,3 +89,44 @@ def test_two_batches_naming_the_same_people_in_opposite_orders(store_url: str) -
         with st.engine.connect() as c:
             n_eng = c.execute(text("SELECT count(*) FROM engagements")).scalar_one()
     assert n_eng == rounds * people * 2 and len(load_people(st)) == rounds * people
+
+
+def test_closing_the_inactive_while_they_are_met_again(store_url: str) -> None:
+    """A retention pass closing people not met for 90 days while a worker logs a contact with
+    them: whichever goes first, the people end open (met before the pass: not inactive; met
+    after it: reopened). Read before the contact and closed after it, they were closed on the
+    day they were met."""
+    from patrolwise.store.engagements import close_inactive
+
+    n = 6
+    today = dt.date(2024, 9, 1)
+    with Store(store_url) as st:
+        add_areas(st, line_of_hotspots(3), kind="hotspot")
+        for r in range(5):
+            names = [f"Round {r} person {i}" for i in range(n)]
+            old = [
+                EngagementInput(
+                    at=dt.datetime(2024, 3, 1, 15, i), staff="Sam", area_id=1, consent=True,
+                    reference=name,
+                )
+                for i, name in enumerate(names)
+            ]  # fmt: skip
+            log_engagements(st, old, **W)
+            start = threading.Barrier(2, timeout=60)
+
+            def go(k: int, names: list[str] = names, start: threading.Barrier = start) -> int:
+                start.wait()
+                if k == 0:
+                    return close_inactive(st, today=today, days=90, **W)
+                met = [
+                    EngagementInput(
+                        at=dt.datetime(2024, 9, 1, 12, i), staff="Sam", area_id=2, consent=True,
+                        reference=name,
+                    )
+                    for i, name in enumerate(names)
+                ]  # fmt: skip
+                return len(log_engagements(st, met, **{**W, "who": "Alex"}))
+
+            side_by_side(go, 2)
+            people = load_people(st)
+            assert (people["status"] == "open").all(), people

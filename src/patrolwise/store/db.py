@@ -128,6 +128,8 @@ AREAS_LOCK = 0x7061_7472_6F6C_6131  # 'patrola1'
 ASSIGNMENTS_LOCK = 0x7061_7472_6F6C_7231  # 'patrolr1'
 #: PostgreSQL advisory lock key of dosage runs' visit writes (days replaced, then filled)
 VISITS_LOCK = 0x7061_7472_6F6C_7631  # 'patrolv1'
+#: PostgreSQL advisory lock key of retention passes over people (closing the inactive)
+PEOPLE_LOCK = 0x7061_7472_6F6C_7031  # 'patrolp1'
 
 
 def take_write_turn(conn: Connection, key: int) -> None:

@@ -46,7 +46,7 @@ from ..engage.roles import (
 from ..engage.summary import DEFAULT_THRESHOLD, summarise
 from ..errors import AuthError, ConfigError, InputError
 from ..timeutil import local_today, zone
-from .db import Store, utcnow
+from .db import PEOPLE_LOCK, Store, take_write_turn, utcnow
 from .devices import check_team
 from .models import Area
 from .models.engagement import AuditEntry, Debrief, Engagement, KeyCheck, Person, Referral
@@ -519,8 +519,19 @@ def close_inactive(
     _allowed(store, who, role, f"close_inactive >{days} days", require_write)
     today = today or local_today()
     with store.session() as s, s.begin():
+        # a contact logged while this runs: the person was read as inactive before it, then
+        # closed after it, met today and closed today (retention then counted from a closure
+        # the contact should have prevented). The people are read under their row locks
+        # (PostgreSQL; in pseudonym order, the order engagement batches lock them in) and, on
+        # SQLite, under the write lock, so a contact comes wholly before (and keeps its person
+        # open) or wholly after (and reopens them)
+        take_write_turn(s.connection(), PEOPLE_LOCK)
         people = pd.DataFrame(
-            s.execute(select(Person.id, Person.status, Person.last_contact)).all(),
+            s.execute(
+                select(Person.id, Person.status, Person.last_contact)
+                .order_by(Person.pseudonym)
+                .with_for_update()
+            ).all(),
             columns=["id", "status", "last_contact"],
         )
         ids = [int(i) for i in people.loc[inactive(people, today, days), "id"]]
