@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import text
@@ -130,3 +131,48 @@ def test_closing_the_inactive_while_they_are_met_again(store_url: str) -> None:
             side_by_side(go, 2)
             people = load_people(st)
             assert (people["status"] == "open").all(), people
+
+
+def test_purging_the_closed_while_they_are_met_again(store_url: str) -> None:
+    """The end-of-retention purge running while a worker logs contacts with the people it is
+    erasing: whichever goes first, the new contacts keep their person and their notes (met
+    before the purge: reopened and kept; after it: a new person). Read as purgeable before the
+    contacts and erased after them, the new contacts were anonymised and their notes deleted."""
+    from patrolwise.store.engagements import close_inactive, list_engagements, purge_closed
+
+    n = 6
+    manager = {"who": "Ana", "role": "outreach_manager"}
+    with Store(store_url) as st:
+        add_areas(st, line_of_hotspots(3), kind="hotspot")
+        for r in range(4):
+            names = [f"Round {r} person {i}" for i in range(n)]
+            old = [
+                EngagementInput(
+                    at=dt.datetime(2023, 1, 1, 15, i), staff="Sam", area_id=1, consent=True,
+                    reference=name, notes="old",
+                )
+                for i, name in enumerate(names)
+            ]  # fmt: skip
+            log_engagements(st, old, **W)
+            close_inactive(st, today=dt.date(2023, 6, 1), days=90, **W)
+            start = threading.Barrier(2, timeout=60)
+
+            def go(k: int, r: int = r, names: list[str] = names, start: Any = start) -> object:
+                start.wait()
+                if k == 0:
+                    return purge_closed(st, today=dt.date(2024, 9, 1), days=30, **manager)
+                met = [
+                    EngagementInput(
+                        at=dt.datetime(2024, 9, 1, 12, r * 10 + i), staff="Sam", area_id=2,
+                        consent=True, reference=name, notes=f"met again {r}",
+                    )
+                    for i, name in enumerate(names)
+                ]  # fmt: skip
+                return log_engagements(st, met, **W)
+
+            side_by_side(go, 2)
+            people = load_people(st)
+            assert (people["status"] == "open").all(), people
+            new = list_engagements(st, **manager, with_notes=True)
+            new = new[new["notes"] == f"met again {r}"]
+            assert len(new) == n and not new["person"].str.startswith("anon_").any()

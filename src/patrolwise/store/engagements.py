@@ -44,7 +44,7 @@ from ..engage.roles import (
     require_write,
 )
 from ..engage.summary import DEFAULT_THRESHOLD, summarise
-from ..errors import AuthError, ConfigError, InputError
+from ..errors import AuthError, ConfigError, InputError, StoreError
 from ..timeutil import local_today, zone
 from .db import PEOPLE_LOCK, Store, take_write_turn, utcnow
 from .devices import check_team
@@ -212,7 +212,7 @@ def _touch_person(s: Session, pseud: str, placeholder: bool, at: dt.datetime) ->
     the insert took the database's write lock), so two contacts moving one person's dates cannot
     lose one another's."""
     ins = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
-    added = s.execute(
+    new = (
         ins(Person)
         .values(
             pseudonym=pseud,
@@ -224,15 +224,26 @@ def _touch_person(s: Session, pseud: str, placeholder: bool, at: dt.datetime) ->
         )
         .on_conflict_do_nothing(index_elements=["pseudonym"])
         .returning(Person.id)
-    ).first()
-    if added is not None:
-        return
-    p = s.scalars(
+    )
+    locked = (
         select(Person)
         .where(Person.pseudonym == pseud)
         .with_for_update()
         .execution_options(populate_existing=True)
-    ).one()
+    )
+    # twice at most: a person erased by a purge while this waited for their row lock is gone
+    # when the lock comes, and the contact then starts a new person (as after the purge)
+    for _ in range(2):
+        if s.execute(new).first() is not None:
+            return
+        p = s.scalars(locked).first()
+        if p is not None:
+            break
+    else:
+        raise StoreError(
+            "a person was erased and filed again by others while this contact was being filed: "
+            "nothing was stored; log it again"
+        )
     if (
         p.status == "closed"
         and (p.last_contact is None or at > p.last_contact)
@@ -635,8 +646,17 @@ def purge_closed(
     today = today or local_today()
     enc = [Engagement.location_encrypted, Engagement.outcome_encrypted, Engagement.notes_encrypted]
     with store.session() as s, s.begin():
+        # as close_inactive reads them, and for the same reason: a person met again while the
+        # purge runs was read as purgeable before the contact and erased after it, the new
+        # contact's notes with the old ones. Under the write turn and the people's row locks a
+        # contact comes wholly before the purge (reopened: kept) or after it (a new person)
+        take_write_turn(s.connection(), PEOPLE_LOCK)
         people = pd.DataFrame(
-            s.execute(select(Person.id, Person.pseudonym, Person.status, Person.closed_on)).all(),
+            s.execute(
+                select(Person.id, Person.pseudonym, Person.status, Person.closed_on)
+                .order_by(Person.pseudonym)
+                .with_for_update()
+            ).all(),
             columns=["id", "pseudonym", "status", "closed_on"],
         )
         gone = people[purgeable(people, today, days)]
