@@ -176,3 +176,50 @@ def test_purging_the_closed_while_they_are_met_again(store_url: str) -> None:
             new = list_engagements(st, **manager, with_notes=True)
             new = new[new["notes"] == f"met again {r}"]
             assert len(new) == n and not new["person"].str.startswith("anon_").any()
+
+
+def test_merging_a_placeholder_while_a_contact_is_logged_under_it(store_url: str) -> None:
+    """A manager links "red jacket" to a named person while a worker logs another contact as
+    "red jacket", with no consent: that contact never lands on the named person (before the
+    merge it is counted and stops it; after it, it starts a new placeholder person). Read
+    before the contact and moved after it, it was linked to the named person without consent."""
+    from patrolwise.engage.pseudonym import pseudonym
+    from patrolwise.errors import InputError
+    from patrolwise.store.engagements import list_engagements, merge_people
+
+    manager = {"who": "Ana", "role": "outreach_manager"}
+    with Store(store_url) as st:
+        add_areas(st, line_of_hotspots(3), kind="hotspot")
+        for r in range(5):
+            jacket, name = f"red jacket {r}", f"Named person {r}"
+            first = [
+                EngagementInput(
+                    at=dt.datetime(2024, 6, 1 + i, 15), staff="Sam", area_id=1, consent=True,
+                    placeholder=jacket,
+                )
+                for i in range(3)
+            ]  # fmt: skip
+            log_engagements(st, first, **W)
+            start = threading.Barrier(2, timeout=60)
+
+            def go(k: int, jacket: str = jacket, name: str = name, start: Any = start) -> object:
+                start.wait()
+                if k == 0:
+                    try:
+                        return merge_people(st, placeholder=jacket, reference=name, **manager)
+                    except InputError as exc:
+                        return str(exc)
+                later = EngagementInput(
+                    at=dt.datetime(2024, 6, 10, 15), staff="Sam", area_id=1, consent=False,
+                    placeholder=jacket,
+                )  # fmt: skip
+                return log_engagement(st, later, **W)
+
+            merged, _ = side_by_side(go, 2)
+            named = list_engagements(st, **manager)
+            named = named[named["person"] == pseudonym(name)]
+            assert named["consent"].all(), named
+            if isinstance(merged, tuple):  # merged before the contact: the first three moved
+                assert merged == (pseudonym(name), 3) and len(named) == 3
+            else:  # the contact came first and stopped the merge
+                assert "no consent recorded" in merged and named.empty

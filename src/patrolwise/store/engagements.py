@@ -347,8 +347,18 @@ def merge_people(
     src = placeholder_pseudonym(placeholder, key)
     dst = pseudonym(reference, key)
     with store.session() as s, s.begin():
+        # the placeholder read under the write turn and its row lock: a contact logged under it
+        # meanwhile, without consent, was moved to the named person with the rest (a stranger's
+        # contact linked to them); now it comes wholly before the merge (and is counted) or
+        # after it (and starts a new placeholder person)
+        take_write_turn(s.connection(), PEOPLE_LOCK)
         _check_key(s, key, needed=True, writing=True)
-        p = s.scalars(select(Person).where(Person.pseudonym == src)).first()
+        p = s.scalars(
+            select(Person)
+            .where(Person.pseudonym == src)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).first()
         if p is None:
             raise InputError(
                 f"no person recorded under the placeholder {placeholder!r} (since any earlier "
