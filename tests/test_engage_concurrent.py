@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from typing import Any
 
 import pandas as pd
+import pytest
 from sqlalchemy import text
 
 from patrolwise.engage.log import EngagementInput
@@ -173,6 +175,8 @@ def test_purging_the_closed_while_they_are_met_again(store_url: str) -> None:
             side_by_side(go, 2)
             people = load_people(st)
             assert (people["status"] == "open").all(), people
+            # each round's people kept (reopened) or filed anew: never erased after the contact
+            assert len(people) == n * (r + 1), people
             new = list_engagements(st, **manager, with_notes=True)
             new = new[new["notes"] == f"met again {r}"]
             assert len(new) == n and not new["person"].str.startswith("anon_").any()
@@ -216,6 +220,9 @@ def test_merging_a_placeholder_while_a_contact_is_logged_under_it(store_url: str
                 return log_engagement(st, later, **W)
 
             merged, _ = side_by_side(go, 2)
+            # every contact belongs to a person on file (none left under a renamed placeholder)
+            on_file = set(load_people(st)["pseudonym"])
+            assert set(list_engagements(st, **manager)["person"]) <= on_file
             named = list_engagements(st, **manager)
             named = named[named["person"] == pseudonym(name)]
             assert named["consent"].all(), named
@@ -223,3 +230,100 @@ def test_merging_a_placeholder_while_a_contact_is_logged_under_it(store_url: str
                 assert merged == (pseudonym(name), 3) and len(named) == 3
             else:  # the contact came first and stopped the merge
                 assert "no consent recorded" in merged and named.empty
+
+
+def _pause_after_touching(
+    monkeypatch: pytest.MonkeyPatch, pseud: str, reached: threading.Event
+) -> dict[str, int]:
+    """Make the thread named in the returned dict ('logger') pause for a second just after
+    filing the person ``pseud``, holding that person's row, and set ``reached``: the other
+    thread then starts, and meets the held row, in that order every time."""
+    from patrolwise.store import engagements
+
+    real = engagements._touch_person
+    who: dict[str, int] = {}
+
+    def touch(s: Any, p: str, placeholder: bool, at: dt.datetime) -> None:
+        real(s, p, placeholder, at)
+        if p == pseud and who.get("logger") == threading.get_ident():
+            reached.set()
+            time.sleep(1.0)
+
+    monkeypatch.setattr(engagements, "_touch_person", touch)
+    return who
+
+
+def test_merging_while_a_batch_names_the_person_and_the_placeholder(
+    store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch holding the named person's row (named 'p_' pseudonyms sort before placeholders'
+    'ph_', so a batch files them first) while a manager merges the placeholder into that person:
+    the merge took the placeholder's row, then waited for the named person's, while the batch
+    waited for the placeholder's: a deadlock on PostgreSQL, and the batch was lost."""
+    from patrolwise.engage.pseudonym import pseudonym
+    from patrolwise.store.engagements import list_engagements, merge_people
+
+    manager = {"who": "Ana", "role": "outreach_manager"}
+
+    def contact(day: int, **who: str) -> EngagementInput:
+        return EngagementInput(
+            at=dt.datetime(2024, 6, day, 15), staff="Sam", area_id=1, consent=True, **who
+        )
+
+    with Store(store_url) as st:
+        add_areas(st, line_of_hotspots(3), kind="hotspot")
+        log_engagements(
+            st, [contact(1, placeholder="red jacket"), contact(2, reference="Dee")], **W
+        )
+        reached = threading.Event()
+        who = _pause_after_touching(monkeypatch, pseudonym("Dee"), reached)
+
+        def go(k: int) -> object:
+            if k == 0:
+                who["logger"] = threading.get_ident()
+                batch = [contact(5, placeholder="red jacket"), contact(6, reference="Dee")]
+                return log_engagements(st, batch, **W)
+            assert reached.wait(30)
+            return merge_people(st, placeholder="red jacket", reference="Dee", **manager)
+
+        logged, merged = side_by_side(go, 2)
+        everyone = list_engagements(st, **manager)
+    assert len(logged) == 2 and merged == (pseudonym("Dee"), 2)
+    assert (everyone["person"] == pseudonym("Dee")).sum() == 4
+
+
+def test_closing_the_inactive_while_a_batch_files_an_old_contact_of_someone_new(
+    store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch meets A again today and files X, someone new, from a contact typed in late (six
+    months old), while the retention pass runs and waits for A's row: one after the other the
+    pass closes X (or A, before the batch reopens them); reading people with the snapshot it
+    began with, the pass never saw X and closed no one."""
+    from patrolwise.engage.pseudonym import pseudonym
+    from patrolwise.store.engagements import close_inactive
+
+    def contact(when: dt.datetime, name: str) -> EngagementInput:
+        return EngagementInput(at=when, staff="Sam", area_id=1, consent=True, reference=name)
+
+    with Store(store_url) as st:
+        add_areas(st, line_of_hotspots(3), kind="hotspot")
+        log_engagements(st, [contact(dt.datetime(2024, 3, 1, 15), "Ash")], **W)
+        reached = threading.Event()
+        # the batch files people in pseudonym order: pause once both are filed
+        who = _pause_after_touching(monkeypatch, max(pseudonym("Ash"), pseudonym("Xan")), reached)
+
+        def go(k: int) -> object:
+            if k == 0:
+                who["logger"] = threading.get_ident()
+                batch = [
+                    contact(dt.datetime(2024, 9, 1, 12), "Ash"),
+                    contact(dt.datetime(2024, 3, 2, 12), "Xan"),
+                ]
+                return log_engagements(st, batch, **W)
+            assert reached.wait(30)
+            return close_inactive(st, today=dt.date(2024, 9, 1), days=90, **W)
+
+        _, closed = side_by_side(go, 2)
+        status = load_people(st).set_index("pseudonym")["status"]
+    assert closed == 1
+    assert status[pseudonym("Xan")] == "closed" and status[pseudonym("Ash")] == "open"

@@ -353,6 +353,21 @@ def merge_people(
         # after it (and starts a new placeholder person)
         take_write_turn(s.connection(), PEOPLE_LOCK)
         _check_key(s, key, needed=True, writing=True)
+        missing = InputError(
+            f"no person recorded under the placeholder {placeholder!r} (since any earlier "
+            "merge of it: a merged placeholder is retired)"
+        )
+        seen = s.execute(
+            select(Person.first_contact, Person.last_contact).where(Person.pseudonym == src)
+        ).first()
+        if seen is None:
+            raise missing
+        # the named person's row first, then the placeholder's: the order engagement batches
+        # lock people in (pseudonym order, and a named person's 'p_' sorts before a
+        # placeholder's 'ph_'). The other order deadlocked with a batch naming both.
+        for at in seen:
+            if at is not None:
+                _touch_person(s, dst, False, at)
         p = s.scalars(
             select(Person)
             .where(Person.pseudonym == src)
@@ -360,10 +375,7 @@ def merge_people(
             .execution_options(populate_existing=True)
         ).first()
         if p is None:
-            raise InputError(
-                f"no person recorded under the placeholder {placeholder!r} (since any earlier "
-                "merge of it: a merged placeholder is retired)"
-            )
+            raise missing
         if consent_given:
             s.execute(
                 update(Engagement)
@@ -547,14 +559,18 @@ def close_inactive(
         # SQLite, under the write lock, so a contact comes wholly before (and keeps its person
         # open) or wholly after (and reopens them)
         take_write_turn(s.connection(), PEOPLE_LOCK)
-        people = pd.DataFrame(
-            s.execute(
-                select(Person.id, Person.status, Person.last_contact)
-                .order_by(Person.pseudonym)
-                .with_for_update()
-            ).all(),
-            columns=["id", "status", "last_contact"],
+        everyone = (
+            select(Person.id, Person.status, Person.last_contact)
+            .order_by(Person.pseudonym)
+            .with_for_update()
         )
+        # read twice on PostgreSQL: a statement that waited for a batch's row locks sees that
+        # batch's changes to those rows but not the people it added (its snapshot is older), so
+        # a new person filed with an old contact stayed open until the next pass; the second
+        # read, every lock held, sees them all
+        if s.get_bind().dialect.name == "postgresql":
+            s.execute(everyone)
+        people = pd.DataFrame(s.execute(everyone).all(), columns=["id", "status", "last_contact"])
         ids = [int(i) for i in people.loc[inactive(people, today, days), "id"]]
         if ids:
             s.execute(
