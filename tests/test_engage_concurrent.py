@@ -25,6 +25,15 @@ W = {"who": "Sam", "role": "outreach_worker"}
 T0 = dt.datetime(2024, 6, 10, 15, 0)
 
 
+def _contacts(names: list[str], first: dt.datetime, **more: Any) -> list[EngagementInput]:
+    """One consented contact with each named person, a minute apart from ``first``."""
+    base: dict[str, Any] = {"staff": "Sam", "area_id": 1, "consent": True, **more}
+    return [
+        EngagementInput(at=first + dt.timedelta(minutes=i), reference=name, **base)
+        for i, name in enumerate(names)
+    ]
+
+
 def test_three_staff_logging_one_new_person_at_once(store_url: str) -> None:
     # a look-up then an insert let two of them insert the person: UNIQUE IntegrityError, and
     # that worker's engagement was lost
@@ -107,27 +116,14 @@ def test_closing_the_inactive_while_they_are_met_again(store_url: str) -> None:
         add_areas(st, line_of_hotspots(3), kind="hotspot")
         for r in range(5):
             names = [f"Round {r} person {i}" for i in range(n)]
-            old = [
-                EngagementInput(
-                    at=dt.datetime(2024, 3, 1, 15, i), staff="Sam", area_id=1, consent=True,
-                    reference=name,
-                )
-                for i, name in enumerate(names)
-            ]  # fmt: skip
-            log_engagements(st, old, **W)
+            log_engagements(st, _contacts(names, dt.datetime(2024, 3, 1, 15)), **W)
             start = threading.Barrier(2, timeout=60)
 
             def go(k: int, names: list[str] = names, start: threading.Barrier = start) -> int:
                 start.wait()
                 if k == 0:
                     return close_inactive(st, today=today, days=90, **W)
-                met = [
-                    EngagementInput(
-                        at=dt.datetime(2024, 9, 1, 12, i), staff="Sam", area_id=2, consent=True,
-                        reference=name,
-                    )
-                    for i, name in enumerate(names)
-                ]  # fmt: skip
+                met = _contacts(names, dt.datetime(2024, 9, 1, 12), area_id=2)
                 return len(log_engagements(st, met, **{**W, "who": "Alex"}))
 
             side_by_side(go, 2)
@@ -148,14 +144,7 @@ def test_purging_the_closed_while_they_are_met_again(store_url: str) -> None:
         add_areas(st, line_of_hotspots(3), kind="hotspot")
         for r in range(4):
             names = [f"Round {r} person {i}" for i in range(n)]
-            old = [
-                EngagementInput(
-                    at=dt.datetime(2023, 1, 1, 15, i), staff="Sam", area_id=1, consent=True,
-                    reference=name, notes="old",
-                )
-                for i, name in enumerate(names)
-            ]  # fmt: skip
-            log_engagements(st, old, **W)
+            log_engagements(st, _contacts(names, dt.datetime(2023, 1, 1, 15), notes="old"), **W)
             close_inactive(st, today=dt.date(2023, 6, 1), days=90, **W)
             start = threading.Barrier(2, timeout=60)
 
@@ -163,13 +152,9 @@ def test_purging_the_closed_while_they_are_met_again(store_url: str) -> None:
                 start.wait()
                 if k == 0:
                     return purge_closed(st, today=dt.date(2024, 9, 1), days=30, **manager)
-                met = [
-                    EngagementInput(
-                        at=dt.datetime(2024, 9, 1, 12, r * 10 + i), staff="Sam", area_id=2,
-                        consent=True, reference=name, notes=f"met again {r}",
-                    )
-                    for i, name in enumerate(names)
-                ]  # fmt: skip
+                met = _contacts(
+                    names, dt.datetime(2024, 9, 1, 12, r * 10), area_id=2, notes=f"met again {r}"
+                )
                 return log_engagements(st, met, **W)
 
             side_by_side(go, 2)
