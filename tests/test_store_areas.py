@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import geopandas as gpd
+import pandas as pd
 import pytest
 from shapely.geometry import Point, Polygon
 
@@ -124,3 +125,35 @@ def test_retire_cannot_run_an_area_on_past_its_successor(store_url: str) -> None
             retire_area(store, old, dt.date(2023, 6, 1), replaced_by=new)
         assert load_areas(store).set_index("area_id").loc[old, "active_to"] == dt.date(2023, 5, 31)
         retire_area(store, old, dt.date(2023, 5, 31), replaced_by=new)  # the day before: fine
+
+
+def test_an_area_already_replaced_is_not_replaced_again(store_url: str) -> None:
+    """Replacing the same old area twice (on the same day or another) gave it a second
+    successor and left the first active beside it, linked from nothing. The second time is one
+    clear line naming the successor to redraw instead, and changes nothing."""
+    with Store(store_url) as store:
+        (old,) = add_areas(
+            store,
+            gdf("Clock Tower", Point(458600, 304300).buffer(50)),
+            active_from=dt.date(2023, 1, 1),
+        )
+        first = replace_area(
+            store, old, gdf("Clock Tower v2", Point(458620, 304300).buffer(60)), dt.date(2023, 6, 1)
+        )
+        before = load_areas(store).sort_values("area_id").reset_index(drop=True)
+        for on in (dt.date(2023, 6, 1), dt.date(2023, 5, 1)):
+            with pytest.raises(InputError, match=f"already replaced by area {first}"):
+                replace_area(
+                    store, old, gdf("Clock Tower v3", Point(458640, 304300).buffer(70)), on
+                )
+        after = load_areas(store).sort_values("area_id").reset_index(drop=True)
+        pd.testing.assert_frame_equal(before, after)
+        # redrawing the successor is the way on
+        third = replace_area(
+            store,
+            first,
+            gdf("Clock Tower v3", Point(458640, 304300).buffer(70)),
+            dt.date(2023, 9, 1),
+        )
+        a = load_areas(store).set_index("area_id")
+        assert a.loc[first, "replaced_by"] == third and a.loc[old, "replaced_by"] == first

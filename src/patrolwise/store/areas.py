@@ -253,6 +253,14 @@ def replace_area(
             )
         if old.active_to is not None and old.active_to < on - dt.timedelta(days=1):
             raise InputError(f"area {old.name!r} was already retired on {old.active_to}")
+        if old.replaced_by is not None:
+            # a second successor left the first one active beside it, linked from nothing:
+            # two outlines of one hot spot counted at once, and evaluations following the link
+            # lost the first
+            raise InputError(
+                f"area {old.name!r} is already replaced by area {old.replaced_by}: to redraw it "
+                f"again, replace area {old.replaced_by}"
+            )
         (new_id,) = _add_in(
             s,
             g,
